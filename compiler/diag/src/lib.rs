@@ -1,0 +1,1 @@
+//! Diagnostics: codes, severities, labels; rendering through codespan-reporting and JSON for agents

@@ -1,0 +1,11 @@
+//! `tessera demo`.
+
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn main(_args: Args) -> ExitCode {
+    eprintln!("error: `tessera demo` is not available in this build yet");
+    ExitCode::from(2)
+}

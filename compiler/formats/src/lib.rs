@@ -1,0 +1,1 @@
+//! Exact encode/decode/quantize of every element and scale format Tessera supports

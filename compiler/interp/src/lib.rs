@@ -1,0 +1,1 @@
+//! Reference interpreter of the tile IR (the source of truth every backend is judged against)

@@ -1,0 +1,134 @@
+//! A kernel (parameters, symbolic dims, tile parameters, grid, body) and a module (the kernels of one
+//! source file).
+
+use crate::{Block, DType, Span, TensorType, Type, ValueId, ValueInfo};
+use serde::{Deserialize, Serialize};
+
+/// Integer expression over symbolic dims, used for the launch grid (`grid(cdiv(M, BM), ...)`).
+/// Tile parameters are already substituted by their chosen values.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DimExpr {
+    Const(i64),
+    Sym(String),
+    Add(Box<DimExpr>, Box<DimExpr>),
+    Sub(Box<DimExpr>, Box<DimExpr>),
+    Mul(Box<DimExpr>, Box<DimExpr>),
+    FloorDiv(Box<DimExpr>, Box<DimExpr>),
+    CeilDiv(Box<DimExpr>, Box<DimExpr>),
+    Max(Box<DimExpr>, Box<DimExpr>),
+    Min(Box<DimExpr>, Box<DimExpr>),
+}
+
+impl DimExpr {
+    /// Evaluate with the symbol values given by `lookup`; `None` if a symbol is unbound or a division
+    /// by zero occurs.
+    pub fn eval(&self, lookup: &dyn Fn(&str) -> Option<i64>) -> Option<i64> {
+        let bin = |a: &DimExpr, b: &DimExpr| Some((a.eval(lookup)?, b.eval(lookup)?));
+        Some(match self {
+            DimExpr::Const(c) => *c,
+            DimExpr::Sym(s) => lookup(s)?,
+            DimExpr::Add(a, b) => {
+                let (a, b) = bin(a, b)?;
+                a.checked_add(b)?
+            }
+            DimExpr::Sub(a, b) => {
+                let (a, b) = bin(a, b)?;
+                a.checked_sub(b)?
+            }
+            DimExpr::Mul(a, b) => {
+                let (a, b) = bin(a, b)?;
+                a.checked_mul(b)?
+            }
+            DimExpr::FloorDiv(a, b) => {
+                let (a, b) = bin(a, b)?;
+                a.checked_div_euclid(b)?
+            }
+            DimExpr::CeilDiv(a, b) => {
+                let (a, b) = bin(a, b)?;
+                if b == 0 {
+                    return None;
+                }
+                (a + b - 1).div_euclid(b)
+            }
+            DimExpr::Max(a, b) => {
+                let (a, b) = bin(a, b)?;
+                a.max(b)
+            }
+            DimExpr::Min(a, b) => {
+                let (a, b) = bin(a, b)?;
+                a.min(b)
+            }
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ParamKind {
+    /// A global-memory tensor; `is_out` marks it writable (stores/atomics only into `out` params).
+    Tensor { ty: TensorType, is_out: bool },
+    /// A scalar passed by value; it is the body's block argument `Kernel::body.args[i]` in the order
+    /// scalar params appear.
+    Scalar(DType),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Param {
+    pub name: String,
+    pub kind: ParamKind,
+    pub span: Span,
+}
+
+/// A compile-time tile parameter: its chosen value (already folded into the body) and the tuning
+/// candidates the author listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TileParam {
+    pub name: String,
+    pub value: i64,
+    pub candidates: Vec<i64>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Kernel {
+    pub name: String,
+    pub span: Span,
+    pub params: Vec<Param>,
+    /// Symbolic dims, in first-appearance order over the parameter list.
+    pub syms: Vec<String>,
+    pub tiles: Vec<TileParam>,
+    /// Launch grid, up to 3 dims (missing dims are 1).
+    pub grid: Vec<DimExpr>,
+    /// Body; its args are the scalar parameters in declaration order.
+    pub body: Block,
+    /// Arena of SSA values; `ValueId(i)` indexes it.
+    pub values: Vec<ValueInfo>,
+}
+
+impl Kernel {
+    pub fn value(&self, v: ValueId) -> &ValueInfo {
+        &self.values[v.0 as usize]
+    }
+
+    pub fn ty(&self, v: ValueId) -> &Type {
+        &self.values[v.0 as usize].ty
+    }
+
+    /// Add a value to the arena.
+    pub fn new_value(&mut self, ty: Type, name: Option<String>) -> ValueId {
+        let id = ValueId(self.values.len() as u32);
+        self.values.push(ValueInfo { ty, name });
+        id
+    }
+
+    pub fn param(&self, p: crate::ParamId) -> &Param {
+        &self.params[p.0 as usize]
+    }
+}
+
+/// The kernels of one source file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Module {
+    /// Name of the source file (for messages and reproducers).
+    pub source_name: String,
+    pub kernels: Vec<Kernel>,
+}

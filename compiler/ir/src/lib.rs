@@ -1,0 +1,22 @@
+//! Tessera's typed tile IR: the contract between the front end (`tessera-check`), the passes, the
+//! reference interpreter and the lowerings. Plain data: no MLIR, no LLVM, no GPU.
+//!
+//! - [`DType`], [`Type`], [`TileType`], [`TensorType`], [`ScaleSpec`]: types, with block-scale
+//!   contracts and layouts inside the type.
+//! - [`Op`], [`OpKind`], [`Block`]: SSA ops with structured control flow; tensors are only reached
+//!   through bounded, masked accesses.
+//! - [`Kernel`], [`Module`]: what a source file compiles to.
+
+mod dtype;
+mod kernel;
+mod ops;
+mod span;
+mod types;
+
+pub use dtype::DType;
+pub use kernel::{DimExpr, Kernel, Module, Param, ParamKind, TileParam};
+pub use ops::{
+    Access, BinOp, Block, Bound, CmpPred, Index, Op, OpKind, ParamId, ReduceKind, UnOp, ValueId, ValueInfo,
+};
+pub use span::Span;
+pub use types::{Dim, ScaleLayout, ScaleSpec, TensorType, TileLayout, TileType, Type};

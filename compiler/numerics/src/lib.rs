@@ -1,0 +1,1 @@
+//! Validation metrics, per-dtype tolerances, seeded input generators and .npy I/O

@@ -1,0 +1,1 @@
+//! Lexer (logos), grammar (lalrpop) and AST of the .tsr language; parsing never fails

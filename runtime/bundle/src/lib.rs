@@ -1,0 +1,1 @@
+//! Artifact bundle: binary + metadata + checked tile IR, readable without the compiler

@@ -1,0 +1,1 @@
+//! CUDA runtime through cudarc (loaded at run time): load, allocate, launch, time

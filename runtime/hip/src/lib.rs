@@ -1,0 +1,1 @@
+//! HIP runtime loaded at run time: hipModuleLoadData / hipModuleLaunchKernel

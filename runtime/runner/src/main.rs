@@ -1,0 +1,2 @@
+//! LLVM-free runner binary.
+fn main() {}

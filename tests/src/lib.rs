@@ -1,0 +1,1 @@
+//! Integration tests: snapshots per stage, examples end to end, boundaries
