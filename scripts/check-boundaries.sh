@@ -20,7 +20,7 @@ forbid() { # crate, forbidden-regex, why
 LLVM='melior|mlir-sys|inkwell|llvm-sys|tblgen|melior-macro'
 GPU='cudarc|libloading'
 for c in tessera-diag tessera-syntax tessera-ir tessera-check tessera-formats tessera-interp \
-         tessera-reference tessera-numerics tessera-passes; do
+         tessera-reference tessera-numerics tessera-passes tessera-prepack; do
   forbid "$c" "$LLVM|$GPU" "front end, IR, formats, passes and interpreter build without LLVM/MLIR/GPU"
 done
 forbid tessera-lowering-mlir "inkwell|llvm-sys|$GPU" "lowering produces LLVM IR text/modules; codegen is the targets' job"

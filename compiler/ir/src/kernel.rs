@@ -102,6 +102,9 @@ pub struct Kernel {
     pub body: Block,
     /// Arena of SSA values; `ValueId(i)` indexes it.
     pub values: Vec<ValueInfo>,
+    /// Source attributes such as `@reference(gemm)` → `("reference", "gemm")`, in source order.
+    #[serde(default)]
+    pub attrs: Vec<(String, String)>,
 }
 
 impl Kernel {
@@ -122,6 +125,11 @@ impl Kernel {
 
     pub fn param(&self, p: crate::ParamId) -> &Param {
         &self.params[p.0 as usize]
+    }
+
+    /// The value of attribute `key` (e.g. `attr("reference") == Some("gemm")`).
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 

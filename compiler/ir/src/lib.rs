@@ -7,16 +7,25 @@
 //!   through bounded, masked accesses.
 //! - [`Kernel`], [`Module`]: what a source file compiles to.
 
+mod builder;
 mod dtype;
 mod kernel;
 mod ops;
+mod parse;
+mod print;
+pub mod samples;
+mod verify;
 mod span;
 mod types;
 
+pub use builder::KernelBuilder;
 pub use dtype::DType;
 pub use kernel::{DimExpr, Kernel, Module, Param, ParamKind, TileParam};
 pub use ops::{
     Access, BinOp, Block, Bound, CmpPred, Index, Op, OpKind, ParamId, ReduceKind, UnOp, ValueId, ValueInfo,
 };
+pub use parse::{IrParseError, parse_module};
+pub use print::{print_kernel, print_module, tensor_type_to_string, type_to_string};
 pub use span::Span;
+pub use verify::{VerifyError, verify_kernel, verify_module};
 pub use types::{Dim, ScaleLayout, ScaleSpec, TensorType, TileLayout, TileType, Type};

@@ -1,1 +1,82 @@
-//! Tile IR to MLIR (upstream dialects) to LLVM IR; the only crate that names melior
+//! Tile IR to MLIR (upstream dialects) to LLVM IR; the only crate that names melior.
+//!
+//! [`lower_sm90a`] turns a checked GEMM-shaped kernel into MLIR text (llvm + nvvm + scf + arith
+//! dialects) with the Hopper structure: TMA into a multi-stage shared-memory ring, mbarriers,
+//! `wgmma.mma_async` issued by warpgroups, and a register epilogue with masked stores. It also
+//! returns the launch contract (ABI, block, shared memory). [`mlir_to_llvm_ir`] verifies the text,
+//! runs the conversion passes in-process and translates to LLVM IR; codegen is the target's job.
+//!
+//! Layout: `pattern` (recognise the GEMM), `abi` (parameters), `mainloop` (TMA ring + mbarriers +
+//! wgmma), `wgmma` (descriptor, fragment layout), `epilogue` (per-element evaluation, stores),
+//! `access` (masked addressing), `scalar` (elementwise ops), `text` (the MLIR text builder),
+//! `pipeline` (melior: parse, verify, passes, translate).
+
+mod abi;
+mod access;
+mod epilogue;
+mod error;
+mod lower;
+mod mainloop;
+mod pattern;
+mod pipeline;
+mod scalar;
+mod text;
+mod wgmma;
+// Owned by the native block-scaled backends (sm_100a / sm_120a / gfx950): lane-index expressions,
+// a small MLIR text builder and MLIR -> LLVM IR text for the target crates.
+pub mod native_scaled;
+
+pub use error::LoweringError;
+pub use mainloop::SM90_MAX_DYNAMIC_SMEM;
+pub use pipeline::{PIPELINE, mlir_to_llvm_ir};
+use tessera_bundle::AbiArg;
+use tessera_ir::Kernel;
+
+/// Tuning knobs of the sm_90a lowering (tile sizes come from the kernel's tile parameters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoweringOptions {
+    /// Shared-memory ring depth; at least 2. Reduced (with a note) when it does not fit.
+    pub stages: u32,
+}
+
+impl Default for LoweringOptions {
+    fn default() -> Self {
+        LoweringOptions { stages: 4 }
+    }
+}
+
+/// What the lowering chose for the kernel's `dot`, for the build report and its checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MmaSummary {
+    /// The PTX instruction family expected in the output, e.g.
+    /// `wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3`.
+    pub family: String,
+    /// wgmma instructions issued per K tile by the whole CTA.
+    pub per_k_tile: u32,
+    pub operand_a: String,
+    pub operand_b: String,
+    pub stages: u32,
+    /// Why the plan differs from what was asked, if it does.
+    pub note: Option<String>,
+}
+
+/// A kernel lowered to MLIR, with its launch contract.
+#[derive(Clone, Debug)]
+pub struct LoweredKernel {
+    /// Entry-point symbol.
+    pub entry: String,
+    /// The generated MLIR (before any pass).
+    pub mlir: String,
+    pub abi: Vec<AbiArg>,
+    pub block: [u32; 3],
+    pub dynamic_shared_bytes: u32,
+    /// Chosen tile sizes and pipeline parameters.
+    pub tuning: Vec<(String, i64)>,
+    pub mma: MmaSummary,
+}
+
+/// Lower a checked kernel to sm_90a MLIR. Shapes the Hopper mainloop does not cover yet are
+/// `Err(Unsupported { what, span })`; this never panics on verified IR.
+pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
+    lower::lower_kernel(kernel, opts)
+}

@@ -2,7 +2,23 @@
 //! the compiler — the device binary (PTX, optional cubin / HSACO), `meta.json` (entry point, launch
 //! ABI, grid formula, threads, shared memory, target, tuning values, source hash), the checked tile IR
 //! text (`kernel.tir`, so the interpreter can re-run it), and the build report.
+//!
+//! Also the backend-neutral launch planning ([`launch`]) and benchmark arithmetic ([`stats`]) that the
+//! CUDA and HIP runtimes share, so both have one interface shape and one set of tests.
 
+pub mod args;
+mod dir;
+mod error;
+mod hash;
+pub mod launch;
 mod meta;
+pub mod stats;
 
-pub use meta::{AbiArg, BundleMeta, TensorPart, TmaSpec, BUNDLE_FORMAT_VERSION};
+pub use dir::{
+    Bundle, CUBIN_FILE, HSACO_FILE, Image, META_FILE, PTX_FILE, REPORT_JSON_FILE, REPORT_TXT_FILE, TIR_FILE,
+};
+pub use args::{KernelArg, ParamBlock, marshal};
+pub use error::BundleError;
+pub use hash::sha256_hex;
+pub use launch::{SlotValue, grid, resolve_abi};
+pub use meta::{AbiArg, BUNDLE_FORMAT_VERSION, BundleMeta, TensorPart, TmaSpec};

@@ -70,6 +70,6 @@ pub struct BundleMeta {
     pub ptx: Option<String>,
     pub cubin: Option<String>,
     pub hsaco: Option<String>,
-    /// The checked tile IR text (parseable by `tessera_ir`'s text parser).
+    /// File name of the checked tile IR text (parseable by `tessera_ir`'s text parser), normally `kernel.tir`.
     pub tile_ir: String,
 }

@@ -1,2 +1,140 @@
-//! LLVM-free runner binary.
-fn main() {}
+//! `tessera-runner`: run / validate / bench artifact bundles on a GPU. Links no LLVM or MLIR, so it
+//! is small enough to carry to a GPU machine. Each run prints one line that is easy to quote; `--json
+//! FILE` appends the same result as one JSON object per line for scripts.
+//!
+//! Exit status: 0 ok, 1 validation failed, 2 bad invocation or bundle, 3 no GPU/runtime here,
+//! 4 device failure.
+
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tessera_runner::{Backend, BenchOptions, Common, RunnerError, ValidateOptions};
+
+#[derive(Parser)]
+#[command(name = "tessera-runner", version, about = "Run, validate and bench Tessera bundles on a GPU (no LLVM)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct CommonArgs {
+    /// Bundle directory written by `tessera build`.
+    bundle: PathBuf,
+    /// Symbolic dim, e.g. `--dim M=4096` (repeat for each).
+    #[arg(long = "dim", value_name = "NAME=N")]
+    dims: Vec<String>,
+    /// Scalar parameter value, e.g. `--scalar alpha=0.5`.
+    #[arg(long = "scalar", value_name = "NAME=V")]
+    scalars: Vec<String>,
+    /// Seed of the random inputs (printed with every result).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// cuda or hip; by default chosen from the bundle's target.
+    #[arg(long)]
+    backend: Option<String>,
+    /// Append the result as one JSON line to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Launch once on fresh random inputs; summarise (and optionally save) the outputs.
+    Run {
+        #[command(flatten)]
+        c: CommonArgs,
+        /// Write each output as DIR/<param>.npy.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check the GPU against the interpreter and the plain reference on fresh random inputs.
+    Validate {
+        #[command(flatten)]
+        c: CommonArgs,
+        /// Interpret at most this many programs (tiles), chosen at random plus the edge tiles, when
+        /// the whole problem is too big to interpret; 0 = always all programs.
+        #[arg(long, default_value_t = 16)]
+        spot_tiles: usize,
+    },
+    /// Time the bundle: warm-up, median of N launches, rotating inputs that fit in L2.
+    Bench {
+        #[command(flatten)]
+        c: CommonArgs,
+        #[arg(long, default_value_t = 50)]
+        iters: usize,
+        #[arg(long, default_value_t = 10)]
+        warmup: usize,
+        /// Measured ceiling in TFLOP/s (e.g. cuBLAS in the same session) for the % column.
+        #[arg(long)]
+        ceiling_tflops: Option<f64>,
+        /// Do not rotate input sets (measures warm-L2 speed).
+        #[arg(long)]
+        no_rotate: bool,
+    },
+}
+
+fn common(c: &CommonArgs) -> Result<Common, RunnerError> {
+    let backend = match &c.backend {
+        None => None,
+        Some(s) => Some(
+            Backend::parse(s)
+                .ok_or_else(|| RunnerError::usage(format!("--backend {s}: expected `cuda` or `hip`")))?,
+        ),
+    };
+    Ok(Common { bundle_dir: c.bundle.clone(), dims: c.dims.clone(), scalars: c.scalars.clone(), seed: c.seed, backend })
+}
+
+fn append_json(path: &Option<PathBuf>, v: serde_json::Value) -> Result<(), RunnerError> {
+    let Some(p) = path else { return Ok(()) };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
+        .map_err(|e| RunnerError::usage(format!("--json {}: {e}", p.display())))?;
+    writeln!(f, "{v}").map_err(|e| RunnerError::usage(format!("--json {}: {e}", p.display())))
+}
+
+fn go(cmd: Cmd) -> Result<bool, RunnerError> {
+    match cmd {
+        Cmd::Run { c, out } => {
+            let row = tessera_runner::run_bundle(&common(&c)?, out.as_deref())?;
+            eprintln!("device: {}", row.device);
+            println!("{}", row.line());
+            let clean = row.outputs.iter().all(|o| o.poisoned == 0 && o.non_finite == 0);
+            Ok(clean)
+        }
+        Cmd::Validate { c, spot_tiles } => {
+            let opts = ValidateOptions { spot_tiles, ..ValidateOptions::default() };
+            let row = tessera_runner::validate_bundle(&common(&c)?, &opts)?;
+            eprintln!("device: {}", row.device);
+            for l in row.detail_lines() {
+                eprintln!("  {l}");
+            }
+            println!("{}", row.line());
+            append_json(&c.json, row.json())?;
+            Ok(row.pass)
+        }
+        Cmd::Bench { c, iters, warmup, ceiling_tflops, no_rotate } => {
+            let opts = BenchOptions { warmup, iters, flops: None, ceiling_tflops, rotate: !no_rotate };
+            let row = tessera_runner::bench_bundle(&common(&c)?, &opts)?;
+            eprintln!("device: {}", row.device);
+            println!("{}", row.line());
+            append_json(&c.json, row.json())?;
+            Ok(true)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match go(cli.cmd) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,11 +1,55 @@
-//! `tessera check`.
+//! `tessera check FILE... [--diagnostics=human|json]`: parse and type-check; exit 0 when every file
+//! is free of errors, 1 otherwise (2 when a file cannot be read).
 
+use clap::ValueEnum;
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Rendered for people (colored on a terminal).
+    Human,
+    /// One JSON object per diagnostic per line, for agents and tools.
+    Json,
+}
 
-pub fn main(_args: Args) -> ExitCode {
-    eprintln!("error: `tessera check` is not available in this build yet");
-    ExitCode::from(2)
+#[derive(clap::Args)]
+pub struct Args {
+    /// .tsr source files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output form of diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    diagnostics: Format,
+}
+
+pub fn main(args: Args) -> ExitCode {
+    let json = args.diagnostics == Format::Json;
+    let color = !json && std::io::stdout().is_terminal();
+    let mut failed = false;
+    let mut unreadable = false;
+    for path in &args.files {
+        let name = path.display().to_string();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: cannot read {name}: {e}");
+                unreadable = true;
+                continue;
+            }
+        };
+        let (_module, diags) = tessera_check::check_source(&name, &bytes);
+        if diags.iter().any(|d| d.is_error()) {
+            failed = true;
+        }
+        print!("{}", tessera_check::render_diagnostics(&name, &bytes, &diags, json, color));
+    }
+    if unreadable {
+        ExitCode::from(2)
+    } else if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -1,11 +1,34 @@
-//! `tessera explain`.
+//! `tessera explain E0123`: the long explanation of a diagnostic code, with a wrong and a right
+//! example; `tessera explain --list` lists every code with its title.
 
 use std::process::ExitCode;
+use tessera_diag::codes;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A diagnostic code such as E0100.
+    code: Option<String>,
+    /// List every code with its one-line title.
+    #[arg(long)]
+    list: bool,
+}
 
-pub fn main(_args: Args) -> ExitCode {
-    eprintln!("error: `tessera explain` is not available in this build yet");
-    ExitCode::from(2)
+pub fn main(args: Args) -> ExitCode {
+    if args.list || args.code.is_none() {
+        for c in codes::CODES {
+            println!("{}  {}", c.code, c.title);
+        }
+        return if args.list { ExitCode::SUCCESS } else { ExitCode::from(2) };
+    }
+    let code = args.code.unwrap_or_default();
+    match codes::lookup(&code) {
+        Some(info) => {
+            print!("{}", info.long_text());
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("error: unknown diagnostic code `{code}` (`tessera explain --list` shows all codes)");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -1,0 +1,43 @@
+//! `NumericsError`: a stable code plus a message naming what was expected and what was found.
+//! Codes (E05xx, the numerics range):
+//! - E0501 `.npy` dtype does not match the tensor's dtype
+//! - E0502 `.npy` (or buffer) shape does not match the expected shape
+//! - E0503 `.npy` file unreadable, malformed, or in an unsupported layout (Fortran order)
+//! - E0504 buffer byte length does not match its dtype/shape/packing
+//! - E0505 dtype not supported by this operation
+//! - E0506 tensor type cannot be generated for (unsupported scale layout, missing packed axis)
+//! - E0507 concrete shape does not fit the tensor type (rank, constant dims, packed axis)
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NumericsError {
+    /// Stable code, e.g. "E0501".
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl NumericsError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> NumericsError {
+        NumericsError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for NumericsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error[{}]: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for NumericsError {}
+
+pub const E_NPY_DTYPE: &str = "E0501";
+pub const E_SHAPE: &str = "E0502";
+pub const E_NPY_FILE: &str = "E0503";
+pub const E_BUF_LEN: &str = "E0504";
+pub const E_DTYPE: &str = "E0505";
+pub const E_GEN: &str = "E0506";
+pub const E_TYPE_SHAPE: &str = "E0507";

@@ -1,0 +1,124 @@
+//! Metrics, tolerances and verdicts: exact agreement passes, realistic rounding noise passes,
+//! systematic errors, NaN/inf mismatches and never-written (poisoned) outputs fail.
+
+use tessera_ir::DType;
+use tessera_numerics::compare::{F32_ACCUM_EPS, HOPPER_FP8_ACCUM_EPS, unit_roundoff};
+use tessera_numerics::{Tolerance, compare, compare_buf, encode_buf, poison_buf, poisoned_mask};
+
+fn expected(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| ((i as f64) * 0.37).sin() * 10.0 + if i % 7 == 0 { 40.0 } else { 0.0 })
+        .collect()
+}
+
+#[test]
+fn metrics_of_a_known_difference() {
+    let e = [3.0, 4.0, 0.0];
+    let a = [3.0f32, 4.5, 0.0];
+    let m = compare(&a, &e, None).expect("same length");
+    assert_eq!(m.n, 3);
+    assert_eq!(m.max_abs, 0.5);
+    assert_eq!(m.rel_l2, 0.1); // 0.5 / 5
+    assert_eq!(m.worst_index, Some(1));
+    assert!((m.rms_expected - (25f64 / 3.0).sqrt()).abs() < 1e-12);
+    assert!((m.max_rel - 0.5 / 4.0).abs() < 1e-12);
+    let cos = (9.0 + 18.0) / ((9.0f64 + 20.25).sqrt() * 5.0);
+    assert!((m.cosine - cos).abs() < 1e-12);
+}
+
+#[test]
+fn rounded_outputs_pass_their_own_tolerance_and_a_systematic_error_fails() {
+    let e = expected(4096);
+    for d in [DType::F32, DType::BF16, DType::F16, DType::F8E4M3, DType::F8E5M2] {
+        let ef: Vec<f32> = e.iter().map(|&v| v as f32).collect();
+        let buf = encode_buf(d, &[e.len()], None, &ef).expect("encode");
+        let m = compare_buf(&buf, &e).expect("compare");
+        let tol = Tolerance::for_output(d, 1024);
+        let v = tol.judge(&m);
+        assert!(v.pass, "{d}: {}", v.reason);
+        // A 2% gain error (e.g. a scale applied twice-ish) is far beyond bf16/f16/f32 rounding.
+        if matches!(d, DType::F32 | DType::BF16 | DType::F16) {
+            let wrong: Vec<f32> = e.iter().map(|&v| (v * 1.02) as f32).collect();
+            let m = compare(&wrong, &e, None).expect("compare");
+            assert!(!tol.judge(&m).pass, "{d} accepted a 2% error");
+        }
+    }
+}
+
+#[test]
+fn non_finite_mismatches_fail_and_matching_ones_do_not_count() {
+    let e = [1.0, f64::NAN, f64::INFINITY, 2.0];
+    let ok = compare(&[1.0, f32::NAN, f32::INFINITY, 2.0], &e, None).expect("len");
+    assert_eq!(ok.nan_inf_count, 0);
+    assert!(Tolerance::for_output(DType::F32, 1).judge(&ok).pass);
+    let bad = compare(&[1.0, f32::NAN, f32::NEG_INFINITY, f32::NAN], &e, None).expect("len");
+    assert_eq!(bad.nan_inf_count, 2);
+    assert_eq!(bad.worst_index, Some(2));
+    let v = Tolerance::for_output(DType::F32, 1).judge(&bad);
+    assert!(!v.pass && v.reason.contains("NaN/inf"), "{}", v.reason);
+}
+
+#[test]
+fn never_written_outputs_are_found_by_their_poison_bytes() {
+    for d in [
+        DType::F32,
+        DType::BF16,
+        DType::F16,
+        DType::F8E4M3,
+        DType::F8E5M2,
+        DType::UE4M3,
+    ] {
+        let mut buf = poison_buf(d, &[4], None);
+        let written = encode_buf(d, &[4], None, &[1.0, 2.0, 3.0, 4.0]).expect("encode");
+        let w = buf.bytes.len() / 4;
+        buf.bytes[..2 * w].copy_from_slice(&written.bytes[..2 * w]); // kernel wrote elements 0 and 1
+        assert_eq!(
+            poisoned_mask(&buf).expect("mask"),
+            vec![false, false, true, true],
+            "{d}"
+        );
+        let m = compare_buf(&buf, &[1.0, 2.0, 3.0, 4.0]).expect("compare");
+        assert_eq!(
+            (m.poisoned_count, m.nan_inf_count, m.worst_index),
+            (2, 0, Some(2)),
+            "{d}"
+        );
+        let v = Tolerance::for_output(d, 1).judge(&m);
+        assert!(!v.pass && v.reason.contains("never written"), "{d}: {}", v.reason);
+    }
+    // A NaN the kernel computed (canonical bits) is a NaN mismatch, not a poisoned element.
+    let mut buf = poison_buf(DType::F32, &[1], None);
+    buf.bytes = f32::NAN.to_le_bytes().to_vec();
+    let m = compare_buf(&buf, &[1.0]).expect("compare");
+    assert_eq!((m.poisoned_count, m.nan_inf_count), (0, 1));
+    // FP4 poison fills every nibble, and is not detectable (no spare code) but fails as a value.
+    let b = poison_buf(DType::F4E2M1, &[3], Some(0));
+    assert_eq!(b.bytes, vec![0xFF, 0xFF]);
+    let m = compare_buf(&b, &[1.0, 1.0, 1.0]).expect("compare");
+    assert!(!Tolerance::for_output(DType::F4E2M1, 1).judge(&m).pass);
+}
+
+#[test]
+fn tolerances_scale_with_output_rounding_and_accumulation() {
+    assert_eq!(unit_roundoff(DType::BF16), 2f64.powi(-8));
+    assert_eq!(unit_roundoff(DType::F8E4M3), 2f64.powi(-4));
+    let t = Tolerance::for_output(DType::F32, 4096);
+    assert!((t.rtol - (2.0 * 2f64.powi(-24) + 4.0 * 64.0 * F32_ACCUM_EPS)).abs() < 1e-18);
+    assert!(Tolerance::for_output(DType::BF16, 1).rtol < Tolerance::for_output(DType::F8E4M3, 1).rtol);
+    assert!(Tolerance::for_output(DType::F32, 64).rtol < Tolerance::for_output(DType::F32, 65536).rtol);
+    assert!(
+        Tolerance::with_accum(DType::F32, 1024, HOPPER_FP8_ACCUM_EPS).rtol
+            > 100.0 * Tolerance::for_output(DType::F32, 1024).rtol
+    );
+}
+
+#[test]
+fn length_mismatch_is_a_coded_error() {
+    assert_eq!(compare(&[1.0], &[1.0, 2.0], None).expect_err("len").code, "E0502");
+    assert_eq!(
+        compare(&[1.0], &[1.0], Some(&[true, false]))
+            .expect_err("len")
+            .code,
+        "E0502"
+    );
+}

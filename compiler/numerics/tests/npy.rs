@@ -1,0 +1,130 @@
+//! `.npy` round trips for every dtype (FP4 with its packed axis halved in the file), files numpy
+//! wrote (via the Python oracle's conventions, built by hand here), and coded errors for mismatched
+//! dtype, shape or layout.
+
+use tessera_ir::DType;
+use tessera_numerics::npy::{npy_descr, npy_shape};
+use tessera_numerics::{InputGen, from_npy_bytes, read_npy, to_npy_bytes, write_npy};
+
+/// A minimal numpy-style v1.0 header, written independently of npyz.
+fn numpy_file(descr: &str, shape: &[usize], fortran: bool, data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_s = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut h = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape_s}, }}",
+        if fortran { "True" } else { "False" }
+    );
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    out.extend_from_slice(h.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+#[test]
+fn every_dtype_round_trips_through_npy_bytes() {
+    let mut g = InputGen::new(11);
+    for d in DType::ALL {
+        let packed = (d == DType::F4E2M1).then_some(0);
+        let buf = g.plain(d, &[5, 3], packed).unwrap_or_else(|e| panic!("{d}: {e}"));
+        let bytes = to_npy_bytes(&buf).expect("write");
+        let back = from_npy_bytes(&bytes, "t.npy", d, Some(&[5, 3]), packed).expect("read");
+        assert_eq!(back, buf, "{d}");
+        // Without an expected shape the file's own shape is used (FP4: doubled along the axis).
+        let back = from_npy_bytes(&bytes, "t.npy", d, None, packed).expect("read");
+        let want_shape = if d == DType::F4E2M1 {
+            vec![6, 3]
+        } else {
+            vec![5, 3]
+        };
+        assert_eq!(back.shape, want_shape, "{d}");
+    }
+}
+
+#[test]
+fn reads_files_in_numpys_own_layout() {
+    let data: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let f = numpy_file("<f4", &[2], false, &data);
+    let b = from_npy_bytes(&f, "x.npy", DType::F32, Some(&[2]), None).expect("read");
+    assert_eq!(b.bytes, data);
+    // FP4 [2, 4] packed along axis 1 is stored as uint8 [2, 2].
+    let f = numpy_file("|u1", &[2, 2], false, &[0x21, 0x43, 0x65, 0x07]);
+    let b = from_npy_bytes(&f, "w.npy", DType::F4E2M1, Some(&[2, 4]), Some(1)).expect("read");
+    assert_eq!(b.shape, vec![2, 4]);
+    assert_eq!(npy_shape(DType::F4E2M1, &[2, 3], Some(1)), vec![2, 2]);
+    assert_eq!(npy_descr(DType::BF16), "<u2");
+}
+
+#[test]
+fn mismatches_are_coded_errors_naming_file_expected_and_found() {
+    let f = numpy_file("<f4", &[2, 2], false, &[0; 16]);
+    let e = from_npy_bytes(&f, "a.npy", DType::BF16, Some(&[2, 2]), None).expect_err("dtype");
+    assert_eq!(e.code, "E0501");
+    assert!(
+        e.message.contains("a.npy") && e.message.contains("<u2") && e.message.contains("<f4"),
+        "{}",
+        e.message
+    );
+    let e = from_npy_bytes(&f, "a.npy", DType::F32, Some(&[4]), None).expect_err("shape");
+    assert_eq!(e.code, "E0502");
+    assert!(
+        e.message.contains("[4]") && e.message.contains("[2, 2]"),
+        "{}",
+        e.message
+    );
+    let f = numpy_file("<f4", &[2, 2], true, &[0; 16]);
+    assert_eq!(
+        from_npy_bytes(&f, "a.npy", DType::F32, None, None)
+            .expect_err("fortran")
+            .code,
+        "E0503"
+    );
+    let f = numpy_file("<f4", &[2, 2], false, &[0; 12]);
+    assert_eq!(
+        from_npy_bytes(&f, "a.npy", DType::F32, None, None)
+            .expect_err("truncated")
+            .code,
+        "E0503"
+    );
+    assert_eq!(
+        from_npy_bytes(b"not npy", "a.npy", DType::F32, None, None)
+            .expect_err("junk")
+            .code,
+        "E0503"
+    );
+    let f = numpy_file("|u1", &[2], false, &[0; 2]);
+    assert_eq!(
+        from_npy_bytes(&f, "a.npy", DType::F4E2M1, None, None)
+            .expect_err("axis")
+            .code,
+        "E0503"
+    );
+}
+
+#[test]
+fn files_on_disk_round_trip() {
+    let dir = std::env::temp_dir().join(format!("tessera-npy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let p = dir.join("x.npy");
+    let buf = InputGen::new(3).plain(DType::F8E4M3, &[4, 8], None).expect("gen");
+    write_npy(&p, &buf).expect("write");
+    assert_eq!(
+        read_npy(&p, DType::F8E4M3, Some(&[4, 8]), None).expect("read"),
+        buf
+    );
+    assert_eq!(
+        read_npy(&dir.join("missing.npy"), DType::F32, None, None)
+            .expect_err("missing")
+            .code,
+        "E0503"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

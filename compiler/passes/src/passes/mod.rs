@@ -1,0 +1,5 @@
+//! One module per registered pass; the module name is the pass name with `-` written `_`.
+
+pub mod assign_scale_layout;
+pub mod canonicalize;
+pub mod fuse_dequant;

@@ -1,0 +1,122 @@
+//! Parsing entry points: bytes → text (E0001), lex (E0003), balance delimiters (E0005/E0006),
+//! parse with recovery (E0004), and the empty-file check (E0002).
+
+use crate::LexError;
+use crate::ast::{Ast, Item};
+use crate::lexer::{Tok, lex};
+use lalrpop_util::ParseError;
+use tessera_diag::{Diagnostic, Span, codes};
+
+/// Parse raw file bytes. Non-UTF-8 input yields E0001 at the first bad byte and an empty AST.
+pub fn parse_bytes(bytes: &[u8]) -> (Ast, Vec<Diagnostic>) {
+    match std::str::from_utf8(bytes) {
+        Ok(src) => parse(src),
+        Err(e) => {
+            let at = e.valid_up_to() as u32;
+            let len = e.error_len().unwrap_or(1) as u32;
+            let d = Diagnostic::error(
+                codes::NOT_UTF8,
+                format!("source is not valid UTF-8 (invalid byte at offset {at})"),
+                Span::new(at, at + len),
+                "invalid UTF-8 here",
+            )
+            .with_help("save the file as UTF-8");
+            (Ast::default(), vec![d])
+        }
+    }
+}
+
+/// Parse source text. Never fails: returns the AST it could build plus every diagnostic.
+pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
+    let (toks, mut diags) = lex(src);
+    if toks.is_empty() && diags.is_empty() {
+        let d = Diagnostic::error(codes::EMPTY_FILE, "source file contains no kernel", Span::new(0, 0), "empty file")
+            .with_help("define a kernel, e.g. `kernel k(x: f32[N]) { }`");
+        return (Ast::default(), vec![d]);
+    }
+    let (toks, delim_diags) = crate::delims::balance(toks, src.len());
+    diags.extend(delim_diags);
+    let mut errors = Vec::new();
+    let result = crate::grammar::FileParser::new()
+        .parse(&mut errors, toks.into_iter().map(Ok::<_, LexError>));
+    for e in errors {
+        diags.push(parse_error(e.error, src.len()));
+    }
+    let ast = match result {
+        Ok(ast) => ast,
+        Err(e) => {
+            diags.push(parse_error(e, src.len()));
+            Ast::default()
+        }
+    };
+    if diags.is_empty() && !ast.items.iter().any(|i| matches!(i, Item::Kernel(_))) {
+        let d = Diagnostic::error(
+            codes::EMPTY_FILE,
+            "source file contains no kernel",
+            Span::new(0, src.len() as u32),
+            "no `kernel` in this file",
+        )
+        .with_help("define a kernel, e.g. `kernel k(x: f32[N]) { }`");
+        diags.push(d);
+    }
+    (ast, diags)
+}
+
+/// Turn lalrpop's expected-token names (`"\"(\""`, `IDENT`) into a readable list.
+fn expected_list(expected: &[String]) -> String {
+    let mut names: Vec<String> = expected
+        .iter()
+        .map(|e| match e.as_str() {
+            "IDENT" => "a name".to_string(),
+            "INT" => "an integer".to_string(),
+            "FLOAT" => "a float".to_string(),
+            s => format!("`{}`", s.trim_matches('"')),
+        })
+        .collect();
+    names.dedup();
+    const MAX: usize = 8;
+    if names.len() > MAX {
+        names.truncate(MAX);
+        names.push("...".to_string());
+    }
+    names.join(", ")
+}
+
+fn parse_error(e: ParseError<usize, Tok<'_>, LexError>, eof: usize) -> Diagnostic {
+    match e {
+        ParseError::UnrecognizedToken { token: (lo, tok, hi), expected } => {
+            let mut d = Diagnostic::error(
+                codes::UNEXPECTED_TOKEN,
+                format!("unexpected `{tok}`"),
+                Span::new(lo as u32, hi as u32),
+                "unexpected here",
+            );
+            if !expected.is_empty() {
+                d = d.with_help(format!("expected {}", expected_list(&expected)));
+            }
+            d
+        }
+        ParseError::UnrecognizedEof { location, expected } => {
+            let at = location.min(eof) as u32;
+            let mut d =
+                Diagnostic::error(codes::UNEXPECTED_TOKEN, "unexpected end of file", Span::new(at, at), "file ends here");
+            if !expected.is_empty() {
+                d = d.with_help(format!("expected {}", expected_list(&expected)));
+            }
+            d
+        }
+        ParseError::ExtraToken { token: (lo, tok, hi) } => Diagnostic::error(
+            codes::UNEXPECTED_TOKEN,
+            format!("unexpected `{tok}`"),
+            Span::new(lo as u32, hi as u32),
+            "extra token",
+        ),
+        ParseError::InvalidToken { location } => Diagnostic::error(
+            codes::INVALID_TOKEN,
+            "invalid token",
+            Span::new(location as u32, location as u32 + 1),
+            "not a Tessera token",
+        ),
+        ParseError::User { error } => match error {},
+    }
+}

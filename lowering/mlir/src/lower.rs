@@ -1,0 +1,179 @@
+//! Orchestrates the lowering of one GEMM-shaped kernel: the ABI, the top-level scalar math (program
+//! ids, tile origins), the Hopper mainloop, the epilogue, and the module text around them.
+
+use crate::abi::{self, Abi};
+use crate::epilogue;
+use crate::mainloop::{self, MainloopPlan};
+use crate::pattern::{self, GemmPattern};
+use crate::scalar;
+use crate::text::Body;
+use crate::{LoweredKernel, LoweringError, LoweringOptions};
+use std::collections::{HashMap, HashSet};
+use tessera_ir::{Kernel, OpKind, ParamId, Span, Type, ValueId};
+
+/// Lowering state shared by the mainloop and epilogue emitters.
+pub(crate) struct Lower<'k> {
+    pub k: &'k Kernel,
+    pub b: Body,
+    pub abi: Abi,
+    /// SSA name of every top-level scalar value (emitted once at function entry).
+    pub scalars: HashMap<ValueId, String>,
+    /// Tensor parameters read through TMA (they have no element pointer).
+    pub tma_params: HashSet<ParamId>,
+}
+
+impl Lower<'_> {
+    /// The SSA name of a top-level scalar value.
+    pub(crate) fn scalar(&self, v: ValueId, span: Span) -> Result<String, LoweringError> {
+        self.scalars.get(&v).cloned().ok_or_else(|| {
+            LoweringError::unsupported(format!("value %{} is not a kernel-level scalar", v.0), span)
+        })
+    }
+
+    /// Emit the top-level scalar ops in program order. Tile ops are left to the epilogue, which
+    /// evaluates them per accumulator element.
+    fn emit_top_scalars(&mut self, pat: &GemmPattern) -> Result<(), LoweringError> {
+        for op in &pat.top {
+            let scalar_results = op.results.iter().all(|r| matches!(self.k.ty(*r), Type::Scalar(_)));
+            match &op.kind {
+                OpKind::Store { .. } => {}
+                OpKind::SymDim { sym } if scalar_results => {
+                    let v = self.abi.syms.get(*sym as usize).cloned().ok_or_else(|| {
+                        LoweringError::unsupported(format!("symbolic dim #{sym} out of range"), op.span)
+                    })?;
+                    for r in &op.results {
+                        self.scalars.insert(*r, v.clone());
+                    }
+                }
+                OpKind::Load { access, other } if scalar_results && !op.results.is_empty() => {
+                    let v = self.masked_load(access, &[], *other, op.span)?;
+                    self.scalars.insert(op.results[0], v);
+                }
+                OpKind::ConstInt { .. }
+                | OpKind::ConstFloat { .. }
+                | OpKind::ProgramId { .. }
+                | OpKind::NumPrograms { .. }
+                | OpKind::Binary { .. }
+                | OpKind::Unary { .. }
+                | OpKind::Cmp { .. }
+                | OpKind::Select { .. }
+                | OpKind::Cast { .. }
+                    if scalar_results && !op.results.is_empty() =>
+                {
+                    let mut args = Vec::new();
+                    for a in op.kind.operands() {
+                        args.push((self.scalar(a, op.span)?, self.k.ty(a).dtype()));
+                    }
+                    let out = self.k.ty(op.results[0]).dtype();
+                    let v = scalar::elementwise(&mut self.b, &op.kind, &args, out, op.span)?;
+                    self.scalars.insert(op.results[0], v);
+                }
+                OpKind::Full { .. }
+                | OpKind::Arange { .. }
+                | OpKind::Broadcast { .. }
+                | OpKind::ExpandDims { .. }
+                | OpKind::Transpose { .. }
+                | OpKind::Binary { .. }
+                | OpKind::Unary { .. }
+                | OpKind::Cmp { .. }
+                | OpKind::Select { .. }
+                | OpKind::Cast { .. }
+                | OpKind::Load { .. } => {}
+                other => {
+                    return Err(LoweringError::unsupported(
+                        format!("`{}` at kernel level next to a GEMM mainloop (not lowered yet)", other.mnemonic()),
+                        op.span,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A scalar used by the K loop's operand loads, with the induction variable bound to `iv`:
+    /// loop-body index math is re-emitted at the use site (the producer runs ahead of the loop).
+    pub(crate) fn loop_scalar(
+        &mut self,
+        pat: &GemmPattern,
+        v: ValueId,
+        iv: &str,
+        memo: &mut HashMap<ValueId, String>,
+    ) -> Result<String, LoweringError> {
+        if v == pat.iv {
+            return Ok(iv.to_string());
+        }
+        if let Some(s) = self.scalars.get(&v).or_else(|| memo.get(&v)) {
+            return Ok(s.clone());
+        }
+        let op = pat.body_scalars.get(&v).copied().ok_or_else(|| {
+            LoweringError::unsupported(format!("operand index %{} is not scalar index math", v.0), pat.loop_op.span)
+        })?;
+        if let OpKind::SymDim { sym } = op.kind {
+            return self.abi.syms.get(sym as usize).cloned().ok_or_else(|| {
+                LoweringError::unsupported(format!("symbolic dim #{sym} out of range"), op.span)
+            });
+        }
+        let mut args = Vec::new();
+        for a in op.kind.operands() {
+            args.push((self.loop_scalar(pat, a, iv, memo)?, self.k.ty(a).dtype()));
+        }
+        let r = scalar::elementwise(&mut self.b, &op.kind, &args, self.k.ty(v).dtype(), op.span)?;
+        memo.insert(v, r.clone());
+        Ok(r)
+    }
+}
+
+/// An MLIR/PTX-safe entry symbol for a kernel name.
+fn entry_symbol(name: &str) -> String {
+    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) { format!("k_{s}") } else { s }
+}
+
+pub(crate) fn lower_kernel(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
+    let pat = pattern::match_gemm(kernel)?;
+    let plan: MainloopPlan = mainloop::plan(&pat, opts)?;
+    let tma = HashMap::from([(pat.a.tensor, plan.tma_a.clone()), (pat.b.tensor, plan.tma_b.clone())]);
+    let abi = abi::build(kernel, &tma)?;
+    let mut lw = Lower {
+        k: kernel,
+        b: Body::default(),
+        abi,
+        scalars: HashMap::new(),
+        tma_params: tma.keys().copied().collect(),
+    };
+    for (arg, name) in lw.abi.scalars.clone() {
+        lw.scalars.insert(arg, name);
+    }
+    let geo = mainloop::thread_geometry(&mut lw.b, &plan);
+    lw.emit_top_scalars(&pat)?;
+    let acc = mainloop::emit(&mut lw, &pat, &plan, &geo)?;
+    epilogue::emit(&mut lw, &pat, &plan, &geo, &acc)?;
+    lw.b.line("llvm.return");
+
+    let entry = entry_symbol(&kernel.name);
+    let mut text = String::new();
+    text.push_str(&format!(
+        "// Tessera: kernel `{}` for sm_90a ({}x{}x{} tiles, {} stages, {} warpgroups)\n",
+        kernel.name, plan.bm, plan.bn, plan.bk, plan.stages, plan.warpgroups
+    ));
+    text.push_str(&format!("!acc = {}\n", plan.acc_type()));
+    text.push_str("module {\n");
+    text.push_str(&mainloop::globals(&plan));
+    text.push_str(&format!(
+        "  llvm.func @{entry}({}) attributes {{nvvm.kernel, nvvm.maxntid = array<i32: {}, 1, 1>}} {{\n",
+        lw.abi.signature.join(", "),
+        plan.threads
+    ));
+    lw.b.finish(&mut text);
+    text.push_str("  }\n}\n");
+
+    Ok(LoweredKernel {
+        entry,
+        mlir: text,
+        abi: lw.abi.slots,
+        block: [plan.threads, 1, 1],
+        dynamic_shared_bytes: plan.dynamic_smem,
+        tuning: plan.tuning(),
+        mma: plan.mma_summary(),
+    })
+}

@@ -1,0 +1,224 @@
+//! Run and bench a bundle on one device: upload every tensor of the bindings, encode the tensor maps,
+//! marshal the ABI, launch with the bundle's grid/block/shared memory, synchronize, copy outputs
+//! back. `bench` times launches with CUDA events and rotates input sets when they fit in L2.
+
+use crate::device::Device;
+use crate::error::{CudaError, check};
+use crate::memory::DeviceBuffer;
+use crate::module::Kernel;
+use crate::tensormap::{TensorMapPlan, encode};
+use cudarc::driver::sys;
+use tessera_bundle::stats::{self, BenchOptions, BenchResult};
+use tessera_bundle::{Bundle, KernelArg, ParamBlock, SlotValue, TensorPart, grid, marshal, resolve_abi};
+use tessera_numerics::{ArgValue, Bindings};
+
+/// What one launch did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunReport {
+    pub grid: [u32; 3],
+    pub block: [u32; 3],
+    pub dynamic_shared_bytes: u32,
+    /// "cubin" or "PTX".
+    pub loaded_from: &'static str,
+}
+
+/// Everything one launch reads: device copies of the bindings' tensors, the encoded tensor maps and
+/// the marshalled parameters.
+struct LaunchSet {
+    buffers: Vec<(usize, TensorPart, DeviceBuffer)>,
+    _maps: Vec<DeviceBuffer>,
+    params: ParamBlock,
+}
+
+fn prepare(
+    dev: &Device,
+    slots: &[SlotValue],
+    names: &[&str],
+    bindings: &Bindings,
+) -> Result<LaunchSet, CudaError> {
+    let mut buffers = Vec::new();
+    for (i, a) in bindings.args.iter().enumerate() {
+        if let ArgValue::Tensor(t) = a {
+            buffers.push((i, TensorPart::Data, DeviceBuffer::from_host(dev, &t.data.bytes)?));
+            if let Some(s) = &t.scale {
+                buffers.push((i, TensorPart::Scale, DeviceBuffer::from_host(dev, &s.bytes)?));
+            }
+        }
+    }
+    let addr = |p: usize, part: TensorPart| buffers.iter().find(|(i, q, _)| *i == p && *q == part).map(|b| b.2.addr());
+    let mut maps: Vec<(usize, DeviceBuffer)> = Vec::new();
+    for (slot, s) in slots.iter().enumerate() {
+        if let SlotValue::TensorMap { param, part, tma } = s {
+            let ArgValue::Tensor(t) = &bindings.args[*param] else {
+                return Err(CudaError::Invalid(format!("slot {slot}: tensor map over a scalar")));
+            };
+            let buf = match part {
+                TensorPart::Data => &t.data,
+                TensorPart::Scale => t.scale.as_ref().ok_or_else(|| {
+                    CudaError::Invalid(format!("slot {slot}: tensor map over missing scales"))
+                })?,
+            };
+            let what = format!("`{}` {part:?} (slot {slot})", names.get(*param).unwrap_or(&"?"));
+            let plan = TensorMapPlan::new(tma, buf, &what)?;
+            let a = addr(*param, *part)
+                .ok_or_else(|| CudaError::Invalid(format!("slot {slot}: tensor not uploaded")))?;
+            let bytes = encode(&plan, a, &what)?;
+            maps.push((slot, DeviceBuffer::from_host(dev, &bytes)?));
+        }
+    }
+    let map_addr = |slot: usize| maps.iter().find(|(s, _)| *s == slot).map(|m| m.1.addr());
+    let args: Vec<KernelArg> = marshal(slots, &addr, &map_addr)?;
+    Ok(LaunchSet { buffers, _maps: maps.into_iter().map(|m| m.1).collect(), params: ParamBlock::new(&args) })
+}
+
+struct Plan {
+    grid: [u32; 3],
+    block: [u32; 3],
+    smem: u32,
+    slots: Vec<SlotValue>,
+}
+
+fn plan(bundle: &Bundle, names: &[&str], bindings: &Bindings) -> Result<Plan, CudaError> {
+    Ok(Plan {
+        grid: grid(&bundle.meta, &bindings.syms)?,
+        block: bundle.meta.block,
+        smem: bundle.meta.dynamic_shared_bytes,
+        slots: resolve_abi(&bundle.meta, names, bindings)?,
+    })
+}
+
+fn launch(kernel: &Kernel, p: &Plan, set: &mut LaunchSet) -> Result<(), CudaError> {
+    let mut ptrs = set.params.pointers();
+    // SAFETY: `ptrs` point into `set.params`, alive for the call; every buffer they address is
+    // owned by `set`; the function handle is live. The launch itself is asynchronous: faults
+    // surface at the next synchronize.
+    let r = unsafe {
+        sys::cuLaunchKernel(
+            kernel.func,
+            p.grid[0],
+            p.grid[1],
+            p.grid[2],
+            p.block[0],
+            p.block[1],
+            p.block[2],
+            p.smem,
+            std::ptr::null_mut(),
+            ptrs.as_mut_ptr(),
+            std::ptr::null_mut(),
+        )
+    };
+    check("cuLaunchKernel", r).map_err(|e| {
+        CudaError::Invalid(format!(
+            "launch of `{}` with grid {:?} block {:?} shared {} B failed: {e}",
+            kernel.entry, p.grid, p.block, p.smem
+        ))
+    })
+}
+
+fn sync_after(dev: &Device, kernel: &Kernel) -> Result<(), CudaError> {
+    dev.synchronize().map_err(|e| {
+        CudaError::Invalid(format!("kernel `{}` faulted while running: {e} (run compute-sanitizer to locate it)", kernel.entry))
+    })
+}
+
+/// Launch once over `bindings` and copy the tensors of `outputs` (parameter indices) back into them.
+pub fn run(
+    dev: &Device,
+    kernel: &Kernel,
+    bundle: &Bundle,
+    names: &[&str],
+    outputs: &[usize],
+    bindings: &mut Bindings,
+) -> Result<RunReport, CudaError> {
+    let p = plan(bundle, names, bindings)?;
+    let mut set = prepare(dev, &p.slots, names, bindings)?;
+    launch(kernel, &p, &mut set)?;
+    sync_after(dev, kernel)?;
+    for &o in outputs {
+        let Some(ArgValue::Tensor(t)) = bindings.args.get_mut(o) else {
+            return Err(CudaError::Invalid(format!("output {o} is not a tensor parameter")));
+        };
+        if let Some((_, _, b)) = set.buffers.iter().find(|(i, part, _)| *i == o && *part == TensorPart::Data) {
+            b.download(&mut t.data.bytes)?;
+        }
+    }
+    Ok(RunReport { grid: p.grid, block: p.block, dynamic_shared_bytes: p.smem, loaded_from: kernel.loaded_from })
+}
+
+/// Time `opts.iters` launches (after `opts.warmup`) with CUDA events around each launch; the inputs
+/// are replicated into several sets rotated per launch when they fit in L2.
+pub fn bench(
+    dev: &Device,
+    kernel: &Kernel,
+    bundle: &Bundle,
+    names: &[&str],
+    bindings: &Bindings,
+    opts: &BenchOptions,
+) -> Result<BenchResult, CudaError> {
+    if opts.iters == 0 {
+        return Err(CudaError::Invalid("bench needs at least one timed iteration".into()));
+    }
+    let p = plan(bundle, names, bindings)?;
+    let bytes = stats::binding_bytes(bindings);
+    let sets = if opts.rotate {
+        let (free, _) = dev.mem_info()?;
+        stats::rotation_sets(bytes, dev.info().l2_bytes, free / 2)
+    } else {
+        1
+    };
+    let mut launch_sets = (0..sets).map(|_| prepare(dev, &p.slots, names, bindings)).collect::<Result<Vec<_>, _>>()?;
+    for i in 0..opts.warmup {
+        launch(kernel, &p, &mut launch_sets[i % sets])?;
+    }
+    sync_after(dev, kernel)?;
+    let events = Events::new(opts.iters)?;
+    for i in 0..opts.iters {
+        events.record(2 * i)?;
+        launch(kernel, &p, &mut launch_sets[(opts.warmup + i) % sets])?;
+        events.record(2 * i + 1)?;
+    }
+    sync_after(dev, kernel)?;
+    let samples = (0..opts.iters).map(|i| events.elapsed_ms(2 * i, 2 * i + 1)).collect::<Result<Vec<_>, _>>()?;
+    let timing = stats::summarize(&samples)
+        .ok_or_else(|| CudaError::Invalid("bench produced no timings".into()))?;
+    let throughput = stats::throughput(timing.median_ms, opts.flops, bytes, opts.ceiling_tflops);
+    Ok(BenchResult { timing, sets, bytes, throughput })
+}
+
+/// A pool of CUDA events, destroyed on drop.
+struct Events(Vec<sys::CUevent>);
+
+impl Events {
+    fn new(pairs: usize) -> Result<Events, CudaError> {
+        let mut ev = Events(Vec::with_capacity(2 * pairs));
+        for _ in 0..2 * pairs {
+            let mut e: sys::CUevent = std::ptr::null_mut();
+            // SAFETY: out-pointer to a local; a context is current.
+            check("cuEventCreate", unsafe { sys::cuEventCreate(&mut e, sys::CUevent_flags::CU_EVENT_DEFAULT as u32) })?;
+            ev.0.push(e);
+        }
+        Ok(ev)
+    }
+
+    fn record(&self, i: usize) -> Result<(), CudaError> {
+        // SAFETY: a live event on the null stream.
+        check("cuEventRecord", unsafe { sys::cuEventRecord(self.0[i], std::ptr::null_mut()) })
+    }
+
+    fn elapsed_ms(&self, a: usize, b: usize) -> Result<f64, CudaError> {
+        // SAFETY: both events were recorded and the device synchronized.
+        let ms = unsafe { cudarc::driver::result::event::elapsed(self.0[a], self.0[b]) }.map_err(|e| {
+            CudaError::Invalid(format!("cuEventElapsedTime failed: {e}"))
+        })?;
+        Ok(f64::from(ms))
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        for e in &self.0 {
+            // SAFETY: each event was created once and is destroyed once.
+            let _ = unsafe { sys::cuEventDestroy_v2(*e) };
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Errors of prepack/unpack and of binding a prepacked buffer to a kernel: every size, dtype or
+//! layout mismatch is reported with both sides, never turned into garbage scales.
+
+use tessera_ir::{DType, ScaleLayout};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrepackError {
+    #[error("E0601: {dtype} is not a block-scale type (expected e8m0, ue4m3 or f32)")]
+    NotAScaleType { dtype: DType },
+    #[error(
+        "E0602: {what} scale buffer has {found} bytes, but [{mn}, {ks}] {dtype} scales in layout {layout} need {expected}"
+    )]
+    SizeMismatch {
+        what: &'static str,
+        layout: &'static str,
+        dtype: DType,
+        mn: usize,
+        ks: usize,
+        expected: usize,
+        found: usize,
+    },
+    #[error(
+        "E0603: prepacked scales are {found_layout} {found_dtype} [{found_mn}, {found_ks}], but the kernel wants {want_layout} {want_dtype} [{want_mn}, {want_ks}]"
+    )]
+    Mismatch {
+        found_layout: &'static str,
+        found_dtype: DType,
+        found_mn: usize,
+        found_ks: usize,
+        want_layout: &'static str,
+        want_dtype: DType,
+        want_mn: usize,
+        want_ks: usize,
+    },
+    #[error("E0604: not a prepacked scale file: {why}")]
+    BadHeader { why: String },
+    #[error("E0605: scale tensor must be rank 2 with the scale-K axis 0 or 1, got shape {shape:?} and axis {k_axis}")]
+    BadGeometry { shape: Vec<usize>, k_axis: usize },
+}
+
+impl PrepackError {
+    pub(crate) fn layout_name(l: ScaleLayout) -> &'static str {
+        l.name()
+    }
+}

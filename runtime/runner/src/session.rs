@@ -1,0 +1,57 @@
+//! What every subcommand starts with: the bundle read and checked, its kernel parsed from the tile
+//! IR, the symbolic dims bound, the backend chosen from the target, and fresh inputs made.
+
+use crate::backend::Backend;
+use crate::error::RunnerError;
+use crate::problem;
+use std::path::PathBuf;
+use tessera_bundle::Bundle;
+use tessera_ir::Kernel;
+use tessera_numerics::Bindings;
+
+/// The flags every subcommand shares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Common {
+    pub bundle_dir: PathBuf,
+    /// `NAME=VALUE` symbolic dims.
+    pub dims: Vec<String>,
+    /// `NAME=VALUE` scalar parameters.
+    pub scalars: Vec<String>,
+    pub seed: u64,
+    /// Backend override; by default derived from the bundle's target.
+    pub backend: Option<Backend>,
+}
+
+/// A bundle ready to launch: its kernel, bound dims, backend and fresh inputs (outputs poisoned).
+pub struct Loaded {
+    pub bundle: Bundle,
+    pub kernel: Kernel,
+    pub syms: Vec<(String, i64)>,
+    pub backend: Backend,
+    pub bindings: Bindings,
+}
+
+impl Loaded {
+    pub fn new(c: &Common) -> Result<Loaded, RunnerError> {
+        let bundle = Bundle::read(&c.bundle_dir)?;
+        let kernel = problem::kernel_of(&bundle)?;
+        let syms = problem::bind_dims(&kernel, &problem::parse_dims(&c.dims)?)?;
+        let backend = match c.backend {
+            Some(b) => b,
+            None => Backend::for_target(&bundle.meta.target).ok_or_else(|| {
+                RunnerError::usage(format!("bundle target {:?} has no runtime backend", bundle.meta.target))
+            })?,
+        };
+        let scalars = problem::parse_assignments(&c.scalars, "scalar")?;
+        let bindings = problem::make_bindings(&kernel, &syms, &scalars, c.seed)?;
+        Ok(Loaded { bundle, kernel, syms, backend, bindings })
+    }
+
+    pub fn param_names(&self) -> Vec<&str> {
+        self.kernel.params.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    pub fn shape_label(&self) -> String {
+        problem::shape_label(&self.syms)
+    }
+}

@@ -1,0 +1,290 @@
+//! `validate`: the GPU result against the interpreter and the plain reference on the same fresh
+//! seeded inputs. Outputs are poisoned before every launch; every element of the GPU output is
+//! checked for poison and NaN/Inf; values are compared with the interpreter over all programs, or
+//! — when the problem is too big to interpret here — over a seeded spot check of programs (tiles),
+//! always including the edge tiles where partial-tile bugs live.
+
+use crate::backend::Gpu;
+use crate::error::RunnerError;
+use crate::oracle;
+use crate::problem;
+use crate::session::{Common, Loaded};
+use tessera_interp::ProgramSet;
+use tessera_ir::{DType, Kernel, ParamKind};
+use tessera_numerics::compare::{HOPPER_FP8_ACCUM_EPS, F32_ACCUM_EPS};
+use tessera_numerics::poison::poison_detectable;
+use tessera_numerics::{Bindings, Metrics, Tolerance, compare, decode_buf, decode_buf_f64, poisoned_mask};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidateOptions {
+    /// Programs to interpret when the whole grid is too big; 0 = always interpret every program.
+    pub spot_tiles: usize,
+    /// Interpret everything when the kernel's FLOPs are at most this (the interpreter does about
+    /// 1 GFLOP/s per core).
+    pub full_interp_flops: f64,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions { spot_tiles: 16, full_interp_flops: 8e9 }
+    }
+}
+
+/// One comparison of one output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// "interp" or "reference".
+    pub against: String,
+    pub output: String,
+    /// Elements compared (all, or those of the spot-checked tiles).
+    pub compared: usize,
+    pub metrics: Metrics,
+    pub tolerance: Tolerance,
+    pub pass: bool,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidateRow {
+    pub kernel: String,
+    pub shape: String,
+    pub device: String,
+    pub seed: u64,
+    /// "all N programs" or "K of N programs (spot check)".
+    pub coverage: String,
+    /// Every element of every GPU output: still poisoned / NaN-or-Inf.
+    pub unwritten: usize,
+    pub non_finite: usize,
+    pub elements: usize,
+    pub checks: Vec<Check>,
+    /// Oracles that could not be used, with the reason (e.g. no reference for this kernel).
+    pub skipped: Vec<String>,
+    pub pass: bool,
+}
+
+impl ValidateRow {
+    /// One line, easy to quote.
+    pub fn line(&self) -> String {
+        let worst = |a: &str| {
+            self.checks.iter().filter(|c| c.against == a).fold(None::<&Check>, |w, c| match w {
+                Some(w) if w.metrics.rel_l2 >= c.metrics.rel_l2 => Some(w),
+                _ => Some(c),
+            })
+        };
+        let fmt = |c: Option<&Check>| match c {
+            Some(c) => format!(
+                "max_abs {:.2e} rel_l2 {:.2e} cos {:.6} over {}",
+                c.metrics.max_abs, c.metrics.rel_l2, c.metrics.cosine, c.compared
+            ),
+            None => "n/a".into(),
+        };
+        format!(
+            "validate | {} | {} | {} | vs interp: {} | vs reference: {} | NaN/Inf {} poisoned {} of {} | {} | seed {}",
+            self.kernel,
+            self.shape,
+            if self.pass { "PASS" } else { "FAIL" },
+            fmt(worst("interp")),
+            fmt(worst("reference")),
+            self.non_finite,
+            self.unwritten,
+            self.elements,
+            self.coverage,
+            self.seed
+        )
+    }
+
+    /// Per-check lines with the verdict reasons (printed to stderr by the runner).
+    pub fn detail_lines(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .checks
+            .iter()
+            .map(|c| format!("{} vs {}: {} — {}", c.output, c.against, if c.pass { "ok" } else { "FAIL" }, c.reason))
+            .collect();
+        v.extend(self.skipped.iter().map(|s| format!("skipped: {s}")));
+        v
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let checks: Vec<serde_json::Value> = self
+            .checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "against": c.against, "output": c.output, "compared": c.compared, "pass": c.pass,
+                    "max_abs": c.metrics.max_abs, "max_rel": c.metrics.max_rel, "rel_l2": c.metrics.rel_l2,
+                    "cosine": c.metrics.cosine, "nan_inf": c.metrics.nan_inf_count,
+                    "poisoned": c.metrics.poisoned_count, "rtol": c.tolerance.rtol, "reason": c.reason,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "kind": "validate", "kernel": self.kernel, "shape": self.shape, "device": self.device,
+            "seed": self.seed, "pass": self.pass, "coverage": self.coverage, "unwritten": self.unwritten,
+            "non_finite": self.non_finite, "elements": self.elements, "checks": checks, "skipped": self.skipped,
+        })
+    }
+}
+
+/// The program ids to interpret: all when cheap, else `n` seeded random ones plus the first and
+/// the edge (last along each axis) programs, deduplicated.
+pub fn choose_programs(grid: [u32; 3], flops: Option<f64>, opts: &ValidateOptions, seed: u64) -> ProgramSet {
+    let total = u64::from(grid[0]) * u64::from(grid[1]) * u64::from(grid[2]);
+    let cheap = match flops {
+        Some(f) => f <= opts.full_interp_flops,
+        None => total <= 256,
+    };
+    if opts.spot_tiles == 0 || cheap || total <= opts.spot_tiles as u64 {
+        return ProgramSet::All;
+    }
+    let last = [grid[0] - 1, grid[1] - 1, grid[2] - 1];
+    let mut ids = vec![[0, 0, 0], last, [last[0], 0, 0], [0, last[1], 0], [0, 0, last[2]]];
+    // splitmix64: a tiny, well-mixed generator, so the spot set is reproducible from the seed alone.
+    let mut s = seed ^ 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut guard = 0;
+    while ids.len() < opts.spot_tiles.max(5) && guard < 100 * opts.spot_tiles {
+        guard += 1;
+        let id = [(next() % u64::from(grid[0])) as u32, (next() % u64::from(grid[1])) as u32, (next() % u64::from(grid[2])) as u32];
+        ids.push(id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ProgramSet::Ids(ids)
+}
+
+/// The tolerance for comparing an output of `out` dtype. Hopper's FP8 wgmma accumulates with about
+/// 14 significant bits between promotions, so FP8 inputs on sm_90 get that accumulator bound.
+pub fn tolerance_for(k: &Kernel, target: &str, out: DType, syms: &[(String, i64)]) -> Tolerance {
+    let kdim = syms
+        .iter()
+        .find(|(n, _)| n == "K")
+        .or_else(|| syms.iter().max_by_key(|(_, v)| *v))
+        .map_or(1, |(_, v)| *v as usize);
+    let fp8_in = k.params.iter().any(|p| {
+        matches!(&p.kind, ParamKind::Tensor { ty, is_out: false } if matches!(ty.dtype, DType::F8E4M3 | DType::F8E5M2))
+    });
+    let eps = if target.starts_with("sm_90") && fp8_in { HOPPER_FP8_ACCUM_EPS } else { F32_ACCUM_EPS };
+    Tolerance::with_accum(out, kdim, eps)
+}
+
+/// Compare `gpu` with `expected` on the elements where `select` is true; every element of `gpu` is
+/// still checked for poison (via the mask) within the selection.
+fn check_on(
+    against: &str,
+    output: &str,
+    gpu: &[f32],
+    gpu_poison: &[bool],
+    expected: &[f64],
+    select: &[bool],
+    tol: &Tolerance,
+) -> Result<Check, RunnerError> {
+    let idx: Vec<usize> = (0..gpu.len()).filter(|i| select[*i]).collect();
+    let a: Vec<f32> = idx.iter().map(|i| gpu[*i]).collect();
+    let e: Vec<f64> = idx.iter().map(|i| expected[*i]).collect();
+    let p: Vec<bool> = idx.iter().map(|i| gpu_poison[*i]).collect();
+    let metrics = compare(&a, &e, Some(&p))?;
+    let v = tol.judge(&metrics);
+    Ok(Check {
+        against: against.into(),
+        output: output.into(),
+        compared: idx.len(),
+        metrics,
+        tolerance: tol.clone(),
+        pass: v.pass,
+        reason: v.reason,
+    })
+}
+
+/// Validate the bundle of `c` on its GPU backend.
+pub fn validate_bundle(c: &Common, opts: &ValidateOptions) -> Result<ValidateRow, RunnerError> {
+    let l = Loaded::new(c)?;
+    let gpu = Gpu::open(l.backend, &l.bundle)?;
+    let names: Vec<&str> = l.param_names();
+    let outs = problem::outputs(&l.kernel);
+    let mut on_gpu = l.bindings.clone();
+    gpu.run(&l.bundle, &names, &outs, &mut on_gpu)?;
+    validate_outputs(&l, gpu.describe().0, &on_gpu, opts, c.seed)
+}
+
+/// The comparisons of [`validate_bundle`] once the GPU outputs are in `on_gpu` (separate so that
+/// any backend, or a test feeding known outputs, goes through the same checks).
+pub fn validate_outputs(
+    l: &Loaded,
+    device: String,
+    on_gpu: &Bindings,
+    opts: &ValidateOptions,
+    seed: u64,
+) -> Result<ValidateRow, RunnerError> {
+    let outs = problem::outputs(&l.kernel);
+    let grid = tessera_interp::grid(&l.kernel, &l.bindings).map_err(|e| RunnerError::usage(e.to_string()))?;
+    // A spot check finds the interpreter's tiles by the poison left elsewhere, so every output
+    // dtype must have a detectable poison; otherwise interpret everything.
+    let detectable = outs.iter().all(|&o| problem::output_buf(&l.bindings, o).is_some_and(|b| poison_detectable(b.dtype)));
+    let programs = if detectable {
+        choose_programs(grid, problem::flops(&l.kernel, &l.syms), opts, seed)
+    } else {
+        ProgramSet::All
+    };
+    let total = u64::from(grid[0]) * u64::from(grid[1]) * u64::from(grid[2]);
+    let coverage = match &programs {
+        ProgramSet::All => format!("all {total} programs"),
+        ProgramSet::Ids(v) => format!("{} of {total} programs (spot check)", v.len()),
+    };
+    let full = matches!(programs, ProgramSet::All);
+    let mut interp = problem::repoison(&l.kernel, &l.bindings)?;
+    tessera_interp::run(&l.kernel, &mut interp, programs)
+        .map_err(|e| RunnerError::usage(format!("interpreter: {e}")))?;
+    let reference = oracle::expected(&l.kernel, &l.bindings, full);
+    let mut row = ValidateRow {
+        kernel: l.kernel.name.clone(),
+        shape: l.shape_label(),
+        device,
+        seed,
+        coverage,
+        unwritten: 0,
+        non_finite: 0,
+        elements: 0,
+        checks: Vec::new(),
+        skipped: Vec::new(),
+        pass: true,
+    };
+    let reference = match reference {
+        Ok(r) => Some(r),
+        Err(why) => {
+            row.skipped.push(format!("reference: {why}"));
+            None
+        }
+    };
+    for &o in &outs {
+        let name = l.kernel.params[o].name.clone();
+        let (Some(g), Some(ib)) = (problem::output_buf(on_gpu, o), problem::output_buf(&interp, o)) else {
+            continue;
+        };
+        let gv = decode_buf(g)?;
+        let gp = poisoned_mask(g)?;
+        row.elements += gv.len();
+        row.unwritten += gp.iter().filter(|p| **p).count();
+        row.non_finite += gv.iter().zip(&gp).filter(|(v, p)| !**p && !v.is_finite()).count();
+        // The elements the interpreter wrote: all of them, or the spot-checked tiles'.
+        let written: Vec<bool> = poisoned_mask(ib)?.iter().map(|p| !p).collect();
+        let tol = tolerance_for(&l.kernel, &l.bundle.meta.target, g.dtype, &l.syms);
+        let iv = decode_buf_f64(ib)?;
+        row.checks.push(check_on("interp", &name, &gv, &gp, &iv, &written, &tol)?);
+        if let Some(r) = &reference
+            && let Some((_, ev)) = r.iter().find(|(p, _)| *p == o)
+        {
+            // The reference covers every element when it ran on the whole problem, else the same
+            // tiles as the interpreter (NaN marks elements it did not compute).
+            let sel: Vec<bool> = ev.iter().map(|v| !v.is_nan()).collect();
+            row.checks.push(check_on("reference", &name, &gv, &gp, ev, &sel, &tol)?);
+        }
+    }
+    row.pass = row.unwritten == 0 && row.non_finite == 0 && row.checks.iter().all(|c| c.pass);
+    Ok(row)
+}

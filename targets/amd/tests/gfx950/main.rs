@@ -1,0 +1,226 @@
+//! gfx950 native block-scaled backend tests: the operand-layout model driven by our lowering's
+//! lane maps against a plain dequantize-multiply reference (tessera-formats decode, f64), a
+//! deliberately wrong scale assignment that must fail that comparison, the scale-word map against
+//! the host prepack, coded diagnostics, and the compile + link + `llvm-objdump` audit.
+
+mod model;
+mod sim;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tessera_formats::{Format, decode, pack_fp4};
+use tessera_ir::{DType, ScaleLayout, ScaleSpec};
+use tessera_lowering_mlir::native_scaled::Ix;
+use tessera_target_amd::{GemmTilePlan, MfmaFormat, MfmaShape, ScaledMfma, code, operand_format};
+
+/// Random operands + scales for `C = (A*sa) @ (B*sb)^T` in logical (unpacked) form.
+struct Case {
+    m: usize,
+    n: usize,
+    k: usize,
+    fa: MfmaFormat,
+    fb: MfmaFormat,
+    a: Vec<u8>,
+    b: Vec<u8>,
+    sa: Vec<u8>,
+    sb: Vec<u8>,
+}
+
+fn random_code(rng: &mut ChaCha8Rng, f: MfmaFormat) -> u8 {
+    loop {
+        let c: u8 = rng.random();
+        let c = match f.bits() {
+            4 => c & 0xF,
+            6 => c & 0x3F,
+            _ => c,
+        };
+        // No NaN/inf codes: the comparison is about placement, not special values.
+        if model::decode(f, u32::from(c)).is_finite() {
+            return c;
+        }
+    }
+}
+
+impl Case {
+    fn new(seed: u64, m: usize, n: usize, k: usize, fa: MfmaFormat, fb: MfmaFormat) -> Case {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let a = (0..m * k).map(|_| random_code(&mut rng, fa)).collect();
+        let b = (0..n * k).map(|_| random_code(&mut rng, fb)).collect();
+        // Scales around 2^0 (124..=130): small exponents would flush products to zero and hide
+        // misplacement (facebookexperimental/triton #917).
+        let sa = (0..m * k / 32).map(|_| rng.random_range(124..=130)).collect();
+        let sb = (0..n * k / 32).map(|_| rng.random_range(124..=130)).collect();
+        Case { m, n, k, fa, fb, a, b, sa, sb }
+    }
+
+    fn storage(&self, codes: &[u8], rows: usize, f: MfmaFormat) -> Vec<u8> {
+        if f.bits() == 4 { pack_fp4(codes, &[rows, self.k], 1) } else { codes.to_vec() }
+    }
+
+    /// Plain reference: dequantize every element with tessera-formats, multiply in f64. Returns
+    /// the sums and the sums of absolute terms (the scale rounding errors are measured against).
+    fn reference(&self) -> (Vec<f64>, Vec<f64>) {
+        let fmt = |f: MfmaFormat| match f {
+            MfmaFormat::Fp8E4M3 => Format::F8E4M3,
+            MfmaFormat::Bf8E5M2 => Format::F8E5M2,
+            MfmaFormat::Fp6E2M3 => Format::F6E2M3,
+            MfmaFormat::Bf6E3M2 => Format::F6E3M2,
+            MfmaFormat::Fp4E2M1 => Format::F4E2M1,
+        };
+        let deq = |codes: &[u8], scales: &[u8], f: MfmaFormat, r: usize, kk: usize| {
+            f64::from(decode(fmt(f), u16::from(codes[r * self.k + kk])))
+                * f64::from(decode(Format::E8M0, u16::from(scales[r * (self.k / 32) + kk / 32])))
+        };
+        let (mut c, mut abs) = (vec![0f64; self.m * self.n], vec![0f64; self.m * self.n]);
+        for i in 0..self.m {
+            for j in 0..self.n {
+                for kk in 0..self.k {
+                    let t = deq(&self.a, &self.sa, self.fa, i, kk) * deq(&self.b, &self.sb, self.fb, j, kk);
+                    c[i * self.n + j] += t;
+                    abs[i * self.n + j] += t.abs();
+                }
+            }
+        }
+        (c, abs)
+    }
+
+    /// Run `plan` through the model on this case's buffers (scales prepacked by tessera-prepack).
+    fn simulate(&self, plan: &GemmTilePlan) -> Vec<f32> {
+        let layout = plan.layout();
+        let pack = |s: &[u8], rows: usize| tessera_prepack::prepack(layout, DType::E8M0, s, rows, self.k / 32).expect("prepack");
+        let (spa, spb) = (pack(&self.sa, self.m), pack(&self.sb, self.n));
+        let (_, ks_pad_a) = tessera_prepack::padded_dims(layout, self.m, self.k / 32);
+        let (_, ks_pad_b) = tessera_prepack::padded_dims(layout, self.n, self.k / 32);
+        let (a, b) = (self.storage(&self.a, self.m, self.fa), self.storage(&self.b, self.n, self.fb));
+        let pr = sim::Problem { m: self.m, n: self.n, k: self.k, a: &a, b: &b, scale_a: &spa, scale_b: &spb, ks_pad_a, ks_pad_b };
+        sim::run(plan, &pr)
+    }
+}
+
+/// Largest error relative to the sum of absolute terms of that output: the instruction rounds
+/// each partial sum to f32, so cancellation makes plain relative error meaningless, while a
+/// misplaced element or scale moves a whole term (an O(1) share of the absolute sum).
+fn max_rel_err(got: &[f32], (want, abs): &(Vec<f64>, Vec<f64>)) -> f64 {
+    got.iter().zip(want).zip(abs).map(|((g, w), a)| (f64::from(*g) - w).abs() / a.max(1e-30)).fold(0.0, f64::max)
+}
+
+fn check(shape: MfmaShape, fa: MfmaFormat, fb: MfmaFormat, seed: u64) {
+    // Partial tiles on every side: M, N not multiples of the atom, K not a multiple of the
+    // superblock (the shapes that broke real kernels: scale indexing at a partial tile).
+    let case = Case::new(seed, 100, 72, 320, fa, fb);
+    let plan = GemmTilePlan::new(ScaledMfma { shape, a: fa, b: fb });
+    let err = max_rel_err(&case.simulate(&plan), &case.reference());
+    assert!(err < 1e-5, "{shape:?} {fa:?}x{fb:?}: max rel err {err}");
+}
+
+#[test]
+fn mxfp8_16x16x128_lane_maps_match_reference() {
+    check(MfmaShape::M16N16K128, MfmaFormat::Fp8E4M3, MfmaFormat::Fp8E4M3, 1);
+    check(MfmaShape::M16N16K128, MfmaFormat::Bf8E5M2, MfmaFormat::Fp8E4M3, 2);
+}
+
+#[test]
+fn mxfp8_32x32x64_lane_maps_match_reference() {
+    check(MfmaShape::M32N32K64, MfmaFormat::Fp8E4M3, MfmaFormat::Fp8E4M3, 3);
+}
+
+#[test]
+fn mxfp4_and_mixed_lane_maps_match_reference() {
+    check(MfmaShape::M16N16K128, MfmaFormat::Fp4E2M1, MfmaFormat::Fp4E2M1, 4);
+    check(MfmaShape::M32N32K64, MfmaFormat::Fp4E2M1, MfmaFormat::Fp4E2M1, 5);
+    check(MfmaShape::M16N16K128, MfmaFormat::Fp8E4M3, MfmaFormat::Fp4E2M1, 6);
+}
+
+/// The comparison has teeth: hand lanes the scale of the neighbouring K-group (lane ^ 16 swaps
+/// K-groups 0<->1 and 2<->3 while keeping the row) and the model must disagree with the reference.
+#[test]
+fn swapped_scale_k_groups_fail_the_comparison() {
+    let atom = ScaledMfma { shape: MfmaShape::M16N16K128, a: MfmaFormat::Fp8E4M3, b: MfmaFormat::Fp8E4M3 };
+    let case = Case::new(7, 48, 32, 256, atom.a, atom.b);
+    let good = GemmTilePlan::new(atom);
+    assert!(max_rel_err(&case.simulate(&good), &case.reference()) < 1e-5);
+    let mut bad = good.clone();
+    let swapped = Ix::var("tile") * (Ix::var("ks_pad").div(16) * 256) + Ix::var("sb") * 256 + Ix::lane().xor(16) * 4;
+    bad.a.scale_word = swapped;
+    let err = max_rel_err(&case.simulate(&bad), &case.reference());
+    assert!(err > 1e-2, "a K-group-swapped scale map went unnoticed (max rel err {err})");
+    // Same for an operand map that reads the wrong K-group of data.
+    let mut bad = good.clone();
+    bad.b.read_lds = (0..8).map(|j| Ix::lane().rem(16) * 128 + Ix::lane().div(16).xor(1) * 32 + 4 * j).collect();
+    let err = max_rel_err(&case.simulate(&bad), &case.reference());
+    assert!(err > 1e-2, "a K-group-swapped operand map went unnoticed (max rel err {err})");
+}
+
+/// Every (lane, step) scale byte the kernel reads is the prepack's slot for that lane's row and
+/// K-block: checked element by element against tessera-prepack's offset formula.
+#[test]
+fn scale_word_map_agrees_with_prepack_offsets() {
+    for shape in [MfmaShape::M16N16K128, MfmaShape::M32N32K64] {
+        let plan = GemmTilePlan::new(ScaledMfma { shape, a: MfmaFormat::Fp8E4M3, b: MfmaFormat::Fp8E4M3 });
+        let layout = plan.layout();
+        let (mn, g) = (shape.mn() as usize, shape.k_groups() as usize);
+        let (rows, ks) = (3 * mn, 40);
+        let (_, ks_pad) = tessera_prepack::padded_dims(layout, rows, ks);
+        for tile in 0..3 {
+            for sb in 0..ks_pad / (4 * g) {
+                let env = |v: &str| match v {
+                    "tile" => Some(tile as i64),
+                    "sb" => Some(sb as i64),
+                    "ks_pad" => Some(ks_pad as i64),
+                    _ => None,
+                };
+                for l in 0..64 {
+                    for step in 0..4 {
+                        let byte = plan.a.scale_word.eval(l as i64, &env).unwrap() as usize + step;
+                        let (r, c) = (tile * mn + l % mn, sb * 4 * g + step * g + l / mn);
+                        assert_eq!(byte, tessera_prepack::offset(layout, r, c, ks_pad), "{shape:?} lane {l} step {step}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn nvfp4_and_fnuz_get_coded_diagnostics() {
+    let nv = ScaleSpec { scale_dtype: DType::UE4M3, block: vec![1, 16], global: true, layout: ScaleLayout::Linear };
+    let e = operand_format(DType::F4E2M1, Some(&nv)).unwrap_err().to_string();
+    assert!(e.contains(code::NVFP4_ON_GFX950) && e.contains("gfx950") && e.contains("ue4m3"), "{e}");
+    let e = operand_format(DType::F8E4M3Fnuz, None).unwrap_err().to_string();
+    assert!(e.contains(code::FNUZ_ON_GFX950) && e.contains("gfx942"), "{e}");
+    let mx = ScaleSpec { scale_dtype: DType::E8M0, block: vec![1, 32], global: false, layout: ScaleLayout::AmdLane16x16x128 };
+    assert_eq!(operand_format(DType::F8E4M3, Some(&mx)).unwrap(), MfmaFormat::Fp8E4M3);
+    let e = operand_format(DType::BF16, Some(&mx)).unwrap_err().to_string();
+    assert!(e.contains(code::UNSUPPORTED_OPERAND), "{e}");
+}
+
+fn toolchain_present() -> bool {
+    let bin = std::env::var("TESSERA_LLVM_BIN").unwrap_or_else(|_| "/usr/lib/llvm-22/bin".into());
+    let ok = ["ld.lld", "llvm-objdump", "llvm-readelf"].iter().all(|t| std::path::Path::new(&bin).join(t).is_file());
+    if !ok {
+        eprintln!("skipped: ld.lld / llvm-objdump / llvm-readelf not found in {bin} (set TESSERA_LLVM_BIN)");
+    }
+    ok
+}
+
+#[test]
+fn hsaco_contains_the_scaled_mfma_and_no_dequant_path() {
+    if !toolchain_present() {
+        return;
+    }
+    for (shape, fa, fb) in [
+        (MfmaShape::M16N16K128, MfmaFormat::Fp8E4M3, MfmaFormat::Fp8E4M3),
+        (MfmaShape::M32N32K64, MfmaFormat::Fp8E4M3, MfmaFormat::Fp8E4M3),
+        (MfmaShape::M16N16K128, MfmaFormat::Fp4E2M1, MfmaFormat::Fp4E2M1),
+    ] {
+        let build = tessera_target_amd::build_scaled_gemm("gemm_mx", ScaledMfma { shape, a: fa, b: fb })
+            .unwrap_or_else(|e| panic!("{shape:?} {fa:?}: {e}"));
+        let a = &build.audit;
+        assert_eq!(a.mfma.get(shape.mnemonic()), Some(&4), "{shape:?} {fa:?}: {:?}", a.mfma);
+        assert!(a.dequant.is_empty(), "unexpected dequant path: {:?}", a.dequant);
+        assert_eq!(a.abi_version, Some(3), "code object v5 expected");
+        assert!(a.vgprs.is_some() && a.sgprs.is_some(), "register figures missing: {a:?}");
+        assert_eq!(a.vgpr_spills, Some(0), "{a:?}");
+        assert!(build.mlir.contains(shape.rocdl_op()));
+    }
+}
