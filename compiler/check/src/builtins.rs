@@ -368,7 +368,7 @@ fn dot(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> 
         cx.err(
             Diagnostic::error(
                 codes::DOT_INNER_DIM,
-                format!("dot inner dims differ: a is {} and b is {} ({k} != {k2})", show_shape(&at.shape), show_shape(&bt.shape)),
+                format!("dot inner dims differ: a is {} (K = {k}) but b is {} (K = {k2})", show_shape(&at.shape), show_shape(&bt.shape)),
                 a.pos[1].span,
                 format!("b is {} (K = {k2})", show_shape(&bt.shape)),
             )

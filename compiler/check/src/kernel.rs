@@ -53,7 +53,11 @@ pub fn check_kernel(def: &KernelDef) -> (Kernel, Vec<Diagnostic>) {
             continue;
         }
         decls.insert(p.name.name.clone(), p.name.span);
-        let Some(pt) = param_type(&mut cx, &p.ty, &mut syms) else { continue };
+        let Some(pt) = param_type(&mut cx, &p.ty, &mut syms) else {
+            // Reported already; later uses of the name stay quiet instead of "unknown name".
+            cx.bind(&p.name.name, crate::cx::Binding::Let { ev: crate::cx::Ev::Err, decl: p.name.span });
+            continue;
+        };
         match pt {
             ParamType::Scalar(d) => {
                 if let Some(o) = p.out {

@@ -28,6 +28,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// The Quick-start job: compile an example, run it on the interpreter (and a GPU if present).
     Demo(cmd::demo::Args),
+    /// Run passes on tile-IR text (replays a reproducer: `tessera opt repro.tir --passes=NAME`).
+    Opt(cmd::opt::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +42,6 @@ fn main() -> ExitCode {
         Command::Validate(a) => cmd::validate::main(a),
         Command::Bench(a) => cmd::bench::main(a),
         Command::Demo(a) => cmd::demo::main(a),
+        Command::Opt(a) => cmd::opt::main(a),
     }
 }

@@ -72,10 +72,10 @@ pub fn encode(f: Format, x: f32) -> u16 {
     encode_f64(f, x as f64)
 }
 
-/// [`encode`] of an exactly known f64 (used by the quantizers, which divide by a block scale in
-/// f64 so that the only rounding is the one to the target format). For bf16/f16 the f64 is first
-/// rounded to f32 — only exact f32 inputs are passed there.
-pub(crate) fn encode_f64(f: Format, x: f64) -> u16 {
+/// [`encode`] of an f64 with a single rounding for every format of 8 bits or fewer (the quantizers
+/// divide by a block scale in f64 and encode the quotient directly, avoiding a double rounding
+/// through f32). bf16/f16 round the f64 to f32 first, which is exact only for f32-exact inputs.
+pub fn encode_f64(f: Format, x: f64) -> u16 {
     match f {
         Format::BF16 => half::bf16::from_f32(x as f32).to_bits(),
         Format::F16 => half::f16::from_f32(x as f32).to_bits(),

@@ -12,7 +12,8 @@ mod nvfp4;
 mod pack;
 
 pub use codec::{
-    decode, decode_slice, decode_u8_slice, encode, encode_f32_slice, encode_f32_slice_u8, round_trip,
+    decode, decode_slice, decode_u8_slice, encode, encode_f32_slice, encode_f32_slice_u8, encode_f64,
+    round_trip,
 };
 pub use error::FormatError;
 pub use format::Format;

@@ -7,6 +7,7 @@
 //! - E0505 dtype not supported by this operation
 //! - E0506 tensor type cannot be generated for (unsupported scale layout, missing packed axis)
 //! - E0507 concrete shape does not fit the tensor type (rank, constant dims, packed axis)
+//! - E0508 block or global scale missing, or given to a tensor whose contract has none
 
 use std::fmt;
 
@@ -41,3 +42,4 @@ pub const E_BUF_LEN: &str = "E0504";
 pub const E_DTYPE: &str = "E0505";
 pub const E_GEN: &str = "E0506";
 pub const E_TYPE_SHAPE: &str = "E0507";
+pub const E_SCALE: &str = "E0508";

@@ -2,6 +2,7 @@
 //! their exact device storage format, kernel argument bindings, validation metrics and tolerances,
 //! output poisoning, seeded input generators and `.npy` I/O. Conventions: docs/NUMERICS.md.
 
+pub mod blocks;
 pub mod buffer;
 pub mod compare;
 pub mod dtype_map;
@@ -10,6 +11,7 @@ pub mod inputs;
 pub mod npy;
 pub mod poison;
 
+pub use blocks::{dequantize, quantize};
 pub use buffer::{ArgValue, Bindings, TensorArg, TensorBuf};
 pub use compare::{Metrics, Tolerance, Verdict, compare, compare_buf};
 pub use dtype_map::{buf_from_codes, decode_buf, decode_buf_f64, encode_buf, format_of};

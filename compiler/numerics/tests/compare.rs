@@ -103,8 +103,16 @@ fn tolerances_scale_with_output_rounding_and_accumulation() {
     assert_eq!(unit_roundoff(DType::BF16), 2f64.powi(-8));
     assert_eq!(unit_roundoff(DType::F8E4M3), 2f64.powi(-4));
     let t = Tolerance::for_output(DType::F32, 4096);
-    assert!((t.rtol - (2.0 * 2f64.powi(-24) + 4.0 * 64.0 * F32_ACCUM_EPS)).abs() < 1e-18);
+    assert!((t.rtol - (2.0 * 2f64.powi(-24) + 8.0 * 64.0 * F32_ACCUM_EPS)).abs() < 1e-18);
     assert!(Tolerance::for_output(DType::BF16, 1).rtol < Tolerance::for_output(DType::F8E4M3, 1).rtol);
+    assert_eq!(Tolerance::for_output(DType::I32, 4096).rtol, 0.0);
+    let off_by_one = compare(&[5.0, 7.0], &[5.0, 6.0], None).expect("len");
+    assert!(!Tolerance::for_output(DType::I32, 4096).judge(&off_by_one).pass);
+    assert!(
+        Tolerance::for_output(DType::I32, 4096)
+            .judge(&compare(&[5.0, 6.0], &[5.0, 6.0], None).expect("len"))
+            .pass
+    );
     assert!(Tolerance::for_output(DType::F32, 64).rtol < Tolerance::for_output(DType::F32, 65536).rtol);
     assert!(
         Tolerance::with_accum(DType::F32, 1024, HOPPER_FP8_ACCUM_EPS).rtol
@@ -121,4 +129,35 @@ fn length_mismatch_is_a_coded_error() {
             .code,
         "E0502"
     );
+}
+
+/// An f32-accumulated GEMM (sequential k, the worst common order) against an exact f64 reference
+/// passes the f32 tolerance at several K, and dropping a single K term fails it.
+#[test]
+fn f32_accumulation_fits_the_tolerance_and_a_dropped_term_does_not() {
+    use tessera_numerics::{InputGen, decode_buf};
+    for k in [64usize, 1024, 4096] {
+        let (m, n) = (32usize, 32usize);
+        let mut g = InputGen::new(k as u64);
+        let a = decode_buf(&g.plain(DType::BF16, &[m, k], None).expect("a")).expect("a");
+        let b = decode_buf(&g.plain(DType::BF16, &[k, n], None).expect("b")).expect("b");
+        let (mut got, mut dropped, mut want) = (vec![0f32; m * n], vec![0f32; m * n], vec![0f64; m * n]);
+        for i in 0..m {
+            for j in 0..n {
+                let (mut s, mut e) = (0f32, 0f64);
+                for kk in 0..k {
+                    s += a[i * k + kk] * b[kk * n + j]; // bf16 x bf16 is exact in f32
+                    e += a[i * k + kk] as f64 * b[kk * n + j] as f64;
+                }
+                got[i * n + j] = s;
+                dropped[i * n + j] = s - a[i * k + k - 1] * b[(k - 1) * n + j];
+                want[i * n + j] = e;
+            }
+        }
+        let tol = Tolerance::for_output(DType::F32, k);
+        let v = tol.judge(&compare(&got, &want, None).expect("len"));
+        assert!(v.pass, "k={k}: {}", v.reason);
+        let v = tol.judge(&compare(&dropped, &want, None).expect("len"));
+        assert!(!v.pass, "k={k}: a dropped K term passed: {}", v.reason);
+    }
 }

@@ -5,10 +5,12 @@
 //! checked for free.
 //!
 //! Inputs are generated once per kernel, in the *logical* form of the original parameter types
-//! (row-major scales). Each version of the kernel gets them in the layout its own types name:
-//! scale buffers whose type says a swizzled layout are prepacked with `tessera-prepack` and bound
-//! as a flat `[physical elements]` buffer, which the interpreter reads back through the layout.
-//! So a pass that changes a layout is checked too: the interpreter must still agree.
+//! (row-major scales). Each version of the kernel gets them as a device launch would: scale
+//! buffers whose type names a swizzled layout are prepacked with `tessera-prepack` (a flat
+//! `[physical elements]` buffer); the interpreter then reads them back through the layout the type
+//! names (`tessera_prepack::unpack_tensor`; layouts are a storage matter, so the unpacked scales
+//! and a linear view of the kernel are exactly its meaning). A pass that changes a layout is thus
+//! checked like any other: the results must not move.
 
 use tessera_ir::{Dim, Kernel, ParamKind, ScaleLayout, TensorType};
 use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg, TensorBuf, decode_buf, encode_buf};
@@ -29,7 +31,11 @@ pub struct DiffOptions {
 
 impl Default for DiffOptions {
     fn default() -> Self {
-        DiffOptions { seed: 0x7e55e4a, syms: Vec::new(), rtol: 1e-2 }
+        DiffOptions {
+            seed: 0x7e55e4a,
+            syms: Vec::new(),
+            rtol: 1e-2,
+        }
     }
 }
 
@@ -56,13 +62,19 @@ pub struct DiffMismatch {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum DiffError {
     #[error(transparent)]
-    Mismatch(DiffMismatch),
+    Mismatch(Box<DiffMismatch>),
     #[error("cannot prepare inputs for kernel `{kernel}`: {why}")]
     Inputs { kernel: String, why: String },
     #[error("the interpreter cannot run kernel `{kernel}` before the first pass: {why}")]
     Baseline { kernel: String, why: String },
-    #[error("diff-interp: after pass `{pass}` the interpreter fails on kernel `{kernel}` (it ran before the pass): {why}")]
-    AfterPass { pass: String, kernel: String, why: String },
+    #[error(
+        "diff-interp: after pass `{pass}` the interpreter fails on kernel `{kernel}` (it ran before the pass): {why}"
+    )]
+    AfterPass {
+        pass: String,
+        kernel: String,
+        why: String,
+    },
 }
 
 /// One output tensor's values.
@@ -87,9 +99,16 @@ impl Checker {
     /// Generate inputs for `kernel` and interpret it once for the baseline.
     pub fn new(kernel: &Kernel, opts: &DiffOptions) -> Result<Checker, DiffError> {
         let inputs = make_inputs(kernel, opts)?;
-        let baseline =
-            interpret(kernel, &inputs).map_err(|why| DiffError::Baseline { kernel: kernel.name.clone(), why })?;
-        Ok(Checker { kernel: kernel.name.clone(), inputs, baseline, opts: opts.clone() })
+        let baseline = interpret(kernel, &inputs).map_err(|why| DiffError::Baseline {
+            kernel: kernel.name.clone(),
+            why,
+        })?;
+        Ok(Checker {
+            kernel: kernel.name.clone(),
+            inputs,
+            baseline,
+            opts: opts.clone(),
+        })
     }
 
     /// Interpret `after` (the kernel after `pass`) and compare with the previous version; on
@@ -101,13 +120,13 @@ impl Checker {
             why,
         })?;
         if let Some(m) = first_mismatch(&self.baseline, &outs, self.opts.rtol) {
-            return Err(DiffError::Mismatch(DiffMismatch {
+            return Err(DiffError::Mismatch(Box::new(DiffMismatch {
                 pass: pass.to_string(),
                 kernel: self.kernel.clone(),
                 syms: self.inputs.syms.clone(),
                 seed: self.opts.seed,
                 ..m
-            }));
+            })));
         }
         self.baseline = outs;
         Ok(())
@@ -121,7 +140,9 @@ pub fn choose_syms(kernel: &Kernel, overrides: &[(String, i64)]) -> Vec<(String,
     let mut need = vec![1i64; kernel.syms.len()];
     let idx = |s: &str| kernel.syms.iter().position(|x| x == s);
     for p in &kernel.params {
-        let ParamKind::Tensor { ty, .. } = &p.kind else { continue };
+        let ParamKind::Tensor { ty, .. } = &p.kind else {
+            continue;
+        };
         for (i, d) in ty.dims.iter().enumerate() {
             let mut multiple = 1i64;
             if let Some(spec) = &ty.scale {
@@ -165,13 +186,20 @@ fn lcm(a: i64, b: i64) -> i64 {
     fn gcd(a: i64, b: i64) -> i64 {
         if b == 0 { a } else { gcd(b, a % b) }
     }
-    if a == 0 || b == 0 { a.max(b) } else { a / gcd(a, b) * b }
+    if a == 0 || b == 0 {
+        a.max(b)
+    } else {
+        a / gcd(a, b) * b
+    }
 }
 
 /// Concrete shape of a tensor type under `syms`.
 fn shape_of(ty: &TensorType, syms: &[(String, i64)]) -> Result<Vec<usize>, String> {
     let val = |s: &str| {
-        syms.iter().find(|(n, _)| n == s).map(|(_, v)| *v).ok_or_else(|| format!("symbolic dim `{s}` is unbound"))
+        syms.iter()
+            .find(|(n, _)| n == s)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| format!("symbolic dim `{s}` is unbound"))
     };
     ty.dims
         .iter()
@@ -192,7 +220,10 @@ fn shape_of(ty: &TensorType, syms: &[(String, i64)]) -> Result<Vec<usize>, Strin
 /// Seeded logical inputs: tensors from the numerics generator (scales in their linear form),
 /// outputs zeroed, float scalars positive and non-degenerate, int scalars 1.
 fn make_inputs(kernel: &Kernel, opts: &DiffOptions) -> Result<Bindings, DiffError> {
-    let err = |why: String| DiffError::Inputs { kernel: kernel.name.clone(), why };
+    let err = |why: String| DiffError::Inputs {
+        kernel: kernel.name.clone(),
+        why,
+    };
     let syms = choose_syms(kernel, &opts.syms);
     let mut gen_ = InputGen::new(opts.seed);
     let mut args = Vec::new();
@@ -210,48 +241,170 @@ fn make_inputs(kernel: &Kernel, opts: &DiffOptions) -> Result<Bindings, DiffErro
                     let n: usize = shape.iter().product();
                     let data = encode_buf(ty.dtype, &shape, ty.packed_axis, &vec![0.0; n])
                         .map_err(|e| err(format!("parameter `{}`: {e}", p.name)))?;
-                    ArgValue::Tensor(TensorArg { data, scale: None, global_scale: None })
+                    ArgValue::Tensor(TensorArg {
+                        data,
+                        scale: None,
+                        global_scale: None,
+                    })
                 } else {
-                    let a = gen_.tensor_arg(&logical, &shape).map_err(|e| err(format!("parameter `{}`: {e}", p.name)))?;
+                    let a = gen_
+                        .tensor_arg(&logical, &shape)
+                        .map_err(|e| err(format!("parameter `{}`: {e}", p.name)))?;
                     ArgValue::Tensor(a)
                 }
             }
         };
         args.push(arg);
     }
+    // An NV per-tensor scale is also a scalar parameter (attribute `global_scale.<tensor> =
+    // <scalar>`): give the scalar the value generated with the tensor so the two agree.
+    for (key, scalar) in &kernel.attrs {
+        let Some(tensor) = key.strip_prefix("global_scale.") else {
+            continue;
+        };
+        let pos = |n: &str| kernel.params.iter().position(|p| p.name == n);
+        let (Some(ti), Some(si)) = (pos(tensor), pos(scalar)) else {
+            continue;
+        };
+        if let ArgValue::Tensor(TensorArg {
+            global_scale: Some(g),
+            ..
+        }) = &args[ti]
+        {
+            args[si] = ArgValue::Scalar(*g as f64);
+        }
+    }
     Ok(Bindings { args, syms })
 }
 
-/// The bindings `kernel` expects: each scale buffer re-laid out into the layout its type names.
+/// The bindings a device launch of `kernel` gets: each scale buffer prepacked into the layout
+/// its type names (bound as a flat `[physical elements]` buffer).
 fn bind_for(kernel: &Kernel, logical: &Bindings) -> Result<Bindings, String> {
     let mut b = logical.clone();
     for (p, arg) in kernel.params.iter().zip(&mut b.args) {
-        let (ParamKind::Tensor { ty, .. }, ArgValue::Tensor(t)) = (&p.kind, arg) else { continue };
-        let (Some(spec), Some(scale)) = (&ty.scale, &mut t.scale) else { continue };
-        if matches!(spec.layout, ScaleLayout::Linear | ScaleLayout::HopperRegister) {
+        let Some((spec, scale, k_axis)) = swizzled(p, arg)? else {
             continue;
-        }
-        let k_axis = match spec.scaled_axes().as_slice() {
-            [a] => *a,
-            _ => return Err(format!("parameter `{}`: layout {} needs a single scaled axis", p.name, spec.layout.name())),
         };
-        let bytes = tessera_prepack::prepack_tensor(spec.layout, spec.scale_dtype, &scale.bytes, &scale.shape, k_axis)
-            .map_err(|e| format!("parameter `{}`: {e}", p.name))?;
-        let elems = bytes.len() / tessera_prepack::scale_bytes(spec.scale_dtype).map_err(|e| e.to_string())?;
-        *scale = TensorBuf { dtype: spec.scale_dtype, shape: vec![elems], packed_axis: None, bytes };
+        let bytes = tessera_prepack::prepack_tensor(
+            spec.layout,
+            spec.scale_dtype,
+            &scale.bytes,
+            &scale.shape,
+            k_axis,
+        )
+        .map_err(|e| format!("parameter `{}`: {e}", p.name))?;
+        let elems =
+            bytes.len() / tessera_prepack::scale_bytes(spec.scale_dtype).map_err(|e| e.to_string())?;
+        *scale = TensorBuf {
+            dtype: spec.scale_dtype,
+            shape: vec![elems],
+            packed_axis: None,
+            bytes,
+        };
     }
     Ok(b)
 }
 
-/// Run `kernel` on (a re-laid-out copy of) `logical` and return its out tensors decoded to f32.
+/// What the interpreter computes on: scale buffers read back through the layout their type names
+/// (`tessera_prepack::unpack_tensor`) into logical row-major scales, and the kernel's layouts
+/// seen as linear. Layouts are a storage matter, so this is exactly the kernel's meaning; the
+/// interpreter itself only reads linear scale buffers.
+fn unpack_for_interp(
+    kernel: &Kernel,
+    device: &Bindings,
+    logical: &Bindings,
+) -> Result<(Kernel, Bindings), String> {
+    let mut b = device.clone();
+    for ((p, arg), orig) in kernel.params.iter().zip(&mut b.args).zip(&logical.args) {
+        let Some((spec, scale, k_axis)) = swizzled(p, arg)? else {
+            continue;
+        };
+        let ArgValue::Tensor(TensorArg {
+            scale: Some(orig), ..
+        }) = orig
+        else {
+            continue;
+        };
+        let bytes =
+            tessera_prepack::unpack_tensor(spec.layout, spec.scale_dtype, &scale.bytes, &orig.shape, k_axis)
+                .map_err(|e| format!("parameter `{}`: {e}", p.name))?;
+        *scale = TensorBuf {
+            bytes,
+            ..orig.clone()
+        };
+    }
+    let mut k = kernel.clone();
+    for p in &mut k.params {
+        if let ParamKind::Tensor { ty, .. } = &mut p.kind {
+            linearize(&mut ty.scale);
+        }
+    }
+    for v in &mut k.values {
+        if let tessera_ir::Type::Tile(t) = &mut v.ty {
+            linearize(&mut t.scale);
+        }
+    }
+    linearize_block(&mut k.body);
+    Ok((k, b))
+}
+
+fn linearize(spec: &mut Option<tessera_ir::ScaleSpec>) {
+    if let Some(s) = spec {
+        s.layout = ScaleLayout::Linear;
+    }
+}
+
+fn linearize_block(b: &mut tessera_ir::Block) {
+    for op in &mut b.ops {
+        if let tessera_ir::OpKind::Quantize { spec, .. } = &mut op.kind {
+            spec.layout = ScaleLayout::Linear;
+        }
+        for inner in op.kind.blocks_mut() {
+            linearize_block(inner);
+        }
+    }
+}
+
+/// The scale spec, scale buffer and K axis of a tensor argument whose type names a swizzled
+/// (non-linear) scale layout; `None` for everything else.
+fn swizzled<'a>(
+    p: &'a tessera_ir::Param,
+    arg: &'a mut ArgValue,
+) -> Result<Option<(&'a tessera_ir::ScaleSpec, &'a mut TensorBuf, usize)>, String> {
+    let (ParamKind::Tensor { ty, .. }, ArgValue::Tensor(t)) = (&p.kind, arg) else {
+        return Ok(None);
+    };
+    let (Some(spec), Some(scale)) = (&ty.scale, &mut t.scale) else {
+        return Ok(None);
+    };
+    if matches!(spec.layout, ScaleLayout::Linear | ScaleLayout::HopperRegister) {
+        return Ok(None);
+    }
+    match spec.scaled_axes().as_slice() {
+        [a] => Ok(Some((spec, scale, *a))),
+        _ => Err(format!(
+            "parameter `{}`: layout {} needs a single scaled axis",
+            p.name,
+            spec.layout.name()
+        )),
+    }
+}
+
+/// Run `kernel` on `logical` inputs as a device would get them (prepacked per the kernel's types)
+/// and return its out tensors decoded to f32.
 fn interpret(kernel: &Kernel, logical: &Bindings) -> Result<Vec<Output>, String> {
-    let mut b = bind_for(kernel, logical)?;
-    tessera_interp::run(kernel, &mut b, tessera_interp::ProgramSet::All).map_err(|e| e.to_string())?;
+    let device = bind_for(kernel, logical)?;
+    let (k, mut b) = unpack_for_interp(kernel, &device, logical)?;
+    tessera_interp::run(&k, &mut b, tessera_interp::ProgramSet::All).map_err(|e| e.to_string())?;
     let mut outs = Vec::new();
     for (p, arg) in kernel.params.iter().zip(&b.args) {
         if let (ParamKind::Tensor { is_out: true, .. }, ArgValue::Tensor(t)) = (&p.kind, arg) {
             let values = decode_buf(&t.data).map_err(|e| format!("output `{}`: {e}", p.name))?;
-            outs.push(Output { name: p.name.clone(), shape: t.data.shape.clone(), values });
+            outs.push(Output {
+                name: p.name.clone(),
+                shape: t.data.shape.clone(),
+                values,
+            });
         }
     }
     Ok(outs)
@@ -260,7 +413,12 @@ fn interpret(kernel: &Kernel, logical: &Bindings) -> Result<Vec<Output>, String>
 /// The worst element over all outputs that exceeds the tolerance (pass/kernel/syms left blank).
 fn first_mismatch(before: &[Output], after: &[Output], rtol: f64) -> Option<DiffMismatch> {
     for (b, a) in before.iter().zip(after) {
-        let rms = (b.values.iter().filter(|v| v.is_finite()).map(|v| (*v as f64).powi(2)).sum::<f64>()
+        let rms = (b
+            .values
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|v| (*v as f64).powi(2))
+            .sum::<f64>()
             / b.values.len().max(1) as f64)
             .sqrt();
         let mut worst: Option<(f64, usize, f64)> = None;
@@ -271,11 +429,15 @@ fn first_mismatch(before: &[Output], after: &[Output], rtol: f64) -> Option<Diff
             let bad = match (x.is_nan(), y.is_nan()) {
                 (true, true) => false,
                 (true, false) | (false, true) => true,
-                _ => x != y && !(diff <= tol),
+                _ => x != y && (diff.is_nan() || diff > tol),
             };
             if bad {
                 count += 1;
-                let ratio = if diff.is_finite() && tol > 0.0 { diff / tol } else { f64::INFINITY };
+                let ratio = if diff.is_finite() && tol > 0.0 {
+                    diff / tol
+                } else {
+                    f64::INFINITY
+                };
                 if worst.is_none_or(|(r, _, _)| ratio > r) {
                     worst = Some((ratio, i, tol));
                 }
@@ -322,7 +484,11 @@ mod tests {
     }
 
     fn out(values: Vec<f32>) -> Output {
-        Output { name: "c".into(), shape: vec![2, 2], values }
+        Output {
+            name: "c".into(),
+            shape: vec![2, 2],
+            values,
+        }
     }
 
     #[test]
@@ -330,7 +496,10 @@ mod tests {
         let b = [out(vec![1.0, 2.0, 3.0, 4.0])];
         assert!(first_mismatch(&b, &[out(vec![1.0, 2.0, 3.0, 4.001])], 1e-2).is_none());
         let m = first_mismatch(&b, &[out(vec![1.0, 2.5, 3.0, 4.2])], 1e-2).unwrap();
-        assert_eq!((m.index.clone(), m.before, m.after, m.count), (vec![0, 1], 2.0, 2.5, 2));
+        assert_eq!(
+            (m.index.clone(), m.before, m.after, m.count),
+            (vec![0, 1], 2.0, 2.5, 2)
+        );
         let m = first_mismatch(&b, &[out(vec![f32::NAN, 2.0, 3.0, 4.0])], 1e-2).unwrap();
         assert_eq!(m.index, [0, 0]);
         let nan = [out(vec![f32::NAN; 4])];
@@ -341,7 +510,5 @@ mod tests {
     fn lcm_and_defaults() {
         assert_eq!(lcm(32, 2), 32);
         assert_eq!(lcm(1, 128), 128);
-        
     }
 }
-

@@ -31,7 +31,12 @@ pub trait Pass {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PassError {
     #[error("{code}: {message} (pass `{pass}`)")]
-    Unsupported { pass: &'static str, code: &'static str, span: Span, message: String },
+    Unsupported {
+        pass: &'static str,
+        code: &'static str,
+        span: Span,
+        message: String,
+    },
     #[error("internal error in pass `{pass}`: {message}")]
     Internal { pass: &'static str, message: String },
 }

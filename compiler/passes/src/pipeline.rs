@@ -10,7 +10,9 @@ use crate::registry::{self, PassInfo, RegistryError};
 use crate::{Changed, PassError, TargetCaps};
 use std::io::Write;
 use std::path::PathBuf;
-use tessera_ir::{IrParseError, Kernel, Module, VerifyError, parse_module, print_kernel, print_module, verify_kernel};
+use tessera_ir::{
+    IrParseError, Kernel, Module, Span, VerifyError, parse_module, print_kernel, print_module, verify_kernel,
+};
 
 /// What to run and what to show. `Default` runs the target's pipeline silently with no checks.
 #[derive(Clone, Debug, Default)]
@@ -40,6 +42,9 @@ pub struct PipelineReport {
     pub runs: Vec<(String, &'static str, Changed)>,
     /// How many before/after interpretations were compared.
     pub diff_checks: usize,
+    /// `(kernel, dot span, "dequant: fused (how)" | "dequant: emulated (why)")` for every dot with
+    /// low-precision operands, after the last pass (see [`crate::dequant_report`]).
+    pub dequant: Vec<(String, Span, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,13 +56,23 @@ pub enum PipelineError {
     #[error("kernel `{kernel}`: {error}")]
     Pass { kernel: String, error: PassError },
     #[error("the input IR does not verify (before any pass): {0}")]
-    InputInvalid(VerifyError),
+    InputInvalid(Box<VerifyError>),
     #[error(
         "internal compiler error: the IR does not verify after pass `{pass}`: {error}\n  reproducer (the IR before `{pass}`): {repro}\n  replay: {replay}"
     )]
-    VerifyFailed { pass: &'static str, error: VerifyError, repro: String, replay: String },
+    VerifyFailed {
+        pass: &'static str,
+        error: Box<VerifyError>,
+        repro: String,
+        replay: String,
+    },
     #[error("{error}\n  reproducer (the IR before `{pass}`): {repro}\n  replay: {replay}")]
-    Diff { pass: &'static str, error: Box<DiffError>, repro: String, replay: String },
+    Diff {
+        pass: &'static str,
+        error: Box<DiffError>,
+        repro: String,
+        replay: String,
+    },
     #[error("diff-interp: {0}")]
     DiffSetup(Box<DiffError>),
     #[error("cannot write the reproducer {path}: {why}")]
@@ -109,7 +124,7 @@ pub fn run_passes(
     }
     let source_name = module.source_name.clone();
     for kernel in &mut module.kernels {
-        run_kernel(kernel, &source_name, caps, &passes, opts, log, &mut report)?;
+        run_kernel(kernel, &source_name, caps, passes, opts, log, &mut report)?;
     }
     Ok(report)
 }
@@ -124,7 +139,7 @@ fn run_kernel(
     report: &mut PipelineReport,
 ) -> Result<(), PipelineError> {
     if opts.verify_each {
-        verify_kernel(kernel).map_err(PipelineError::InputInvalid)?;
+        verify_kernel(kernel).map_err(|e| PipelineError::InputInvalid(Box::new(e)))?;
     }
     let mut checker = match &opts.diff_interp {
         Some(d) => Some(Checker::new(kernel, d).map_err(|e| PipelineError::DiffSetup(Box::new(e)))?),
@@ -133,27 +148,45 @@ fn run_kernel(
     for info in passes {
         let before = (opts.verify_each || checker.is_some()).then(|| kernel.clone());
         let pass = (info.make)();
-        let changed = pass
-            .run(kernel, caps)
-            .map_err(|error| PipelineError::Pass { kernel: kernel.name.clone(), error })?;
+        let changed = pass.run(kernel, caps).map_err(|error| PipelineError::Pass {
+            kernel: kernel.name.clone(),
+            error,
+        })?;
         report.runs.push((kernel.name.clone(), info.name, changed));
         if opts.print_after_all || opts.print_after.iter().any(|n| n == info.name) {
-            writeln!(log, "// ----- IR after {} (kernel @{}, target {}) -----", info.name, kernel.name, caps.name)?;
+            writeln!(
+                log,
+                "// ----- IR after {} (kernel @{}, target {}) -----",
+                info.name, kernel.name, caps.name
+            )?;
             writeln!(log, "{}", print_kernel(kernel))?;
         }
         if let (true, Some(before)) = (opts.verify_each, &before)
             && let Err(error) = verify_kernel(kernel)
         {
             let (repro, replay) = reproducer(before, source_name, info.name, caps, opts)?;
-            return Err(PipelineError::VerifyFailed { pass: info.name, error, repro, replay });
+            return Err(PipelineError::VerifyFailed {
+                pass: info.name,
+                error: Box::new(error),
+                repro,
+                replay,
+            });
         }
         if let (Some(c), Some(before), Changed::Yes) = (&mut checker, &before, changed) {
             report.diff_checks += 1;
             if let Err(e) = c.check(info.name, kernel) {
                 let (repro, replay) = reproducer(before, source_name, info.name, caps, opts)?;
-                return Err(PipelineError::Diff { pass: info.name, error: Box::new(e), repro, replay });
+                return Err(PipelineError::Diff {
+                    pass: info.name,
+                    error: Box::new(e),
+                    repro,
+                    replay,
+                });
             }
         }
+    }
+    for (span, line) in crate::dequant_report(kernel, caps) {
+        report.dequant.push((kernel.name.clone(), span, line));
     }
     Ok(())
 }
@@ -170,11 +203,20 @@ fn reproducer(
     let dir = opts.repro_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let path = dir.join(format!("{}.before-{pass}.tir", before.name));
     let shown = path.display().to_string();
-    let text = print_module(&Module { source_name: source_name.to_string(), kernels: vec![before.clone()] });
+    let text = print_module(&Module {
+        source_name: source_name.to_string(),
+        kernels: vec![before.clone()],
+    });
     std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(&path, text))
-        .map_err(|e| PipelineError::Reproducer { path: shown.clone(), why: e.to_string() })?;
-    let mut replay = format!("tessera opt {shown} --target={} --passes={pass} --verify-each", caps.name);
+        .map_err(|e| PipelineError::Reproducer {
+            path: shown.clone(),
+            why: e.to_string(),
+        })?;
+    let mut replay = format!(
+        "tessera opt {shown} --target={} --passes={pass} --verify-each",
+        caps.name
+    );
     if let Some(d) = &opts.diff_interp {
         replay.push_str(&format!(" --diff-interp --seed={}", d.seed));
     }
@@ -183,7 +225,12 @@ fn reproducer(
 
 /// `tessera opt`: parse IR text, run `opts.passes` (or the target's pipeline), print the result.
 /// This is what a reproducer's replay command runs.
-pub fn opt(text: &str, caps: &TargetCaps, opts: &PipelineOptions, log: &mut dyn Write) -> Result<String, PipelineError> {
+pub fn opt(
+    text: &str,
+    caps: &TargetCaps,
+    opts: &PipelineOptions,
+    log: &mut dyn Write,
+) -> Result<String, PipelineError> {
     let mut module = parse_module(text)?;
     run_pipeline(&mut module, caps, opts, log)?;
     Ok(print_module(&module))

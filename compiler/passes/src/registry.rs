@@ -29,21 +29,30 @@ pub enum RegistryError {
 
 /// The registered pass called `name`.
 pub fn lookup(name: &str) -> Result<&'static PassInfo, RegistryError> {
-    REGISTRY.iter().find(|p| p.name == name).ok_or_else(|| RegistryError::UnknownPass {
-        name: name.to_string(),
-        known: REGISTRY.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
-    })
+    REGISTRY
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| RegistryError::UnknownPass {
+            name: name.to_string(),
+            known: REGISTRY.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// The capabilities of target `name`.
 pub fn target(name: &str) -> Result<&'static TargetCaps, RegistryError> {
-    TargetCaps::lookup(name)
-        .ok_or_else(|| RegistryError::UnknownTarget { name: name.to_string(), known: TargetCaps::names().join(", ") })
+    TargetCaps::lookup(name).ok_or_else(|| RegistryError::UnknownTarget {
+        name: name.to_string(),
+        known: TargetCaps::names().join(", "),
+    })
 }
 
 /// The passes of a comma-separated list such as `canonicalize,fuse-dequant`.
 pub fn parse_pass_list(list: &str) -> Result<Vec<&'static PassInfo>, RegistryError> {
-    list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(lookup).collect()
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(lookup)
+        .collect()
 }
 
 /// The pipeline of `caps`, resolved through the registry.
@@ -59,7 +68,11 @@ mod tests {
     fn names_are_unique_and_match_the_pass() {
         for (i, p) in REGISTRY.iter().enumerate() {
             assert_eq!((p.make)().name(), p.name);
-            assert!(REGISTRY[..i].iter().all(|q| q.name != p.name), "{} registered twice", p.name);
+            assert!(
+                REGISTRY[..i].iter().all(|q| q.name != p.name),
+                "{} registered twice",
+                p.name
+            );
         }
     }
 
@@ -70,7 +83,11 @@ mod tests {
             assert_eq!(names, t.pipeline);
         }
         assert_eq!(
-            pipeline_for(target("sm_90a").unwrap()).unwrap().iter().map(|p| p.name).collect::<Vec<_>>(),
+            pipeline_for(target("sm_90a").unwrap())
+                .unwrap()
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>(),
             ["canonicalize", "fuse-dequant", "assign-scale-layout"]
         );
     }

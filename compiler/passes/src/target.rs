@@ -38,7 +38,13 @@ pub struct TargetCaps {
 }
 
 const PIPELINE: &[&str] = &["canonicalize", "fuse-dequant", "assign-scale-layout"];
-const MX_ELEMS: &[DType] = &[DType::F8E4M3, DType::F8E5M2, DType::F6E2M3, DType::F6E3M2, DType::F4E2M1];
+const MX_ELEMS: &[DType] = &[
+    DType::F8E4M3,
+    DType::F8E5M2,
+    DType::F6E2M3,
+    DType::F6E3M2,
+    DType::F4E2M1,
+];
 const NV_ELEMS: &[DType] = &[DType::F4E2M1];
 const NV_MMA_TYPES: &[DType] = &[DType::F8E4M3, DType::F8E5M2, DType::BF16, DType::F16, DType::I8];
 
@@ -142,7 +148,8 @@ impl TargetCaps {
     /// The layout scales of `spec` must have on this target: the native instruction's, or the
     /// register layout when the mainloop applies them.
     pub fn scale_layout_for(&self, elem: DType, spec: &ScaleSpec) -> ScaleLayout {
-        self.native_for(elem, spec).map_or(self.register_scale_layout, |n| n.layout)
+        self.native_for(elem, spec)
+            .map_or(self.register_scale_layout, |n| n.layout)
     }
 
     /// Names of all targets, for error messages.
@@ -156,7 +163,12 @@ mod tests {
     use super::*;
 
     fn mx(block: Vec<u32>) -> ScaleSpec {
-        ScaleSpec { scale_dtype: DType::E8M0, block, global: false, layout: ScaleLayout::Linear }
+        ScaleSpec {
+            scale_dtype: DType::E8M0,
+            block,
+            global: false,
+            layout: ScaleLayout::Linear,
+        }
     }
 
     #[test]
@@ -177,14 +189,33 @@ mod tests {
     #[test]
     fn non_native_contracts_fall_back_to_registers() {
         let sm100 = TargetCaps::lookup("sm_100a").unwrap();
-        let deepseek = ScaleSpec { scale_dtype: DType::F32, block: vec![128, 128], global: false, layout: ScaleLayout::Linear };
-        assert_eq!(sm100.scale_layout_for(DType::F8E4M3, &deepseek), ScaleLayout::HopperRegister);
-        let nv = ScaleSpec { scale_dtype: DType::UE4M3, block: vec![1, 16], global: true, layout: ScaleLayout::Linear };
+        let deepseek = ScaleSpec {
+            scale_dtype: DType::F32,
+            block: vec![128, 128],
+            global: false,
+            layout: ScaleLayout::Linear,
+        };
+        assert_eq!(
+            sm100.scale_layout_for(DType::F8E4M3, &deepseek),
+            ScaleLayout::HopperRegister
+        );
+        let nv = ScaleSpec {
+            scale_dtype: DType::UE4M3,
+            block: vec![1, 16],
+            global: true,
+            layout: ScaleLayout::Linear,
+        };
         let gfx = TargetCaps::lookup("gfx950").unwrap();
-        assert_eq!(gfx.scale_layout_for(DType::F4E2M1, &nv), ScaleLayout::HopperRegister);
+        assert_eq!(
+            gfx.scale_layout_for(DType::F4E2M1, &nv),
+            ScaleLayout::HopperRegister
+        );
         assert_eq!(sm100.scale_layout_for(DType::F4E2M1, &nv), ScaleLayout::Nv128x4);
         // bf16 under an MX contract is not an MMA element type anywhere.
-        assert_eq!(sm100.scale_layout_for(DType::BF16, &mx(vec![1, 32])), ScaleLayout::HopperRegister);
+        assert_eq!(
+            sm100.scale_layout_for(DType::BF16, &mx(vec![1, 32])),
+            ScaleLayout::HopperRegister
+        );
     }
 
     #[test]

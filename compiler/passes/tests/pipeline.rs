@@ -9,12 +9,15 @@ use std::path::{Path, PathBuf};
 use tessera_ir::{DType, Kernel, Module, OpKind, samples};
 use tessera_passes::diff::DiffError;
 use tessera_passes::{
-    Changed, DiffOptions, Pass, PassError, PassInfo, PipelineError, PipelineOptions, TargetCaps, registry, run_passes,
-    run_pipeline,
+    Changed, DiffOptions, Pass, PassError, PassInfo, PipelineError, PipelineOptions, TargetCaps, registry,
+    run_passes, run_pipeline,
 };
 
 fn module(k: Kernel) -> Module {
-    Module { source_name: "test.tsr".into(), kernels: vec![k] }
+    Module {
+        source_name: "test.tsr".into(),
+        kernels: vec![k],
+    }
 }
 
 fn sm90() -> &'static TargetCaps {
@@ -49,7 +52,11 @@ impl Pass for SwapDotOperands {
         Ok(Changed::Yes)
     }
 }
-const SWAP: PassInfo = PassInfo { name: "swap-dot-operands", summary: "broken on purpose", make: || Box::new(SwapDotOperands) };
+const SWAP: PassInfo = PassInfo {
+    name: "swap-dot-operands",
+    summary: "broken on purpose",
+    make: || Box::new(SwapDotOperands),
+};
 
 /// Drops the per-tensor scale multiply of the GEMM epilogue (`acc * scale0` becomes `acc`), the
 /// XLA #48543 bug class: the IR stays valid, only the numbers change.
@@ -61,11 +68,19 @@ impl Pass for DropScale {
     fn run(&self, k: &mut Kernel, _: &TargetCaps) -> Result<Changed, PassError> {
         let mut changed = false;
         for op in &mut k.body.ops {
-            if let OpKind::Binary { op: tessera_ir::BinOp::Mul, lhs, rhs } = op.kind
+            if let OpKind::Binary {
+                op: tessera_ir::BinOp::Mul,
+                lhs,
+                rhs,
+            } = op.kind
                 && k.values[lhs.0 as usize].ty.as_tile().is_some()
                 && k.values[lhs.0 as usize].ty.dtype() == DType::F32
             {
-                op.kind = OpKind::Binary { op: tessera_ir::BinOp::Max, lhs, rhs: lhs };
+                op.kind = OpKind::Binary {
+                    op: tessera_ir::BinOp::Max,
+                    lhs,
+                    rhs: lhs,
+                };
                 let _ = rhs;
                 changed = true;
             }
@@ -73,10 +88,52 @@ impl Pass for DropScale {
         Ok(Changed::from_bool(changed))
     }
 }
-const DROP: PassInfo = PassInfo { name: "drop-scale", summary: "broken on purpose", make: || Box::new(DropScale) };
+const DROP: PassInfo = PassInfo {
+    name: "drop-scale",
+    summary: "broken on purpose",
+    make: || Box::new(DropScale),
+};
+
+fn block_spec(block: Vec<u32>) -> tessera_ir::ScaleSpec {
+    tessera_ir::ScaleSpec {
+        scale_dtype: DType::F32,
+        block,
+        global: false,
+        layout: tessera_ir::ScaleLayout::Linear,
+    }
+}
+
+/// `c = a · b^T` with both operands under `spec` (DeepSeek: `b` gets 128x128 blocks).
+fn scaled_gemm(a_dt: DType, b_dt: DType, spec: tessera_ir::ScaleSpec) -> Kernel {
+    let operand = |dt: DType, dims: &[&str], spec: tessera_ir::ScaleSpec| {
+        let mut t = samples::tensor(dt, dims);
+        t.packed_axis = (dt == DType::F4E2M1).then_some(1);
+        t.scale = Some(spec);
+        t
+    };
+    let b_spec = if spec.scale_dtype == DType::F32 {
+        block_spec(vec![128, 128])
+    } else {
+        spec.clone()
+    };
+    let bk = if spec.scale_dtype == DType::F32 { 128 } else { 64 };
+    samples::gemm(
+        operand(a_dt, &["M", "K"], spec),
+        operand(b_dt, &["N", "K"], b_spec),
+        DType::BF16,
+        (32, 32, bk),
+        0,
+    )
+}
 
 fn bf16_gemm(tiles: (u32, u32, u32), scalars: usize) -> Kernel {
-    samples::gemm(samples::tensor(DType::BF16, &["M", "K"]), samples::tensor(DType::BF16, &["N", "K"]), DType::F32, tiles, scalars)
+    samples::gemm(
+        samples::tensor(DType::BF16, &["M", "K"]),
+        samples::tensor(DType::BF16, &["N", "K"]),
+        DType::F32,
+        tiles,
+        scalars,
+    )
 }
 
 #[test]
@@ -90,50 +147,115 @@ fn print_pipeline_and_print_after() {
     let mut log = Vec::new();
     let r = run_pipeline(&mut m, sm90(), &opts, &mut log).unwrap();
     let log = String::from_utf8(log).unwrap();
-    assert!(log.starts_with("pipeline for sm_90a: canonicalize -> fuse-dequant -> assign-scale-layout\n"), "{log}");
+    assert!(
+        log.starts_with("pipeline for sm_90a: canonicalize -> fuse-dequant -> assign-scale-layout\n"),
+        "{log}"
+    );
     assert_eq!(log.matches("// ----- IR after").count(), 1, "{log}");
     assert!(log.contains("// ----- IR after fuse-dequant (kernel @gemm, target sm_90a) -----"));
-    assert!(log.contains("fuse.dot@"), "the strategy attribute is in the printed IR");
+    assert!(
+        log.contains("fuse.dot@"),
+        "the strategy attribute is in the printed IR"
+    );
     assert_eq!(r.passes, ["canonicalize", "fuse-dequant", "assign-scale-layout"]);
     assert_eq!(r.runs.len(), 3);
+    assert_eq!(r.dequant.len(), 1);
+    assert_eq!(r.dequant[0].0, "gemm");
+    assert!(
+        r.dequant[0].2.starts_with("dequant: fused (MMA on raw codes"),
+        "{:?}",
+        r.dequant
+    );
 
     let mut log = Vec::new();
-    let opts = PipelineOptions { print_after_all: true, ..Default::default() };
+    let opts = PipelineOptions {
+        print_after_all: true,
+        ..Default::default()
+    };
     run_pipeline(&mut module(mxfp8_gemm()), sm90(), &opts, &mut log).unwrap();
-    assert_eq!(String::from_utf8(log).unwrap().matches("// ----- IR after").count(), 3);
+    assert_eq!(
+        String::from_utf8(log)
+            .unwrap()
+            .matches("// ----- IR after")
+            .count(),
+        3
+    );
 
-    let opts = PipelineOptions { print_after: vec!["nope".into()], ..Default::default() };
+    let opts = PipelineOptions {
+        print_after: vec!["nope".into()],
+        ..Default::default()
+    };
     let e = run_pipeline(&mut module(mxfp8_gemm()), sm90(), &opts, &mut Vec::new()).unwrap_err();
     assert!(e.to_string().starts_with("E0701: unknown pass `nope`"), "{e}");
 }
 
 #[test]
 fn explicit_pass_list() {
-    let opts = PipelineOptions { passes: Some("assign-scale-layout".into()), ..Default::default() };
-    let r = run_pipeline(&mut module(mxfp8_gemm()), TargetCaps::lookup("sm_100a").unwrap(), &opts, &mut Vec::new()).unwrap();
-    assert_eq!(r.runs, [("gemm".to_string(), "assign-scale-layout", Changed::Yes)]);
+    let opts = PipelineOptions {
+        passes: Some("assign-scale-layout".into()),
+        ..Default::default()
+    };
+    let r = run_pipeline(
+        &mut module(mxfp8_gemm()),
+        TargetCaps::lookup("sm_100a").unwrap(),
+        &opts,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        r.runs,
+        [("gemm".to_string(), "assign-scale-layout", Changed::Yes)]
+    );
 }
 
 #[test]
 fn verify_each_turns_bad_ir_into_an_ice_with_a_reproducer() {
     let dir = scratch("ice");
-    let opts = PipelineOptions { verify_each: true, repro_dir: Some(dir.clone()), ..Default::default() };
+    let opts = PipelineOptions {
+        verify_each: true,
+        repro_dir: Some(dir.clone()),
+        ..Default::default()
+    };
     let canon = *registry::lookup("canonicalize").unwrap();
     // 32x64 by 64x32 tiles: swapped operands no longer line up.
-    let err = run_passes(&mut module(bf16_gemm((32, 32, 64), 0)), sm90(), &[canon, SWAP], &opts, &mut Vec::new()).unwrap_err();
-    let PipelineError::VerifyFailed { pass, repro, replay, .. } = &err else { panic!("{err}") };
+    let err = run_passes(
+        &mut module(bf16_gemm((32, 32, 64), 0)),
+        sm90(),
+        &[canon, SWAP],
+        &opts,
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    let PipelineError::VerifyFailed {
+        pass, repro, replay, ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert_eq!(*pass, "swap-dot-operands");
     let msg = err.to_string();
-    assert!(msg.starts_with("internal compiler error: the IR does not verify after pass `swap-dot-operands`"), "{msg}");
+    assert!(
+        msg.starts_with("internal compiler error: the IR does not verify after pass `swap-dot-operands`"),
+        "{msg}"
+    );
     assert!(msg.contains("dot"), "{msg}");
-    assert_eq!(*replay, format!("tessera opt {repro} --target=sm_90a --passes=swap-dot-operands --verify-each"));
+    assert_eq!(
+        *replay,
+        format!("tessera opt {repro} --target=sm_90a --passes=swap-dot-operands --verify-each")
+    );
     // The reproducer is the IR before the pass: it parses, verifies, and replaying the pass on it
     // fails the same way.
     let text = std::fs::read_to_string(Path::new(repro)).unwrap();
     let mut again = tessera_ir::parse_module(&text).unwrap();
     tessera_ir::verify_module(&again).unwrap();
     let replayed = run_passes(&mut again, sm90(), &[SWAP], &opts, &mut Vec::new()).unwrap_err();
-    assert!(matches!(replayed, PipelineError::VerifyFailed { pass: "swap-dot-operands", .. }));
+    assert!(matches!(
+        replayed,
+        PipelineError::VerifyFailed {
+            pass: "swap-dot-operands",
+            ..
+        }
+    ));
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -142,7 +264,10 @@ fn verify_each_rejects_invalid_input_before_any_pass() {
     let mut k = bf16_gemm((32, 32, 32), 0);
     let store = k.body.ops.pop().unwrap();
     k.body.ops.insert(0, store); // the store now uses values before their definition
-    let opts = PipelineOptions { verify_each: true, ..Default::default() };
+    let opts = PipelineOptions {
+        verify_each: true,
+        ..Default::default()
+    };
     let e = run_pipeline(&mut module(k), sm90(), &opts, &mut Vec::new()).unwrap_err();
     assert!(matches!(e, PipelineError::InputInvalid(_)), "{e}");
 }
@@ -161,27 +286,58 @@ fn diff_interp_names_a_pass_that_swaps_dot_operands() {
     let dir = scratch("swap");
     let canon = *registry::lookup("canonicalize").unwrap();
     // Square tiles: the swapped IR verifies, only the numbers are wrong.
-    let err = run_passes(&mut module(bf16_gemm((32, 32, 32), 0)), sm90(), &[canon, SWAP], &diff_opts(&dir), &mut Vec::new())
-        .unwrap_err();
-    let PipelineError::Diff { pass, error, replay, .. } = &err else { panic!("{err}") };
+    let err = run_passes(
+        &mut module(bf16_gemm((32, 32, 32), 0)),
+        sm90(),
+        &[canon, SWAP],
+        &diff_opts(&dir),
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    let PipelineError::Diff {
+        pass, error, replay, ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert_eq!(*pass, "swap-dot-operands");
-    let DiffError::Mismatch(m) = error.as_ref() else { panic!("{error}") };
+    let DiffError::Mismatch(m) = error.as_ref() else {
+        panic!("{error}")
+    };
     assert_eq!((m.pass.as_str(), m.output.as_str()), ("swap-dot-operands", "c"));
     assert_eq!(m.index.len(), 2);
     assert!((m.before - m.after).abs() as f64 > m.tolerance);
     assert!(replay.contains("--diff-interp --seed="), "{replay}");
     let msg = err.to_string();
     println!("{msg}");
-    assert!(msg.contains("pass `swap-dot-operands` changed the results of kernel `gemm`: output `c` element ["), "{msg}");
+    assert!(
+        msg.contains("pass `swap-dot-operands` changed the results of kernel `gemm`: output `c` element ["),
+        "{msg}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn diff_interp_names_a_pass_that_drops_a_scale() {
     let dir = scratch("drop");
-    let err = run_passes(&mut module(bf16_gemm((32, 32, 32), 1)), sm90(), &[DROP], &diff_opts(&dir), &mut Vec::new())
-        .unwrap_err();
-    assert!(matches!(&err, PipelineError::Diff { pass: "drop-scale", .. }), "{err}");
+    let err = run_passes(
+        &mut module(bf16_gemm((32, 32, 32), 1)),
+        sm90(),
+        &[DROP],
+        &diff_opts(&dir),
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            PipelineError::Diff {
+                pass: "drop-scale",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -194,12 +350,50 @@ fn real_pipelines_pass_diff_interp_on_hopper() {
         (dequant_gemm(Form::ScaledTile), true),
         (dequant_gemm(Form::ExplicitScale), true),
         (bf16_gemm((32, 32, 32), 1), false),
+        (
+            scaled_gemm(DType::F8E4M3, DType::F4E2M1, samples::mx_spec(1)),
+            true,
+        ),
+        (
+            scaled_gemm(DType::F4E2M1, DType::F4E2M1, samples::nv_spec(1)),
+            true,
+        ),
+        (
+            scaled_gemm(DType::F8E4M3, DType::F8E4M3, block_spec(vec![1, 128])),
+            true,
+        ),
     ];
     for (k, changes) in cases {
-        let name = format!("{:?}", k.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>());
+        let name = format!(
+            "{:?}",
+            k.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>()
+        );
         let r = run_pipeline(&mut module(k), sm90(), &diff_opts(&dir), &mut Vec::new())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(r.diff_checks > 0, changes, "{name}: {r:?}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// On targets with swizzled scale layouts the interpreter reads the prepacked buffers through the
+/// layout the type names, so assign-scale-layout is checked like any other pass.
+#[test]
+fn swizzled_layouts_pass_diff_interp() {
+    let dir = scratch("swizzled");
+    for target in ["sm_100a", "sm_120a", "gfx950"] {
+        let caps = TargetCaps::lookup(target).unwrap();
+        for k in [
+            mxfp8_gemm(),
+            scaled_gemm(DType::F4E2M1, DType::F4E2M1, samples::nv_spec(1)),
+        ] {
+            let r = run_pipeline(&mut module(k), caps, &diff_opts(&dir), &mut Vec::new())
+                .unwrap_or_else(|e| panic!("{target}: {e}"));
+            assert!(
+                r.runs
+                    .iter()
+                    .any(|(_, p, c)| *p == "assign-scale-layout" && *c == Changed::Yes)
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -209,10 +403,17 @@ fn registry_names_are_used_everywhere() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let docs = std::fs::read_to_string(root.join("../../docs/dev/passes.md")).unwrap();
     for p in registry::REGISTRY {
-        let module = root.join("src/passes").join(format!("{}.rs", p.name.replace('-', "_")));
+        let module = root
+            .join("src/passes")
+            .join(format!("{}.rs", p.name.replace('-', "_")));
         assert!(module.is_file(), "{}: no module {}", p.name, module.display());
         let tests = root.join("tests").join(p.name).join("main.rs");
         assert!(tests.is_file(), "{}: no test folder {}", p.name, tests.display());
-        assert!(docs.lines().any(|l| l == format!("## {}", p.name)), "{}: no `## {}` in docs/dev/passes.md", p.name, p.name);
+        assert!(
+            docs.lines().any(|l| l == format!("## {}", p.name)),
+            "{}: no `## {}` in docs/dev/passes.md",
+            p.name,
+            p.name
+        );
     }
 }

@@ -30,8 +30,22 @@ fn unclosed(open: &Spanned<'_>, at: usize, why: &str) -> Diagnostic {
     .with_help(format!("add the matching `{closer}`"))
 }
 
-/// Balance `toks` (see module doc); `eof` is the source length.
-pub fn balance<'a>(toks: Vec<Spanned<'a>>, eof: usize) -> (Vec<Spanned<'a>>, Vec<Diagnostic>) {
+/// Indentation (in characters) of the line holding byte `at`, and whether `at` is the first
+/// non-blank character of that line.
+fn indent_at(src: &str, at: usize) -> (usize, bool) {
+    let at = at.min(src.len());
+    let start = src[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line = &src[start..];
+    let indent = line.chars().take_while(|c| *c == ' ' || *c == '\t').count();
+    (indent, src[start..at].chars().all(|c| c == ' ' || c == '\t'))
+}
+
+/// Balance `toks` (see module doc) of source `src`.
+pub fn balance<'a>(toks: Vec<Spanned<'a>>, src: &str) -> (Vec<Spanned<'a>>, Vec<Diagnostic>) {
+    let eof = src.len();
+    // The last closer whose indentation differs from its opener's line: when something is left
+    // unclosed at the end, that opener is the likely culprit (its closer was taken by an outer one).
+    let mut suspicious: Option<(Spanned<'a>, Spanned<'a>)> = None;
     let mut out = Vec::with_capacity(toks.len());
     let mut diags = Vec::new();
     let mut stack: Vec<Spanned<'a>> = Vec::new();
@@ -50,7 +64,13 @@ pub fn balance<'a>(toks: Vec<Spanned<'a>>, eof: usize) -> (Vec<Spanned<'a>>, Vec
                             out.push((t.0, c, t.0));
                         }
                     }
-                    stack.pop();
+                    if let Some(open) = stack.pop() {
+                        let (oi, _) = indent_at(src, open.0);
+                        let (ci, first) = indent_at(src, t.0);
+                        if first && oi != ci {
+                            suspicious = Some((open, t));
+                        }
+                    }
                     out.push(t);
                 }
                 None => diags.push(
@@ -68,7 +88,13 @@ pub fn balance<'a>(toks: Vec<Spanned<'a>>, eof: usize) -> (Vec<Spanned<'a>>, Vec
         }
     }
     while let Some(open) = stack.pop() {
-        diags.push(unclosed(&open, eof, "the file ends here"));
+        let mut d = unclosed(&open, eof, "the file ends here");
+        if let Some((o, c)) = suspicious.take() {
+            d = d
+                .with_label(Span::new(o.0 as u32, o.2 as u32), format!("perhaps this `{}` is the one left open", o.1))
+                .with_label(Span::new(c.0 as u32, c.2 as u32), "its indentation suggests this closes an outer block");
+        }
+        diags.push(d);
         if let Some(c) = closer_of(open.1) {
             out.push((eof, c, eof));
         }

@@ -34,7 +34,7 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
             .with_help("define a kernel, e.g. `kernel k(x: f32[N]) { }`");
         return (Ast::default(), vec![d]);
     }
-    let (toks, delim_diags) = crate::delims::balance(toks, src.len());
+    let (toks, delim_diags) = crate::delims::balance(toks, src);
     diags.extend(delim_diags);
     let mut errors = Vec::new();
     let result = crate::grammar::FileParser::new()
@@ -62,19 +62,34 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
     (ast, diags)
 }
 
-/// Turn lalrpop's expected-token names (`"\"(\""`, `IDENT`) into a readable list.
+/// Turn lalrpop's expected-token names (`"\"(\""`, `IDENT`) into a readable list: "an expression"
+/// when an operand may start here, closing punctuation first (usually the real fix), at most 6.
 fn expected_list(expected: &[String]) -> String {
-    let mut names: Vec<String> = expected
-        .iter()
-        .map(|e| match e.as_str() {
+    let raw: Vec<&str> = expected.iter().map(|e| e.trim_matches('"')).collect();
+    let mut names: Vec<String> = Vec::new();
+    if raw.contains(&"IDENT") && raw.contains(&"INT") && raw.contains(&"(") {
+        names.push("an expression".to_string());
+    }
+    let operand_start = ["IDENT", "INT", "FLOAT", "(", "-", "!", "inf", "true", "false", "zeros", "full", "cast", "dequant", "quantize"];
+    let first = [";", ")", "]", "}", ",", "{", "=", ".."];
+    for f in first {
+        if raw.contains(&f) {
+            names.push(format!("`{f}`"));
+        }
+    }
+    for r in &raw {
+        if first.contains(r) || (!names.is_empty() && names[0] == "an expression" && operand_start.contains(r)) {
+            continue;
+        }
+        names.push(match *r {
             "IDENT" => "a name".to_string(),
             "INT" => "an integer".to_string(),
             "FLOAT" => "a float".to_string(),
-            s => format!("`{}`", s.trim_matches('"')),
-        })
-        .collect();
+            s => format!("`{s}`"),
+        });
+    }
     names.dedup();
-    const MAX: usize = 8;
+    const MAX: usize = 6;
     if names.len() > MAX {
         names.truncate(MAX);
         names.push("...".to_string());

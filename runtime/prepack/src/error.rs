@@ -34,7 +34,9 @@ pub enum PrepackError {
     },
     #[error("E0604: not a prepacked scale file: {why}")]
     BadHeader { why: String },
-    #[error("E0605: scale tensor must be rank 2 with the scale-K axis 0 or 1, got shape {shape:?} and axis {k_axis}")]
+    #[error(
+        "E0605: scale tensor must be rank 2 with the scale-K axis 0 or 1, got shape {shape:?} and axis {k_axis}"
+    )]
     BadGeometry { shape: Vec<usize>, k_axis: usize },
 }
 

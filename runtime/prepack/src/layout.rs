@@ -27,13 +27,25 @@ impl AtomShape {
 /// is a 1x1 atom: no padding, row-major.
 pub fn atom_shape(layout: ScaleLayout) -> AtomShape {
     match layout {
-        ScaleLayout::Linear | ScaleLayout::HopperRegister => AtomShape { atom_mn: 1, atom_ks: 1 },
+        ScaleLayout::Linear | ScaleLayout::HopperRegister => AtomShape {
+            atom_mn: 1,
+            atom_ks: 1,
+        },
         // 128 rows x 4 scale columns = 512 bytes for 8-bit scales (cuBLAS/CUTLASS SF atom).
-        ScaleLayout::Nv128x4 => AtomShape { atom_mn: 128, atom_ks: 4 },
+        ScaleLayout::Nv128x4 => AtomShape {
+            atom_mn: 128,
+            atom_ks: 4,
+        },
         // 16 lanes' rows x 4 K-groups per MFMA x 4 op_sel bytes per VGPR = 16 x 16.
-        ScaleLayout::AmdLane16x16x128 => AtomShape { atom_mn: 16, atom_ks: 16 },
+        ScaleLayout::AmdLane16x16x128 => AtomShape {
+            atom_mn: 16,
+            atom_ks: 16,
+        },
         // 32 lanes' rows x 2 K-groups per MFMA x 4 op_sel bytes per VGPR = 32 x 8.
-        ScaleLayout::AmdLane32x32x64 => AtomShape { atom_mn: 32, atom_ks: 8 },
+        ScaleLayout::AmdLane32x32x64 => AtomShape {
+            atom_mn: 32,
+            atom_ks: 8,
+        },
     }
 }
 

@@ -44,7 +44,12 @@ pub fn neutral_scale(dtype: DType) -> Result<Vec<u8>, PrepackError> {
 }
 
 /// Bytes of the physical buffer for `[mn, ks]` scales of `dtype` in `layout`.
-pub fn physical_bytes(layout: ScaleLayout, dtype: DType, mn: usize, ks: usize) -> Result<usize, PrepackError> {
+pub fn physical_bytes(
+    layout: ScaleLayout,
+    dtype: DType,
+    mn: usize,
+    ks: usize,
+) -> Result<usize, PrepackError> {
     Ok(physical_elems(layout, mn, ks) * scale_bytes(dtype)?)
 }
 
@@ -57,7 +62,15 @@ pub fn prepack(
     ks: usize,
 ) -> Result<Vec<u8>, PrepackError> {
     let eb = scale_bytes(dtype)?;
-    check_len("logical", ScaleLayout::Linear, dtype, mn, ks, mn * ks * eb, logical.len())?;
+    check_len(
+        "logical",
+        ScaleLayout::Linear,
+        dtype,
+        mn,
+        ks,
+        mn * ks * eb,
+        logical.len(),
+    )?;
     let neutral = neutral_scale(dtype)?;
     let (mp, kp) = padded_dims(layout, mn, ks);
     let mut out = neutral.repeat(mp * kp);
@@ -81,7 +94,15 @@ pub fn unpack(
     ks: usize,
 ) -> Result<Vec<u8>, PrepackError> {
     let eb = scale_bytes(dtype)?;
-    check_len("physical", layout, dtype, mn, ks, physical_bytes(layout, dtype, mn, ks)?, physical.len())?;
+    check_len(
+        "physical",
+        layout,
+        dtype,
+        mn,
+        ks,
+        physical_bytes(layout, dtype, mn, ks)?,
+        physical.len(),
+    )?;
     let (_, kp) = padded_dims(layout, mn, ks);
     let mut out = vec![0u8; mn * ks * eb];
     for r in 0..mn {
@@ -105,7 +126,11 @@ pub fn prepack_tensor(
     k_axis: usize,
 ) -> Result<Vec<u8>, PrepackError> {
     let (mn, ks, rows) = geometry(shape, k_axis)?;
-    let logical = if k_axis == 1 { scales.to_vec() } else { transpose(dtype, scales, rows, mn)? };
+    let logical = if k_axis == 1 {
+        scales.to_vec()
+    } else {
+        transpose(dtype, scales, rows, mn)?
+    };
     prepack(layout, dtype, &logical, mn, ks)
 }
 
@@ -119,7 +144,11 @@ pub fn unpack_tensor(
 ) -> Result<Vec<u8>, PrepackError> {
     let (mn, ks, _) = geometry(shape, k_axis)?;
     let logical = unpack(layout, dtype, physical, mn, ks)?;
-    if k_axis == 1 { Ok(logical) } else { transpose(dtype, &logical, mn, ks) }
+    if k_axis == 1 {
+        Ok(logical)
+    } else {
+        transpose(dtype, &logical, mn, ks)
+    }
 }
 
 /// `(mn, ks, rows)` of a rank-2 scale tensor.
@@ -127,14 +156,25 @@ fn geometry(shape: &[usize], k_axis: usize) -> Result<(usize, usize, usize), Pre
     match (shape, k_axis) {
         ([r, c], 1) => Ok((*r, *c, *r)),
         ([r, c], 0) => Ok((*c, *r, *r)),
-        _ => Err(PrepackError::BadGeometry { shape: shape.to_vec(), k_axis }),
+        _ => Err(PrepackError::BadGeometry {
+            shape: shape.to_vec(),
+            k_axis,
+        }),
     }
 }
 
 /// Transpose a row-major `[rows, cols]` matrix of scale elements.
 fn transpose(dtype: DType, m: &[u8], rows: usize, cols: usize) -> Result<Vec<u8>, PrepackError> {
     let eb = scale_bytes(dtype)?;
-    check_len("logical", ScaleLayout::Linear, dtype, rows, cols, rows * cols * eb, m.len())?;
+    check_len(
+        "logical",
+        ScaleLayout::Linear,
+        dtype,
+        rows,
+        cols,
+        rows * cols * eb,
+        m.len(),
+    )?;
     let mut out = vec![0u8; m.len()];
     for r in 0..rows {
         for c in 0..cols {

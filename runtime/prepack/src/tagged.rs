@@ -35,8 +35,20 @@ pub struct Prepacked {
 
 impl Prepacked {
     /// Prepack logical row-major `[mn, ks]` scales.
-    pub fn new(layout: ScaleLayout, dtype: DType, logical: &[u8], mn: usize, ks: usize) -> Result<Self, PrepackError> {
-        Ok(Prepacked { layout, dtype, mn, ks, bytes: prepack(layout, dtype, logical, mn, ks)? })
+    pub fn new(
+        layout: ScaleLayout,
+        dtype: DType,
+        logical: &[u8],
+        mn: usize,
+        ks: usize,
+    ) -> Result<Self, PrepackError> {
+        Ok(Prepacked {
+            layout,
+            dtype,
+            mn,
+            ks,
+            bytes: prepack(layout, dtype, logical, mn, ks)?,
+        })
     }
 
     /// The logical scales back.
@@ -46,7 +58,13 @@ impl Prepacked {
 
     /// The physical bytes, if this buffer is exactly what a kernel whose type says `layout`/`dtype`
     /// over `[mn, ks]` logical scales expects; a coded error naming both sides otherwise.
-    pub fn expect(&self, layout: ScaleLayout, dtype: DType, mn: usize, ks: usize) -> Result<&[u8], PrepackError> {
+    pub fn expect(
+        &self,
+        layout: ScaleLayout,
+        dtype: DType,
+        mn: usize,
+        ks: usize,
+    ) -> Result<&[u8], PrepackError> {
         if (self.layout, self.dtype, self.mn, self.ks) != (layout, dtype, mn, ks) {
             return Err(PrepackError::Mismatch {
                 found_layout: self.layout.name(),
@@ -82,13 +100,17 @@ impl Prepacked {
     pub fn from_bytes(file: &[u8]) -> Result<Self, PrepackError> {
         let bad = |why: String| PrepackError::BadHeader { why };
         if file.len() < HEADER_LEN || &file[..4] != MAGIC {
-            return Err(bad("missing the TSPK magic (was it written by Prepacked::to_bytes?)".into()));
+            return Err(bad(
+                "missing the TSPK magic (was it written by Prepacked::to_bytes?)".into(),
+            ));
         }
         if file[4] != VERSION {
             return Err(bad(format!("version {} (this build reads {VERSION})", file[4])));
         }
-        let layout = from_tag(&LAYOUT_TAGS, file[5]).ok_or_else(|| bad(format!("unknown layout tag {}", file[5])))?;
-        let dtype = from_tag(&DTYPE_TAGS, file[6]).ok_or_else(|| bad(format!("unknown dtype tag {}", file[6])))?;
+        let layout =
+            from_tag(&LAYOUT_TAGS, file[5]).ok_or_else(|| bad(format!("unknown layout tag {}", file[5])))?;
+        let dtype =
+            from_tag(&DTYPE_TAGS, file[6]).ok_or_else(|| bad(format!("unknown dtype tag {}", file[6])))?;
         let word = |i: usize| u32::from_le_bytes([file[i], file[i + 1], file[i + 2], file[i + 3]]) as usize;
         let (mn, ks) = (word(8), word(12));
         let bytes = file[HEADER_LEN..].to_vec();
@@ -104,7 +126,13 @@ impl Prepacked {
                 found: bytes.len(),
             });
         }
-        Ok(Prepacked { layout, dtype, mn, ks, bytes })
+        Ok(Prepacked {
+            layout,
+            dtype,
+            mn,
+            ks,
+            bytes,
+        })
     }
 }
 

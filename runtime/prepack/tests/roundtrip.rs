@@ -4,7 +4,9 @@
 
 use proptest::prelude::*;
 use tessera_ir::{DType, ScaleLayout};
-use tessera_prepack::{Prepacked, PrepackError, neutral_scale, padded_dims, prepack, prepack_tensor, unpack, unpack_tensor};
+use tessera_prepack::{
+    PrepackError, Prepacked, neutral_scale, padded_dims, prepack, prepack_tensor, unpack, unpack_tensor,
+};
 
 const LAYOUTS: [ScaleLayout; 5] = [
     ScaleLayout::Linear,
@@ -18,7 +20,8 @@ const DTYPES: [DType; 3] = [DType::E8M0, DType::UE4M3, DType::F32];
 fn case() -> impl Strategy<Value = (ScaleLayout, DType, usize, usize, Vec<u8>)> {
     (0..LAYOUTS.len(), 0..DTYPES.len(), 1usize..300, 1usize..40).prop_flat_map(|(l, d, mn, ks)| {
         let eb = if DTYPES[d] == DType::F32 { 4 } else { 1 };
-        proptest::collection::vec(any::<u8>(), mn * ks * eb).prop_map(move |v| (LAYOUTS[l], DTYPES[d], mn, ks, v))
+        proptest::collection::vec(any::<u8>(), mn * ks * eb)
+            .prop_map(move |v| (LAYOUTS[l], DTYPES[d], mn, ks, v))
     })
 }
 
@@ -83,10 +86,30 @@ fn nv128x4_pads_100x10_to_128x12() {
 #[test]
 fn wrong_sizes_and_dtypes_are_coded_errors() {
     let e = prepack(ScaleLayout::Nv128x4, DType::E8M0, &[1, 2, 3], 2, 2).unwrap_err();
-    assert!(matches!(e, PrepackError::SizeMismatch { expected: 4, found: 3, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            PrepackError::SizeMismatch {
+                expected: 4,
+                found: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().starts_with("E0602"));
     let e = unpack(ScaleLayout::Nv128x4, DType::E8M0, &[0; 4], 2, 2).unwrap_err();
-    assert!(matches!(e, PrepackError::SizeMismatch { expected: 512, found: 4, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            PrepackError::SizeMismatch {
+                expected: 512,
+                found: 4,
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = prepack(ScaleLayout::Linear, DType::BF16, &[0; 8], 2, 2).unwrap_err();
     assert_eq!(e, PrepackError::NotAScaleType { dtype: DType::BF16 });
     let e = prepack_tensor(ScaleLayout::Linear, DType::E8M0, &[0; 8], &[2, 2, 2], 1).unwrap_err();
@@ -102,7 +125,10 @@ fn layout_mismatch_is_caught_by_the_tag() {
     assert_eq!(p.bytes.len(), logical.len());
     assert!(p.expect(ScaleLayout::Nv128x4, DType::E8M0, 128, 4).is_ok());
     let e = p.expect(ScaleLayout::Linear, DType::E8M0, 128, 4).unwrap_err();
-    assert!(e.to_string().contains("nv128x4") && e.to_string().contains("linear"), "{e}");
+    assert!(
+        e.to_string().contains("nv128x4") && e.to_string().contains("linear"),
+        "{e}"
+    );
     assert!(p.expect(ScaleLayout::Nv128x4, DType::UE4M3, 128, 4).is_err());
     assert!(p.expect(ScaleLayout::Nv128x4, DType::E8M0, 127, 4).is_err());
 }
@@ -115,9 +141,18 @@ fn file_form_round_trips_and_rejects_damage() {
     let q = Prepacked::from_bytes(&file).unwrap();
     assert_eq!(q, p);
     assert_eq!(q.unpack().unwrap(), logical);
-    assert!(matches!(Prepacked::from_bytes(&file[..file.len() - 1]), Err(PrepackError::SizeMismatch { .. })));
-    assert!(matches!(Prepacked::from_bytes(b"nope"), Err(PrepackError::BadHeader { .. })));
+    assert!(matches!(
+        Prepacked::from_bytes(&file[..file.len() - 1]),
+        Err(PrepackError::SizeMismatch { .. })
+    ));
+    assert!(matches!(
+        Prepacked::from_bytes(b"nope"),
+        Err(PrepackError::BadHeader { .. })
+    ));
     let mut bad = file.clone();
     bad[5] = 99;
-    assert!(matches!(Prepacked::from_bytes(&bad), Err(PrepackError::BadHeader { .. })));
+    assert!(matches!(
+        Prepacked::from_bytes(&bad),
+        Err(PrepackError::BadHeader { .. })
+    ));
 }

@@ -64,7 +64,11 @@ impl BenchRow {
 
 /// Bench the bundle of `c` with `opts` (FLOPs are derived from the kernel when it declares them).
 pub fn bench_bundle(c: &Common, opts: &BenchOptions) -> Result<BenchRow, RunnerError> {
-    let l = Loaded::new(c)?;
+    bench_loaded(&Loaded::new(c)?, opts)
+}
+
+/// Bench an already prepared bundle (see [`Loaded::from_bundle`]).
+pub fn bench_loaded(l: &Loaded, opts: &BenchOptions) -> Result<BenchRow, RunnerError> {
     let gpu = Gpu::open(l.backend, &l.bundle)?;
     let mut opts = opts.clone();
     if opts.flops.is_none() {

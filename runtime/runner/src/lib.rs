@@ -17,9 +17,9 @@ pub mod session;
 pub mod validate;
 
 pub use backend::{Backend, Gpu};
-pub use bench::{BenchRow, bench_bundle};
+pub use bench::{BenchRow, bench_bundle, bench_loaded};
 pub use error::{ErrorKind, RunnerError};
-pub use run::{RunRow, run_bundle};
+pub use run::{RunRow, run_bundle, run_loaded};
 pub use session::{Common, Loaded};
 pub use tessera_bundle::stats::BenchOptions;
-pub use validate::{ValidateOptions, ValidateRow, validate_bundle};
+pub use validate::{ValidateOptions, ValidateRow, validate_bundle, validate_loaded};

@@ -129,6 +129,19 @@ pub fn make_bindings(
         };
         args.push(arg);
     }
+    // An NV per-tensor scale passed as a scalar parameter (`global_scale.<tensor> = <param>`) takes
+    // the generated tensor's global scale, so the scalar and the tensor's contract agree.
+    for (key, param) in &k.attrs {
+        let Some(tensor) = key.strip_prefix("global_scale.") else { continue };
+        let ti = k.params.iter().position(|p| p.name == tensor);
+        let pi = k.params.iter().position(|p| &p.name == param);
+        if let (Some(ti), Some(pi)) = (ti, pi)
+            && let ArgValue::Tensor(TensorArg { global_scale: Some(g), .. }) = &args[ti]
+            && !scalars.iter().any(|(n, _)| n == param)
+        {
+            args[pi] = ArgValue::Scalar(f64::from(*g));
+        }
+    }
     Ok(Bindings { args, syms: syms.to_vec() })
 }
 

@@ -46,7 +46,11 @@ impl RunRow {
 
 /// Launch once; write each output as `<out_dir>/<param>.npy` when `out_dir` is given.
 pub fn run_bundle(c: &Common, out_dir: Option<&Path>) -> Result<RunRow, RunnerError> {
-    let mut l = Loaded::new(c)?;
+    run_loaded(Loaded::new(c)?, out_dir, c.seed)
+}
+
+/// Launch an already prepared bundle once (see [`Loaded::from_bundle`]).
+pub fn run_loaded(mut l: Loaded, out_dir: Option<&Path>, seed: u64) -> Result<RunRow, RunnerError> {
     let gpu = Gpu::open(l.backend, &l.bundle)?;
     let outs = problem::outputs(&l.kernel);
     let names: Vec<String> = l.kernel.params.iter().map(|p| p.name.clone()).collect();
@@ -69,5 +73,5 @@ pub fn run_bundle(c: &Common, out_dir: Option<&Path>) -> Result<RunRow, RunnerEr
             write_npy(&d.join(format!("{}.npy", names[i])), buf)?;
         }
     }
-    Ok(RunRow { kernel: l.kernel.name.clone(), shape: l.shape_label(), device: gpu.describe().0, seed: c.seed, outputs })
+    Ok(RunRow { kernel: l.kernel.name.clone(), shape: l.shape_label(), device: gpu.describe().0, seed, outputs })
 }

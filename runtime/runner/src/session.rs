@@ -32,8 +32,14 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Read the bundle directory of `c` and prepare it.
     pub fn new(c: &Common) -> Result<Loaded, RunnerError> {
-        let bundle = Bundle::read(&c.bundle_dir)?;
+        Loaded::from_bundle(Bundle::read(&c.bundle_dir)?, c)
+    }
+
+    /// Prepare an in-memory bundle (e.g. one the `tessera` CLI just built); `c.bundle_dir` is unused.
+    pub fn from_bundle(bundle: Bundle, c: &Common) -> Result<Loaded, RunnerError> {
+        bundle.check(&c.bundle_dir)?;
         let kernel = problem::kernel_of(&bundle)?;
         let syms = problem::bind_dims(&kernel, &problem::parse_dims(&c.dims)?)?;
         let backend = match c.backend {

@@ -203,13 +203,17 @@ fn check_on(
 
 /// Validate the bundle of `c` on its GPU backend.
 pub fn validate_bundle(c: &Common, opts: &ValidateOptions) -> Result<ValidateRow, RunnerError> {
-    let l = Loaded::new(c)?;
+    validate_loaded(&Loaded::new(c)?, opts, c.seed)
+}
+
+/// Validate an already prepared bundle (see [`Loaded::from_bundle`]) on its GPU backend.
+pub fn validate_loaded(l: &Loaded, opts: &ValidateOptions, seed: u64) -> Result<ValidateRow, RunnerError> {
     let gpu = Gpu::open(l.backend, &l.bundle)?;
     let names: Vec<&str> = l.param_names();
     let outs = problem::outputs(&l.kernel);
     let mut on_gpu = l.bindings.clone();
     gpu.run(&l.bundle, &names, &outs, &mut on_gpu)?;
-    validate_outputs(&l, gpu.describe().0, &on_gpu, opts, c.seed)
+    validate_outputs(l, gpu.describe().0, &on_gpu, opts, seed)
 }
 
 /// The comparisons of [`validate_bundle`] once the GPU outputs are in `on_gpu` (separate so that

@@ -3,7 +3,7 @@
 
 use crate::codegen::llvm_ir_to_ptx;
 use crate::ptxas;
-use crate::report::{BuildReport, scan_ptx};
+use crate::report::{BuildReport, PtxScan, scan_ptx};
 use crate::target::Target;
 use tessera_ir::Kernel;
 use tessera_lowering_mlir::{LoweredKernel, LoweringError, LoweringOptions, lower_sm90a, mlir_to_llvm_ir};
@@ -48,6 +48,19 @@ pub struct Artifacts {
     pub report: BuildReport,
 }
 
+/// The planned MMA family must be in the PTX: a dot that silently became something else (or
+/// vanished) is a build error, not a slow kernel.
+fn expect_mma(family: &str, scan: &PtxScan) -> Result<(), BuildError> {
+    if scan.mma.contains_key(family) {
+        return Ok(());
+    }
+    let found: Vec<&str> = scan.mma.keys().map(String::as_str).collect();
+    Err(BuildError::MissingMma {
+        expected: family.to_string(),
+        found: if found.is_empty() { "no MMA instruction".into() } else { found.join(", ") },
+    })
+}
+
 /// Lower to MLIR only (for `--emit=mlir`, and the first step of [`compile`]).
 pub fn lower(kernel: &Kernel, opts: &BuildOptions) -> Result<LoweredKernel, BuildError> {
     Ok(lower_sm90a(kernel, &opts.lowering)?)
@@ -59,12 +72,8 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
     let llvm_ir = mlir_to_llvm_ir(&lowered.mlir)?;
     let ptx = llvm_ir_to_ptx(&llvm_ir, &opts.target).map_err(BuildError::Codegen)?;
     let scan = scan_ptx(&ptx);
-    if opts.target.caps.wgmma && !scan.mma.keys().any(|k| k == &lowered.mma.family) {
-        let found: Vec<&str> = scan.mma.keys().map(String::as_str).collect();
-        return Err(BuildError::MissingMma {
-            expected: lowered.mma.family.clone(),
-            found: if found.is_empty() { "no MMA instruction".into() } else { found.join(", ") },
-        });
+    if opts.target.caps.wgmma {
+        expect_mma(&lowered.mma.family, &scan)?;
     }
     let (cubin, ptxas_info, ptxas_skipped) = match opts.ptxas {
         PtxasMode::Off => (None, None, Some("disabled".to_string())),
@@ -80,9 +89,10 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
     if let Some(n) = &lowered.mma.note {
         notes.push(n.clone());
     }
-    notes.push(format!(
+    notes.push(
         "operand tensors are read through TMA tensor maps (row-major, K contiguous; row pitch must be a multiple of 16 bytes)"
-    ));
+            .to_string(),
+    );
     let report = BuildReport {
         kernel: kernel.name.clone(),
         entry: lowered.entry.clone(),
@@ -100,4 +110,22 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
         notes,
     };
     Ok(Artifacts { lowered, llvm_ir, ptx, cubin, report })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_different_mma_is_an_error() {
+        let fam = "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3";
+        let ok = scan_ptx(&format!("{fam} {{%r1}}, %rd1, %rd2, p, 1, 1;"));
+        assert!(expect_mma(fam, &ok).is_ok());
+        let other = scan_ptx("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%r1}, {%r2}, {%r3}, {%r4};");
+        match expect_mma(fam, &other) {
+            Err(BuildError::MissingMma { found, .. }) => assert!(found.starts_with("mma.sync"), "{found}"),
+            r => panic!("{r:?}"),
+        }
+        assert!(matches!(expect_mma(fam, &scan_ptx("ret;")), Err(BuildError::MissingMma { .. })));
+    }
 }

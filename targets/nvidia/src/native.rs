@@ -133,3 +133,21 @@ pub fn build_sm120_mx_gemm(name: &str, mma: &MxMmaSync, target: &Target) -> Resu
     }
     Ok(NativeBuild { target: *target, mlir, ptx, audit, family })
 }
+
+/// Build the tcgen05 block-scaled GEMM for sm_100a up to PTX (`convert-nvvm-to-llvm` turns the
+/// mbarrier waits into PTX loops first).
+pub fn build_sm100_gemm(name: &str, g: &crate::sm100::Sm100Plan) -> Result<NativeBuild, String> {
+    let mlir = crate::sm100_kernel::gemm_mlir(name, g)?;
+    let ir = tessera_lowering_mlir::native_scaled::mlir_to_llvm_ir(
+        &mlir,
+        Some("builtin.module(convert-nvvm-to-llvm,reconcile-unrealized-casts)"),
+    )
+    .map_err(|e| e.to_string())?;
+    let ptx = crate::codegen::llvm_ir_to_ptx(&ir, &SM100A)?;
+    let audit = audit_ptx(&ptx);
+    let family = g.kind.ptx_prefix().to_string();
+    if audit.count(&family) == 0 {
+        return Err(format!("sm_100a: expected `{family}` in the PTX, found {:?}", audit.block_scaled));
+    }
+    Ok(NativeBuild { target: SM100A, mlir, ptx, audit, family })
+}

@@ -133,12 +133,11 @@ pub fn main(args: Args) -> ExitCode {
             return ExitCode::from(1);
         }
         eprintln!(
-            "built {} for {} -> {} ({}{})",
+            "built {} for {} -> {} ({}kernel.ptx, meta.json, kernel.tir, report.txt)",
             kernel.name,
             target.name,
             dir.display(),
             if art.cubin.is_some() { "kernel.cubin, " } else { "" },
-            "kernel.ptx, meta.json, kernel.tir, report.txt"
         );
     }
     ExitCode::SUCCESS

@@ -5,5 +5,6 @@ pub mod build;
 pub mod check;
 pub mod demo;
 pub mod explain;
+pub mod opt;
 pub mod run;
 pub mod validate;

@@ -134,7 +134,9 @@ fn compare(pred: CmpPred, a: Const, b: Const) -> Option<bool> {
         _ => return None,
     };
     // Unordered (NaN): every predicate but Ne is false, as IEEE says.
-    let Some(o) = ord else { return Some(pred == CmpPred::Ne) };
+    let Some(o) = ord else {
+        return Some(pred == CmpPred::Ne);
+    };
     Some(match pred {
         CmpPred::Lt => o.is_lt(),
         CmpPred::Le => o.is_le(),
@@ -147,8 +149,12 @@ fn compare(pred: CmpPred, a: Const, b: Const) -> Option<bool> {
 
 fn unary(op: UnOp, a: Const, ty: &Type) -> Option<Const> {
     match (op, a, ty) {
-        (UnOp::Neg, Const::Int(a), Type::Scalar(DType::I32)) => Some(Const::Int(i32::try_from(a).ok()?.checked_neg()? as i64)),
-        (UnOp::Abs, Const::Int(a), Type::Scalar(DType::I32)) => Some(Const::Int(i32::try_from(a).ok()?.checked_abs()? as i64)),
+        (UnOp::Neg, Const::Int(a), Type::Scalar(DType::I32)) => {
+            Some(Const::Int(i32::try_from(a).ok()?.checked_neg()? as i64))
+        }
+        (UnOp::Abs, Const::Int(a), Type::Scalar(DType::I32)) => {
+            Some(Const::Int(i32::try_from(a).ok()?.checked_abs()? as i64))
+        }
         (UnOp::Not, Const::Int(a), Type::Scalar(DType::I1)) => Some(Const::Int((a == 0) as i64)),
         (UnOp::Neg, Const::F32(a), Type::Scalar(DType::F32)) => Some(Const::F32(-a)),
         (UnOp::Abs, Const::F32(a), Type::Scalar(DType::F32)) => Some(Const::F32(a.abs())),
@@ -173,7 +179,10 @@ fn remove_dead_ops(k: &mut Kernel) -> usize {
 fn sweep(b: &mut Block, uses: &[u32]) -> usize {
     let before = b.ops.len();
     b.ops.retain(|op| {
-        let dead = op.results.iter().all(|r| uses.get(r.0 as usize).is_none_or(|u| *u == 0));
+        let dead = op
+            .results
+            .iter()
+            .all(|r| uses.get(r.0 as usize).is_none_or(|u| *u == 0));
         !(dead && is_removable(&op.kind))
     });
     let mut n = before - b.ops.len();

@@ -78,7 +78,9 @@ impl Pass for FuseDequant {
         let before = kernel.attrs.clone();
         kernel.attrs.retain(|(k, _)| !k.starts_with(FUSE_ATTR));
         for (span, s) in dot_strategies(kernel, caps) {
-            kernel.attrs.push((format!("{FUSE_ATTR}{}:{}", span.lo, span.hi), s.describe()));
+            kernel
+                .attrs
+                .push((format!("{FUSE_ATTR}{}:{}", span.lo, span.hi), s.describe()));
         }
         Ok(Changed::from_bool(rewritten > 0 || kernel.attrs != before))
     }
@@ -124,16 +126,29 @@ struct Source<'k> {
 }
 
 /// `k_axis` is the K axis of the operand as the dot sees it (lhs 1, rhs 0).
-fn source<'k>(k: &'k Kernel, defs: &HashMap<ValueId, &'k OpKind>, v: ValueId, k_axis: usize) -> Option<Source<'k>> {
+fn source<'k>(
+    k: &'k Kernel,
+    defs: &HashMap<ValueId, &'k OpKind>,
+    v: ValueId,
+    k_axis: usize,
+) -> Option<Source<'k>> {
     let (mut v, mut k_axis) = (v, k_axis);
     if let Some(OpKind::Transpose { x }) = defs.get(&v) {
         v = *x;
         k_axis = 1 - k_axis;
     }
     if let Some(OpKind::Dequant { x, .. }) = defs.get(&v) {
-        return Some(Source { tile: k.ty(*x).as_tile()?, k_axis, dequant: Some(v) });
+        return Some(Source {
+            tile: k.ty(*x).as_tile()?,
+            k_axis,
+            dequant: Some(v),
+        });
     }
-    Some(Source { tile: k.ty(v).as_tile()?, k_axis, dequant: None })
+    Some(Source {
+        tile: k.ty(v).as_tile()?,
+        k_axis,
+        dequant: None,
+    })
 }
 
 fn strategy(
@@ -173,7 +188,12 @@ fn strategy(
         // K block of the scaled operands; unscaled (per-tensor) operands span the whole K tile.
         let kb = [&sa, &sb]
             .iter()
-            .filter_map(|s| s.tile.scale.as_ref().and_then(|sp| sp.block.get(s.k_axis).copied()))
+            .filter_map(|s| {
+                s.tile
+                    .scale
+                    .as_ref()
+                    .and_then(|sp| sp.block.get(s.k_axis).copied())
+            })
             .min()
             .or_else(|| sa.tile.shape.get(sa.k_axis).copied())
             .unwrap_or(1);
@@ -206,7 +226,9 @@ fn fold_dequants(k: &mut Kernel) -> usize {
             Fold::Direct { scaled } => set_dot_operand(&mut k.body, dot, slot, scaled),
             Fold::Transposed { transpose, scaled } => {
                 retarget_transpose(&mut k.body, transpose, scaled);
-                let Some(st) = k.ty(scaled).as_tile().cloned() else { continue };
+                let Some(st) = k.ty(scaled).as_tile().cloned() else {
+                    continue;
+                };
                 let mut tt = st.clone();
                 tt.shape.reverse();
                 if let Some(s) = &mut tt.scale {
@@ -233,7 +255,9 @@ enum Fold {
 fn foldable(k: &Kernel, defs: &HashMap<ValueId, &OpKind>, uses: &[u32], v: ValueId) -> Option<Fold> {
     let single = |x: ValueId| uses.get(x.0 as usize) == Some(&1);
     let scaled_dequant = |x: ValueId| match defs.get(&x) {
-        Some(OpKind::Dequant { x: src, scale: None, .. }) if k.ty(*src).as_tile()?.scale.is_some() => Some(*src),
+        Some(OpKind::Dequant {
+            x: src, scale: None, ..
+        }) if k.ty(*src).as_tile()?.scale.is_some() => Some(*src),
         _ => None,
     };
     if let Some(src) = scaled_dequant(v)
@@ -246,7 +270,10 @@ fn foldable(k: &Kernel, defs: &HashMap<ValueId, &OpKind>, uses: &[u32], v: Value
         && single(*x)
         && let Some(src) = scaled_dequant(*x)
     {
-        return Some(Fold::Transposed { transpose: v, scaled: src });
+        return Some(Fold::Transposed {
+            transpose: v,
+            scaled: src,
+        });
     }
     None
 }
@@ -279,7 +306,11 @@ fn retarget_transpose(b: &mut Block, t: ValueId, to: ValueId) {
 
 fn drop_dead_dequants(b: &mut Block, uses: &[u32]) {
     b.ops.retain(|op| {
-        !(matches!(op.kind, OpKind::Dequant { .. }) && op.results.iter().all(|r| uses.get(r.0 as usize).is_none_or(|u| *u == 0)))
+        !(matches!(op.kind, OpKind::Dequant { .. })
+            && op
+                .results
+                .iter()
+                .all(|r| uses.get(r.0 as usize).is_none_or(|u| *u == 0)))
     });
     for op in &mut b.ops {
         for inner in op.kind.blocks_mut() {

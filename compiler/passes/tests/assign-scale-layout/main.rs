@@ -22,7 +22,11 @@ fn each_target_gets_its_instructions_layout() {
         let ls = layouts(&k);
         assert!(ls.len() >= 4, "params and tiles carry scales: {ls:?}");
         assert!(ls.iter().all(|l| *l == want), "{target}: {ls:?}");
-        assert_eq!(run_pass("assign-scale-layout", &mut k, target), Changed::No, "{target}: rerun is a no-op");
+        assert_eq!(
+            run_pass("assign-scale-layout", &mut k, target),
+            Changed::No,
+            "{target}: rerun is a no-op"
+        );
     }
 }
 
@@ -38,7 +42,10 @@ fn padding_is_explicit_in_the_printed_ir() {
     let text = tessera_ir::print_kernel(&k);
     assert!(text.contains("scale_pad.a") && text.contains("nv128x4"), "{text}");
     // The record round-trips through the text form.
-    let m = tessera_ir::Module { source_name: "t.tsr".into(), kernels: vec![k.clone()] };
+    let m = tessera_ir::Module {
+        source_name: "t.tsr".into(),
+        kernels: vec![k.clone()],
+    };
     let back = tessera_ir::parse_module(&tessera_ir::print_module(&m)).unwrap();
     assert_eq!(back.kernels[0], k);
 
@@ -51,9 +58,19 @@ fn padding_is_explicit_in_the_printed_ir() {
 fn contracts_without_a_native_mma_stay_linear() {
     // DeepSeek-style f32 128x128 block scales: no target multiplies them in the MMA.
     let mut a = samples::tensor(DType::F8E4M3, &["M", "K"]);
-    a.scale = Some(ScaleSpec { scale_dtype: DType::F32, block: vec![1, 128], global: false, layout: ScaleLayout::Linear });
+    a.scale = Some(ScaleSpec {
+        scale_dtype: DType::F32,
+        block: vec![1, 128],
+        global: false,
+        layout: ScaleLayout::Linear,
+    });
     let mut w = samples::tensor(DType::F8E4M3, &["N", "K"]);
-    w.scale = Some(ScaleSpec { scale_dtype: DType::F32, block: vec![128, 128], global: false, layout: ScaleLayout::Linear });
+    w.scale = Some(ScaleSpec {
+        scale_dtype: DType::F32,
+        block: vec![128, 128],
+        global: false,
+        layout: ScaleLayout::Linear,
+    });
     let mut k = samples::gemm(a, w, DType::BF16, (128, 128, 128), 0);
     run_pass("assign-scale-layout", &mut k, "sm_100a");
     assert!(layouts(&k).iter().all(|l| *l == ScaleLayout::HopperRegister));
@@ -72,7 +89,11 @@ fn contracts_without_a_native_mma_stay_linear() {
     let mut k = samples::gemm(a, w, DType::BF16, (32, 32, 64), 0);
     run_pass("assign-scale-layout", &mut k, "sm_100a");
     assert!(layouts(&k).iter().all(|l| *l == ScaleLayout::Nv128x4));
-    assert_eq!(k.attr("scale_pad.a").map(|s| s.contains("0x38")), Some(true), "ue4m3 neutral 1.0 is 0x38");
+    assert_eq!(
+        k.attr("scale_pad.a").map(|s| s.contains("0x38")),
+        Some(true),
+        "ue4m3 neutral 1.0 is 0x38"
+    );
 }
 
 #[test]

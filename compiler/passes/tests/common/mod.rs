@@ -27,11 +27,19 @@ pub fn mx(axis: usize) -> ScaleSpec {
 }
 
 fn tile(dtype: DType, shape: Vec<u32>, scale: Option<ScaleSpec>) -> Type {
-    Type::Tile(TileType { dtype, shape, scale, layout: TileLayout::Logical })
+    Type::Tile(TileType {
+        dtype,
+        shape,
+        scale,
+        layout: TileLayout::Logical,
+    })
 }
 
 fn range2(r0: ValueId, s0: u32, r1: ValueId, s1: u32) -> Vec<Index> {
-    vec![Index::Range { start: r0, size: s0 }, Index::Range { start: r1, size: s1 }]
+    vec![
+        Index::Range { start: r0, size: s0 },
+        Index::Range { start: r1, size: s1 },
+    ]
 }
 
 fn cdiv(sym: &str, t: i64) -> DimExpr {
@@ -62,7 +70,8 @@ pub fn dequant_gemm(form: Form) -> Kernel {
         }
         _ => (b.tensor("w", fp4(Some(mx(1))), false), None),
     };
-    let pd = (form == Form::ScaledTileStored).then(|| b.tensor("wd", samples::tensor(DType::BF16, &["N", "K"]), true));
+    let pd = (form == Form::ScaledTileStored)
+        .then(|| b.tensor("wd", samples::tensor(DType::BF16, &["N", "K"]), true));
     let pc = b.tensor("c", samples::tensor(DType::F32, &["M", "N"]), true);
     b.grid(vec![cdiv("M", bm as i64), cdiv("N", bn as i64)]);
     let p0 = b.op1(OpKind::ProgramId { axis: 0 }, Type::Scalar(DType::I32));
@@ -79,12 +88,26 @@ pub fn dequant_gemm(form: Form) -> Kernel {
     let bounds = || vec![Bound::default(); 2];
     let res = b.for_loop(zero, kdim, step, vec![acc0], |b, k0, acc| {
         let ta = b.op1(
-            OpKind::Load { access: Access { tensor: pa, index: range2(m0, bm, k0, bk), bounds: bounds() }, other: 0.0 },
+            OpKind::Load {
+                access: Access {
+                    tensor: pa,
+                    index: range2(m0, bm, k0, bk),
+                    bounds: bounds(),
+                },
+                other: 0.0,
+            },
             tile(DType::BF16, vec![bm, bk], None),
         );
         let wload = |b: &mut KernelBuilder, scale| {
             b.op1(
-                OpKind::Load { access: Access { tensor: pw, index: range2(n0, bn, k0, bk), bounds: bounds() }, other: 0.0 },
+                OpKind::Load {
+                    access: Access {
+                        tensor: pw,
+                        index: range2(n0, bn, k0, bk),
+                        bounds: bounds(),
+                    },
+                    other: 0.0,
+                },
                 tile(DType::F4E2M1, vec![bn, bk], scale),
             )
         };
@@ -95,33 +118,75 @@ pub fn dequant_gemm(form: Form) -> Kernel {
                 let ks0 = b.bin(BinOp::Div, k0, c32);
                 let s = b.op1(
                     OpKind::Load {
-                        access: Access { tensor: ps, index: range2(n0, bn, ks0, bk / 32), bounds: bounds() },
+                        access: Access {
+                            tensor: ps,
+                            index: range2(n0, bn, ks0, bk / 32),
+                            bounds: bounds(),
+                        },
                         other: 0.0,
                     },
                     tile(DType::E8M0, vec![bn, bk / 32], None),
                 );
-                b.op1(OpKind::Dequant { x: q, scale: Some(s), to: DType::BF16 }, tile(DType::BF16, vec![bn, bk], None))
+                b.op1(
+                    OpKind::Dequant {
+                        x: q,
+                        scale: Some(s),
+                        to: DType::BF16,
+                    },
+                    tile(DType::BF16, vec![bn, bk], None),
+                )
             }
             None => {
                 let w = wload(b, Some(mx(1)));
-                b.op1(OpKind::Dequant { x: w, scale: None, to: DType::BF16 }, tile(DType::BF16, vec![bn, bk], None))
+                b.op1(
+                    OpKind::Dequant {
+                        x: w,
+                        scale: None,
+                        to: DType::BF16,
+                    },
+                    tile(DType::BF16, vec![bn, bk], None),
+                )
             }
         };
         if let Some(pd) = pd {
             b.op(
-                OpKind::Store { access: Access { tensor: pd, index: range2(n0, bn, k0, bk), bounds: bounds() }, value: deq },
+                OpKind::Store {
+                    access: Access {
+                        tensor: pd,
+                        index: range2(n0, bn, k0, bk),
+                        bounds: bounds(),
+                    },
+                    value: deq,
+                },
                 vec![],
             );
         }
-        let wt = b.op1(OpKind::Transpose { x: deq }, tile(DType::BF16, vec![bk, bn], None));
+        let wt = b.op1(
+            OpKind::Transpose { x: deq },
+            tile(DType::BF16, vec![bk, bn], None),
+        );
         let acc_ty = b.ty(acc[0]);
         b.span = tessera_ir::Span::new(500, 520);
-        let d = b.op1(OpKind::Dot { a: ta, b: wt, acc: acc[0] }, acc_ty);
+        let d = b.op1(
+            OpKind::Dot {
+                a: ta,
+                b: wt,
+                acc: acc[0],
+            },
+            acc_ty,
+        );
         b.span = tessera_ir::Span::default();
         vec![d]
     });
     b.op(
-        OpKind::Store { access: Access { tensor: pc, index: range2(m0, bm, n0, bn), bounds: bounds() }, value: res[0] },
+        OpKind::Store {
+            access: Access {
+                tensor: pc,
+                index: range2(m0, bm, n0, bn),
+                bounds: bounds(),
+            },
+            value: res[0],
+        },
         vec![],
     );
     b.finish()
@@ -142,7 +207,10 @@ pub fn run_pass(name: &str, k: &mut Kernel, target: &str) -> Changed {
     let caps = TargetCaps::lookup(target).expect("known target");
     let changed = (info.make)().run(k, caps).expect("pass succeeds");
     if let Err(e) = tessera_ir::verify_kernel(k) {
-        panic!("IR does not verify after {name}: {e}\n{}", tessera_ir::print_kernel(k));
+        panic!(
+            "IR does not verify after {name}: {e}\n{}",
+            tessera_ir::print_kernel(k)
+        );
     }
     changed
 }
@@ -170,7 +238,12 @@ pub fn layouts(k: &Kernel) -> Vec<ScaleLayout> {
 /// Count ops with a given mnemonic (nested blocks included).
 pub fn count_ops(k: &Kernel, mnemonic: &str) -> usize {
     fn go(b: &tessera_ir::Block, m: &str) -> usize {
-        b.ops.iter().map(|op| (op.kind.mnemonic() == m) as usize + op.kind.blocks().iter().map(|b| go(b, m)).sum::<usize>()).sum()
+        b.ops
+            .iter()
+            .map(|op| {
+                (op.kind.mnemonic() == m) as usize + op.kind.blocks().iter().map(|b| go(b, m)).sum::<usize>()
+            })
+            .sum()
     }
     go(&k.body, mnemonic)
 }

@@ -9,6 +9,7 @@ use std::fmt::Write;
 pub struct MlirText {
     text: String,
     next: usize,
+    prefix: String,
 }
 
 impl MlirText {
@@ -16,10 +17,16 @@ impl MlirText {
         MlirText::default()
     }
 
+    /// A builder whose SSA names all start with `prefix`, for generators that splice several
+    /// builders' text into one function (names stay unique).
+    pub fn with_prefix(prefix: &str) -> MlirText {
+        MlirText { prefix: prefix.to_string(), ..MlirText::default() }
+    }
+
     /// A fresh SSA name with a readable hint (`%a_word3_12`).
     pub fn fresh(&mut self, hint: &str) -> String {
         self.next += 1;
-        format!("%{hint}_{}", self.next)
+        format!("%{}{hint}_{}", self.prefix, self.next)
     }
 
     /// Append one line of MLIR (indentation is the caller's).

@@ -1,0 +1,103 @@
+//! `tessera opt FILE.tir [--target=T] [--passes=a,b] [--print-pipeline] [--print-after=NAME]...
+//! [--print-after-all] [--verify-each] [--diff-interp [--seed=N]] [-o OUT]`: run passes on tile-IR
+//! text (what `--print-after` prints and what an internal-compiler-error reproducer contains) and
+//! print the result. This is the command a reproducer's "replay:" line runs. Exit 0 on success,
+//! 1 when a pass, the verifier or diff-interp fails, 2 when the input cannot be read or the target
+//! or a pass name is unknown.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tessera_passes::{DiffOptions, PipelineError, PipelineOptions, opt, registry};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Tile-IR text file (`.tir`).
+    file: PathBuf,
+    /// Target whose capabilities (and default pipeline) the passes see.
+    #[arg(long, default_value = "sm_90a")]
+    target: String,
+    /// Comma-separated pass names to run instead of the target's pipeline.
+    #[arg(long)]
+    passes: Option<String>,
+    /// List the passes before running them.
+    #[arg(long)]
+    print_pipeline: bool,
+    /// Print the IR after this pass (repeatable).
+    #[arg(long)]
+    print_after: Vec<String>,
+    /// Print the IR after every pass.
+    #[arg(long)]
+    print_after_all: bool,
+    /// Run the IR verifier on the input and after every pass.
+    #[arg(long)]
+    verify_each: bool,
+    /// Interpret the IR before and after every pass on the same random inputs and compare.
+    #[arg(long)]
+    diff_interp: bool,
+    /// Seed of the diff-interp inputs.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where reproducers are written (default: the current directory).
+    #[arg(long)]
+    repro_dir: Option<PathBuf>,
+    /// Write the resulting IR here instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+pub fn main(args: Args) -> ExitCode {
+    let text = match std::fs::read(&args.file).map(String::from_utf8) {
+        Ok(Ok(t)) => t,
+        Ok(Err(_)) => {
+            eprintln!("error: {} is not UTF-8 text", args.file.display());
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let caps = match registry::target(&args.target) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let diff_interp = args.diff_interp.then(|| {
+        let d = DiffOptions::default();
+        DiffOptions { seed: args.seed.unwrap_or(d.seed), ..d }
+    });
+    let opts = PipelineOptions {
+        passes: args.passes,
+        print_pipeline: args.print_pipeline,
+        print_after: args.print_after,
+        print_after_all: args.print_after_all,
+        verify_each: args.verify_each,
+        diff_interp,
+        repro_dir: args.repro_dir,
+    };
+    match opt(&text, caps, &opts, &mut std::io::stderr()) {
+        Ok(out) => match &args.output {
+            Some(p) => match std::fs::write(p, out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write {}: {e}", p.display());
+                    ExitCode::from(2)
+                }
+            },
+            None => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+        },
+        Err(e @ (PipelineError::Registry(_) | PipelineError::Parse(_))) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

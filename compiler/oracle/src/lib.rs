@@ -1,0 +1,149 @@
+//! The plain reference as a validation oracle: maps a kernel — by its `@reference(NAME)` attribute
+//! and the parameter conventions below (docs/NUMERICS.md, "Reference conventions") — and its
+//! bindings to `tessera-reference` calls on dequantized f64 data. It shares no code with the
+//! interpreter; the interpreter's and a GPU's outputs are both judged against it.
+//!
+//! - `gemm`: the non-`out` tensors are A `[M, K]` and B (`[N, K]`, or `[K, N]` when its first dim
+//!   is A's K), each optionally scaled (contract in its type, or an explicit e8m0/ue4m3 scale
+//!   tensor right after it); every f32 scalar that is not an NV global multiplies C.
+//! - `attention`: the first three tensors are Q, K, V (`[heads, seq, d]` or `[seq, d]`); scalar
+//!   `sm_scale` scales the scores (default `1/sqrt(d)`), `scale_<q|k|v>` multiplies that tensor,
+//!   i32 `causal` != 0 masks keys after the query (top-left aligned).
+//! - `moe_gated`: X `[T, K]`, gate and up weights `[E, I, K]` (in that order), i32 `[E + 1]` group
+//!   offsets, i32 `[P]` token ids and f32 `[P]` routing weights; out `[T, I]`
+//!   `+= w * silu(x·gᵀ) * (x·uᵀ)` per route.
+
+mod attention;
+mod gemm;
+mod moe;
+mod roles;
+
+use tessera_ir::{DType, Kernel, OpKind, ParamKind};
+use tessera_numerics::{Bindings, Tolerance, compare::unit_roundoff};
+
+/// Why the oracle cannot produce expected values. Codes (E07xx, the oracle range):
+/// - E0701 the kernel has no `@reference` attribute, or names an unknown family
+/// - E0702 the parameters do not fit the family's conventions
+/// - E0703 the bindings do not fit (missing or undecodable argument)
+/// - E0704 K is not a multiple of a scaled operand's block along K
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OracleError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for OracleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "error[{}]: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for OracleError {}
+
+pub const E_NO_REFERENCE: &str = "E0701";
+pub const E_CONVENTION: &str = "E0702";
+pub const E_BINDING: &str = "E0703";
+pub const E_K_BLOCK: &str = "E0704";
+
+pub(crate) fn err(code: &'static str, message: impl Into<String>) -> OracleError {
+    OracleError { code, message: message.into() }
+}
+
+/// The reference family a kernel declares.
+pub fn family(k: &Kernel) -> Result<&str, OracleError> {
+    match k.attr("reference") {
+        Some(f @ ("gemm" | "attention" | "moe_gated")) => Ok(f),
+        Some(f) => Err(err(E_NO_REFERENCE, format!("kernel `{}`: unknown reference `{f}` (gemm, attention, moe_gated)", k.name))),
+        None => Err(err(E_NO_REFERENCE, format!("kernel `{}` has no @reference(...) attribute", k.name))),
+    }
+}
+
+/// Expected f64 values of every output, as `(param index, row-major values)`. `b.syms` must be
+/// bound (the interpreter's `bind_syms`, or the caller's dims).
+pub fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)>, OracleError> {
+    match family(k)? {
+        "gemm" => gemm::expected(k, b),
+        "attention" => attention::expected(k, b),
+        _ => moe::expected(k, b),
+    }
+}
+
+/// Outputs a kernel accumulates into with `atomic_add`: they must start zeroed, not poisoned.
+pub fn accumulates_into(k: &Kernel, param: usize) -> bool {
+    fn go(b: &tessera_ir::Block, p: usize) -> bool {
+        b.ops.iter().any(|op| {
+            matches!(&op.kind, OpKind::AtomicAdd { access, .. } if access.tensor.0 as usize == p)
+                || op.kind.blocks().into_iter().any(|blk| go(blk, p))
+        })
+    }
+    go(&k.body, param)
+}
+
+/// Rewrite index/routing inputs so they mean something (MoE: sorted group offsets, token ids in
+/// range, positive weights), deterministically from `seed`. Other families are left as generated.
+pub fn prepare_inputs(k: &Kernel, b: &mut Bindings, seed: u64) -> Result<(), OracleError> {
+    if family(k)? == "moe_gated" { moe::prepare(k, b, seed) } else { Ok(()) }
+}
+
+/// Default values for scalars the conventions give a meaning to (`sm_scale`, `causal`).
+pub fn default_scalar(k: &Kernel, name: &str, syms: &[(String, i64)]) -> Option<f64> {
+    match (family(k).ok()?, name) {
+        ("attention", "sm_scale") => attention::default_sm_scale(k, syms),
+        ("attention", "causal") => Some(1.0),
+        _ => None,
+    }
+}
+
+/// Symbolic dims whose values follow from others under the family's conventions (MoE: `E1 = E + 1`),
+/// filled into `syms` when absent.
+pub fn derive_dims(k: &Kernel, syms: &mut Vec<(String, i64)>) {
+    if family(k).ok() == Some("moe_gated") {
+        moe::derive_dims(k, syms);
+    }
+}
+
+/// The acceptance tolerance for output `param`: the numerics tolerance of its dtype for the
+/// family's accumulation length, widened by `4u` for every narrower-than-f32 float type the
+/// kernel rounds an intermediate to (e.g. attention's `cast<f8e4m3>(p)`), since the plain
+/// reference keeps those values exact.
+pub fn tolerance(k: &Kernel, b: &Bindings, param: usize) -> Tolerance {
+    let out = match k.params.get(param).map(|p| &p.kind) {
+        Some(ParamKind::Tensor { ty, .. }) => ty.dtype,
+        _ => DType::F32,
+    };
+    let len = match family(k).unwrap_or("gemm") {
+        "attention" => attention::accum_len(k, b),
+        "moe_gated" => moe::accum_len(k, b),
+        _ => gemm::accum_len(k, b),
+    };
+    let base = Tolerance::for_output(out, len);
+    let mut extra = 0.0;
+    for d in intermediate_roundings(k, out) {
+        extra += 4.0 * unit_roundoff(d);
+    }
+    let rtol = base.rtol + extra;
+    Tolerance { rtol, max_rel_l2: base.max_rel_l2 + extra, min_cosine: 1.0 - 2.0 * rtol * rtol - 1e-12 }
+}
+
+/// Float dtypes narrower than f32 that the kernel casts intermediates to (the output dtype's own
+/// final cast excluded; dequant to bf16 of a block-scaled operand is exact and not counted).
+fn intermediate_roundings(k: &Kernel, out: DType) -> Vec<DType> {
+    fn go(b: &tessera_ir::Block, out: DType, acc: &mut Vec<DType>) {
+        for op in &b.ops {
+            if let OpKind::Cast { to, .. } = op.kind
+                && to.is_float()
+                && to != DType::F32
+                && to != out
+                && !acc.contains(&to)
+            {
+                acc.push(to);
+            }
+            for blk in op.kind.blocks() {
+                go(blk, out, acc);
+            }
+        }
+    }
+    let mut acc = Vec::new();
+    go(&k.body, out, &mut acc);
+    acc
+}

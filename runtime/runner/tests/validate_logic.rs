@@ -1,0 +1,167 @@
+//! The runner's validation logic without a GPU: a bundle of a hand-built GEMM, the interpreter's own
+//! output standing in for a correct device result, then deliberately broken results that must fail.
+//! Also the binary's no-GPU exit path.
+
+use std::path::PathBuf;
+use tessera_bundle::{AbiArg, BUNDLE_FORMAT_VERSION, Bundle, BundleMeta, TensorPart};
+use tessera_interp::ProgramSet;
+use tessera_ir::{DType, DimExpr, samples};
+use tessera_numerics::{ArgValue, Bindings};
+use tessera_runner::validate::{choose_programs, validate_outputs};
+use tessera_runner::{Backend, Common, Loaded, ValidateOptions, problem};
+
+fn bundle_dir(name: &str) -> PathBuf {
+    let k = samples::gemm(samples::tensor(DType::BF16, &["M", "K"]), samples::tensor(DType::BF16, &["N", "K"]), DType::BF16, (32, 32, 32), 1);
+    let module = tessera_ir::Module { source_name: "gemm.tsr".into(), kernels: vec![k.clone()] };
+    let cdiv = |s: &str| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(32)));
+    let b = Bundle {
+        meta: BundleMeta {
+            format_version: BUNDLE_FORMAT_VERSION,
+            kernel: k.name.clone(),
+            entry: k.name.clone(),
+            target: "sm_90a".into(),
+            source_file: "gemm.tsr".into(),
+            source_sha256: tessera_bundle::sha256_hex(b"gemm"),
+            tiles: vec![("BM".into(), 32), ("BN".into(), 32), ("BK".into(), 32)],
+            grid: vec![cdiv("M"), cdiv("N")],
+            block: [128, 1, 1],
+            dynamic_shared_bytes: 0,
+            abi: vec![
+                AbiArg::Ptr { param: "a".into(), part: TensorPart::Data },
+                AbiArg::Ptr { param: "b".into(), part: TensorPart::Data },
+                AbiArg::ScalarF32 { param: "scale0".into() },
+                AbiArg::Ptr { param: "c".into(), part: TensorPart::Data },
+                AbiArg::SymI32 { sym: "M".into() },
+                AbiArg::SymI32 { sym: "N".into() },
+                AbiArg::SymI32 { sym: "K".into() },
+            ],
+            ptx: None,
+            cubin: None,
+            hsaco: None,
+            tile_ir: String::new(),
+        },
+        ptx: Some(".version 8.0\n.target sm_90a\n".into()),
+        cubin: None,
+        hsaco: None,
+        tile_ir: tessera_ir::print_module(&module),
+        report_txt: None,
+        report_json: None,
+    };
+    let dir = std::env::temp_dir().join(format!("tessera-runner-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    b.write(&dir).unwrap();
+    dir
+}
+
+fn common(dir: &std::path::Path, dims: &[&str]) -> Common {
+    Common {
+        bundle_dir: dir.to_path_buf(),
+        dims: dims.iter().map(|s| s.to_string()).collect(),
+        scalars: vec![],
+        seed: 7,
+        backend: None,
+    }
+}
+
+/// The interpreter's full result on the loaded inputs: what a correct GPU would return.
+fn interp_result(l: &Loaded) -> Bindings {
+    let mut b = problem::repoison(&l.kernel, &l.bindings).unwrap();
+    tessera_interp::run(&l.kernel, &mut b, ProgramSet::All).unwrap();
+    b
+}
+
+fn c_bytes(b: &mut Bindings) -> &mut Vec<u8> {
+    match &mut b.args[3] {
+        ArgValue::Tensor(t) => &mut t.data.bytes,
+        ArgValue::Scalar(_) => panic!("c is a tensor"),
+    }
+}
+
+#[test]
+fn loading_binds_dims_and_poisons_outputs() {
+    let dir = bundle_dir("load");
+    let l = Loaded::new(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap();
+    assert_eq!(l.backend, Backend::Cuda);
+    assert_eq!(l.shape_label(), "M=100 K=96 N=72");
+    let c = problem::output_buf(&l.bindings, 3).unwrap();
+    assert!(tessera_numerics::poisoned_mask(c).unwrap().iter().all(|p| *p));
+    assert_eq!(problem::flops(&l.kernel, &l.syms), Some(2.0 * 100.0 * 72.0 * 96.0));
+    let e = Loaded::new(&common(&dir, &["M=100", "N=72"])).err().unwrap();
+    assert!(e.message.contains("needs --dim for K"), "{e}");
+    let e = Loaded::new(&common(&dir, &["M=100", "N=72", "K=96", "Q=3"])).err().unwrap();
+    assert!(e.message.contains("no symbolic dim Q"), "{e}");
+    let e = Loaded::new(&common(&dir, &["M=100", "N=72", "K=x"])).err().unwrap();
+    assert!(e.message.contains("not an integer"), "{e}");
+}
+
+#[test]
+fn a_correct_result_passes_full_and_spot_checks() {
+    let dir = bundle_dir("pass");
+    let l = Loaded::new(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap();
+    let good = interp_result(&l);
+    let row = validate_outputs(&l, "test".into(), &good, &ValidateOptions::default(), 7).unwrap();
+    assert!(row.pass, "{}\n{:?}", row.line(), row.detail_lines());
+    assert!(row.coverage.starts_with("all 12 programs"), "{}", row.coverage);
+    assert_eq!((row.unwritten, row.non_finite, row.elements), (0, 0, 7200));
+    assert!(row.line().starts_with("validate | gemm | M=100 K=96 N=72 | PASS"), "{}", row.line());
+    let spot = ValidateOptions { spot_tiles: 5, full_interp_flops: 0.0 };
+    let row = validate_outputs(&l, "test".into(), &good, &spot, 7).unwrap();
+    assert!(row.pass, "{}", row.line());
+    assert!(row.coverage.contains("spot check"), "{}", row.coverage);
+    let interp = row.checks.iter().find(|c| c.against == "interp").unwrap();
+    assert!(interp.compared < 7200 && interp.compared >= 32 * 32, "{}", interp.compared);
+}
+
+#[test]
+fn wrong_or_unwritten_elements_fail() {
+    let dir = bundle_dir("fail");
+    let l = Loaded::new(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap();
+    let good = interp_result(&l);
+    // One element off by a lot (bf16 1.0 = 0x3F80 written over the last element of the edge tile).
+    let mut bad = good.clone();
+    let n = c_bytes(&mut bad).len();
+    c_bytes(&mut bad)[n - 2..].copy_from_slice(&0x4700u16.to_le_bytes());
+    let row = validate_outputs(&l, "test".into(), &bad, &ValidateOptions::default(), 7).unwrap();
+    assert!(!row.pass, "{}", row.line());
+    assert!(row.line().contains("| FAIL |"), "{}", row.line());
+    // One element never written: still holds the poison.
+    let mut hole = good.clone();
+    c_bytes(&mut hole)[0..2].copy_from_slice(&tessera_numerics::poison::poison_word(DType::BF16).to_le_bytes()[..2]);
+    let row = validate_outputs(&l, "test".into(), &hole, &ValidateOptions::default(), 7).unwrap();
+    assert!(!row.pass);
+    assert_eq!(row.unwritten, 1, "{}", row.line());
+}
+
+#[test]
+fn spot_sets_include_edges_and_are_reproducible() {
+    let opts = ValidateOptions { spot_tiles: 16, full_interp_flops: 1e9 };
+    let g = [64, 64, 1];
+    let a = choose_programs(g, Some(1e12), &opts, 3);
+    assert_eq!(a, choose_programs(g, Some(1e12), &opts, 3));
+    let ProgramSet::Ids(ids) = a else { panic!("expected a spot check") };
+    assert!(ids.contains(&[63, 63, 0]) && ids.contains(&[0, 0, 0]) && ids.contains(&[63, 0, 0]));
+    assert!(ids.len() >= 10 && ids.len() <= 16, "{}", ids.len());
+    assert_eq!(choose_programs(g, Some(1e8), &opts, 3), ProgramSet::All);
+}
+
+#[test]
+fn the_binary_reports_no_gpu_with_exit_status_3() {
+    if tessera_cuda::driver_present() {
+        eprintln!("a CUDA driver is present: the no-GPU exit path is not exercised here");
+        return;
+    }
+    let dir = bundle_dir("bin");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera-runner"))
+        .args(["validate", dir.to_str().unwrap(), "--dim", "M=100", "--dim", "N=72", "--dim", "K=96"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("error: no CUDA device found"), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera-runner"))
+        .args(["bench", "/nonexistent/bundle", "--dim", "M=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
+}

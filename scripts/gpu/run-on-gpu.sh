@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (staged by scripts/gpu.sh; carried as .gpu/). For every case in cases.txt:
+# validate (GPU vs interpreter and plain reference), bench (CUDA events, median), compute-sanitizer
+# memcheck on partial-tile shapes; the peers (cuBLAS via torch, Triton) in the same call; then one
+# final table. Results also land in $OUT (results.jsonl, peers.jsonl, logs).
+set -uo pipefail
+cd "$(dirname "$0")"
+OUT=${OUT:-/tmp/tessera-gpu-out}
+mkdir -p "$OUT"
+R=./bin/tessera-runner
+RES=$OUT/results.jsonl
+: > "$RES"
+echo "== $(date -u '+%Y-%m-%d %H:%M UTC') on $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
+
+echo "== peers (torch/cuBLAS, Triton): $OUT/peers.jsonl"
+PYTHONUNBUFFERED=1 timeout 300 python3 peers.py cases.txt "$OUT/peers.jsonl" 2>"$OUT/peers.log" \
+  || echo "   peers failed (rc $?): see the tail of peers.log below"
+tail -n 3 "$OUT/peers.log" | sed 's/^/   /'
+
+ceiling() { # kernel -> the measured cuBLAS ceiling in TFLOP/s for that kernel's input type
+  python3 - "$OUT/peers.jsonl" "$1" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()] if __import__("os").path.exists(sys.argv[1]) else []
+kind = "fp8" if "fp8" in sys.argv[2] else "bf16"
+c = [r["tflops"] for r in rows if r.get("ceiling") == kind and r.get("tflops")]
+print(max(c) if c else "")
+PY
+}
+
+while read -r kernel M N K; do
+  [ -n "$kernel" ] || continue
+  dims=(--dim "M=$M" --dim "N=$N" --dim "K=$K")
+  b=bundles/$kernel
+  echo "== $kernel M=$M N=$N K=$K"
+  timeout 300 "$R" validate "$b" "${dims[@]}" --seed 7 --json "$RES" 2>"$OUT/validate-$kernel-$M-$N-$K.log"
+  rc=$?; sed 's/^/   /' "$OUT/validate-$kernel-$M-$N-$K.log" | tail -n 8
+  [ $rc -le 1 ] || echo "{\"kind\":\"validate\",\"kernel\":\"$kernel\",\"shape\":\"M=$M K=$K N=$N\",\"pass\":false,\"error_rc\":$rc}" >> "$RES"
+  c=$(ceiling "$kernel")
+  timeout 200 "$R" bench "$b" "${dims[@]}" --iters 50 --warmup 10 ${c:+--ceiling-tflops "$c"} --json "$RES" \
+    2>"$OUT/bench-$kernel-$M-$N-$K.log" || { echo "   bench failed:"; tail -n 3 "$OUT/bench-$kernel-$M-$N-$K.log"; }
+  if (( M % 128 || N % 128 || K % 64 )); then
+    if command -v compute-sanitizer >/dev/null; then
+      log=$OUT/memcheck-$kernel-$M-$N-$K.log
+      timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 "$R" run "$b" "${dims[@]}" --seed 7 >"$log" 2>&1
+      mrc=$?
+      errs=$(grep -oE 'ERROR SUMMARY: [0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
+      echo "   memcheck: ${errs:-?} errors (rc $mrc)"
+      echo "{\"kind\":\"memcheck\",\"kernel\":\"$kernel\",\"shape\":\"M=$M K=$K N=$N\",\"errors\":${errs:-null},\"rc\":$mrc}" >> "$RES"
+    else
+      echo "   memcheck: compute-sanitizer not found"
+    fi
+  fi
+done < cases.txt
+
+echo
+python3 table.py "$RES" "$OUT/peers.jsonl" | tee "$OUT/table.txt"
