@@ -7,15 +7,25 @@ use tessera_syntax::{BinaryOp, Expr, ExprKind, UnaryOp};
 
 fn not_constant(cx: &mut Cx, span: Span, what: &str) {
     cx.err(
-        Diagnostic::error(codes::NOT_CONSTANT, format!("{what} must be a compile-time constant"), span, "not known at compile time")
-            .with_help("use an integer literal or a tile parameter (declared in `tiles(...)`), e.g. `+BM`"),
+        Diagnostic::error(
+            codes::NOT_CONSTANT,
+            format!("{what} must be a compile-time constant"),
+            span,
+            "not known at compile time",
+        )
+        .with_help("use an integer literal or a tile parameter (declared in `tiles(...)`), e.g. `+BM`"),
     );
 }
 
 fn overflow(cx: &mut Cx, span: Span) {
     cx.err(
-        Diagnostic::error(codes::INT_OVERFLOW, "integer constant overflows", span, "this constant does not fit in 64 bits")
-            .with_help("use smaller values"),
+        Diagnostic::error(
+            codes::INT_OVERFLOW,
+            "integer constant overflows",
+            span,
+            "this constant does not fit in 64 bits",
+        )
+        .with_help("use smaller values"),
     );
 }
 
@@ -35,7 +45,11 @@ pub fn const_int(cx: &mut Cx, e: &Expr, what: &str) -> Option<i64> {
         }
         ExprKind::Name(n) => {
             if let Some(b) = cx.binding(n) {
-                if let Binding::Let { ev: Ev::Lit(Lit::Int(v)), .. } = b {
+                if let Binding::Let {
+                    ev: Ev::Lit(Lit::Int(v)),
+                    ..
+                } = b
+                {
                     return Some(*v);
                 }
                 not_constant(cx, e.span, what);
@@ -66,7 +80,12 @@ pub fn const_int(cx: &mut Cx, e: &Expr, what: &str) -> Option<i64> {
                 BinaryOp::Sub => a.checked_sub(b),
                 BinaryOp::Mul => a.checked_mul(b),
                 BinaryOp::Div | BinaryOp::Rem if b == 0 => {
-                    cx.err(Diagnostic::error(codes::NOT_CONSTANT, "division by zero in a constant", e.span, "divides by zero"));
+                    cx.err(Diagnostic::error(
+                        codes::NOT_CONSTANT,
+                        "division by zero in a constant",
+                        e.span,
+                        "divides by zero",
+                    ));
                     return None;
                 }
                 BinaryOp::Div => a.checked_div(b),
@@ -93,8 +112,13 @@ pub fn const_extent(cx: &mut Cx, e: &Expr, what: &str) -> Option<u32> {
     let v = const_int(cx, e, what)?;
     if v <= 0 || v > i64::from(u32::MAX) {
         cx.err(
-            Diagnostic::error(codes::NOT_CONSTANT, format!("{what} must be a positive integer, found {v}"), e.span, "invalid extent")
-                .with_help("tile extents are positive compile-time constants"),
+            Diagnostic::error(
+                codes::NOT_CONSTANT,
+                format!("{what} must be a positive integer, found {v}"),
+                e.span,
+                "invalid extent",
+            )
+            .with_help("tile extents are positive compile-time constants"),
         );
         return None;
     }

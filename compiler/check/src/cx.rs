@@ -41,7 +41,11 @@ pub enum Binding {
     /// `let`, loop variables.
     Let { ev: Ev, decl: Span },
     /// `var`: current SSA value (None = declared without value and not yet assigned) and its type.
-    Var { value: Option<ValueId>, ty: Option<Type>, decl: Span },
+    Var {
+        value: Option<ValueId>,
+        ty: Option<Type>,
+        decl: Span,
+    },
 }
 
 /// A tensor parameter as the checker sees it.
@@ -60,7 +64,11 @@ pub struct TensorParam {
 #[derive(Clone, Debug)]
 pub enum ParamRef {
     Tensor(TensorParam),
-    Scalar { value: ValueId, dtype: DType, decl: Span },
+    Scalar {
+        value: ValueId,
+        dtype: DType,
+        decl: Span,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -99,7 +107,11 @@ impl Cx {
     /// Emit an op with one result per type into the innermost open block.
     pub fn emit(&mut self, kind: OpKind, tys: Vec<Type>, span: Span) -> Vec<ValueId> {
         let results: Vec<ValueId> = tys.into_iter().map(|t| self.k.new_value(t, None)).collect();
-        let op = Op { kind, results: results.clone(), span: sp(span) };
+        let op = Op {
+            kind,
+            results: results.clone(),
+            span: sp(span),
+        };
         if let Some(b) = self.blocks.last_mut() {
             b.push(op);
         }
@@ -149,7 +161,9 @@ impl Cx {
 
     /// The index of the scope where `name` resolves to a binding.
     pub fn scope_of(&self, name: &str) -> Option<usize> {
-        (0..self.scopes.len()).rev().find(|i| self.scopes[*i].contains_key(name))
+        (0..self.scopes.len())
+            .rev()
+            .find(|i| self.scopes[*i].contains_key(name))
     }
 
     pub fn binding(&self, name: &str) -> Option<&Binding> {

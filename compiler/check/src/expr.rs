@@ -41,7 +41,12 @@ pub fn expr(cx: &mut Cx, e: &Expr) -> Ev {
             let eb = expr(cx, b);
             binary(cx, *op, (ea, a.span), (eb, b.span), e.span)
         }
-        ExprKind::Call { name, targs, shape, args } => crate::builtins::call(cx, name, targs, shape.as_deref(), args, e.span),
+        ExprKind::Call {
+            name,
+            targs,
+            shape,
+            args,
+        } => crate::builtins::call(cx, name, targs, shape.as_deref(), args, e.span),
         ExprKind::Index { base, items } => index(cx, base, items, e.span),
     }
 }
@@ -63,7 +68,16 @@ fn unary(cx: &mut Cx, op: UnaryOp, x: &Expr, span: Span) -> Ev {
 /// Apply a unary op to a value, checking the dtype class it needs.
 pub fn unary_op(cx: &mut Cx, op: UnOp, ev: Ev, xspan: Span, span: Span) -> Ev {
     let v = match ev {
-        Ev::Lit(l) if op != UnOp::Not => crate::shapes::lit_to(cx, l, if matches!(l, Lit::Int(_)) && matches!(op, UnOp::Neg | UnOp::Abs) { DType::I32 } else { DType::F32 }, xspan),
+        Ev::Lit(l) if op != UnOp::Not => crate::shapes::lit_to(
+            cx,
+            l,
+            if matches!(l, Lit::Int(_)) && matches!(op, UnOp::Neg | UnOp::Abs) {
+                DType::I32
+            } else {
+                DType::F32
+            },
+            xspan,
+        ),
         other => crate::shapes::value(cx, other, xspan),
     };
     let Some(v) = v else { return Ev::Err };
@@ -83,8 +97,13 @@ pub fn unary_op(cx: &mut Cx, op: UnOp, ev: Ev, xspan: Span, span: Span) -> Ev {
             "use a comparison to get a boolean".to_string()
         };
         cx.err(
-            Diagnostic::error(codes::UNSUPPORTED_DTYPE, format!("`{}` needs {need} operand, found {}", unop_name(op), show_ty(&t)), xspan, format!("this is {}", show_ty(&t)))
-                .with_help(help),
+            Diagnostic::error(
+                codes::UNSUPPORTED_DTYPE,
+                format!("`{}` needs {need} operand, found {}", unop_name(op), show_ty(&t)),
+                xspan,
+                format!("this is {}", show_ty(&t)),
+            )
+            .with_help(help),
         );
         return Ev::Err;
     }
@@ -126,7 +145,11 @@ fn fold(cx: &mut Cx, op: BinaryOp, a: Lit, b: Lit, span: Span) -> Option<Ev> {
             };
             match r {
                 Some(r) => int_lit(cx, r, span),
-                None => overflow(cx, span, format!("integer constant `{x} {} {y}` overflows", op.symbol())),
+                None => overflow(
+                    cx,
+                    span,
+                    format!("integer constant `{x} {} {y}` overflows", op.symbol()),
+                ),
             }
         }
         (Lit::Bool(x), Lit::Bool(y)) => match op {
@@ -160,7 +183,9 @@ pub fn binary(cx: &mut Cx, op: BinaryOp, a: (Ev, Span), b: (Ev, Span), span: Spa
         return r;
     }
     let ops = [a, b];
-    let Some((vals, d, shape)) = unify_broadcast(cx, &ops, span) else { return Ev::Err };
+    let Some((vals, d, shape)) = unify_broadcast(cx, &ops, span) else {
+        return Ev::Err;
+    };
     let (lhs, rhs) = (vals[0], vals[1]);
     let pred = match op {
         BinaryOp::Lt => Some(CmpPred::Lt),
@@ -172,10 +197,14 @@ pub fn binary(cx: &mut Cx, op: BinaryOp, a: (Ev, Span), b: (Ev, Span), span: Spa
         _ => None,
     };
     if let Some(pred) = pred {
-        if !is_arith(d) && !(d == DType::I1 && matches!(pred, CmpPred::Eq | CmpPred::Ne)) {
+        if !(is_arith(d) || d == DType::I1 && matches!(pred, CmpPred::Eq | CmpPred::Ne)) {
             return unsupported(cx, op, d, span);
         }
-        return Ev::Val(cx.emit1(OpKind::Cmp { pred, lhs, rhs }, with_shape(DType::I1, &shape), span));
+        return Ev::Val(cx.emit1(
+            OpKind::Cmp { pred, lhs, rhs },
+            with_shape(DType::I1, &shape),
+            span,
+        ));
     }
     let bop = match op {
         BinaryOp::Add => BinOp::Add,
@@ -187,7 +216,11 @@ pub fn binary(cx: &mut Cx, op: BinaryOp, a: (Ev, Span), b: (Ev, Span), span: Spa
         BinaryOp::Or => BinOp::Or,
         _ => return Ev::Err,
     };
-    let ok = if matches!(bop, BinOp::And | BinOp::Or) { d == DType::I1 } else { is_arith(d) };
+    let ok = if matches!(bop, BinOp::And | BinOp::Or) {
+        d == DType::I1
+    } else {
+        is_arith(d)
+    };
     if !ok {
         return unsupported(cx, op, d, span);
     }
@@ -197,15 +230,30 @@ pub fn binary(cx: &mut Cx, op: BinaryOp, a: (Ev, Span), b: (Ev, Span), span: Spa
 /// Binary op by IR opcode (max/min builtins).
 pub fn binop_values(cx: &mut Cx, op: BinOp, a: (Ev, Span), b: (Ev, Span), span: Span) -> Ev {
     let ops = [a, b];
-    let Some((vals, d, shape)) = unify_broadcast(cx, &ops, span) else { return Ev::Err };
+    let Some((vals, d, shape)) = unify_broadcast(cx, &ops, span) else {
+        return Ev::Err;
+    };
     if !is_arith(d) {
         cx.err(
-            Diagnostic::error(codes::UNSUPPORTED_DTYPE, format!("max/min are not defined on {d}"), span, format!("{d} operands"))
-                .with_help("compute in f32/bf16/f16/i32"),
+            Diagnostic::error(
+                codes::UNSUPPORTED_DTYPE,
+                format!("max/min are not defined on {d}"),
+                span,
+                format!("{d} operands"),
+            )
+            .with_help("compute in f32/bf16/f16/i32"),
         );
         return Ev::Err;
     }
-    Ev::Val(cx.emit1(OpKind::Binary { op, lhs: vals[0], rhs: vals[1] }, with_shape(d, &shape), span))
+    Ev::Val(cx.emit1(
+        OpKind::Binary {
+            op,
+            lhs: vals[0],
+            rhs: vals[1],
+        },
+        with_shape(d, &shape),
+        span,
+    ))
 }
 
 fn unsupported(cx: &mut Cx, op: BinaryOp, d: DType, span: Span) -> Ev {
@@ -216,7 +264,15 @@ fn unsupported(cx: &mut Cx, op: BinaryOp, d: DType, span: Span) -> Ev {
     } else {
         "use numeric operands".to_string()
     };
-    cx.err(Diagnostic::error(codes::UNSUPPORTED_DTYPE, format!("`{}` is not defined on {d}", op.symbol()), span, format!("{d} operands")).with_help(help));
+    cx.err(
+        Diagnostic::error(
+            codes::UNSUPPORTED_DTYPE,
+            format!("`{}` is not defined on {d}", op.symbol()),
+            span,
+            format!("{d} operands"),
+        )
+        .with_help(help),
+    );
     Ev::Err
 }
 
@@ -242,7 +298,9 @@ fn index(cx: &mut Cx, base: &Expr, items: &[IndexItem], span: Span) -> Ev {
     let t = cx.ty(v);
     let shape = crate::shapes::shape_of(&t);
     let colons = items.iter().filter(|i| matches!(i, IndexItem::Full(_))).count();
-    let only_axes = items.iter().all(|i| matches!(i, IndexItem::Full(_) | IndexItem::NewAxis(_)));
+    let only_axes = items
+        .iter()
+        .all(|i| matches!(i, IndexItem::Full(_) | IndexItem::NewAxis(_)));
     if !only_axes || colons != shape.len() || crate::shapes::is_scaled(&t) {
         cx.err(
             Diagnostic::error(codes::BAD_INDEX, format!("a {} value can only be indexed with `:` and `None`", show_ty(&t)), span, "invalid tile index")
@@ -256,7 +314,14 @@ fn index(cx: &mut Cx, base: &Expr, items: &[IndexItem], span: Span) -> Ev {
             let ct = cx.ty(cur);
             let mut s = crate::shapes::shape_of(&ct);
             s.insert(axis, 1);
-            cur = cx.emit1(OpKind::ExpandDims { x: cur, axis: axis as u32 }, Type::Tile(tessera_ir::TileType::plain(ct.dtype(), s)), span);
+            cur = cx.emit1(
+                OpKind::ExpandDims {
+                    x: cur,
+                    axis: axis as u32,
+                },
+                Type::Tile(tessera_ir::TileType::plain(ct.dtype(), s)),
+                span,
+            );
         }
     }
     Ev::Val(cur)

@@ -34,13 +34,20 @@ pub fn check_source(name: &str, bytes: &[u8]) -> (Option<Module>, Vec<Diagnostic
     }
     let (module, check_diags) = check_ast(name, &ast);
     diags.extend(check_diags);
-    if diags.iter().any(Diagnostic::is_error) { (None, diags) } else { (Some(module), diags) }
+    if diags.iter().any(Diagnostic::is_error) {
+        (None, diags)
+    } else {
+        (Some(module), diags)
+    }
 }
 
 /// Check a parsed AST. The module is complete only when no error diagnostic is returned.
 pub fn check_ast(name: &str, ast: &Ast) -> (Module, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let mut module = Module { source_name: name.to_string(), kernels: Vec::new() };
+    let mut module = Module {
+        source_name: name.to_string(),
+        kernels: Vec::new(),
+    };
     let mut seen: Vec<&tessera_syntax::Ident> = Vec::new();
     for item in &ast.items {
         let Item::Kernel(k) = item else { continue };

@@ -13,8 +13,8 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -48,8 +48,12 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 
 pub fn unknown_name(cx: &mut Cx, name: &str, span: Span) {
     let visible = cx.visible_names();
-    let mut d =
-        Diagnostic::error(codes::UNKNOWN_NAME, format!("unknown name `{name}`"), span, "not found in this scope");
+    let mut d = Diagnostic::error(
+        codes::UNKNOWN_NAME,
+        format!("unknown name `{name}`"),
+        span,
+        "not found in this scope",
+    );
     if let Some(s) = suggest(name, visible.iter().map(String::as_str)) {
         d = d.with_help(format!("did you mean `{s}`?"));
     }
@@ -62,7 +66,9 @@ pub fn resolve(cx: &mut Cx, name: &str, span: Span) -> Ev {
         return match b {
             Binding::Let { ev, .. } => ev,
             Binding::Var { value: Some(v), .. } => Ev::Val(v),
-            Binding::Var { value: None, decl, .. } => {
+            Binding::Var {
+                value: None, decl, ..
+            } => {
                 cx.err(
                     Diagnostic::error(
                         codes::VAR_UNASSIGNED,

@@ -6,7 +6,10 @@ use tessera_diag::{Diagnostic, Span, codes};
 use tessera_ir::{DType, OpKind, TileType, Type, ValueId};
 
 pub fn show_shape(s: &[u32]) -> String {
-    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// `f32`, `bf16[64, 64]`, `f8e4m3[128, 64] (mx scales, block [1, 32])`.
@@ -16,7 +19,11 @@ pub fn show_ty(t: &Type) -> String {
         Type::Tile(tt) => {
             let mut s = format!("{}{}", tt.dtype, show_shape(&tt.shape));
             if let Some(sc) = &tt.scale {
-                s.push_str(&format!(" ({} scales, block {})", sc.family(), show_shape(&sc.block)));
+                s.push_str(&format!(
+                    " ({} scales, block {})",
+                    sc.family(),
+                    show_shape(&sc.block)
+                ));
             }
             s
         }
@@ -45,28 +52,47 @@ pub fn is_wide_float(d: DType) -> bool {
 
 /// The type with another shape (scalar for an empty shape), same dtype, no scales.
 pub fn with_shape(d: DType, shape: &[u32]) -> Type {
-    if shape.is_empty() { Type::Scalar(d) } else { Type::Tile(TileType::plain(d, shape.to_vec())) }
+    if shape.is_empty() {
+        Type::Scalar(d)
+    } else {
+        Type::Tile(TileType::plain(d, shape.to_vec()))
+    }
 }
 
 /// Materialise a literal as a scalar of `d` (integer literals adapt to float types).
 pub fn lit_to(cx: &mut Cx, lit: Lit, d: DType, span: Span) -> Option<ValueId> {
     match (lit, d) {
-        (Lit::Bool(b), DType::I1) => {
-            Some(cx.emit1(OpKind::ConstInt { value: i64::from(b) }, Type::Scalar(DType::I1), span))
-        }
+        (Lit::Bool(b), DType::I1) => Some(cx.emit1(
+            OpKind::ConstInt { value: i64::from(b) },
+            Type::Scalar(DType::I1),
+            span,
+        )),
         (Lit::Int(v), DType::I32 | DType::I8) => {
-            let (lo, hi) = if d == DType::I8 { (-128, 127) } else { (i64::from(i32::MIN), i64::from(i32::MAX)) };
+            let (lo, hi) = if d == DType::I8 {
+                (-128, 127)
+            } else {
+                (i64::from(i32::MIN), i64::from(i32::MAX))
+            };
             if v < lo || v > hi {
                 cx.err(
-                    Diagnostic::error(codes::INT_OVERFLOW, format!("integer {v} does not fit in {d}"), span, format!("out of {d} range"))
-                        .with_help(format!("use a value in [{lo}, {hi}]")),
+                    Diagnostic::error(
+                        codes::INT_OVERFLOW,
+                        format!("integer {v} does not fit in {d}"),
+                        span,
+                        format!("out of {d} range"),
+                    )
+                    .with_help(format!("use a value in [{lo}, {hi}]")),
                 );
                 return None;
             }
             Some(cx.emit1(OpKind::ConstInt { value: v }, Type::Scalar(d), span))
         }
-        (Lit::Int(v), d) if is_wide_float(d) => Some(cx.emit1(OpKind::ConstFloat { value: v as f64 }, Type::Scalar(d), span)),
-        (Lit::Float(f), d) if is_wide_float(d) => Some(cx.emit1(OpKind::ConstFloat { value: f }, Type::Scalar(d), span)),
+        (Lit::Int(v), d) if is_wide_float(d) => {
+            Some(cx.emit1(OpKind::ConstFloat { value: v as f64 }, Type::Scalar(d), span))
+        }
+        (Lit::Float(f), d) if is_wide_float(d) => {
+            Some(cx.emit1(OpKind::ConstFloat { value: f }, Type::Scalar(d), span))
+        }
         (lit, d) => {
             let what = match lit {
                 Lit::Int(_) => "an integer literal",
@@ -74,12 +100,17 @@ pub fn lit_to(cx: &mut Cx, lit: Lit, d: DType, span: Span) -> Option<ValueId> {
                 Lit::Bool(_) => "a boolean literal",
             };
             cx.err(
-                Diagnostic::error(codes::DTYPE_MISMATCH, format!("{what} cannot be used as {d}"), span, format!("expected a {d} value"))
-                    .with_help(if d.is_float() && !is_wide_float(d) {
-                        format!("{d} is a storage format: compute in f32 and `cast<{d}>(...)` the result")
-                    } else {
-                        format!("write a literal of type {d}")
-                    }),
+                Diagnostic::error(
+                    codes::DTYPE_MISMATCH,
+                    format!("{what} cannot be used as {d}"),
+                    span,
+                    format!("expected a {d} value"),
+                )
+                .with_help(if d.is_float() && !is_wide_float(d) {
+                    format!("{d} is a storage format: compute in f32 and `cast<{d}>(...)` the result")
+                } else {
+                    format!("write a literal of type {d}")
+                }),
             );
             None
         }
@@ -110,8 +141,13 @@ pub fn value(cx: &mut Cx, ev: Ev, span: Span) -> Option<ValueId> {
 
 pub fn tensor_as_value(cx: &mut Cx, span: Span) {
     cx.err(
-        Diagnostic::error(codes::WRONG_KIND, "a tensor is used where a value is needed", span, "this is a tensor in global memory")
-            .with_help("read a tile with `load(t[start .. +SIZE, ...])`"),
+        Diagnostic::error(
+            codes::WRONG_KIND,
+            "a tensor is used where a value is needed",
+            span,
+            "this is a tensor in global memory",
+        )
+        .with_help("read a tile with `load(t[start .. +SIZE, ...])`"),
     );
 }
 
@@ -148,7 +184,11 @@ pub fn common_shape(cx: &mut Cx, shapes: &[(Vec<u32>, Span)], span: Span) -> Opt
             cx.err(
                 Diagnostic::error(
                     codes::SHAPE_MISMATCH,
-                    format!("shapes {} and {} do not broadcast", show_shape(&out), show_shape(s)),
+                    format!(
+                        "shapes {} and {} do not broadcast",
+                        show_shape(&out),
+                        show_shape(s)
+                    ),
                     *sspan,
                     format!("shape {}", show_shape(s)),
                 )
@@ -164,7 +204,7 @@ pub fn common_shape(cx: &mut Cx, shapes: &[(Vec<u32>, Span)], span: Span) -> Opt
 
 /// Resolve operands of an elementwise op to values of one dtype: literals adapt to the typed
 /// operand; differing dtypes are an error that suggests a cast.
-pub fn unify(cx: &mut Cx, ops: &[(Ev, Span)], span: Span) -> Option<(Vec<ValueId>, DType)> {
+pub fn unify(cx: &mut Cx, ops: &[(Ev, Span)]) -> Option<(Vec<ValueId>, DType)> {
     let mut dtype: Option<(DType, Span)> = None;
     for (ev, s) in ops {
         match ev {
@@ -177,8 +217,13 @@ pub fn unify(cx: &mut Cx, ops: &[(Ev, Span)], span: Span) -> Option<(Vec<ValueId
                 let t = cx.ty(*v);
                 if is_scaled(&t) {
                     cx.err(
-                        Diagnostic::error(codes::UNSUPPORTED_DTYPE, format!("elementwise math on a scaled tile ({})", show_ty(&t)), *s, "scaled tile")
-                            .with_help("dequantize it first: `dequant(x)` gives an f32 tile"),
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_DTYPE,
+                            format!("elementwise math on a scaled tile ({})", show_ty(&t)),
+                            *s,
+                            "scaled tile",
+                        )
+                        .with_help("dequantize it first: `dequant(x)` gives an f32 tile"),
                     );
                     return None;
                 }
@@ -193,7 +238,10 @@ pub fn unify(cx: &mut Cx, ops: &[(Ev, Span)], span: Span) -> Option<(Vec<ValueId
                                 format!("this is {}", show_ty(&t)),
                             )
                             .with_label(ds, format!("this is {d}"))
-                            .with_help(format!("convert one side explicitly, e.g. `cast<{d}>(...)` or `cast<{}>(...)`", t.dtype())),
+                            .with_help(format!(
+                                "convert one side explicitly, e.g. `cast<{d}>(...)` or `cast<{}>(...)`",
+                                t.dtype()
+                            )),
                         );
                         return None;
                     }
@@ -209,10 +257,15 @@ pub fn unify(cx: &mut Cx, ops: &[(Ev, Span)], span: Span) -> Option<(Vec<ValueId
             // Only literals: float wins over int.
             let any_float = ops.iter().any(|(e, _)| matches!(e, Ev::Lit(Lit::Float(_))));
             let any_bool = ops.iter().any(|(e, _)| matches!(e, Ev::Lit(Lit::Bool(_))));
-            if any_bool { DType::I1 } else if any_float { DType::F32 } else { DType::I32 }
+            if any_bool {
+                DType::I1
+            } else if any_float {
+                DType::F32
+            } else {
+                DType::I32
+            }
         }
     };
-    let _ = span;
     let mut vals = Vec::new();
     for (ev, s) in ops {
         let v = match ev {
@@ -226,17 +279,36 @@ pub fn unify(cx: &mut Cx, ops: &[(Ev, Span)], span: Span) -> Option<(Vec<ValueId
 }
 
 /// Unify dtypes and broadcast all operands to their common shape.
-pub fn unify_broadcast(cx: &mut Cx, ops: &[(Ev, Span)], span: Span) -> Option<(Vec<ValueId>, DType, Vec<u32>)> {
-    let (vals, d) = unify(cx, ops, span)?;
-    let shapes: Vec<(Vec<u32>, Span)> = vals.iter().zip(ops).map(|(v, (_, s))| (shape_of(&cx.ty(*v)), *s)).collect();
+pub fn unify_broadcast(
+    cx: &mut Cx,
+    ops: &[(Ev, Span)],
+    span: Span,
+) -> Option<(Vec<ValueId>, DType, Vec<u32>)> {
+    let (vals, d) = unify(cx, ops)?;
+    let shapes: Vec<(Vec<u32>, Span)> = vals
+        .iter()
+        .zip(ops)
+        .map(|(v, (_, s))| (shape_of(&cx.ty(*v)), *s))
+        .collect();
     let shape = common_shape(cx, &shapes, span)?;
-    let vals = vals.into_iter().zip(ops).map(|(v, (_, s))| broadcast_to(cx, v, &shape, *s)).collect();
+    let vals = vals
+        .into_iter()
+        .zip(ops)
+        .map(|(v, (_, s))| broadcast_to(cx, v, &shape, *s))
+        .collect();
     Some((vals, d, shape))
 }
 
 /// Convert `ev` to exactly type `want` where the language allows it implicitly (literal adaptation,
 /// scalar → tile broadcast); otherwise report with `code` and return None.
-pub fn coerce(cx: &mut Cx, ev: Ev, span: Span, want: &Type, code: &'static str, what: &str) -> Option<ValueId> {
+pub fn coerce(
+    cx: &mut Cx,
+    ev: Ev,
+    span: Span,
+    want: &Type,
+    code: &'static str,
+    what: &str,
+) -> Option<ValueId> {
     let v = match ev {
         Ev::Lit(l) => lit_to(cx, l, want.dtype(), span)?,
         other => value(cx, other, span)?,
@@ -257,8 +329,13 @@ pub fn coerce(cx: &mut Cx, ev: Ev, span: Span, want: &Type, code: &'static str, 
         format!("give it shape {}", show_shape(&shape_of(want)))
     };
     cx.err(
-        Diagnostic::error(code, format!("{what}: expected {}, found {}", show_ty(want), show_ty(&t)), span, format!("this is {}", show_ty(&t)))
-            .with_help(help),
+        Diagnostic::error(
+            code,
+            format!("{what}: expected {}, found {}", show_ty(want), show_ty(&t)),
+            span,
+            format!("this is {}", show_ty(&t)),
+        )
+        .with_help(help),
     );
     None
 }

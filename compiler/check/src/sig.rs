@@ -10,7 +10,12 @@ pub fn attrs(cx: &mut Cx, attrs: &[Attr]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for a in attrs {
         if a.name.name != "reference" {
-            let mut d = Diagnostic::error(codes::UNKNOWN_ATTRIBUTE, format!("unknown attribute `@{}`", a.name.name), a.name.span, "unknown attribute");
+            let mut d = Diagnostic::error(
+                codes::UNKNOWN_ATTRIBUTE,
+                format!("unknown attribute `@{}`", a.name.name),
+                a.name.span,
+                "unknown attribute",
+            );
             d = d.with_help(match crate::names::suggest(&a.name.name, ["reference"]) {
                 Some(s) => format!("did you mean `@{s}`?"),
                 None => "the only attribute is `@reference(NAME)`".to_string(),
@@ -20,8 +25,13 @@ pub fn attrs(cx: &mut Cx, attrs: &[Attr]) -> Vec<(String, String)> {
         }
         if a.args.len() != 1 {
             cx.err(
-                Diagnostic::error(codes::WRONG_ARITY, format!("`@reference` takes one name, found {}", a.args.len()), a.span, "expected one argument")
-                    .with_help("e.g. `@reference(gemm)`"),
+                Diagnostic::error(
+                    codes::WRONG_ARITY,
+                    format!("`@reference` takes one name, found {}", a.args.len()),
+                    a.span,
+                    "expected one argument",
+                )
+                .with_help("e.g. `@reference(gemm)`"),
             );
             continue;
         }
@@ -34,11 +44,21 @@ fn positive(cx: &mut Cx, v: Option<u64>, span: Span) -> Option<i64> {
     match v {
         Some(v) if v > 0 && v <= i64::MAX as u64 => Some(v as i64),
         Some(_) => {
-            cx.err(Diagnostic::error(codes::BAD_TILE_PARAM, "tile parameters must be positive", span, "zero is not a tile size"));
+            cx.err(Diagnostic::error(
+                codes::BAD_TILE_PARAM,
+                "tile parameters must be positive",
+                span,
+                "zero is not a tile size",
+            ));
             None
         }
         None => {
-            cx.err(Diagnostic::error(codes::INT_OVERFLOW, "tile parameter does not fit in i64", span, "too large"));
+            cx.err(Diagnostic::error(
+                codes::INT_OVERFLOW,
+                "tile parameter does not fit in i64",
+                span,
+                "too large",
+            ));
             None
         }
     }
@@ -51,12 +71,19 @@ pub fn tiles(cx: &mut Cx, defs: &[TileDef]) -> Vec<TileParam> {
         if let Some(prev) = cx.tiles.get(&t.name.name) {
             let prev = prev.span;
             cx.err(
-                Diagnostic::error(codes::DUPLICATE_NAME, format!("tile parameter `{}` is declared twice", t.name.name), t.name.span, "second declaration")
-                    .with_label(prev, "first declared here"),
+                Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!("tile parameter `{}` is declared twice", t.name.name),
+                    t.name.span,
+                    "second declaration",
+                )
+                .with_label(prev, "first declared here"),
             );
             continue;
         }
-        let Some(value) = positive(cx, t.value.value, t.value.span) else { continue };
+        let Some(value) = positive(cx, t.value.value, t.value.span) else {
+            continue;
+        };
         let mut candidates = Vec::new();
         let mut ok = true;
         for c in t.candidates.iter().flatten() {
@@ -66,15 +93,38 @@ pub fn tiles(cx: &mut Cx, defs: &[TileDef]) -> Vec<TileParam> {
             }
         }
         if ok && t.candidates.is_some() && !candidates.contains(&value) {
-            let list = t.candidates.as_ref().map(|c| c.iter().map(|i| i.span).fold(t.value.span, Span::to)).unwrap_or(t.span);
+            let list = t
+                .candidates
+                .as_ref()
+                .map(|c| c.iter().map(|i| i.span).fold(t.value.span, Span::to))
+                .unwrap_or(t.span);
             cx.err(
-                Diagnostic::error(codes::BAD_TILE_PARAM, format!("default {} of `{}` is not among its candidates", value, t.name.name), t.value.span, "default value")
-                    .with_label(list, "candidates listed here")
-                    .with_help(format!("add {value} to the candidate list")),
+                Diagnostic::error(
+                    codes::BAD_TILE_PARAM,
+                    format!(
+                        "default {} of `{}` is not among its candidates",
+                        value, t.name.name
+                    ),
+                    t.value.span,
+                    "default value",
+                )
+                .with_label(list, "candidates listed here")
+                .with_help(format!("add {value} to the candidate list")),
             );
         }
-        cx.tiles.insert(t.name.name.clone(), TileConst { value, span: t.name.span });
-        out.push(TileParam { name: t.name.name.clone(), value, candidates, span: crate::cx::sp(t.span) });
+        cx.tiles.insert(
+            t.name.name.clone(),
+            TileConst {
+                value,
+                span: t.name.span,
+            },
+        );
+        out.push(TileParam {
+            name: t.name.name.clone(),
+            value,
+            candidates,
+            span: crate::cx::sp(t.span),
+        });
     }
     out
 }
@@ -91,7 +141,12 @@ fn dim_expr(cx: &mut Cx, e: &Expr) -> Option<DimExpr> {
     Some(match &e.kind {
         ExprKind::Int(Some(v)) if *v <= i64::MAX as u64 => DimExpr::Const(*v as i64),
         ExprKind::Int(_) => {
-            cx.err(Diagnostic::error(codes::INT_OVERFLOW, "grid constant does not fit in i64", e.span, "too large"));
+            cx.err(Diagnostic::error(
+                codes::INT_OVERFLOW,
+                "grid constant does not fit in i64",
+                e.span,
+                "too large",
+            ));
             return None;
         }
         ExprKind::Name(n) => {
@@ -100,7 +155,12 @@ fn dim_expr(cx: &mut Cx, e: &Expr) -> Option<DimExpr> {
             } else if cx.syms.contains_key(n) {
                 DimExpr::Sym(n.clone())
             } else if cx.params.contains_key(n) {
-                bad_grid(cx, e.span, format!("`{n}` is a parameter; the grid can only use dims and tile parameters"), "not a dim");
+                bad_grid(
+                    cx,
+                    e.span,
+                    format!("`{n}` is a parameter; the grid can only use dims and tile parameters"),
+                    "not a dim",
+                );
                 return None;
             } else {
                 crate::names::unknown_name(cx, n, e.span);
@@ -115,16 +175,31 @@ fn dim_expr(cx: &mut Cx, e: &Expr) -> Option<DimExpr> {
                 BinaryOp::Mul => DimExpr::Mul(b(x), b(y)),
                 BinaryOp::Div => DimExpr::FloorDiv(b(x), b(y)),
                 _ => {
-                    bad_grid(cx, e.span, format!("operator `{}` is not allowed in the grid", op.symbol()), "not allowed");
+                    bad_grid(
+                        cx,
+                        e.span,
+                        format!("operator `{}` is not allowed in the grid", op.symbol()),
+                        "not allowed",
+                    );
                     return None;
                 }
             }
         }
-        ExprKind::Call { name, args, targs, shape } if targs.is_empty() && shape.is_none() && matches!(name.name.as_str(), "cdiv" | "max" | "min") => {
+        ExprKind::Call {
+            name,
+            args,
+            targs,
+            shape,
+        } if targs.is_empty() && shape.is_none() && matches!(name.name.as_str(), "cdiv" | "max" | "min") => {
             if args.len() != 2 || args.iter().any(|a| a.name.is_some()) {
                 cx.err(
-                    Diagnostic::error(codes::WRONG_ARITY, format!("`{}` takes 2 arguments, found {}", name.name, args.len()), e.span, "wrong arguments")
-                        .with_help(format!("e.g. `{}(M, BM)`", name.name)),
+                    Diagnostic::error(
+                        codes::WRONG_ARITY,
+                        format!("`{}` takes 2 arguments, found {}", name.name, args.len()),
+                        e.span,
+                        "wrong arguments",
+                    )
+                    .with_help(format!("e.g. `{}(M, BM)`", name.name)),
                 );
                 return None;
             }
@@ -136,7 +211,12 @@ fn dim_expr(cx: &mut Cx, e: &Expr) -> Option<DimExpr> {
             }
         }
         _ => {
-            bad_grid(cx, e.span, "this expression is not allowed in the grid", "not a grid expression");
+            bad_grid(
+                cx,
+                e.span,
+                "this expression is not allowed in the grid",
+                "not a grid expression",
+            );
             return None;
         }
     })
@@ -144,9 +224,16 @@ fn dim_expr(cx: &mut Cx, e: &Expr) -> Option<DimExpr> {
 
 /// `grid(e0[, e1[, e2]])`; no clause means a single program.
 pub fn grid(cx: &mut Cx, grid: Option<&(Vec<Expr>, Span)>) -> Vec<DimExpr> {
-    let Some((exprs, span)) = grid else { return vec![DimExpr::Const(1)] };
+    let Some((exprs, span)) = grid else {
+        return vec![DimExpr::Const(1)];
+    };
     if exprs.is_empty() || exprs.len() > 3 {
-        bad_grid(cx, *span, format!("the grid has 1 to 3 dims, found {}", exprs.len()), "invalid grid");
+        bad_grid(
+            cx,
+            *span,
+            format!("the grid has 1 to 3 dims, found {}", exprs.len()),
+            "invalid grid",
+        );
         return Vec::new();
     }
     exprs.iter().filter_map(|e| dim_expr(cx, e)).collect()

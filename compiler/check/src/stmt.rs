@@ -50,21 +50,51 @@ fn stmt(cx: &mut Cx, s: &Stmt) {
             // representable, it stays unassigned; its later uses are then reported only once).
             let poisoned = value.is_some() && v.is_none();
             if poisoned {
-                cx.bind(&name.name, Binding::Let { ev: Ev::Err, decl: name.span });
+                cx.bind(
+                    &name.name,
+                    Binding::Let {
+                        ev: Ev::Err,
+                        decl: name.span,
+                    },
+                );
             } else {
-                cx.bind(&name.name, Binding::Var { value: v, ty, decl: name.span });
+                cx.bind(
+                    &name.name,
+                    Binding::Var {
+                        value: v,
+                        ty,
+                        decl: name.span,
+                    },
+                );
             }
         }
-        Stmt::Assign { name, value, span } => assign(cx, name, value, *span),
-        Stmt::For { var, lo, hi, step, body, span } => for_loop(cx, var, lo, hi, step.as_ref(), body, *span),
-        Stmt::If { cond, then_block, else_block, span } => if_stmt(cx, cond, then_block, else_block.as_ref(), *span),
+        Stmt::Assign { name, value, .. } => assign(cx, name, value),
+        Stmt::For {
+            var,
+            lo,
+            hi,
+            step,
+            body,
+            span,
+        } => for_loop(cx, var, lo, hi, step.as_ref(), body, *span),
+        Stmt::If {
+            cond,
+            then_block,
+            else_block,
+            span,
+        } => if_stmt(cx, cond, then_block, else_block.as_ref(), *span),
         Stmt::Expr { expr, .. } => {
             let is_effect = matches!(&expr.kind, ExprKind::Call { name, .. } if matches!(name.name.as_str(), "store" | "atomic_add"));
             let _ = crate::expr::expr(cx, expr);
             if !is_effect {
                 cx.err(
-                    Diagnostic::warning(codes::UNUSED_VALUE, "the value of this expression is not used", expr.span, "result discarded")
-                        .with_help("bind it with `let`, or store it with `store(view, value)`"),
+                    Diagnostic::warning(
+                        codes::UNUSED_VALUE,
+                        "the value of this expression is not used",
+                        expr.span,
+                        "result discarded",
+                    )
+                    .with_help("bind it with `let`, or store it with `store(view, value)`"),
                 );
             }
         }
@@ -86,10 +116,13 @@ fn let_value(cx: &mut Cx, value: &Expr) -> Ev {
     crate::expr::expr(cx, value)
 }
 
-fn assign(cx: &mut Cx, name: &tessera_syntax::Ident, value: &Expr, span: Span) {
+fn assign(cx: &mut Cx, name: &tessera_syntax::Ident, value: &Expr) {
     let ev = crate::expr::expr(cx, value);
     let Some(scope) = cx.scope_of(&name.name) else {
-        if cx.params.contains_key(&name.name) || cx.tiles.contains_key(&name.name) || cx.syms.contains_key(&name.name) {
+        if cx.params.contains_key(&name.name)
+            || cx.tiles.contains_key(&name.name)
+            || cx.syms.contains_key(&name.name)
+        {
             not_var(cx, name, None);
         } else {
             crate::names::unknown_name(cx, &name.name, name.span);
@@ -98,18 +131,21 @@ fn assign(cx: &mut Cx, name: &tessera_syntax::Ident, value: &Expr, span: Span) {
     };
     let binding = cx.scopes[scope].get(&name.name).cloned();
     match binding {
-        Some(Binding::Var { ty, decl, .. }) => {
+        Some(Binding::Var { ty, .. }) => {
             let v = match &ty {
-                Some(t) => coerce(cx, ev, value.span, t, codes::VAR_TYPE_CHANGE, &format!("`{}` has type {}", name.name, show_ty(t))),
+                Some(t) => coerce(
+                    cx,
+                    ev,
+                    value.span,
+                    t,
+                    codes::VAR_TYPE_CHANGE,
+                    &format!("`{}` has type {}", name.name, show_ty(t)),
+                ),
                 None => match ev {
                     Ev::Lit(l) => lit_to(cx, l, lit_default(l), value.span),
                     other => crate::shapes::value(cx, other, value.span),
                 },
             };
-            let _ = span;
-            if let (Some(t), Some(_)) = (&ty, v) {
-                let _ = t;
-            }
             if let Some(v) = v {
                 cx.name_value(v, &name.name);
                 let new_ty = cx.ty(v);
@@ -119,10 +155,9 @@ fn assign(cx: &mut Cx, name: &tessera_syntax::Ident, value: &Expr, span: Span) {
                         *ty = Some(new_ty);
                     }
                 }
-            } else if ty.is_some() {
-                // Type error already reported; keep the previous value so later uses stay quiet.
-                let _ = decl;
             }
+            // On a type error (already reported) the var keeps its previous value, so later uses
+            // are checked against the declared type instead of cascading.
         }
         Some(Binding::Let { decl, .. }) => not_var(cx, name, Some(decl)),
         None => {}
@@ -130,11 +165,19 @@ fn assign(cx: &mut Cx, name: &tessera_syntax::Ident, value: &Expr, span: Span) {
 }
 
 fn not_var(cx: &mut Cx, name: &tessera_syntax::Ident, decl: Option<Span>) {
-    let mut d = Diagnostic::error(codes::ASSIGN_NOT_VAR, format!("cannot assign to `{}`: it is not a `var`", name.name), name.span, "assigned here");
+    let mut d = Diagnostic::error(
+        codes::ASSIGN_NOT_VAR,
+        format!("cannot assign to `{}`: it is not a `var`", name.name),
+        name.span,
+        "assigned here",
+    );
     if let Some(decl) = decl {
-        d = d.with_label(decl, "declared here (immutable)").with_help(format!("declare it with `var {} = ...;`", name.name));
+        d = d
+            .with_label(decl, "declared here (immutable)")
+            .with_help(format!("declare it with `var {} = ...;`", name.name));
     } else {
-        d = d.with_help("parameters, dims and tile parameters are immutable; write tensors with `store(...)`");
+        d = d
+            .with_help("parameters, dims and tile parameters are immutable; write tensors with `store(...)`");
     }
     cx.err(d);
 }
@@ -143,13 +186,13 @@ fn not_var(cx: &mut Cx, name: &tessera_syntax::Ident, decl: Option<Span>) {
 fn assigned_names(b: &Block, out: &mut Vec<String>) {
     for s in &b.stmts {
         match s {
-            Stmt::Assign { name, .. } => {
-                if !out.contains(&name.name) {
-                    out.push(name.name.clone());
-                }
-            }
+            Stmt::Assign { name, .. } if !out.contains(&name.name) => out.push(name.name.clone()),
             Stmt::For { body, .. } => assigned_names(body, out),
-            Stmt::If { then_block, else_block, .. } => {
+            Stmt::If {
+                then_block,
+                else_block,
+                ..
+            } => {
                 assigned_names(then_block, out);
                 if let Some(e) = else_block {
                     assigned_names(e, out);
@@ -202,23 +245,38 @@ fn i32_scalar(cx: &mut Cx, e: &Expr, what: &str) -> Option<ValueId> {
     let t = cx.ty(v);
     if t != Type::Scalar(DType::I32) {
         cx.err(
-            Diagnostic::error(codes::WRONG_KIND, format!("{what} must be an i32 scalar, found {}", show_ty(&t)), e.span, format!("this is {}", show_ty(&t)))
-                .with_help("loop bounds and steps are i32 scalars"),
+            Diagnostic::error(
+                codes::WRONG_KIND,
+                format!("{what} must be an i32 scalar, found {}", show_ty(&t)),
+                e.span,
+                format!("this is {}", show_ty(&t)),
+            )
+            .with_help("loop bounds and steps are i32 scalars"),
         );
         return None;
     }
     Some(v)
 }
 
-fn for_loop(cx: &mut Cx, var: &tessera_syntax::Ident, lo: &Expr, hi: &Expr, step: Option<&Expr>, body: &Block, span: Span) {
+fn for_loop(
+    cx: &mut Cx,
+    var: &tessera_syntax::Ident,
+    lo: &Expr,
+    hi: &Expr,
+    step: Option<&Expr>,
+    body: &Block,
+    span: Span,
+) {
     let lo_v = i32_scalar(cx, lo, "the loop start");
     let hi_v = i32_scalar(cx, hi, "the loop end");
     let step_v = match step {
         Some(s) => i32_scalar(cx, s, "the loop step"),
         None => Some(cx.emit1(OpKind::ConstInt { value: 1 }, Type::Scalar(DType::I32), span)),
     };
-    let carried: Vec<(usize, String)> =
-        outer_vars(cx, &[body]).into_iter().filter(|k| var_value(&var_state(cx, k)).is_some()).collect();
+    let carried: Vec<(usize, String)> = outer_vars(cx, &[body])
+        .into_iter()
+        .filter(|k| var_value(&var_state(cx, k)).is_some())
+        .collect();
     let before: Vec<Option<Binding>> = carried.iter().map(|k| var_state(cx, k)).collect();
     // Vars that are unassigned before the loop may be assigned inside, but stay unassigned after
     // (the loop may run zero times); restore every assigned outer var's state at the end.
@@ -232,15 +290,32 @@ fn for_loop(cx: &mut Cx, var: &tessera_syntax::Ident, lo: &Expr, hi: &Expr, step
         if let (Some(Binding::Var { ty, decl, .. }), Some(init)) = (b, var_value(b)) {
             let a = cx.k.new_value(cx.ty(init), Some(k.1.clone()));
             args.push(a);
-            set_var_state(cx, k, Binding::Var { value: Some(a), ty: ty.clone(), decl: *decl });
+            set_var_state(
+                cx,
+                k,
+                Binding::Var {
+                    value: Some(a),
+                    ty: ty.clone(),
+                    decl: *decl,
+                },
+            );
         }
     }
     cx.blocks.push(Vec::new());
     cx.push_scope();
-    cx.bind(&var.name, Binding::Let { ev: Ev::Val(iv), decl: var.span });
+    cx.bind(
+        &var.name,
+        Binding::Let {
+            ev: Ev::Val(iv),
+            decl: var.span,
+        },
+    );
     block(cx, body);
     cx.pop_scope();
-    let yields: Vec<ValueId> = carried.iter().filter_map(|k| var_value(&var_state(cx, k))).collect();
+    let yields: Vec<ValueId> = carried
+        .iter()
+        .filter_map(|k| var_value(&var_state(cx, k)))
+        .collect();
     if !yields.is_empty() {
         cx.emit0(OpKind::Yield { values: yields }, span);
     }
@@ -250,13 +325,33 @@ fn for_loop(cx: &mut Cx, var: &tessera_syntax::Ident, lo: &Expr, hi: &Expr, step
             set_var_state(cx, k, b);
         }
     }
-    let (Some(lo), Some(hi), Some(step)) = (lo_v, hi_v, step_v) else { return };
+    let (Some(lo), Some(hi), Some(step)) = (lo_v, hi_v, step_v) else {
+        return;
+    };
     let tys: Vec<Type> = inits.iter().map(|v| cx.ty(*v)).collect();
-    let results = cx.emit(OpKind::For { lo, hi, step, inits, body: IrBlock { args, ops } }, tys, span);
+    let results = cx.emit(
+        OpKind::For {
+            lo,
+            hi,
+            step,
+            inits,
+            body: IrBlock { args, ops },
+        },
+        tys,
+        span,
+    );
     for ((k, b), r) in carried.iter().zip(&before).zip(results) {
         cx.name_value(r, &k.1);
         if let Some(Binding::Var { ty, decl, .. }) = b {
-            set_var_state(cx, k, Binding::Var { value: Some(r), ty: ty.clone(), decl: *decl });
+            set_var_state(
+                cx,
+                k,
+                Binding::Var {
+                    value: Some(r),
+                    ty: ty.clone(),
+                    decl: *decl,
+                },
+            );
         }
     }
 }
@@ -312,9 +407,19 @@ fn if_stmt(cx: &mut Cx, cond: &Expr, then_b: &Block, else_b: Option<&Block>, spa
                 _ => span,
             };
             cx.err(
-                Diagnostic::error(codes::VAR_TYPE_CHANGE, format!("`{}` gets different types in the branches: {} and {}", vars[i].1, show_ty(&tt), show_ty(&et)), span, "branches disagree")
-                    .with_label(decl, "declared here")
-                    .with_help("assign values of one type in both branches (use `cast<T>(...)`)"),
+                Diagnostic::error(
+                    codes::VAR_TYPE_CHANGE,
+                    format!(
+                        "`{}` gets different types in the branches: {} and {}",
+                        vars[i].1,
+                        show_ty(&tt),
+                        show_ty(&et)
+                    ),
+                    span,
+                    "branches disagree",
+                )
+                .with_label(decl, "declared here")
+                .with_help("assign values of one type in both branches (use `cast<T>(...)`)"),
             );
             continue;
         }
@@ -322,13 +427,35 @@ fn if_stmt(cx: &mut Cx, cond: &Expr, then_b: &Block, else_b: Option<&Block>, spa
     }
     let Some(c) = cv else { return };
     if !merged.is_empty() {
-        then_ops.push(Op { kind: OpKind::Yield { values: merged.iter().map(|m| m.1).collect() }, results: Vec::new(), span: crate::cx::sp(then_b.span) });
+        then_ops.push(Op {
+            kind: OpKind::Yield {
+                values: merged.iter().map(|m| m.1).collect(),
+            },
+            results: Vec::new(),
+            span: crate::cx::sp(then_b.span),
+        });
         let es = else_b.map(|b| b.span).unwrap_or(span);
-        else_ops.push(Op { kind: OpKind::Yield { values: merged.iter().map(|m| m.2).collect() }, results: Vec::new(), span: crate::cx::sp(es) });
+        else_ops.push(Op {
+            kind: OpKind::Yield {
+                values: merged.iter().map(|m| m.2).collect(),
+            },
+            results: Vec::new(),
+            span: crate::cx::sp(es),
+        });
     }
     let tys: Vec<Type> = merged.iter().map(|m| cx.ty(m.1)).collect();
     let results = cx.emit(
-        OpKind::If { cond: c, then_block: IrBlock { args: Vec::new(), ops: then_ops }, else_block: IrBlock { args: Vec::new(), ops: else_ops } },
+        OpKind::If {
+            cond: c,
+            then_block: IrBlock {
+                args: Vec::new(),
+                ops: then_ops,
+            },
+            else_block: IrBlock {
+                args: Vec::new(),
+                ops: else_ops,
+            },
+        },
         tys,
         span,
     );
@@ -339,6 +466,14 @@ fn if_stmt(cx: &mut Cx, cond: &Expr, then_b: &Block, else_b: Option<&Block>, spa
             Some(Binding::Var { ty, decl, .. }) => (ty.clone().or_else(|| Some(cx.ty(r))), *decl),
             _ => (Some(cx.ty(r)), span),
         };
-        set_var_state(cx, k, Binding::Var { value: Some(r), ty, decl });
+        set_var_state(
+            cx,
+            k,
+            Binding::Var {
+                value: Some(r),
+                ty,
+                decl,
+            },
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! whose bounds mask every later access through `v`.
 
 use crate::cx::{Cx, Ev, Lit, ViewRef};
-use crate::shapes::{lit_to, show_shape, show_ty};
+use crate::shapes::{lit_to, show_ty};
 use tessera_diag::{Diagnostic, Span, codes};
 use tessera_ir::{Access, BinOp, Bound, DType, Dim, Index, OpKind, ScaleSpec, TileType, Type, ValueId};
 use tessera_syntax::{Expr, ExprKind, IndexItem};
@@ -29,8 +29,13 @@ fn index_scalar(cx: &mut Cx, e: &Expr, what: &str) -> Option<ValueId> {
     let t = cx.ty(v);
     if t != Type::Scalar(DType::I32) {
         cx.err(
-            Diagnostic::error(codes::WRONG_KIND, format!("{what} must be an i32 scalar, found {}", show_ty(&t)), e.span, format!("this is {}", show_ty(&t)))
-                .with_help("coordinates are i32 scalars; gathered rows use an i32 index tile of shape [n]"),
+            Diagnostic::error(
+                codes::WRONG_KIND,
+                format!("{what} must be an i32 scalar, found {}", show_ty(&t)),
+                e.span,
+                format!("this is {}", show_ty(&t)),
+            )
+            .with_help("coordinates are i32 scalars; gathered rows use an i32 index tile of shape [n]"),
         );
         return None;
     }
@@ -43,8 +48,13 @@ pub fn access(cx: &mut Cx, view_expr: &Expr, what: &str) -> Option<Checked> {
         let ev = crate::expr::expr(cx, view_expr);
         if !matches!(ev, Ev::Err) {
             cx.err(
-                Diagnostic::error(codes::WRONG_KIND, format!("{what} needs a tensor view like `t[m0 .. +BM, k0 .. +BK]`"), view_expr.span, "not a tensor view")
-                    .with_help("index the tensor: one `start .. +SIZE`, coordinate or index tile per dim"),
+                Diagnostic::error(
+                    codes::WRONG_KIND,
+                    format!("{what} needs a tensor view like `t[m0 .. +BM, k0 .. +BK]`"),
+                    view_expr.span,
+                    "not a tensor view",
+                )
+                .with_help("index the tensor: one `start .. +SIZE`, coordinate or index tile per dim"),
             );
         }
         return None;
@@ -54,8 +64,15 @@ pub fn access(cx: &mut Cx, view_expr: &Expr, what: &str) -> Option<Checked> {
         Ev::Err => return None,
         _ => {
             cx.err(
-                Diagnostic::error(codes::WRONG_KIND, format!("{what} needs a tensor view, but this is not a tensor"), base.span, "not a tensor")
-                    .with_help("tiles are already values; tensors are parameters with dims (or `let` sub-views of them)"),
+                Diagnostic::error(
+                    codes::WRONG_KIND,
+                    format!("{what} needs a tensor view, but this is not a tensor"),
+                    base.span,
+                    "not a tensor",
+                )
+                .with_help(
+                    "tiles are already values; tensors are parameters with dims (or `let` sub-views of them)",
+                ),
             );
             return None;
         }
@@ -64,9 +81,14 @@ pub fn access(cx: &mut Cx, view_expr: &Expr, what: &str) -> Option<Checked> {
     let rank = t.ty.dims.len();
     if items.len() != rank {
         cx.err(
-            Diagnostic::error(codes::INDEX_COUNT, format!("`{}` has {rank} dims but is indexed with {}", t.name, items.len()), view_expr.span, format!("{} indices", items.len()))
-                .with_label(t.decl, format!("declared with {rank} dims here"))
-                .with_help(format!("give one index per dim: {rank}")),
+            Diagnostic::error(
+                codes::INDEX_COUNT,
+                format!("`{}` has {rank} dims but is indexed with {}", t.name, items.len()),
+                view_expr.span,
+                format!("{} indices", items.len()),
+            )
+            .with_label(t.decl, format!("declared with {rank} dims here"))
+            .with_help(format!("give one index per dim: {rank}")),
         );
         return None;
     }
@@ -88,9 +110,14 @@ pub fn access(cx: &mut Cx, view_expr: &Expr, what: &str) -> Option<Checked> {
                     && u64::from(n) > *c
                 {
                     cx.err(
-                        Diagnostic::error(codes::SLICE_TOO_WIDE, format!("slice of {n} is wider than dim {d} of `{}` ({c})", t.name), *span, format!("{n} elements"))
-                            .with_label(t.ty_span, format!("dim {d} declared as {c} here"))
-                            .with_help(format!("use a slice of at most {c}")),
+                        Diagnostic::error(
+                            codes::SLICE_TOO_WIDE,
+                            format!("slice of {n} is wider than dim {d} of `{}` ({c})", t.name),
+                            *span,
+                            format!("{n} elements"),
+                        )
+                        .with_label(t.ty_span, format!("dim {d} declared as {c} here"))
+                        .with_help(format!("use a slice of at most {c}")),
                     );
                     ok = false;
                     continue;
@@ -110,8 +137,24 @@ pub fn access(cx: &mut Cx, view_expr: &Expr, what: &str) -> Option<Checked> {
                     continue;
                 };
                 match cx.ty(v) {
-                    Type::Scalar(DType::I32) => index.push(Index::Point(v)),
-                    Type::Tile(TileType { dtype: DType::I32, shape: s, scale: None, .. }) if s.len() == 1 => {
+                    Type::Scalar(DType::I32) => {
+                        if let Some(b) = t.ty.scale.as_ref().map(|s| s.block[d]).filter(|b| *b > 1) {
+                            cx.err(
+                                Diagnostic::error(codes::SCALE_BLOCK_TILE, format!("dim {d} of `{}` is scaled in blocks of {b} and cannot be indexed by one coordinate", t.name), e.span, "single coordinate")
+                                    .with_label(t.ty_span, "this scale block was declared here")
+                                    .with_help(format!("load whole blocks: `start .. +{b}` (or a multiple of {b})")),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                        index.push(Index::Point(v))
+                    }
+                    Type::Tile(TileType {
+                        dtype: DType::I32,
+                        shape: s,
+                        scale: None,
+                        ..
+                    }) if s.len() == 1 => {
                         index.push(Index::Gather(v));
                         shape.push(s[0]);
                         kept.push((d, None, e.span));
@@ -128,15 +171,26 @@ pub fn access(cx: &mut Cx, view_expr: &Expr, what: &str) -> Option<Checked> {
             IndexItem::Full(span) => match dim {
                 Dim::Const(c) if *c <= u64::from(u32::MAX) => {
                     let z = cx.emit1(OpKind::ConstInt { value: 0 }, Type::Scalar(DType::I32), *span);
-                    index.push(Index::Range { start: z, size: *c as u32 });
+                    index.push(Index::Range {
+                        start: z,
+                        size: *c as u32,
+                    });
                     shape.push(*c as u32);
                     kept.push((d, Some(*c as u32), *span));
                 }
                 _ => {
                     cx.err(
-                        Diagnostic::error(codes::BAD_INDEX, format!("`:` needs a constant dim, but dim {d} of `{}` is known only at launch", t.name), *span, "symbolic dim")
-                            .with_label(t.ty_span, "declared here")
-                            .with_help("take a tile of it: `start .. +SIZE` (edges are masked)"),
+                        Diagnostic::error(
+                            codes::BAD_INDEX,
+                            format!(
+                                "`:` needs a constant dim, but dim {d} of `{}` is known only at launch",
+                                t.name
+                            ),
+                            *span,
+                            "symbolic dim",
+                        )
+                        .with_label(t.ty_span, "declared here")
+                        .with_help("take a tile of it: `start .. +SIZE` (edges are masked)"),
                     );
                     ok = false;
                 }
@@ -150,8 +204,13 @@ pub fn access(cx: &mut Cx, view_expr: &Expr, what: &str) -> Option<Checked> {
             }
             IndexItem::NewAxis(span) => {
                 cx.err(
-                    Diagnostic::error(codes::BAD_INDEX, "`None` cannot index a tensor", *span, "`None` here")
-                        .with_help("`None` inserts an axis into a tile value, e.g. `row[:, None]`"),
+                    Diagnostic::error(
+                        codes::BAD_INDEX,
+                        "`None` cannot index a tensor",
+                        *span,
+                        "`None` here",
+                    )
+                    .with_help("`None` inserts an axis into a tile value, e.g. `row[:, None]`"),
                 );
                 ok = false;
             }
@@ -191,16 +250,34 @@ pub fn access(cx: &mut Cx, view_expr: &Expr, what: &str) -> Option<Checked> {
             }
             if kept.is_empty() {
                 cx.err(
-                    Diagnostic::error(codes::WRONG_KIND, format!("cannot access a single element of scaled tensor `{}`", t.name), view_expr.span, "single element")
-                        .with_help("load a tile whose scaled dims hold whole scale blocks"),
+                    Diagnostic::error(
+                        codes::WRONG_KIND,
+                        format!("cannot access a single element of scaled tensor `{}`", t.name),
+                        view_expr.span,
+                        "single element",
+                    )
+                    .with_help("load a tile whose scaled dims hold whole scale blocks"),
                 );
                 return None;
             }
-            Some(ScaleSpec { block, ..spec.clone() })
+            Some(ScaleSpec {
+                block,
+                ..spec.clone()
+            })
         }
     };
     let base_span = base.span;
-    Some(Checked { access: Access { tensor: t.id, index, bounds: view.bounds.clone() }, shape, scale, view, base_span })
+    Some(Checked {
+        access: Access {
+            tensor: t.id,
+            index,
+            bounds: view.bounds.clone(),
+        },
+        shape,
+        scale,
+        view,
+        base_span,
+    })
 }
 
 /// `let v = t[lo .. hi, :]`: a sub-view with per-dim bounds (intersected with the base view's).
@@ -208,9 +285,18 @@ pub fn sub_view(cx: &mut Cx, view: ViewRef, items: &[IndexItem], span: Span) -> 
     let rank = view.t.ty.dims.len();
     if items.len() != rank {
         cx.err(
-            Diagnostic::error(codes::INDEX_COUNT, format!("`{}` has {rank} dims but the sub-view gives {}", view.t.name, items.len()), span, "wrong number of indices")
-                .with_label(view.t.decl, "declared here")
-                .with_help("give one `lo .. hi` or `:` per dim"),
+            Diagnostic::error(
+                codes::INDEX_COUNT,
+                format!(
+                    "`{}` has {rank} dims but the sub-view gives {}",
+                    view.t.name,
+                    items.len()
+                ),
+                span,
+                "wrong number of indices",
+            )
+            .with_label(view.t.decl, "declared here")
+            .with_help("give one `lo .. hi` or `:` per dim"),
         );
         return Ev::Err;
     }
@@ -218,14 +304,29 @@ pub fn sub_view(cx: &mut Cx, view: ViewRef, items: &[IndexItem], span: Span) -> 
     for (d, it) in items.iter().enumerate() {
         let (lo, hi) = match it {
             IndexItem::Full(_) => continue,
-            IndexItem::Range { lo, hi, .. } => (index_scalar(cx, lo, "a sub-view bound"), index_scalar(cx, hi, "a sub-view bound")),
+            IndexItem::Range { lo, hi, .. } => (
+                index_scalar(cx, lo, "a sub-view bound"),
+                index_scalar(cx, hi, "a sub-view bound"),
+            ),
             IndexItem::Sized { start, size, span } => {
                 let s = index_scalar(cx, start, "a sub-view start");
                 let n = crate::consts::const_extent(cx, size, "a slice size");
                 let hi = match (s, n) {
                     (Some(s), Some(n)) => {
-                        let c = cx.emit1(OpKind::ConstInt { value: i64::from(n) }, Type::Scalar(DType::I32), *span);
-                        Some(cx.emit1(OpKind::Binary { op: BinOp::Add, lhs: s, rhs: c }, Type::Scalar(DType::I32), *span))
+                        let c = cx.emit1(
+                            OpKind::ConstInt { value: i64::from(n) },
+                            Type::Scalar(DType::I32),
+                            *span,
+                        );
+                        Some(cx.emit1(
+                            OpKind::Binary {
+                                op: BinOp::Add,
+                                lhs: s,
+                                rhs: c,
+                            },
+                            Type::Scalar(DType::I32),
+                            *span,
+                        ))
                     }
                     _ => None,
                 };
@@ -233,25 +334,49 @@ pub fn sub_view(cx: &mut Cx, view: ViewRef, items: &[IndexItem], span: Span) -> 
             }
             other => {
                 cx.err(
-                    Diagnostic::error(codes::BAD_INDEX, "a sub-view keeps every dim: use `lo .. hi` or `:`", other.span(), "not a range")
-                        .with_help(format!("e.g. `let v = {}[lo .. hi, :];`", view.t.name)),
+                    Diagnostic::error(
+                        codes::BAD_INDEX,
+                        "a sub-view keeps every dim: use `lo .. hi` or `:`",
+                        other.span(),
+                        "not a range",
+                    )
+                    .with_help(format!("e.g. `let v = {}[lo .. hi, :];`", view.t.name)),
                 );
                 return Ev::Err;
             }
         };
-        let (Some(lo), Some(hi)) = (lo, hi) else { return Ev::Err };
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return Ev::Err;
+        };
         let isp = it.span();
-        let b = &mut bounds[d];
-        let new_lo = match b.lo {
-            Some(old) => cx.emit1(OpKind::Binary { op: BinOp::Max, lhs: old, rhs: lo }, Type::Scalar(DType::I32), isp),
+        let new_lo = match bounds[d].lo {
+            Some(old) => cx.emit1(
+                OpKind::Binary {
+                    op: BinOp::Max,
+                    lhs: old,
+                    rhs: lo,
+                },
+                Type::Scalar(DType::I32),
+                isp,
+            ),
             None => lo,
         };
         let new_hi = match bounds[d].hi {
-            Some(old) => cx.emit1(OpKind::Binary { op: BinOp::Min, lhs: old, rhs: hi }, Type::Scalar(DType::I32), isp),
+            Some(old) => cx.emit1(
+                OpKind::Binary {
+                    op: BinOp::Min,
+                    lhs: old,
+                    rhs: hi,
+                },
+                Type::Scalar(DType::I32),
+                isp,
+            ),
             None => hi,
         };
-        bounds[d] = Bound { lo: Some(new_lo), hi: Some(new_hi) };
+        bounds[d] = Bound {
+            lo: Some(new_lo),
+            hi: Some(new_hi),
+        };
     }
-    let _ = show_shape(&[]);
     Ev::Tensor(ViewRef { t: view.t, bounds })
 }

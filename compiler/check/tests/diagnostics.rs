@@ -23,22 +23,35 @@ fn cases() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn every_case_reports_its_code_and_matches_its_snapshot() {
     let cases = cases();
-    assert!(cases.len() >= 16, "expected the diagnostic cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 16,
+        "expected the diagnostic cases, found {}",
+        cases.len()
+    );
     for (name, bytes) in cases {
         let want = &name[..5];
         let (module, diags) = tessera_check::check_source(&name, &bytes);
         assert!(module.is_none(), "{name}: a file with errors yields no module");
-        assert!(diags.iter().any(|d| d.code == want), "{name}: expected {want}, got {:?}", diags.iter().map(|d| d.code).collect::<Vec<_>>());
+        assert!(
+            diags.iter().any(|d| d.code == want),
+            "{name}: expected {want}, got {:?}",
+            diags.iter().map(|d| d.code).collect::<Vec<_>>()
+        );
         // Each error has a primary label inside the file.
         for d in &diags {
             let p = d.primary_span().expect("every diagnostic has a label");
-            assert!(p.hi as usize <= bytes.len() && p.lo <= p.hi, "{name}: span {p:?} outside the file");
+            assert!(
+                p.hi as usize <= bytes.len() && p.lo <= p.hi,
+                "{name}: span {p:?} outside the file"
+            );
         }
         let human = tessera_check::render_diagnostics(&name, &bytes, &diags, false, false);
         let json = tessera_check::render_diagnostics(&name, &bytes, &diags, true, false);
         for line in json.lines() {
             let v: serde_json::Value = serde_json::from_str(line).expect("each JSON line parses");
-            for key in ["code", "severity", "message", "file", "line", "column", "span", "labels", "help"] {
+            for key in [
+                "code", "severity", "message", "file", "line", "column", "span", "labels", "help",
+            ] {
                 assert!(v.get(key).is_some(), "{name}: JSON lacks `{key}`");
             }
         }
@@ -50,8 +63,14 @@ fn every_case_reports_its_code_and_matches_its_snapshot() {
 
 #[test]
 fn parse_errors_recover_and_report_several() {
-    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/diagnostics/E0004_stray_tokens.tsr")).expect("readable");
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/diagnostics/E0004_stray_tokens.tsr"),
+    )
+    .expect("readable");
     let (_, diags) = tessera_check::check_source("stray.tsr", &bytes);
     let n = diags.iter().filter(|d| d.code == "E0004").count();
-    assert!(n >= 3, "expected several parse errors in one run, got {n}: {diags:?}");
+    assert!(
+        n >= 3,
+        "expected several parse errors in one run, got {n}: {diags:?}"
+    );
 }

@@ -22,15 +22,44 @@ impl CodeInfo {
             "{}: {}\n\n{}\n\nWRONG:\n\n{}\n\nRIGHT:\n\n{}\n",
             self.code,
             self.title,
-            self.explanation.trim(),
+            wrap(self.explanation.trim(), 100),
             indent(&String::from_utf8_lossy(self.wrong)),
             indent(self.right)
         )
     }
 }
 
+/// Greedy word wrap (explanations are single paragraphs in the source).
+fn wrap(s: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for w in s.split_whitespace() {
+        let n = w.chars().count();
+        if col > 0 && col + 1 + n > width {
+            out.push('\n');
+            col = 0;
+        } else if col > 0 {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(w);
+        col += n;
+    }
+    out
+}
+
 fn indent(s: &str) -> String {
-    s.trim_end().lines().map(|l| if l.is_empty() { String::new() } else { format!("    {l}") }).collect::<Vec<_>>().join("\n")
+    s.trim_end()
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The registered entry of `code` (case-insensitive, e.g. "e0100").

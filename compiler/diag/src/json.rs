@@ -39,5 +39,8 @@ pub fn to_json(file_name: &str, src: &str, d: &Diagnostic) -> Value {
 
 /// All diagnostics as JSON lines (each ends with a newline).
 pub fn render_json(file_name: &str, src: &str, diags: &[Diagnostic]) -> String {
-    diags.iter().map(|d| format!("{}\n", to_json(file_name, src, d))).collect()
+    diags
+        .iter()
+        .map(|d| format!("{}\n", to_json(file_name, src, d)))
+        .collect()
 }

@@ -18,7 +18,11 @@ fn to_codespan(d: &Diagnostic, src_len: usize) -> cs::Diagnostic<()> {
         .labels
         .iter()
         .map(|l| {
-            let style = if l.primary { cs::LabelStyle::Primary } else { cs::LabelStyle::Secondary };
+            let style = if l.primary {
+                cs::LabelStyle::Primary
+            } else {
+                cs::LabelStyle::Secondary
+            };
             let lo = clamp(l.span.lo);
             cs::Label::new(style, (), lo..clamp(l.span.hi).max(lo)).with_message(l.message.clone())
         })
@@ -27,7 +31,11 @@ fn to_codespan(d: &Diagnostic, src_len: usize) -> cs::Diagnostic<()> {
     if let Some(h) = &d.help {
         notes.push(format!("help: {h}"));
     }
-    cs::Diagnostic::new(severity).with_code(d.code).with_message(d.message.clone()).with_labels(labels).with_notes(notes)
+    cs::Diagnostic::new(severity)
+        .with_code(d.code)
+        .with_message(d.message.clone())
+        .with_labels(labels)
+        .with_notes(notes)
 }
 
 /// Render `diags` for a person. `color` selects ANSI colors (the CLI passes "stdout is a tty").
@@ -42,7 +50,10 @@ pub fn render_human(file_name: &str, src: &str, diags: &[Diagnostic], color: boo
             // the information anyway.
             let _ = buf.reset();
             buf.clear();
-            return diags.iter().map(|d| format!("{}[{}]: {}\n", d.severity.name(), d.code, d.message)).collect();
+            return diags
+                .iter()
+                .map(|d| format!("{}[{}]: {}\n", d.severity.name(), d.code, d.message))
+                .collect();
         }
     }
     String::from_utf8_lossy(buf.as_slice()).into_owned()

@@ -15,7 +15,9 @@ use tessera_numerics::{ArgValue, Bindings, TensorArg, TensorBuf};
 fn fp8_arg(shape: [usize; 2], seed: u64) -> TensorArg {
     let mut s = seed;
     let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 33) as u8
     };
     let n = shape[0] * shape[1];
@@ -23,8 +25,18 @@ fn fp8_arg(shape: [usize; 2], seed: u64) -> TensorArg {
     let sshape = vec![shape[0], shape[1].div_ceil(32)];
     let sbytes = (0..sshape[0] * sshape[1]).map(|_| 124 + next() % 7).collect();
     TensorArg {
-        data: TensorBuf { dtype: DType::F8E4M3, shape: shape.to_vec(), packed_axis: None, bytes },
-        scale: Some(TensorBuf { dtype: DType::E8M0, shape: sshape, packed_axis: None, bytes: sbytes }),
+        data: TensorBuf {
+            dtype: DType::F8E4M3,
+            shape: shape.to_vec(),
+            packed_axis: None,
+            bytes,
+        },
+        scale: Some(TensorBuf {
+            dtype: DType::E8M0,
+            shape: sshape,
+            packed_axis: None,
+            bytes: sbytes,
+        }),
         global_scale: None,
     }
 }
@@ -38,12 +50,21 @@ fn mx_gemm() -> Kernel {
 }
 
 fn bindings(m: usize, n: usize, k: usize) -> Bindings {
-    let c = TensorBuf { dtype: DType::BF16, shape: vec![m, n], packed_axis: None, bytes: vec![0; m * n * 2] };
+    let c = TensorBuf {
+        dtype: DType::BF16,
+        shape: vec![m, n],
+        packed_axis: None,
+        bytes: vec![0; m * n * 2],
+    };
     Bindings {
         args: vec![
             ArgValue::Tensor(fp8_arg([m, k], 1)),
             ArgValue::Tensor(fp8_arg([n, k], 2)),
-            ArgValue::Tensor(TensorArg { data: c, scale: None, global_scale: None }),
+            ArgValue::Tensor(TensorArg {
+                data: c,
+                scale: None,
+                global_scale: None,
+            }),
         ],
         syms: Vec::new(),
     }
@@ -54,7 +75,10 @@ fn bench(c: &mut Criterion) {
     // One 128x128 tile program over K = 1024, on one core.
     let (m, n, k) = (128, 128, 1024);
     let mut b = bindings(m, n, k);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
     let mut g = c.benchmark_group("interp");
     g.throughput(Throughput::Elements((2 * m * n * k) as u64));
     g.sample_size(10);

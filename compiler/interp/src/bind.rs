@@ -19,13 +19,17 @@ pub fn concrete_shape(ty: &TensorType, sym: &dyn Fn(&str) -> Option<i64>) -> Res
                     (v + *by as i64 - 1).div_euclid((*by).max(1) as i64)
                 }
             };
-            usize::try_from(v).map_err(|_| InterpError::binding(E_SHAPE, format!("dim value {v} is negative")))
+            usize::try_from(v)
+                .map_err(|_| InterpError::binding(E_SHAPE, format!("dim value {v} is negative")))
         })
         .collect()
 }
 
 fn unbound(s: &str) -> InterpError {
-    InterpError::binding(E_SHAPE, format!("symbolic dim `{s}` is not bound (give an input of that shape or --dim {s}=N)"))
+    InterpError::binding(
+        E_SHAPE,
+        format!("symbolic dim `{s}` is not bound (give an input of that shape or --dim {s}=N)"),
+    )
 }
 
 /// Bind every symbolic dim: values already in `b.syms` are kept (e.g. from `--dim`), the others
@@ -35,18 +39,33 @@ pub fn bind_syms(k: &Kernel, b: &mut Bindings) -> Result<(), InterpError> {
     if b.args.len() != k.params.len() {
         return Err(InterpError::binding(
             E_ARGS,
-            format!("kernel `{}` takes {} arguments, {} given", k.name, k.params.len(), b.args.len()),
+            format!(
+                "kernel `{}` takes {} arguments, {} given",
+                k.name,
+                k.params.len(),
+                b.args.len()
+            ),
         ));
     }
-    let mut known: Vec<(String, i64, String)> =
-        b.syms.iter().map(|(n, v)| (n.clone(), *v, "a given dim".to_string())).collect();
+    let mut known: Vec<(String, i64, String)> = b
+        .syms
+        .iter()
+        .map(|(n, v)| (n.clone(), *v, "a given dim".to_string()))
+        .collect();
     // Pass 1: plain symbolic dims bind; pass 2 checks ceil-div dims against them.
     for (p, a) in k.params.iter().zip(&b.args) {
-        let (ParamKind::Tensor { ty, .. }, ArgValue::Tensor(t)) = (&p.kind, a) else { continue };
+        let (ParamKind::Tensor { ty, .. }, ArgValue::Tensor(t)) = (&p.kind, a) else {
+            continue;
+        };
         if t.data.shape.len() != ty.dims.len() {
             return Err(InterpError::binding(
                 E_SHAPE,
-                format!("`{}` is declared with rank {} but the buffer has shape {:?}", p.name, ty.dims.len(), t.data.shape),
+                format!(
+                    "`{}` is declared with rank {} but the buffer has shape {:?}",
+                    p.name,
+                    ty.dims.len(),
+                    t.data.shape
+                ),
             ));
         }
         for (i, (d, &n)) in ty.dims.iter().zip(&t.data.shape).enumerate() {
@@ -86,7 +105,10 @@ pub fn check_args(k: &Kernel, b: &Bindings) -> Result<(), InterpError> {
                 match &ty.scale {
                     None => {
                         if t.scale.is_some() {
-                            return Err(InterpError::binding(E_ARGS, format!("`{}` is not scaled but a scale buffer was given", p.name)));
+                            return Err(InterpError::binding(
+                                E_ARGS,
+                                format!("`{}` is not scaled but a scale buffer was given", p.name),
+                            ));
                         }
                     }
                     Some(spec) => {
@@ -94,26 +116,48 @@ pub fn check_args(k: &Kernel, b: &Bindings) -> Result<(), InterpError> {
                             return Err(InterpError::Unsupported {
                                 op: "bind",
                                 span: p.span,
-                                why: format!("scale layout {} of `{}` (only linear scale buffers are interpreted)", spec.layout.name(), p.name),
+                                why: format!(
+                                    "scale layout {} of `{}` (only linear scale buffers are interpreted)",
+                                    spec.layout.name(),
+                                    p.name
+                                ),
                             });
                         }
                         let Some(s) = &t.scale else {
-                            return Err(InterpError::binding(E_SCALE_MISSING, format!("`{}` is scaled but no scale buffer was given (`{}.scale`)", p.name, p.name)));
+                            return Err(InterpError::binding(
+                                E_SCALE_MISSING,
+                                format!(
+                                    "`{}` is scaled but no scale buffer was given (`{}.scale`)",
+                                    p.name, p.name
+                                ),
+                            ));
                         };
-                        let s_shape: Vec<usize> =
-                            shape.iter().zip(&spec.block).map(|(d, bk)| d.div_ceil(*bk as usize)).collect();
+                        let s_shape: Vec<usize> = shape
+                            .iter()
+                            .zip(&spec.block)
+                            .map(|(d, bk)| d.div_ceil(*bk as usize))
+                            .collect();
                         check_buf(&p.name, "scale", s, spec.scale_dtype, &s_shape, None)?;
                         if spec.global && !t.global_scale.is_some_and(|g| g.is_finite()) {
-                            return Err(InterpError::binding(E_SCALE_MISSING, format!("`{}` needs its per-tensor global scale (finite f32)", p.name)));
+                            return Err(InterpError::binding(
+                                E_SCALE_MISSING,
+                                format!("`{}` needs its per-tensor global scale (finite f32)", p.name),
+                            ));
                         }
                     }
                 }
             }
             (ParamKind::Scalar(d), ArgValue::Tensor(_)) => {
-                return Err(InterpError::binding(E_ARGS, format!("`{}` is a {d} scalar but a tensor was given", p.name)));
+                return Err(InterpError::binding(
+                    E_ARGS,
+                    format!("`{}` is a {d} scalar but a tensor was given", p.name),
+                ));
             }
             (ParamKind::Tensor { .. }, ArgValue::Scalar(_)) => {
-                return Err(InterpError::binding(E_ARGS, format!("`{}` is a tensor but a scalar was given", p.name)));
+                return Err(InterpError::binding(
+                    E_ARGS,
+                    format!("`{}` is a tensor but a scalar was given", p.name),
+                ));
             }
         }
     }
@@ -129,15 +173,24 @@ fn check_buf(
     packed_axis: Option<usize>,
 ) -> Result<(), InterpError> {
     if buf.dtype != dtype {
-        return Err(InterpError::binding(E_DTYPE, format!("`{name}` {what}: expected {dtype}, found {}", buf.dtype)));
+        return Err(InterpError::binding(
+            E_DTYPE,
+            format!("`{name}` {what}: expected {dtype}, found {}", buf.dtype),
+        ));
     }
     if buf.shape != shape {
-        return Err(InterpError::binding(E_SHAPE, format!("`{name}` {what}: expected shape {shape:?}, found {:?}", buf.shape)));
+        return Err(InterpError::binding(
+            E_SHAPE,
+            format!("`{name}` {what}: expected shape {shape:?}, found {:?}", buf.shape),
+        ));
     }
     if dtype == tessera_ir::DType::F4E2M1 && buf.packed_axis != packed_axis {
         return Err(InterpError::binding(
             E_DTYPE,
-            format!("`{name}` {what}: f4e2m1 packed along axis {:?}, but the type packs along {:?}", buf.packed_axis, packed_axis),
+            format!(
+                "`{name}` {what}: f4e2m1 packed along axis {:?}, but the type packs along {:?}",
+                buf.packed_axis, packed_axis
+            ),
         ));
     }
     check_len(buf).map_err(|e| InterpError::binding(E_SHAPE, format!("`{name}` {what}: {}", e.message)))
@@ -148,14 +201,22 @@ fn check_buf(
 /// the tensor argument, or check that an already present one agrees.
 pub fn sync_globals(k: &Kernel, b: &mut Bindings) -> Result<(), InterpError> {
     for (key, scalar) in &k.attrs {
-        let Some(tensor) = key.strip_prefix("global_scale.") else { continue };
+        let Some(tensor) = key.strip_prefix("global_scale.") else {
+            continue;
+        };
         let ti = k.params.iter().position(|p| p.name == tensor);
         let si = k.params.iter().position(|p| &p.name == scalar);
         let (Some(ti), Some(si)) = (ti, si) else {
-            return Err(InterpError::binding(E_ARGS, format!("attribute `{key} = {scalar}` names a missing parameter")));
+            return Err(InterpError::binding(
+                E_ARGS,
+                format!("attribute `{key} = {scalar}` names a missing parameter"),
+            ));
         };
         let Some(ArgValue::Scalar(v)) = b.args.get(si).cloned() else {
-            return Err(InterpError::binding(E_SCALE_MISSING, format!("`{scalar}` (global scale of `{tensor}`) must be an f32 scalar argument")));
+            return Err(InterpError::binding(
+                E_SCALE_MISSING,
+                format!("`{scalar}` (global scale of `{tensor}`) must be an f32 scalar argument"),
+            ));
         };
         if let Some(ArgValue::Tensor(t)) = b.args.get_mut(ti) {
             match t.global_scale {

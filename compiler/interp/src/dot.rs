@@ -19,7 +19,10 @@ use tessera_ir::DType;
 
 pub(crate) enum DotFault {
     /// Contracting over a K extent that is not a whole number of scale blocks (`which` operand).
-    PartialKBlock { which: &'static str, block: usize },
+    PartialKBlock {
+        which: &'static str,
+        block: usize,
+    },
     Unsupported(String),
 }
 
@@ -48,7 +51,9 @@ pub(crate) fn dot(a: &Tile, b: &Tile, acc: &Tile) -> Result<Tile, DotFault> {
             };
             Ok(Tile::floats(DType::F32, vec![m, n], out))
         }
-        _ => Err(DotFault::Unsupported("operands mix integer and float data".into())),
+        _ => Err(DotFault::Unsupported(
+            "operands mix integer and float data".into(),
+        )),
     }
 }
 
@@ -79,7 +84,9 @@ fn scaled(
     let kb_b = sb.map(|s| s.block[0]);
     let kb = match (kb_a, kb_b) {
         (Some(a), Some(b)) if a != b => {
-            return Err(DotFault::Unsupported(format!("operands scaled with different K blocks ({a} and {b})")));
+            return Err(DotFault::Unsupported(format!(
+                "operands scaled with different K blocks ({a} and {b})"
+            )));
         }
         (Some(a), _) => a,
         (None, Some(b)) => b,
@@ -88,12 +95,18 @@ fn scaled(
     if let Some(s) = sa
         && !s.whole[1]
     {
-        return Err(DotFault::PartialKBlock { which: "lhs", block: s.block[1] });
+        return Err(DotFault::PartialKBlock {
+            which: "lhs",
+            block: s.block[1],
+        });
     }
     if let Some(s) = sb
         && !s.whole[0]
     {
-        return Err(DotFault::PartialKBlock { which: "rhs", block: s.block[0] });
+        return Err(DotFault::PartialKBlock {
+            which: "rhs",
+            block: s.block[0],
+        });
     }
     let g = sa.and_then(|s| s.global).unwrap_or(1.0) * sb.and_then(|s| s.global).unwrap_or(1.0);
     let nblk = k.div_ceil(kb.max(1));

@@ -36,9 +36,14 @@ pub(crate) fn binary(op: BinOp, a: &Tile, b: &Tile) -> Result<Tile, Fault> {
                 BinOp::Rem => |a, b| a % b,
                 BinOp::Max => f32::max,
                 BinOp::Min => f32::min,
-                BinOp::And | BinOp::Or => return Err(Fault::Unsupported(format!("logical {op:?} on floats"))),
+                BinOp::And | BinOp::Or => {
+                    return Err(Fault::Unsupported(format!("logical {op:?} on floats")));
+                }
             };
-            Data::F(round_all(dtype, x.iter().zip(y).map(|(a, b)| f(*a, *b)).collect()))
+            Data::F(round_all(
+                dtype,
+                x.iter().zip(y).map(|(a, b)| f(*a, *b)).collect(),
+            ))
         }
         (Data::I(x), Data::I(y)) => {
             let mut out = Vec::with_capacity(x.len());
@@ -60,9 +65,18 @@ pub(crate) fn binary(op: BinOp, a: &Tile, b: &Tile) -> Result<Tile, Fault> {
             }
             Data::I(out)
         }
-        _ => return Err(Fault::Unsupported("operands of different kinds (int and float)".into())),
+        _ => {
+            return Err(Fault::Unsupported(
+                "operands of different kinds (int and float)".into(),
+            ));
+        }
     };
-    Ok(Tile { dtype, shape: a.shape.clone(), data, scale: None })
+    Ok(Tile {
+        dtype,
+        shape: a.shape.clone(),
+        data,
+        scale: None,
+    })
 }
 
 pub(crate) fn unary(op: UnOp, a: &Tile) -> Result<Tile, Fault> {
@@ -92,7 +106,12 @@ pub(crate) fn unary(op: UnOp, a: &Tile) -> Result<Tile, Fault> {
             Data::I(x.iter().map(|a| wrap_int(dtype, f(*a))).collect())
         }
     };
-    Ok(Tile { dtype, shape: a.shape.clone(), data, scale: None })
+    Ok(Tile {
+        dtype,
+        shape: a.shape.clone(),
+        data,
+        scale: None,
+    })
 }
 
 pub(crate) fn cmp(pred: CmpPred, a: &Tile, b: &Tile) -> Result<Tile, Fault> {
@@ -120,13 +139,30 @@ pub(crate) fn cmp(pred: CmpPred, a: &Tile, b: &Tile) -> Result<Tile, Fault> {
 }
 
 pub(crate) fn select(c: &Tile, a: &Tile, b: &Tile) -> Result<Tile, Fault> {
-    let Data::I(c) = &c.data else { return Err(Fault::Unsupported("non-boolean condition".into())) };
+    let Data::I(c) = &c.data else {
+        return Err(Fault::Unsupported("non-boolean condition".into()));
+    };
     let data = match (&a.data, &b.data) {
-        (Data::F(x), Data::F(y)) => Data::F(c.iter().zip(x.iter().zip(y)).map(|(c, (x, y))| if *c != 0 { *x } else { *y }).collect()),
-        (Data::I(x), Data::I(y)) => Data::I(c.iter().zip(x.iter().zip(y)).map(|(c, (x, y))| if *c != 0 { *x } else { *y }).collect()),
+        (Data::F(x), Data::F(y)) => Data::F(
+            c.iter()
+                .zip(x.iter().zip(y))
+                .map(|(c, (x, y))| if *c != 0 { *x } else { *y })
+                .collect(),
+        ),
+        (Data::I(x), Data::I(y)) => Data::I(
+            c.iter()
+                .zip(x.iter().zip(y))
+                .map(|(c, (x, y))| if *c != 0 { *x } else { *y })
+                .collect(),
+        ),
         _ => return Err(Fault::Unsupported("select between an int and a float".into())),
     };
-    Ok(Tile { dtype: a.dtype, shape: a.shape.clone(), data, scale: None })
+    Ok(Tile {
+        dtype: a.dtype,
+        shape: a.shape.clone(),
+        data,
+        scale: None,
+    })
 }
 
 /// Value conversion: floats round to nearest even (narrow types saturate, through
@@ -146,7 +182,12 @@ pub(crate) fn cast(x: &Tile, to: DType) -> Tile {
         ),
         (Data::I(v), false) => Data::I(v.iter().map(|i| wrap_int(to, *i)).collect()),
     };
-    Tile { dtype: to, shape: x.shape.clone(), data, scale: None }
+    Tile {
+        dtype: to,
+        shape: x.shape.clone(),
+        data,
+        scale: None,
+    }
 }
 
 /// Gather `src` (shape `from`) into `to`-shaped output by mapping each output index to a source
@@ -183,10 +224,19 @@ pub(crate) fn broadcast(x: &Tile, to: &[usize]) -> Tile {
         let st = strides(&x.shape);
         let xs = x.shape.clone();
         remap_data(&x.data, to, &move |i: &[usize]| {
-            i.iter().zip(&xs).zip(&st).map(|((i, n), s)| if *n == 1 { 0 } else { i * s }).sum()
+            i.iter()
+                .zip(&xs)
+                .zip(&st)
+                .map(|((i, n), s)| if *n == 1 { 0 } else { i * s })
+                .sum()
         })
     };
-    Tile { dtype: x.dtype, shape: to.to_vec(), data, scale: None }
+    Tile {
+        dtype: x.dtype,
+        shape: to.to_vec(),
+        data,
+        scale: None,
+    }
 }
 
 pub(crate) fn expand_dims(x: &Tile, axis: usize) -> Tile {
@@ -210,7 +260,12 @@ pub(crate) fn transpose(x: &Tile) -> Tile {
             whole: vec![s.whole[1], s.whole[0]],
         }
     });
-    Tile { dtype: x.dtype, shape: to.to_vec(), data, scale }
+    Tile {
+        dtype: x.dtype,
+        shape: to.to_vec(),
+        data,
+        scale,
+    }
 }
 
 /// Reduce along `axis`: sums accumulate in f32 in ascending index order, then round to the
@@ -267,5 +322,10 @@ pub(crate) fn reduce(kind: ReduceKind, x: &Tile, axis: usize) -> Tile {
             Data::I(out)
         }
     };
-    Tile { dtype: x.dtype, shape, data, scale: None }
+    Tile {
+        dtype: x.dtype,
+        shape,
+        data,
+        scale: None,
+    }
 }

@@ -28,13 +28,22 @@ pub const E_VERIFY: &str = "E0610";
 pub enum InterpError {
     /// The interpreter refuses rather than approximating: `op` is the mnemonic.
     #[error("error[E0601]: the interpreter does not implement `{op}` here (at {}..{}): {why}", span.lo, span.hi)]
-    Unsupported { op: &'static str, span: Span, why: String },
+    Unsupported {
+        op: &'static str,
+        span: Span,
+        why: String,
+    },
     /// A bindings problem found before any program runs.
     #[error("error[{code}]: {message}")]
     Binding { code: &'static str, message: String },
     /// A fault while executing an op of program `program`.
     #[error("error[{code}]: {message} (program {program:?}, at {}..{})", span.lo, span.hi)]
-    Runtime { code: &'static str, span: Span, program: [u32; 3], message: String },
+    Runtime {
+        code: &'static str,
+        span: Span,
+        program: [u32; 3],
+        message: String,
+    },
 }
 
 impl InterpError {
@@ -47,6 +56,9 @@ impl InterpError {
     }
 
     pub(crate) fn binding(code: &'static str, message: impl Into<String>) -> InterpError {
-        InterpError::Binding { code, message: message.into() }
+        InterpError::Binding {
+            code,
+            message: message.into(),
+        }
     }
 }

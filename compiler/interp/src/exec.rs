@@ -56,7 +56,13 @@ struct DimSel {
 
 impl<'a> Program<'a> {
     pub fn new(l: &'a Launch<'a>, pid: [u32; 3]) -> Program<'a> {
-        Program { l, pid, env: vec![None; l.k.values.len()], log: Vec::new(), written: vec![false; l.k.params.len()] }
+        Program {
+            l,
+            pid,
+            env: vec![None; l.k.values.len()],
+            log: Vec::new(),
+            written: vec![false; l.k.params.len()],
+        }
     }
 
     pub fn run(&mut self) -> R<()> {
@@ -76,19 +82,31 @@ impl<'a> Program<'a> {
     }
 
     fn rt(&self, code: &'static str, span: Span, message: impl Into<String>) -> InterpError {
-        InterpError::Runtime { code, span, program: self.pid, message: message.into() }
+        InterpError::Runtime {
+            code,
+            span,
+            program: self.pid,
+            message: message.into(),
+        }
     }
 
     fn unsupported(op: &Op, why: impl Into<String>) -> InterpError {
-        InterpError::Unsupported { op: op.kind.mnemonic(), span: op.span, why: why.into() }
+        InterpError::Unsupported {
+            op: op.kind.mnemonic(),
+            span: op.span,
+            why: why.into(),
+        }
     }
 
     fn get(&self, v: ValueId) -> R<Rc<Tile>> {
-        self.env.get(v.0 as usize).and_then(|x| x.clone()).ok_or_else(|| InterpError::Unsupported {
-            op: "value",
-            span: Span::default(),
-            why: format!("value %{} read before it was computed (unverified IR?)", v.0),
-        })
+        self.env
+            .get(v.0 as usize)
+            .and_then(|x| x.clone())
+            .ok_or_else(|| InterpError::Unsupported {
+                op: "value",
+                span: Span::default(),
+                why: format!("value %{} read before it was computed (unverified IR?)", v.0),
+            })
     }
 
     fn set(&mut self, v: ValueId, t: Tile) {
@@ -98,7 +116,9 @@ impl<'a> Program<'a> {
     }
 
     fn int(&self, v: ValueId, op: &Op) -> R<i64> {
-        self.get(v)?.as_i64().ok_or_else(|| Self::unsupported(op, format!("%{} is not an integer scalar", v.0)))
+        self.get(v)?
+            .as_i64()
+            .ok_or_else(|| Self::unsupported(op, format!("%{} is not an integer scalar", v.0)))
     }
 
     /// Run a block with its arguments bound; returns what its `yield` produced (empty if none).
@@ -140,7 +160,9 @@ impl<'a> Program<'a> {
             }
             OpKind::Full { value } => {
                 let t = self.result_type(op)?;
-                let Type::Tile(tt) = t else { return Err(Self::unsupported(op, "full of a scalar type")) };
+                let Type::Tile(tt) = t else {
+                    return Err(Self::unsupported(op, "full of a scalar type"));
+                };
                 let shape: Vec<usize> = tt.shape.iter().map(|d| *d as usize).collect();
                 let n = shape.iter().product();
                 if tt.dtype.is_float() {
@@ -149,10 +171,14 @@ impl<'a> Program<'a> {
                     Tile::ints(tt.dtype, shape, vec![*value as i64; n])
                 }
             }
-            OpKind::ProgramId { axis } => Tile::scalar_i(DType::I32, self.pid.get(*axis as usize).copied().unwrap_or(0) as i64),
-            OpKind::NumPrograms { axis } => {
-                Tile::scalar_i(DType::I32, self.l.grid.get(*axis as usize).copied().unwrap_or(1) as i64)
-            }
+            OpKind::ProgramId { axis } => Tile::scalar_i(
+                DType::I32,
+                self.pid.get(*axis as usize).copied().unwrap_or(0) as i64,
+            ),
+            OpKind::NumPrograms { axis } => Tile::scalar_i(
+                DType::I32,
+                self.l.grid.get(*axis as usize).copied().unwrap_or(1) as i64,
+            ),
             OpKind::SymDim { sym } => match self.l.syms.get(*sym as usize) {
                 Some(v) => Tile::scalar_i(DType::I32, *v),
                 None => return Err(Self::unsupported(op, format!("sym index {sym} out of range"))),
@@ -180,7 +206,9 @@ impl<'a> Program<'a> {
             }
             OpKind::Broadcast { x } => {
                 let t = self.result_type(op)?;
-                let Type::Tile(tt) = t else { return Err(Self::unsupported(op, "broadcast to a scalar")) };
+                let Type::Tile(tt) = t else {
+                    return Err(Self::unsupported(op, "broadcast to a scalar"));
+                };
                 let to: Vec<usize> = tt.shape.iter().map(|d| *d as usize).collect();
                 ew::broadcast(&*self.get(*x)?, &to)
             }
@@ -224,15 +252,30 @@ impl<'a> Program<'a> {
                 };
                 quant::dequant(&x, s.as_deref(), *to).map_err(|w| Self::unsupported(op, w))?
             }
-            OpKind::Quantize { x, elem, spec, global } => {
+            OpKind::Quantize {
+                x,
+                elem,
+                spec,
+                global,
+            } => {
                 let x = self.get(*x)?;
                 let g = match global {
-                    Some(g) => Some(self.get(*g)?.as_f32().ok_or_else(|| Self::unsupported(op, "global scale not a scalar"))?),
+                    Some(g) => Some(
+                        self.get(*g)?
+                            .as_f32()
+                            .ok_or_else(|| Self::unsupported(op, "global scale not a scalar"))?,
+                    ),
                     None => None,
                 };
                 quant::quantize(&x, *elem, spec, g).map_err(|w| Self::unsupported(op, w))?
             }
-            OpKind::For { lo, hi, step, inits, body } => {
+            OpKind::For {
+                lo,
+                hi,
+                step,
+                inits,
+                body,
+            } => {
                 let (lo, hi, step) = (self.int(*lo, op)?, self.int(*hi, op)?, self.int(*step, op)?);
                 if step <= 0 {
                     return Err(self.rt(E_ARITH, op.span, format!("loop step {step} is not positive")));
@@ -248,7 +291,11 @@ impl<'a> Program<'a> {
                 self.bind_results(op, carried)?;
                 return Ok(());
             }
-            OpKind::If { cond, then_block, else_block } => {
+            OpKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
                 let c = self.int(*cond, op)?;
                 let r = self.block(if c != 0 { then_block } else { else_block }, Vec::new())?;
                 self.bind_results(op, r)?;
@@ -267,7 +314,14 @@ impl<'a> Program<'a> {
 
     fn bind_results(&mut self, op: &Op, vals: Vec<Rc<Tile>>) -> R<()> {
         if vals.len() != op.results.len() {
-            return Err(Self::unsupported(op, format!("block yields {} values for {} results", vals.len(), op.results.len())));
+            return Err(Self::unsupported(
+                op,
+                format!(
+                    "block yields {} values for {} results",
+                    vals.len(),
+                    op.results.len()
+                ),
+            ));
         }
         for (r, v) in op.results.iter().zip(vals) {
             if let Some(slot) = self.env.get_mut(r.0 as usize) {
@@ -281,7 +335,11 @@ impl<'a> Program<'a> {
     fn select(&self, op: &Op, a: &Access, shape: &[usize]) -> R<Vec<DimSel>> {
         let mut out = Vec::with_capacity(a.index.len());
         for (d, (ix, bd)) in a.index.iter().zip(&a.bounds).enumerate() {
-            let dim = shape.get(d).copied().ok_or_else(|| Self::unsupported(op, "access rank exceeds tensor rank"))? as i64;
+            let dim = shape
+                .get(d)
+                .copied()
+                .ok_or_else(|| Self::unsupported(op, "access rank exceeds tensor rank"))?
+                as i64;
             let lo = match bd.lo {
                 Some(v) => self.int(v, op)?.max(0),
                 None => 0,
@@ -302,7 +360,13 @@ impl<'a> Program<'a> {
                 },
             };
             let valid = coords.iter().map(|c| *c >= lo && *c < hi).collect();
-            out.push(DimSel { coords, valid, keep, lo, hi });
+            out.push(DimSel {
+                coords,
+                valid,
+                keep,
+                lo,
+                hi,
+            });
         }
         Ok(out)
     }
@@ -314,7 +378,11 @@ impl<'a> Program<'a> {
             .iter()
             .enumerate()
             .map(|(d, s)| {
-                s.coords.iter().zip(&s.valid).map(|(c, v)| v.then(|| geo.part(d, *c as usize))).collect()
+                s.coords
+                    .iter()
+                    .zip(&s.valid)
+                    .map(|(c, v)| v.then(|| geo.part(d, *c as usize)))
+                    .collect()
             })
             .collect();
         let r = parts.len();
@@ -331,13 +399,19 @@ impl<'a> Program<'a> {
             let mut base = Some(Addr { unit: 0, nib: 0 });
             for (d, i) in idx.iter().enumerate() {
                 base = match (base, parts[d][*i]) {
-                    (Some(b), Some(p)) => Some(Addr { unit: b.unit + p.unit, nib: b.nib + p.nib }),
+                    (Some(b), Some(p)) => Some(Addr {
+                        unit: b.unit + p.unit,
+                        nib: b.nib + p.nib,
+                    }),
                     _ => None,
                 };
             }
             for p in last {
                 let a = match (base, p) {
-                    (Some(b), Some(p)) => Some(Addr { unit: b.unit + p.unit, nib: b.nib + p.nib }),
+                    (Some(b), Some(p)) => Some(Addr {
+                        unit: b.unit + p.unit,
+                        nib: b.nib + p.nib,
+                    }),
                     _ => None,
                 };
                 f(flat, a);
@@ -356,7 +430,10 @@ impl<'a> Program<'a> {
     fn tensor(&self, op: &Op, p: u32) -> R<(&'a tessera_numerics::TensorArg, &'a Geometry)> {
         match (self.l.args.get(p as usize), self.l.geo.get(p as usize)) {
             (Some(ArgValue::Tensor(t)), Some(Some(g))) => Ok((t, g)),
-            _ => Err(Self::unsupported(op, format!("parameter #{p} is not a bound tensor"))),
+            _ => Err(Self::unsupported(
+                op,
+                format!("parameter #{p} is not a bound tensor"),
+            )),
         }
     }
 
@@ -378,7 +455,9 @@ impl<'a> Program<'a> {
                 if other != 0.0 {
                     return Err(Self::unsupported(
                         op,
-                        format!("masked loads of {dtype} codes read the zero code; `other = {other}` cannot be honoured"),
+                        format!(
+                            "masked loads of {dtype} codes read the zero code; `other = {other}` cannot be honoured"
+                        ),
                     ));
                 }
                 0.0
@@ -408,7 +487,12 @@ impl<'a> Program<'a> {
             },
             _ => None,
         };
-        Ok(Tile { dtype, shape, data, scale })
+        Ok(Tile {
+            dtype,
+            shape,
+            data,
+            scale,
+        })
     }
 
     /// The block scales covering a scaled load: neutral 1.0 for blocks with no element inside the
@@ -427,18 +511,32 @@ impl<'a> Program<'a> {
             .get(a.tensor.0 as usize)
             .and_then(|g| g.as_ref())
             .ok_or_else(|| Self::unsupported(op, "scaled tensor without a scale buffer"))?;
-        let Some(sbuf) = &t.scale else { return Err(Self::unsupported(op, "scaled tensor without a scale buffer")) };
+        let Some(sbuf) = &t.scale else {
+            return Err(Self::unsupported(op, "scaled tensor without a scale buffer"));
+        };
         let mut ssel = Vec::new();
         let mut block = Vec::new();
         let mut whole = Vec::new();
         for (d, (s, ix)) in sel.iter().zip(&a.index).enumerate() {
             let b = spec.block[d] as i64;
-            let dim = self.l.geo[a.tensor.0 as usize].as_ref().map(|g| g.shape[d]).unwrap_or(0) as i64;
+            let dim = self.l.geo[a.tensor.0 as usize]
+                .as_ref()
+                .map(|g| g.shape[d])
+                .unwrap_or(0) as i64;
             if b == 1 {
-                ssel.push(DimSel { coords: s.coords.clone(), valid: s.valid.clone(), keep: s.keep, lo: s.lo, hi: s.hi });
+                ssel.push(DimSel {
+                    coords: s.coords.clone(),
+                    valid: s.valid.clone(),
+                    keep: s.keep,
+                    lo: s.lo,
+                    hi: s.hi,
+                });
             } else {
                 let Index::Range { start, size } = ix else {
-                    return Err(Self::unsupported(op, format!("dim {d} is scale-blocked and must be sliced by a range")));
+                    return Err(Self::unsupported(
+                        op,
+                        format!("dim {d} is scale-blocked and must be sliced by a range"),
+                    ));
                 };
                 let st = self.int(*start, op)?;
                 // A slice inside one block (a tile narrower than the block) needs no alignment.
@@ -447,7 +545,9 @@ impl<'a> Program<'a> {
                     return Err(self.rt(
                         E_MISALIGNED,
                         op.span,
-                        format!("scaled slice along dim {d} starts at {st}, not a multiple of the scale block {b}"),
+                        format!(
+                            "scaled slice along dim {d} starts at {st}, not a multiple of the scale block {b}"
+                        ),
                     ));
                 }
                 let nb = (*size as i64 + b - 1) / b;
@@ -458,7 +558,13 @@ impl<'a> Program<'a> {
                     .iter()
                     .map(|c| *c >= 0 && *c < sdim && (c * b).max(s.lo) < (c * b + b).min(s.hi))
                     .collect();
-                ssel.push(DimSel { coords, valid, keep: true, lo: 0, hi: sdim });
+                ssel.push(DimSel {
+                    coords,
+                    valid,
+                    keep: true,
+                    lo: 0,
+                    hi: sdim,
+                });
             }
             if s.keep {
                 block.push(b as usize);
@@ -472,31 +578,53 @@ impl<'a> Program<'a> {
                 v[i] = read_f32(spec.scale_dtype, &sbuf.bytes, ad);
             }
         });
-        Ok(Scales { block, shape: sshape, v, global: t.global_scale, whole })
+        Ok(Scales {
+            block,
+            shape: sshape,
+            v,
+            global: t.global_scale,
+            whole,
+        })
     }
 
     fn store(&mut self, op: &Op, a: &Access, value: ValueId, add: bool) -> R<()> {
         let (_, geo) = self.tensor(op, a.tensor.0)?;
         let val = self.get(value)?;
         if val.scale.is_some() {
-            return Err(Self::unsupported(op, "storing a scaled tile (store its dequantized values or codes)"));
+            return Err(Self::unsupported(
+                op,
+                "storing a scaled tile (store its dequantized values or codes)",
+            ));
         }
         let sel = self.select(op, a, &geo.shape)?;
         let n: usize = sel.iter().filter(|s| s.keep).map(|s| s.coords.len()).product();
         if n != val.data.len() {
-            return Err(Self::unsupported(op, format!("value has {} elements, the view {n}", val.data.len())));
+            return Err(Self::unsupported(
+                op,
+                format!("value has {} elements, the view {n}", val.data.len()),
+            ));
         }
         let param = a.tensor.0;
         let log = &mut self.log;
         match &val.data {
             Data::F(v) => Self::visit(&sel, geo, |i, addr| {
                 if let Some(addr) = addr {
-                    log.push(Write { param, addr, v: Elem::F(v[i]), add });
+                    log.push(Write {
+                        param,
+                        addr,
+                        v: Elem::F(v[i]),
+                        add,
+                    });
                 }
             }),
             Data::I(v) => Self::visit(&sel, geo, |i, addr| {
                 if let Some(addr) = addr {
-                    log.push(Write { param, addr, v: Elem::I(v[i]), add });
+                    log.push(Write {
+                        param,
+                        addr,
+                        v: Elem::I(v[i]),
+                        add,
+                    });
                 }
             }),
         }

@@ -2,8 +2,8 @@
 //!
 //! [`run`] executes a kernel over its whole grid, or over chosen program ids (spot checks of huge
 //! shapes), in parallel across cores with rayon and deterministically: each program records its
-//! stores and atomics in a log, and logs are applied in program-id order (row-major over the grid,
-//! axis 0 fastest... see [`ProgramSet::All`]). Exact format semantics throughout (decode through
+//! stores and atomics in a log, and logs are applied in program-id order (see [`ProgramSet`]).
+//! Exact format semantics throughout (decode through
 //! `tessera-formats`, RNE + satfinite on narrowing casts), f32 accumulation in a documented order
 //! (`dot.rs`, docs/NUMERICS.md "Interpreter semantics"), and a coded [`InterpError`] for anything
 //! it does not implement — it never skips or approximates silently.
@@ -39,10 +39,14 @@ pub enum ProgramSet {
 pub fn grid(k: &Kernel, b: &Bindings) -> Result<[u32; 3], InterpError> {
     let mut g = [1u32; 3];
     for (i, e) in k.grid.iter().enumerate().take(3) {
-        let v = e
-            .eval(&|s| b.sym(s))
-            .ok_or_else(|| InterpError::binding(E_GRID, format!("grid dim {i} cannot be evaluated (unbound dim or division by zero)")))?;
-        g[i] = u32::try_from(v.max(0)).map_err(|_| InterpError::binding(E_GRID, format!("grid dim {i} = {v} is too large")))?;
+        let v = e.eval(&|s| b.sym(s)).ok_or_else(|| {
+            InterpError::binding(
+                E_GRID,
+                format!("grid dim {i} cannot be evaluated (unbound dim or division by zero)"),
+            )
+        })?;
+        g[i] = u32::try_from(v.max(0))
+            .map_err(|_| InterpError::binding(E_GRID, format!("grid dim {i} = {v} is too large")))?;
     }
     Ok(g)
 }
@@ -69,7 +73,10 @@ pub fn run(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Re
         }
         ProgramSet::Ids(v) => {
             if let Some(p) = v.iter().find(|p| (0..3).any(|i| p[i] >= g[i])) {
-                return Err(InterpError::binding(E_GRID, format!("program id {p:?} is outside the grid {g:?}")));
+                return Err(InterpError::binding(
+                    E_GRID,
+                    format!("program id {p:?} is outside the grid {g:?}"),
+                ));
             }
             v
         }
@@ -79,7 +86,11 @@ pub fn run(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Re
     for (p, a) in kernel.params.iter().zip(&bindings.args) {
         match (&p.kind, a) {
             (ParamKind::Tensor { .. }, ArgValue::Tensor(t)) => {
-                geo.push(Some(Geometry::new(t.data.dtype, &t.data.shape, t.data.packed_axis)));
+                geo.push(Some(Geometry::new(
+                    t.data.dtype,
+                    &t.data.shape,
+                    t.data.packed_axis,
+                )));
                 scale_geo.push(t.scale.as_ref().map(|s| Geometry::new(s.dtype, &s.shape, None)));
             }
             _ => {
@@ -93,7 +104,14 @@ pub fn run(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Re
     let chunk = 256 * rayon::current_num_threads().max(1);
     for ids in ids.chunks(chunk) {
         let logs: Vec<Result<Vec<Write>, InterpError>> = {
-            let launch = Launch { k: kernel, args: &bindings.args, syms: syms.clone(), grid: g, geo: geo.clone(), scale_geo: scale_geo.clone() };
+            let launch = Launch {
+                k: kernel,
+                args: &bindings.args,
+                syms: syms.clone(),
+                grid: g,
+                geo: geo.clone(),
+                scale_geo: scale_geo.clone(),
+            };
             ids.par_iter()
                 .map(|pid| {
                     let mut p = Program::new(&launch, *pid);
@@ -103,18 +121,20 @@ pub fn run(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Re
                 .collect()
         };
         for log in logs {
-            apply(kernel, &mut bindings.args, &geo, log?);
+            apply(&mut bindings.args, &geo, log?);
         }
     }
     Ok(())
 }
 
-fn apply(k: &Kernel, args: &mut [ArgValue], geo: &[Option<Geometry>], log: Vec<Write>) {
+/// Apply one program's write log: stores overwrite, atomics read-add-write (f32 add, or i32 wrap).
+fn apply(args: &mut [ArgValue], geo: &[Option<Geometry>], log: Vec<Write>) {
     for w in log {
-        let (Some(ArgValue::Tensor(t)), Some(Some(g))) = (args.get_mut(w.param as usize), geo.get(w.param as usize)) else {
+        let (Some(ArgValue::Tensor(t)), Some(Some(g))) =
+            (args.get_mut(w.param as usize), geo.get(w.param as usize))
+        else {
             continue;
         };
-        let _ = k;
         let bytes = &mut t.data.bytes;
         let v = if w.add {
             match w.v {

@@ -11,7 +11,11 @@ use tessera_numerics::format_of;
 
 /// Flat index of the scale element covering data element `idx` (multi-index).
 fn scale_index(idx: &[usize], block: &[usize], sstrides: &[usize]) -> usize {
-    idx.iter().zip(block).zip(sstrides).map(|((i, b), s)| (i / b) * s).sum()
+    idx.iter()
+        .zip(block)
+        .zip(sstrides)
+        .map(|((i, b), s)| (i / b) * s)
+        .sum()
 }
 
 fn for_each_index(shape: &[usize], mut f: impl FnMut(usize, &[usize])) {
@@ -31,14 +35,28 @@ fn for_each_index(shape: &[usize], mut f: impl FnMut(usize, &[usize])) {
 
 /// Dequantize a scaled tile, or a code tile with an explicit scale tile (block = shape ratio).
 pub(crate) fn dequant(x: &Tile, scale: Option<&Tile>, to: DType) -> Result<Tile, String> {
-    let Data::F(xv) = &x.data else { return Err("integer data".into()) };
+    let Data::F(xv) = &x.data else {
+        return Err("integer data".into());
+    };
     let (block, sshape, sv, g): (Vec<usize>, Vec<usize>, &[f32], f32) = match (scale, &x.scale) {
         (Some(s), _) => {
-            let Data::F(v) = &s.data else { return Err("integer scale tile".into()) };
-            let block: Vec<usize> = x.shape.iter().zip(&s.shape).map(|(d, s)| d / s.max(&1)).collect();
+            let Data::F(v) = &s.data else {
+                return Err("integer scale tile".into());
+            };
+            let block: Vec<usize> = x
+                .shape
+                .iter()
+                .zip(&s.shape)
+                .map(|(d, s)| (d / s.max(&1)).max(1))
+                .collect();
             (block, s.shape.clone(), v, 1.0)
         }
-        (None, Some(sc)) => (sc.block.clone(), sc.shape.clone(), &sc.v, sc.global.unwrap_or(1.0)),
+        (None, Some(sc)) => (
+            sc.block.clone(),
+            sc.shape.clone(),
+            &sc.v,
+            sc.global.unwrap_or(1.0),
+        ),
         (None, None) => return Err("a plain tile has no scales".into()),
     };
     let ss = strides(&sshape);
@@ -52,7 +70,9 @@ pub(crate) fn dequant(x: &Tile, scale: Option<&Tile>, to: DType) -> Result<Tile,
 
 /// Quantize a plain float tile to `elem` under `spec` (global: the NV per-tensor scale).
 pub(crate) fn quantize(x: &Tile, elem: DType, spec: &ScaleSpec, global: Option<f32>) -> Result<Tile, String> {
-    let Data::F(xv) = &x.data else { return Err("integer data".into()) };
+    let Data::F(xv) = &x.data else {
+        return Err("integer data".into());
+    };
     let ef = format_of(elem).ok_or_else(|| format!("{elem} is not a narrow float"))?;
     let block: Vec<usize> = spec.block.iter().map(|b| *b as usize).collect();
     let sshape: Vec<usize> = x.shape.iter().zip(&block).map(|(d, b)| d.div_ceil(*b)).collect();
@@ -60,7 +80,9 @@ pub(crate) fn quantize(x: &Tile, elem: DType, spec: &ScaleSpec, global: Option<f
     let nblocks: usize = sshape.iter().product();
     // Members (flat data indices) of each block, in row-major order within the block.
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); nblocks];
-    for_each_index(&x.shape, |flat, idx| members[scale_index(idx, &block, &ss)].push(flat));
+    for_each_index(&x.shape, |flat, idx| {
+        members[scale_index(idx, &block, &ss)].push(flat)
+    });
     let mut data = vec![0f32; xv.len()];
     let mut scales = vec![0f32; nblocks];
     for (bi, mem) in members.iter().enumerate() {
@@ -77,10 +99,18 @@ pub(crate) fn quantize(x: &Tile, elem: DType, spec: &ScaleSpec, global: Option<f
             }
             (DType::F32, false) => {
                 let amax = vals.iter().fold(0f32, |m, v| m.max(v.abs()));
-                let s = if amax > 0.0 && amax.is_finite() { amax / ef.max_finite() } else { 1.0 };
+                let s = if amax > 0.0 && amax.is_finite() {
+                    amax / ef.max_finite()
+                } else {
+                    1.0
+                };
                 (s, vals.iter().map(|v| encode(ef, v / s) as u8).collect())
             }
-            (d, g) => return Err(format!("no quantization recipe for {d} scales (global: {g}) with {elem} elements")),
+            (d, g) => {
+                return Err(format!(
+                    "no quantization recipe for {d} scales (global: {g}) with {elem} elements"
+                ));
+            }
         };
         scales[bi] = s;
         for (&i, c) in mem.iter().zip(codes) {

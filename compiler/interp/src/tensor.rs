@@ -38,15 +38,26 @@ impl Geometry {
         for d in (0..storage.len().saturating_sub(1)).rev() {
             strides[d] = strides[d + 1] * storage[d + 1];
         }
-        Geometry { dtype, shape: shape.to_vec(), strides, packed_axis }
+        Geometry {
+            dtype,
+            shape: shape.to_vec(),
+            strides,
+            packed_axis,
+        }
     }
 
     /// The address contribution of coordinate `c` (in range) along dim `d`.
     pub fn part(&self, d: usize, c: usize) -> Addr {
         if self.packed_axis == Some(d) {
-            Addr { unit: (c / 2) * self.strides[d], nib: (c % 2) as u8 }
+            Addr {
+                unit: (c / 2) * self.strides[d],
+                nib: (c % 2) as u8,
+            }
         } else {
-            Addr { unit: c * self.strides[d], nib: 0 }
+            Addr {
+                unit: c * self.strides[d],
+                nib: 0,
+            }
         }
     }
 }
@@ -75,7 +86,14 @@ pub(crate) fn read_f32(dtype: DType, bytes: &[u8], a: Addr) -> f32 {
         DType::I1 => (bytes[a.unit] & 1) as f32,
         DType::BF16 | DType::F16 => {
             let w = u16::from_le_bytes([bytes[2 * a.unit], bytes[2 * a.unit + 1]]);
-            decode(if dtype == DType::BF16 { Format::BF16 } else { Format::F16 }, w)
+            decode(
+                if dtype == DType::BF16 {
+                    Format::BF16
+                } else {
+                    Format::F16
+                },
+                w,
+            )
         }
         DType::F4E2M1 => lut(Format::F4E2M1)[((bytes[a.unit] >> (4 * a.nib)) & 0xF) as usize],
         d => match format_of(d) {
@@ -128,7 +146,14 @@ pub(crate) fn write(dtype: DType, bytes: &mut [u8], a: Addr, v: Elem) {
             }
         }
         DType::BF16 | DType::F16 => {
-            let w = encode(if dtype == DType::BF16 { Format::BF16 } else { Format::F16 }, f);
+            let w = encode(
+                if dtype == DType::BF16 {
+                    Format::BF16
+                } else {
+                    Format::F16
+                },
+                f,
+            );
             bytes[2 * a.unit..2 * a.unit + 2].copy_from_slice(&w.to_le_bytes());
         }
         DType::F4E2M1 => {

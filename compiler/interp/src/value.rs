@@ -45,19 +45,39 @@ pub(crate) struct Tile {
 
 impl Tile {
     pub fn scalar_i(dtype: DType, v: i64) -> Tile {
-        Tile { dtype, shape: Vec::new(), data: Data::I(vec![v]), scale: None }
+        Tile {
+            dtype,
+            shape: Vec::new(),
+            data: Data::I(vec![v]),
+            scale: None,
+        }
     }
 
     pub fn scalar_f(dtype: DType, v: f32) -> Tile {
-        Tile { dtype, shape: Vec::new(), data: Data::F(vec![v]), scale: None }
+        Tile {
+            dtype,
+            shape: Vec::new(),
+            data: Data::F(vec![v]),
+            scale: None,
+        }
     }
 
     pub fn floats(dtype: DType, shape: Vec<usize>, v: Vec<f32>) -> Tile {
-        Tile { dtype, shape, data: Data::F(v), scale: None }
+        Tile {
+            dtype,
+            shape,
+            data: Data::F(v),
+            scale: None,
+        }
     }
 
     pub fn ints(dtype: DType, shape: Vec<usize>, v: Vec<i64>) -> Tile {
-        Tile { dtype, shape, data: Data::I(v), scale: None }
+        Tile {
+            dtype,
+            shape,
+            data: Data::I(v),
+            scale: None,
+        }
     }
 
     pub fn numel(&self) -> usize {

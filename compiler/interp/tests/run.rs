@@ -32,25 +32,34 @@ fn bindings(k: &Kernel, shapes: &[(&str, Vec<usize>)], scalars: &[f64], seed: u6
         }
     }
     for (key, scalar) in &k.attrs {
-        let Some(t) = key.strip_prefix("global_scale.") else { continue };
+        let Some(t) = key.strip_prefix("global_scale.") else {
+            continue;
+        };
         let ti = k.params.iter().position(|p| p.name == t).unwrap();
         let si = k.params.iter().position(|p| &p.name == scalar).unwrap();
         if let ArgValue::Tensor(ta) = &args[ti] {
             args[si] = ArgValue::Scalar(ta.global_scale.unwrap() as f64);
         }
     }
-    Bindings { args, syms: Vec::new() }
+    Bindings {
+        args,
+        syms: Vec::new(),
+    }
 }
 
 /// Dequantized f64 values of a tensor argument (block scales applied, global too).
 fn dequant(t: &TensorArg, block: Option<&[u32]>) -> Vec<f64> {
     let v = decode_buf_f64(&t.data).unwrap();
-    let (Some(s), Some(block)) = (&t.scale, block) else { return v };
+    let (Some(s), Some(block)) = (&t.scale, block) else {
+        return v;
+    };
     let sv = decode_buf_f64(s).unwrap();
     let (r, c) = (t.data.shape[0], t.data.shape[1]);
     let sc = s.shape[1];
     let g = t.global_scale.unwrap_or(1.0) as f64;
-    (0..r * c).map(|i| v[i] * sv[(i / c) / block[0] as usize * sc + (i % c) / block[1] as usize] * g).collect()
+    (0..r * c)
+        .map(|i| v[i] * sv[(i / c) / block[0] as usize * sc + (i % c) / block[1] as usize] * g)
+        .collect()
 }
 
 fn tensor_arg(b: &Bindings, i: usize) -> &TensorArg {
@@ -73,25 +82,43 @@ fn gemm_f64(a: &[f64], b: &[f64], m: usize, n: usize, k: usize) -> Vec<f64> {
 
 fn max_rel(actual: &[f64], expected: &[f64]) -> f64 {
     let scale = expected.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-30);
-    actual.iter().zip(expected).map(|(a, e)| (a - e).abs() / scale).fold(0.0, f64::max)
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs() / scale)
+        .fold(0.0, f64::max)
 }
 
 fn check_gemm(k: &Kernel, m: usize, n: usize, kk: usize, scales: (Option<&[u32]>, Option<&[u32]>), tol: f64) {
-    let mut b = bindings(k, &[("a", vec![m, kk]), ("b", vec![n, kk]), ("c", vec![m, n])], &[], 7);
+    let mut b = bindings(
+        k,
+        &[("a", vec![m, kk]), ("b", vec![n, kk]), ("c", vec![m, n])],
+        &[],
+        7,
+    );
     let a = dequant(tensor_arg(&b, 0), scales.0);
     let w = dequant(tensor_arg(&b, 1), scales.1);
     let want = gemm_f64(&a, &w, m, n, kk);
     run(k, &mut b, ProgramSet::All).unwrap();
     let ci = k.params.iter().position(|p| p.name == "c").unwrap();
     let got = decode_buf_f64(&tensor_arg(&b, ci).data).unwrap();
-    assert!(got.iter().all(|v| v.is_finite()), "non-finite or unwritten output");
+    assert!(
+        got.iter().all(|v| v.is_finite()),
+        "non-finite or unwritten output"
+    );
     let r = max_rel(&got, &want);
     assert!(r < tol, "max rel err {r} >= {tol}");
 }
 
 #[test]
 fn bf16_gemm_partial_tiles() {
-    let k = gemm(tensor(DType::BF16, &["M", "K"]), tensor(DType::BF16, &["N", "K"]), DType::F32, (32, 64, 32), 0);
+    let k = gemm(
+        tensor(DType::BF16, &["M", "K"]),
+        tensor(DType::BF16, &["N", "K"]),
+        DType::F32,
+        (32, 64, 32),
+        0,
+    );
     check_gemm(&k, 100, 704, 320, (None, None), 1e-5);
 }
 
@@ -120,9 +147,19 @@ fn nvfp4_gemm() {
 #[test]
 fn deepseek_blockscale_gemm() {
     let mut a = tensor(DType::F8E4M3, &["M", "K"]);
-    a.scale = Some(ScaleSpec { scale_dtype: DType::F32, block: vec![1, 128], global: false, layout: ScaleLayout::Linear });
+    a.scale = Some(ScaleSpec {
+        scale_dtype: DType::F32,
+        block: vec![1, 128],
+        global: false,
+        layout: ScaleLayout::Linear,
+    });
     let mut w = tensor(DType::F8E4M3, &["N", "K"]);
-    w.scale = Some(ScaleSpec { scale_dtype: DType::F32, block: vec![128, 128], global: false, layout: ScaleLayout::Linear });
+    w.scale = Some(ScaleSpec {
+        scale_dtype: DType::F32,
+        block: vec![128, 128],
+        global: false,
+        layout: ScaleLayout::Linear,
+    });
     let k = gemm(a, w, DType::F32, (32, 64, 128), 0);
     // N = 704 is 5.5 weight blocks along N: a partial scale block along a non-K dim is fine.
     check_gemm(&k, 100, 704, 256, (Some(&[1, 128]), Some(&[128, 128])), 1e-5);
@@ -135,7 +172,12 @@ fn k_not_multiple_of_scale_block_is_a_coded_error() {
     let mut w = tensor(DType::F8E4M3, &["N", "K"]);
     w.scale = Some(mx_spec(1));
     let k = gemm(a, w, DType::BF16, (32, 32, 32), 0);
-    let mut b = bindings(&k, &[("a", vec![64, 80]), ("b", vec![32, 80]), ("c", vec![64, 32])], &[], 1);
+    let mut b = bindings(
+        &k,
+        &[("a", vec![64, 80]), ("b", vec![32, 80]), ("c", vec![64, 32])],
+        &[],
+        1,
+    );
     let e = run(&k, &mut b, ProgramSet::All).unwrap_err();
     assert_eq!(e.code(), "E0607", "{e}");
 }
@@ -148,7 +190,12 @@ fn misaligned_scaled_slice_is_a_coded_error() {
     w.scale = Some(mx_spec(1));
     // BK = 48: the second K tile starts at 48, inside block 1, and spans blocks 1 and 2.
     let k = gemm(a, w, DType::BF16, (32, 32, 48), 0);
-    let mut b = bindings(&k, &[("a", vec![32, 96]), ("b", vec![32, 96]), ("c", vec![32, 32])], &[], 1);
+    let mut b = bindings(
+        &k,
+        &[("a", vec![32, 96]), ("b", vec![32, 96]), ("c", vec![32, 32])],
+        &[],
+        1,
+    );
     let e = run(&k, &mut b, ProgramSet::All).unwrap_err();
     assert_eq!(e.code(), "E0606", "{e}");
     assert!(matches!(e, InterpError::Runtime { .. }));
@@ -156,18 +203,39 @@ fn misaligned_scaled_slice_is_a_coded_error() {
 
 #[test]
 fn binding_errors_are_coded() {
-    let k = gemm(tensor(DType::BF16, &["M", "K"]), tensor(DType::BF16, &["N", "K"]), DType::F32, (16, 16, 16), 0);
+    let k = gemm(
+        tensor(DType::BF16, &["M", "K"]),
+        tensor(DType::BF16, &["N", "K"]),
+        DType::F32,
+        (16, 16, 16),
+        0,
+    );
     // K disagrees between a and b.
-    let mut b = bindings(&k, &[("a", vec![16, 32]), ("b", vec![16, 48]), ("c", vec![16, 16])], &[], 1);
+    let mut b = bindings(
+        &k,
+        &[("a", vec![16, 32]), ("b", vec![16, 48]), ("c", vec![16, 16])],
+        &[],
+        1,
+    );
     assert_eq!(run(&k, &mut b, ProgramSet::All).unwrap_err().code(), "E0604");
     // Wrong dtype for a.
-    let mut b = bindings(&k, &[("a", vec![16, 32]), ("b", vec![16, 32]), ("c", vec![16, 16])], &[], 1);
+    let mut b = bindings(
+        &k,
+        &[("a", vec![16, 32]), ("b", vec![16, 32]), ("c", vec![16, 16])],
+        &[],
+        1,
+    );
     if let ArgValue::Tensor(t) = &mut b.args[0] {
         t.data.dtype = DType::F16;
     }
     assert_eq!(run(&k, &mut b, ProgramSet::All).unwrap_err().code(), "E0603");
     // Missing argument.
-    let mut b = bindings(&k, &[("a", vec![16, 32]), ("b", vec![16, 32]), ("c", vec![16, 16])], &[], 1);
+    let mut b = bindings(
+        &k,
+        &[("a", vec![16, 32]), ("b", vec![16, 32]), ("c", vec![16, 16])],
+        &[],
+        1,
+    );
     b.args.pop();
     assert_eq!(run(&k, &mut b, ProgramSet::All).unwrap_err().code(), "E0602");
     // Scaled tensor without its scales; NV without its global.
@@ -175,12 +243,22 @@ fn binding_errors_are_coded() {
     a.scale = Some(nv_spec(1));
     a.packed_axis = Some(1);
     let k = gemm(a, tensor(DType::BF16, &["N", "K"]), DType::F32, (16, 16, 16), 0);
-    let mut b = bindings(&k, &[("a", vec![16, 32]), ("b", vec![16, 32]), ("c", vec![16, 16])], &[], 1);
+    let mut b = bindings(
+        &k,
+        &[("a", vec![16, 32]), ("b", vec![16, 32]), ("c", vec![16, 16])],
+        &[],
+        1,
+    );
     if let ArgValue::Tensor(t) = &mut b.args[0] {
         t.global_scale = Some(t.global_scale.unwrap() * 2.0);
     }
     assert_eq!(run(&k, &mut b, ProgramSet::All).unwrap_err().code(), "E0605");
-    let mut b = bindings(&k, &[("a", vec![16, 32]), ("b", vec![16, 32]), ("c", vec![16, 16])], &[], 1);
+    let mut b = bindings(
+        &k,
+        &[("a", vec![16, 32]), ("b", vec![16, 32]), ("c", vec![16, 16])],
+        &[],
+        1,
+    );
     if let ArgValue::Tensor(t) = &mut b.args[0] {
         t.scale = None;
     }
@@ -201,7 +279,11 @@ fn softmax_rows() {
         let s: f64 = row.iter().map(|v| (v - mx).exp()).sum();
         for c in 0..n {
             let want = (row[c] - mx).exp() / s;
-            assert!((y[r * n + c] - want).abs() < 1e-6, "row {r} col {c}: {} vs {want}", y[r * n + c]);
+            assert!(
+                (y[r * n + c] - want).abs() < 1e-6,
+                "row {r} col {c}: {} vs {want}",
+                y[r * n + c]
+            );
         }
     }
 }
@@ -235,5 +317,10 @@ fn program_subsets_and_determinism() {
         }
     }
     let mut bad = bindings(&k, &shapes, &[], 11);
-    assert_eq!(run(&k, &mut bad, ProgramSet::Ids(vec![[3, 0, 0]])).unwrap_err().code(), "E0609");
+    assert_eq!(
+        run(&k, &mut bad, ProgramSet::Ids(vec![[3, 0, 0]]))
+            .unwrap_err()
+            .code(),
+        "E0609"
+    );
 }

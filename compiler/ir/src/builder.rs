@@ -47,20 +47,33 @@ impl KernelBuilder {
                 self.k.syms.push(s.clone());
             }
         }
-        self.k.params.push(Param { name: name.to_string(), kind: ParamKind::Tensor { ty, is_out }, span: self.span });
+        self.k.params.push(Param {
+            name: name.to_string(),
+            kind: ParamKind::Tensor { ty, is_out },
+            span: self.span,
+        });
         ParamId(self.k.params.len() as u32 - 1)
     }
 
     /// A scalar parameter; returns the body argument that holds it.
     pub fn scalar(&mut self, name: &str, dtype: DType) -> ValueId {
-        self.k.params.push(Param { name: name.to_string(), kind: ParamKind::Scalar(dtype), span: self.span });
+        self.k.params.push(Param {
+            name: name.to_string(),
+            kind: ParamKind::Scalar(dtype),
+            span: self.span,
+        });
         let v = self.k.new_value(Type::Scalar(dtype), Some(name.to_string()));
         self.stack[0].args.push(v);
         v
     }
 
     pub fn tile_param(&mut self, name: &str, value: i64, candidates: Vec<i64>) {
-        self.k.tiles.push(TileParam { name: name.to_string(), value, candidates, span: self.span });
+        self.k.tiles.push(TileParam {
+            name: name.to_string(),
+            value,
+            candidates,
+            span: self.span,
+        });
     }
 
     pub fn grid(&mut self, grid: Vec<DimExpr>) {
@@ -84,8 +97,15 @@ impl KernelBuilder {
 
     /// Append an op with results of the given types.
     pub fn op(&mut self, kind: OpKind, result_types: Vec<Type>) -> Vec<ValueId> {
-        let results: Vec<ValueId> = result_types.into_iter().map(|t| self.k.new_value(t, None)).collect();
-        let op = Op { kind, results: results.clone(), span: self.span };
+        let results: Vec<ValueId> = result_types
+            .into_iter()
+            .map(|t| self.k.new_value(t, None))
+            .collect();
+        let op = Op {
+            kind,
+            results: results.clone(),
+            span: self.span,
+        };
         if let Some(b) = self.stack.last_mut() {
             b.ops.push(op);
         }
@@ -131,13 +151,20 @@ impl KernelBuilder {
     /// Open a nested block with arguments of the given types; returns the argument values.
     pub fn begin_block(&mut self, arg_types: Vec<Type>) -> Vec<ValueId> {
         let args: Vec<ValueId> = arg_types.into_iter().map(|t| self.k.new_value(t, None)).collect();
-        self.stack.push(Block { args: args.clone(), ops: Vec::new() });
+        self.stack.push(Block {
+            args: args.clone(),
+            ops: Vec::new(),
+        });
         args
     }
 
     /// Close the innermost nested block (the body itself is never closed by this).
     pub fn end_block(&mut self) -> Block {
-        if self.stack.len() > 1 { self.stack.pop().unwrap_or_default() } else { Block::default() }
+        if self.stack.len() > 1 {
+            self.stack.pop().unwrap_or_default()
+        } else {
+            Block::default()
+        }
     }
 
     /// A `for lo..hi step step` loop: `body(builder, iv, carried) -> next carried`.
@@ -156,7 +183,16 @@ impl KernelBuilder {
         let next = body(self, args[0], &args[1..]);
         self.op(OpKind::Yield { values: next }, vec![]);
         let blk = self.end_block();
-        self.op(OpKind::For { lo, hi, step, inits, body: blk }, tys)
+        self.op(
+            OpKind::For {
+                lo,
+                hi,
+                step,
+                inits,
+                body: blk,
+            },
+            tys,
+        )
     }
 
     pub fn finish(mut self) -> Kernel {

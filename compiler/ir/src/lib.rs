@@ -14,9 +14,9 @@ mod ops;
 mod parse;
 mod print;
 pub mod samples;
-mod verify;
 mod span;
 mod types;
+mod verify;
 
 pub use builder::KernelBuilder;
 pub use dtype::DType;
@@ -27,5 +27,5 @@ pub use ops::{
 pub use parse::{IrParseError, parse_module};
 pub use print::{print_kernel, print_module, tensor_type_to_string, type_to_string};
 pub use span::Span;
-pub use verify::{VerifyError, verify_kernel, verify_module};
 pub use types::{Dim, ScaleLayout, ScaleSpec, TensorType, TileLayout, TileType, Type};
+pub use verify::{VerifyError, verify_kernel, verify_module};

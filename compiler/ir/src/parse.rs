@@ -4,9 +4,9 @@
 
 use crate::print::{binop_name, cmp_name, reduce_name, unop_name};
 use crate::{
-    Access, BinOp, Block, Bound, CmpPred, DType, Dim, DimExpr, Index, Kernel, Module, Op, OpKind, Param, ParamId,
-    ParamKind, ReduceKind, ScaleLayout, ScaleSpec, Span, TensorType, TileLayout, TileParam, TileType, Type, UnOp,
-    ValueId, ValueInfo,
+    Access, BinOp, Block, Bound, CmpPred, DType, Dim, DimExpr, Index, Kernel, Module, Op, OpKind, Param,
+    ParamId, ParamKind, ReduceKind, ScaleLayout, ScaleSpec, Span, TensorType, TileLayout, TileParam,
+    TileType, Type, UnOp, ValueId, ValueInfo,
 };
 
 /// A located error in IR text.
@@ -20,7 +20,11 @@ pub struct IrParseError {
 
 /// Parse a module printed by [`crate::print_module`].
 pub fn parse_module(text: &str) -> Result<Module, IrParseError> {
-    let mut p = P { s: text.as_bytes(), text, pos: 0 };
+    let mut p = P {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+    };
     p.ws();
     p.keyword("module")?;
     let source_name = p.string()?;
@@ -35,11 +39,36 @@ pub fn parse_module(text: &str) -> Result<Module, IrParseError> {
     Ok(Module { source_name, kernels })
 }
 
-const BINOPS: [BinOp; 9] =
-    [BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div, BinOp::Rem, BinOp::Max, BinOp::Min, BinOp::And, BinOp::Or];
-const UNOPS: [UnOp; 9] =
-    [UnOp::Neg, UnOp::Abs, UnOp::Exp, UnOp::Exp2, UnOp::Log, UnOp::Log2, UnOp::Sqrt, UnOp::Rsqrt, UnOp::Not];
-const CMPS: [CmpPred; 6] = [CmpPred::Lt, CmpPred::Le, CmpPred::Gt, CmpPred::Ge, CmpPred::Eq, CmpPred::Ne];
+const BINOPS: [BinOp; 9] = [
+    BinOp::Add,
+    BinOp::Sub,
+    BinOp::Mul,
+    BinOp::Div,
+    BinOp::Rem,
+    BinOp::Max,
+    BinOp::Min,
+    BinOp::And,
+    BinOp::Or,
+];
+const UNOPS: [UnOp; 9] = [
+    UnOp::Neg,
+    UnOp::Abs,
+    UnOp::Exp,
+    UnOp::Exp2,
+    UnOp::Log,
+    UnOp::Log2,
+    UnOp::Sqrt,
+    UnOp::Rsqrt,
+    UnOp::Not,
+];
+const CMPS: [CmpPred; 6] = [
+    CmpPred::Lt,
+    CmpPred::Le,
+    CmpPred::Gt,
+    CmpPred::Ge,
+    CmpPred::Eq,
+    CmpPred::Ne,
+];
 const REDUCES: [ReduceKind; 3] = [ReduceKind::Sum, ReduceKind::Max, ReduceKind::Min];
 
 struct P<'a> {
@@ -78,7 +107,11 @@ impl<'a> P<'a> {
         let before = &self.text[..pos.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-        IrParseError { line, col, message: message.into() }
+        IrParseError {
+            line,
+            col,
+            message: message.into(),
+        }
     }
 
     /// Skip whitespace and `//` comments.
@@ -136,7 +169,11 @@ impl<'a> P<'a> {
         match self.text[self.pos..].chars().next() {
             None => "end of input".to_string(),
             Some(_) => {
-                let w: String = self.text[self.pos..].chars().take_while(|c| !c.is_whitespace()).take(16).collect();
+                let w: String = self.text[self.pos..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .take(16)
+                    .collect();
                 format!("`{w}`")
             }
         }
@@ -153,7 +190,9 @@ impl<'a> P<'a> {
                 return self.err(format!("expected a name, found {f}"));
             }
         }
-        while self.pos < self.s.len() && (self.s[self.pos].is_ascii_alphanumeric() || self.s[self.pos] == b'_') {
+        while self.pos < self.s.len()
+            && (self.s[self.pos].is_ascii_alphanumeric() || self.s[self.pos] == b'_')
+        {
             self.pos += 1;
         }
         Ok(self.text[start..self.pos].to_string())
@@ -192,8 +231,12 @@ impl<'a> P<'a> {
                             while self.pos < self.s.len() && self.s[self.pos].is_ascii_hexdigit() {
                                 self.pos += 1;
                             }
-                            let ch = u32::from_str_radix(&self.text[hs..self.pos], 16).ok().and_then(char::from_u32);
-                            let Some(ch) = ch else { return self.err("invalid \\u{..} escape") };
+                            let ch = u32::from_str_radix(&self.text[hs..self.pos], 16)
+                                .ok()
+                                .and_then(char::from_u32);
+                            let Some(ch) = ch else {
+                                return self.err("invalid \\u{..} escape");
+                            };
                             out.push(ch);
                             self.expect("}")?;
                         }
@@ -298,9 +341,15 @@ impl<'a> P<'a> {
         self.expect("=")?;
         let start = self.pos;
         let l = self.ident()?;
-        let layout = ScaleLayout::from_name(&l).ok_or_else(|| self.err_at(start, format!("unknown scale layout `{l}`")))?;
+        let layout = ScaleLayout::from_name(&l)
+            .ok_or_else(|| self.err_at(start, format!("unknown scale layout `{l}`")))?;
         self.expect(">")?;
-        Ok(ScaleSpec { scale_dtype, block, global, layout })
+        Ok(ScaleSpec {
+            scale_dtype,
+            block,
+            global,
+            layout,
+        })
     }
 
     fn ty(&mut self) -> Result<Type, IrParseError> {
@@ -309,9 +358,18 @@ impl<'a> P<'a> {
             let shape = self.list("[", "]", |p| p.uint("tile extent"))?;
             self.expect(",")?;
             let dtype = self.dtype()?;
-            let scale = if self.eat(",") { Some(self.scale_spec()?) } else { None };
+            let scale = if self.eat(",") {
+                Some(self.scale_spec()?)
+            } else {
+                None
+            };
             self.expect(">")?;
-            Ok(Type::Tile(TileType { dtype, shape, scale, layout: TileLayout::Logical }))
+            Ok(Type::Tile(TileType {
+                dtype,
+                shape,
+                scale,
+                layout: TileLayout::Logical,
+            }))
         } else {
             Ok(Type::Scalar(self.dtype()?))
         }
@@ -375,14 +433,26 @@ impl<'a> P<'a> {
             let dtype = p.dtype()?;
             let kind = if p.peek() == Some(b'[') {
                 let dims = p.list("[", "]", |p| p.dim())?;
-                let scale = if p.peek() == Some(b's') { Some(p.scale_spec()?) } else { None };
+                let scale = if p.peek() == Some(b's') {
+                    Some(p.scale_spec()?)
+                } else {
+                    None
+                };
                 let packed_axis = if p.eat("packed") {
                     p.expect("=")?;
                     Some(p.uint("packed axis")?)
                 } else {
                     None
                 };
-                ParamKind::Tensor { ty: TensorType { dtype, dims, scale, packed_axis }, is_out }
+                ParamKind::Tensor {
+                    ty: TensorType {
+                        dtype,
+                        dims,
+                        scale,
+                        packed_axis,
+                    },
+                    is_out,
+                }
             } else if is_out {
                 return p.err("`out` applies to tensor parameters only");
             } else {
@@ -411,11 +481,20 @@ impl<'a> P<'a> {
             p.expect("in")?;
             let candidates = p.list("[", "]", |p| p.int())?;
             let span = p.span()?;
-            Ok(TileParam { name, value, candidates, span })
+            Ok(TileParam {
+                name,
+                value,
+                candidates,
+                span,
+            })
         })?;
         self.keyword("grid")?;
         let grid = self.list("(", ")", |p| p.dim_expr())?;
-        let mut cx = KCtx { values: Vec::new(), params, syms };
+        let mut cx = KCtx {
+            values: Vec::new(),
+            params,
+            syms,
+        };
         if self.eat("dead") {
             self.list("{", "}", |p| p.def(&mut cx))?;
         }
@@ -429,7 +508,17 @@ impl<'a> P<'a> {
                 None => return self.err(format!("kernel `{name}`: value %{i} is used but never defined")),
             }
         }
-        Ok(Kernel { name, span, params: cx.params, syms: cx.syms, tiles, grid, body, values, attrs })
+        Ok(Kernel {
+            name,
+            span,
+            params: cx.params,
+            syms: cx.syms,
+            tiles,
+            grid,
+            body,
+            values,
+            attrs,
+        })
     }
 
     /// `%name.id` or `%id` → (name, id).
@@ -530,7 +619,11 @@ impl<'a> P<'a> {
         let bounds = if self.eat("bounds") {
             self.list("[", "]", |p| {
                 let opt = |p: &mut Self| -> Result<Option<ValueId>, IrParseError> {
-                    if p.eat("_") { Ok(None) } else { Ok(Some(p.use_value(cx)?)) }
+                    if p.eat("_") {
+                        Ok(None)
+                    } else {
+                        Ok(Some(p.use_value(cx)?))
+                    }
                 };
                 let lo = opt(p)?;
                 p.expect("..")?;
@@ -540,13 +633,25 @@ impl<'a> P<'a> {
         } else {
             vec![Bound::default(); index.len()]
         };
-        Ok(Access { tensor, index, bounds })
+        Ok(Access {
+            tensor,
+            index,
+            bounds,
+        })
     }
 
-    fn named<T: Copy>(&mut self, all: &[T], name: fn(T) -> &'static str, what: &str) -> Result<T, IrParseError> {
+    fn named<T: Copy>(
+        &mut self,
+        all: &[T],
+        name: fn(T) -> &'static str,
+        what: &str,
+    ) -> Result<T, IrParseError> {
         let start = self.pos;
         let n = self.ident()?;
-        all.iter().copied().find(|x| name(*x) == n).ok_or_else(|| self.err_at(start, format!("unknown {what} `{n}`")))
+        all.iter()
+            .copied()
+            .find(|x| name(*x) == n)
+            .ok_or_else(|| self.err_at(start, format!("unknown {what} `{n}`")))
     }
 
     fn op(&mut self, cx: &mut KCtx) -> Result<Op, IrParseError> {
@@ -569,11 +674,17 @@ impl<'a> P<'a> {
             "const_int" => OpKind::ConstInt { value: self.int()? },
             "const_float" => OpKind::ConstFloat { value: self.float()? },
             "full" => OpKind::Full { value: self.float()? },
-            "program_id" => OpKind::ProgramId { axis: self.uint("axis")? },
-            "num_programs" => OpKind::NumPrograms { axis: self.uint("axis")? },
+            "program_id" => OpKind::ProgramId {
+                axis: self.uint("axis")?,
+            },
+            "num_programs" => OpKind::NumPrograms {
+                axis: self.uint("axis")?,
+            },
             "sym_dim" => {
                 if self.eat("#") {
-                    OpKind::SymDim { sym: self.uint("sym index")? }
+                    OpKind::SymDim {
+                        sym: self.uint("sym index")?,
+                    }
                 } else {
                     let start = self.pos;
                     let n = self.ident()?;
@@ -583,70 +694,109 @@ impl<'a> P<'a> {
                     }
                 }
             }
-            "arange" => OpKind::Arange { n: self.uint("arange length")? },
+            "arange" => OpKind::Arange {
+                n: self.uint("arange length")?,
+            },
             "binary" => {
                 let op = self.named(&BINOPS, binop_name, "binary op")?;
                 let lhs = self.use_value(cx)?;
                 self.expect(",")?;
-                OpKind::Binary { op, lhs, rhs: self.use_value(cx)? }
+                OpKind::Binary {
+                    op,
+                    lhs,
+                    rhs: self.use_value(cx)?,
+                }
             }
             "unary" => {
                 let op = self.named(&UNOPS, unop_name, "unary op")?;
-                OpKind::Unary { op, x: self.use_value(cx)? }
+                OpKind::Unary {
+                    op,
+                    x: self.use_value(cx)?,
+                }
             }
             "cmp" => {
                 let pred = self.named(&CMPS, cmp_name, "comparison")?;
                 let lhs = self.use_value(cx)?;
                 self.expect(",")?;
-                OpKind::Cmp { pred, lhs, rhs: self.use_value(cx)? }
+                OpKind::Cmp {
+                    pred,
+                    lhs,
+                    rhs: self.use_value(cx)?,
+                }
             }
             "select" => {
                 let cond = self.use_value(cx)?;
                 self.expect(",")?;
                 let a = self.use_value(cx)?;
                 self.expect(",")?;
-                OpKind::Select { cond, a, b: self.use_value(cx)? }
+                OpKind::Select {
+                    cond,
+                    a,
+                    b: self.use_value(cx)?,
+                }
             }
             "cast" => {
                 let x = self.use_value(cx)?;
                 self.expect("to")?;
                 OpKind::Cast { x, to: self.dtype()? }
             }
-            "broadcast" => OpKind::Broadcast { x: self.use_value(cx)? },
+            "broadcast" => OpKind::Broadcast {
+                x: self.use_value(cx)?,
+            },
             "expand_dims" => {
                 let x = self.use_value(cx)?;
                 self.expect(",")?;
                 self.expect("axis")?;
                 self.expect("=")?;
-                OpKind::ExpandDims { x, axis: self.uint("axis")? }
+                OpKind::ExpandDims {
+                    x,
+                    axis: self.uint("axis")?,
+                }
             }
-            "transpose" => OpKind::Transpose { x: self.use_value(cx)? },
+            "transpose" => OpKind::Transpose {
+                x: self.use_value(cx)?,
+            },
             "reduce" => {
                 let kind = self.named(&REDUCES, reduce_name, "reduction")?;
                 let x = self.use_value(cx)?;
                 self.expect(",")?;
                 self.expect("axis")?;
                 self.expect("=")?;
-                OpKind::Reduce { kind, x, axis: self.uint("axis")? }
+                OpKind::Reduce {
+                    kind,
+                    x,
+                    axis: self.uint("axis")?,
+                }
             }
             "load" => {
                 let access = self.access(cx)?;
                 self.expect("other")?;
                 self.expect("=")?;
-                OpKind::Load { access, other: self.float()? }
+                OpKind::Load {
+                    access,
+                    other: self.float()?,
+                }
             }
             "store" | "atomic_add" => {
                 let access = self.access(cx)?;
                 self.expect(",")?;
                 let value = self.use_value(cx)?;
-                if mn == "store" { OpKind::Store { access, value } } else { OpKind::AtomicAdd { access, value } }
+                if mn == "store" {
+                    OpKind::Store { access, value }
+                } else {
+                    OpKind::AtomicAdd { access, value }
+                }
             }
             "dot" => {
                 let a = self.use_value(cx)?;
                 self.expect(",")?;
                 let b = self.use_value(cx)?;
                 self.expect(",")?;
-                OpKind::Dot { a, b, acc: self.use_value(cx)? }
+                OpKind::Dot {
+                    a,
+                    b,
+                    acc: self.use_value(cx)?,
+                }
             }
             "dequant" => {
                 let x = self.use_value(cx)?;
@@ -657,15 +807,28 @@ impl<'a> P<'a> {
                     None
                 };
                 self.expect("to")?;
-                OpKind::Dequant { x, scale, to: self.dtype()? }
+                OpKind::Dequant {
+                    x,
+                    scale,
+                    to: self.dtype()?,
+                }
             }
             "quantize" => {
                 let x = self.use_value(cx)?;
                 self.expect("to")?;
                 let elem = self.dtype()?;
                 let spec = self.scale_spec()?;
-                let global = if self.eat("global") { Some(self.use_value(cx)?) } else { None };
-                OpKind::Quantize { x, elem, spec, global }
+                let global = if self.eat("global") {
+                    Some(self.use_value(cx)?)
+                } else {
+                    None
+                };
+                OpKind::Quantize {
+                    x,
+                    elem,
+                    spec,
+                    global,
+                }
             }
             "for" => {
                 let lo = self.use_value(cx)?;
@@ -675,9 +838,19 @@ impl<'a> P<'a> {
                 let step = self.use_value(cx)?;
                 self.expect("iter")?;
                 let inits = self.list("(", ")", |p| p.use_value(cx))?;
-                OpKind::For { lo, hi, step, inits, body: Block::default() }
+                OpKind::For {
+                    lo,
+                    hi,
+                    step,
+                    inits,
+                    body: Block::default(),
+                }
             }
-            "if" => OpKind::If { cond: self.use_value(cx)?, then_block: Block::default(), else_block: Block::default() },
+            "if" => OpKind::If {
+                cond: self.use_value(cx)?,
+                then_block: Block::default(),
+                else_block: Block::default(),
+            },
             "yield" => {
                 let mut values = Vec::new();
                 if self.peek() == Some(b'%') {
@@ -699,7 +872,8 @@ impl<'a> P<'a> {
                     self.expect(",")?;
                 }
                 let ty = self.ty()?;
-                cx.define(*id, name.clone(), ty).map_err(|m| self.err_at(*start, m))?;
+                cx.define(*id, name.clone(), ty)
+                    .map_err(|m| self.err_at(*start, m))?;
             }
         }
         let span = self.span()?;
@@ -710,7 +884,11 @@ impl<'a> P<'a> {
                 *body = self.block(cx, "}")?;
                 self.expect("}")?;
             }
-            OpKind::If { then_block, else_block, .. } => {
+            OpKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
                 self.expect("{")?;
                 *then_block = self.block(cx, "}")?;
                 self.expect("}")?;
@@ -721,6 +899,10 @@ impl<'a> P<'a> {
             }
             _ => {}
         }
-        Ok(Op { kind, results: results.into_iter().map(|(_, _, id)| ValueId(id)).collect(), span })
+        Ok(Op {
+            kind,
+            results: results.into_iter().map(|(_, _, id)| ValueId(id)).collect(),
+            span,
+        })
     }
 }

@@ -24,8 +24,8 @@
 //! arena round-trips too.
 
 use crate::{
-    Access, BinOp, Block, Bound, CmpPred, Dim, DimExpr, Index, Kernel, Module, Op, OpKind, ParamKind, ReduceKind,
-    ScaleSpec, TensorType, TileLayout, TileType, Type, UnOp, ValueId,
+    Access, BinOp, Block, Bound, CmpPred, Dim, DimExpr, Index, Kernel, Module, Op, OpKind, ParamKind,
+    ReduceKind, ScaleSpec, TensorType, TileLayout, TileType, Type, UnOp, ValueId,
 };
 use std::fmt::Write;
 
@@ -42,7 +42,10 @@ pub fn print_module(m: &Module) -> String {
 
 /// Print one kernel (as it appears inside [`print_module`]).
 pub fn print_kernel(k: &Kernel) -> String {
-    let mut p = Printer { k, out: String::new() };
+    let mut p = Printer {
+        k,
+        out: String::new(),
+    };
     p.kernel();
     p.out
 }
@@ -215,7 +218,11 @@ impl Printer<'_> {
             .map(|p| {
                 let ty = match &p.kind {
                     ParamKind::Tensor { ty, is_out } => {
-                        format!("{}{}", if *is_out { "out " } else { "" }, tensor_type_to_string(ty))
+                        format!(
+                            "{}{}",
+                            if *is_out { "out " } else { "" },
+                            tensor_type_to_string(ty)
+                        )
                     }
                     ParamKind::Scalar(d) => d.name().to_string(),
                 };
@@ -231,7 +238,11 @@ impl Printer<'_> {
             k.span.hi
         );
         if !k.attrs.is_empty() {
-            let attrs: Vec<String> = k.attrs.iter().map(|(a, v)| format!("{} = {}", name_text(a), quote(v))).collect();
+            let attrs: Vec<String> = k
+                .attrs
+                .iter()
+                .map(|(a, v)| format!("{} = {}", name_text(a), quote(v)))
+                .collect();
             let _ = writeln!(self.out, "  attrs {{ {} }}", attrs.join(", "));
         }
         let syms: Vec<String> = k.syms.iter().map(|s| name_text(s)).collect();
@@ -241,7 +252,14 @@ impl Printer<'_> {
             .iter()
             .map(|t| {
                 let c: Vec<String> = t.candidates.iter().map(|c| c.to_string()).collect();
-                format!("{} = {} in [{}] loc({}:{})", name_text(&t.name), t.value, c.join(", "), t.span.lo, t.span.hi)
+                format!(
+                    "{} = {} in [{}] loc({}:{})",
+                    name_text(&t.name),
+                    t.value,
+                    c.join(", "),
+                    t.span.lo,
+                    t.span.hi
+                )
             })
             .collect();
         let _ = writeln!(self.out, "  tiles {{ {} }}", tiles.join(", "));
@@ -278,7 +296,12 @@ impl Printer<'_> {
             }
         }
         mark(&self.k.body, &mut defined);
-        defined.iter().enumerate().filter(|(_, d)| !**d).map(|(i, _)| ValueId(i as u32)).collect()
+        defined
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !**d)
+            .map(|(i, _)| ValueId(i as u32))
+            .collect()
     }
 
     /// A value reference: `%name.id` or `%id`.
@@ -341,7 +364,11 @@ impl Printer<'_> {
         let trivial = a.bounds.len() == a.index.len() && a.bounds.iter().all(|b| *b == Bound::default());
         if !trivial {
             let opt = |v: Option<ValueId>| v.map(|v| self.v(v)).unwrap_or_else(|| "_".to_string());
-            let b: Vec<String> = a.bounds.iter().map(|b| format!("{} .. {}", opt(b.lo), opt(b.hi))).collect();
+            let b: Vec<String> = a
+                .bounds
+                .iter()
+                .map(|b| format!("{} .. {}", opt(b.lo), opt(b.hi)))
+                .collect();
             let _ = write!(s, " bounds [{}]", b.join(", "));
         }
         s
@@ -360,14 +387,22 @@ impl Printer<'_> {
             OpKind::ProgramId { axis } => format!("program_id {axis}"),
             OpKind::NumPrograms { axis } => format!("num_programs {axis}"),
             OpKind::SymDim { sym } => match self.k.syms.get(*sym as usize) {
-                Some(s) if self.k.syms.iter().filter(|x| *x == s).count() == 1 => format!("sym_dim {}", name_text(s)),
+                Some(s) if self.k.syms.iter().filter(|x| *x == s).count() == 1 => {
+                    format!("sym_dim {}", name_text(s))
+                }
                 _ => format!("sym_dim #{sym}"),
             },
             OpKind::Arange { n } => format!("arange {n}"),
-            OpKind::Binary { op, lhs, rhs } => format!("binary {} {}, {}", binop_name(*op), self.v(*lhs), self.v(*rhs)),
+            OpKind::Binary { op, lhs, rhs } => {
+                format!("binary {} {}, {}", binop_name(*op), self.v(*lhs), self.v(*rhs))
+            }
             OpKind::Unary { op, x } => format!("unary {} {}", unop_name(*op), self.v(*x)),
-            OpKind::Cmp { pred, lhs, rhs } => format!("cmp {} {}, {}", cmp_name(*pred), self.v(*lhs), self.v(*rhs)),
-            OpKind::Select { cond, a, b } => format!("select {}, {}, {}", self.v(*cond), self.v(*a), self.v(*b)),
+            OpKind::Cmp { pred, lhs, rhs } => {
+                format!("cmp {} {}, {}", cmp_name(*pred), self.v(*lhs), self.v(*rhs))
+            }
+            OpKind::Select { cond, a, b } => {
+                format!("select {}, {}, {}", self.v(*cond), self.v(*a), self.v(*b))
+            }
             OpKind::Cast { x, to } => format!("cast {} to {}", self.v(*x), to.name()),
             OpKind::Broadcast { x } => format!("broadcast {}", self.v(*x)),
             OpKind::ExpandDims { x, axis } => format!("expand_dims {}, axis = {}", self.v(*x), axis),
@@ -375,22 +410,33 @@ impl Printer<'_> {
             OpKind::Reduce { kind, x, axis } => {
                 format!("reduce {} {}, axis = {}", reduce_name(*kind), self.v(*x), axis)
             }
-            OpKind::Load { access, other } => format!("load {} other = {}", self.access(access), float(*other)),
+            OpKind::Load { access, other } => {
+                format!("load {} other = {}", self.access(access), float(*other))
+            }
             OpKind::Store { access, value } => format!("store {}, {}", self.access(access), self.v(*value)),
-            OpKind::AtomicAdd { access, value } => format!("atomic_add {}, {}", self.access(access), self.v(*value)),
+            OpKind::AtomicAdd { access, value } => {
+                format!("atomic_add {}, {}", self.access(access), self.v(*value))
+            }
             OpKind::Dot { a, b, acc } => format!("dot {}, {}, {}", self.v(*a), self.v(*b), self.v(*acc)),
             OpKind::Dequant { x, scale, to } => match scale {
                 Some(s) => format!("dequant {}, scale {} to {}", self.v(*x), self.v(*s), to.name()),
                 None => format!("dequant {} to {}", self.v(*x), to.name()),
             },
-            OpKind::Quantize { x, elem, spec, global } => {
+            OpKind::Quantize {
+                x,
+                elem,
+                spec,
+                global,
+            } => {
                 let mut s = format!("quantize {} to {} {}", self.v(*x), elem.name(), scale_spec(spec));
                 if let Some(g) = global {
                     let _ = write!(s, " global {}", self.v(*g));
                 }
                 s
             }
-            OpKind::For { lo, hi, step, inits, .. } => {
+            OpKind::For {
+                lo, hi, step, inits, ..
+            } => {
                 let i: Vec<String> = inits.iter().map(|v| self.v(*v)).collect();
                 format!(
                     "for {} to {} step {} iter({})",
@@ -403,7 +449,11 @@ impl Printer<'_> {
             OpKind::If { cond, .. } => format!("if {}", self.v(*cond)),
             OpKind::Yield { values } => {
                 let v: Vec<String> = values.iter().map(|v| self.v(*v)).collect();
-                if v.is_empty() { "yield".to_string() } else { format!("yield {}", v.join(", ")) }
+                if v.is_empty() {
+                    "yield".to_string()
+                } else {
+                    format!("yield {}", v.join(", "))
+                }
             }
         };
         self.out.push_str(&body);
@@ -419,7 +469,11 @@ impl Printer<'_> {
                 self.indent(depth);
                 self.out.push_str("}\n");
             }
-            OpKind::If { then_block, else_block, .. } => {
+            OpKind::If {
+                then_block,
+                else_block,
+                ..
+            } => {
                 self.out.push_str(" {\n");
                 self.block(then_block, depth + 1, false);
                 self.indent(depth);

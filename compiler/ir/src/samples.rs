@@ -2,47 +2,79 @@
 //! the passes share: the same programs the `.tsr` examples express, independent of the front end.
 
 use crate::{
-    Access, BinOp, Bound, DType, Dim, DimExpr, Index, KernelBuilder, OpKind, ReduceKind, ScaleLayout, ScaleSpec,
-    TensorType, TileType, Type, UnOp, ValueId,
+    Access, BinOp, Bound, DType, Dim, DimExpr, Index, KernelBuilder, OpKind, ReduceKind, ScaleLayout,
+    ScaleSpec, TensorType, TileType, Type, UnOp, ValueId,
 };
 
 /// A tensor type with symbolic dims.
 pub fn tensor(dtype: DType, dims: &[&str]) -> TensorType {
-    TensorType { dtype, dims: dims.iter().map(|d| Dim::Sym(d.to_string())).collect(), scale: None, packed_axis: None }
+    TensorType {
+        dtype,
+        dims: dims.iter().map(|d| Dim::Sym(d.to_string())).collect(),
+        scale: None,
+        packed_axis: None,
+    }
 }
 
 /// An MX contract (e8m0, block 32) along `axis` of a rank-2 tensor.
 pub fn mx_spec(axis: usize) -> ScaleSpec {
     let mut block = vec![1, 1];
     block[axis] = 32;
-    ScaleSpec { scale_dtype: DType::E8M0, block, global: false, layout: ScaleLayout::Linear }
+    ScaleSpec {
+        scale_dtype: DType::E8M0,
+        block,
+        global: false,
+        layout: ScaleLayout::Linear,
+    }
 }
 
 /// The NVFP4 contract (ue4m3, block 16, per-tensor global) along `axis`.
 pub fn nv_spec(axis: usize) -> ScaleSpec {
     let mut block = vec![1, 1];
     block[axis] = 16;
-    ScaleSpec { scale_dtype: DType::UE4M3, block, global: true, layout: ScaleLayout::Linear }
+    ScaleSpec {
+        scale_dtype: DType::UE4M3,
+        block,
+        global: true,
+        layout: ScaleLayout::Linear,
+    }
 }
 
 /// A tile type that is scaled like `spec` (or plain).
 fn tile(dtype: DType, shape: Vec<u32>, scale: Option<ScaleSpec>) -> Type {
-    Type::Tile(TileType { dtype, shape, scale, layout: crate::TileLayout::Logical })
+    Type::Tile(TileType {
+        dtype,
+        shape,
+        scale,
+        layout: crate::TileLayout::Logical,
+    })
 }
 
 fn ceil_div(b: &mut KernelBuilder, sym: &str, t: i64) -> DimExpr {
     b.sym_index(sym);
-    DimExpr::CeilDiv(Box::new(DimExpr::Sym(sym.to_string())), Box::new(DimExpr::Const(t)))
+    DimExpr::CeilDiv(
+        Box::new(DimExpr::Sym(sym.to_string())),
+        Box::new(DimExpr::Const(t)),
+    )
 }
 
 fn range2(r0: ValueId, s0: u32, r1: ValueId, s1: u32) -> Vec<Index> {
-    vec![Index::Range { start: r0, size: s0 }, Index::Range { start: r1, size: s1 }]
+    vec![
+        Index::Range { start: r0, size: s0 },
+        Index::Range { start: r1, size: s1 },
+    ]
 }
 
 /// `c[M, N] = (a[M, K] · b[N, K]^T) * scale` tiled by `(bm, bn, bk)`, the shape of every GEMM
 /// example: `a` and `b` may carry scale contracts (blocked along K, axis 1); `scalars` adds that
 /// many f32 scalar params multiplied into the result; `c` has dtype `out`.
-pub fn gemm(a: TensorType, b_ty: TensorType, out: DType, tiles: (u32, u32, u32), scalars: usize) -> crate::Kernel {
+pub fn gemm(
+    a: TensorType,
+    b_ty: TensorType,
+    out: DType,
+    tiles: (u32, u32, u32),
+    scalars: usize,
+) -> crate::Kernel {
     let (bm, bn, bk) = tiles;
     let mut b = KernelBuilder::new("gemm");
     b.attr("reference", "gemm");
@@ -88,14 +120,22 @@ pub fn gemm(a: TensorType, b_ty: TensorType, out: DType, tiles: (u32, u32, u32),
         b.name(k0, "k0");
         let ta = b.op1(
             OpKind::Load {
-                access: Access { tensor: pa, index: range2(m0, bm, k0, bk), bounds: vec![Bound::default(); 2] },
+                access: Access {
+                    tensor: pa,
+                    index: range2(m0, bm, k0, bk),
+                    bounds: vec![Bound::default(); 2],
+                },
                 other: 0.0,
             },
             tile(a_dt, vec![bm, bk], a_scale.clone()),
         );
         let tb = b.op1(
             OpKind::Load {
-                access: Access { tensor: pb, index: range2(n0, bn, k0, bk), bounds: vec![Bound::default(); 2] },
+                access: Access {
+                    tensor: pb,
+                    index: range2(n0, bn, k0, bk),
+                    bounds: vec![Bound::default(); 2],
+                },
                 other: 0.0,
             },
             tile(b_dt, vec![bn, bk], b_scale.clone()),
@@ -106,7 +146,14 @@ pub fn gemm(a: TensorType, b_ty: TensorType, out: DType, tiles: (u32, u32, u32),
         });
         let tbt = b.op1(OpKind::Transpose { x: tb }, tile(b_dt, vec![bk, bn], bt_scale));
         let acc_ty = b.ty(acc[0]);
-        let next = b.op1(OpKind::Dot { a: ta, b: tbt, acc: acc[0] }, acc_ty);
+        let next = b.op1(
+            OpKind::Dot {
+                a: ta,
+                b: tbt,
+                acc: acc[0],
+            },
+            acc_ty,
+        );
         vec![next]
     });
     let mut r = res[0];
@@ -118,11 +165,18 @@ pub fn gemm(a: TensorType, b_ty: TensorType, out: DType, tiles: (u32, u32, u32),
     let rc = if out == DType::F32 {
         r
     } else {
-        b.op1(OpKind::Cast { x: r, to: out }, Type::Tile(TileType::plain(out, vec![bm, bn])))
+        b.op1(
+            OpKind::Cast { x: r, to: out },
+            Type::Tile(TileType::plain(out, vec![bm, bn])),
+        )
     };
     b.op(
         OpKind::Store {
-            access: Access { tensor: pc, index: range2(m0, bm, n0, bn), bounds: vec![Bound::default(); 2] },
+            access: Access {
+                tensor: pc,
+                index: range2(m0, bm, n0, bn),
+                bounds: vec![Bound::default(); 2],
+            },
             value: rc,
         },
         vec![],
@@ -150,25 +204,47 @@ pub fn softmax(bm: u32, bn: u32) -> crate::Kernel {
     let row = Type::Tile(TileType::plain(DType::F32, vec![bm]));
     let x = b.op1(
         OpKind::Load {
-            access: Access { tensor: px, index: range2(m0, bm, zero, bn), bounds: vec![Bound::default(); 2] },
+            access: Access {
+                tensor: px,
+                index: range2(m0, bm, zero, bn),
+                bounds: vec![Bound::default(); 2],
+            },
             other: f64::NEG_INFINITY,
         },
         t2.clone(),
     );
     let sb = b.op1(OpKind::Broadcast { x: scale }, t2.clone());
     let xs = b.bin(BinOp::Mul, x, sb);
-    let mx = b.op1(OpKind::Reduce { kind: ReduceKind::Max, x: xs, axis: 1 }, row.clone());
+    let mx = b.op1(
+        OpKind::Reduce {
+            kind: ReduceKind::Max,
+            x: xs,
+            axis: 1,
+        },
+        row.clone(),
+    );
     let mxe = b.op1(OpKind::ExpandDims { x: mx, axis: 1 }, col.clone());
     let mxb = b.op1(OpKind::Broadcast { x: mxe }, t2.clone());
     let d = b.bin(BinOp::Sub, xs, mxb);
     let e = b.op1(OpKind::Unary { op: UnOp::Exp, x: d }, t2.clone());
-    let s = b.op1(OpKind::Reduce { kind: ReduceKind::Sum, x: e, axis: 1 }, row);
+    let s = b.op1(
+        OpKind::Reduce {
+            kind: ReduceKind::Sum,
+            x: e,
+            axis: 1,
+        },
+        row,
+    );
     let se = b.op1(OpKind::ExpandDims { x: s, axis: 1 }, col);
     let sbb = b.op1(OpKind::Broadcast { x: se }, t2);
     let y = b.bin(BinOp::Div, e, sbb);
     b.op(
         OpKind::Store {
-            access: Access { tensor: py, index: range2(m0, bm, zero, bn), bounds: vec![Bound::default(); 2] },
+            access: Access {
+                tensor: py,
+                index: range2(m0, bm, zero, bn),
+                bounds: vec![Bound::default(); 2],
+            },
             value: y,
         },
         vec![],

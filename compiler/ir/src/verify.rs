@@ -7,8 +7,8 @@
 //! `for` body arguments `[iv: i32, carried...]`.
 
 use crate::{
-    Access, BinOp, Block, DType, Dim, DimExpr, Index, Kernel, Module, Op, OpKind, ParamKind, ScaleSpec, TensorType,
-    TileType, Type, UnOp, ValueId, type_to_string,
+    Access, BinOp, Block, DType, Dim, DimExpr, Index, Kernel, Module, Op, OpKind, ParamKind, ScaleSpec,
+    TensorType, TileType, Type, UnOp, ValueId, type_to_string,
 };
 use std::fmt;
 
@@ -25,8 +25,16 @@ pub struct VerifyError {
 
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() { "signature".to_string() } else { self.path.join(" > ") };
-        write!(f, "IR verifier: kernel `{}`, {} (`{}`): {}", self.kernel, path, self.op, self.message)
+        let path = if self.path.is_empty() {
+            "signature".to_string()
+        } else {
+            self.path.join(" > ")
+        };
+        write!(
+            f,
+            "IR verifier: kernel `{}`, {} (`{}`): {}",
+            self.kernel, path, self.op, self.message
+        )
     }
 }
 
@@ -37,7 +45,13 @@ pub fn verify_module(m: &Module) -> Result<(), VerifyError> {
 
 /// Verify one kernel.
 pub fn verify_kernel(k: &Kernel) -> Result<(), VerifyError> {
-    let mut v = V { k, path: Vec::new(), op: "kernel", defined: vec![false; k.values.len()], scope: Vec::new() };
+    let mut v = V {
+        k,
+        path: Vec::new(),
+        op: "kernel",
+        defined: vec![false; k.values.len()],
+        scope: Vec::new(),
+    };
     v.signature()?;
     v.block(&k.body, None)
 }
@@ -60,7 +74,12 @@ fn shape_str(t: &Type) -> String {
 
 impl<'a> V<'a> {
     fn fail<T>(&self, message: impl Into<String>) -> Result<T, VerifyError> {
-        Err(VerifyError { kernel: self.k.name.clone(), path: self.path.clone(), op: self.op, message: message.into() })
+        Err(VerifyError {
+            kernel: self.k.name.clone(),
+            path: self.path.clone(),
+            op: self.op,
+            message: message.into(),
+        })
     }
 
     fn signature(&mut self) -> R {
@@ -91,7 +110,11 @@ impl<'a> V<'a> {
         for (d, a) in scalars.iter().zip(&k.body.args) {
             let t = self.ty(*a)?;
             if *t != Type::Scalar(*d) {
-                return self.fail(format!("body argument %{} has type {} but its parameter is {d}", a.0, shape_str(t)));
+                return self.fail(format!(
+                    "body argument %{} has type {} but its parameter is {d}",
+                    a.0,
+                    shape_str(t)
+                ));
             }
         }
         if k.grid.is_empty() || k.grid.len() > 3 {
@@ -121,7 +144,11 @@ impl<'a> V<'a> {
     }
 
     fn sym_known(&self, s: &str) -> R {
-        if self.k.syms.iter().any(|x| x == s) { Ok(()) } else { self.fail(format!("symbolic dim `{s}` is not in syms")) }
+        if self.k.syms.iter().any(|x| x == s) {
+            Ok(())
+        } else {
+            self.fail(format!("symbolic dim `{s}` is not in syms"))
+        }
     }
 
     fn tensor_type(&self, name: &str, t: &TensorType) -> R {
@@ -139,7 +166,11 @@ impl<'a> V<'a> {
         }
         match (t.dtype, t.packed_axis) {
             (DType::F4E2M1, Some(ax)) if ax < t.dims.len() => {}
-            (DType::F4E2M1, _) => return self.fail(format!("`{name}`: f4e2m1 tensor needs an explicit packed axis < rank")),
+            (DType::F4E2M1, _) => {
+                return self.fail(format!(
+                    "`{name}`: f4e2m1 tensor needs an explicit packed axis < rank"
+                ));
+            }
             (_, Some(_)) => return self.fail(format!("`{name}`: only f4e2m1 tensors have a packed axis")),
             (_, None) => {}
         }
@@ -151,7 +182,10 @@ impl<'a> V<'a> {
             return self.fail(format!("`{what}`: {} is not a scale format", s.scale_dtype));
         }
         if s.block.len() != rank {
-            return self.fail(format!("`{what}`: scale block has {} extents for rank {rank}", s.block.len()));
+            return self.fail(format!(
+                "`{what}`: scale block has {} extents for rank {rank}",
+                s.block.len()
+            ));
         }
         if s.block.contains(&0) {
             return self.fail(format!("`{what}`: scale block extent 0"));
@@ -162,7 +196,11 @@ impl<'a> V<'a> {
     fn ty(&self, v: ValueId) -> Result<&'a Type, VerifyError> {
         match self.k.values.get(v.0 as usize) {
             Some(i) => Ok(&i.ty),
-            None => self.fail(format!("value %{} is not in the value arena ({} values)", v.0, self.k.values.len())),
+            None => self.fail(format!(
+                "value %{} is not in the value arena ({} values)",
+                v.0,
+                self.k.values.len()
+            )),
         }
     }
 
@@ -176,7 +214,11 @@ impl<'a> V<'a> {
     fn scalar(&self, v: ValueId, d: DType, what: &str) -> R {
         let t = self.ty(v)?;
         if *t != Type::Scalar(d) {
-            return self.fail(format!("{what} %{} must be a scalar {d}, found {}", v.0, shape_str(t)));
+            return self.fail(format!(
+                "{what} %{} must be a scalar {d}, found {}",
+                v.0,
+                shape_str(t)
+            ));
         }
         Ok(())
     }
@@ -197,7 +239,10 @@ impl<'a> V<'a> {
         if self.scope.iter().any(|s| s.contains(&v)) {
             Ok(())
         } else if self.defined[v.0 as usize] {
-            self.fail(format!("value %{} is used outside the block that defines it", v.0))
+            self.fail(format!(
+                "value %{} is used outside the block that defines it",
+                v.0
+            ))
         } else {
             self.fail(format!("value %{} is used before it is defined", v.0))
         }
@@ -227,7 +272,11 @@ impl<'a> V<'a> {
                 if got.len() != want.len() || got.iter().zip(want).any(|(g, w)| *g != w) {
                     let g: Vec<String> = got.iter().map(|t| shape_str(t)).collect();
                     let w: Vec<String> = want.iter().map(shape_str).collect();
-                    return self.fail(format!("yields ({}) but the parent op produces ({})", g.join(", "), w.join(", ")));
+                    return self.fail(format!(
+                        "yields ({}) but the parent op produces ({})",
+                        g.join(", "),
+                        w.join(", ")
+                    ));
                 }
             } else {
                 self.op_(op)?;
@@ -239,7 +288,10 @@ impl<'a> V<'a> {
             && !matches!(b.ops.last().map(|o| &o.kind), Some(OpKind::Yield { .. }))
         {
             self.op = "yield";
-            return self.fail(format!("block of an op with {} results does not end with `yield`", want.len()));
+            return self.fail(format!(
+                "block of an op with {} results does not end with `yield`",
+                want.len()
+            ));
         }
         self.scope.pop();
         Ok(())
@@ -260,7 +312,11 @@ impl<'a> V<'a> {
     fn want(&self, op: &Op, t: &Type) -> R {
         let r = self.res(op)?;
         if r != t {
-            return self.fail(format!("result type is {} but {} is expected", shape_str(r), shape_str(t)));
+            return self.fail(format!(
+                "result type is {} but {} is expected",
+                shape_str(r),
+                shape_str(t)
+            ));
         }
         Ok(())
     }
@@ -290,7 +346,10 @@ impl<'a> V<'a> {
             }
             OpKind::SymDim { sym } => {
                 if *sym as usize >= self.k.syms.len() {
-                    return self.fail(format!("sym index {sym} but the kernel has {} syms", self.k.syms.len()));
+                    return self.fail(format!(
+                        "sym index {sym} but the kernel has {} syms",
+                        self.k.syms.len()
+                    ));
                 }
                 self.want(op, &Type::Scalar(DType::I32))?;
             }
@@ -353,7 +412,9 @@ impl<'a> V<'a> {
             OpKind::Broadcast { x } => {
                 let t = self.ty(*x)?;
                 let r = self.res(op)?;
-                let Type::Tile(rt) = r else { return self.fail("broadcast must produce a tile") };
+                let Type::Tile(rt) = r else {
+                    return self.fail("broadcast must produce a tile");
+                };
                 if rt.dtype != t.dtype() || rt.scale.is_some() {
                     return self.fail(format!("broadcast of {} to {}", shape_str(t), shape_str(r)));
                 }
@@ -372,11 +433,20 @@ impl<'a> V<'a> {
             OpKind::ExpandDims { x, axis } => {
                 let t = self.tile(*x, "operand")?;
                 if *axis as usize > t.shape.len() || t.scale.is_some() {
-                    return self.fail(format!("expand_dims axis {axis} of a rank-{} tile", t.shape.len()));
+                    return self.fail(format!(
+                        "expand_dims axis {axis} of a rank-{} tile",
+                        t.shape.len()
+                    ));
                 }
                 let mut s = t.shape.clone();
                 s.insert(*axis as usize, 1);
-                self.want(op, &Type::Tile(TileType { shape: s, ..t.clone() }))?;
+                self.want(
+                    op,
+                    &Type::Tile(TileType {
+                        shape: s,
+                        ..t.clone()
+                    }),
+                )?;
             }
             OpKind::Transpose { x } => {
                 let t = self.tile(*x, "operand")?;
@@ -400,11 +470,20 @@ impl<'a> V<'a> {
                 s.remove(*axis as usize);
                 let r = self.res(op)?;
                 let ok = match r {
-                    Type::Tile(rt) => *rt == TileType { shape: s, ..t.clone() },
+                    Type::Tile(rt) => {
+                        *rt == TileType {
+                            shape: s,
+                            ..t.clone()
+                        }
+                    }
                     Type::Scalar(d) => s.is_empty() && *d == t.dtype,
                 };
                 if !ok {
-                    return self.fail(format!("reduce of {:?} along {axis} gives {}", t.shape, shape_str(r)));
+                    return self.fail(format!(
+                        "reduce of {:?} along {axis} gives {}",
+                        t.shape,
+                        shape_str(r)
+                    ));
                 }
             }
             OpKind::Load { access, .. } => {
@@ -422,9 +501,14 @@ impl<'a> V<'a> {
                 let want = self.access_type(access, tt)?;
                 let got = self.ty(*value)?;
                 if *got != want {
-                    return self.fail(format!("value has type {} but the view is {}", shape_str(got), shape_str(&want)));
+                    return self.fail(format!(
+                        "value has type {} but the view is {}",
+                        shape_str(got),
+                        shape_str(&want)
+                    ));
                 }
-                if matches!(op.kind, OpKind::AtomicAdd { .. }) && !matches!(tt.dtype, DType::F32 | DType::I32) {
+                if matches!(op.kind, OpKind::AtomicAdd { .. }) && !matches!(tt.dtype, DType::F32 | DType::I32)
+                {
                     return self.fail(format!("atomic_add into {} (f32 or i32 only)", tt.dtype));
                 }
             }
@@ -442,7 +526,9 @@ impl<'a> V<'a> {
                     Some(s) => {
                         let st = self.tile(*s, "scale")?;
                         if t.scale.is_some() || st.scale.is_some() {
-                            return self.fail("explicit-scale dequant takes a plain code tile and a plain scale tile");
+                            return self.fail(
+                                "explicit-scale dequant takes a plain code tile and a plain scale tile",
+                            );
                         }
                         if !st.dtype.is_scale_format() {
                             return self.fail(format!("scale tile of {} is not a scale format", st.dtype));
@@ -459,10 +545,18 @@ impl<'a> V<'a> {
                 }
                 self.want(op, &Type::Tile(TileType::plain(*to, t.shape.clone())))?;
             }
-            OpKind::Quantize { x, elem, spec, global } => {
+            OpKind::Quantize {
+                x,
+                elem,
+                spec,
+                global,
+            } => {
                 let t = self.tile(*x, "operand")?;
                 if t.scale.is_some() || !t.dtype.is_float() || t.dtype.is_narrow_float() {
-                    return self.fail(format!("quantize of {} (a plain f32/bf16/f16 tile expected)", t.dtype));
+                    return self.fail(format!(
+                        "quantize of {} (a plain f32/bf16/f16 tile expected)",
+                        t.dtype
+                    ));
                 }
                 if !elem.is_narrow_float() {
                     return self.fail(format!("quantize to {elem} (a narrow float expected)"));
@@ -474,19 +568,45 @@ impl<'a> V<'a> {
                     (true, None) => return self.fail("contract needs a global scale operand"),
                     (false, Some(_)) => return self.fail("global scale given to a contract without one"),
                 }
-                let want = TileType { dtype: *elem, shape: t.shape.clone(), scale: Some(spec.clone()), layout: t.layout };
+                let want = TileType {
+                    dtype: *elem,
+                    shape: t.shape.clone(),
+                    scale: Some(spec.clone()),
+                    layout: t.layout,
+                };
                 self.want(op, &Type::Tile(want))?;
             }
-            OpKind::For { lo, hi, step, inits, body } => {
+            OpKind::For {
+                lo,
+                hi,
+                step,
+                inits,
+                body,
+            } => {
                 self.scalar(*lo, DType::I32, "lower bound")?;
                 self.scalar(*hi, DType::I32, "upper bound")?;
                 self.scalar(*step, DType::I32, "step")?;
-                let init_tys: Vec<Type> = inits.iter().map(|v| self.ty(*v).cloned()).collect::<Result<_, _>>()?;
-                let res: Vec<Type> = op.results.iter().map(|v| self.ty(*v).cloned()).collect::<Result<_, _>>()?;
+                let init_tys: Vec<Type> = inits
+                    .iter()
+                    .map(|v| self.ty(*v).cloned())
+                    .collect::<Result<_, _>>()?;
+                let res: Vec<Type> = op
+                    .results
+                    .iter()
+                    .map(|v| self.ty(*v).cloned())
+                    .collect::<Result<_, _>>()?;
                 if res != init_tys {
-                    return self.fail(format!("{} inits but {} results of matching types expected", inits.len(), res.len()));
+                    return self.fail(format!(
+                        "{} inits but {} results of matching types expected",
+                        inits.len(),
+                        res.len()
+                    ));
                 }
-                let args: Vec<Type> = body.args.iter().map(|v| self.ty(*v).cloned()).collect::<Result<_, _>>()?;
+                let args: Vec<Type> = body
+                    .args
+                    .iter()
+                    .map(|v| self.ty(*v).cloned())
+                    .collect::<Result<_, _>>()?;
                 let mut want = vec![Type::Scalar(DType::I32)];
                 want.extend(res.iter().cloned());
                 if args != want {
@@ -501,9 +621,17 @@ impl<'a> V<'a> {
                 }
                 return Ok(());
             }
-            OpKind::If { cond, then_block, else_block } => {
+            OpKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
                 self.scalar(*cond, DType::I1, "condition")?;
-                let res: Vec<Type> = op.results.iter().map(|v| self.ty(*v).cloned()).collect::<Result<_, _>>()?;
+                let res: Vec<Type> = op
+                    .results
+                    .iter()
+                    .map(|v| self.ty(*v).cloned())
+                    .collect::<Result<_, _>>()?;
                 for (name, b) in [("then", then_block), ("else", else_block)] {
                     if !b.args.is_empty() {
                         return self.fail(format!("`{name}` block has arguments"));
@@ -530,7 +658,11 @@ impl<'a> V<'a> {
     fn same(&self, a: ValueId, b: ValueId) -> Result<&'a Type, VerifyError> {
         let (ta, tb) = (self.ty(a)?, self.ty(b)?);
         if ta != tb {
-            return self.fail(format!("operands have different types: {} and {}", shape_str(ta), shape_str(tb)));
+            return self.fail(format!(
+                "operands have different types: {} and {}",
+                shape_str(ta),
+                shape_str(tb)
+            ));
         }
         self.plain(ta, a)?;
         Ok(ta)
@@ -548,7 +680,10 @@ impl<'a> V<'a> {
     /// Checks an access; returns the tensor type and whether it is writable.
     fn access(&self, a: &Access) -> Result<(&'a TensorType, bool), VerifyError> {
         let Some(p) = self.k.params.get(a.tensor.0 as usize) else {
-            return self.fail(format!("access to parameter #{} which does not exist", a.tensor.0));
+            return self.fail(format!(
+                "access to parameter #{} which does not exist",
+                a.tensor.0
+            ));
         };
         let ParamKind::Tensor { ty, is_out } = &p.kind else {
             return self.fail(format!("`{}` is a scalar, not a tensor", p.name));
@@ -582,7 +717,10 @@ impl<'a> V<'a> {
                 && sc.block[d] > 1
                 && !matches!(i, Index::Range { .. })
             {
-                return self.fail(format!("scaled dim {d} of `{}` must be indexed by a range", p.name));
+                return self.fail(format!(
+                    "scaled dim {d} of `{}` must be indexed by a range",
+                    p.name
+                ));
             }
         }
         for b in &a.bounds {
@@ -613,7 +751,12 @@ impl<'a> V<'a> {
             }
             return Ok(Type::Scalar(tt.dtype));
         }
-        Ok(Type::Tile(TileType { dtype: tt.dtype, shape, scale, layout: crate::TileLayout::Logical }))
+        Ok(Type::Tile(TileType {
+            dtype: tt.dtype,
+            shape,
+            scale,
+            layout: crate::TileLayout::Logical,
+        }))
     }
 
     fn dot(&self, op: &Op, a: ValueId, b: ValueId, acc: ValueId) -> R {
@@ -631,9 +774,16 @@ impl<'a> V<'a> {
             ));
         }
         let int = ta.dtype == DType::I8 && tb.dtype == DType::I8;
-        let acc_ok = if int { tc.dtype == DType::I32 } else { tc.dtype == DType::F32 };
+        let acc_ok = if int {
+            tc.dtype == DType::I32
+        } else {
+            tc.dtype == DType::F32
+        };
         if !acc_ok || tc.scale.is_some() {
-            return self.fail(format!("accumulator must be a plain {} tile", if int { "i32" } else { "f32" }));
+            return self.fail(format!(
+                "accumulator must be a plain {} tile",
+                if int { "i32" } else { "f32" }
+            ));
         }
         for (t, what) in [(ta, "lhs"), (tb, "rhs")] {
             if !int && !t.dtype.is_float() {
@@ -660,6 +810,9 @@ impl<'a> V<'a> {
 fn with_dtype(t: &Type, d: DType) -> Type {
     match t {
         Type::Scalar(_) => Type::Scalar(d),
-        Type::Tile(tt) => Type::Tile(TileType { dtype: d, ..tt.clone() }),
+        Type::Tile(tt) => Type::Tile(TileType {
+            dtype: d,
+            ..tt.clone()
+        }),
     }
 }

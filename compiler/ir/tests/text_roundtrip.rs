@@ -15,7 +15,10 @@ fn roundtrip(m: &Module) {
 }
 
 fn module(kernels: Vec<Kernel>) -> Module {
-    Module { source_name: "hand \"built\".tsr".into(), kernels }
+    Module {
+        source_name: "hand \"built\".tsr".into(),
+        kernels,
+    }
 }
 
 #[test]
@@ -26,10 +29,22 @@ fn gemm_variants_roundtrip() {
     w.scale = Some(nv_spec(1));
     w.packed_axis = Some(1);
     let k1 = gemm(a, w, DType::BF16, (64, 32, 64), 2);
-    let k2 = gemm(tensor(DType::BF16, &["M", "K"]), tensor(DType::BF16, &["N", "K"]), DType::F32, (16, 16, 16), 0);
+    let k2 = gemm(
+        tensor(DType::BF16, &["M", "K"]),
+        tensor(DType::BF16, &["N", "K"]),
+        DType::F32,
+        (16, 16, 16),
+        0,
+    );
     let text = print_module(&module(vec![k1.clone()]));
-    assert!(text.contains("scale<ue4m3, block = [1, 16], global, layout = linear> packed = 1"), "{text}");
-    assert!(text.contains("attrs { reference = \"gemm\", \"global_scale.b\" = \"b_global\" }"), "{text}");
+    assert!(
+        text.contains("scale<ue4m3, block = [1, 16], global, layout = linear> packed = 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("attrs { reference = \"gemm\", \"global_scale.b\" = \"b_global\" }"),
+        "{text}"
+    );
     assert!(text.contains("%acc."), "{text}");
     roundtrip(&module(vec![k1, k2]));
 }
@@ -47,13 +62,23 @@ fn odd_ops() -> Kernel {
     let idx = b.tensor("idx", tensor(DType::I32, &["T"]), false);
     let y = b.tensor("y", tensor(DType::F32, &["M", "N"]), true);
     let g = b.scalar("g", DType::F32);
-    b.grid(vec![DimExpr::Max(Box::new(DimExpr::Sym("M".into())), Box::new(DimExpr::Const(1)))]);
+    b.grid(vec![DimExpr::Max(
+        Box::new(DimExpr::Sym("M".into())),
+        Box::new(DimExpr::Const(1)),
+    )]);
     let z = b.i32(0);
     let lo = b.i32(2);
-    let ar = b.op1(OpKind::Arange { n: 8 }, Type::Tile(TileType::plain(DType::I32, vec![8])));
+    let ar = b.op1(
+        OpKind::Arange { n: 8 },
+        Type::Tile(TileType::plain(DType::I32, vec![8])),
+    );
     let rows = b.op1(
         OpKind::Load {
-            access: Access { tensor: idx, index: vec![Index::Range { start: z, size: 8 }], bounds: vec![Bound::default()] },
+            access: Access {
+                tensor: idx,
+                index: vec![Index::Range { start: z, size: 8 }],
+                bounds: vec![Bound::default()],
+            },
             other: 0.0,
         },
         Type::Tile(TileType::plain(DType::I32, vec![8])),
@@ -64,16 +89,36 @@ fn odd_ops() -> Kernel {
             access: Access {
                 tensor: x,
                 index: vec![Index::Gather(rows), Index::Range { start: z, size: 16 }],
-                bounds: vec![Bound { lo: Some(lo), hi: None }, Bound::default()],
+                bounds: vec![
+                    Bound {
+                        lo: Some(lo),
+                        hi: None,
+                    },
+                    Bound::default(),
+                ],
             },
             other: f64::NEG_INFINITY,
         },
         t.clone(),
     );
-    let c = b.op1(OpKind::Cmp { pred: CmpPred::Lt, lhs: ar, rhs: ar }, Type::Tile(TileType::plain(DType::I1, vec![8])));
+    let c = b.op1(
+        OpKind::Cmp {
+            pred: CmpPred::Lt,
+            lhs: ar,
+            rhs: ar,
+        },
+        Type::Tile(TileType::plain(DType::I1, vec![8])),
+    );
     let _ = c;
     let pid = b.op1(OpKind::ProgramId { axis: 0 }, Type::Scalar(DType::I32));
-    let cond = b.op1(OpKind::Cmp { pred: CmpPred::Eq, lhs: pid, rhs: z }, Type::Scalar(DType::I1));
+    let cond = b.op1(
+        OpKind::Cmp {
+            pred: CmpPred::Eq,
+            lhs: pid,
+            rhs: z,
+        },
+        Type::Scalar(DType::I1),
+    );
     b.begin_block(vec![]);
     let e1 = b.op1(OpKind::Unary { op: UnOp::Exp2, x: v }, t.clone());
     b.op(OpKind::Yield { values: vec![e1] }, vec![]);
@@ -81,12 +126,36 @@ fn odd_ops() -> Kernel {
     b.begin_block(vec![]);
     b.op(OpKind::Yield { values: vec![v] }, vec![]);
     let else_block = b.end_block();
-    let r = b.op1(OpKind::If { cond, then_block, else_block }, t.clone());
-    let q = b.op1(
-        OpKind::Quantize { x: r, elem: DType::F4E2M1, spec: nv_spec(1), global: Some(g) },
-        Type::Tile(TileType { dtype: DType::F4E2M1, shape: vec![8, 16], scale: Some(nv_spec(1)), layout: TileLayout::Logical }),
+    let r = b.op1(
+        OpKind::If {
+            cond,
+            then_block,
+            else_block,
+        },
+        t.clone(),
     );
-    let d = b.op1(OpKind::Dequant { x: q, scale: None, to: DType::F32 }, t.clone());
+    let q = b.op1(
+        OpKind::Quantize {
+            x: r,
+            elem: DType::F4E2M1,
+            spec: nv_spec(1),
+            global: Some(g),
+        },
+        Type::Tile(TileType {
+            dtype: DType::F4E2M1,
+            shape: vec![8, 16],
+            scale: Some(nv_spec(1)),
+            layout: TileLayout::Logical,
+        }),
+    );
+    let d = b.op1(
+        OpKind::Dequant {
+            x: q,
+            scale: None,
+            to: DType::F32,
+        },
+        t.clone(),
+    );
     b.op(
         OpKind::AtomicAdd {
             access: Access {
@@ -101,7 +170,13 @@ fn odd_ops() -> Kernel {
     let nan = b.f32(f64::NAN);
     let _ = nan;
     let m = b.f32(-0.0);
-    let _ = b.op1(OpKind::Cast { x: m, to: DType::BF16 }, Type::Scalar(DType::BF16));
+    let _ = b.op1(
+        OpKind::Cast {
+            x: m,
+            to: DType::BF16,
+        },
+        Type::Scalar(DType::BF16),
+    );
     let mut k = b.finish();
     // A dead arena value (defined by no op) must survive the round trip too.
     k.new_value(Type::Scalar(DType::I8), Some("weird name".into()));

@@ -10,7 +10,10 @@ fn roles(k: &Kernel) -> Result<([TParam<'_>; 3], TParam<'_>), OracleError> {
     let (ins, outs) = tensors(k);
     let o = single_out(k, &outs)?;
     if ins.len() < 3 {
-        return Err(err(E_CONVENTION, format!("attention `{}` needs Q, K and V tensors", k.name)));
+        return Err(err(
+            E_CONVENTION,
+            format!("attention `{}` needs Q, K and V tensors", k.name),
+        ));
     }
     Ok(([ins[0], ins[1], ins[2]], o))
 }
@@ -20,7 +23,10 @@ fn hsd(shape: &[usize]) -> Result<(usize, usize, usize), OracleError> {
     match shape {
         [h, s, d] => Ok((*h, *s, *d)),
         [s, d] => Ok((1, *s, *d)),
-        _ => Err(err(E_CONVENTION, format!("attention tensors must be rank 2 or 3, found shape {shape:?}"))),
+        _ => Err(err(
+            E_CONVENTION,
+            format!("attention tensors must be rank 2 or 3, found shape {shape:?}"),
+        )),
     }
 }
 
@@ -31,7 +37,12 @@ pub(crate) fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)
     for t in [&q, &kt, &v] {
         let a = arg(b, t)?;
         let s = scalar(k, b, &format!("scale_{}", t.name)).unwrap_or(1.0);
-        vals.push(dequantized(t, a, None, Some(a.data.shape.len() - 1))?.into_iter().map(|x| x * s).collect::<Vec<_>>());
+        vals.push(
+            dequantized(t, a, None, Some(a.data.shape.len() - 1))?
+                .into_iter()
+                .map(|x| x * s)
+                .collect::<Vec<_>>(),
+        );
         shapes.push(hsd(&a.data.shape)?);
     }
     let (h, sq, d) = shapes[0];
@@ -39,8 +50,17 @@ pub(crate) fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)
     let (_, _, dv) = shapes[2];
     let sm = scalar(k, b, "sm_scale").unwrap_or(1.0 / (d as f64).sqrt());
     let causal = scalar(k, b, "causal").is_some_and(|c| c != 0.0);
-    let shape = AttnShape { heads: h, seq_q: sq, seq_k: sk, d, dv };
-    Ok(vec![(o.index, attention(&vals[0], &vals[1], &vals[2], shape, sm, causal))])
+    let shape = AttnShape {
+        heads: h,
+        seq_q: sq,
+        seq_k: sk,
+        d,
+        dv,
+    };
+    Ok(vec![(
+        o.index,
+        attention(&vals[0], &vals[1], &vals[2], shape, sm, causal),
+    )])
 }
 
 pub(crate) fn default_sm_scale(k: &Kernel, syms: &[(String, i64)]) -> Option<f64> {

@@ -22,14 +22,27 @@ fn operands(k: &Kernel) -> Result<Operands<'_>, OracleError> {
         if is_scale_dtype(t.ty.dtype) && t.ty.scale.is_none() {
             match ops.last_mut() {
                 Some((_, s @ None)) => *s = Some(t),
-                _ => return Err(err(E_CONVENTION, format!("scale tensor `{}` does not follow a data tensor", t.name))),
+                _ => {
+                    return Err(err(
+                        E_CONVENTION,
+                        format!("scale tensor `{}` does not follow a data tensor", t.name),
+                    ));
+                }
             }
         } else {
             ops.push((t, None));
         }
     }
-    let [a, b] = <[_; 2]>::try_from(ops)
-        .map_err(|o: Vec<_>| err(E_CONVENTION, format!("gemm `{}` needs two data tensors A and B, found {}", k.name, o.len())))?;
+    let [a, b] = <[_; 2]>::try_from(ops).map_err(|o: Vec<_>| {
+        err(
+            E_CONVENTION,
+            format!(
+                "gemm `{}` needs two data tensors A and B, found {}",
+                k.name,
+                o.len()
+            ),
+        )
+    })?;
     if a.0.ty.dims.len() != 2 || b.0.ty.dims.len() != 2 || c.ty.dims.len() != 2 {
         return Err(err(E_CONVENTION, "gemm operands must be rank 2"));
     }
@@ -39,7 +52,10 @@ fn operands(k: &Kernel) -> Result<Operands<'_>, OracleError> {
     } else if &b.0.ty.dims[0] == ka {
         BLayout::KN
     } else {
-        return Err(err(E_CONVENTION, format!("B `{}` shares no K dim with A `{}`", b.0.name, a.0.name)));
+        return Err(err(
+            E_CONVENTION,
+            format!("B `{}` shares no K dim with A `{}`", b.0.name, a.0.name),
+        ));
     };
     Ok(Operands { a, b, c, layout })
 }
@@ -62,8 +78,12 @@ pub(crate) fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)
     let (m, kk) = (ash[0], ash[1]);
     let n = if o.layout == BLayout::NK { bsh[0] } else { bsh[1] };
     // Scalars that are not NV globals multiply the result.
-    let globals: Vec<&str> =
-        k.attrs.iter().filter(|(key, _)| key.starts_with("global_scale.")).map(|(_, v)| v.as_str()).collect();
+    let globals: Vec<&str> = k
+        .attrs
+        .iter()
+        .filter(|(key, _)| key.starts_with("global_scale."))
+        .map(|(_, v)| v.as_str())
+        .collect();
     let mut s = 1.0;
     for (p, a) in k.params.iter().zip(&b.args) {
         if let (ParamKind::Scalar(DType::F32), ArgValue::Scalar(v)) = (&p.kind, a)
@@ -72,9 +92,15 @@ pub(crate) fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)
             s *= v;
         }
     }
-    Ok(vec![(o.c.index, gemm_scaled(&av, &bv, (m, n, kk), o.layout, s, None, None))])
+    Ok(vec![(
+        o.c.index,
+        gemm_scaled(&av, &bv, (m, n, kk), o.layout, s, None, None),
+    )])
 }
 
 pub(crate) fn accum_len(k: &Kernel, b: &Bindings) -> usize {
-    operands(k).ok().and_then(|o| arg(b, &o.a.0).ok().map(|a| a.data.shape[1])).unwrap_or(1)
+    operands(k)
+        .ok()
+        .and_then(|o| arg(b, &o.a.0).ok().map(|a| a.data.shape[1]))
+        .unwrap_or(1)
 }

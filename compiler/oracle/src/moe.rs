@@ -21,24 +21,44 @@ fn roles(k: &Kernel) -> Result<Roles<'_>, OracleError> {
     let out = single_out(k, &outs)?;
     let rank = |t: &TParam, r: usize| t.ty.dims.len() == r;
     let floats: Vec<TParam> = ins.iter().copied().filter(|t| t.ty.dtype.is_float()).collect();
-    let ints: Vec<TParam> = ins.iter().copied().filter(|t| t.ty.dtype == DType::I32 && rank(t, 1)).collect();
+    let ints: Vec<TParam> = ins
+        .iter()
+        .copied()
+        .filter(|t| t.ty.dtype == DType::I32 && rank(t, 1))
+        .collect();
     let x = floats.iter().copied().find(|t| rank(t, 2));
     let w: Vec<TParam> = floats.iter().copied().filter(|t| rank(t, 3)).collect();
-    let weights = floats.iter().copied().find(|t| rank(t, 1) && t.ty.dtype == DType::F32);
+    let weights = floats
+        .iter()
+        .copied()
+        .find(|t| rank(t, 1) && t.ty.dtype == DType::F32);
     match (x, w.as_slice(), ints.as_slice(), weights) {
-        (Some(x), [gate, up], [offs, ids], Some(weights)) => {
-            Ok(Roles { x, gate: *gate, up: *up, offs: *offs, ids: *ids, weights, out })
-        }
+        (Some(x), [gate, up], [offs, ids], Some(weights)) => Ok(Roles {
+            x,
+            gate: *gate,
+            up: *up,
+            offs: *offs,
+            ids: *ids,
+            weights,
+            out,
+        }),
         _ => Err(err(
             E_CONVENTION,
-            format!("moe_gated `{}` needs x [T, K], gate and up [E, I, K], i32 offsets [E + 1] and token ids [P], f32 weights [P]", k.name),
+            format!(
+                "moe_gated `{}` needs x [T, K], gate and up [E, I, K], i32 offsets [E + 1] and token ids [P], f32 weights [P]",
+                k.name
+            ),
         )),
     }
 }
 
 fn ints(b: &Bindings, t: &TParam) -> Result<Vec<i64>, OracleError> {
     let a = arg(b, t)?;
-    Ok(decode_buf_f64(&a.data).map_err(|e| err(E_BINDING, e.to_string()))?.into_iter().map(|v| v as i64).collect())
+    Ok(decode_buf_f64(&a.data)
+        .map_err(|e| err(E_BINDING, e.to_string()))?
+        .into_iter()
+        .map(|v| v as i64)
+        .collect())
 }
 
 pub(crate) fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)>, OracleError> {
@@ -55,15 +75,25 @@ pub(crate) fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)
     let w = decode_buf_f64(&arg(b, &r.weights)?.data).map_err(|e| err(E_BINDING, e.to_string()))?;
     let mut routes = Vec::new();
     for ex in 0..e {
-        let (lo, hi) = (offs.get(ex).copied().unwrap_or(0), offs.get(ex + 1).copied().unwrap_or(0));
+        let (lo, hi) = (
+            offs.get(ex).copied().unwrap_or(0),
+            offs.get(ex + 1).copied().unwrap_or(0),
+        );
         for p in lo.max(0)..hi.min(ids.len() as i64) {
             let tok = ids[p as usize];
             if tok >= 0 {
-                routes.push(Route { token: tok as usize, expert: ex, weight: w[p as usize] });
+                routes.push(Route {
+                    token: tok as usize,
+                    expert: ex,
+                    weight: w[p as usize],
+                });
             }
         }
     }
-    Ok(vec![(r.out.index, moe_gated(&x, (t, h), &g, &u, (e, inter), &routes))])
+    Ok(vec![(
+        r.out.index,
+        moe_gated(&x, (t, h), &g, &u, (e, inter), &routes),
+    )])
 }
 
 /// SplitMix64: a tiny deterministic generator for routing (no dependency on the numerics RNG).
@@ -84,16 +114,25 @@ pub(crate) fn prepare(k: &Kernel, b: &mut Bindings, seed: u64) -> Result<(), Ora
     let p = arg(b, &r.ids)?.data.shape[0];
     let n_offs = arg(b, &r.offs)?.data.shape[0];
     if n_offs != e + 1 {
-        return Err(err(E_BINDING, format!("offsets have {n_offs} entries for {e} experts (E + 1 expected)")));
+        return Err(err(
+            E_BINDING,
+            format!("offsets have {n_offs} entries for {e} experts (E + 1 expected)"),
+        ));
     }
     let mut s = seed ^ 0x6D6F_6500;
-    let mut cuts: Vec<i64> = (0..e.saturating_sub(1)).map(|_| (splitmix(&mut s) % (p as u64 + 1)) as i64).collect();
+    let mut cuts: Vec<i64> = (0..e.saturating_sub(1))
+        .map(|_| (splitmix(&mut s) % (p as u64 + 1)) as i64)
+        .collect();
     cuts.sort_unstable();
     let mut offs = vec![0i64];
     offs.extend(cuts);
     offs.push(p as i64);
-    let ids: Vec<f32> = (0..p).map(|_| (splitmix(&mut s) % t.max(1) as u64) as f32).collect();
-    let w: Vec<f32> = (0..p).map(|_| ((splitmix(&mut s) >> 40) as f32 + 1.0) / (1u64 << 24) as f32).collect();
+    let ids: Vec<f32> = (0..p)
+        .map(|_| (splitmix(&mut s) % t.max(1) as u64) as f32)
+        .collect();
+    let w: Vec<f32> = (0..p)
+        .map(|_| ((splitmix(&mut s) >> 40) as f32 + 1.0) / (1u64 << 24) as f32)
+        .collect();
     let offs: Vec<f32> = offs.into_iter().map(|v| v as f32).collect();
     let set = |b: &mut Bindings, t: &TParam, d: DType, v: &[f32]| -> Result<(), OracleError> {
         let buf = encode_buf(d, &[v.len()], None, v).map_err(|e| err(E_BINDING, e.to_string()))?;
@@ -113,7 +152,9 @@ pub(crate) fn prepare(k: &Kernel, b: &mut Bindings, seed: u64) -> Result<(), Ora
 /// `E1 = E + 1` for the offsets' symbolic length, when absent.
 pub(crate) fn derive_dims(k: &Kernel, syms: &mut Vec<(String, i64)>) {
     let Ok(r) = roles(k) else { return };
-    let (Some(Dim::Sym(e)), Some(Dim::Sym(e1))) = (r.gate.ty.dims.first(), r.offs.ty.dims.first()) else { return };
+    let (Some(Dim::Sym(e)), Some(Dim::Sym(e1))) = (r.gate.ty.dims.first(), r.offs.ty.dims.first()) else {
+        return;
+    };
     if syms.iter().any(|(n, _)| n == e1) {
         return;
     }
@@ -123,5 +164,8 @@ pub(crate) fn derive_dims(k: &Kernel, syms: &mut Vec<(String, i64)>) {
 }
 
 pub(crate) fn accum_len(k: &Kernel, b: &Bindings) -> usize {
-    roles(k).ok().and_then(|r| arg(b, &r.x).ok().map(|a| a.data.shape[1])).unwrap_or(1)
+    roles(k)
+        .ok()
+        .and_then(|r| arg(b, &r.x).ok().map(|a| a.data.shape[1]))
+        .unwrap_or(1)
 }

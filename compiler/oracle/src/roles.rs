@@ -18,7 +18,11 @@ pub(crate) fn tensors(k: &Kernel) -> (Vec<TParam<'_>>, Vec<TParam<'_>>) {
     let (mut ins, mut outs) = (Vec::new(), Vec::new());
     for (index, p) in k.params.iter().enumerate() {
         if let ParamKind::Tensor { ty, is_out } = &p.kind {
-            let t = TParam { index, name: &p.name, ty };
+            let t = TParam {
+                index,
+                name: &p.name,
+                ty,
+            };
             if *is_out { outs.push(t) } else { ins.push(t) }
         }
     }
@@ -28,7 +32,14 @@ pub(crate) fn tensors(k: &Kernel) -> (Vec<TParam<'_>>, Vec<TParam<'_>>) {
 pub(crate) fn single_out<'a>(k: &'a Kernel, outs: &[TParam<'a>]) -> Result<TParam<'a>, OracleError> {
     match outs {
         [o] => Ok(*o),
-        _ => Err(err(E_CONVENTION, format!("kernel `{}` must have exactly one `out` tensor, it has {}", k.name, outs.len()))),
+        _ => Err(err(
+            E_CONVENTION,
+            format!(
+                "kernel `{}` must have exactly one `out` tensor, it has {}",
+                k.name,
+                outs.len()
+            ),
+        )),
     }
 }
 
@@ -41,7 +52,10 @@ pub(crate) fn arg<'a>(b: &'a Bindings, t: &TParam) -> Result<&'a TensorArg, Orac
 
 /// The value of scalar parameter `name`, if the kernel has one.
 pub(crate) fn scalar(k: &Kernel, b: &Bindings, name: &str) -> Option<f64> {
-    let i = k.params.iter().position(|p| p.name == name && matches!(p.kind, ParamKind::Scalar(_)))?;
+    let i = k
+        .params
+        .iter()
+        .position(|p| p.name == name && matches!(p.kind, ParamKind::Scalar(_)))?;
     match b.args.get(i) {
         Some(ArgValue::Scalar(v)) => Some(*v),
         _ => None,
@@ -55,9 +69,16 @@ pub(crate) fn is_scale_dtype(d: DType) -> bool {
 
 /// Block extents of an explicit scale tensor for its data tensor: a `cdiv(S, b)` dim is blocked by
 /// `b`; a dim equal to the data's dim is not blocked.
-pub(crate) fn explicit_block(data: &TensorType, scale: &TensorType, name: &str) -> Result<Vec<usize>, OracleError> {
+pub(crate) fn explicit_block(
+    data: &TensorType,
+    scale: &TensorType,
+    name: &str,
+) -> Result<Vec<usize>, OracleError> {
     if data.dims.len() != scale.dims.len() {
-        return Err(err(E_CONVENTION, format!("scale tensor `{name}` has a different rank from its data tensor")));
+        return Err(err(
+            E_CONVENTION,
+            format!("scale tensor `{name}` has a different rank from its data tensor"),
+        ));
     }
     data.dims
         .iter()
@@ -65,7 +86,10 @@ pub(crate) fn explicit_block(data: &TensorType, scale: &TensorType, name: &str) 
         .map(|(d, s)| match (d, s) {
             (Dim::Sym(a), Dim::CeilDiv(b, by)) if a == b => Ok(*by as usize),
             (a, b) if a == b => Ok(1),
-            _ => Err(err(E_CONVENTION, format!("cannot relate dims of scale tensor `{name}` to its data tensor"))),
+            _ => Err(err(
+                E_CONVENTION,
+                format!("cannot relate dims of scale tensor `{name}` to its data tensor"),
+            )),
         })
         .collect()
 }
@@ -84,13 +108,25 @@ pub(crate) fn dequantized(
     let shape = &a.data.shape;
     let (scales, block, global) = match (&t.ty.scale, explicit) {
         (Some(spec), _) => {
-            let s = a.scale.as_ref().ok_or_else(|| err(E_BINDING, format!("`{}` is scaled but has no scale buffer", t.name)))?;
-            let g = if spec.global {
-                Some(a.global_scale.ok_or_else(|| err(E_BINDING, format!("`{}` has no per-tensor global scale", t.name)))? as f64)
-            } else {
-                None
-            };
-            (dec(s)?, spec.block.iter().map(|b| *b as usize).collect::<Vec<_>>(), g)
+            let s = a.scale.as_ref().ok_or_else(|| {
+                err(
+                    E_BINDING,
+                    format!("`{}` is scaled but has no scale buffer", t.name),
+                )
+            })?;
+            let g =
+                if spec.global {
+                    Some(a.global_scale.ok_or_else(|| {
+                        err(E_BINDING, format!("`{}` has no per-tensor global scale", t.name))
+                    })? as f64)
+                } else {
+                    None
+                };
+            (
+                dec(s)?,
+                spec.block.iter().map(|b| *b as usize).collect::<Vec<_>>(),
+                g,
+            )
         }
         (None, Some((s, block))) => (dec(&s.data)?, block, None),
         (None, None) => return Ok(v),
@@ -101,9 +137,25 @@ pub(crate) fn dequantized(
     {
         return Err(err(
             E_K_BLOCK,
-            format!("`{}`: K = {n} is not a multiple of its scale block {bk} along K", t.name),
+            format!(
+                "`{}`: K = {n} is not a multiple of its scale block {bk} along K",
+                t.name
+            ),
         ));
     }
-    dequantize(&v, shape, &BlockScales { scales: &scales, block: &block, global })
-        .ok_or_else(|| err(E_BINDING, format!("`{}`: scale buffer does not fit data of shape {shape:?}", t.name)))
+    dequantize(
+        &v,
+        shape,
+        &BlockScales {
+            scales: &scales,
+            block: &block,
+            global,
+        },
+    )
+    .ok_or_else(|| {
+        err(
+            E_BINDING,
+            format!("`{}`: scale buffer does not fit data of shape {shape:?}", t.name),
+        )
+    })
 }

@@ -42,12 +42,15 @@ impl Default for DiffOptions {
 /// The first disagreement between the kernel before and after a pass.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error(
-    "diff-interp: pass `{pass}` changed the results of kernel `{kernel}`: output `{output}` element {index:?} was {before} before the pass and is {after} after it (tolerance {tolerance:.3e}, {count} of {total} elements differ; syms {syms:?}, seed {seed})"
+    "diff-interp: pass `{pass}` changed the results of kernel `{kernel}`: output `{output}`{written_by} element {index:?} was {before} before the pass and is {after} after it (tolerance {tolerance:.3e}, {count} of {total} elements differ; syms {syms:?}, seed {seed})"
 )]
 pub struct DiffMismatch {
     pub pass: String,
     pub kernel: String,
     pub output: String,
+    /// ` (written by store at loc(lo:hi), ...)`: the ops of the kernel after the pass that write
+    /// the output, or empty.
+    pub written_by: String,
     /// Multi-dimensional index of the worst element.
     pub index: Vec<usize>,
     pub before: f32,
@@ -125,6 +128,7 @@ impl Checker {
                 kernel: self.kernel.clone(),
                 syms: self.inputs.syms.clone(),
                 seed: self.opts.seed,
+                written_by: writers(after, &m.output),
                 ..m
             })));
         }
@@ -448,6 +452,7 @@ fn first_mismatch(before: &[Output], after: &[Output], rtol: f64) -> Option<Diff
                 pass: String::new(),
                 kernel: String::new(),
                 output: b.name.clone(),
+                written_by: String::new(),
                 index: unravel(i, &b.shape),
                 before: b.values[i],
                 after: a.values[i],
@@ -460,6 +465,32 @@ fn first_mismatch(before: &[Output], after: &[Output], rtol: f64) -> Option<Diff
         }
     }
     None
+}
+
+/// The store/atomic ops of `k` that write parameter `output`, as ` (written by ...)`.
+fn writers(k: &Kernel, output: &str) -> String {
+    let Some(p) = k.params.iter().position(|p| p.name == output) else {
+        return String::new();
+    };
+    let mut ops = Vec::new();
+    crate::walk::walk(&k.body, &mut |op| {
+        if let tessera_ir::OpKind::Store { access, .. } | tessera_ir::OpKind::AtomicAdd { access, .. } =
+            &op.kind
+            && access.tensor.0 as usize == p
+        {
+            ops.push(format!(
+                "{} at loc({}:{})",
+                op.kind.mnemonic(),
+                op.span.lo,
+                op.span.hi
+            ));
+        }
+    });
+    if ops.is_empty() {
+        String::new()
+    } else {
+        format!(" (written by {})", ops.join(", "))
+    }
 }
 
 fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {

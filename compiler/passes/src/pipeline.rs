@@ -232,6 +232,8 @@ pub fn opt(
     log: &mut dyn Write,
 ) -> Result<String, PipelineError> {
     let mut module = parse_module(text)?;
+    // Text from a file may be anything: verify it before any pass sees it, whatever the options.
+    tessera_ir::verify_module(&module).map_err(|e| PipelineError::InputInvalid(Box::new(e)))?;
     run_pipeline(&mut module, caps, opts, log)?;
     Ok(print_module(&module))
 }

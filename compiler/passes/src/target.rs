@@ -133,11 +133,12 @@ impl TargetCaps {
     }
 
     /// The native contract matching `spec` and element type `elem`, if the MMA consumes it.
-    /// Only single-axis blocking qualifies (a native MMA scales along K only).
+    /// Only blocking along one axis, one of the last two (the matrix an MMA sees; leading axes
+    /// are a batch such as MoE experts), qualifies: a native MMA scales along K only.
     pub fn native_for(&self, elem: DType, spec: &ScaleSpec) -> Option<&'static NativeScaled> {
-        let blocked = spec.scaled_axes();
-        let block = match blocked.as_slice() {
-            [ax] => spec.block[*ax],
+        let rank = spec.block.len();
+        let block = match spec.scaled_axes().as_slice() {
+            [ax] if rank >= 2 && *ax + 2 >= rank => spec.block[*ax],
             _ => return None,
         };
         self.native_scaled
@@ -214,6 +215,25 @@ mod tests {
         // bf16 under an MX contract is not an MMA element type anywhere.
         assert_eq!(
             sm100.scale_layout_for(DType::BF16, &mx(vec![1, 32])),
+            ScaleLayout::HopperRegister
+        );
+    }
+
+    #[test]
+    fn batched_and_odd_blockings() {
+        let sm100 = TargetCaps::lookup("sm_100a").unwrap();
+        // MoE experts [E, N, K]: the batch axis leads, K is last.
+        assert_eq!(
+            sm100.scale_layout_for(DType::F8E4M3, &mx(vec![1, 1, 32])),
+            ScaleLayout::Nv128x4
+        );
+        // Blocked along the batch axis, or rank 1: no MMA consumes that.
+        assert_eq!(
+            sm100.scale_layout_for(DType::F8E4M3, &mx(vec![32, 1, 1])),
+            ScaleLayout::HopperRegister
+        );
+        assert_eq!(
+            sm100.scale_layout_for(DType::F8E4M3, &mx(vec![32])),
             ScaleLayout::HopperRegister
         );
     }

@@ -311,7 +311,7 @@ fn diff_interp_names_a_pass_that_swaps_dot_operands() {
     let msg = err.to_string();
     println!("{msg}");
     assert!(
-        msg.contains("pass `swap-dot-operands` changed the results of kernel `gemm`: output `c` element ["),
+        msg.contains("pass `swap-dot-operands` changed the results of kernel `gemm`: output `c` (written by store at loc(0:0)) element ["),
         "{msg}"
     );
     let _ = std::fs::remove_dir_all(dir);
@@ -416,4 +416,37 @@ fn registry_names_are_used_everywhere() {
             p.name
         );
     }
+}
+
+#[test]
+fn opt_parses_runs_and_prints_and_rejects_bad_text() {
+    let m = module(mxfp8_gemm());
+    let text = tessera_ir::print_module(&m);
+    let opts = PipelineOptions {
+        passes: Some("assign-scale-layout".into()),
+        verify_each: true,
+        ..Default::default()
+    };
+    let sm100 = TargetCaps::lookup("sm_100a").unwrap();
+    let out = tessera_passes::opt(&text, sm100, &opts, &mut Vec::new()).unwrap();
+    assert!(
+        out.contains("layout = nv128x4") && out.contains("scale_pad.a"),
+        "{out}"
+    );
+    // The output is IR text again: running the pass once more changes nothing.
+    assert_eq!(
+        tessera_passes::opt(&out, sm100, &opts, &mut Vec::new()).unwrap(),
+        out
+    );
+
+    let e = tessera_passes::opt("not ir", sm100, &opts, &mut Vec::new()).unwrap_err();
+    assert!(matches!(e, PipelineError::Parse(_)), "{e}");
+    // Parses, but a store comes before the values it uses: verified before any pass runs, even
+    // without --verify-each.
+    let mut bad = mxfp8_gemm();
+    let store = bad.body.ops.pop().unwrap();
+    bad.body.ops.insert(0, store);
+    let text = tessera_ir::print_module(&module(bad));
+    let e = tessera_passes::opt(&text, sm100, &PipelineOptions::default(), &mut Vec::new()).unwrap_err();
+    assert!(matches!(e, PipelineError::InputInvalid(_)), "{e}");
 }

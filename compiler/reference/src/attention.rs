@@ -14,7 +14,13 @@ pub struct AttnShape {
 /// `q[h, sq, d]`, `k[h, sk, d]`, `v[h, sk, dv]` → `o[h, sq, dv]`. With `causal`, query i attends to
 /// keys j <= i (top-left aligned: query 0 sees key 0); a fully masked row gives zeros.
 pub fn attention(q: &[f64], k: &[f64], v: &[f64], s: AttnShape, sm_scale: f64, causal: bool) -> Vec<f64> {
-    let AttnShape { heads, seq_q, seq_k, d, dv } = s;
+    let AttnShape {
+        heads,
+        seq_q,
+        seq_k,
+        d,
+        dv,
+    } = s;
     let mut o = vec![0.0; heads * seq_q * dv];
     let mut scores = vec![0.0; seq_k];
     for h in 0..heads {

@@ -122,14 +122,44 @@ pub struct Block {
     pub span: Span,
 }
 
+// Statements are built once per parse and walked once by the checker; boxing the large variants
+// would only add noise to every pattern match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
-    Let { name: Ident, value: Expr, span: Span },
-    Var { name: Ident, value: Option<Expr>, span: Span },
-    Assign { name: Ident, value: Expr, span: Span },
-    For { var: Ident, lo: Expr, hi: Expr, step: Option<Expr>, body: Block, span: Span },
-    If { cond: Expr, then_block: Block, else_block: Option<Block>, span: Span },
-    Expr { expr: Expr, span: Span },
+    Let {
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
+    Var {
+        name: Ident,
+        value: Option<Expr>,
+        span: Span,
+    },
+    Assign {
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
+    For {
+        var: Ident,
+        lo: Expr,
+        hi: Expr,
+        step: Option<Expr>,
+        body: Block,
+        span: Span,
+    },
+    If {
+        cond: Expr,
+        then_block: Block,
+        else_block: Option<Block>,
+        span: Span,
+    },
+    Expr {
+        expr: Expr,
+        span: Span,
+    },
     Error(Span),
 }
 
@@ -206,9 +236,17 @@ pub enum ExprKind {
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `name<targs>[shape](args)`: builtin calls; `targs`/`shape` only for the generic builtins
     /// (zeros, full, cast, dequant, quantize).
-    Call { name: Ident, targs: Vec<TypeExpr>, shape: Option<Vec<Expr>>, args: Vec<Arg> },
+    Call {
+        name: Ident,
+        targs: Vec<TypeExpr>,
+        shape: Option<Vec<Expr>>,
+        args: Vec<Arg>,
+    },
     /// `base[i, ...]`: a tensor view, or `x[:, None]` on a tile.
-    Index { base: Box<Expr>, items: Vec<IndexItem> },
+    Index {
+        base: Box<Expr>,
+        items: Vec<IndexItem>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -243,5 +281,8 @@ impl IndexItem {
 
 /// A binary expression node spanning `[l, r)` (used by the grammar).
 pub fn bin(op: BinaryOp, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
-    Expr { kind: ExprKind::Binary(op, Box::new(a), Box::new(b)), span: Span::new(l as u32, r as u32) }
+    Expr {
+        kind: ExprKind::Binary(op, Box::new(a), Box::new(b)),
+        span: Span::new(l as u32, r as u32),
+    }
 }

@@ -91,8 +91,14 @@ pub fn balance<'a>(toks: Vec<Spanned<'a>>, src: &str) -> (Vec<Spanned<'a>>, Vec<
         let mut d = unclosed(&open, eof, "the file ends here");
         if let Some((o, c)) = suspicious.take() {
             d = d
-                .with_label(Span::new(o.0 as u32, o.2 as u32), format!("perhaps this `{}` is the one left open", o.1))
-                .with_label(Span::new(c.0 as u32, c.2 as u32), "its indentation suggests this closes an outer block");
+                .with_label(
+                    Span::new(o.0 as u32, o.2 as u32),
+                    format!("perhaps this `{}` is the one left open", o.1),
+                )
+                .with_label(
+                    Span::new(c.0 as u32, c.2 as u32),
+                    "its indentation suggests this closes an outer block",
+                );
         }
         diags.push(d);
         if let Some(c) = closer_of(open.1) {

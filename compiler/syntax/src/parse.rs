@@ -30,15 +30,20 @@ pub fn parse_bytes(bytes: &[u8]) -> (Ast, Vec<Diagnostic>) {
 pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
     let (toks, mut diags) = lex(src);
     if toks.is_empty() && diags.is_empty() {
-        let d = Diagnostic::error(codes::EMPTY_FILE, "source file contains no kernel", Span::new(0, 0), "empty file")
-            .with_help("define a kernel, e.g. `kernel k(x: f32[N]) { }`");
+        let d = Diagnostic::error(
+            codes::EMPTY_FILE,
+            "source file contains no kernel",
+            Span::new(0, 0),
+            "empty file",
+        )
+        .with_help("define a kernel, e.g. `kernel k(x: f32[N]) { }`");
         return (Ast::default(), vec![d]);
     }
     let (toks, delim_diags) = crate::delims::balance(toks, src);
     diags.extend(delim_diags);
     let mut errors = Vec::new();
-    let result = crate::grammar::FileParser::new()
-        .parse(&mut errors, toks.into_iter().map(Ok::<_, LexError>));
+    let result =
+        crate::grammar::FileParser::new().parse(&mut errors, toks.into_iter().map(Ok::<_, LexError>));
     for e in errors {
         diags.push(parse_error(e.error, src.len()));
     }
@@ -70,7 +75,10 @@ fn expected_list(expected: &[String]) -> String {
     if raw.contains(&"IDENT") && raw.contains(&"INT") && raw.contains(&"(") {
         names.push("an expression".to_string());
     }
-    let operand_start = ["IDENT", "INT", "FLOAT", "(", "-", "!", "inf", "true", "false", "zeros", "full", "cast", "dequant", "quantize"];
+    let operand_start = [
+        "IDENT", "INT", "FLOAT", "(", "-", "!", "inf", "true", "false", "zeros", "full", "cast", "dequant",
+        "quantize",
+    ];
     let first = [";", ")", "]", "}", ",", "{", "=", ".."];
     for f in first {
         if raw.contains(&f) {
@@ -78,7 +86,9 @@ fn expected_list(expected: &[String]) -> String {
         }
     }
     for r in &raw {
-        if first.contains(r) || (!names.is_empty() && names[0] == "an expression" && operand_start.contains(r)) {
+        if first.contains(r)
+            || (!names.is_empty() && names[0] == "an expression" && operand_start.contains(r))
+        {
             continue;
         }
         names.push(match *r {
@@ -99,7 +109,10 @@ fn expected_list(expected: &[String]) -> String {
 
 fn parse_error(e: ParseError<usize, Tok<'_>, LexError>, eof: usize) -> Diagnostic {
     match e {
-        ParseError::UnrecognizedToken { token: (lo, tok, hi), expected } => {
+        ParseError::UnrecognizedToken {
+            token: (lo, tok, hi),
+            expected,
+        } => {
             let mut d = Diagnostic::error(
                 codes::UNEXPECTED_TOKEN,
                 format!("unexpected `{tok}`"),
@@ -113,8 +126,12 @@ fn parse_error(e: ParseError<usize, Tok<'_>, LexError>, eof: usize) -> Diagnosti
         }
         ParseError::UnrecognizedEof { location, expected } => {
             let at = location.min(eof) as u32;
-            let mut d =
-                Diagnostic::error(codes::UNEXPECTED_TOKEN, "unexpected end of file", Span::new(at, at), "file ends here");
+            let mut d = Diagnostic::error(
+                codes::UNEXPECTED_TOKEN,
+                "unexpected end of file",
+                Span::new(at, at),
+                "file ends here",
+            );
             if !expected.is_empty() {
                 d = d.with_help(format!("expected {}", expected_list(&expected)));
             }

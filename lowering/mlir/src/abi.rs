@@ -19,6 +19,8 @@ pub(crate) struct Abi {
     pub scalars: HashMap<ValueId, String>,
     /// SSA name of each symbolic dim (i32), by index in `Kernel::syms`.
     pub syms: Vec<String>,
+    /// SSA name of the f32 block-scale buffer (`!llvm.ptr<1>`) of each TMA-loaded scaled tensor.
+    pub scales: HashMap<ParamId, String>,
 }
 
 /// Build the ABI. `tma` gives, for the tensor parameters loaded through TMA, the tensor-map spec.
@@ -29,6 +31,7 @@ pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<
         tensors: HashMap::new(),
         scalars: HashMap::new(),
         syms: Vec::new(),
+        scales: HashMap::new(),
     };
     for (i, p) in kernel.params.iter().enumerate() {
         let id = ParamId(i as u32);
@@ -41,21 +44,50 @@ pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<
             }
             let name = format!("%arg_{}", sanitize(&p.name));
             if let Some(spec) = tma.get(&id) {
-                abi.slots.push(AbiArg::TensorMap { param: p.name.clone(), part: TensorPart::Data, tma: spec.clone() });
+                abi.slots.push(AbiArg::TensorMap {
+                    param: p.name.clone(),
+                    part: TensorPart::Data,
+                    tma: spec.clone(),
+                });
                 // The tensor map lives in global memory; TMA reads it through a generic pointer.
-                abi.signature.push(format!("{name}: !llvm.ptr {{llvm.noalias, llvm.readonly}}"));
+                abi.signature
+                    .push(format!("{name}: !llvm.ptr {{llvm.noalias, llvm.readonly}}"));
+                if ty.scale.is_some() {
+                    // The scale buffer follows its tensor map: the mainloop reads it by element.
+                    let sname = format!("{name}_scale");
+                    abi.slots.push(AbiArg::Ptr {
+                        param: p.name.clone(),
+                        part: TensorPart::Scale,
+                    });
+                    abi.signature
+                        .push(format!("{sname}: !llvm.ptr<1> {{llvm.noalias, llvm.readonly}}"));
+                    abi.scales.insert(id, sname);
+                }
             } else {
-                abi.slots.push(AbiArg::Ptr { param: p.name.clone(), part: TensorPart::Data });
+                abi.slots.push(AbiArg::Ptr {
+                    param: p.name.clone(),
+                    part: TensorPart::Data,
+                });
                 // Distinct parameters are distinct buffers: noalias lets the epilogue's scale loads be
                 // hoisted above the output stores; inputs are read-only.
                 let ro = if *is_out { "" } else { ", llvm.readonly" };
-                abi.signature.push(format!("{name}: !llvm.ptr<1> {{llvm.noalias{ro}}}"));
+                abi.signature
+                    .push(format!("{name}: !llvm.ptr<1> {{llvm.noalias{ro}}}"));
             }
             abi.tensors.insert(id, name);
         }
     }
-    let scalar_params: Vec<_> =
-        kernel.params.iter().filter_map(|p| if let ParamKind::Scalar(d) = p.kind { Some((p, d)) } else { None }).collect();
+    let scalar_params: Vec<_> = kernel
+        .params
+        .iter()
+        .filter_map(|p| {
+            if let ParamKind::Scalar(d) = p.kind {
+                Some((p, d))
+            } else {
+                None
+            }
+        })
+        .collect();
     for (i, (p, d)) in scalar_params.iter().enumerate() {
         let Some(arg) = kernel.body.args.get(i) else {
             return Err(LoweringError::unsupported(
@@ -65,11 +97,24 @@ pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<
         };
         let name = format!("%arg_{}", sanitize(&p.name));
         let (slot, ty) = match d {
-            DType::I32 => (AbiArg::ScalarI32 { param: p.name.clone() }, "i32"),
-            DType::F32 => (AbiArg::ScalarF32 { param: p.name.clone() }, "f32"),
+            DType::I32 => (
+                AbiArg::ScalarI32 {
+                    param: p.name.clone(),
+                },
+                "i32",
+            ),
+            DType::F32 => (
+                AbiArg::ScalarF32 {
+                    param: p.name.clone(),
+                },
+                "f32",
+            ),
             other => {
                 return Err(LoweringError::unsupported(
-                    format!("scalar parameter `{}` of type {other} (only i32 and f32 are passed)", p.name),
+                    format!(
+                        "scalar parameter `{}` of type {other} (only i32 and f32 are passed)",
+                        p.name
+                    ),
                     p.span,
                 ));
             }
@@ -89,7 +134,16 @@ pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<
 
 /// An MLIR-safe suffix for an SSA name derived from a source identifier.
 fn sanitize(s: &str) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, 'p');
     }

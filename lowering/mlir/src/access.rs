@@ -36,14 +36,22 @@ impl Lower<'_> {
 
     /// Address and mask of the element of `access` at the given tile offsets (i32 SSA, one per
     /// `Range` index in order; `Point` indices contribute their scalar).
-    pub(crate) fn element(&mut self, access: &Access, offsets: &[String], span: Span) -> Result<Element, LoweringError> {
+    pub(crate) fn element(
+        &mut self,
+        access: &Access,
+        offsets: &[String],
+        span: Span,
+    ) -> Result<Element, LoweringError> {
         let param = self
             .k
             .params
             .get(access.tensor.0 as usize)
             .ok_or_else(|| LoweringError::unsupported("access to an unknown parameter", span))?;
         let ParamKind::Tensor { ty, .. } = &param.kind else {
-            return Err(LoweringError::unsupported(format!("`{}` is not a tensor", param.name), span));
+            return Err(LoweringError::unsupported(
+                format!("`{}` is not a tensor", param.name),
+                span,
+            ));
         };
         let ty: TensorType = ty.clone();
         if ty.scale.is_some() {
@@ -52,20 +60,23 @@ impl Lower<'_> {
                 span,
             ));
         }
-        let base = self
-            .abi
-            .tensors
-            .get(&access.tensor)
-            .cloned()
-            .ok_or_else(|| LoweringError::unsupported(format!("tensor `{}` has no pointer", param.name), span))?;
+        let base = self.abi.tensors.get(&access.tensor).cloned().ok_or_else(|| {
+            LoweringError::unsupported(format!("tensor `{}` has no pointer", param.name), span)
+        })?;
         if self.tma_params.contains(&access.tensor) {
             return Err(LoweringError::unsupported(
-                format!("`{}` is read through TMA in the mainloop and by element elsewhere", param.name),
+                format!(
+                    "`{}` is read through TMA in the mainloop and by element elsewhere",
+                    param.name
+                ),
                 span,
             ));
         }
         if access.index.len() != ty.dims.len() || access.bounds.len() != ty.dims.len() {
-            return Err(LoweringError::unsupported("access rank differs from the tensor rank", span));
+            return Err(LoweringError::unsupported(
+                "access rank differs from the tensor rank",
+                span,
+            ));
         }
         let elem_ty = mlir_type(ty.dtype, span)?;
         let mut offs = offsets.iter();
@@ -82,7 +93,10 @@ impl Lower<'_> {
                 }
                 Index::Point(v) => self.scalar(*v, span)?,
                 Index::Gather(_) => {
-                    return Err(LoweringError::unsupported("gathered access on sm_90a (not lowered yet)", span));
+                    return Err(LoweringError::unsupported(
+                        "gathered access on sm_90a (not lowered yet)",
+                        span,
+                    ));
                 }
             };
             let extent = self.dim_extent(&ty.dims[d], span)?;
@@ -123,10 +137,13 @@ impl Lower<'_> {
             return Err(LoweringError::unsupported("access to a rank-0 tensor", span));
         };
         let zero = self.b.i64(0);
-        let safe = self.b.op("ix", format!("arith.select {mask}, {linear}, {zero} : i64"));
-        let ptr = self
+        let safe = self
             .b
-            .op("ptr", format!("llvm.getelementptr {base}[{safe}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, {elem_ty}"));
+            .op("ix", format!("arith.select {mask}, {linear}, {zero} : i64"));
+        let ptr = self.b.op(
+            "ptr",
+            format!("llvm.getelementptr {base}[{safe}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, {elem_ty}"),
+        );
         Ok(Element { ptr, mask, elem_ty })
     }
 
@@ -143,7 +160,10 @@ impl Lower<'_> {
             ParamKind::Tensor { ty, .. } => ty.dtype,
             ParamKind::Scalar(d) => *d,
         };
-        let v = self.b.op("ld", format!("llvm.load {} : !llvm.ptr<1> -> {}", e.ptr, e.elem_ty));
+        let v = self.b.op(
+            "ld",
+            format!("llvm.load {} : !llvm.ptr<1> -> {}", e.ptr, e.elem_ty),
+        );
         let fill = crate::scalar::elementwise(
             &mut self.b,
             &tessera_ir::OpKind::ConstFloat { value: other },
@@ -151,6 +171,9 @@ impl Lower<'_> {
             dtype,
             span,
         )?;
-        Ok(self.b.op("ld", format!("arith.select {}, {v}, {fill} : {}", e.mask, e.elem_ty)))
+        Ok(self.b.op(
+            "ld",
+            format!("arith.select {}, {v}, {fill} : {}", e.mask, e.elem_ty),
+        ))
     }
 }

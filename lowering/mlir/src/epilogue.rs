@@ -3,12 +3,12 @@
 //! of `[BM, BN]` tiles. Tile values are evaluated lazily at symbolic coordinates (which fragment row,
 //! which fragment column), so a per-row scale vector is loaded once per distinct row, not per element.
 
+use crate::LoweringError;
 use crate::lower::Lower;
 use crate::mainloop::{Geometry, MainloopPlan};
 use crate::pattern::GemmPattern;
 use crate::scalar;
 use crate::wgmma::reg_index;
-use crate::LoweringError;
 use std::collections::HashMap;
 use tessera_ir::{Index, Op, OpKind, ParamKind, Span, Type, ValueId};
 
@@ -42,7 +42,8 @@ impl Eval<'_, '_> {
                     return c.clone();
                 }
                 let off = lw.b.i32((8 * j + e) as i64);
-                let c = lw.b.op("col", format!("arith.addi {}, {off} : i32", self.geo.col_base));
+                let c =
+                    lw.b.op("col", format!("arith.addi {}, {off} : i32", self.geo.col_base));
                 self.cols.insert((j, e), c.clone());
                 c
             }
@@ -62,7 +63,13 @@ impl Eval<'_, '_> {
         Ok(r)
     }
 
-    fn eval_uncached(&mut self, lw: &mut Lower, v: ValueId, at: &[Ix], span: Span) -> Result<String, LoweringError> {
+    fn eval_uncached(
+        &mut self,
+        lw: &mut Lower,
+        v: ValueId,
+        at: &[Ix],
+        span: Span,
+    ) -> Result<String, LoweringError> {
         if v == self.pat.acc {
             let [Ix::Row(h), Ix::Col(j, e)] = at else {
                 return Err(LoweringError::unsupported(
@@ -71,7 +78,9 @@ impl Eval<'_, '_> {
                 ));
             };
             let i = reg_index(*h, *j, *e);
-            return Ok(lw.b.op("a", format!("llvm.extractvalue {}[{i}] : !acc", self.acc)));
+            return Ok(lw
+                .b
+                .op("a", format!("llvm.extractvalue {}[{i}] : !acc", self.acc)));
         }
         let op = self.defs.get(&v).copied().ok_or_else(|| {
             LoweringError::unsupported(format!("value %{} is not available in the epilogue", v.0), span)
@@ -91,7 +100,10 @@ impl Eval<'_, '_> {
                         return Err(LoweringError::unsupported("broadcast to a scalar", op.span));
                     };
                     if xt.shape.len() != ot.shape.len() || at.len() != ot.shape.len() {
-                        return Err(LoweringError::unsupported("rank-changing broadcast in the epilogue", op.span));
+                        return Err(LoweringError::unsupported(
+                            "rank-changing broadcast in the epilogue",
+                            op.span,
+                        ));
                     }
                     let inner: Vec<Ix> = at
                         .iter()
@@ -125,9 +137,16 @@ impl Eval<'_, '_> {
                 scalar::elementwise(&mut lw.b, &op.kind, &args, out, op.span)
             }
             OpKind::Load { access, other } => {
-                let ranges = access.index.iter().filter(|i| matches!(i, Index::Range { .. })).count();
+                let ranges = access
+                    .index
+                    .iter()
+                    .filter(|i| matches!(i, Index::Range { .. }))
+                    .count();
                 if ranges != at.len() {
-                    return Err(LoweringError::unsupported("load tile rank differs from its use", op.span));
+                    return Err(LoweringError::unsupported(
+                        "load tile rank differs from its use",
+                        op.span,
+                    ));
                 }
                 let mut offs = Vec::new();
                 for ix in at {
@@ -136,7 +155,10 @@ impl Eval<'_, '_> {
                 lw.masked_load(access, &offs, *other, op.span)
             }
             other => Err(LoweringError::unsupported(
-                format!("`{}` in the epilogue of a wgmma mainloop (not lowered yet)", other.mnemonic()),
+                format!(
+                    "`{}` in the epilogue of a wgmma mainloop (not lowered yet)",
+                    other.mnemonic()
+                ),
                 op.span,
             )),
         }
@@ -158,13 +180,30 @@ pub(crate) fn emit(
             defs.insert(*r, *op);
         }
     }
-    let mut ev = Eval { pat, geo, defs, acc: acc.to_string(), memo: HashMap::new(), cols: HashMap::new() };
-    let stores: Vec<&Op> = pat.top.iter().copied().filter(|o| matches!(o.kind, OpKind::Store { .. })).collect();
+    let mut ev = Eval {
+        pat,
+        geo,
+        defs,
+        acc: acc.to_string(),
+        memo: HashMap::new(),
+        cols: HashMap::new(),
+    };
+    let stores: Vec<&Op> = pat
+        .top
+        .iter()
+        .copied()
+        .filter(|o| matches!(o.kind, OpKind::Store { .. }))
+        .collect();
     if stores.is_empty() {
-        return Err(LoweringError::unsupported("a GEMM kernel with no store of its result", pat.loop_op.span));
+        return Err(LoweringError::unsupported(
+            "a GEMM kernel with no store of its result",
+            pat.loop_op.span,
+        ));
     }
     for op in stores {
-        let OpKind::Store { access, value } = &op.kind else { continue };
+        let OpKind::Store { access, value } = &op.kind else {
+            continue;
+        };
         let shape_ok = matches!(lw.k.ty(*value), Type::Tile(t) if t.shape == [plan.bm, plan.bn]);
         let index_ok = matches!(
             access.index.as_slice(),
@@ -172,7 +211,10 @@ pub(crate) fn emit(
         );
         if !shape_ok || !index_ok {
             return Err(LoweringError::unsupported(
-                format!("a store other than a [{}, {}] tile `c[m .. +BM, n .. +BN]` after the mainloop", plan.bm, plan.bn),
+                format!(
+                    "a store other than a [{}, {}] tile `c[m .. +BM, n .. +BN]` after the mainloop",
+                    plan.bm, plan.bn
+                ),
                 op.span,
             ));
         }

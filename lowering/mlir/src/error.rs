@@ -11,12 +11,18 @@ pub enum LoweringError {
     /// MLIR rejected the module at `stage` (parse, verify, a pass pipeline, or translation). This is a
     /// compiler bug when the input came from the generator; the diagnostics say what MLIR saw.
     #[error("MLIR {stage} failed:\n{}", diagnostics.join("\n"))]
-    Mlir { stage: &'static str, diagnostics: Vec<String> },
+    Mlir {
+        stage: &'static str,
+        diagnostics: Vec<String>,
+    },
 }
 
 impl LoweringError {
     pub(crate) fn unsupported(what: impl Into<String>, span: Span) -> LoweringError {
-        LoweringError::Unsupported { what: what.into(), span }
+        LoweringError::Unsupported {
+            what: what.into(),
+            span,
+        }
     }
 
     /// The source span the error points at, when it has one.

@@ -7,12 +7,13 @@
 //! runs the conversion passes in-process and translates to LLVM IR; codegen is the target's job.
 //!
 //! Layout: `pattern` (recognise the GEMM), `abi` (parameters), `mainloop` (TMA ring + mbarriers +
-//! wgmma), `wgmma` (descriptor, fragment layout), `epilogue` (per-element evaluation, stores),
+//! wgmma), `blockscale` (f32 block scales promoted per K tile), `wgmma` (descriptor, fragment layout), `epilogue` (per-element evaluation, stores),
 //! `access` (masked addressing), `scalar` (elementwise ops), `text` (the MLIR text builder),
 //! `pipeline` (melior: parse, verify, passes, translate).
 
 mod abi;
 mod access;
+mod blockscale;
 mod epilogue;
 mod error;
 mod lower;
@@ -37,11 +38,13 @@ use tessera_ir::Kernel;
 pub struct LoweringOptions {
     /// Shared-memory ring depth; at least 2. Reduced (with a note) when it does not fit.
     pub stages: u32,
+    /// Shared memory one CTA may use (static + dynamic), from the target's capabilities.
+    pub max_shared_bytes: u32,
 }
 
 impl Default for LoweringOptions {
     fn default() -> Self {
-        LoweringOptions { stages: 4 }
+        LoweringOptions { stages: 4, max_shared_bytes: SM90_MAX_DYNAMIC_SMEM }
     }
 }
 
@@ -56,6 +59,8 @@ pub struct MmaSummary {
     pub operand_a: String,
     pub operand_b: String,
     pub stages: u32,
+    /// How scaled operands are dequantized (the report's "dequant:" line).
+    pub dequant: String,
     /// Why the plan differs from what was asked, if it does.
     pub note: Option<String>,
 }

@@ -34,7 +34,10 @@ impl Lower<'_> {
     /// evaluates them per accumulator element.
     fn emit_top_scalars(&mut self, pat: &GemmPattern) -> Result<(), LoweringError> {
         for op in &pat.top {
-            let scalar_results = op.results.iter().all(|r| matches!(self.k.ty(*r), Type::Scalar(_)));
+            let scalar_results = op
+                .results
+                .iter()
+                .all(|r| matches!(self.k.ty(*r), Type::Scalar(_)));
             match &op.kind {
                 OpKind::Store { .. } => {}
                 OpKind::SymDim { sym } if scalar_results => {
@@ -81,7 +84,10 @@ impl Lower<'_> {
                 | OpKind::Load { .. } => {}
                 other => {
                     return Err(LoweringError::unsupported(
-                        format!("`{}` at kernel level next to a GEMM mainloop (not lowered yet)", other.mnemonic()),
+                        format!(
+                            "`{}` at kernel level next to a GEMM mainloop (not lowered yet)",
+                            other.mnemonic()
+                        ),
                         op.span,
                     ));
                 }
@@ -106,7 +112,10 @@ impl Lower<'_> {
             return Ok(s.clone());
         }
         let op = pat.body_scalars.get(&v).copied().ok_or_else(|| {
-            LoweringError::unsupported(format!("operand index %{} is not scalar index math", v.0), pat.loop_op.span)
+            LoweringError::unsupported(
+                format!("operand index %{} is not scalar index math", v.0),
+                pat.loop_op.span,
+            )
         })?;
         if let OpKind::SymDim { sym } = op.kind {
             return self.abi.syms.get(sym as usize).cloned().ok_or_else(|| {
@@ -125,14 +134,30 @@ impl Lower<'_> {
 
 /// An MLIR/PTX-safe entry symbol for a kernel name.
 fn entry_symbol(name: &str) -> String {
-    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
-    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) { format!("k_{s}") } else { s }
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("k_{s}")
+    } else {
+        s
+    }
 }
 
 pub(crate) fn lower_kernel(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     let pat = pattern::match_gemm(kernel)?;
     let plan: MainloopPlan = mainloop::plan(&pat, opts)?;
-    let tma = HashMap::from([(pat.a.tensor, plan.tma_a.clone()), (pat.b.tensor, plan.tma_b.clone())]);
+    let tma = HashMap::from([
+        (pat.a.tensor, plan.tma_a.clone()),
+        (pat.b.tensor, plan.tma_b.clone()),
+    ]);
     let abi = abi::build(kernel, &tma)?;
     let mut lw = Lower {
         k: kernel,
@@ -144,7 +169,7 @@ pub(crate) fn lower_kernel(kernel: &Kernel, opts: &LoweringOptions) -> Result<Lo
     for (arg, name) in lw.abi.scalars.clone() {
         lw.scalars.insert(arg, name);
     }
-    let geo = mainloop::thread_geometry(&mut lw.b, &plan);
+    let geo = mainloop::thread_geometry(&mut lw.b);
     lw.emit_top_scalars(&pat)?;
     let acc = mainloop::emit(&mut lw, &pat, &plan, &geo)?;
     epilogue::emit(&mut lw, &pat, &plan, &geo, &acc)?;

@@ -14,6 +14,7 @@
 //! done reading the stage), then tid 0 refills the stage with tile kt + S. Loads of the next S-1
 //! tiles are in flight while a tile is multiplied.
 
+use crate::blockscale::{self, BlockScalePlan};
 use crate::lower::Lower;
 use crate::pattern::{GemmPattern, is_fp8};
 use crate::text::{Body, f32_literal};
@@ -42,6 +43,8 @@ pub(crate) struct MainloopPlan {
     pub threads: u32,
     pub stages: u32,
     pub requested_stages: u32,
+    /// The per-CTA shared memory limit the ring was sized against.
+    pub max_shared_bytes: u32,
     pub elem_bytes: u32,
     /// K chunks per tile (one TMA box per chunk and operand), each `swizzle` bytes wide.
     pub chunks: u32,
@@ -59,6 +62,8 @@ pub(crate) struct MainloopPlan {
     pub tma_a: TmaSpec,
     pub tma_b: TmaSpec,
     pub acc_init: f64,
+    /// f32 block scales applied per K tile (DeepSeek-style), when the operands carry them.
+    pub block_scales: Option<BlockScalePlan>,
 }
 
 impl MainloopPlan {
@@ -79,15 +84,38 @@ impl MainloopPlan {
     pub fn mma_summary(&self) -> MmaSummary {
         let shape = format!("m64n{}k{}", self.bn, self.k_instr);
         MmaSummary {
-            family: format!("wgmma.mma_async.sync.aligned.{shape}.f32.{}.{}", self.a_ty, self.b_ty),
+            family: format!(
+                "wgmma.mma_async.sync.aligned.{shape}.f32.{}.{}",
+                self.a_ty, self.b_ty
+            ),
             per_k_tile: self.warpgroups * self.bk / self.k_instr,
             operand_a: self.a_ty.to_string(),
             operand_b: self.b_ty.to_string(),
             stages: self.stages,
+            dequant: match &self.block_scales {
+                None => format!("none (plain {} x {} operands)", self.a_ty, self.b_ty),
+                Some(bs) => format!(
+                    "fused: f32 block scales ({}) applied per K tile to a zero-initialised wgmma partial, promoted into the f32 accumulator in registers",
+                    [("a", &bs.a), ("b", &bs.b)]
+                        .iter()
+                        .filter_map(|(n, s)| s.as_ref().map(|s| format!(
+                            "{n}: block [{}, {}]{}",
+                            s.block_rows,
+                            s.block_k,
+                            if s.uniform {
+                                ", one per tile"
+                            } else {
+                                ", per fragment row/column"
+                            }
+                        )))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            },
             note: if self.stages < self.requested_stages {
                 Some(format!(
                     "stages reduced from {} to {} to fit {} bytes of shared memory",
-                    self.requested_stages, self.stages, SM90_MAX_DYNAMIC_SMEM
+                    self.requested_stages, self.stages, self.max_shared_bytes
                 ))
             } else {
                 None
@@ -124,7 +152,9 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
     let (bm, bn, bk) = (pat.bm, pat.bn, pat.a.bk);
     if bm % 64 != 0 || !(64..=256).contains(&bm) {
         return Err(LoweringError::unsupported(
-            format!("BM = {bm}: the wgmma mainloop needs BM in 64, 128, 192, 256 (one warpgroup per 64 rows)"),
+            format!(
+                "BM = {bm}: the wgmma mainloop needs BM in 64, 128, 192, 256 (one warpgroup per 64 rows)"
+            ),
             span,
         ));
     }
@@ -158,13 +188,18 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
     let stage_bytes = a_bytes + bn * bk * elem_bytes;
     let requested = opts.stages;
     if requested < 2 {
-        return Err(LoweringError::unsupported(format!("{requested} pipeline stages (at least 2)"), span));
+        return Err(LoweringError::unsupported(
+            format!("{requested} pipeline stages (at least 2)"),
+            span,
+        ));
     }
-    let fit = (SM90_MAX_DYNAMIC_SMEM - ALIGN_SLACK - STATIC_RESERVE) / stage_bytes;
+    let fit = opts.max_shared_bytes.saturating_sub(ALIGN_SLACK + STATIC_RESERVE) / stage_bytes;
     let stages = requested.min(fit);
     if stages < 2 {
         return Err(LoweringError::unsupported(
-            format!("a {bm}x{bn}x{bk} tile needs {stage_bytes} bytes per stage; two stages do not fit shared memory"),
+            format!(
+                "a {bm}x{bn}x{bk} tile needs {stage_bytes} bytes per stage; two stages do not fit shared memory"
+            ),
             span,
         ));
     }
@@ -178,6 +213,7 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
         threads: bm / 64 * 128,
         stages,
         requested_stages: requested,
+        max_shared_bytes: opts.max_shared_bytes,
         elem_bytes,
         chunks,
         swizzle,
@@ -188,9 +224,18 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
         k_instr: if elem_bytes == 1 { 32 } else { 16 },
         a_ty,
         b_ty,
-        tma_a: TmaSpec { elem: elem.into(), box_dims: vec![chunk_elems, bm], swizzle },
-        tma_b: TmaSpec { elem: elem.into(), box_dims: vec![chunk_elems, bn], swizzle },
+        tma_a: TmaSpec {
+            elem: elem.into(),
+            box_dims: vec![chunk_elems, bm],
+            swizzle,
+        },
+        tma_b: TmaSpec {
+            elem: elem.into(),
+            box_dims: vec![chunk_elems, bn],
+            swizzle,
+        },
         acc_init: pat.acc_init,
+        block_scales: blockscale::plan(pat)?,
     })
 }
 
@@ -204,7 +249,7 @@ pub(crate) struct Geometry {
     pub wg: String,
 }
 
-pub(crate) fn thread_geometry(b: &mut Body, plan: &MainloopPlan) -> Geometry {
+pub(crate) fn thread_geometry(b: &mut Body) -> Geometry {
     let tid = b.op("tid", "nvvm.read.ptx.sreg.tid.x : i32");
     let c128 = b.i32(128);
     let c32 = b.i32(32);
@@ -229,8 +274,12 @@ pub(crate) fn thread_geometry(b: &mut Body, plan: &MainloopPlan) -> Geometry {
     let lm4 = b.op("c", format!("arith.remui {lane}, {c4} : i32"));
     let c2 = b.i32(2);
     let col_base = b.op("col", format!("arith.muli {lm4}, {c2} : i32"));
-    let _ = plan;
-    Geometry { is0, rows: [r0, r1], col_base, wg }
+    Geometry {
+        is0,
+        rows: [r0, r1],
+        col_base,
+        wg,
+    }
 }
 
 /// Module-level shared-memory symbols: the dynamic ring and the per-stage mbarriers.
@@ -251,14 +300,29 @@ struct Ring {
 }
 
 fn bar_at(b: &mut Body, ring: &Ring, s: &str) -> String {
-    b.op("bar", format!("llvm.getelementptr {}[{s}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i64", ring.bars))
+    b.op(
+        "bar",
+        format!(
+            "llvm.getelementptr {}[{s}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i64",
+            ring.bars
+        ),
+    )
 }
 
 /// tid 0: arm stage `s`'s barrier with the tile's byte count and issue the TMA boxes of K tile `kt`.
-fn produce(lw: &mut Lower, pat: &GemmPattern, plan: &MainloopPlan, ring: &Ring, kt: &str, s: &str) -> Result<(), LoweringError> {
+fn produce(
+    lw: &mut Lower,
+    pat: &GemmPattern,
+    plan: &MainloopPlan,
+    ring: &Ring,
+    kt: &str,
+    s: &str,
+) -> Result<(), LoweringError> {
     let bar = bar_at(&mut lw.b, ring, s);
     let tx = lw.b.i32(plan.stage_bytes as i64);
-    lw.b.line(format!("nvvm.mbarrier.arrive.expect_tx {bar}, {tx} : !llvm.ptr<3>, i32"));
+    lw.b.line(format!(
+        "nvvm.mbarrier.arrive.expect_tx {bar}, {tx} : !llvm.ptr<3>, i32"
+    ));
     let ks = lw.b.op("kv", format!("arith.muli {kt}, {} : i32", ring.step));
     let iv = lw.b.op("kv", format!("arith.addi {}, {ks} : i32", ring.lo));
     let mut memo = HashMap::new();
@@ -273,9 +337,18 @@ fn produce(lw: &mut Lower, pat: &GemmPattern, plan: &MainloopPlan, ring: &Ring, 
         for c in 0..plan.chunks {
             let off = lw.b.i32((base + c * rows * plan.swizzle) as i64);
             let o = lw.b.op("so", format!("arith.addi {soff}, {off} : i32"));
-            let dst = lw.b.op("dst", format!("llvm.getelementptr {}[{o}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8", ring.smem));
+            let dst = lw.b.op(
+                "dst",
+                format!(
+                    "llvm.getelementptr {}[{o}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8",
+                    ring.smem
+                ),
+            );
             // A shared::cluster destination must be addrspace 7 (a CTA's own smem is in its cluster).
-            let d7 = lw.b.op("dst", format!("llvm.addrspacecast {dst} : !llvm.ptr<3> to !llvm.ptr<7>"));
+            let d7 = lw.b.op(
+                "dst",
+                format!("llvm.addrspacecast {dst} : !llvm.ptr<3> to !llvm.ptr<7>"),
+            );
             let kc = if c == 0 {
                 k0.clone()
             } else {
@@ -293,12 +366,20 @@ fn produce(lw: &mut Lower, pat: &GemmPattern, plan: &MainloopPlan, ring: &Ring, 
 
 /// Emit barrier setup, the prologue and the pipelined K loop; returns the SSA name of the final
 /// accumulator struct (`!acc`).
-pub(crate) fn emit(lw: &mut Lower, pat: &GemmPattern, plan: &MainloopPlan, geo: &Geometry) -> Result<String, LoweringError> {
+pub(crate) fn emit(
+    lw: &mut Lower,
+    pat: &GemmPattern,
+    plan: &MainloopPlan,
+    geo: &Geometry,
+) -> Result<String, LoweringError> {
     let span = pat.loop_op.span;
     let tmap_a = lw.abi.tensors.get(&pat.a.tensor).cloned();
     let tmap_b = lw.abi.tensors.get(&pat.b.tensor).cloned();
     let (Some(tmap_a), Some(tmap_b)) = (tmap_a, tmap_b) else {
-        return Err(LoweringError::unsupported("internal: operand tensor maps missing from the ABI", span));
+        return Err(LoweringError::unsupported(
+            "internal: operand tensor maps missing from the ABI",
+            span,
+        ));
     };
     let lo = lw.scalar(pat.lo, span)?;
     let hi = lw.scalar(pat.hi, span)?;
@@ -312,9 +393,19 @@ pub(crate) fn emit(lw: &mut Lower, pat: &GemmPattern, plan: &MainloopPlan, geo: 
     let rem = b.op("sa", format!("arith.remui {addr}, {c1024} : i32"));
     let up = b.op("sa", format!("arith.subi {c1024}, {rem} : i32"));
     let pad = b.op("sa", format!("arith.remui {up}, {c1024} : i32"));
-    let smem = b.op("smem", format!("llvm.getelementptr {raw}[{pad}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"));
+    let smem = b.op(
+        "smem",
+        format!("llvm.getelementptr {raw}[{pad}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
+    );
     let bars = b.op("bars", "llvm.mlir.addressof @tessera_full : !llvm.ptr<3>");
-    let ring = Ring { smem: smem.clone(), bars, tmap_a, tmap_b, lo: lo.clone(), step: step.clone() };
+    let ring = Ring {
+        smem: smem.clone(),
+        bars,
+        tmap_a,
+        tmap_b,
+        lo: lo.clone(),
+        step: step.clone(),
+    };
 
     // One thread initialises the barriers (one arrival each: the producer's expect_tx).
     b.open(format!("scf.if {}", geo.is0));
@@ -354,22 +445,46 @@ pub(crate) fn emit(lw: &mut Lower, pat: &GemmPattern, plan: &MainloopPlan, geo: 
         }
     }
 
+    // With block scales each K tile accumulates into a fresh partial (scale-d = 0 on its first
+    // wgmma), promoted into the accumulator after the wait; the zero struct is its input operand.
+    let pzero = if plan.block_scales.is_some() {
+        Some(b.op("pz", "llvm.mlir.zero : !acc"))
+    } else {
+        None
+    };
+
     // The pipelined K loop.
     let res = b.fresh("accf");
     let kt = b.fresh("kt");
     let acc = b.fresh("acc");
-    b.open(format!("{res} = scf.for {kt} = {zero} to {nk} step {one} iter_args({acc} = {acc0}) -> (!acc) : i32"));
+    b.open(format!(
+        "{res} = scf.for {kt} = {zero} to {nk} step {one} iter_args({acc} = {acc0}) -> (!acc) : i32"
+    ));
     let s = b.op("st", format!("arith.remui {kt}, {stages} : i32"));
     let u = b.op("ph", format!("arith.divui {kt}, {stages} : i32"));
     let ph = b.op("ph", format!("arith.andi {u}, {one} : i32"));
     let bar = bar_at(b, &ring, &s);
     let ticks = b.i32(1_000_000);
-    b.line(format!("nvvm.mbarrier.try_wait.parity {bar}, {ph}, {ticks} : !llvm.ptr<3>, i32, i32"));
+    b.line(format!(
+        "nvvm.mbarrier.try_wait.parity {bar}, {ph}, {ticks} : !llvm.ptr<3>, i32, i32"
+    ));
+    let factors = match &plan.block_scales {
+        Some(bs) => {
+            let ks = lw.b.op("kv", format!("arith.muli {kt}, {step} : i32"));
+            let iv = lw.b.op("kv", format!("arith.addi {lo}, {ks} : i32"));
+            Some(lw.tile_scales(pat, plan, bs, geo, &iv)?)
+        }
+        None => None,
+    };
+    let b = &mut lw.b;
     let sb = b.i32(plan.stage_bytes as i64);
     let soff = b.op("so", format!("arith.muli {s}, {sb} : i32"));
-    let stage = b.op("sp", format!("llvm.getelementptr {smem}[{soff}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"));
+    let stage = b.op(
+        "sp",
+        format!("llvm.getelementptr {smem}[{soff}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
+    );
     let sbase = b.op("sp", format!("llvm.ptrtoint {stage} : !llvm.ptr<3> to i64"));
-    // This warpgroup's 64 A rows start 64 * 128 bytes further into each A slab.
+    // This warpgroup's 64 A rows start 64 * W bytes further into each A slab.
     let wg64 = b.op("sp", format!("arith.extui {} : i32 to i64", geo.wg));
     let rowbytes = b.i64(64 * plan.swizzle as i64);
     let wgoff = b.op("sp", format!("arith.muli {wg64}, {rowbytes} : i64"));
@@ -379,7 +494,7 @@ pub(crate) fn emit(lw: &mut Lower, pat: &GemmPattern, plan: &MainloopPlan, geo: 
     let da0 = wgmma::descriptor(b, &abase, plan.swizzle);
     let db0 = wgmma::descriptor(b, &bbase, plan.swizzle);
     b.line("nvvm.wgmma.fence.aligned");
-    let mut cur = acc.clone();
+    let mut cur = pzero.clone().unwrap_or_else(|| acc.clone());
     let steps_per_chunk = plan.swizzle / (plan.k_instr * plan.elem_bytes);
     for c in 0..plan.chunks {
         for kk in 0..steps_per_chunk {
@@ -388,11 +503,16 @@ pub(crate) fn emit(lw: &mut Lower, pat: &GemmPattern, plan: &MainloopPlan, geo: 
             let kbytes = kk * plan.k_instr * plan.elem_bytes;
             let da = wgmma::advance(b, &da0, c * plan.bm * plan.swizzle + kbytes);
             let db = wgmma::advance(b, &db0, c * plan.bn * plan.swizzle + kbytes);
-            cur = wgmma::mma(b, &da, &db, &cur, plan);
+            let fresh = pzero.is_some() && c == 0 && kk == 0;
+            cur = wgmma::mma(b, &da, &db, &cur, plan, fresh);
         }
     }
     b.line("nvvm.wgmma.commit.group.sync.aligned");
     b.line("nvvm.wgmma.wait.group.sync.aligned 0");
+    if let Some(f) = &factors {
+        cur = lw.promote(plan, f, &cur, &acc);
+    }
+    let b = &mut lw.b;
     // Every warpgroup has finished reading this stage before tid 0 overwrites it.
     b.line("nvvm.barrier0");
     let nxt = b.op("kn", format!("arith.addi {kt}, {stages} : i32"));

@@ -6,7 +6,10 @@
 
 use crate::LoweringError;
 use std::collections::HashMap;
-use tessera_ir::{Access, Bound, DType, Index, Kernel, Op, OpKind, ParamId, ParamKind, Type, ValueId};
+use tessera_ir::{
+    Access, Bound, DType, Index, Kernel, Op, OpKind, ParamId, ParamKind, ScaleLayout, ScaleSpec, Type,
+    ValueId,
+};
 
 /// One operand load of the mainloop (inside the K loop).
 #[derive(Debug, Clone)]
@@ -19,6 +22,10 @@ pub(crate) struct OperandLoad {
     pub k_start: ValueId,
     pub rows: u32,
     pub bk: u32,
+    /// DeepSeek-style f32 block scales of the operand tensor (`[rows/b0, K/b1]`, row-major), if any.
+    pub scale: Option<ScaleSpec>,
+    /// A constant the row start is known to be a multiple of (`program_id(0) * BM` → BM).
+    pub row_start_multiple: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -37,6 +44,9 @@ pub(crate) struct GemmPattern<'k> {
     pub acc_init: f64,
     /// The loop's result: the final accumulator tile.
     pub acc: ValueId,
+    /// `lo` and `step` when they are integer constants.
+    pub lo_const: Option<i64>,
+    pub step_const: Option<i64>,
     pub bm: u32,
     pub bn: u32,
 }
@@ -61,29 +71,61 @@ fn defs(ops: &[Op]) -> HashMap<ValueId, &Op> {
 fn operand_load(kernel: &Kernel, op: &Op, role: &str) -> Result<OperandLoad, LoweringError> {
     let bad = |why: &str| LoweringError::unsupported(format!("dot operand {role}: {why}"), op.span);
     let OpKind::Load { access, other } = &op.kind else {
-        return Err(bad(&format!("expected a load feeding the dot, found `{}`", op.kind.mnemonic())));
+        return Err(bad(&format!(
+            "expected a load feeding the dot, found `{}`",
+            op.kind.mnemonic()
+        )));
     };
-    let Access { tensor, index, bounds } = access;
-    let param = kernel.params.get(tensor.0 as usize).ok_or_else(|| bad("unknown tensor parameter"))?;
+    let Access {
+        tensor,
+        index,
+        bounds,
+    } = access;
+    let param = kernel
+        .params
+        .get(tensor.0 as usize)
+        .ok_or_else(|| bad("unknown tensor parameter"))?;
     let ParamKind::Tensor { ty, .. } = &param.kind else {
         return Err(bad("not a tensor parameter"));
     };
-    if ty.scale.is_some() {
-        return Err(bad(
-            "scaled operands need the fuse-dequant pass (Hopper has no block-scaled MMA); not lowered yet",
-        ));
+    if let Some(spec) = &ty.scale {
+        // Hopper has no block-scaled MMA: f32 block scales are applied per K tile in registers
+        // (mainloop.rs); MX/NVFP4 scales need the fuse-dequant pass first.
+        let f32_blocks = spec.scale_dtype == DType::F32
+            && !spec.global
+            && spec.block.len() == 2
+            && matches!(spec.layout, ScaleLayout::Linear | ScaleLayout::HopperRegister);
+        if !f32_blocks {
+            return Err(bad(&format!(
+                "{}-scaled operands ({} scales) need the fuse-dequant pass on sm_90a (no block-scaled MMA); only f32 block scales are applied in the mainloop",
+                spec.family(),
+                spec.scale_dtype
+            )));
+        }
     }
     if ty.dims.len() != 2 || index.len() != 2 {
         return Err(bad("the operand tensor must be rank 2 ([rows, K], K contiguous)"));
     }
     if !bounds.iter().all(is_default_bound) {
-        return Err(bad("view bounds on a TMA-loaded operand (TMA masks only at the tensor edge)"));
+        return Err(bad(
+            "view bounds on a TMA-loaded operand (TMA masks only at the tensor edge)",
+        ));
     }
     if *other != 0.0 {
-        return Err(bad("masked-out fill must be 0 (TMA fills out-of-bounds elements with zero)"));
+        return Err(bad(
+            "masked-out fill must be 0 (TMA fills out-of-bounds elements with zero)",
+        ));
     }
-    let (Index::Range { start: row_start, size: rows }, Index::Range { start: k_start, size: bk }) =
-        (&index[0], &index[1])
+    let (
+        Index::Range {
+            start: row_start,
+            size: rows,
+        },
+        Index::Range {
+            start: k_start,
+            size: bk,
+        },
+    ) = (&index[0], &index[1])
     else {
         return Err(bad("both dims must be ranges `start .. +size`"));
     };
@@ -94,22 +136,44 @@ fn operand_load(kernel: &Kernel, op: &Op, role: &str) -> Result<OperandLoad, Low
         k_start: *k_start,
         rows: *rows,
         bk: *bk,
+        scale: ty.scale.clone(),
+        row_start_multiple: None,
     })
 }
 
 pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringError> {
-    let mut loops = kernel.body.ops.iter().filter(|o| matches!(o.kind, OpKind::For { .. }));
+    let mut loops = kernel
+        .body
+        .ops
+        .iter()
+        .filter(|o| matches!(o.kind, OpKind::For { .. }));
     let loop_op = loops.next().ok_or_else(|| {
         LoweringError::unsupported(
-            format!("kernel `{}` has no K loop with a dot; the sm_90a lowering needs a GEMM mainloop", kernel.name),
+            format!(
+                "kernel `{}` has no K loop with a dot; the sm_90a lowering needs a GEMM mainloop",
+                kernel.name
+            ),
             kernel.span,
         )
     })?;
     if let Some(second) = loops.next() {
-        return Err(LoweringError::unsupported("a second top-level loop (only one K mainloop per kernel)", second.span));
+        return Err(LoweringError::unsupported(
+            "a second top-level loop (only one K mainloop per kernel)",
+            second.span,
+        ));
     }
-    let OpKind::For { lo, hi, step, inits, body } = &loop_op.kind else {
-        return Err(LoweringError::unsupported("internal: loop op is not a for", loop_op.span));
+    let OpKind::For {
+        lo,
+        hi,
+        step,
+        inits,
+        body,
+    } = &loop_op.kind
+    else {
+        return Err(LoweringError::unsupported(
+            "internal: loop op is not a for",
+            loop_op.span,
+        ));
     };
     if inits.len() != 1 || loop_op.results.len() != 1 || body.args.len() != 2 {
         return Err(LoweringError::unsupported(
@@ -141,7 +205,10 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
         match &op.kind {
             OpKind::Dot { .. } => {
                 if dot.replace(op).is_some() {
-                    return Err(LoweringError::unsupported("more than one dot in the K loop", op.span));
+                    return Err(LoweringError::unsupported(
+                        "more than one dot in the K loop",
+                        op.span,
+                    ));
                 }
             }
             OpKind::Load { .. } | OpKind::Transpose { .. } | OpKind::Yield { .. } => {}
@@ -155,7 +222,10 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
             | OpKind::Cmp { .. }
             | OpKind::Select { .. }
             | OpKind::Cast { .. }
-                if op.results.iter().all(|r| matches!(kernel.ty(*r), Type::Scalar(_))) =>
+                if op
+                    .results
+                    .iter()
+                    .all(|r| matches!(kernel.ty(*r), Type::Scalar(_))) =>
             {
                 for r in &op.results {
                     body_scalars.insert(*r, op);
@@ -163,7 +233,10 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
             }
             other => {
                 return Err(LoweringError::unsupported(
-                    format!("`{}` inside the K loop (only index math, operand loads and the dot)", other.mnemonic()),
+                    format!(
+                        "`{}` inside the K loop (only index math, operand loads and the dot)",
+                        other.mnemonic()
+                    ),
                     op.span,
                 ));
             }
@@ -174,12 +247,18 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
         return Err(LoweringError::unsupported("internal: dot is not a dot", dot.span));
     };
     if *acc != acc_arg {
-        return Err(LoweringError::unsupported("the dot must accumulate into the loop-carried value", dot.span));
+        return Err(LoweringError::unsupported(
+            "the dot must accumulate into the loop-carried value",
+            dot.span,
+        ));
     }
     match body.ops.last().map(|o| &o.kind) {
         Some(OpKind::Yield { values }) if values.as_slice() == dot.results.as_slice() => {}
         _ => {
-            return Err(LoweringError::unsupported("the K loop must yield the dot result", loop_op.span));
+            return Err(LoweringError::unsupported(
+                "the K loop must yield the dot result",
+                loop_op.span,
+            ));
         }
     }
     let a_op = body_defs.get(a).copied().ok_or_else(|| {
@@ -197,14 +276,26 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
     let b_op = body_defs.get(b_loaded).copied().ok_or_else(|| {
         LoweringError::unsupported("dot operand b must be loaded inside the K loop", bt_op.span)
     })?;
-    let a_load = operand_load(kernel, a_op, "a")?;
-    let b_load = operand_load(kernel, b_op, "b")?;
+    let mut a_load = operand_load(kernel, a_op, "a")?;
+    let mut b_load = operand_load(kernel, b_op, "b")?;
+    a_load.row_start_multiple = const_multiple(&top_defs, a_load.row_start);
+    b_load.row_start_multiple = const_multiple(&top_defs, b_load.row_start);
+    let const_of = |v: &ValueId| match top_defs.get(v).map(|o| &o.kind) {
+        Some(OpKind::ConstInt { value }) => Some(*value),
+        _ => None,
+    };
     if a_load.bk != b_load.bk {
-        return Err(LoweringError::unsupported("A and B K-tile sizes differ", dot.span));
+        return Err(LoweringError::unsupported(
+            "A and B K-tile sizes differ",
+            dot.span,
+        ));
     }
     if a_load.dtype != b_load.dtype && !(is_fp8(a_load.dtype) && is_fp8(b_load.dtype)) {
         return Err(LoweringError::unsupported(
-            format!("mixed operand types {} x {} (wgmma mixes only e4m3/e5m2)", a_load.dtype, b_load.dtype),
+            format!(
+                "mixed operand types {} x {} (wgmma mixes only e4m3/e5m2)",
+                a_load.dtype, b_load.dtype
+            ),
             dot.span,
         ));
     }
@@ -218,7 +309,12 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
             ));
         }
     }
-    let top = kernel.body.ops.iter().filter(|o| !std::ptr::eq(*o, loop_op)).collect();
+    let top = kernel
+        .body
+        .ops
+        .iter()
+        .filter(|o| !std::ptr::eq(*o, loop_op))
+        .collect();
     Ok(GemmPattern {
         top,
         loop_op,
@@ -233,7 +329,27 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
         b: b_load,
         acc_init,
         acc: loop_op.results[0],
+        lo_const: const_of(lo),
+        step_const: const_of(step),
     })
+}
+
+/// A constant `v` is a multiple of, when its definition shows one: a constant itself, or a
+/// product with a constant (the usual `program_id(0) * BM`).
+fn const_multiple(defs: &HashMap<ValueId, &Op>, v: ValueId) -> Option<i64> {
+    let konst = |x: &ValueId| match defs.get(x).map(|o| &o.kind) {
+        Some(OpKind::ConstInt { value }) => Some(*value),
+        _ => None,
+    };
+    match defs.get(&v).map(|o| &o.kind) {
+        Some(OpKind::ConstInt { value }) => Some(*value),
+        Some(OpKind::Binary {
+            op: tessera_ir::BinOp::Mul,
+            lhs,
+            rhs,
+        }) => konst(lhs).or_else(|| konst(rhs)),
+        _ => None,
+    }
 }
 
 pub(crate) fn is_fp8(d: DType) -> bool {

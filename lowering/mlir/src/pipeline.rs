@@ -8,7 +8,9 @@ use melior::{
     dialect::DialectRegistry,
     ir::{Module, operation::OperationLike},
     pass::PassManager,
-    utility::{parse_pass_pipeline, register_all_dialects, register_all_llvm_translations, register_all_passes},
+    utility::{
+        parse_pass_pipeline, register_all_dialects, register_all_llvm_translations, register_all_passes,
+    },
 };
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -55,7 +57,8 @@ pub fn mlir_to_llvm_ir(mlir: &str) -> Result<String, LoweringError> {
         return Err(fail("verify", &sink));
     }
     let pm = PassManager::new(&ctx);
-    parse_pass_pipeline(pm.as_operation_pass_manager(), PIPELINE).map_err(|_| fail("pipeline parse", &sink))?;
+    parse_pass_pipeline(pm.as_operation_pass_manager(), PIPELINE)
+        .map_err(|_| fail("pipeline parse", &sink))?;
     pm.run(&mut module).map_err(|_| fail("pass pipeline", &sink))?;
     translate(&module).ok_or_else(|| fail("translation to LLVM IR", &sink))
 }

@@ -16,7 +16,10 @@ pub(crate) fn mlir_type(d: DType, span: Span) -> Result<&'static str, LoweringEr
         DType::F16 => "f16",
         DType::F32 => "f32",
         other => {
-            return Err(LoweringError::unsupported(format!("{other} values on sm_90a (not lowered yet)"), span));
+            return Err(LoweringError::unsupported(
+                format!("{other} values on sm_90a (not lowered yet)"),
+                span,
+            ));
         }
     })
 }
@@ -35,12 +38,21 @@ pub(crate) fn float_const(b: &mut Body, v: f64, d: DType, span: Span) -> Result<
             Ok(b.op("f", format!("arith.truncf {c} : f32 to {ty}")))
         }
         DType::I32 | DType::I8 => Ok(b.cst(v as i64, mlir_type(d, span)?)),
-        other => Err(LoweringError::unsupported(format!("a constant of type {other}"), span)),
+        other => Err(LoweringError::unsupported(
+            format!("a constant of type {other}"),
+            span,
+        )),
     }
 }
 
 /// Convert `x` of type `from` to `to` with the IR's cast semantics.
-pub(crate) fn cast(b: &mut Body, x: &str, from: DType, to: DType, span: Span) -> Result<String, LoweringError> {
+pub(crate) fn cast(
+    b: &mut Body,
+    x: &str,
+    from: DType,
+    to: DType,
+    span: Span,
+) -> Result<String, LoweringError> {
     if from == to {
         return Ok(x.to_string());
     }
@@ -48,17 +60,31 @@ pub(crate) fn cast(b: &mut Body, x: &str, from: DType, to: DType, span: Span) ->
     let tt = mlir_type(to, span)?;
     Ok(match (from, to) {
         (f, t) if is_plain_float(f) && is_plain_float(t) => {
-            if f.bits() < t.bits() || (f == DType::BF16 && t == DType::F16) || (f == DType::F16 && t == DType::BF16)
+            if f.bits() < t.bits()
+                || (f == DType::BF16 && t == DType::F16)
+                || (f == DType::F16 && t == DType::BF16)
             {
                 // bf16 <-> f16 has no direct conversion: go through f32 (exact), then round once.
-                let wide = if f == DType::F32 { x.to_string() } else { b.op("f", format!("arith.extf {x} : {ft} to f32")) };
-                if t == DType::F32 { wide } else { b.op("f", format!("arith.truncf {wide} : f32 to {tt}")) }
+                let wide = if f == DType::F32 {
+                    x.to_string()
+                } else {
+                    b.op("f", format!("arith.extf {x} : {ft} to f32"))
+                };
+                if t == DType::F32 {
+                    wide
+                } else {
+                    b.op("f", format!("arith.truncf {wide} : f32 to {tt}"))
+                }
             } else {
                 b.op("f", format!("arith.truncf {x} : {ft} to {tt}"))
             }
         }
         (f, DType::F8E4M3 | DType::F8E5M2) if is_plain_float(f) => {
-            let wide = if f == DType::F32 { x.to_string() } else { b.op("f", format!("arith.extf {x} : {ft} to f32")) };
+            let wide = if f == DType::F32 {
+                x.to_string()
+            } else {
+                b.op("f", format!("arith.extf {x} : {ft} to f32"))
+            };
             let fmt = if to == DType::F8E4M3 { "f8E4M3FN" } else { "f8E5M2" };
             // cvt.rn.satfinite.{e4m3,e5m2}x2.f32 converts a pair; both halves get the same value so
             // the low byte is ours whichever half PTX assigns to which operand.
@@ -81,7 +107,12 @@ pub(crate) fn cast(b: &mut Body, x: &str, from: DType, to: DType, span: Span) ->
                 b.op("i", format!("arith.trunci {x} : {ft} to {tt}"))
             }
         }
-        _ => return Err(LoweringError::unsupported(format!("cast from {from} to {to} on sm_90a"), span)),
+        _ => {
+            return Err(LoweringError::unsupported(
+                format!("cast from {from} to {to} on sm_90a"),
+                span,
+            ));
+        }
     })
 }
 
@@ -95,7 +126,9 @@ pub(crate) fn elementwise(
     span: Span,
 ) -> Result<String, LoweringError> {
     let arg = |i: usize| -> Result<(String, DType), LoweringError> {
-        args.get(i).cloned().ok_or_else(|| LoweringError::unsupported("internal: missing operand", span))
+        args.get(i)
+            .cloned()
+            .ok_or_else(|| LoweringError::unsupported("internal: missing operand", span))
     };
     match kind {
         OpKind::ConstInt { value } => {
@@ -121,7 +154,11 @@ pub(crate) fn elementwise(
                 2 => "z",
                 _ => return Err(LoweringError::unsupported(format!("grid axis {axis}"), span)),
             };
-            let reg = if matches!(kind, OpKind::ProgramId { .. }) { "ctaid" } else { "nctaid" };
+            let reg = if matches!(kind, OpKind::ProgramId { .. }) {
+                "ctaid"
+            } else {
+                "nctaid"
+            };
             Ok(b.op("pid", format!("nvvm.read.ptx.sreg.{reg}.{dim} : i32")))
         }
         OpKind::Cast { to, .. } => {
@@ -194,7 +231,10 @@ pub(crate) fn elementwise(
             }
         }
         OpKind::Unary { op, .. } => unary(b, *op, arg(0)?, span),
-        other => Err(LoweringError::unsupported(format!("`{}` as an elementwise op", other.mnemonic()), span)),
+        other => Err(LoweringError::unsupported(
+            format!("`{}` as an elementwise op", other.mnemonic()),
+            span,
+        )),
     }
 }
 
@@ -243,7 +283,9 @@ fn unary(b: &mut Body, op: UnOp, (x, d): (String, DType), span: Span) -> Result<
             let ln2 = b.cst(f32_literal(std::f64::consts::LN_2), "f32");
             b.op("v", format!("arith.mulf {l}, {ln2} : f32"))
         }
-        UnOp::Neg | UnOp::Not => return Err(LoweringError::unsupported(format!("unary {op:?} on {d}"), span)),
+        UnOp::Neg | UnOp::Not => {
+            return Err(LoweringError::unsupported(format!("unary {op:?} on {d}"), span));
+        }
     };
     cast(b, &r, DType::F32, d, span)
 }

@@ -58,7 +58,8 @@ impl Body {
         }
         self.next += 1;
         let name = format!("%c{}", self.next);
-        self.const_lines.push(format!("    {name} = arith.constant {value} : {ty}"));
+        self.const_lines
+            .push(format!("    {name} = arith.constant {value} : {ty}"));
         self.consts.insert(key, name.clone());
         name
     }

@@ -55,13 +55,38 @@ pub(crate) fn advance(b: &mut Body, desc: &str, bytes: u32) -> String {
     b.op("desc", format!("arith.addi {desc}, {d} : i64"))
 }
 
-/// One `wgmma.mma_async` accumulating into `acc` (scale-d = 1: the accumulator is always read).
-pub(crate) fn mma(b: &mut Body, da: &str, db: &str, acc: &str, plan: &MainloopPlan) -> String {
+/// One `wgmma.mma_async` accumulating into `acc` (scale-d = 1), or overwriting it when `fresh`
+/// (scale-d = 0: D = A*B, the first wgmma of a block-scaled K tile's partial).
+pub(crate) fn mma(b: &mut Body, da: &str, db: &str, acc: &str, plan: &MainloopPlan, fresh: bool) -> String {
+    let out = if fresh { "zero" } else { "one" };
     b.op(
         "mma",
         format!(
-            "nvvm.wgmma.mma_async {da}, {db}, {acc}, #nvvm.shape<m = 64, n = {}, k = {}>, D [<f32>, #nvvm.wgmma_scale_out<one>], A [<{}>, #nvvm.wgmma_scale_in<one>, <row>], B [<{}>, #nvvm.wgmma_scale_in<one>, <col>] : !acc -> !acc",
+            "nvvm.wgmma.mma_async {da}, {db}, {acc}, #nvvm.shape<m = 64, n = {}, k = {}>, D [<f32>, #nvvm.wgmma_scale_out<{out}>], A [<{}>, #nvvm.wgmma_scale_in<one>, <row>], B [<{}>, #nvvm.wgmma_scale_in<one>, <col>] : !acc -> !acc",
             plan.bn, plan.k_instr, plan.a_ty, plan.b_ty
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptor_high_bits_per_swizzle_mode() {
+        // LBO = 1 at bit 16; SBO = 8 rows x W bytes >> 4 at bit 32; mode at bit 62.
+        assert_eq!(desc_high(128), (1 << 62) | (64 << 32) | (1 << 16));
+        assert_eq!(desc_high(64), (2 << 62) | (32 << 32) | (1 << 16));
+        assert_eq!(desc_high(32), (3 << 62) | (16 << 32) | (1 << 16));
+    }
+
+    #[test]
+    fn register_index_matches_the_ptx_fragment_layout() {
+        // PTX ISA wgmma D fragment: register i holds row 8*((i/2)%2) (+ lane/4 + 16*warp) and
+        // column 8*(i/4) + i%2 (+ 2*(lane%4)).
+        for i in 0..128u32 {
+            let (h, j, e) = ((i / 2) % 2, i / 4, i % 2);
+            assert_eq!(reg_index(h, j, e), i);
+        }
+    }
 }

@@ -27,7 +27,10 @@ fn fp8_gemm_lowers_to_llvm_ir_with_tma_mbarrier_and_wgmma() {
     assert!(ll.contains("wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3"));
     assert!(ll.contains("llvm.nvvm.cp.async.bulk.tensor.g2s.tile.2d"));
     assert!(ll.contains("mbarrier.try_wait.parity"));
-    assert_eq!(l.mma.family, "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3");
+    assert_eq!(
+        l.mma.family,
+        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3"
+    );
     // 2 warpgroups x 4 k32 steps per 128-wide K tile.
     assert_eq!(l.mma.per_k_tile, 8);
     assert_eq!(l.block, [256, 1, 1]);
@@ -57,7 +60,12 @@ fn row_and_column_scales_are_loaded_in_the_epilogue() {
     let l = lower(&k);
     assert_eq!(l.block, [128, 1, 1]);
     // Two K chunks of 128 bytes per operand: four TMA boxes per stage.
-    assert_eq!(l.mlir.matches("nvvm.cp.async.bulk.tensor.shared.cluster.global").count(), 2 * 4);
+    assert_eq!(
+        l.mlir
+            .matches("nvvm.cp.async.bulk.tensor.shared.cluster.global")
+            .count(),
+        2 * 4
+    );
     mlir_to_llvm_ir(&l.mlir).unwrap_or_else(|e| panic!("{e}"));
 }
 
@@ -72,7 +80,14 @@ fn generated_mlir_snapshot() {
         bk: 128,
         epilogue: Epilogue::TensorScales,
     });
-    let l = lower_sm90a(&k, &LoweringOptions { stages: 2 }).unwrap_or_else(|e| panic!("{e}"));
+    let l = lower_sm90a(
+        &k,
+        &LoweringOptions {
+            stages: 2,
+            ..LoweringOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     insta::assert_snapshot!(l.mlir);
 }
 
@@ -110,7 +125,11 @@ fn a_64_byte_k_tile_uses_the_64b_swizzle() {
     let l = lower(&k);
     // SBO = 8 rows x 64 B = 512 B (32 in 16-byte units), swizzle mode 2 (64B), LBO = 1.
     let high: u64 = (2 << 62) | (32 << 32) | (1 << 16);
-    assert!(l.mlir.contains(&format!("arith.constant {} : i64", high as i64)), "{}", l.mlir);
+    assert!(
+        l.mlir.contains(&format!("arith.constant {} : i64", high as i64)),
+        "{}",
+        l.mlir
+    );
     match &l.abi[0] {
         tessera_bundle::AbiArg::TensorMap { tma, .. } => assert_eq!((tma.box_dims[0], tma.swizzle), (64, 64)),
         other => panic!("{other:?}"),
@@ -121,8 +140,24 @@ fn a_64_byte_k_tile_uses_the_64b_swizzle() {
 #[test]
 fn one_stage_is_rejected_and_oversized_rings_shrink() {
     let k = gemm::fp8_gemm();
-    assert!(matches!(lower_sm90a(&k, &LoweringOptions { stages: 1 }), Err(LoweringError::Unsupported { .. })));
-    let l = lower_sm90a(&k, &LoweringOptions { stages: 12 }).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        lower_sm90a(
+            &k,
+            &LoweringOptions {
+                stages: 1,
+                ..LoweringOptions::default()
+            }
+        ),
+        Err(LoweringError::Unsupported { .. })
+    ));
+    let l = lower_sm90a(
+        &k,
+        &LoweringOptions {
+            stages: 12,
+            ..LoweringOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     // 32 KiB per stage: 7 stages fit in 227 KiB minus the alignment slack.
     assert_eq!(l.mma.stages, 7);
     assert!(l.mma.note.is_some());
@@ -133,7 +168,12 @@ fn mlir_errors_are_captured_not_printed() {
     match mlir_to_llvm_ir("module { llvm.func @f() { %x = arith.addi %y, %y : i32 llvm.return } }") {
         Err(LoweringError::Mlir { stage, diagnostics }) => {
             assert_eq!(stage, "parse");
-            assert!(diagnostics.iter().any(|d| d.contains("undefined") || d.contains("use of")), "{diagnostics:?}");
+            assert!(
+                diagnostics
+                    .iter()
+                    .any(|d| d.contains("undefined") || d.contains("use of")),
+                "{diagnostics:?}"
+            );
         }
         other => panic!("expected an MLIR parse error, got {other:?}"),
     }

@@ -37,11 +37,16 @@ pub fn marshal(
         .enumerate()
         .map(|(i, s)| {
             Ok(match s {
-                SlotValue::Buffer { param, part } => KernelArg::U64(buffer(*param, *part).ok_or_else(|| {
-                    BundleError::Launch(format!("slot {i}: no device buffer for parameter {param} ({part:?})"))
-                })?),
+                SlotValue::Buffer { param, part } => {
+                    KernelArg::U64(buffer(*param, *part).ok_or_else(|| {
+                        BundleError::Launch(format!(
+                            "slot {i}: no device buffer for parameter {param} ({part:?})"
+                        ))
+                    })?)
+                }
                 SlotValue::TensorMap { .. } => KernelArg::U64(
-                    tensor_map(i).ok_or_else(|| BundleError::Launch(format!("slot {i}: no tensor map encoded")))?,
+                    tensor_map(i)
+                        .ok_or_else(|| BundleError::Launch(format!("slot {i}: no tensor map encoded")))?,
                 ),
                 SlotValue::I32(v) => KernelArg::I32(*v),
                 SlotValue::F32(v) => KernelArg::F32(*v),

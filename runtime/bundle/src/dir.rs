@@ -66,7 +66,10 @@ impl Bundle {
             put(dir, REPORT_JSON_FILE, r.as_bytes())?;
         }
         let path = dir.join(META_FILE);
-        let json = serde_json::to_string_pretty(&meta).map_err(|e| BundleError::Json { path: path.clone(), source: e })?;
+        let json = serde_json::to_string_pretty(&meta).map_err(|e| BundleError::Json {
+            path: path.clone(),
+            source: e,
+        })?;
         // meta.json last: a bundle whose write was interrupted has no meta.json and is rejected as such.
         put(dir, META_FILE, json.as_bytes())
     }
@@ -74,17 +77,25 @@ impl Bundle {
     /// Read and check a bundle directory (see [`Bundle::check`]).
     pub fn read(dir: &Path) -> Result<Bundle, BundleError> {
         if !dir.is_dir() {
-            return Err(BundleError::NotADir { dir: dir.to_path_buf() });
+            return Err(BundleError::NotADir {
+                dir: dir.to_path_buf(),
+            });
         }
         let meta_path = dir.join(META_FILE);
         if !meta_path.is_file() {
-            return Err(missing(dir, META_FILE, "every bundle has one; was the build interrupted?"));
+            return Err(missing(
+                dir,
+                META_FILE,
+                "every bundle has one; was the build interrupted?",
+            ));
         }
         let text = std::fs::read_to_string(&meta_path).map_err(|e| io(&meta_path, e))?;
         // The version is checked before the full schema, so an old or new bundle gets the version
         // message instead of a confusing field error.
-        let raw: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| BundleError::Json { path: meta_path.clone(), source: e })?;
+        let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| BundleError::Json {
+            path: meta_path.clone(),
+            source: e,
+        })?;
         let found = raw.get("format_version").and_then(|v| v.as_u64());
         match found {
             Some(v) if v == u64::from(BUNDLE_FORMAT_VERSION) => {}
@@ -102,8 +113,10 @@ impl Bundle {
                 });
             }
         }
-        let meta: BundleMeta =
-            serde_json::from_value(raw).map_err(|e| BundleError::Json { path: meta_path.clone(), source: e })?;
+        let meta: BundleMeta = serde_json::from_value(raw).map_err(|e| BundleError::Json {
+            path: meta_path.clone(),
+            source: e,
+        })?;
         let text_file = |name: &str, why| -> Result<String, BundleError> {
             let p = named(dir, name, why)?;
             std::fs::read_to_string(&p).map_err(|e| io(&p, e))
@@ -112,13 +125,32 @@ impl Bundle {
             let p = named(dir, name, why)?;
             std::fs::read(&p).map_err(|e| io(&p, e))
         };
-        let tile_ir = text_file(&meta.tile_ir, "the runner re-runs the kernel's tile IR on the interpreter")?;
-        let ptx = meta.ptx.as_deref().map(|f| text_file(f, "meta.json names it")).transpose()?;
-        let cubin = meta.cubin.as_deref().map(|f| bin_file(f, "meta.json names it")).transpose()?;
-        let hsaco = meta.hsaco.as_deref().map(|f| bin_file(f, "meta.json names it")).transpose()?;
+        let tile_ir = text_file(
+            &meta.tile_ir,
+            "the runner re-runs the kernel's tile IR on the interpreter",
+        )?;
+        let ptx = meta
+            .ptx
+            .as_deref()
+            .map(|f| text_file(f, "meta.json names it"))
+            .transpose()?;
+        let cubin = meta
+            .cubin
+            .as_deref()
+            .map(|f| bin_file(f, "meta.json names it"))
+            .transpose()?;
+        let hsaco = meta
+            .hsaco
+            .as_deref()
+            .map(|f| bin_file(f, "meta.json names it"))
+            .transpose()?;
         let optional = |name: &str| -> Result<Option<String>, BundleError> {
             let p = dir.join(name);
-            if p.is_file() { std::fs::read_to_string(&p).map(Some).map_err(|e| io(&p, e)) } else { Ok(None) }
+            if p.is_file() {
+                std::fs::read_to_string(&p).map(Some).map_err(|e| io(&p, e))
+            } else {
+                Ok(None)
+            }
         };
         let bundle = Bundle {
             meta,
@@ -135,7 +167,12 @@ impl Bundle {
 
     /// Consistency of the contents: some device code, a sane launch shape, at most 3 grid dims.
     pub fn check(&self, dir: &Path) -> Result<(), BundleError> {
-        let bad = |what: String| Err(BundleError::Invalid { dir: dir.to_path_buf(), what });
+        let bad = |what: String| {
+            Err(BundleError::Invalid {
+                dir: dir.to_path_buf(),
+                what,
+            })
+        };
         if self.ptx.is_none() && self.cubin.is_none() && self.hsaco.is_none() {
             return bad("no device code: meta.json names neither `ptx`, `cubin` nor `hsaco`".into());
         }
@@ -143,11 +180,17 @@ impl Bundle {
             return bad("meta.json has an empty `entry` (the device entry-point symbol)".into());
         }
         if self.meta.grid.is_empty() || self.meta.grid.len() > 3 {
-            return bad(format!("launch grid has {} dims; 1 to 3 expected", self.meta.grid.len()));
+            return bad(format!(
+                "launch grid has {} dims; 1 to 3 expected",
+                self.meta.grid.len()
+            ));
         }
         let threads: u64 = self.meta.block.iter().map(|b| u64::from(*b)).product();
         if threads == 0 || threads > 1024 {
-            return bad(format!("block {:?} has {threads} threads; 1 to 1024 expected", self.meta.block));
+            return bad(format!(
+                "block {:?} has {threads} threads; 1 to 1024 expected",
+                self.meta.block
+            ));
         }
         if self.tile_ir.trim().is_empty() {
             return bad(format!("{} is empty", self.meta.tile_ir));
@@ -174,7 +217,11 @@ fn named(dir: &Path, name: &str, why: &'static str) -> Result<PathBuf, BundleErr
         });
     }
     let p = dir.join(name);
-    if p.is_file() { Ok(p) } else { Err(missing(dir, name, why)) }
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(missing(dir, name, why))
+    }
 }
 
 fn put(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), BundleError> {
@@ -183,9 +230,16 @@ fn put(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), BundleError> {
 }
 
 fn io(path: &Path, source: std::io::Error) -> BundleError {
-    BundleError::Io { path: path.to_path_buf(), source }
+    BundleError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn missing(dir: &Path, file: &str, why: &'static str) -> BundleError {
-    BundleError::Missing { dir: dir.to_path_buf(), file: file.to_string(), why }
+    BundleError::Missing {
+        dir: dir.to_path_buf(),
+        file: file.to_string(),
+        why,
+    }
 }

@@ -8,11 +8,18 @@ pub enum BundleError {
     #[error("bundle {dir}: not a directory (build one with `tessera build FILE.tsr --target sm_90a -o DIR`)")]
     NotADir { dir: PathBuf },
     #[error("bundle {dir}: missing {file} ({why})")]
-    Missing { dir: PathBuf, file: String, why: &'static str },
+    Missing {
+        dir: PathBuf,
+        file: String,
+        why: &'static str,
+    },
     #[error("bundle file {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("bundle file {path}: invalid meta.json: {source}")]
-    Json { path: PathBuf, source: serde_json::Error },
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error(
         "bundle {dir}: format version {found}, this runtime reads version {expected} (rebuild the bundle with a matching `tessera build`)"
     )]

@@ -9,9 +9,16 @@ use tessera_numerics::{ArgValue, Bindings};
 #[derive(Clone, Debug, PartialEq)]
 pub enum SlotValue {
     /// The device address of buffer `part` of kernel parameter `param` (index into the kernel's params).
-    Buffer { param: usize, part: TensorPart },
+    Buffer {
+        param: usize,
+        part: TensorPart,
+    },
     /// The device address of a 128-byte CUtensorMap encoded over buffer `part` of parameter `param`.
-    TensorMap { param: usize, part: TensorPart, tma: TmaSpec },
+    TensorMap {
+        param: usize,
+        part: TensorPart,
+        tma: TmaSpec,
+    },
     I32(i32),
     F32(f32),
 }
@@ -39,7 +46,11 @@ pub fn grid(meta: &BundleMeta, syms: &[(String, i64)]) -> Result<[u32; 3], Bundl
         g[i] = u32::try_from(v)
             .ok()
             .filter(|v| *v >= 1 && (i == 0 || *v <= 65535))
-            .ok_or_else(|| launch(format!("grid dim {i} evaluates to {v}, outside the device's grid limits")))?;
+            .ok_or_else(|| {
+                launch(format!(
+                    "grid dim {i} evaluates to {v}, outside the device's grid limits"
+                ))
+            })?;
     }
     Ok(g)
 }
@@ -48,7 +59,10 @@ fn fmt_syms(syms: &[(String, i64)]) -> String {
     if syms.is_empty() {
         return "none".into();
     }
-    syms.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(", ")
+    syms.iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Resolve every ABI slot of `meta` against `bindings` (args in the order of `param_names`, the
@@ -67,17 +81,21 @@ pub fn resolve_abi(
     }
     let index = |slot: usize, name: &str| -> Result<usize, BundleError> {
         param_names.iter().position(|p| *p == name).ok_or_else(|| {
-            launch(format!("ABI slot {slot} names parameter `{name}`, which the kernel does not have"))
+            launch(format!(
+                "ABI slot {slot} names parameter `{name}`, which the kernel does not have"
+            ))
         })
     };
     let tensor = |slot: usize, name: &str, part: TensorPart| -> Result<usize, BundleError> {
         let i = index(slot, name)?;
         match &bindings.args[i] {
             ArgValue::Tensor(t) if part == TensorPart::Data || t.scale.is_some() => Ok(i),
-            ArgValue::Tensor(_) => {
-                Err(launch(format!("ABI slot {slot} wants the scale buffer of `{name}`, which has no scales bound")))
-            }
-            ArgValue::Scalar(_) => Err(launch(format!("ABI slot {slot} wants a buffer of `{name}`, a scalar"))),
+            ArgValue::Tensor(_) => Err(launch(format!(
+                "ABI slot {slot} wants the scale buffer of `{name}`, which has no scales bound"
+            ))),
+            ArgValue::Scalar(_) => Err(launch(format!(
+                "ABI slot {slot} wants a buffer of `{name}`, a scalar"
+            ))),
         }
     };
     let scalar = |slot: usize, name: &str| -> Result<f64, BundleError> {
@@ -99,13 +117,21 @@ pub fn resolve_abi(
         .enumerate()
         .map(|(slot, arg)| {
             Ok(match arg {
-                AbiArg::Ptr { param, part } => SlotValue::Buffer { param: tensor(slot, param, *part)?, part: *part },
-                AbiArg::TensorMap { param, part, tma } => {
-                    SlotValue::TensorMap { param: tensor(slot, param, *part)?, part: *part, tma: tma.clone() }
-                }
+                AbiArg::Ptr { param, part } => SlotValue::Buffer {
+                    param: tensor(slot, param, *part)?,
+                    part: *part,
+                },
+                AbiArg::TensorMap { param, part, tma } => SlotValue::TensorMap {
+                    param: tensor(slot, param, *part)?,
+                    part: *part,
+                    tma: tma.clone(),
+                },
                 AbiArg::SymI32 { sym } => {
                     let v = bindings.sym(sym).ok_or_else(|| {
-                        launch(format!("ABI slot {slot}: symbolic dim `{sym}` is not bound ({})", fmt_syms(&bindings.syms)))
+                        launch(format!(
+                            "ABI slot {slot}: symbolic dim `{sym}` is not bound ({})",
+                            fmt_syms(&bindings.syms)
+                        ))
                     })?;
                     SlotValue::I32(to_i32(slot, sym, v as f64)?)
                 }
@@ -115,10 +141,14 @@ pub fn resolve_abi(
                     let i = index(slot, param)?;
                     match &bindings.args[i] {
                         ArgValue::Tensor(t) => SlotValue::F32(t.global_scale.ok_or_else(|| {
-                            launch(format!("ABI slot {slot} wants the global scale of `{param}`, which has none bound"))
+                            launch(format!(
+                                "ABI slot {slot} wants the global scale of `{param}`, which has none bound"
+                            ))
                         })?),
                         ArgValue::Scalar(_) => {
-                            return Err(launch(format!("ABI slot {slot} wants the global scale of scalar `{param}`")));
+                            return Err(launch(format!(
+                                "ABI slot {slot} wants the global scale of scalar `{param}`"
+                            )));
                         }
                     }
                 }

@@ -14,10 +14,10 @@ pub mod launch;
 mod meta;
 pub mod stats;
 
+pub use args::{KernelArg, ParamBlock, marshal};
 pub use dir::{
     Bundle, CUBIN_FILE, HSACO_FILE, Image, META_FILE, PTX_FILE, REPORT_JSON_FILE, REPORT_TXT_FILE, TIR_FILE,
 };
-pub use args::{KernelArg, ParamBlock, marshal};
 pub use error::BundleError;
 pub use hash::sha256_hex;
 pub use launch::{SlotValue, grid, resolve_abi};

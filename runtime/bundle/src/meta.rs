@@ -32,7 +32,11 @@ pub enum AbiArg {
     /// Device pointer to a tensor parameter's buffer (row-major, device storage format).
     Ptr { param: String, part: TensorPart },
     /// Device pointer to a 128-byte CUtensorMap describing the tensor parameter's buffer.
-    TensorMap { param: String, part: TensorPart, tma: TmaSpec },
+    TensorMap {
+        param: String,
+        part: TensorPart,
+        tma: TmaSpec,
+    },
     /// The value of a symbolic dim, as i32.
     SymI32 { sym: String },
     /// A scalar parameter, as i32.

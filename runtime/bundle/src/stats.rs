@@ -20,7 +20,11 @@ pub fn summarize(samples_ms: &[f64]) -> Option<TimingSummary> {
     let mut s = samples_ms.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
     let n = s.len();
-    let median = if n % 2 == 1 { s[n / 2] } else { 0.5 * (s[n / 2 - 1] + s[n / 2]) };
+    let median = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    };
     Some(TimingSummary {
         iters: n,
         median_ms: median,
@@ -54,12 +58,20 @@ pub struct Throughput {
 pub fn throughput(median_ms: f64, flops: Option<f64>, bytes: u64, ceiling_tflops: Option<f64>) -> Throughput {
     let secs = median_ms * 1e-3;
     let tflops = flops.filter(|_| secs > 0.0).map(|f| f / secs / 1e12);
-    let gbps = if secs > 0.0 { bytes as f64 / secs / 1e9 } else { 0.0 };
+    let gbps = if secs > 0.0 {
+        bytes as f64 / secs / 1e9
+    } else {
+        0.0
+    };
     let pct_of_ceiling = match (tflops, ceiling_tflops) {
         (Some(t), Some(c)) if c > 0.0 => Some(100.0 * t / c),
         _ => None,
     };
-    Throughput { tflops, gbps, pct_of_ceiling }
+    Throughput {
+        tflops,
+        gbps,
+        pct_of_ceiling,
+    }
 }
 
 /// What a backend's `bench` is asked to do.
@@ -77,7 +89,13 @@ pub struct BenchOptions {
 
 impl Default for BenchOptions {
     fn default() -> Self {
-        BenchOptions { warmup: 10, iters: 50, flops: None, ceiling_tflops: None, rotate: true }
+        BenchOptions {
+            warmup: 10,
+            iters: 50,
+            flops: None,
+            ceiling_tflops: None,
+            rotate: true,
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Bundle directory round trip and the errors a damaged or foreign bundle gets.
 
 use std::path::PathBuf;
-use tessera_bundle::{AbiArg, BUNDLE_FORMAT_VERSION, Bundle, BundleError, BundleMeta, Image, TensorPart, TmaSpec};
+use tessera_bundle::{
+    AbiArg, BUNDLE_FORMAT_VERSION, Bundle, BundleError, BundleMeta, Image, TensorPart, TmaSpec,
+};
 use tessera_ir::DimExpr;
 
 fn tmp(name: &str) -> PathBuf {
@@ -11,7 +13,8 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn sample() -> Bundle {
-    let cdiv = |s: &str, b: i64| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(b)));
+    let cdiv =
+        |s: &str, b: i64| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(b)));
     Bundle {
         meta: BundleMeta {
             format_version: BUNDLE_FORMAT_VERSION,
@@ -28,11 +31,20 @@ fn sample() -> Bundle {
                 AbiArg::TensorMap {
                     param: "a".into(),
                     part: TensorPart::Data,
-                    tma: TmaSpec { elem: "u8".into(), box_dims: vec![128, 128], swizzle: 128 },
+                    tma: TmaSpec {
+                        elem: "u8".into(),
+                        box_dims: vec![128, 128],
+                        swizzle: 128,
+                    },
                 },
-                AbiArg::Ptr { param: "c".into(), part: TensorPart::Data },
+                AbiArg::Ptr {
+                    param: "c".into(),
+                    part: TensorPart::Data,
+                },
                 AbiArg::SymI32 { sym: "M".into() },
-                AbiArg::ScalarF32 { param: "scale_a".into() },
+                AbiArg::ScalarF32 {
+                    param: "scale_a".into(),
+                },
             ],
             ptx: None,
             cubin: None,
@@ -94,9 +106,23 @@ fn missing_directory_and_meta_are_named() {
 fn wrong_version_is_reported_before_schema() {
     let dir = tmp("version");
     sample().write(&dir).unwrap();
-    std::fs::write(dir.join("meta.json"), "{\"format_version\": 99, \"something\": \"new\"}").unwrap();
+    std::fs::write(
+        dir.join("meta.json"),
+        "{\"format_version\": 99, \"something\": \"new\"}",
+    )
+    .unwrap();
     let e = Bundle::read(&dir).unwrap_err();
-    assert!(matches!(e, BundleError::Version { found: 99, expected: BUNDLE_FORMAT_VERSION, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            BundleError::Version {
+                found: 99,
+                expected: BUNDLE_FORMAT_VERSION,
+                ..
+            }
+        ),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -115,7 +141,11 @@ fn file_names_cannot_escape_the_bundle() {
     let dir = tmp("escape");
     sample().write(&dir).unwrap();
     let text = std::fs::read_to_string(dir.join("meta.json")).unwrap();
-    std::fs::write(dir.join("meta.json"), text.replace("\"kernel.tir\"", "\"../etc/passwd\"")).unwrap();
+    std::fs::write(
+        dir.join("meta.json"),
+        text.replace("\"kernel.tir\"", "\"../etc/passwd\""),
+    )
+    .unwrap();
     let e = Bundle::read(&dir).unwrap_err();
     assert!(e.to_string().contains("not a plain file name"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -143,8 +173,14 @@ fn garbage_meta_is_a_json_error_not_a_panic() {
     let dir = tmp("garbage");
     sample().write(&dir).unwrap();
     std::fs::write(dir.join("meta.json"), "{ not json").unwrap();
-    assert!(matches!(Bundle::read(&dir).unwrap_err(), BundleError::Json { .. }));
+    assert!(matches!(
+        Bundle::read(&dir).unwrap_err(),
+        BundleError::Json { .. }
+    ));
     std::fs::write(dir.join("meta.json"), "{\"format_version\": 1, \"kernel\": 3}").unwrap();
-    assert!(matches!(Bundle::read(&dir).unwrap_err(), BundleError::Json { .. }));
+    assert!(matches!(
+        Bundle::read(&dir).unwrap_err(),
+        BundleError::Json { .. }
+    ));
     std::fs::remove_dir_all(&dir).unwrap();
 }

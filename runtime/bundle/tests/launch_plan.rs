@@ -7,7 +7,8 @@ use tessera_ir::{DType, DimExpr};
 use tessera_numerics::{ArgValue, Bindings, TensorArg, TensorBuf};
 
 fn meta(abi: Vec<AbiArg>) -> BundleMeta {
-    let cdiv = |s: &str, b: i64| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(b)));
+    let cdiv =
+        |s: &str, b: i64| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(b)));
     BundleMeta {
         format_version: BUNDLE_FORMAT_VERSION,
         kernel: "k".into(),
@@ -46,7 +47,11 @@ fn bindings() -> Bindings {
             }),
             ArgValue::Scalar(1.5),
             ArgValue::Scalar(7.0),
-            ArgValue::Tensor(TensorArg { data: buf(DType::BF16, &[100, 704]), scale: None, global_scale: None }),
+            ArgValue::Tensor(TensorArg {
+                data: buf(DType::BF16, &[100, 704]),
+                scale: None,
+                global_scale: None,
+            }),
         ],
         syms: vec![("M".into(), 100), ("N".into(), 704), ("K".into(), 320)],
     }
@@ -68,24 +73,52 @@ fn grid_is_evaluated_over_bound_syms_with_unit_padding() {
 
 #[test]
 fn every_slot_kind_resolves_in_abi_order() {
-    let tma = TmaSpec { elem: "u8".into(), box_dims: vec![128, 64], swizzle: 128 };
+    let tma = TmaSpec {
+        elem: "u8".into(),
+        box_dims: vec![128, 64],
+        swizzle: 128,
+    };
     let m = meta(vec![
-        AbiArg::TensorMap { param: "a".into(), part: TensorPart::Data, tma: tma.clone() },
-        AbiArg::Ptr { param: "a".into(), part: TensorPart::Scale },
+        AbiArg::TensorMap {
+            param: "a".into(),
+            part: TensorPart::Data,
+            tma: tma.clone(),
+        },
+        AbiArg::Ptr {
+            param: "a".into(),
+            part: TensorPart::Scale,
+        },
         AbiArg::GlobalScaleF32 { param: "a".into() },
-        AbiArg::Ptr { param: "c".into(), part: TensorPart::Data },
+        AbiArg::Ptr {
+            param: "c".into(),
+            part: TensorPart::Data,
+        },
         AbiArg::SymI32 { sym: "K".into() },
-        AbiArg::ScalarF32 { param: "alpha".into() },
-        AbiArg::ScalarI32 { param: "count".into() },
+        AbiArg::ScalarF32 {
+            param: "alpha".into(),
+        },
+        AbiArg::ScalarI32 {
+            param: "count".into(),
+        },
     ]);
     let slots = resolve_abi(&m, &NAMES, &bindings()).unwrap();
     assert_eq!(
         slots,
         vec![
-            SlotValue::TensorMap { param: 0, part: TensorPart::Data, tma },
-            SlotValue::Buffer { param: 0, part: TensorPart::Scale },
+            SlotValue::TensorMap {
+                param: 0,
+                part: TensorPart::Data,
+                tma
+            },
+            SlotValue::Buffer {
+                param: 0,
+                part: TensorPart::Scale
+            },
             SlotValue::F32(0.5),
-            SlotValue::Buffer { param: 3, part: TensorPart::Data },
+            SlotValue::Buffer {
+                param: 3,
+                part: TensorPart::Data
+            },
             SlotValue::I32(320),
             SlotValue::F32(1.5),
             SlotValue::I32(7),
@@ -99,16 +132,51 @@ fn slot_errors_name_the_problem() {
         let e = resolve_abi(&meta(vec![abi]), &NAMES, &b).unwrap_err().to_string();
         assert!(e.contains(want), "{e} lacks {want}");
     };
-    check(AbiArg::Ptr { param: "zz".into(), part: TensorPart::Data }, bindings(), "does not have");
-    check(AbiArg::Ptr { param: "c".into(), part: TensorPart::Scale }, bindings(), "no scales bound");
-    check(AbiArg::Ptr { param: "alpha".into(), part: TensorPart::Data }, bindings(), "a scalar");
+    check(
+        AbiArg::Ptr {
+            param: "zz".into(),
+            part: TensorPart::Data,
+        },
+        bindings(),
+        "does not have",
+    );
+    check(
+        AbiArg::Ptr {
+            param: "c".into(),
+            part: TensorPart::Scale,
+        },
+        bindings(),
+        "no scales bound",
+    );
+    check(
+        AbiArg::Ptr {
+            param: "alpha".into(),
+            part: TensorPart::Data,
+        },
+        bindings(),
+        "a scalar",
+    );
     check(AbiArg::ScalarF32 { param: "c".into() }, bindings(), "a tensor");
     check(AbiArg::SymI32 { sym: "Q".into() }, bindings(), "not bound");
-    check(AbiArg::ScalarI32 { param: "alpha".into() }, bindings(), "not an i32");
-    check(AbiArg::GlobalScaleF32 { param: "c".into() }, bindings(), "has none bound");
+    check(
+        AbiArg::ScalarI32 {
+            param: "alpha".into(),
+        },
+        bindings(),
+        "not an i32",
+    );
+    check(
+        AbiArg::GlobalScaleF32 { param: "c".into() },
+        bindings(),
+        "has none bound",
+    );
     let mut short = bindings();
     short.args.pop();
-    check(AbiArg::SymI32 { sym: "M".into() }, short, "3 arguments bound for 4");
+    check(
+        AbiArg::SymI32 { sym: "M".into() },
+        short,
+        "3 arguments bound for 4",
+    );
 }
 
 #[test]

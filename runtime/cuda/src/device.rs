@@ -45,7 +45,8 @@ impl Device {
         if !driver_present() {
             // cudarc would panic on first use of a missing library: checking first keeps it an error.
             return Err(CudaError::NoDevice {
-                why: "the NVIDIA driver library (libcuda.so) is not installed or not on the loader path".into(),
+                why: "the NVIDIA driver library (libcuda.so) is not installed or not on the loader path"
+                    .into(),
             });
         }
         // SAFETY: the library is present; cuInit is the first call of the driver API.
@@ -54,36 +55,53 @@ impl Device {
         // SAFETY: out-pointer to a local.
         classify_init("cuDeviceGetCount", unsafe { sys::cuDeviceGetCount(&mut count) })?;
         if count <= 0 {
-            return Err(CudaError::NoDevice { why: "the driver reports 0 devices".into() });
+            return Err(CudaError::NoDevice {
+                why: "the driver reports 0 devices".into(),
+            });
         }
-        let ord = c_int::try_from(ordinal).ok().filter(|o| *o < count).ok_or_else(|| CudaError::NoDevice {
-            why: format!("device {ordinal} requested, the driver reports {count}"),
-        })?;
+        let ord = c_int::try_from(ordinal)
+            .ok()
+            .filter(|o| *o < count)
+            .ok_or_else(|| CudaError::NoDevice {
+                why: format!("device {ordinal} requested, the driver reports {count}"),
+            })?;
         let mut dev: sys::CUdevice = 0;
         // SAFETY: out-pointer to a local; `ord` is in range.
         check("cuDeviceGet", unsafe { sys::cuDeviceGet(&mut dev, ord) })?;
         let mut ctx: sys::CUcontext = std::ptr::null_mut();
         // SAFETY: `dev` came from cuDeviceGet.
-        check("cuDevicePrimaryCtxRetain", unsafe { sys::cuDevicePrimaryCtxRetain(&mut ctx, dev) })?;
+        check("cuDevicePrimaryCtxRetain", unsafe {
+            sys::cuDevicePrimaryCtxRetain(&mut ctx, dev)
+        })?;
         // SAFETY: `ctx` is the retained primary context.
         check("cuCtxSetCurrent", unsafe { sys::cuCtxSetCurrent(ctx) })?;
         let attr = |a: A| -> Result<i32, CudaError> {
             let mut v: c_int = 0;
             // SAFETY: valid device and out-pointer.
-            check("cuDeviceGetAttribute", unsafe { sys::cuDeviceGetAttribute(&mut v, a, dev) })?;
+            check("cuDeviceGetAttribute", unsafe {
+                sys::cuDeviceGetAttribute(&mut v, a, dev)
+            })?;
             Ok(v)
         };
         let mut name = [0 as std::ffi::c_char; 256];
         // SAFETY: the buffer length is passed.
-        check("cuDeviceGetName", unsafe { sys::cuDeviceGetName(name.as_mut_ptr(), 256, dev) })?;
+        check("cuDeviceGetName", unsafe {
+            sys::cuDeviceGetName(name.as_mut_ptr(), 256, dev)
+        })?;
         // SAFETY: the driver NUL-terminates within the given length.
-        let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned();
+        let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
+            .to_string_lossy()
+            .into_owned();
         let mut total: usize = 0;
         // SAFETY: valid device and out-pointer.
-        check("cuDeviceTotalMem", unsafe { sys::cuDeviceTotalMem_v2(&mut total, dev) })?;
+        check("cuDeviceTotalMem", unsafe {
+            sys::cuDeviceTotalMem_v2(&mut total, dev)
+        })?;
         let mut driver_version: c_int = 0;
         // SAFETY: out-pointer to a local.
-        check("cuDriverGetVersion", unsafe { sys::cuDriverGetVersion(&mut driver_version) })?;
+        check("cuDriverGetVersion", unsafe {
+            sys::cuDriverGetVersion(&mut driver_version)
+        })?;
         let info = DeviceInfo {
             ordinal,
             name,
@@ -120,7 +138,9 @@ impl Device {
     pub fn mem_info(&self) -> Result<(u64, u64), CudaError> {
         let (mut free, mut total) = (0usize, 0usize);
         // SAFETY: out-pointers to locals; a context is current.
-        check("cuMemGetInfo", unsafe { sys::cuMemGetInfo_v2(&mut free, &mut total) })?;
+        check("cuMemGetInfo", unsafe {
+            sys::cuMemGetInfo_v2(&mut free, &mut total)
+        })?;
         Ok((free as u64, total as u64))
     }
 }

@@ -11,10 +11,10 @@ mod module;
 mod session;
 mod tensormap;
 
-pub use tessera_bundle::{KernelArg, ParamBlock, marshal};
 pub use device::{Device, DeviceInfo, device_available, driver_present};
 pub use error::{CudaError, classify_init};
 pub use memory::DeviceBuffer;
 pub use module::Kernel;
 pub use session::{RunReport, bench, run};
 pub use tensormap::{TensorMapBytes, TensorMapPlan, TmaElem, encode};
+pub use tessera_bundle::{KernelArg, ParamBlock, marshal};

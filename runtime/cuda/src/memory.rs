@@ -44,25 +44,37 @@ impl DeviceBuffer {
     /// Copy `bytes` (exactly `len` bytes) into the buffer.
     pub fn upload(&self, bytes: &[u8]) -> Result<(), CudaError> {
         if bytes.len() != self.len {
-            return Err(CudaError::Invalid(format!("upload of {} bytes into a {}-byte buffer", bytes.len(), self.len)));
+            return Err(CudaError::Invalid(format!(
+                "upload of {} bytes into a {}-byte buffer",
+                bytes.len(),
+                self.len
+            )));
         }
         if bytes.is_empty() {
             return Ok(());
         }
         // SAFETY: the destination holds `len` bytes and the source slice is `len` bytes.
-        check("cuMemcpyHtoD", unsafe { sys::cuMemcpyHtoD_v2(self.ptr, bytes.as_ptr().cast(), bytes.len()) })
+        check("cuMemcpyHtoD", unsafe {
+            sys::cuMemcpyHtoD_v2(self.ptr, bytes.as_ptr().cast(), bytes.len())
+        })
     }
 
     /// Copy the whole buffer into `out` (exactly `len` bytes).
     pub fn download(&self, out: &mut [u8]) -> Result<(), CudaError> {
         if out.len() != self.len {
-            return Err(CudaError::Invalid(format!("download of a {}-byte buffer into {} bytes", self.len, out.len())));
+            return Err(CudaError::Invalid(format!(
+                "download of a {}-byte buffer into {} bytes",
+                self.len,
+                out.len()
+            )));
         }
         if out.is_empty() {
             return Ok(());
         }
         // SAFETY: both sides hold `len` bytes; synchronous copy after prior work on the null stream.
-        check("cuMemcpyDtoH", unsafe { sys::cuMemcpyDtoH_v2(out.as_mut_ptr().cast(), self.ptr, out.len()) })
+        check("cuMemcpyDtoH", unsafe {
+            sys::cuMemcpyDtoH_v2(out.as_mut_ptr().cast(), self.ptr, out.len())
+        })
     }
 }
 

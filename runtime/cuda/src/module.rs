@@ -48,7 +48,12 @@ impl Kernel {
         let mut func: sys::CUfunction = std::ptr::null_mut();
         // SAFETY: `module` was just loaded; out-pointer to a local.
         let r = unsafe { sys::cuModuleGetFunction(&mut func, module, cname.as_ptr()) };
-        let kernel = Kernel { module, func, entry: entry.clone(), loaded_from: what };
+        let kernel = Kernel {
+            module,
+            func,
+            entry: entry.clone(),
+            loaded_from: what,
+        };
         if r != sys::cudaError_enum::CUDA_SUCCESS {
             let (name, text) = describe(r);
             return Err(CudaError::Invalid(format!(
@@ -105,7 +110,9 @@ fn load_with_log(image: &[u8], what: &'static str, entry: &str) -> Result<sys::C
         return Ok(module);
     }
     let (name, text) = describe(r);
-    let text_of = |b: &[u8]| String::from_utf8_lossy(&b[..b.iter().position(|c| *c == 0).unwrap_or(b.len())]).into_owned();
+    let text_of = |b: &[u8]| {
+        String::from_utf8_lossy(&b[..b.iter().position(|c| *c == 0).unwrap_or(b.len())]).into_owned()
+    };
     let mut log = text_of(&err_log);
     let info = text_of(&info_log);
     if !info.trim().is_empty() {
@@ -115,7 +122,12 @@ fn load_with_log(image: &[u8], what: &'static str, entry: &str) -> Result<sys::C
     if log.trim().is_empty() {
         log = format!("(empty) {text}");
     }
-    Err(CudaError::ImageRejected { what, entry: entry.to_string(), name, log })
+    Err(CudaError::ImageRejected {
+        what,
+        entry: entry.to_string(),
+        name,
+        log,
+    })
 }
 
 impl Drop for Kernel {

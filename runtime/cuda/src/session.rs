@@ -45,12 +45,19 @@ fn prepare(
             }
         }
     }
-    let addr = |p: usize, part: TensorPart| buffers.iter().find(|(i, q, _)| *i == p && *q == part).map(|b| b.2.addr());
+    let addr = |p: usize, part: TensorPart| {
+        buffers
+            .iter()
+            .find(|(i, q, _)| *i == p && *q == part)
+            .map(|b| b.2.addr())
+    };
     let mut maps: Vec<(usize, DeviceBuffer)> = Vec::new();
     for (slot, s) in slots.iter().enumerate() {
         if let SlotValue::TensorMap { param, part, tma } = s {
             let ArgValue::Tensor(t) = &bindings.args[*param] else {
-                return Err(CudaError::Invalid(format!("slot {slot}: tensor map over a scalar")));
+                return Err(CudaError::Invalid(format!(
+                    "slot {slot}: tensor map over a scalar"
+                )));
             };
             let buf = match part {
                 TensorPart::Data => &t.data,
@@ -68,7 +75,11 @@ fn prepare(
     }
     let map_addr = |slot: usize| maps.iter().find(|(s, _)| *s == slot).map(|m| m.1.addr());
     let args: Vec<KernelArg> = marshal(slots, &addr, &map_addr)?;
-    Ok(LaunchSet { buffers, _maps: maps.into_iter().map(|m| m.1).collect(), params: ParamBlock::new(&args) })
+    Ok(LaunchSet {
+        buffers,
+        _maps: maps.into_iter().map(|m| m.1).collect(),
+        params: ParamBlock::new(&args),
+    })
 }
 
 struct Plan {
@@ -115,10 +126,52 @@ fn launch(kernel: &Kernel, p: &Plan, set: &mut LaunchSet) -> Result<(), CudaErro
     })
 }
 
+/// How long a launch (or a bench's batch of launches) may run before it is declared hung:
+/// `$TESSERA_KERNEL_TIMEOUT_S`, default 60 s. A deadlocked mbarrier wait would otherwise block
+/// `cuCtxSynchronize` forever and take the whole GPU session with it.
+fn kernel_timeout() -> std::time::Duration {
+    let secs = std::env::var("TESSERA_KERNEL_TIMEOUT_S")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(60);
+    std::time::Duration::from_secs(secs.max(1))
+}
+
+/// Wait for the work queued so far, polling an event so that a hung kernel becomes an error
+/// instead of a process that never returns; then synchronize to surface asynchronous faults.
 fn sync_after(dev: &Device, kernel: &Kernel) -> Result<(), CudaError> {
-    dev.synchronize().map_err(|e| {
-        CudaError::Invalid(format!("kernel `{}` faulted while running: {e} (run compute-sanitizer to locate it)", kernel.entry))
-    })
+    let fault = |e: CudaError| {
+        CudaError::Invalid(format!(
+            "kernel `{}` faulted while running: {e} (run compute-sanitizer to locate it)",
+            kernel.entry
+        ))
+    };
+    let done = Events::new(1)?;
+    done.record(0)?;
+    let start = std::time::Instant::now();
+    let limit = kernel_timeout();
+    loop {
+        // SAFETY: a live, recorded event.
+        let r = unsafe { sys::cuEventQuery(done.0[0]) };
+        if r == sys::cudaError_enum::CUDA_SUCCESS {
+            break;
+        }
+        if r != sys::cudaError_enum::CUDA_ERROR_NOT_READY {
+            return Err(fault(
+                check("cuEventQuery", r)
+                    .err()
+                    .unwrap_or(CudaError::Invalid(format!("{r:?}"))),
+            ));
+        }
+        if start.elapsed() > limit {
+            return Err(CudaError::Hung {
+                entry: kernel.entry.clone(),
+                secs: limit.as_secs(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    dev.synchronize().map_err(fault)
 }
 
 /// Launch once over `bindings` and copy the tensors of `outputs` (parameter indices) back into them.
@@ -133,16 +186,33 @@ pub fn run(
     let p = plan(bundle, names, bindings)?;
     let mut set = prepare(dev, &p.slots, names, bindings)?;
     launch(kernel, &p, &mut set)?;
-    sync_after(dev, kernel)?;
+    if let Err(e) = sync_after(dev, kernel) {
+        // Freeing buffers under a hung kernel would block forever.
+        if matches!(e, CudaError::Hung { .. }) {
+            std::mem::forget(set);
+        }
+        return Err(e);
+    }
     for &o in outputs {
         let Some(ArgValue::Tensor(t)) = bindings.args.get_mut(o) else {
-            return Err(CudaError::Invalid(format!("output {o} is not a tensor parameter")));
+            return Err(CudaError::Invalid(format!(
+                "output {o} is not a tensor parameter"
+            )));
         };
-        if let Some((_, _, b)) = set.buffers.iter().find(|(i, part, _)| *i == o && *part == TensorPart::Data) {
+        if let Some((_, _, b)) = set
+            .buffers
+            .iter()
+            .find(|(i, part, _)| *i == o && *part == TensorPart::Data)
+        {
             b.download(&mut t.data.bytes)?;
         }
     }
-    Ok(RunReport { grid: p.grid, block: p.block, dynamic_shared_bytes: p.smem, loaded_from: kernel.loaded_from })
+    Ok(RunReport {
+        grid: p.grid,
+        block: p.block,
+        dynamic_shared_bytes: p.smem,
+        loaded_from: kernel.loaded_from,
+    })
 }
 
 /// Time `opts.iters` launches (after `opts.warmup`) with CUDA events around each launch; the inputs
@@ -156,7 +226,9 @@ pub fn bench(
     opts: &BenchOptions,
 ) -> Result<BenchResult, CudaError> {
     if opts.iters == 0 {
-        return Err(CudaError::Invalid("bench needs at least one timed iteration".into()));
+        return Err(CudaError::Invalid(
+            "bench needs at least one timed iteration".into(),
+        ));
     }
     let p = plan(bundle, names, bindings)?;
     let bytes = stats::binding_bytes(bindings);
@@ -166,23 +238,44 @@ pub fn bench(
     } else {
         1
     };
-    let mut launch_sets = (0..sets).map(|_| prepare(dev, &p.slots, names, bindings)).collect::<Result<Vec<_>, _>>()?;
+    let mut launch_sets = (0..sets)
+        .map(|_| prepare(dev, &p.slots, names, bindings))
+        .collect::<Result<Vec<_>, _>>()?;
     for i in 0..opts.warmup {
         launch(kernel, &p, &mut launch_sets[i % sets])?;
     }
-    sync_after(dev, kernel)?;
+    let hung = |e: CudaError, sets: Vec<LaunchSet>| {
+        // Freeing buffers under a hung kernel would block forever.
+        if matches!(e, CudaError::Hung { .. }) {
+            std::mem::forget(sets);
+        }
+        e
+    };
+    if let Err(e) = sync_after(dev, kernel) {
+        return Err(hung(e, launch_sets));
+    }
     let events = Events::new(opts.iters)?;
     for i in 0..opts.iters {
         events.record(2 * i)?;
         launch(kernel, &p, &mut launch_sets[(opts.warmup + i) % sets])?;
         events.record(2 * i + 1)?;
     }
-    sync_after(dev, kernel)?;
-    let samples = (0..opts.iters).map(|i| events.elapsed_ms(2 * i, 2 * i + 1)).collect::<Result<Vec<_>, _>>()?;
-    let timing = stats::summarize(&samples)
-        .ok_or_else(|| CudaError::Invalid("bench produced no timings".into()))?;
+    if let Err(e) = sync_after(dev, kernel) {
+        std::mem::forget(events);
+        return Err(hung(e, launch_sets));
+    }
+    let samples = (0..opts.iters)
+        .map(|i| events.elapsed_ms(2 * i, 2 * i + 1))
+        .collect::<Result<Vec<_>, _>>()?;
+    let timing =
+        stats::summarize(&samples).ok_or_else(|| CudaError::Invalid("bench produced no timings".into()))?;
     let throughput = stats::throughput(timing.median_ms, opts.flops, bytes, opts.ceiling_tflops);
-    Ok(BenchResult { timing, sets, bytes, throughput })
+    Ok(BenchResult {
+        timing,
+        sets,
+        bytes,
+        throughput,
+    })
 }
 
 /// A pool of CUDA events, destroyed on drop.
@@ -194,7 +287,9 @@ impl Events {
         for _ in 0..2 * pairs {
             let mut e: sys::CUevent = std::ptr::null_mut();
             // SAFETY: out-pointer to a local; a context is current.
-            check("cuEventCreate", unsafe { sys::cuEventCreate(&mut e, sys::CUevent_flags::CU_EVENT_DEFAULT as u32) })?;
+            check("cuEventCreate", unsafe {
+                sys::cuEventCreate(&mut e, sys::CUevent_flags::CU_EVENT_DEFAULT as u32)
+            })?;
             ev.0.push(e);
         }
         Ok(ev)
@@ -202,14 +297,15 @@ impl Events {
 
     fn record(&self, i: usize) -> Result<(), CudaError> {
         // SAFETY: a live event on the null stream.
-        check("cuEventRecord", unsafe { sys::cuEventRecord(self.0[i], std::ptr::null_mut()) })
+        check("cuEventRecord", unsafe {
+            sys::cuEventRecord(self.0[i], std::ptr::null_mut())
+        })
     }
 
     fn elapsed_ms(&self, a: usize, b: usize) -> Result<f64, CudaError> {
         // SAFETY: both events were recorded and the device synchronized.
-        let ms = unsafe { cudarc::driver::result::event::elapsed(self.0[a], self.0[b]) }.map_err(|e| {
-            CudaError::Invalid(format!("cuEventElapsedTime failed: {e}"))
-        })?;
+        let ms = unsafe { cudarc::driver::result::event::elapsed(self.0[a], self.0[b]) }
+            .map_err(|e| CudaError::Invalid(format!("cuEventElapsedTime failed: {e}")))?;
         Ok(f64::from(ms))
     }
 }

@@ -71,9 +71,16 @@ impl TensorMapPlan {
     /// Plan a map over `buf` (row-major, device storage format). FP4 buffers are seen as bytes: the
     /// packed axis has half the extent. `what` names the tensor in errors.
     pub fn new(tma: &TmaSpec, buf: &TensorBuf, what: &str) -> Result<TensorMapPlan, CudaError> {
-        let bad = |why: String| CudaError::TensorMap { what: what.to_string(), why };
-        let elem = TmaElem::parse(&tma.elem)
-            .ok_or_else(|| bad(format!("element type {:?} is not one of u8 u16 u32 i32 f16 bf16 f32", tma.elem)))?;
+        let bad = |why: String| CudaError::TensorMap {
+            what: what.to_string(),
+            why,
+        };
+        let elem = TmaElem::parse(&tma.elem).ok_or_else(|| {
+            bad(format!(
+                "element type {:?} is not one of u8 u16 u32 i32 f16 bf16 f32",
+                tma.elem
+            ))
+        })?;
         // The shape the copy engine walks: FP4 packs two codes per byte along its packed axis.
         let mut shape: Vec<u64> = buf.shape.iter().map(|d| *d as u64).collect();
         let buf_elem_bytes = match (buf.dtype, buf.packed_axis) {
@@ -81,7 +88,9 @@ impl TensorMapPlan {
                 shape[ax] = shape[ax].div_ceil(2);
                 1
             }
-            (DType::F4E2M1, _) => return Err(bad("an FP4 buffer without a packed axis cannot be mapped".into())),
+            (DType::F4E2M1, _) => {
+                return Err(bad("an FP4 buffer without a packed axis cannot be mapped".into()));
+            }
             (d, _) => d.byte_size().unwrap_or(1) as u64,
         };
         if buf_elem_bytes != elem.bytes() {
@@ -98,7 +107,10 @@ impl TensorMapPlan {
             return Err(bad(format!("rank {rank}; TMA tiled maps take rank 1 to 5")));
         }
         if tma.box_dims.len() != rank {
-            return Err(bad(format!("box has {} dims for a rank-{rank} tensor", tma.box_dims.len())));
+            return Err(bad(format!(
+                "box has {} dims for a rank-{rank} tensor",
+                tma.box_dims.len()
+            )));
         }
         let global_dim: Vec<u64> = shape.iter().rev().copied().collect();
         if let Some(d) = global_dim.iter().find(|d| **d == 0 || **d > (1u64 << 32)) {
@@ -110,7 +122,7 @@ impl TensorMapPlan {
             stride *= d;
             // The driver requires 16-byte multiples: a row pitch of, say, 100 fp8 elements cannot be
             // described, and the compiler must not have chosen TMA for such a tensor.
-            if stride % 16 != 0 || stride >= (1u64 << 40) {
+            if !stride.is_multiple_of(16) || stride >= (1u64 << 40) {
                 return Err(bad(format!(
                     "row pitch {stride} bytes is not a multiple of 16 (or >= 2^40): TMA cannot address this shape \
                      (global dims innermost first {global_dim:?})"
@@ -124,8 +136,10 @@ impl TensorMapPlan {
         let inner_bytes = u64::from(tma.box_dims[0]) * elem.bytes();
         match tma.swizzle {
             0 => {
-                if inner_bytes % 16 != 0 {
-                    return Err(bad(format!("inner box of {inner_bytes} bytes is not a multiple of 16")));
+                if !inner_bytes.is_multiple_of(16) {
+                    return Err(bad(format!(
+                        "inner box of {inner_bytes} bytes is not a multiple of 16"
+                    )));
                 }
             }
             32 | 64 | 128 => {
@@ -138,7 +152,13 @@ impl TensorMapPlan {
             }
             s => return Err(bad(format!("swizzle {s}; expected 0, 32, 64 or 128"))),
         }
-        Ok(TensorMapPlan { elem, global_dim, global_strides, box_dim: tma.box_dims.clone(), swizzle: tma.swizzle })
+        Ok(TensorMapPlan {
+            elem,
+            global_dim,
+            global_strides,
+            box_dim: tma.box_dims.clone(),
+            swizzle: tma.swizzle,
+        })
     }
 }
 
@@ -148,8 +168,11 @@ pub type TensorMapBytes = [u8; 128];
 /// Encode `plan` over the device buffer at `addr` (out-of-bounds boxes fill with zeros, which is how
 /// partial tiles at the M/N/K edges read as zeros).
 pub fn encode(plan: &TensorMapPlan, addr: u64, what: &str) -> Result<TensorMapBytes, CudaError> {
-    if addr % 16 != 0 {
-        return Err(CudaError::TensorMap { what: what.into(), why: format!("address {addr:#x} is not 16-byte aligned") });
+    if !addr.is_multiple_of(16) {
+        return Err(CudaError::TensorMap {
+            what: what.into(),
+            why: format!("address {addr:#x} is not 16-byte aligned"),
+        });
     }
     let swizzle = match plan.swizzle {
         32 => sys::CUtensorMapSwizzle::CU_TENSOR_MAP_SWIZZLE_32B,

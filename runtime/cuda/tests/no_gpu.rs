@@ -3,7 +3,9 @@
 
 use cudarc::driver::sys::cudaError_enum as E;
 use tessera_bundle::{SlotValue, TensorPart, TmaSpec};
-use tessera_cuda::{CudaError, Device, KernelArg, ParamBlock, TensorMapPlan, TmaElem, classify_init, marshal};
+use tessera_cuda::{
+    CudaError, Device, KernelArg, ParamBlock, TensorMapPlan, TmaElem, classify_init, marshal,
+};
 use tessera_ir::DType;
 use tessera_numerics::TensorBuf;
 
@@ -27,7 +29,11 @@ fn opening_without_a_driver_is_a_typed_no_device_error() {
 #[test]
 fn init_results_meaning_no_gpu_become_no_device() {
     assert!(classify_init("cuInit", E::CUDA_SUCCESS).is_ok());
-    for r in [E::CUDA_ERROR_NO_DEVICE, E::CUDA_ERROR_SYSTEM_DRIVER_MISMATCH, E::CUDA_ERROR_DEVICE_UNAVAILABLE] {
+    for r in [
+        E::CUDA_ERROR_NO_DEVICE,
+        E::CUDA_ERROR_SYSTEM_DRIVER_MISMATCH,
+        E::CUDA_ERROR_DEVICE_UNAVAILABLE,
+    ] {
         let e = classify_init("cuInit", r).unwrap_err();
         assert!(e.to_string().starts_with("no CUDA device found"), "{r:?}: {e}");
     }
@@ -43,25 +49,55 @@ fn buf(dtype: DType, shape: &[usize], packed_axis: Option<usize>) -> TensorBuf {
 }
 
 fn tma(elem: &str, box_dims: &[u32], swizzle: u32) -> TmaSpec {
-    TmaSpec { elem: elem.into(), box_dims: box_dims.to_vec(), swizzle }
+    TmaSpec {
+        elem: elem.into(),
+        box_dims: box_dims.to_vec(),
+        swizzle,
+    }
 }
 
 #[test]
 fn tensor_map_plan_is_innermost_first_with_byte_strides() {
     // fp8 A [M=100, K=320], box 128 (K) x 128 (M), 128B swizzle.
-    let p = TensorMapPlan::new(&tma("u8", &[128, 128], 128), &buf(DType::F8E4M3, &[100, 320], None), "a").unwrap();
+    let p = TensorMapPlan::new(
+        &tma("u8", &[128, 128], 128),
+        &buf(DType::F8E4M3, &[100, 320], None),
+        "a",
+    )
+    .unwrap();
     assert_eq!(p.elem, TmaElem::U8);
     assert_eq!(p.global_dim, vec![320, 100]);
     assert_eq!(p.global_strides, vec![320]);
     assert_eq!(p.box_dim, vec![128, 128]);
     // bf16 C [1000, 1000]: pitch 2000 bytes (a multiple of 16).
-    let p = TensorMapPlan::new(&tma("u16", &[64, 64], 128), &buf(DType::BF16, &[1000, 1000], None), "c").unwrap();
-    assert_eq!((p.global_dim.clone(), p.global_strides.clone()), (vec![1000, 1000], vec![2000]));
+    let p = TensorMapPlan::new(
+        &tma("u16", &[64, 64], 128),
+        &buf(DType::BF16, &[1000, 1000], None),
+        "c",
+    )
+    .unwrap();
+    assert_eq!(
+        (p.global_dim.clone(), p.global_strides.clone()),
+        (vec![1000, 1000], vec![2000])
+    );
     // Rank 3: strides accumulate.
-    let p = TensorMapPlan::new(&tma("f32", &[4, 8, 2], 0), &buf(DType::F32, &[3, 5, 8], None), "t").unwrap();
-    assert_eq!((p.global_dim.clone(), p.global_strides.clone()), (vec![8, 5, 3], vec![32, 160]));
+    let p = TensorMapPlan::new(
+        &tma("f32", &[4, 8, 2], 0),
+        &buf(DType::F32, &[3, 5, 8], None),
+        "t",
+    )
+    .unwrap();
+    assert_eq!(
+        (p.global_dim.clone(), p.global_strides.clone()),
+        (vec![8, 5, 3], vec![32, 160])
+    );
     // FP4 packed along K: the engine sees bytes, K/2 of them.
-    let p = TensorMapPlan::new(&tma("u8", &[64, 128], 128), &buf(DType::F4E2M1, &[256, 512], Some(1)), "b").unwrap();
+    let p = TensorMapPlan::new(
+        &tma("u8", &[64, 128], 128),
+        &buf(DType::F4E2M1, &[256, 512], Some(1)),
+        "b",
+    )
+    .unwrap();
     assert_eq!(p.global_dim, vec![256, 256]);
 }
 
@@ -71,21 +107,59 @@ fn tensor_map_plan_rejects_what_the_driver_would() {
         let e = TensorMapPlan::new(&t, &b, "x").unwrap_err().to_string();
         assert!(e.contains(want), "{e} lacks {want}");
     };
-    err(tma("u8", &[128, 128], 128), buf(DType::F8E4M3, &[100, 100], None), "multiple of 16");
-    err(tma("u16", &[128, 64], 128), buf(DType::BF16, &[64, 256], None), "exceeds the 128-byte swizzle");
-    err(tma("u8", &[128, 128], 128), buf(DType::BF16, &[64, 256], None), "1 bytes but the buffer holds bf16");
-    err(tma("q8", &[128, 128], 128), buf(DType::F8E4M3, &[64, 256], None), "is not one of");
-    err(tma("u8", &[128], 128), buf(DType::F8E4M3, &[64, 256], None), "box has 1 dims");
-    err(tma("u8", &[128, 512], 128), buf(DType::F8E4M3, &[64, 256], None), "outside 1..=256");
-    err(tma("u8", &[128, 128], 96), buf(DType::F8E4M3, &[64, 256], None), "swizzle 96");
+    err(
+        tma("u8", &[128, 128], 128),
+        buf(DType::F8E4M3, &[100, 100], None),
+        "multiple of 16",
+    );
+    err(
+        tma("u16", &[128, 64], 128),
+        buf(DType::BF16, &[64, 256], None),
+        "exceeds the 128-byte swizzle",
+    );
+    err(
+        tma("u8", &[128, 128], 128),
+        buf(DType::BF16, &[64, 256], None),
+        "1 bytes but the buffer holds bf16",
+    );
+    err(
+        tma("q8", &[128, 128], 128),
+        buf(DType::F8E4M3, &[64, 256], None),
+        "is not one of",
+    );
+    err(
+        tma("u8", &[128], 128),
+        buf(DType::F8E4M3, &[64, 256], None),
+        "box has 1 dims",
+    );
+    err(
+        tma("u8", &[128, 512], 128),
+        buf(DType::F8E4M3, &[64, 256], None),
+        "outside 1..=256",
+    );
+    err(
+        tma("u8", &[128, 128], 96),
+        buf(DType::F8E4M3, &[64, 256], None),
+        "swizzle 96",
+    );
 }
 
 #[test]
 fn marshalling_places_each_slot_in_its_own_cell() {
     let slots = vec![
-        SlotValue::TensorMap { param: 0, part: TensorPart::Data, tma: tma("u8", &[128, 128], 128) },
-        SlotValue::Buffer { param: 2, part: TensorPart::Data },
-        SlotValue::Buffer { param: 0, part: TensorPart::Scale },
+        SlotValue::TensorMap {
+            param: 0,
+            part: TensorPart::Data,
+            tma: tma("u8", &[128, 128], 128),
+        },
+        SlotValue::Buffer {
+            param: 2,
+            part: TensorPart::Data,
+        },
+        SlotValue::Buffer {
+            param: 0,
+            part: TensorPart::Scale,
+        },
         SlotValue::I32(-7),
         SlotValue::F32(0.25),
     ];

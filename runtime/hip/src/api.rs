@@ -89,7 +89,9 @@ impl HipApi {
                 Err(_) => tried.push(c.display().to_string()),
             }
         }
-        Err(HipError::NoRuntime { tried: tried.join(", ") })
+        Err(HipError::NoRuntime {
+            tried: tried.join(", "),
+        })
     }
 
     fn resolve(lib: libloading::Library, path: String) -> Result<HipApi, HipError> {
@@ -138,11 +140,18 @@ impl HipApi {
                 format!("hipError {r}")
             } else {
                 // SAFETY: HIP returns static NUL-terminated strings.
-                unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+                unsafe { std::ffi::CStr::from_ptr(p) }
+                    .to_string_lossy()
+                    .into_owned()
             }
         };
         // SAFETY: both functions accept any code.
         let (name, desc) = unsafe { (text((self.get_error_name)(r)), text((self.get_error_string)(r))) };
-        Err(HipError::Call { call, code: r, name, text: desc })
+        Err(HipError::Call {
+            call,
+            code: r,
+            name,
+            text: desc,
+        })
     }
 }

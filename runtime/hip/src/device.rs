@@ -32,39 +32,52 @@ impl Device {
         // SAFETY: hipInit takes flags 0.
         let r = unsafe { (api.init)(0) };
         if r == HIP_ERROR_NO_DEVICE || r == HIP_ERROR_INSUFFICIENT_DRIVER {
-            return Err(HipError::NoDevice { why: format!("hipInit reports no usable AMD GPU (code {r})") });
+            return Err(HipError::NoDevice {
+                why: format!("hipInit reports no usable AMD GPU (code {r})"),
+            });
         }
         api.check("hipInit", r)?;
         let mut count: c_int = 0;
         // SAFETY: out-pointer to a local.
         let r = unsafe { (api.get_device_count)(&mut count) };
         if r == HIP_ERROR_NO_DEVICE || count <= 0 {
-            return Err(HipError::NoDevice { why: "the HIP runtime reports 0 devices".into() });
+            return Err(HipError::NoDevice {
+                why: "the HIP runtime reports 0 devices".into(),
+            });
         }
         api.check("hipGetDeviceCount", r)?;
         let ord = c_int::try_from(ordinal)
             .ok()
             .filter(|o| *o < count)
-            .ok_or_else(|| HipError::NoDevice { why: format!("device {ordinal} requested, {count} present") })?;
+            .ok_or_else(|| HipError::NoDevice {
+                why: format!("device {ordinal} requested, {count} present"),
+            })?;
         // SAFETY: ordinal in range.
         api.check("hipSetDevice", unsafe { (api.set_device)(ord) })?;
         let mut name = [0 as c_char; 256];
         // SAFETY: the buffer length is passed.
-        api.check("hipDeviceGetName", unsafe { (api.device_get_name)(name.as_mut_ptr(), 256, ord) })?;
+        api.check("hipDeviceGetName", unsafe {
+            (api.device_get_name)(name.as_mut_ptr(), 256, ord)
+        })?;
         // SAFETY: NUL-terminated within the buffer.
-        let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned();
+        let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
+            .to_string_lossy()
+            .into_owned();
         Ok(Device { api, ordinal, name })
     }
 
     pub fn synchronize(&self) -> Result<(), HipError> {
         // SAFETY: no arguments.
-        self.api.check("hipDeviceSynchronize", unsafe { (self.api.device_synchronize)() })
+        self.api
+            .check("hipDeviceSynchronize", unsafe { (self.api.device_synchronize)() })
     }
 
     pub fn mem_info(&self) -> Result<(u64, u64), HipError> {
         let (mut free, mut total) = (0usize, 0usize);
         // SAFETY: out-pointers to locals.
-        self.api.check("hipMemGetInfo", unsafe { (self.api.mem_get_info)(&mut free, &mut total) })?;
+        self.api.check("hipMemGetInfo", unsafe {
+            (self.api.mem_get_info)(&mut free, &mut total)
+        })?;
         Ok((free as u64, total as u64))
     }
 }
@@ -81,8 +94,14 @@ impl DeviceBuffer {
     pub fn from_host(dev: &Device, bytes: &[u8]) -> Result<DeviceBuffer, HipError> {
         let mut ptr: *mut c_void = std::ptr::null_mut();
         // SAFETY: out-pointer to a local.
-        dev.api.check("hipMalloc", unsafe { (dev.api.malloc)(&mut ptr, bytes.len().max(1)) })?;
-        let b = DeviceBuffer { api: dev.api.clone(), ptr, len: bytes.len() };
+        dev.api.check("hipMalloc", unsafe {
+            (dev.api.malloc)(&mut ptr, bytes.len().max(1))
+        })?;
+        let b = DeviceBuffer {
+            api: dev.api.clone(),
+            ptr,
+            len: bytes.len(),
+        };
         if !bytes.is_empty() {
             // SAFETY: both sides hold `len` bytes.
             b.api.check("hipMemcpy(H2D)", unsafe {
@@ -98,7 +117,11 @@ impl DeviceBuffer {
 
     pub fn download(&self, out: &mut [u8]) -> Result<(), HipError> {
         if out.len() != self.len {
-            return Err(HipError::Invalid(format!("download of {} bytes into {}", self.len, out.len())));
+            return Err(HipError::Invalid(format!(
+                "download of {} bytes into {}",
+                self.len,
+                out.len()
+            )));
         }
         if out.is_empty() {
             return Ok(());
@@ -129,13 +152,23 @@ pub struct Kernel {
 impl Kernel {
     pub fn load(dev: &Device, bundle: &Bundle) -> Result<Kernel, HipError> {
         let hsaco = bundle.hsaco.as_ref().ok_or_else(|| {
-            HipError::Invalid(format!("bundle for target {} has no HSACO code object", bundle.meta.target))
+            HipError::Invalid(format!(
+                "bundle for target {} has no HSACO code object",
+                bundle.meta.target
+            ))
         })?;
         let mut module: api::Module = std::ptr::null_mut();
         // SAFETY: the image outlives the call (HIP copies it).
-        dev.api.check("hipModuleLoadData", unsafe { (dev.api.module_load_data)(&mut module, hsaco.as_ptr().cast()) })?;
+        dev.api.check("hipModuleLoadData", unsafe {
+            (dev.api.module_load_data)(&mut module, hsaco.as_ptr().cast())
+        })?;
         let entry = bundle.meta.entry.clone();
-        let mut k = Kernel { api: dev.api.clone(), module, func: std::ptr::null_mut(), entry: entry.clone() };
+        let mut k = Kernel {
+            api: dev.api.clone(),
+            module,
+            func: std::ptr::null_mut(),
+            entry: entry.clone(),
+        };
         let cname = CString::new(entry.clone())
             .map_err(|_| HipError::Invalid(format!("entry point name {entry:?} contains a NUL byte")))?;
         // SAFETY: module just loaded; out-pointer into `k`.

@@ -10,7 +10,12 @@ pub enum HipError {
     #[error("the HIP runtime {lib} lacks the symbol {symbol} (ROCm too old, or not the HIP runtime)")]
     MissingSymbol { lib: String, symbol: &'static str },
     #[error("HIP call {call} failed: {name} ({text}; code {code})")]
-    Call { call: &'static str, code: i32, name: String, text: String },
+    Call {
+        call: &'static str,
+        code: i32,
+        name: String,
+        text: String,
+    },
     #[error(transparent)]
     Bundle(#[from] tessera_bundle::BundleError),
     #[error("{0}")]

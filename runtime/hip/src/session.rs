@@ -35,11 +35,21 @@ fn prepare(dev: &Device, slots: &[SlotValue], bindings: &Bindings) -> Result<Lau
         }
     }
     if slots.iter().any(|s| matches!(s, SlotValue::TensorMap { .. })) {
-        return Err(HipError::Invalid("the bundle passes TMA tensor maps, an NVIDIA-only feature".into()));
+        return Err(HipError::Invalid(
+            "the bundle passes TMA tensor maps, an NVIDIA-only feature".into(),
+        ));
     }
-    let addr = |p: usize, part: TensorPart| buffers.iter().find(|(i, q, _)| *i == p && *q == part).map(|b| b.2.addr());
+    let addr = |p: usize, part: TensorPart| {
+        buffers
+            .iter()
+            .find(|(i, q, _)| *i == p && *q == part)
+            .map(|b| b.2.addr())
+    };
     let args = marshal(slots, &addr, &|_| None)?;
-    Ok(LaunchSet { params: ParamBlock::new(&args), buffers })
+    Ok(LaunchSet {
+        params: ParamBlock::new(&args),
+        buffers,
+    })
 }
 
 struct Plan {
@@ -96,11 +106,19 @@ pub fn run(
         let Some(ArgValue::Tensor(t)) = bindings.args.get_mut(o) else {
             return Err(HipError::Invalid(format!("output {o} is not a tensor parameter")));
         };
-        if let Some((_, _, b)) = set.buffers.iter().find(|(i, part, _)| *i == o && *part == TensorPart::Data) {
+        if let Some((_, _, b)) = set
+            .buffers
+            .iter()
+            .find(|(i, part, _)| *i == o && *part == TensorPart::Data)
+        {
             b.download(&mut t.data.bytes)?;
         }
     }
-    Ok(RunReport { grid: p.grid, block: p.block, dynamic_shared_bytes: p.smem })
+    Ok(RunReport {
+        grid: p.grid,
+        block: p.block,
+        dynamic_shared_bytes: p.smem,
+    })
 }
 
 /// Time launches with HIP events, rotating input sets that fit in the last-level cache.
@@ -113,27 +131,41 @@ pub fn bench(
     opts: &BenchOptions,
 ) -> Result<BenchResult, HipError> {
     if opts.iters == 0 {
-        return Err(HipError::Invalid("bench needs at least one timed iteration".into()));
+        return Err(HipError::Invalid(
+            "bench needs at least one timed iteration".into(),
+        ));
     }
     let p = plan(bundle, names, bindings)?;
     let bytes = stats::binding_bytes(bindings);
-    let sets = if opts.rotate { stats::rotation_sets(bytes, LLC_BYTES, dev.mem_info()?.0 / 2) } else { 1 };
-    let mut sets_v = (0..sets).map(|_| prepare(dev, &p.slots, bindings)).collect::<Result<Vec<_>, _>>()?;
+    let sets = if opts.rotate {
+        stats::rotation_sets(bytes, LLC_BYTES, dev.mem_info()?.0 / 2)
+    } else {
+        1
+    };
+    let mut sets_v = (0..sets)
+        .map(|_| prepare(dev, &p.slots, bindings))
+        .collect::<Result<Vec<_>, _>>()?;
     for i in 0..opts.warmup {
         launch(dev, k, &p, &mut sets_v[i % sets])?;
     }
     dev.synchronize()?;
     let mut events = Vec::with_capacity(2 * opts.iters);
-    let guard = EventGuard { dev, events: &mut events };
+    let guard = EventGuard {
+        dev,
+        events: &mut events,
+    };
     for _ in 0..2 * opts.iters {
         let mut e = std::ptr::null_mut();
         // SAFETY: out-pointer to a local.
-        dev.api.check("hipEventCreate", unsafe { (dev.api.event_create)(&mut e) })?;
+        dev.api
+            .check("hipEventCreate", unsafe { (dev.api.event_create)(&mut e) })?;
         guard.events.push(e);
     }
     for i in 0..opts.iters {
         // SAFETY: live events on the null stream.
-        dev.api.check("hipEventRecord", unsafe { (dev.api.event_record)(guard.events[2 * i], std::ptr::null_mut()) })?;
+        dev.api.check("hipEventRecord", unsafe {
+            (dev.api.event_record)(guard.events[2 * i], std::ptr::null_mut())
+        })?;
         launch(dev, k, &p, &mut sets_v[(opts.warmup + i) % sets])?;
         // SAFETY: as above.
         dev.api.check("hipEventRecord", unsafe {
@@ -150,9 +182,15 @@ pub fn bench(
         })?;
         samples.push(f64::from(ms));
     }
-    let timing = stats::summarize(&samples).ok_or_else(|| HipError::Invalid("bench produced no timings".into()))?;
+    let timing =
+        stats::summarize(&samples).ok_or_else(|| HipError::Invalid("bench produced no timings".into()))?;
     let throughput = stats::throughput(timing.median_ms, opts.flops, bytes, opts.ceiling_tflops);
-    Ok(BenchResult { timing, sets, bytes, throughput })
+    Ok(BenchResult {
+        timing,
+        sets,
+        bytes,
+        throughput,
+    })
 }
 
 struct EventGuard<'a> {

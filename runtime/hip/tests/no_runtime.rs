@@ -8,7 +8,10 @@ fn a_missing_runtime_library_is_reported_as_no_hip_runtime() {
     let e = Device::open_with(&[PathBuf::from("/nonexistent/libamdhip64.so")], 0).unwrap_err();
     assert!(matches!(e, HipError::NoRuntime { .. }), "{e:?}");
     let msg = e.to_string();
-    assert!(msg.starts_with("no HIP runtime / no AMD GPU: libamdhip64.so not found"), "{msg}");
+    assert!(
+        msg.starts_with("no HIP runtime / no AMD GPU: libamdhip64.so not found"),
+        "{msg}"
+    );
     assert!(msg.contains("/nonexistent/libamdhip64.so"), "{msg}");
 }
 
@@ -16,7 +19,16 @@ fn a_missing_runtime_library_is_reported_as_no_hip_runtime() {
 fn a_library_that_is_not_hip_is_a_missing_symbol_error() {
     // libm exists on every glibc system and has no HIP entry points.
     let e = HipApi::load(&[PathBuf::from("libm.so.6")]).unwrap_err();
-    assert!(matches!(e, HipError::MissingSymbol { symbol: "hipInit", .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            HipError::MissingSymbol {
+                symbol: "hipInit",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]

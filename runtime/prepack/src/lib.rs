@@ -115,9 +115,11 @@ pub fn unpack(
     Ok(out)
 }
 
-/// [`prepack`] for a rank-2 scale *tensor* as the user declared it: `shape` is its row-major shape
-/// and `k_axis` the axis that indexes K-blocks. For `k_axis == 0` (e.g. weights `[K, N]` with
-/// scales `[K/32, N]`) the logical matrix is the transpose, so the MN index always leads.
+/// [`prepack`] for a scale *tensor* as the user declared it: `shape` is its row-major shape and
+/// `k_axis` the axis that indexes K-blocks, one of the last two. Leading axes are a batch (MoE
+/// experts `[E, N, K/32]`): each `[rows, cols]` slice is prepacked on its own and the slices are
+/// concatenated. For `k_axis == rank - 2` (e.g. weights `[K, N]` with scales `[K/32, N]`) each
+/// logical matrix is the slice's transpose, so the MN index always leads.
 pub fn prepack_tensor(
     layout: ScaleLayout,
     dtype: DType,
@@ -125,13 +127,29 @@ pub fn prepack_tensor(
     shape: &[usize],
     k_axis: usize,
 ) -> Result<Vec<u8>, PrepackError> {
-    let (mn, ks, rows) = geometry(shape, k_axis)?;
-    let logical = if k_axis == 1 {
-        scales.to_vec()
-    } else {
-        transpose(dtype, scales, rows, mn)?
-    };
-    prepack(layout, dtype, &logical, mn, ks)
+    let g = geometry(shape, k_axis)?;
+    let eb = scale_bytes(dtype)?;
+    let slice = g.rows * g.cols * eb;
+    check_len(
+        "logical",
+        ScaleLayout::Linear,
+        dtype,
+        g.batch * g.rows,
+        g.cols,
+        g.batch * slice,
+        scales.len(),
+    )?;
+    let mut out = Vec::with_capacity(g.batch * physical_bytes(layout, dtype, g.mn, g.ks)?);
+    for b in 0..g.batch {
+        let m = &scales[b * slice..(b + 1) * slice];
+        let logical = if g.k_last {
+            m.to_vec()
+        } else {
+            transpose(dtype, m, g.rows, g.cols)?
+        };
+        out.extend(prepack(layout, dtype, &logical, g.mn, g.ks)?);
+    }
+    Ok(out)
 }
 
 /// Inverse of [`prepack_tensor`]: back to the user's `shape`.
@@ -142,25 +160,73 @@ pub fn unpack_tensor(
     shape: &[usize],
     k_axis: usize,
 ) -> Result<Vec<u8>, PrepackError> {
-    let (mn, ks, _) = geometry(shape, k_axis)?;
-    let logical = unpack(layout, dtype, physical, mn, ks)?;
-    if k_axis == 1 {
-        Ok(logical)
-    } else {
-        transpose(dtype, &logical, mn, ks)
+    let g = geometry(shape, k_axis)?;
+    let per = physical_bytes(layout, dtype, g.mn, g.ks)?;
+    check_len(
+        "physical",
+        layout,
+        dtype,
+        g.batch * g.mn,
+        g.ks,
+        g.batch * per,
+        physical.len(),
+    )?;
+    let mut out = Vec::with_capacity(g.batch * g.rows * g.cols * scale_bytes(dtype)?);
+    for b in 0..g.batch {
+        let logical = unpack(layout, dtype, &physical[b * per..(b + 1) * per], g.mn, g.ks)?;
+        out.extend(if g.k_last {
+            logical
+        } else {
+            transpose(dtype, &logical, g.mn, g.ks)?
+        });
     }
+    Ok(out)
 }
 
-/// `(mn, ks, rows)` of a rank-2 scale tensor.
-fn geometry(shape: &[usize], k_axis: usize) -> Result<(usize, usize, usize), PrepackError> {
-    match (shape, k_axis) {
-        ([r, c], 1) => Ok((*r, *c, *r)),
-        ([r, c], 0) => Ok((*c, *r, *r)),
-        _ => Err(PrepackError::BadGeometry {
-            shape: shape.to_vec(),
-            k_axis,
-        }),
+/// Bytes of the physical buffer of a scale tensor (batch included), as [`prepack_tensor`] makes it.
+pub fn physical_tensor_bytes(
+    layout: ScaleLayout,
+    dtype: DType,
+    shape: &[usize],
+    k_axis: usize,
+) -> Result<usize, PrepackError> {
+    let g = geometry(shape, k_axis)?;
+    Ok(g.batch * physical_bytes(layout, dtype, g.mn, g.ks)?)
+}
+
+/// How a scale tensor maps onto `[mn, ks]` matrices.
+struct Geometry {
+    batch: usize,
+    /// Extents of one row-major slice as stored.
+    rows: usize,
+    cols: usize,
+    mn: usize,
+    ks: usize,
+    /// K-blocks along the last axis (no transpose needed).
+    k_last: bool,
+}
+
+fn geometry(shape: &[usize], k_axis: usize) -> Result<Geometry, PrepackError> {
+    let bad = || PrepackError::BadGeometry {
+        shape: shape.to_vec(),
+        k_axis,
+    };
+    let n = shape.len();
+    if n < 2 || k_axis + 2 < n || k_axis >= n {
+        return Err(bad());
     }
+    let (rows, cols) = (shape[n - 2], shape[n - 1]);
+    let batch = shape[..n - 2].iter().product();
+    let k_last = k_axis == n - 1;
+    let (mn, ks) = if k_last { (rows, cols) } else { (cols, rows) };
+    Ok(Geometry {
+        batch,
+        rows,
+        cols,
+        mn,
+        ks,
+        k_last,
+    })
 }
 
 /// Transpose a row-major `[rows, cols]` matrix of scale elements.

@@ -5,7 +5,8 @@
 use proptest::prelude::*;
 use tessera_ir::{DType, ScaleLayout};
 use tessera_prepack::{
-    PrepackError, Prepacked, neutral_scale, padded_dims, prepack, prepack_tensor, unpack, unpack_tensor,
+    PrepackError, Prepacked, neutral_scale, padded_dims, physical_tensor_bytes, prepack, prepack_tensor,
+    unpack, unpack_tensor,
 };
 
 const LAYOUTS: [ScaleLayout; 5] = [
@@ -41,7 +42,27 @@ proptest! {
     fn tensor_forms_round_trip((layout, dtype, mn, ks, logical) in case(), k_axis in 0usize..2) {
         let shape = if k_axis == 1 { [mn, ks] } else { [ks, mn] };
         let phys = prepack_tensor(layout, dtype, &logical, &shape, k_axis).unwrap();
+        prop_assert_eq!(phys.len(), physical_tensor_bytes(layout, dtype, &shape, k_axis).unwrap());
         prop_assert_eq!(unpack_tensor(layout, dtype, &phys, &shape, k_axis).unwrap(), logical);
+    }
+
+    /// Batched (MoE `[E, N, K/32]`) tensors: every expert slice is prepacked on its own.
+    #[test]
+    fn batched_tensors_round_trip((layout, dtype, mn, ks, slice) in case(), batch in 1usize..4, k_last in any::<bool>()) {
+        let logical: Vec<u8> = (0..batch).flat_map(|b| slice.iter().map(move |x| x.wrapping_add(b as u8))).collect();
+        let shape = if k_last { [batch, mn, ks] } else { [batch, ks, mn] };
+        let k_axis = if k_last { 2 } else { 1 };
+        let phys = prepack_tensor(layout, dtype, &logical, &shape, k_axis).unwrap();
+        prop_assert_eq!(unpack_tensor(layout, dtype, &phys, &shape, k_axis).unwrap(), logical.clone());
+        if k_last {
+            // Slice b of the physical buffer is exactly the prepack of slice b.
+            let per = phys.len() / batch;
+            let one = slice.len();
+            for b in 0..batch {
+                let want = prepack(layout, dtype, &logical[b * one..(b + 1) * one], mn, ks).unwrap();
+                prop_assert_eq!(&phys[b * per..(b + 1) * per], &want[..]);
+            }
+        }
     }
 
     /// Random indices of random shapes land where the reference formula says.
@@ -112,8 +133,16 @@ fn wrong_sizes_and_dtypes_are_coded_errors() {
     );
     let e = prepack(ScaleLayout::Linear, DType::BF16, &[0; 8], 2, 2).unwrap_err();
     assert_eq!(e, PrepackError::NotAScaleType { dtype: DType::BF16 });
-    let e = prepack_tensor(ScaleLayout::Linear, DType::E8M0, &[0; 8], &[2, 2, 2], 1).unwrap_err();
-    assert!(matches!(e, PrepackError::BadGeometry { .. }));
+    let e = prepack_tensor(ScaleLayout::Linear, DType::E8M0, &[0; 8], &[2, 2, 2], 0).unwrap_err();
+    assert!(
+        matches!(e, PrepackError::BadGeometry { .. }),
+        "the K axis must be one of the last two"
+    );
+    let e = prepack_tensor(ScaleLayout::Linear, DType::E8M0, &[0; 8], &[8], 0).unwrap_err();
+    assert!(
+        matches!(e, PrepackError::BadGeometry { .. }),
+        "rank 1 has no MN axis"
+    );
 }
 
 /// At MN = 128, Ks = 4 the linear and 128x4 buffers have the same size: only the tag tells them

@@ -42,8 +42,14 @@ impl Backend {
 
 /// An opened device with the bundle's kernel loaded.
 pub enum Gpu {
-    Cuda { dev: tessera_cuda::Device, kernel: tessera_cuda::Kernel },
-    Hip { dev: tessera_hip::Device, kernel: tessera_hip::Kernel },
+    Cuda {
+        dev: tessera_cuda::Device,
+        kernel: tessera_cuda::Kernel,
+    },
+    Hip {
+        dev: tessera_hip::Device,
+        kernel: tessera_hip::Kernel,
+    },
 }
 
 /// One line describing the device, for logs and tables.
@@ -88,10 +94,20 @@ impl Gpu {
     }
 
     /// Launch once on `bindings`, copying the `outputs` back into them.
-    pub fn run(&self, bundle: &Bundle, names: &[&str], outputs: &[usize], b: &mut Bindings) -> Result<(), RunnerError> {
+    pub fn run(
+        &self,
+        bundle: &Bundle,
+        names: &[&str],
+        outputs: &[usize],
+        b: &mut Bindings,
+    ) -> Result<(), RunnerError> {
         match self {
-            Gpu::Cuda { dev, kernel } => tessera_cuda::run(dev, kernel, bundle, names, outputs, b).map(|_| ())?,
-            Gpu::Hip { dev, kernel } => tessera_hip::run(dev, kernel, bundle, names, outputs, b).map(|_| ())?,
+            Gpu::Cuda { dev, kernel } => {
+                tessera_cuda::run(dev, kernel, bundle, names, outputs, b).map(|_| ())?
+            }
+            Gpu::Hip { dev, kernel } => {
+                tessera_hip::run(dev, kernel, bundle, names, outputs, b).map(|_| ())?
+            }
         }
         Ok(())
     }
@@ -104,8 +120,21 @@ impl Gpu {
         opts: &BenchOptions,
     ) -> Result<BenchResult, RunnerError> {
         Ok(match self {
-            Gpu::Cuda { dev, kernel } => tessera_cuda::bench(dev, kernel, bundle, names, b, opts)?,
+            Gpu::Cuda { dev, kernel } => {
+                tessera_cuda::bench(dev, kernel, bundle, names, b, opts).map_err(exit_if_hung)?
+            }
             Gpu::Hip { dev, kernel } => tessera_hip::bench(dev, kernel, bundle, names, b, opts)?,
         })
     }
+}
+
+/// A hung kernel leaves the device unusable for this process, and every cleanup call (freeing
+/// memory, unloading the module, releasing the context) would wait for it forever: report and exit
+/// at once with the device-failure status, so the next run in a GPU session still gets its turn.
+fn exit_if_hung(e: tessera_cuda::CudaError) -> tessera_cuda::CudaError {
+    if matches!(e, tessera_cuda::CudaError::Hung { .. }) {
+        eprintln!("error: {e}");
+        std::process::exit(4);
+    }
+    e
 }

@@ -30,7 +30,9 @@ impl BenchRow {
             t.min_ms * 1e3,
             t.max_ms * 1e3,
             t.iters,
-            r.throughput.tflops.map_or("TFLOP/s n/a".into(), |v| format!("{v:.1} TFLOP/s")),
+            r.throughput
+                .tflops
+                .map_or("TFLOP/s n/a".into(), |v| format!("{v:.1} TFLOP/s")),
             r.throughput.gbps,
             match (r.throughput.pct_of_ceiling, self.ceiling_tflops) {
                 (Some(p), Some(c)) => format!("{p:.1}% of {c:.0} TFLOP/s"),

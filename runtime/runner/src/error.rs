@@ -21,11 +21,17 @@ pub struct RunnerError {
 
 impl RunnerError {
     pub fn usage(m: impl Into<String>) -> RunnerError {
-        RunnerError { kind: ErrorKind::Usage, message: m.into() }
+        RunnerError {
+            kind: ErrorKind::Usage,
+            message: m.into(),
+        }
     }
 
     pub fn device(m: impl Into<String>) -> RunnerError {
-        RunnerError { kind: ErrorKind::Device, message: m.into() }
+        RunnerError {
+            kind: ErrorKind::Device,
+            message: m.into(),
+        }
     }
 
     /// The process exit status for this error.
@@ -53,18 +59,26 @@ impl From<tessera_cuda::CudaError> for RunnerError {
             tessera_cuda::CudaError::Bundle(_) => ErrorKind::Usage,
             _ => ErrorKind::Device,
         };
-        RunnerError { kind, message: e.to_string() }
+        RunnerError {
+            kind,
+            message: e.to_string(),
+        }
     }
 }
 
 impl From<tessera_hip::HipError> for RunnerError {
     fn from(e: tessera_hip::HipError) -> Self {
         let kind = match e {
-            tessera_hip::HipError::NoRuntime { .. } | tessera_hip::HipError::NoDevice { .. } => ErrorKind::NoDevice,
+            tessera_hip::HipError::NoRuntime { .. } | tessera_hip::HipError::NoDevice { .. } => {
+                ErrorKind::NoDevice
+            }
             tessera_hip::HipError::Bundle(_) => ErrorKind::Usage,
             _ => ErrorKind::Device,
         };
-        RunnerError { kind, message: e.to_string() }
+        RunnerError {
+            kind,
+            message: e.to_string(),
+        }
     }
 }
 

@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use tessera_runner::{Backend, BenchOptions, Common, RunnerError, ValidateOptions};
 
 #[derive(Parser)]
-#[command(name = "tessera-runner", version, about = "Run, validate and bench Tessera bundles on a GPU (no LLVM)")]
+#[command(
+    name = "tessera-runner",
+    version,
+    about = "Run, validate and bench Tessera bundles on a GPU (no LLVM)"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -83,7 +87,13 @@ fn common(c: &CommonArgs) -> Result<Common, RunnerError> {
                 .ok_or_else(|| RunnerError::usage(format!("--backend {s}: expected `cuda` or `hip`")))?,
         ),
     };
-    Ok(Common { bundle_dir: c.bundle.clone(), dims: c.dims.clone(), scalars: c.scalars.clone(), seed: c.seed, backend })
+    Ok(Common {
+        bundle_dir: c.bundle.clone(),
+        dims: c.dims.clone(),
+        scalars: c.scalars.clone(),
+        seed: c.seed,
+        backend,
+    })
 }
 
 fn append_json(path: &Option<PathBuf>, v: serde_json::Value) -> Result<(), RunnerError> {
@@ -106,7 +116,10 @@ fn go(cmd: Cmd) -> Result<bool, RunnerError> {
             Ok(clean)
         }
         Cmd::Validate { c, spot_tiles } => {
-            let opts = ValidateOptions { spot_tiles, ..ValidateOptions::default() };
+            let opts = ValidateOptions {
+                spot_tiles,
+                ..ValidateOptions::default()
+            };
             let row = tessera_runner::validate_bundle(&common(&c)?, &opts)?;
             eprintln!("device: {}", row.device);
             for l in row.detail_lines() {
@@ -116,8 +129,20 @@ fn go(cmd: Cmd) -> Result<bool, RunnerError> {
             append_json(&c.json, row.json())?;
             Ok(row.pass)
         }
-        Cmd::Bench { c, iters, warmup, ceiling_tflops, no_rotate } => {
-            let opts = BenchOptions { warmup, iters, flops: None, ceiling_tflops, rotate: !no_rotate };
+        Cmd::Bench {
+            c,
+            iters,
+            warmup,
+            ceiling_tflops,
+            no_rotate,
+        } => {
+            let opts = BenchOptions {
+                warmup,
+                iters,
+                flops: None,
+                ceiling_tflops,
+                rotate: !no_rotate,
+            };
             let row = tessera_runner::bench_bundle(&common(&c)?, &opts)?;
             eprintln!("device: {}", row.device);
             println!("{}", row.line());

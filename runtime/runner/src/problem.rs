@@ -11,9 +11,9 @@ pub fn parse_assignments(items: &[String], what: &str) -> Result<Vec<(String, St
     items
         .iter()
         .map(|s| {
-            let (k, v) = s
-                .split_once('=')
-                .ok_or_else(|| RunnerError::usage(format!("--{what} {s:?}: expected NAME=VALUE, e.g. M=4096")))?;
+            let (k, v) = s.split_once('=').ok_or_else(|| {
+                RunnerError::usage(format!("--{what} {s:?}: expected NAME=VALUE, e.g. M=4096"))
+            })?;
             if k.is_empty() || v.is_empty() {
                 return Err(RunnerError::usage(format!("--{what} {s:?}: empty name or value")));
             }
@@ -27,9 +27,13 @@ pub fn parse_dims(items: &[String]) -> Result<Vec<(String, i64)>, RunnerError> {
     parse_assignments(items, "dim")?
         .into_iter()
         .map(|(k, v)| {
-            let n: i64 = v.parse().map_err(|_| RunnerError::usage(format!("--dim {k}={v}: not an integer")))?;
+            let n: i64 = v
+                .parse()
+                .map_err(|_| RunnerError::usage(format!("--dim {k}={v}: not an integer")))?;
             if n <= 0 {
-                return Err(RunnerError::usage(format!("--dim {k}={v}: dims must be positive")));
+                return Err(RunnerError::usage(format!(
+                    "--dim {k}={v}: dims must be positive"
+                )));
             }
             Ok((k, n))
         })
@@ -41,13 +45,17 @@ pub fn kernel_of(bundle: &Bundle) -> Result<Kernel, RunnerError> {
     let module = tessera_ir::parse_module(&bundle.tile_ir)
         .map_err(|e| RunnerError::usage(format!("{}: cannot parse the tile IR: {e}", bundle.meta.tile_ir)))?;
     let names: Vec<String> = module.kernels.iter().map(|k| k.name.clone()).collect();
-    module.kernels.into_iter().find(|k| k.name == bundle.meta.kernel).ok_or_else(|| {
-        RunnerError::usage(format!(
-            "the tile IR has no kernel `{}` (meta.json's kernel); it has: {}",
-            bundle.meta.kernel,
-            names.join(", ")
-        ))
-    })
+    module
+        .kernels
+        .into_iter()
+        .find(|k| k.name == bundle.meta.kernel)
+        .ok_or_else(|| {
+            RunnerError::usage(format!(
+                "the tile IR has no kernel `{}` (meta.json's kernel); it has: {}",
+                bundle.meta.kernel,
+                names.join(", ")
+            ))
+        })
 }
 
 /// Every symbolic dim of `k` bound, in `k.syms` order; extra or missing names are errors.
@@ -61,29 +69,45 @@ pub fn bind_dims(k: &Kernel, dims: &[(String, i64)]) -> Result<Vec<(String, i64)
             )));
         }
     }
-    let missing: Vec<&str> =
-        k.syms.iter().filter(|s| !dims.iter().any(|(n, _)| n == *s)).map(|s| s.as_str()).collect();
+    let missing: Vec<&str> = k
+        .syms
+        .iter()
+        .filter(|s| !dims.iter().any(|(n, _)| n == *s))
+        .map(|s| s.as_str())
+        .collect();
     if !missing.is_empty() {
         return Err(RunnerError::usage(format!(
             "kernel `{}` needs --dim for {} (e.g. {})",
             k.name,
             missing.join(", "),
-            missing.iter().map(|m| format!("--dim {m}=1024")).collect::<Vec<_>>().join(" ")
+            missing
+                .iter()
+                .map(|m| format!("--dim {m}=1024"))
+                .collect::<Vec<_>>()
+                .join(" ")
         )));
     }
-    Ok(k.syms.iter().map(|s| (s.clone(), dims.iter().find(|(n, _)| n == s).map_or(0, |d| d.1))).collect())
+    Ok(k.syms
+        .iter()
+        .map(|s| (s.clone(), dims.iter().find(|(n, _)| n == s).map_or(0, |d| d.1)))
+        .collect())
 }
 
 /// The concrete shape of a tensor type under bound syms.
 pub fn shape_of(ty: &TensorType, syms: &[(String, i64)]) -> Result<Vec<usize>, RunnerError> {
     let sym = |s: &str| {
-        syms.iter().find(|(n, _)| n == s).map(|d| d.1).ok_or_else(|| RunnerError::usage(format!("dim {s} unbound")))
+        syms.iter()
+            .find(|(n, _)| n == s)
+            .map(|d| d.1)
+            .ok_or_else(|| RunnerError::usage(format!("dim {s} unbound")))
     };
     ty.dims
         .iter()
         .map(|d| {
             let v = match d {
-                Dim::Const(c) => i64::try_from(*c).map_err(|_| RunnerError::usage(format!("dim {c} too large")))?,
+                Dim::Const(c) => {
+                    i64::try_from(*c).map_err(|_| RunnerError::usage(format!("dim {c} too large")))?
+                }
                 Dim::Sym(s) => sym(s)?,
                 Dim::CeilDiv(s, by) => {
                     let by = i64::try_from((*by).max(1)).unwrap_or(i64::MAX);
@@ -97,12 +121,20 @@ pub fn shape_of(ty: &TensorType, syms: &[(String, i64)]) -> Result<Vec<usize>, R
 
 /// Indices of the kernel's output (`out`) tensor parameters.
 pub fn outputs(k: &Kernel) -> Vec<usize> {
-    k.params.iter().enumerate().filter(|(_, p)| matches!(p.kind, ParamKind::Tensor { is_out: true, .. })).map(|(i, _)| i).collect()
+    k.params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.kind, ParamKind::Tensor { is_out: true, .. }))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// Fresh inputs for every parameter from `seed`; outputs poisoned (data and scales) so an element the
-/// kernel never writes is found by its bytes. Scalar parameters take `--scalar` values or, for f32,
-/// a seeded value in [0.5, 2] (ints have no safe default: they must be given).
+/// kernel never writes is found by its bytes — except outputs the kernel accumulates into with
+/// atomics, which must start at zero. Scalar parameters take `--scalar` values, else the default
+/// the kernel's reference convention gives them (attention's `sm_scale`, `causal`), else for f32 a
+/// seeded value in [0.5, 2] (ints have no safe default: they must be given). Index/routing inputs
+/// are then made meaningful by the reference convention (MoE offsets and token ids).
 pub fn make_bindings(
     k: &Kernel,
     syms: &[(String, i64)],
@@ -111,8 +143,15 @@ pub fn make_bindings(
 ) -> Result<Bindings, RunnerError> {
     let mut g = InputGen::new(seed);
     for (n, _) in scalars {
-        if !k.params.iter().any(|p| &p.name == n && matches!(p.kind, ParamKind::Scalar(_))) {
-            return Err(RunnerError::usage(format!("--scalar {n}: kernel `{}` has no scalar parameter {n}", k.name)));
+        if !k
+            .params
+            .iter()
+            .any(|p| &p.name == n && matches!(p.kind, ParamKind::Scalar(_)))
+        {
+            return Err(RunnerError::usage(format!(
+                "--scalar {n}: kernel `{}` has no scalar parameter {n}",
+                k.name
+            )));
         }
     }
     let mut args = Vec::with_capacity(k.params.len());
@@ -120,11 +159,24 @@ pub fn make_bindings(
         let arg = match &p.kind {
             ParamKind::Tensor { ty, is_out } => {
                 let shape = shape_of(ty, syms)?;
-                if *is_out { ArgValue::Tensor(poisoned(ty, &shape)) } else { ArgValue::Tensor(g.tensor_arg(ty, &shape)?) }
+                let i = args.len();
+                if *is_out && tessera_oracle::accumulates_into(k, i) {
+                    ArgValue::Tensor(zeroed(ty, &shape))
+                } else if *is_out {
+                    ArgValue::Tensor(poisoned(ty, &shape))
+                } else {
+                    ArgValue::Tensor(g.tensor_arg(ty, &shape)?)
+                }
             }
             ParamKind::Scalar(d) => {
-                let given = scalars.iter().find(|(n, _)| n == &p.name).map(|(_, v)| v.as_str());
-                ArgValue::Scalar(scalar_value(&p.name, *d, given, &mut g)?)
+                let given = scalars
+                    .iter()
+                    .find(|(n, _)| n == &p.name)
+                    .map(|(_, v)| v.as_str());
+                match (given, tessera_oracle::default_scalar(k, &p.name, syms)) {
+                    (None, Some(v)) => ArgValue::Scalar(v),
+                    _ => ArgValue::Scalar(scalar_value(&p.name, *d, given, &mut g)?),
+                }
             }
         };
         args.push(arg);
@@ -132,41 +184,80 @@ pub fn make_bindings(
     // An NV per-tensor scale passed as a scalar parameter (`global_scale.<tensor> = <param>`) takes
     // the generated tensor's global scale, so the scalar and the tensor's contract agree.
     for (key, param) in &k.attrs {
-        let Some(tensor) = key.strip_prefix("global_scale.") else { continue };
+        let Some(tensor) = key.strip_prefix("global_scale.") else {
+            continue;
+        };
         let ti = k.params.iter().position(|p| p.name == tensor);
         let pi = k.params.iter().position(|p| &p.name == param);
         if let (Some(ti), Some(pi)) = (ti, pi)
-            && let ArgValue::Tensor(TensorArg { global_scale: Some(g), .. }) = &args[ti]
+            && let ArgValue::Tensor(TensorArg {
+                global_scale: Some(g),
+                ..
+            }) = &args[ti]
             && !scalars.iter().any(|(n, _)| n == param)
         {
             args[pi] = ArgValue::Scalar(f64::from(*g));
         }
     }
-    Ok(Bindings { args, syms: syms.to_vec() })
+    let mut b = Bindings {
+        args,
+        syms: syms.to_vec(),
+    };
+    tessera_oracle::prepare_inputs(k, &mut b, seed).map_err(|e| RunnerError::usage(e.to_string()))?;
+    Ok(b)
 }
 
 fn scalar_value(name: &str, d: DType, given: Option<&str>, g: &mut InputGen) -> Result<f64, RunnerError> {
     match (given, d.is_float()) {
         (Some(v), _) => {
-            let x: f64 = v.parse().map_err(|_| RunnerError::usage(format!("--scalar {name}={v}: not a number")))?;
+            let x: f64 = v
+                .parse()
+                .map_err(|_| RunnerError::usage(format!("--scalar {name}={v}: not a number")))?;
             if !d.is_float() && x.fract() != 0.0 {
-                return Err(RunnerError::usage(format!("--scalar {name}={v}: {d} needs an integer")));
+                return Err(RunnerError::usage(format!(
+                    "--scalar {name}={v}: {d} needs an integer"
+                )));
             }
             Ok(x)
         }
         // A seeded f32 value of moderate size, so a scaled output stays well inside its range.
         (None, true) => Ok(f64::from(g.values(1, 1.0)[0].abs().clamp(0.5, 2.0))),
-        (None, false) => Err(RunnerError::usage(format!("scalar parameter `{name}: {d}` needs --scalar {name}=VALUE"))),
+        (None, false) => Err(RunnerError::usage(format!(
+            "scalar parameter `{name}: {d}` needs --scalar {name}=VALUE"
+        ))),
     }
 }
 
 fn poisoned(ty: &TensorType, shape: &[usize]) -> TensorArg {
     let data = poison_buf(ty.dtype, shape, ty.packed_axis);
     let scale = ty.scale.as_ref().map(|s| {
-        let sshape: Vec<usize> = shape.iter().zip(&s.block).map(|(d, b)| d.div_ceil((*b).max(1) as usize)).collect();
+        let sshape: Vec<usize> = shape
+            .iter()
+            .zip(&s.block)
+            .map(|(d, b)| d.div_ceil((*b).max(1) as usize))
+            .collect();
         poison_buf(s.scale_dtype, &sshape, None)
     });
-    TensorArg { data, scale, global_scale: ty.scale.as_ref().filter(|s| s.global).map(|_| 1.0) }
+    TensorArg {
+        data,
+        scale,
+        global_scale: ty.scale.as_ref().filter(|s| s.global).map(|_| 1.0),
+    }
+}
+
+fn zeroed(ty: &TensorType, shape: &[usize]) -> TensorArg {
+    let n = TensorBuf::expected_bytes(ty.dtype, shape, ty.packed_axis);
+    let data = TensorBuf {
+        dtype: ty.dtype,
+        shape: shape.to_vec(),
+        packed_axis: ty.packed_axis,
+        bytes: vec![0; n],
+    };
+    TensorArg {
+        data,
+        scale: None,
+        global_scale: None,
+    }
 }
 
 /// FLOPs of one launch when the kernel declares what it computes (`@reference(gemm)`: 2*M*N*K).
@@ -180,7 +271,10 @@ pub fn flops(k: &Kernel, syms: &[(String, i64)]) -> Option<f64> {
 
 /// `M=100 N=704 K=320`, for tables.
 pub fn shape_label(syms: &[(String, i64)]) -> String {
-    syms.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(" ")
+    syms.iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A copy of `b` whose output buffers are freshly poisoned (for a second consumer of the same inputs).
@@ -189,7 +283,12 @@ pub fn repoison(k: &Kernel, b: &Bindings) -> Result<Bindings, RunnerError> {
     for i in outputs(k) {
         if let ParamKind::Tensor { ty, .. } = &k.params[i].kind {
             let shape = shape_of(ty, &b.syms)?;
-            out.args[i] = ArgValue::Tensor(poisoned(ty, &shape));
+            let fresh = if tessera_oracle::accumulates_into(k, i) {
+                zeroed(ty, &shape)
+            } else {
+                poisoned(ty, &shape)
+            };
+            out.args[i] = ArgValue::Tensor(fresh);
         }
     }
     Ok(out)

@@ -40,7 +40,13 @@ impl RunRow {
                 )
             })
             .collect();
-        format!("run | {} | {} | seed {} | {}", self.kernel, self.shape, self.seed, outs.join("; "))
+        format!(
+            "run | {} | {} | seed {} | {}",
+            self.kernel,
+            self.shape,
+            self.seed,
+            outs.join("; ")
+        )
     }
 }
 
@@ -58,7 +64,9 @@ pub fn run_loaded(mut l: Loaded, out_dir: Option<&Path>, seed: u64) -> Result<Ru
     gpu.run(&l.bundle, &name_refs, &outs, &mut l.bindings)?;
     let mut outputs = Vec::new();
     for &i in &outs {
-        let Some(buf) = problem::output_buf(&l.bindings, i) else { continue };
+        let Some(buf) = problem::output_buf(&l.bindings, i) else {
+            continue;
+        };
         let vals = decode_buf(buf)?;
         let poisoned = poisoned_mask(buf)?.iter().filter(|p| **p).count();
         outputs.push(OutputSummary {
@@ -73,5 +81,11 @@ pub fn run_loaded(mut l: Loaded, out_dir: Option<&Path>, seed: u64) -> Result<Ru
             write_npy(&d.join(format!("{}.npy", names[i])), buf)?;
         }
     }
-    Ok(RunRow { kernel: l.kernel.name.clone(), shape: l.shape_label(), device: gpu.describe().0, seed, outputs })
+    Ok(RunRow {
+        kernel: l.kernel.name.clone(),
+        shape: l.shape_label(),
+        device: gpu.describe().0,
+        seed,
+        outputs,
+    })
 }

@@ -41,16 +41,28 @@ impl Loaded {
     pub fn from_bundle(bundle: Bundle, c: &Common) -> Result<Loaded, RunnerError> {
         bundle.check(&c.bundle_dir)?;
         let kernel = problem::kernel_of(&bundle)?;
-        let syms = problem::bind_dims(&kernel, &problem::parse_dims(&c.dims)?)?;
+        let mut dims = problem::parse_dims(&c.dims)?;
+        // Dims that follow from others under the kernel's reference conventions (MoE: E1 = E + 1).
+        tessera_oracle::derive_dims(&kernel, &mut dims);
+        let syms = problem::bind_dims(&kernel, &dims)?;
         let backend = match c.backend {
             Some(b) => b,
             None => Backend::for_target(&bundle.meta.target).ok_or_else(|| {
-                RunnerError::usage(format!("bundle target {:?} has no runtime backend", bundle.meta.target))
+                RunnerError::usage(format!(
+                    "bundle target {:?} has no runtime backend",
+                    bundle.meta.target
+                ))
             })?,
         };
         let scalars = problem::parse_assignments(&c.scalars, "scalar")?;
         let bindings = problem::make_bindings(&kernel, &syms, &scalars, c.seed)?;
-        Ok(Loaded { bundle, kernel, syms, backend, bindings })
+        Ok(Loaded {
+            bundle,
+            kernel,
+            syms,
+            backend,
+            bindings,
+        })
     }
 
     pub fn param_names(&self) -> Vec<&str> {

@@ -11,7 +11,7 @@ use crate::problem;
 use crate::session::{Common, Loaded};
 use tessera_interp::ProgramSet;
 use tessera_ir::{DType, Kernel, ParamKind};
-use tessera_numerics::compare::{HOPPER_FP8_ACCUM_EPS, F32_ACCUM_EPS};
+use tessera_numerics::compare::HOPPER_FP8_ACCUM_EPS;
 use tessera_numerics::poison::poison_detectable;
 use tessera_numerics::{Bindings, Metrics, Tolerance, compare, decode_buf, decode_buf_f64, poisoned_mask};
 
@@ -26,7 +26,10 @@ pub struct ValidateOptions {
 
 impl Default for ValidateOptions {
     fn default() -> Self {
-        ValidateOptions { spot_tiles: 16, full_interp_flops: 8e9 }
+        ValidateOptions {
+            spot_tiles: 16,
+            full_interp_flops: 8e9,
+        }
     }
 }
 
@@ -66,10 +69,13 @@ impl ValidateRow {
     /// One line, easy to quote.
     pub fn line(&self) -> String {
         let worst = |a: &str| {
-            self.checks.iter().filter(|c| c.against == a).fold(None::<&Check>, |w, c| match w {
-                Some(w) if w.metrics.rel_l2 >= c.metrics.rel_l2 => Some(w),
-                _ => Some(c),
-            })
+            self.checks
+                .iter()
+                .filter(|c| c.against == a)
+                .fold(None::<&Check>, |w, c| match w {
+                    Some(w) if w.metrics.rel_l2 >= c.metrics.rel_l2 => Some(w),
+                    _ => Some(c),
+                })
         };
         let fmt = |c: Option<&Check>| match c {
             Some(c) => format!(
@@ -98,7 +104,15 @@ impl ValidateRow {
         let mut v: Vec<String> = self
             .checks
             .iter()
-            .map(|c| format!("{} vs {}: {} — {}", c.output, c.against, if c.pass { "ok" } else { "FAIL" }, c.reason))
+            .map(|c| {
+                format!(
+                    "{} vs {}: {} — {}",
+                    c.output,
+                    c.against,
+                    if c.pass { "ok" } else { "FAIL" },
+                    c.reason
+                )
+            })
             .collect();
         v.extend(self.skipped.iter().map(|s| format!("skipped: {s}")));
         v
@@ -150,7 +164,11 @@ pub fn choose_programs(grid: [u32; 3], flops: Option<f64>, opts: &ValidateOption
     let mut guard = 0;
     while ids.len() < opts.spot_tiles.max(5) && guard < 100 * opts.spot_tiles {
         guard += 1;
-        let id = [(next() % u64::from(grid[0])) as u32, (next() % u64::from(grid[1])) as u32, (next() % u64::from(grid[2])) as u32];
+        let id = [
+            (next() % u64::from(grid[0])) as u32,
+            (next() % u64::from(grid[1])) as u32,
+            (next() % u64::from(grid[2])) as u32,
+        ];
         ids.push(id);
     }
     ids.sort_unstable();
@@ -158,19 +176,26 @@ pub fn choose_programs(grid: [u32; 3], flops: Option<f64>, opts: &ValidateOption
     ProgramSet::Ids(ids)
 }
 
-/// The tolerance for comparing an output of `out` dtype. Hopper's FP8 wgmma accumulates with about
-/// 14 significant bits between promotions, so FP8 inputs on sm_90 get that accumulator bound.
-pub fn tolerance_for(k: &Kernel, target: &str, out: DType, syms: &[(String, i64)]) -> Tolerance {
-    let kdim = syms
-        .iter()
-        .find(|(n, _)| n == "K")
-        .or_else(|| syms.iter().max_by_key(|(_, v)| *v))
-        .map_or(1, |(_, v)| *v as usize);
+/// The tolerance for output `out`: the oracle's (output dtype, accumulation length, intermediate
+/// roundings). Hopper's FP8 wgmma accumulates with about 14 significant bits between promotions, so
+/// FP8 inputs on sm_90 widen it to that accumulator's bound.
+pub fn tolerance_for(k: &Kernel, b: &Bindings, out: usize, target: &str) -> Tolerance {
+    let base = tessera_oracle::tolerance(k, b, out);
     let fp8_in = k.params.iter().any(|p| {
         matches!(&p.kind, ParamKind::Tensor { ty, is_out: false } if matches!(ty.dtype, DType::F8E4M3 | DType::F8E5M2))
     });
-    let eps = if target.starts_with("sm_90") && fp8_in { HOPPER_FP8_ACCUM_EPS } else { F32_ACCUM_EPS };
-    Tolerance::with_accum(out, kdim, eps)
+    let out_dtype = problem::output_buf(b, out).map_or(DType::F32, |t| t.dtype);
+    if !(target.starts_with("sm_90") && fp8_in) {
+        return base;
+    }
+    let kdim = b.sym("K").map_or(1, |v| v.max(1) as usize);
+    let hopper = Tolerance::with_accum(out_dtype, kdim, HOPPER_FP8_ACCUM_EPS);
+    let rtol = base.rtol.max(hopper.rtol);
+    Tolerance {
+        rtol,
+        max_rel_l2: base.max_rel_l2.max(hopper.max_rel_l2),
+        min_cosine: base.min_cosine.min(hopper.min_cosine),
+    }
 }
 
 /// Compare `gpu` with `expected` on the elements where `select` is true; every element of `gpu` is
@@ -229,7 +254,11 @@ pub fn validate_outputs(
     let grid = tessera_interp::grid(&l.kernel, &l.bindings).map_err(|e| RunnerError::usage(e.to_string()))?;
     // A spot check finds the interpreter's tiles by the poison left elsewhere, so every output
     // dtype must have a detectable poison; otherwise interpret everything.
-    let detectable = outs.iter().all(|&o| problem::output_buf(&l.bindings, o).is_some_and(|b| poison_detectable(b.dtype)));
+    // Outputs accumulated with atomics start zeroed, not poisoned: those kernels are interpreted whole.
+    let detectable = outs.iter().all(|&o| {
+        problem::output_buf(&l.bindings, o).is_some_and(|b| poison_detectable(b.dtype))
+            && !tessera_oracle::accumulates_into(&l.kernel, o)
+    });
     let programs = if detectable {
         choose_programs(grid, problem::flops(&l.kernel, &l.syms), opts, seed)
     } else {
@@ -244,7 +273,6 @@ pub fn validate_outputs(
     let mut interp = problem::repoison(&l.kernel, &l.bindings)?;
     tessera_interp::run(&l.kernel, &mut interp, programs)
         .map_err(|e| RunnerError::usage(format!("interpreter: {e}")))?;
-    let reference = oracle::expected(&l.kernel, &l.bindings, full);
     let mut row = ValidateRow {
         kernel: l.kernel.name.clone(),
         shape: l.shape_label(),
@@ -258,6 +286,14 @@ pub fn validate_outputs(
         skipped: Vec::new(),
         pass: true,
     };
+    // The elements the interpreter wrote, per output: all of them, or the spot-checked tiles'.
+    let mut written: Vec<(usize, Vec<bool>)> = Vec::new();
+    for &o in &outs {
+        if let Some(ib) = problem::output_buf(&interp, o) {
+            written.push((o, poisoned_mask(ib)?.iter().map(|p| !p).collect()));
+        }
+    }
+    let reference = oracle::expected(&l.kernel, &l.bindings, if full { None } else { Some(&written) });
     let reference = match reference {
         Ok(r) => Some(r),
         Err(why) => {
@@ -275,18 +311,21 @@ pub fn validate_outputs(
         row.elements += gv.len();
         row.unwritten += gp.iter().filter(|p| **p).count();
         row.non_finite += gv.iter().zip(&gp).filter(|(v, p)| !**p && !v.is_finite()).count();
-        // The elements the interpreter wrote: all of them, or the spot-checked tiles'.
-        let written: Vec<bool> = poisoned_mask(ib)?.iter().map(|p| !p).collect();
-        let tol = tolerance_for(&l.kernel, &l.bundle.meta.target, g.dtype, &l.syms);
+        let Some((_, written)) = written.iter().find(|(p, _)| *p == o) else {
+            continue;
+        };
+        let tol = tolerance_for(&l.kernel, &l.bindings, o, &l.bundle.meta.target);
         let iv = decode_buf_f64(ib)?;
-        row.checks.push(check_on("interp", &name, &gv, &gp, &iv, &written, &tol)?);
+        row.checks
+            .push(check_on("interp", &name, &gv, &gp, &iv, written, &tol)?);
         if let Some(r) = &reference
             && let Some((_, ev)) = r.iter().find(|(p, _)| *p == o)
         {
             // The reference covers every element when it ran on the whole problem, else the same
             // tiles as the interpreter (NaN marks elements it did not compute).
             let sel: Vec<bool> = ev.iter().map(|v| !v.is_nan()).collect();
-            row.checks.push(check_on("reference", &name, &gv, &gp, ev, &sel, &tol)?);
+            row.checks
+                .push(check_on("reference", &name, &gv, &gp, ev, &sel, &tol)?);
         }
     }
     row.pass = row.unwritten == 0 && row.non_finite == 0 && row.checks.iter().all(|c| c.pass);

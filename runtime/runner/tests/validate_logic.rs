@@ -11,8 +11,17 @@ use tessera_runner::validate::{choose_programs, validate_outputs};
 use tessera_runner::{Backend, Common, Loaded, ValidateOptions, problem};
 
 fn bundle_dir(name: &str) -> PathBuf {
-    let k = samples::gemm(samples::tensor(DType::BF16, &["M", "K"]), samples::tensor(DType::BF16, &["N", "K"]), DType::BF16, (32, 32, 32), 1);
-    let module = tessera_ir::Module { source_name: "gemm.tsr".into(), kernels: vec![k.clone()] };
+    let k = samples::gemm(
+        samples::tensor(DType::BF16, &["M", "K"]),
+        samples::tensor(DType::BF16, &["N", "K"]),
+        DType::BF16,
+        (32, 32, 32),
+        1,
+    );
+    let module = tessera_ir::Module {
+        source_name: "gemm.tsr".into(),
+        kernels: vec![k.clone()],
+    };
     let cdiv = |s: &str| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(32)));
     let b = Bundle {
         meta: BundleMeta {
@@ -27,10 +36,21 @@ fn bundle_dir(name: &str) -> PathBuf {
             block: [128, 1, 1],
             dynamic_shared_bytes: 0,
             abi: vec![
-                AbiArg::Ptr { param: "a".into(), part: TensorPart::Data },
-                AbiArg::Ptr { param: "b".into(), part: TensorPart::Data },
-                AbiArg::ScalarF32 { param: "scale0".into() },
-                AbiArg::Ptr { param: "c".into(), part: TensorPart::Data },
+                AbiArg::Ptr {
+                    param: "a".into(),
+                    part: TensorPart::Data,
+                },
+                AbiArg::Ptr {
+                    param: "b".into(),
+                    part: TensorPart::Data,
+                },
+                AbiArg::ScalarF32 {
+                    param: "scale0".into(),
+                },
+                AbiArg::Ptr {
+                    param: "c".into(),
+                    part: TensorPart::Data,
+                },
                 AbiArg::SymI32 { sym: "M".into() },
                 AbiArg::SymI32 { sym: "N".into() },
                 AbiArg::SymI32 { sym: "K".into() },
@@ -85,12 +105,19 @@ fn loading_binds_dims_and_poisons_outputs() {
     assert_eq!(l.shape_label(), "M=100 K=96 N=72");
     let c = problem::output_buf(&l.bindings, 3).unwrap();
     assert!(tessera_numerics::poisoned_mask(c).unwrap().iter().all(|p| *p));
-    assert_eq!(problem::flops(&l.kernel, &l.syms), Some(2.0 * 100.0 * 72.0 * 96.0));
+    assert_eq!(
+        problem::flops(&l.kernel, &l.syms),
+        Some(2.0 * 100.0 * 72.0 * 96.0)
+    );
     let e = Loaded::new(&common(&dir, &["M=100", "N=72"])).err().unwrap();
     assert!(e.message.contains("needs --dim for K"), "{e}");
-    let e = Loaded::new(&common(&dir, &["M=100", "N=72", "K=96", "Q=3"])).err().unwrap();
+    let e = Loaded::new(&common(&dir, &["M=100", "N=72", "K=96", "Q=3"]))
+        .err()
+        .unwrap();
     assert!(e.message.contains("no symbolic dim Q"), "{e}");
-    let e = Loaded::new(&common(&dir, &["M=100", "N=72", "K=x"])).err().unwrap();
+    let e = Loaded::new(&common(&dir, &["M=100", "N=72", "K=x"]))
+        .err()
+        .unwrap();
     assert!(e.message.contains("not an integer"), "{e}");
 }
 
@@ -103,13 +130,89 @@ fn a_correct_result_passes_full_and_spot_checks() {
     assert!(row.pass, "{}\n{:?}", row.line(), row.detail_lines());
     assert!(row.coverage.starts_with("all 12 programs"), "{}", row.coverage);
     assert_eq!((row.unwritten, row.non_finite, row.elements), (0, 0, 7200));
-    assert!(row.line().starts_with("validate | gemm | M=100 K=96 N=72 | PASS"), "{}", row.line());
-    let spot = ValidateOptions { spot_tiles: 5, full_interp_flops: 0.0 };
+    assert!(
+        row.line().starts_with("validate | gemm | M=100 K=96 N=72 | PASS"),
+        "{}",
+        row.line()
+    );
+    let spot = ValidateOptions {
+        spot_tiles: 5,
+        full_interp_flops: 0.0,
+    };
     let row = validate_outputs(&l, "test".into(), &good, &spot, 7).unwrap();
     assert!(row.pass, "{}", row.line());
     assert!(row.coverage.contains("spot check"), "{}", row.coverage);
     let interp = row.checks.iter().find(|c| c.against == "interp").unwrap();
-    assert!(interp.compared < 7200 && interp.compared >= 32 * 32, "{}", interp.compared);
+    assert!(
+        interp.compared < 7200 && interp.compared >= 32 * 32,
+        "{}",
+        interp.compared
+    );
+    // The reference ran on exactly the spot-checked elements (row/column sub-problems).
+    let reference = row
+        .checks
+        .iter()
+        .find(|c| c.against == "reference")
+        .expect("reference check");
+    assert_eq!(reference.compared, interp.compared);
+    assert!(reference.pass, "{}", reference.reason);
+}
+
+#[test]
+fn the_full_reference_agrees_and_catches_a_wrong_element() {
+    let dir = bundle_dir("reference");
+    let l = Loaded::new(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap();
+    let good = interp_result(&l);
+    let row = validate_outputs(&l, "test".into(), &good, &ValidateOptions::default(), 7).unwrap();
+    let r = row
+        .checks
+        .iter()
+        .find(|c| c.against == "reference")
+        .expect("reference check");
+    assert!(r.pass && r.compared == 7200, "{} {}", r.compared, r.reason);
+    assert!(row.skipped.is_empty(), "{:?}", row.skipped);
+    let mut bad = good.clone();
+    c_bytes(&mut bad)[200..202].copy_from_slice(&0xC700u16.to_le_bytes());
+    let row = validate_outputs(&l, "test".into(), &bad, &ValidateOptions::default(), 7).unwrap();
+    assert!(
+        row.checks.iter().filter(|c| !c.pass).count() == 2,
+        "both oracles must fail: {:?}",
+        row.detail_lines()
+    );
+}
+
+#[test]
+fn gather_selects_rows_and_columns_of_any_element_width() {
+    use tessera_numerics::TensorBuf;
+    let buf = TensorBuf {
+        dtype: DType::BF16,
+        shape: vec![3, 2],
+        packed_axis: None,
+        bytes: (0u8..12).collect(),
+    };
+    let rows = tessera_runner::oracle::gather(&buf, 0, &[2, 0]).unwrap();
+    assert_eq!(
+        (rows.shape.clone(), rows.bytes),
+        (vec![2, 2], vec![8, 9, 10, 11, 0, 1, 2, 3])
+    );
+    let cols = tessera_runner::oracle::gather(&buf, 1, &[1]).unwrap();
+    assert_eq!(
+        (cols.shape.clone(), cols.bytes),
+        (vec![3, 1], vec![2, 3, 6, 7, 10, 11])
+    );
+    // FP4 packed along K: rows gather whole bytes; the packed axis itself cannot be gathered.
+    let fp4 = TensorBuf {
+        dtype: DType::F4E2M1,
+        shape: vec![2, 4],
+        packed_axis: Some(1),
+        bytes: vec![1, 2, 3, 4],
+    };
+    assert_eq!(
+        tessera_runner::oracle::gather(&fp4, 0, &[1]).unwrap().bytes,
+        vec![3, 4]
+    );
+    assert!(tessera_runner::oracle::gather(&fp4, 1, &[0]).is_err());
+    assert!(tessera_runner::oracle::gather(&buf, 0, &[3]).is_err());
 }
 
 #[test]
@@ -126,7 +229,8 @@ fn wrong_or_unwritten_elements_fail() {
     assert!(row.line().contains("| FAIL |"), "{}", row.line());
     // One element never written: still holds the poison.
     let mut hole = good.clone();
-    c_bytes(&mut hole)[0..2].copy_from_slice(&tessera_numerics::poison::poison_word(DType::BF16).to_le_bytes()[..2]);
+    c_bytes(&mut hole)[0..2]
+        .copy_from_slice(&tessera_numerics::poison::poison_word(DType::BF16).to_le_bytes()[..2]);
     let row = validate_outputs(&l, "test".into(), &hole, &ValidateOptions::default(), 7).unwrap();
     assert!(!row.pass);
     assert_eq!(row.unwritten, 1, "{}", row.line());
@@ -134,11 +238,16 @@ fn wrong_or_unwritten_elements_fail() {
 
 #[test]
 fn spot_sets_include_edges_and_are_reproducible() {
-    let opts = ValidateOptions { spot_tiles: 16, full_interp_flops: 1e9 };
+    let opts = ValidateOptions {
+        spot_tiles: 16,
+        full_interp_flops: 1e9,
+    };
     let g = [64, 64, 1];
     let a = choose_programs(g, Some(1e12), &opts, 3);
     assert_eq!(a, choose_programs(g, Some(1e12), &opts, 3));
-    let ProgramSet::Ids(ids) = a else { panic!("expected a spot check") };
+    let ProgramSet::Ids(ids) = a else {
+        panic!("expected a spot check")
+    };
     assert!(ids.contains(&[63, 63, 0]) && ids.contains(&[0, 0, 0]) && ids.contains(&[63, 0, 0]));
     assert!(ids.len() >= 10 && ids.len() <= 16, "{}", ids.len());
     assert_eq!(choose_programs(g, Some(1e8), &opts, 3), ProgramSet::All);
@@ -152,7 +261,16 @@ fn the_binary_reports_no_gpu_with_exit_status_3() {
     }
     let dir = bundle_dir("bin");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera-runner"))
-        .args(["validate", dir.to_str().unwrap(), "--dim", "M=100", "--dim", "N=72", "--dim", "K=96"])
+        .args([
+            "validate",
+            dir.to_str().unwrap(),
+            "--dim",
+            "M=100",
+            "--dim",
+            "N=72",
+            "--dim",
+            "K=96",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -64,6 +64,7 @@ pub fn operand_format(elem: DType, scale: Option<&ScaleSpec>) -> Result<MfmaForm
         target: TARGET,
         what: format!("a dot operand of {}{}", elem.name(), scale.map(|s| format!(" with {} scales", s.scale_dtype.name())).unwrap_or_default()),
         reason,
+        span: None,
     };
     if elem == DType::F8E4M3Fnuz {
         return Err(unsupported(
@@ -78,12 +79,20 @@ pub fn operand_format(elem: DType, scale: Option<&ScaleSpec>) -> Result<MfmaForm
                 "NVFP4 needs ue4m3 block-16 scales; v_mfma_scale applies only e8m0 scales per 32-element block (no ue4m3 scale path)".into(),
             ));
         }
-        if s.scale_dtype != DType::E8M0 || s.scaled_axes().len() != 1 || s.block.iter().all(|b| *b != 32) {
+        if s.scale_dtype != DType::E8M0 || s.scaled_axes() != [1] || s.block.get(1) != Some(&32) {
             return Err(unsupported(
                 code::UNSUPPORTED_OPERAND,
                 "the scaled MFMA takes e8m0 scales over 32-element blocks along K only".into(),
             ));
         }
+    }
+    if matches!(elem, DType::F6E2M3 | DType::F6E3M2) {
+        // The hardware takes MXFP6, but Tessera's buffers hold one FP6 code per byte and this
+        // lowering does not yet repack them into the MFMA's 6-bit register layout.
+        return Err(unsupported(
+            code::UNSUPPORTED_OPERAND,
+            "MXFP6 operands are stored one code per byte; packing them into the 6-bit MFMA register layout is not implemented yet".into(),
+        ));
     }
     MfmaFormat::from_dtype(elem).ok_or_else(|| {
         unsupported(code::UNSUPPORTED_OPERAND, "v_mfma_scale takes fp8 e4m3/e5m2, fp6 e2m3/e3m2 or fp4 e2m1 operands".into())

@@ -2,6 +2,7 @@
 //! a stable code naming the target and the reason (issue 7 item 7); everything after that is a
 //! toolchain or internal failure with the tool's own message attached.
 
+use tessera_ir::Span;
 use tessera_lowering_mlir::native_scaled::NativeMlirError;
 
 /// Stable diagnostic codes of this crate (documented in docs/TARGETS.md).
@@ -12,13 +13,15 @@ pub mod code {
     pub const FNUZ_ON_GFX950: &str = "E0702";
     /// An operand format or scale contract the scaled MFMA does not take.
     pub const UNSUPPORTED_OPERAND: &str = "E0703";
+    /// The kernel is not GEMM-shaped (the only shape the native gfx950 lowering compiles).
+    pub const NOT_A_GEMM: &str = "E0704";
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AmdError {
     /// The kernel asks for something gfx950 cannot do natively and Tessera does not emulate here.
     #[error("error[{code}]: target {target} cannot lower {what}: {reason}")]
-    Unsupported { code: &'static str, target: &'static str, what: String, reason: String },
+    Unsupported { code: &'static str, target: &'static str, what: String, reason: String, span: Option<Span> },
     #[error(transparent)]
     Mlir(#[from] NativeMlirError),
     /// A lane map referenced a variable the kernel skeleton does not define (compiler bug).
@@ -28,4 +31,22 @@ pub enum AmdError {
     Codegen(String),
     #[error("`{tool}` failed: {message}")]
     Tool { tool: String, message: String },
+}
+
+impl AmdError {
+    /// The source span to point at, for user-facing cases.
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            AmdError::Unsupported { span, .. } => *span,
+            _ => None,
+        }
+    }
+
+    /// The stable code, for user-facing cases.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            AmdError::Unsupported { code, .. } => Some(code),
+            _ => None,
+        }
+    }
 }

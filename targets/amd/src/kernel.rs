@@ -4,17 +4,18 @@
 //! scale tensors prepacked in the atom's `amd_lane*` layout. Rows/columns past M/N and K past the
 //! end are masked (zero data; the prepacked padding holds neutral scales).
 //!
-//! Kernel ABI: `(a, b, scale_a, scale_b, c : !llvm.ptr<1>, M, N, K, ks_pad_a, ks_pad_b : i32)`,
-//! grid `(ceil(M/MN), ceil(N/MN))` workgroups of 64 lanes, K a multiple of 32 (whole MX blocks;
-//! the checker guarantees it for native paths).
+//! Kernel ABI: [`GemmAbi::params`] (`a, [scale_a,] b, [scale_b,] c, M, N, K[, ga, gb]`), grid
+//! `(ceil(M/MN), ceil(N/MN))` workgroups of 64 lanes, K a multiple of 32 (whole MX blocks). The
+//! padded scale-K of each scale buffer is computed from K in the kernel. A plain (unscaled) fp8
+//! operand uses the same OCP-fp8 scaled MFMA with the neutral scale 2^0 (0x7F) in every byte.
 
 use crate::error::AmdError;
 use crate::mfma::{OPSEL_STEPS, WAVE};
 use crate::plan::{GemmTilePlan, OperandPlan};
-use tessera_lowering_mlir::native_scaled::{Ix, MlirText};
+use tessera_lowering_mlir::native_scaled::{GemmAbi, Ix, MlirText, ks_pad};
 
 /// Generate the module text for kernel `name`.
-pub fn scaled_gemm_mlir(name: &str, plan: &GemmTilePlan) -> Result<String, AmdError> {
+pub fn scaled_gemm_mlir(name: &str, plan: &GemmTilePlan, abi: &GemmAbi) -> Result<String, AmdError> {
     let shape = plan.atom.shape;
     let regs = shape.acc_regs();
     let acc_ty = format!("vector<{regs}xf32>");
@@ -27,7 +28,8 @@ pub fn scaled_gemm_mlir(name: &str, plan: &GemmTilePlan) -> Result<String, AmdEr
         ));
     }
     m.line(format!(
-        "  llvm.func @{name}(%a: !llvm.ptr<1>, %b: !llvm.ptr<1>, %scale_a: !llvm.ptr<1>, %scale_b: !llvm.ptr<1>, %c: !llvm.ptr<1>, %M: i32, %N: i32, %K: i32, %ks_pad_a: i32, %ks_pad_b: i32) attributes {{rocdl.kernel, rocdl.flat_work_group_size = \"{WAVE},{WAVE}\"}} {{"
+        "  llvm.func @{name}({}) attributes {{rocdl.kernel, rocdl.flat_work_group_size = \"{WAVE},{WAVE}\"}} {{",
+        abi.params()
     ));
     m.line("    %lane = rocdl.workitem.id.x : i32");
     m.line("    %tile_m = rocdl.workgroup.id.x : i32");
@@ -40,6 +42,7 @@ pub fn scaled_gemm_mlir(name: &str, plan: &GemmTilePlan) -> Result<String, AmdEr
     let kbytes_b = row_stride(&mut m, plan.b.fmt.bits());
     m.line(format!("    %lds_a = llvm.mlir.addressof @{name}_lds_a : !llvm.ptr<3>"));
     m.line(format!("    %lds_b = llvm.mlir.addressof @{name}_lds_b : !llvm.ptr<3>"));
+    let ks = emit(&mut m, &ks_pad(32, plan.atom_ks()), &[("K", "%K")])?;
     let zero = m.i32(0);
     m.line(format!("    %acc0 = llvm.mlir.zero : {acc_ty}"));
     m.line(format!("    llvm.br ^loop({zero}, {zero}, %acc0 : i32, i32, {acc_ty})"));
@@ -47,8 +50,8 @@ pub fn scaled_gemm_mlir(name: &str, plan: &GemmTilePlan) -> Result<String, AmdEr
     m.line("    %more = llvm.icmp \"ult\" %k0, %K : i32");
     m.line("    llvm.cond_br %more, ^body, ^done");
     m.line("  ^body:");
-    let swa = scale_load(&mut m, &plan.a, "%scale_a", "%tile_m", "%ks_pad_a")?;
-    let swb = scale_load(&mut m, &plan.b, "%scale_b", "%tile_n", "%ks_pad_b")?;
+    let swa = if abi.scaled_a { scale_load(&mut m, &plan.a, "%scale_a", "%tile_m", &ks)? } else { m.i32(NEUTRAL) };
+    let swb = if abi.scaled_b { scale_load(&mut m, &plan.b, "%scale_b", "%tile_n", &ks)? } else { m.i32(NEUTRAL) };
     let mut acc = "%acc".to_string();
     for step in 0..OPSEL_STEPS {
         let kstep = m.i32((step * shape.k()) as i64);
@@ -78,12 +81,15 @@ pub fn scaled_gemm_mlir(name: &str, plan: &GemmTilePlan) -> Result<String, AmdEr
     let sb1 = m.op2("add", "%sb", &one);
     m.line(format!("    llvm.br ^loop({k1}, {sb1}, {acc} : i32, i32, {acc_ty})"));
     m.line("  ^done:");
-    store_acc(&mut m, plan, &m0, &n0, &acc_ty)?;
+    store_acc(&mut m, plan, abi, &m0, &n0, &acc_ty)?;
     m.line("    llvm.return");
     m.line("  }");
     m.line("}");
     Ok(m.finish())
 }
+
+/// Four e8m0 bytes of 2^0: the scale of an operand that has none.
+const NEUTRAL: i64 = 0x7F7F_7F7F;
 
 /// `K * bits / 8` as i32 (bytes per K-contiguous row).
 fn row_stride(m: &mut MlirText, bits: u32) -> String {
@@ -173,7 +179,7 @@ fn read_operand(m: &mut MlirText, p: &OperandPlan, lds: &str) -> Result<String, 
     Ok(v)
 }
 
-fn store_acc(m: &mut MlirText, plan: &GemmTilePlan, m0: &str, n0: &str, acc_ty: &str) -> Result<(), AmdError> {
+fn store_acc(m: &mut MlirText, plan: &GemmTilePlan, abi: &GemmAbi, m0: &str, n0: &str, acc_ty: &str) -> Result<(), AmdError> {
     for (i, (r, c)) in plan.acc.iter().enumerate() {
         let row = emit(m, r, &[])?;
         let col = emit(m, c, &[])?;
@@ -192,9 +198,7 @@ fn store_acc(m: &mut MlirText, plan: &GemmTilePlan, m0: &str, n0: &str, acc_ty: 
         m.line(format!("    {x} = llvm.extractelement %acc[{ii} : i32] : {acc_ty}"));
         let ro = m.op2("mul", &gr, "%N");
         let off = m.op2("add", &ro, &gc);
-        let p = m.fresh("cp");
-        m.line(format!("    {p} = llvm.getelementptr %c[{off}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32"));
-        m.line(format!("    llvm.store {x}, {p} {{alignment = 4 : i64}} : f32, !llvm.ptr<1>"));
+        abi.emit_store(m, &x, &off).map_err(AmdError::LaneMap)?;
         m.line(format!("    llvm.br ^nx{i}"));
         m.line(format!("  ^nx{i}:"));
     }

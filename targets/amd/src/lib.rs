@@ -23,6 +23,7 @@ pub use error::{AmdError, code};
 pub use kernel::scaled_gemm_mlir;
 pub use mfma::{MfmaFormat, MfmaShape, ScaledMfma};
 pub use plan::{GemmTilePlan, OperandPlan};
+pub use tessera_lowering_mlir::native_scaled::GemmAbi;
 
 /// Everything one native scaled-GEMM build produced.
 #[derive(Clone, Debug)]
@@ -33,11 +34,48 @@ pub struct AmdBuild {
 }
 
 /// Generate, compile, link and audit the scaled-GEMM kernel `name` for `atom` on gfx950.
-pub fn build_scaled_gemm(name: &str, atom: ScaledMfma) -> Result<AmdBuild, AmdError> {
+pub fn build_scaled_gemm(name: &str, atom: ScaledMfma, abi: &GemmAbi) -> Result<AmdBuild, AmdError> {
     let plan = GemmTilePlan::new(atom);
-    let mlir = scaled_gemm_mlir(name, &plan)?;
+    let mlir = scaled_gemm_mlir(name, &plan, abi)?;
     let ir = tessera_lowering_mlir::native_scaled::mlir_to_llvm_ir(&mlir, None)?;
     let hsaco = compile_llvm_ir(&ir, TARGET, caps().code_object_version)?;
     let audit = audit_hsaco(&hsaco.elf, TARGET)?;
     Ok(AmdBuild { mlir, hsaco, audit })
+}
+
+/// A kernel of the user's program compiled for gfx950, with its launch contract.
+#[derive(Clone, Debug)]
+pub struct AmdKernelBuild {
+    pub build: AmdBuild,
+    pub entry: String,
+    pub abi: Vec<tessera_bundle::AbiArg>,
+    pub grid: Vec<tessera_ir::DimExpr>,
+    pub block: [u32; 3],
+    pub atom: ScaledMfma,
+}
+
+/// Compile a checked GEMM-shaped kernel for gfx950: recognise it, map its operand contracts onto
+/// the scaled MFMA (coded, spanned diagnostics for NVFP4, fnuz, ...), generate, link and audit.
+/// `prefer_32` picks the 32x32x64 atom instead of 16x16x128.
+pub fn build_kernel(kernel: &tessera_ir::Kernel, prefer_32: bool) -> Result<AmdKernelBuild, AmdError> {
+    use tessera_lowering_mlir::native_scaled::recognise;
+    let p = recognise(kernel).map_err(|e| AmdError::Unsupported {
+        code: code::NOT_A_GEMM,
+        target: TARGET,
+        what: format!("kernel `{}`", kernel.name),
+        reason: e.reason,
+        span: Some(e.span),
+    })?;
+    let at = |e: AmdError| match e {
+        AmdError::Unsupported { code, target, what, reason, .. } => AmdError::Unsupported { code, target, what, reason, span: Some(p.dot_span) },
+        other => other,
+    };
+    let fa = operand_format(p.a_elem, p.a_scale.as_ref()).map_err(at)?;
+    let fb = operand_format(p.b_elem, p.b_scale.as_ref()).map_err(at)?;
+    let atom = scaled_atom(fa, fb, prefer_32);
+    let entry = kernel.name.clone();
+    let build = build_scaled_gemm(&entry, atom, &GemmAbi::of(&p))?;
+    let mn = i64::from(atom.shape.mn());
+    let cdiv = |s: &str| tessera_ir::DimExpr::CeilDiv(Box::new(tessera_ir::DimExpr::Sym(s.to_string())), Box::new(tessera_ir::DimExpr::Const(mn)));
+    Ok(AmdKernelBuild { build, entry, abi: p.abi(), grid: vec![cdiv(&p.m), cdiv(&p.n)], block: [mfma::WAVE, 1, 1], atom })
 }

@@ -60,6 +60,12 @@ impl GemmTilePlan {
         self.atom.shape.scale_layout()
     }
 
+    /// Scale columns per layout atom (`amd_lane16x16x128`: 16, `amd_lane32x32x64`: 8): the
+    /// rounding of the padded scale-K.
+    pub fn atom_ks(&self) -> u32 {
+        self.atom.shape.k_groups() * OPSEL_STEPS
+    }
+
     /// LDS bytes the tile stages (A then B).
     pub fn lds_bytes(&self) -> u32 {
         self.atom.shape.mn() * (self.a.row_bytes + self.b.row_bytes)

@@ -13,7 +13,13 @@ pub struct Source<'a> {
 }
 
 /// Assemble the bundle for one built kernel. `tile_ir` is the checked IR in the `tessera_ir` text form.
-pub fn make_bundle(kernel: &Kernel, target: &Target, art: &Artifacts, source: &Source, tile_ir: String) -> Bundle {
+pub fn make_bundle(
+    kernel: &Kernel,
+    target: &Target,
+    art: &Artifacts,
+    source: &Source,
+    tile_ir: String,
+) -> Bundle {
     let mut tiles: Vec<(String, i64)> = kernel.tiles.iter().map(|t| (t.name.clone(), t.value)).collect();
     for (k, v) in &art.lowered.tuning {
         if !tiles.iter().any(|(n, _)| n == k) {

@@ -5,7 +5,9 @@ use inkwell::OptimizationLevel;
 use inkwell::context::Context;
 use inkwell::memory_buffer::MemoryBuffer;
 use inkwell::passes::PassBuilderOptions;
-use inkwell::targets::{CodeModel, FileType, InitializationConfig, RelocMode, Target as LlvmTarget, TargetTriple};
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target as LlvmTarget, TargetTriple,
+};
 use std::sync::Once;
 
 static INIT: Once = Once::new();
@@ -15,7 +17,9 @@ pub fn llvm_ir_to_ptx(llvm_ir: &str, target: &Target) -> Result<String, String> 
     INIT.call_once(|| LlvmTarget::initialize_nvptx(&InitializationConfig::default()));
     let ctx = Context::create();
     let buf = MemoryBuffer::create_from_memory_range_copy(llvm_ir.as_bytes(), "tessera");
-    let module = ctx.create_module_from_ir(buf).map_err(|e| format!("LLVM IR parse: {e}"))?;
+    let module = ctx
+        .create_module_from_ir(buf)
+        .map_err(|e| format!("LLVM IR parse: {e}"))?;
     let llvm_target = LlvmTarget::from_name("nvptx64").ok_or("the NVPTX backend is not linked")?;
     let triple = TargetTriple::create(target.triple);
     let tm = llvm_target
@@ -34,6 +38,8 @@ pub fn llvm_ir_to_ptx(llvm_ir: &str, target: &Target) -> Result<String, String> 
     module
         .run_passes("default<O3>", &tm, PassBuilderOptions::create())
         .map_err(|e| format!("LLVM O3 pipeline: {e}"))?;
-    let ptx = tm.write_to_memory_buffer(&module, FileType::Assembly).map_err(|e| format!("NVPTX codegen: {e}"))?;
+    let ptx = tm
+        .write_to_memory_buffer(&module, FileType::Assembly)
+        .map_err(|e| format!("NVPTX codegen: {e}"))?;
     String::from_utf8(ptx.as_slice().to_vec()).map_err(|_| "NVPTX emitted non-UTF-8 PTX".to_string())
 }

@@ -28,6 +28,8 @@ pub struct BuildOptions {
 pub enum BuildError {
     #[error("target {target} is not supported by this build (known: sm_90a)")]
     UnknownTarget { target: String },
+    #[error("target {target} has no wgmma/TMA; the Hopper mainloop cannot run there")]
+    NoHopperMainloop { target: String },
     #[error(transparent)]
     Lowering(#[from] LoweringError),
     #[error("PTX code generation failed: {0}")]
@@ -57,13 +59,27 @@ fn expect_mma(family: &str, scan: &PtxScan) -> Result<(), BuildError> {
     let found: Vec<&str> = scan.mma.keys().map(String::as_str).collect();
     Err(BuildError::MissingMma {
         expected: family.to_string(),
-        found: if found.is_empty() { "no MMA instruction".into() } else { found.join(", ") },
+        found: if found.is_empty() {
+            "no MMA instruction".into()
+        } else {
+            found.join(", ")
+        },
     })
 }
 
 /// Lower to MLIR only (for `--emit=mlir`, and the first step of [`compile`]).
 pub fn lower(kernel: &Kernel, opts: &BuildOptions) -> Result<LoweredKernel, BuildError> {
-    Ok(lower_sm90a(kernel, &opts.lowering)?)
+    if !(opts.target.caps.wgmma && opts.target.caps.tma) {
+        return Err(BuildError::NoHopperMainloop {
+            target: opts.target.name.to_string(),
+        });
+    }
+    // The target's shared-memory limit bounds the ring, whatever the caller's options said.
+    let lowering = LoweringOptions {
+        max_shared_bytes: opts.target.caps.max_dynamic_smem,
+        ..opts.lowering.clone()
+    };
+    Ok(lower_sm90a(kernel, &lowering)?)
 }
 
 /// Run the whole build for one kernel.
@@ -81,7 +97,12 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
             Err(why) => (None, None, Some(why)),
             Ok(path) => match ptxas::assemble(&path, &ptx, opts.target.ptxas_arch) {
                 Ok((cubin, info)) => (Some(cubin), Some(info), None),
-                Err(log) => return Err(BuildError::Ptxas { arch: opts.target.ptxas_arch.into(), log }),
+                Err(log) => {
+                    return Err(BuildError::Ptxas {
+                        arch: opts.target.ptxas_arch.into(),
+                        log,
+                    });
+                }
             },
         },
     };
@@ -104,12 +125,16 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
         tuning: lowered.tuning.clone(),
         ptxas: ptxas_info,
         ptxas_skipped,
-        // The passes helper will report fused/emulated dequantization here once scaled dots reach
-        // this lowering; today only plain operands are lowered.
-        dequant: format!("none (plain {} x {} operands)", lowered.mma.operand_a, lowered.mma.operand_b),
+        dequant: lowered.mma.dequant.clone(),
         notes,
     };
-    Ok(Artifacts { lowered, llvm_ir, ptx, cubin, report })
+    Ok(Artifacts {
+        lowered,
+        llvm_ir,
+        ptx,
+        cubin,
+        report,
+    })
 }
 
 #[cfg(test)]
@@ -121,11 +146,15 @@ mod tests {
         let fam = "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3";
         let ok = scan_ptx(&format!("{fam} {{%r1}}, %rd1, %rd2, p, 1, 1;"));
         assert!(expect_mma(fam, &ok).is_ok());
-        let other = scan_ptx("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%r1}, {%r2}, {%r3}, {%r4};");
+        let other =
+            scan_ptx("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%r1}, {%r2}, {%r3}, {%r4};");
         match expect_mma(fam, &other) {
             Err(BuildError::MissingMma { found, .. }) => assert!(found.starts_with("mma.sync"), "{found}"),
             r => panic!("{r:?}"),
         }
-        assert!(matches!(expect_mma(fam, &scan_ptx("ret;")), Err(BuildError::MissingMma { .. })));
+        assert!(matches!(
+            expect_mma(fam, &scan_ptx("ret;")),
+            Err(BuildError::MissingMma { .. })
+        ));
     }
 }

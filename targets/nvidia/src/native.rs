@@ -3,9 +3,12 @@
 //! kernel (lane maps → MLIR → LLVM IR → inkwell PTX → pinned ptxas) and the PTX instruction
 //! audit (expected family present, no software-dequantize conversions).
 
-use crate::sm120::MxMmaSync;
+use crate::sm100::{BlockScaleKind, Sm100Plan, format_code};
+use crate::sm120::{Fp8Type, MxMmaSync};
 use crate::target::{Capabilities, Target};
 use std::collections::BTreeMap;
+use tessera_ir::{DType, DimExpr, Kernel, ScaleSpec, Span};
+use tessera_lowering_mlir::native_scaled::{GemmAbi, GemmPattern, recognise};
 
 const NATIVE_CAPS: Capabilities = Capabilities { wgmma: false, tma: true, block_scaled_mma: true, max_dynamic_smem: 232_448 };
 
@@ -122,8 +125,8 @@ pub struct NativeBuild {
 }
 
 /// Build the MXFP8 scaled GEMM for an sm_120-class target (sm_120a / sm_121a) up to PTX.
-pub fn build_sm120_mx_gemm(name: &str, mma: &MxMmaSync, target: &Target) -> Result<NativeBuild, String> {
-    let mlir = crate::sm120_kernel::mx_gemm_mlir(name, mma)?;
+pub fn build_sm120_mx_gemm(name: &str, mma: &MxMmaSync, target: &Target, abi: &GemmAbi) -> Result<NativeBuild, String> {
+    let mlir = crate::sm120_kernel::mx_gemm_mlir(name, mma, abi)?;
     let ir = tessera_lowering_mlir::native_scaled::mlir_to_llvm_ir(&mlir, None).map_err(|e| e.to_string())?;
     let ptx = crate::codegen::llvm_ir_to_ptx(&ir, target)?;
     let audit = audit_ptx(&ptx);
@@ -136,8 +139,8 @@ pub fn build_sm120_mx_gemm(name: &str, mma: &MxMmaSync, target: &Target) -> Resu
 
 /// Build the tcgen05 block-scaled GEMM for sm_100a up to PTX (`convert-nvvm-to-llvm` turns the
 /// mbarrier waits into PTX loops first).
-pub fn build_sm100_gemm(name: &str, g: &crate::sm100::Sm100Plan) -> Result<NativeBuild, String> {
-    let mlir = crate::sm100_kernel::gemm_mlir(name, g)?;
+pub fn build_sm100_gemm(name: &str, g: &crate::sm100::Sm100Plan, abi: &GemmAbi) -> Result<NativeBuild, String> {
+    let mlir = crate::sm100_kernel::gemm_mlir(name, g, abi)?;
     let ir = tessera_lowering_mlir::native_scaled::mlir_to_llvm_ir(
         &mlir,
         Some("builtin.module(convert-nvvm-to-llvm,reconcile-unrealized-casts)"),
@@ -150,4 +153,130 @@ pub fn build_sm100_gemm(name: &str, g: &crate::sm100::Sm100Plan) -> Result<Nativ
         return Err(format!("sm_100a: expected `{family}` in the PTX, found {:?}", audit.block_scaled));
     }
     Ok(NativeBuild { target: SM100A, mlir, ptx, audit, family })
+}
+
+/// Stable diagnostic codes of the native NVIDIA backends (docs/TARGETS.md).
+pub mod code {
+    /// The kernel is not GEMM-shaped (the only shape the native lowering compiles).
+    pub const NOT_A_GEMM: &str = "E0711";
+    /// An operand / scale contract this target's block-scaled MMA lowering does not cover.
+    pub const UNSUPPORTED_OPERAND: &str = "E0712";
+}
+
+/// A kernel the target cannot express (yet), with the source span to point at.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("error[{code}]: target {target} cannot lower {what}: {reason}")]
+pub struct NativeError {
+    pub code: &'static str,
+    pub target: &'static str,
+    pub what: String,
+    pub reason: String,
+    pub span: Option<Span>,
+}
+
+/// The MMA a native target chose for a recognised GEMM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NativeChoice {
+    Sm120(MxMmaSync),
+    Sm100(Sm100Plan),
+}
+
+fn is_mx(s: Option<&ScaleSpec>) -> bool {
+    s.is_none_or(|s| s.scale_dtype == DType::E8M0 && s.scaled_axes() == [1] && s.block.get(1) == Some(&32))
+}
+
+fn is_nv(s: Option<&ScaleSpec>) -> bool {
+    s.is_some_and(|s| s.scale_dtype == DType::UE4M3 && s.scaled_axes() == [1] && s.block.get(1) == Some(&16))
+}
+
+/// Map the recognised GEMM's operand contracts onto `target`'s block-scaled MMA.
+pub fn select(p: &GemmPattern, target: &Target) -> Result<NativeChoice, NativeError> {
+    let refuse = |reason: &str| NativeError {
+        code: code::UNSUPPORTED_OPERAND,
+        target: target.name,
+        what: format!("a dot of {} x {}", p.a_elem.name(), p.b_elem.name()),
+        reason: reason.to_string(),
+        span: Some(p.dot_span),
+    };
+    let (sa, sb) = (p.a_scale.as_ref(), p.b_scale.as_ref());
+    let fp8 = |d: DType| Fp8Type::from_dtype(d);
+    match target.name {
+        "sm_120a" | "sm_121a" => match (fp8(p.a_elem), fp8(p.b_elem)) {
+            (Some(a), Some(b)) if is_mx(sa) && is_mx(sb) => Ok(NativeChoice::Sm120(MxMmaSync { a, b })),
+            _ => Err(refuse(
+                "the sm_120-class lowering covers MXFP8 / plain FP8 operands (mma.sync kind::mxf8f6f4 scale_vec::1X); FP4 (kind::mxf4nvf4) and other contracts are not lowered yet",
+            )),
+        },
+        "sm_100a" => {
+            if let (Some(_), Some(_)) = (fp8(p.a_elem), fp8(p.b_elem))
+                && is_mx(sa)
+                && is_mx(sb)
+            {
+                let kind = BlockScaleKind::Mxf8f6f4;
+                let f = |d| format_code(kind, d).unwrap_or(0);
+                return Ok(NativeChoice::Sm100(Sm100Plan { kind, a_fmt: f(p.a_elem), b_fmt: f(p.b_elem), ue8m0: true }));
+            }
+            if p.a_elem == DType::F4E2M1 && p.b_elem == DType::F4E2M1 {
+                let nv = is_nv(sa) && is_nv(sb);
+                if nv || (sa.is_some() && sb.is_some() && is_mx(sa) && is_mx(sb)) {
+                    let kind = BlockScaleKind::Mxf4nvf4 { block16: nv };
+                    return Ok(NativeChoice::Sm100(Sm100Plan { kind, a_fmt: 1, b_fmt: 1, ue8m0: !nv }));
+                }
+            }
+            Err(refuse(
+                "the sm_100a lowering covers MXFP8/FP8 x MXFP8/FP8 (kind::mxf8f6f4) and MXFP4 / NVFP4 x same (kind::mxf4nvf4); mixed FP4 x FP8 needs the padded-FP4 shared-memory layout and bf16 needs kind::f16, neither lowered yet",
+            ))
+        }
+        _ => Err(NativeError {
+            code: code::UNSUPPORTED_OPERAND,
+            target: target.name,
+            what: "a block-scaled dot".into(),
+            reason: "not a native block-scaled target (sm_100a, sm_120a, sm_121a)".into(),
+            span: Some(p.dot_span),
+        }),
+    }
+}
+
+/// A kernel compiled for a native target, with its launch contract.
+#[derive(Clone, Debug)]
+pub struct NativeKernelBuild {
+    pub build: NativeBuild,
+    pub entry: String,
+    pub abi: Vec<tessera_bundle::AbiArg>,
+    pub grid: Vec<DimExpr>,
+    pub block: [u32; 3],
+    pub choice: NativeChoice,
+}
+
+/// Compile a checked GEMM-shaped kernel for sm_100a / sm_120a / sm_121a up to PTX (run the
+/// pinned ptxas on `build.ptx` with `target.ptxas_arch`). User-level refusals are coded, spanned
+/// [`NativeError`]s; internal failures come back as `Err` with code `E0710`.
+pub fn build_kernel(kernel: &Kernel, target: &Target) -> Result<NativeKernelBuild, NativeError> {
+    let p = recognise(kernel).map_err(|e| NativeError {
+        code: code::NOT_A_GEMM,
+        target: target.name,
+        what: format!("kernel `{}`", kernel.name),
+        reason: e.reason,
+        span: Some(e.span),
+    })?;
+    let choice = select(&p, target)?;
+    let abi = GemmAbi::of(&p);
+    let internal = |e: String| NativeError { code: "E0710", target: target.name, what: format!("kernel `{}`", kernel.name), reason: format!("internal: {e}"), span: None };
+    let cdiv = |s: &str, t: i64| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.to_string())), Box::new(DimExpr::Const(t)));
+    let (build, grid, block) = match choice {
+        NativeChoice::Sm120(mma) => (
+            build_sm120_mx_gemm(&kernel.name, &mma, target, &abi).map_err(internal)?,
+            vec![cdiv(&p.m, 16), cdiv(&p.n, 8)],
+            [32, 1, 1],
+        ),
+        NativeChoice::Sm100(plan) => {
+            (build_sm100_gemm(&kernel.name, &plan, &abi).map_err(internal)?, vec![cdiv(&p.m, 128), cdiv(&p.n, 128)], [128, 1, 1])
+        }
+    };
+    Ok(NativeKernelBuild { build, entry: kernel.name.clone(), abi: p.abi(), grid, block, choice })
+}
+
+/// Look up a native target by its `--target` name.
+pub fn native_by_name(name: &str) -> Option<Target> {
+    NATIVE_TARGETS.iter().copied().find(|t| t.name == name)
 }

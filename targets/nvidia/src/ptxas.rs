@@ -36,7 +36,11 @@ sys.exit(1)
 pub fn locate() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("TESSERA_PTXAS") {
         let p = PathBuf::from(p);
-        return if p.is_file() { Ok(p) } else { Err(format!("$TESSERA_PTXAS={} is not a file", p.display())) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("$TESSERA_PTXAS={} is not a file", p.display()))
+        };
     }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
@@ -50,10 +54,19 @@ pub fn locate() -> Result<PathBuf, String> {
     match Command::new(&python).arg("-c").arg(WHEEL_LOOKUP).output() {
         Ok(out) if out.status.success() => {
             let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-            if p.is_file() { Ok(p) } else { Err(format!("the nvidia-cuda-nvcc wheel names {} but it is missing", p.display())) }
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(format!(
+                    "the nvidia-cuda-nvcc wheel names {} but it is missing",
+                    p.display()
+                ))
+            }
         }
         Ok(_) => Err("ptxas not found ($TESSERA_PTXAS unset, not on PATH, no nvidia-cuda-nvcc wheel)".into()),
-        Err(e) => Err(format!("ptxas not found ($TESSERA_PTXAS unset, not on PATH, {python} failed: {e})")),
+        Err(e) => Err(format!(
+            "ptxas not found ($TESSERA_PTXAS unset, not on PATH, {python} failed: {e})"
+        )),
     }
 }
 
@@ -85,7 +98,11 @@ fn run(ptxas: &Path, ptx: &str, arch: &str, dir: &Path) -> Result<(Vec<u8>, Ptxa
         .arg(&output)
         .output()
         .map_err(|e| format!("running {}: {e}", ptxas.display()))?;
-    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     if !out.status.success() {
         return Err(log);
     }
@@ -139,7 +156,14 @@ mod tests {
                    ptxas info    : (C7515) Potential Performance Loss: wgmma.mma_async instructions are serialized\n";
         let i = parse_verbose(log);
         assert_eq!(
-            (i.registers, i.barriers, i.static_smem_bytes, i.stack_frame_bytes, i.spill_stores_bytes, i.spill_loads_bytes),
+            (
+                i.registers,
+                i.barriers,
+                i.static_smem_bytes,
+                i.stack_frame_bytes,
+                i.spill_stores_bytes,
+                i.spill_loads_bytes
+            ),
             (168, 1, 64, 8, 4, 12)
         );
         assert_eq!(i.warnings.len(), 1);

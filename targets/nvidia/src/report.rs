@@ -28,8 +28,16 @@ pub fn scan_ptx(ptx: &str) -> PtxScan {
             continue;
         }
         // Drop a predicate guard such as `@%p1 `.
-        let l = if l.starts_with('@') { l.split_once(char::is_whitespace).map_or("", |(_, r)| r.trim_start()) } else { l };
-        let op = l.split(|c: char| c.is_whitespace() || c == ';').next().unwrap_or("");
+        let l = if l.starts_with('@') {
+            l.split_once(char::is_whitespace)
+                .map_or("", |(_, r)| r.trim_start())
+        } else {
+            l
+        };
+        let op = l
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .next()
+            .unwrap_or("");
         if op.starts_with("wgmma.mma_async") || op.starts_with("mma.sync") || op.starts_with("tcgen05.mma") {
             *s.mma.entry(op.to_string()).or_default() += 1;
         } else if op.starts_with("cp.async.bulk.tensor") {
@@ -70,7 +78,11 @@ impl BuildReport {
     /// The human-readable report (report.txt, `--report`).
     pub fn to_text(&self) -> String {
         let mut o = String::new();
-        let _ = writeln!(o, "kernel: {} (entry {}) for {}", self.kernel, self.entry, self.target);
+        let _ = writeln!(
+            o,
+            "kernel: {} (entry {}) for {}",
+            self.kernel, self.entry, self.target
+        );
         if self.scan.mma.is_empty() {
             let _ = writeln!(o, "mma: none found (expected {})", self.expected_mma);
         }
@@ -100,7 +112,11 @@ impl BuildReport {
                 let _ = writeln!(
                     o,
                     "ptxas: {} registers, {} bytes static smem, {} bytes stack, spills {} B stores / {} B loads",
-                    p.registers, p.static_smem_bytes, p.stack_frame_bytes, p.spill_stores_bytes, p.spill_loads_bytes
+                    p.registers,
+                    p.static_smem_bytes,
+                    p.stack_frame_bytes,
+                    p.spill_stores_bytes,
+                    p.spill_loads_bytes
                 );
                 for w in &p.warnings {
                     let _ = writeln!(o, "ptxas note: {w}");
@@ -132,7 +148,10 @@ mod tests {
                    @%p1 cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%rd7], [%rd1, {%r9, %r4}], [%r5];\n\
                    mbarrier.try_wait.parity.shared.b64 P1, [%r5], %r6, %r7;\n";
         let s = scan_ptx(ptx);
-        assert_eq!(s.mma.get("wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3"), Some(&1));
+        assert_eq!(
+            s.mma.get("wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3"),
+            Some(&1)
+        );
         assert_eq!((s.tma_loads, s.mbarrier_waits), (1, 1));
         assert_eq!(s.ptx_version.as_deref(), Some("8.0"));
     }

@@ -13,12 +13,13 @@
 //! 3. all threads wait for the MMAs before the buffers are reused; after the loop each warp reads
 //!    its 32 TMEM lanes (`tcgen05.ld .32x32b`) and stores its rows; warp 0 deallocates.
 //!
-//! ABI: `(a, b, scale_a, scale_b, c : !llvm.ptr<1>, M, N, K, ks_pad_a, ks_pad_b : i32)`, grid
-//! `(ceil(M/128), ceil(N/128))`; K a multiple of 128. Compile-only: descriptor bit-fields and the
-//! TMEM scale layout were never run (docs/TARGETS.md).
+//! ABI: [`GemmAbi::params`], grid `(ceil(M/128), ceil(N/128))`, 128 threads; K a multiple of the
+//! iteration's K (128 fp8 / 256 fp4). An unscaled operand gets scale atoms of 2^0 written once
+//! into shared memory (the block-scaled MMA then computes the plain product at the same rate).
+//! Compile-only: descriptor bit-fields and the TMEM scale layout were never run (docs/TARGETS.md).
 
 use crate::sm100::Sm100Plan;
-use tessera_lowering_mlir::native_scaled::{Ix, MlirText};
+use tessera_lowering_mlir::native_scaled::{GemmAbi, Ix, MlirText, ks_pad};
 
 const TILE: u32 = Sm100Plan::TILE;
 const ROW_BYTES: u32 = Sm100Plan::ROW_BYTES;
@@ -34,7 +35,7 @@ fn ix(t: &mut String, tag: &str, e: &Ix, vars: &[(&str, &str)]) -> Result<String
 }
 
 /// Generate kernel `name`. `Err` only for a lane map that uses an unbound variable (a bug).
-pub fn gemm_mlir(name: &str, g: &Sm100Plan) -> Result<String, String> {
+pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, String> {
     let k_elems = g.k_per_iter();
     let mmas = g.mmas();
     let atoms = g.atoms_per_iter();
@@ -56,7 +57,7 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan) -> Result<String, String> {
     ] {
         l(format!("  llvm.mlir.global internal @{name}_{sym}() {{addr_space = 3 : i32, alignment = {align} : i64}} : {ty}"));
     }
-    l(format!("  llvm.func @{name}(%a: !llvm.ptr<1>, %b: !llvm.ptr<1>, %scale_a: !llvm.ptr<1>, %scale_b: !llvm.ptr<1>, %c: !llvm.ptr<1>, %M: i32, %N: i32, %K: i32, %ks_pad_a: i32, %ks_pad_b: i32) attributes {{nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>}} {{"));
+    l(format!("  llvm.func @{name}({}) attributes {{nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>}} {{", abi.params()));
     let consts: [(&str, i64, &str); 16] = [
         ("c0", 0, "i32"), ("c1", 1, "i32"), ("c4", 4, "i32"), ("c5", 5, "i32"), ("c8", 8, "i32"), ("c16", 16, "i32"),
         ("c32", 32, "i32"), ("c128", 128, "i32"), ("c512", 512, "i32"), ("c1024", 1024, "i32"),
@@ -73,6 +74,8 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan) -> Result<String, String> {
     l("    %tmabar = llvm.getelementptr %bars[0, 0] : (!llvm.ptr<3>) -> !llvm.ptr<3>, !llvm.array<2 x i64>".into());
     l("    %mmabar = llvm.getelementptr %bars[0, 1] : (!llvm.ptr<3>) -> !llvm.ptr<3>, !llvm.array<2 x i64>".into());
     l("    %tid = nvvm.read.ptx.sreg.tid.x : i32".into());
+    let ks = ix(&mut t_extra, "ksp", &ks_pad(g.block(), 4), &[("K", "%K")])?;
+    l(std::mem::take(&mut t_extra));
     l("    %tm = nvvm.read.ptx.sreg.ctaid.x : i32".into());
     l("    %tn = nvvm.read.ptx.sreg.ctaid.y : i32".into());
     l("    %m0 = llvm.mul %tm, %c128 : i32".into());
@@ -93,6 +96,17 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan) -> Result<String, String> {
     l("    nvvm.mbarrier.init %tmabar, %c128 : !llvm.ptr<3>, i32".into());
     l("    nvvm.mbarrier.init %mmabar, %c1 : !llvm.ptr<3>, i32".into());
     l("    nvvm.fence.mbarrier.init".into());
+    // Operands without scales: their atoms hold 2^0 (0x7F) for the whole kernel.
+    for (op, scaled) in [("a", abi.scaled_a), ("b", abi.scaled_b)] {
+        if scaled {
+            continue;
+        }
+        l("    %neutral = llvm.mlir.constant(2139062143 : i32) : i32".replace("%neutral", &format!("%neutral{op}")));
+        for w in 0..(128 * atoms) {
+            l(format!("    %nw{op}{w} = llvm.getelementptr %sf{op}[{}] : (!llvm.ptr<3>) -> !llvm.ptr<3>, i8", 4 * w));
+            l(format!("    llvm.store %neutral{op}, %nw{op}{w} {{alignment = 4 : i64}} : i32, !llvm.ptr<3>"));
+        }
+    }
     l("    llvm.br ^sync".into());
     l("  ^sync:".into());
     l("    nvvm.tcgen05.fence #nvvm.tcgen05_fence<before>".into());
@@ -155,16 +169,21 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan) -> Result<String, String> {
     // Thread 0: the nv128x4 atoms (tile, k-atom) of both scale tensors, 512 bytes each.
     l("  ^scales:".into());
     l("    %iter = llvm.udiv %k0, %ckel : i32".into());
-    for (op, buf, sm, tile, ks) in [("a", "%scale_a", "%sfa", "%tm", "%ks_pad_a"), ("b", "%scale_b", "%sfb", "%tn", "%ks_pad_b")] {
+    let mut sf_bytes = 0;
+    for (op, buf, sm, tile, scaled) in [("a", "%scale_a", "%sfa", "%tm", abi.scaled_a), ("b", "%scale_b", "%sfb", "%tn", abi.scaled_b)] {
+        if !scaled {
+            continue;
+        }
+        sf_bytes += 512 * atoms;
         for j in 0..atoms {
-            let off = ix(&mut t_extra, &format!("s{op}{j}"), &g.scale_atom(j), &[("tile", tile), ("iter", "%iter"), ("ks_pad", ks)])?;
+            let off = ix(&mut t_extra, &format!("s{op}{j}"), &g.scale_atom(j), &[("tile", tile), ("iter", "%iter"), ("ks_pad", &ks)])?;
             l(std::mem::take(&mut t_extra));
             l(format!("    %{op}sgp{j} = llvm.getelementptr {buf}[{off}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"));
             l(format!("    %{op}ssp{j} = llvm.getelementptr {sm}[{}] : (!llvm.ptr<3>) -> !llvm.ptr<3>, i8", 512 * j));
             l(format!("    nvvm.cp.async.bulk.shared.cluster.global %{op}ssp{j}, %{op}sgp{j}, %tmabar, %c512 : !llvm.ptr<3>, !llvm.ptr<1>"));
         }
     }
-    l(format!("    %sftx = llvm.mlir.constant({} : i32) : i32", 2 * 512 * atoms));
+    l(format!("    %sftx = llvm.mlir.constant({sf_bytes} : i32) : i32"));
     l("    %tx1 = llvm.add %tx0, %sftx : i32".into());
     l("    llvm.br ^arrive(%tx1 : i32)".into());
     l("  ^arrive(%tx: i32):".into());
@@ -243,8 +262,9 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan) -> Result<String, String> {
             l(format!("    %ei{col} = llvm.mlir.constant({e} : i32) : i32"));
             l(format!("    %x{col} = llvm.extractelement %qf{q}[%ei{col} : i32] : vector<16xf32>"));
             l(format!("    %o{col} = llvm.add %crowoff, %gc{col} : i32"));
-            l(format!("    %p{col} = llvm.getelementptr %c[%o{col}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32"));
-            l(format!("    llvm.store %x{col}, %p{col} {{alignment = 4 : i64}} : f32, !llvm.ptr<1>"));
+            let mut st = MlirText::with_prefix(&format!("e{col}"));
+            abi.emit_store(&mut st, &format!("%x{col}"), &format!("%o{col}"))?;
+            l(st.finish());
             l(format!("    llvm.br ^nx{col}"));
             l(format!("  ^nx{col}:"));
         }

@@ -4,19 +4,24 @@
 //! straight into the fragment registers with masked 32-bit loads, scales read from Nv128x4
 //! buffers (the layout assign-scale-layout gives NVIDIA targets).
 //!
-//! ABI: `(a, b, scale_a, scale_b, c : !llvm.ptr<1>, M, N, K, ks_pad_a, ks_pad_b : i32)`; A
-//! `[M, K]` and B `[N, K]` K-contiguous fp8, C `[M, N]` f32; grid `(ceil(M/16), ceil(N/8))`,
-//! 32 threads; K a multiple of 32.
+//! ABI: [`GemmAbi::params`] (`a, [scale_a,] b, [scale_b,] c, M, N, K[, f32 multipliers]`); A
+//! `[M, K]` and B `[N, K]` K-contiguous fp8, C `[M, N]` f32/bf16/f16; grid
+//! `(ceil(M/16), ceil(N/8))`, 32 threads; K a multiple of 32. The padded scale-K is computed from
+//! K; an unscaled operand gets the neutral scale 2^0 in every byte.
 
 use crate::sm120::{BYTE_STEPS, MMA_K, MxMmaSync, WARP, nv128x4_word};
-use tessera_lowering_mlir::native_scaled::{Ix, MlirText};
+use tessera_lowering_mlir::native_scaled::{GemmAbi, Ix, MlirText, ks_pad};
+
+/// Four e8m0 bytes of 2^0: the scale register of an operand that has no scales.
+const NEUTRAL: i64 = 0x7F7F_7F7F;
 
 /// Generate the kernel `name`. `Err` only for an internal lane-map inconsistency.
-pub fn mx_gemm_mlir(name: &str, mma: &MxMmaSync) -> Result<String, String> {
+pub fn mx_gemm_mlir(name: &str, mma: &MxMmaSync, abi: &GemmAbi) -> Result<String, String> {
     let mut m = MlirText::new();
     m.line("module {");
     m.line(format!(
-        "  llvm.func @{name}(%a: !llvm.ptr<1>, %b: !llvm.ptr<1>, %scale_a: !llvm.ptr<1>, %scale_b: !llvm.ptr<1>, %c: !llvm.ptr<1>, %M: i32, %N: i32, %K: i32, %ks_pad_a: i32, %ks_pad_b: i32) attributes {{nvvm.kernel, nvvm.maxntid = array<i32: {WARP}, 1, 1>}} {{"
+        "  llvm.func @{name}({}) attributes {{nvvm.kernel, nvvm.maxntid = array<i32: {WARP}, 1, 1>}} {{",
+        abi.params()
     ));
     m.line("    %lane = nvvm.read.ptx.sreg.tid.x : i32");
     m.line("    %tm = nvvm.read.ptx.sreg.ctaid.x : i32");
@@ -25,6 +30,7 @@ pub fn mx_gemm_mlir(name: &str, mma: &MxMmaSync) -> Result<String, String> {
     let c8 = m.i32(MxMmaSync::N as i64);
     let m0 = m.op2("mul", "%tm", &c16);
     let n0 = m.op2("mul", "%tn", &c8);
+    let ks = m.emit_ix(&ks_pad(32, 4), "%lane", &|v| (v == "K").then(|| "%K".to_string()))?;
     let zero = m.i32(0);
     let fz = m.fresh("fz");
     m.line(format!("    {fz} = llvm.mlir.constant(0.0 : f32) : f32"));
@@ -46,8 +52,8 @@ pub fn mx_gemm_mlir(name: &str, mma: &MxMmaSync) -> Result<String, String> {
     };
     let wa = nv128x4_word(Ix::var("mn0") + mma.sfa_row(), Ix::var("katom"), Ix::var("ks_pad"));
     let wb = nv128x4_word(Ix::var("mn0") + mma.sfb_col(), Ix::var("katom"), Ix::var("ks_pad"));
-    let sa = scale_word(&mut m, &wa, "%scale_a", &vars(&m0, &katom, "%ks_pad_a"))?;
-    let sb = scale_word(&mut m, &wb, "%scale_b", &vars(&n0, &katom, "%ks_pad_b"))?;
+    let sa = if abi.scaled_a { scale_word(&mut m, &wa, "%scale_a", &vars(&m0, &katom, &ks))? } else { m.i32(NEUTRAL) };
+    let sb = if abi.scaled_b { scale_word(&mut m, &wb, "%scale_b", &vars(&n0, &katom, &ks))? } else { m.i32(NEUTRAL) };
     let mut d = ["%d0", "%d1", "%d2", "%d3"].map(String::from);
     for step in 0..BYTE_STEPS {
         let off = m.i32((step * MMA_K) as i64);
@@ -101,9 +107,7 @@ pub fn mx_gemm_mlir(name: &str, mma: &MxMmaSync) -> Result<String, String> {
         m.line(format!("  ^st{i}:"));
         let ro = m.op2("mul", &gr, "%N");
         let off = m.op2("add", &ro, &gc);
-        let p = m.fresh("cp");
-        m.line(format!("    {p} = llvm.getelementptr %c[{off}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, f32"));
-        m.line(format!("    llvm.store %d{i}, {p} {{alignment = 4 : i64}} : f32, !llvm.ptr<1>"));
+        abi.emit_store(&mut m, &format!("%d{i}"), &off)?;
         m.line(format!("    llvm.br ^nx{i}"));
         m.line(format!("  ^nx{i}:"));
     }

@@ -36,7 +36,12 @@ pub const SM90A: Target = Target {
     cpu: "sm_90a",
     features: "+ptx80",
     ptxas_arch: "sm_90a",
-    caps: Capabilities { wgmma: true, tma: true, block_scaled_mma: false, max_dynamic_smem: 232_448 },
+    caps: Capabilities {
+        wgmma: true,
+        tma: true,
+        block_scaled_mma: false,
+        max_dynamic_smem: 232_448,
+    },
 };
 
 /// Targets this crate can build for.

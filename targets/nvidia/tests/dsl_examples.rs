@@ -5,30 +5,94 @@
 use std::path::Path;
 use tessera_target_nvidia::{BuildOptions, LoweringOptions, PtxasMode, SM90A, compile};
 
-fn build_example(file: &str, family: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dsl_examples").join(file);
+fn build_example(file: &str, family: &str) -> tessera_target_nvidia::BuildReport {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../dsl_examples")
+        .join(file);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (module, diags) = tessera_check::check_source(file, &bytes);
-    let Some(module) = module else { panic!("{file} does not check: {diags:?}") };
+    let Some(module) = module else {
+        panic!("{file} does not check: {diags:?}")
+    };
     let kernel = &module.kernels[0];
-    let opts = BuildOptions { target: SM90A, lowering: LoweringOptions::default(), ptxas: PtxasMode::Auto };
+    let opts = BuildOptions {
+        target: SM90A,
+        lowering: LoweringOptions::default(),
+        ptxas: PtxasMode::Auto,
+    };
     let art = compile(kernel, &opts).unwrap_or_else(|e| panic!("{file}: {e}"));
     let r = &art.report;
     assert!(r.scan.mma.contains_key(family), "{file}: {:?}", r.scan.mma);
-    assert!(r.scan.tma_loads > 0 && r.scan.mbarrier_waits > 0, "{file}: {:?}", r.scan);
+    assert!(
+        r.scan.tma_loads > 0 && r.scan.mbarrier_waits > 0,
+        "{file}: {:?}",
+        r.scan
+    );
     match (&art.cubin, &r.ptxas_skipped) {
         (Some(_), _) => assert!(r.ptxas.is_some()),
         (None, Some(why)) => println!("{file}: ptxas acceptance skipped: {why}"),
         (None, None) => panic!("{file}: no cubin and no reason"),
     }
+    art.report
 }
 
 #[test]
 fn gemm_bf16_example_builds_for_sm90a() {
-    build_example("gemm_bf16.tsr", "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16");
+    build_example(
+        "gemm_bf16.tsr",
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16",
+    );
 }
 
 #[test]
 fn gemm_fp8_example_builds_for_sm90a() {
-    build_example("gemm_fp8.tsr", "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3");
+    let r = build_example(
+        "gemm_fp8.tsr",
+        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3",
+    );
+    assert!(r.dequant.starts_with("none"), "{}", r.dequant);
+}
+
+#[test]
+fn gemm_fp8_blockscale_example_promotes_per_k_tile() {
+    let r = build_example(
+        "gemm_fp8_blockscale.tsr",
+        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3",
+    );
+    // Activation scales per row ([1, 128]), weight scales one per 128x128 tile.
+    assert!(r.dequant.starts_with("fused: f32 block scales"), "{}", r.dequant);
+    assert!(
+        r.dequant.contains("a: block [1, 128], per fragment row/column"),
+        "{}",
+        r.dequant
+    );
+    assert!(
+        r.dequant.contains("b: block [128, 128], one per tile"),
+        "{}",
+        r.dequant
+    );
+}
+
+#[test]
+fn mx_scaled_example_is_unsupported_with_a_span() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dsl_examples/gemm_mxfp8.tsr");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (module, diags) = tessera_check::check_source("gemm_mxfp8.tsr", &bytes);
+    let Some(module) = module else {
+        panic!("does not check: {diags:?}")
+    };
+    let opts = BuildOptions {
+        target: SM90A,
+        lowering: LoweringOptions::default(),
+        ptxas: PtxasMode::Off,
+    };
+    match compile(&module.kernels[0], &opts) {
+        Err(tessera_target_nvidia::BuildError::Lowering(e)) => {
+            let span = e.span().unwrap_or_default();
+            assert!(span.hi > span.lo, "{e}");
+            assert!(e.to_string().contains("fuse-dequant"), "{e}");
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("MX operands cannot reach wgmma without the fuse-dequant pass"),
+    }
 }

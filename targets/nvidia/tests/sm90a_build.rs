@@ -8,10 +8,16 @@ mod gemm;
 use gemm::{Epilogue, Spec};
 use tessera_bundle::{AbiArg, Bundle};
 use tessera_ir::DType;
-use tessera_target_nvidia::{Artifacts, BuildOptions, LoweringOptions, PtxasMode, SM90A, Source, compile, make_bundle};
+use tessera_target_nvidia::{
+    Artifacts, BuildOptions, LoweringOptions, PtxasMode, SM90A, Source, compile, make_bundle,
+};
 
 fn build(k: &tessera_ir::Kernel, ptxas: PtxasMode) -> Artifacts {
-    let opts = BuildOptions { target: SM90A, lowering: LoweringOptions::default(), ptxas };
+    let opts = BuildOptions {
+        target: SM90A,
+        lowering: LoweringOptions::default(),
+        ptxas,
+    };
     compile(k, &opts).unwrap_or_else(|e| panic!("build of {} failed: {e}", k.name))
 }
 
@@ -33,7 +39,11 @@ fn check_ptxas(art: &Artifacts) {
 fn fp8_e4m3_gemm_builds_with_wgmma_tma_and_mbarriers() {
     let art = build(&gemm::fp8_gemm(), PtxasMode::Auto);
     let fam = "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3";
-    assert!(art.report.scan.mma.get(fam).copied().unwrap_or(0) >= 4, "{:?}", art.report.scan);
+    assert!(
+        art.report.scan.mma.get(fam).copied().unwrap_or(0) >= 4,
+        "{:?}",
+        art.report.scan
+    );
     assert!(art.report.scan.tma_loads >= 2);
     assert!(art.report.scan.mbarrier_waits >= 1);
     assert!(art.report.scan.mbarrier_inits >= 1);
@@ -45,7 +55,12 @@ fn fp8_e4m3_gemm_builds_with_wgmma_tma_and_mbarriers() {
 #[test]
 fn bf16_gemm_builds_with_k16_wgmma() {
     let art = build(&gemm::bf16_gemm(), PtxasMode::Auto);
-    assert!(art.report.scan.mma.contains_key("wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16"));
+    assert!(
+        art.report
+            .scan
+            .mma
+            .contains_key("wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16")
+    );
     check_ptxas(&art);
 }
 
@@ -61,7 +76,12 @@ fn row_col_scaled_fp8_gemm_with_wide_n_builds() {
         epilogue: Epilogue::RowColScales,
     });
     let art = build(&k, PtxasMode::Auto);
-    assert!(art.report.scan.mma.contains_key("wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3"));
+    assert!(
+        art.report
+            .scan
+            .mma
+            .contains_key("wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3")
+    );
     check_ptxas(&art);
 }
 
@@ -85,7 +105,14 @@ fn ptx_snapshot_small_fp8_gemm() {
         bk: 128,
         epilogue: Epilogue::TensorScales,
     });
-    let opts = BuildOptions { target: SM90A, lowering: LoweringOptions { stages: 2 }, ptxas: PtxasMode::Off };
+    let opts = BuildOptions {
+        target: SM90A,
+        lowering: LoweringOptions {
+            stages: 2,
+            ..LoweringOptions::default()
+        },
+        ptxas: PtxasMode::Off,
+    };
     let art = compile(&k, &opts).unwrap_or_else(|e| panic!("{e}"));
     insta::assert_snapshot!(normalize(&art.ptx));
 }
@@ -95,7 +122,16 @@ fn bundle_round_trips_with_tensor_maps_for_the_operands() {
     let k = gemm::fp8_gemm();
     let art = build(&k, PtxasMode::Off);
     let src = b"kernel gemm_fp8(...) {}";
-    let b = make_bundle(&k, &SM90A, &art, &Source { file_name: "gemm.tsr", bytes: src }, "kernel.tir text".into());
+    let b = make_bundle(
+        &k,
+        &SM90A,
+        &art,
+        &Source {
+            file_name: "gemm.tsr",
+            bytes: src,
+        },
+        "kernel.tir text".into(),
+    );
     let dir = std::env::temp_dir().join(format!("tessera-bundle-test-{}", std::process::id()));
     b.write(&dir).unwrap_or_else(|e| panic!("{e}"));
     let back = Bundle::read(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -117,9 +153,35 @@ fn bundle_round_trips_with_tensor_maps_for_the_operands() {
     assert_eq!(kinds, ["tmap", "tmap", "ptr", "f32", "f32", "sym", "sym", "sym"]);
     match &back.meta.abi[0] {
         AbiArg::TensorMap { tma, .. } => {
-            assert_eq!((tma.elem.as_str(), tma.box_dims.as_slice(), tma.swizzle), ("u8", &[128u32, 128][..], 128));
+            assert_eq!(
+                (tma.elem.as_str(), tma.box_dims.as_slice(), tma.swizzle),
+                ("u8", &[128u32, 128][..], 128)
+            );
         }
         other => panic!("{other:?}"),
     }
     assert!(back.report_txt.unwrap_or_default().contains("wgmma.mma_async"));
+}
+
+/// Tile shapes and operand types across the mainloop's cases: 1-4 warpgroups, N from 8 to 256,
+/// 32/64/128-byte swizzles, several 128-byte K chunks, e5m2 and f16 operands, an f32 output.
+#[test]
+fn mainloop_variants_build_and_pass_ptxas() {
+    let cases = [
+        (DType::F8E4M3, DType::BF16, 64, 8, 128),
+        (DType::F8E4M3, DType::BF16, 192, 64, 256),
+        (DType::F8E5M2, DType::F32, 256, 128, 64),
+        (DType::F8E4M3, DType::F16, 128, 256, 32),
+        (DType::BF16, DType::BF16, 64, 256, 32),
+        (DType::BF16, DType::F32, 128, 96, 128),
+        (DType::F16, DType::F16, 128, 128, 64),
+    ];
+    for (ab, out, bm, bn, bk) in cases {
+        let k = gemm::gemm(&Spec { name: "variant", ab, out, bm, bn, bk, epilogue: Epilogue::TensorScales });
+        let art = build(&k, PtxasMode::Auto);
+        let fam = &art.lowered.mma.family;
+        assert!(art.report.scan.mma.contains_key(fam), "{ab} {bm}x{bn}x{bk}: {:?}", art.report.scan.mma);
+        assert_eq!(art.lowered.block[0], 128 * bm / 64);
+        check_ptxas(&art);
+    }
 }

@@ -3,7 +3,6 @@
 
 use super::CodeInfo;
 
-
 /// Every registered code, in code order.
 pub const CODES: &[CodeInfo] = &[
     CodeInfo {
@@ -200,8 +199,9 @@ Runtime values such as scalar parameters or loaded values cannot size a tile.",
     CodeInfo {
         code: "E0117",
         title: "axis out of range",
-        explanation: "program_id/num_programs take axis 0, 1 or 2; reductions take an axis below the \
-tile's rank; `axis = n` in a scaled type must name a tensor dimension.",
+        explanation: "program_id/num_programs take an axis below the number of grid dims (at most 3: \
+0, 1, 2); reductions take an axis below the tile's rank; `axis = n` in a scaled type must name a tensor \
+dimension.",
         wrong: b"kernel k(y: out i32[N]) grid(N) {\n    store(y[program_id(3)], 1);\n}\n",
         right: "kernel k(y: out i32[N]) grid(N) {\n    store(y[program_id(0)], 1);\n}\n",
     },

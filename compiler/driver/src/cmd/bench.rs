@@ -42,9 +42,20 @@ pub fn main(a: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let c = Common { bundle_dir: a.bundle, dims: a.dims, scalars: a.scalars, seed: a.seed, backend };
-    let opts =
-        BenchOptions { warmup: a.warmup, iters: a.iters, flops: None, ceiling_tflops: a.ceiling_tflops, rotate: !a.no_rotate };
+    let c = Common {
+        bundle_dir: a.bundle,
+        dims: a.dims,
+        scalars: a.scalars,
+        seed: a.seed,
+        backend,
+    };
+    let opts = BenchOptions {
+        warmup: a.warmup,
+        iters: a.iters,
+        flops: None,
+        ceiling_tflops: a.ceiling_tflops,
+        rotate: !a.no_rotate,
+    };
     match tessera_runner::bench_bundle(&c, &opts) {
         Ok(row) => {
             eprintln!("device: {}", row.device);

@@ -3,6 +3,7 @@
 //! ptxas is present, meta.json, kernel.tir, report.txt/report.json). `--emit` prints one stage.
 
 use clap::ValueEnum;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tessera_diag::{Diagnostic, Span as DSpan};
@@ -51,22 +52,48 @@ pub struct Args {
 }
 
 fn pick<'m>(module: &'m Module, name: Option<&str>) -> Result<&'m Kernel, String> {
-    let names = || module.kernels.iter().map(|k| k.name.as_str()).collect::<Vec<_>>().join(", ");
+    let names = || {
+        module
+            .kernels
+            .iter()
+            .map(|k| k.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match name {
-        Some(n) => module.kernels.iter().find(|k| k.name == n).ok_or_else(|| format!("no kernel `{n}` (found: {})", names())),
+        Some(n) => module
+            .kernels
+            .iter()
+            .find(|k| k.name == n)
+            .ok_or_else(|| format!("no kernel `{n}` (found: {})", names())),
         None => match module.kernels.as_slice() {
             [k] => Ok(k),
             [] => Err("the file defines no kernel".into()),
-            _ => Err(format!("the file defines several kernels; choose one with --kernel ({})", names())),
+            _ => Err(format!(
+                "the file defines several kernels; choose one with --kernel ({})",
+                names()
+            )),
         },
     }
 }
 
 pub fn main(args: Args) -> ExitCode {
     let Some(target) = tessera_target_nvidia::by_name(&args.target) else {
-        eprintln!("error: {}", BuildError::UnknownTarget { target: args.target.clone() });
+        eprintln!(
+            "error: {}",
+            BuildError::UnknownTarget {
+                target: args.target.clone()
+            }
+        );
         return ExitCode::from(2);
     };
+    if args.stages < 2 {
+        eprintln!(
+            "error: --stages {}: the mainloop needs at least 2 pipeline stages",
+            args.stages
+        );
+        return ExitCode::from(2);
+    }
     if args.out.is_none() && args.emit.is_none() {
         eprintln!("error: nothing to do: give -o DIR (write a bundle) and/or --emit=mlir|llvm|ptx");
         return ExitCode::from(2);
@@ -78,10 +105,16 @@ pub fn main(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let name = args.file.file_name().map_or_else(|| args.file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let (module, diags) = tessera_check::check_source(&name, &bytes);
     if !diags.is_empty() {
-        eprint!("{}", tessera_check::render_diagnostics(&name, &bytes, &diags, false, false));
+        eprint!(
+            "{}",
+            tessera_check::render_diagnostics(&name, &bytes, &diags, false, false)
+        );
     }
     let Some(module) = module else {
         return ExitCode::from(1);
@@ -95,8 +128,15 @@ pub fn main(args: Args) -> ExitCode {
     };
     let opts = BuildOptions {
         target,
-        lowering: LoweringOptions { stages: args.stages },
-        ptxas: if args.no_ptxas { PtxasMode::Off } else { PtxasMode::Auto },
+        lowering: LoweringOptions {
+            stages: args.stages,
+            ..LoweringOptions::default()
+        },
+        ptxas: if args.no_ptxas {
+            PtxasMode::Off
+        } else {
+            PtxasMode::Auto
+        },
     };
     let fail = |e: BuildError| {
         eprint!("{}", render_build_error(&name, &bytes, &e));
@@ -105,7 +145,7 @@ pub fn main(args: Args) -> ExitCode {
     if args.emit == Some(Emit::Mlir) {
         // Printed even when a later stage would fail: that is when one wants to see it.
         match tessera_target_nvidia::lower(kernel, &opts) {
-            Ok(l) => print!("{}", l.mlir),
+            Ok(l) => emit(&l.mlir),
             Err(e) => return fail(e),
         }
         if args.out.is_none() {
@@ -117,17 +157,29 @@ pub fn main(args: Args) -> ExitCode {
         Err(e) => return fail(e),
     };
     match args.emit {
-        Some(Emit::Llvm) => print!("{}", art.llvm_ir),
-        Some(Emit::Ptx) => print!("{}", art.ptx),
+        Some(Emit::Llvm) => emit(&art.llvm_ir),
+        Some(Emit::Ptx) => emit(&art.ptx),
         Some(Emit::Mlir) | None => {}
     }
     if args.report {
-        print!("{}", art.report.to_text());
+        emit(&art.report.to_text());
     }
     if let Some(dir) = &args.out {
-        let one = Module { source_name: module.source_name.clone(), kernels: vec![kernel.clone()] };
+        let one = Module {
+            source_name: module.source_name.clone(),
+            kernels: vec![kernel.clone()],
+        };
         let tir = tessera_ir::print_module(&one);
-        let bundle = tessera_target_nvidia::make_bundle(kernel, &target, &art, &Source { file_name: &name, bytes: &bytes }, tir);
+        let bundle = tessera_target_nvidia::make_bundle(
+            kernel,
+            &target,
+            &art,
+            &Source {
+                file_name: &name,
+                bytes: &bytes,
+            },
+            tir,
+        );
         if let Err(e) = bundle.write(dir) {
             eprintln!("error: writing the bundle: {e}");
             return ExitCode::from(1);
@@ -143,12 +195,24 @@ pub fn main(args: Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Print a stage to stdout. A closed pipe (`| head`) is not an error worth a panic.
+fn emit(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Lowering errors that carry a span are shown against the source like any diagnostic.
 fn render_build_error(name: &str, bytes: &[u8], e: &BuildError) -> String {
     match e {
         BuildError::Lowering(le @ tessera_target_nvidia::LoweringError::Unsupported { what, span }) => {
-            let d = Diagnostic::error(UNSUPPORTED_ON_TARGET, le.to_string(), DSpan::new(span.lo, span.hi), what.clone())
-                .with_note("the Hopper (sm_90a) lowering covers GEMM-shaped kernels; see docs/dev/hopper-gemm.md");
+            let d = Diagnostic::error(
+                UNSUPPORTED_ON_TARGET,
+                le.to_string(),
+                DSpan::new(span.lo, span.hi),
+                what.clone(),
+            )
+            .with_note(
+                "the Hopper (sm_90a) lowering covers GEMM-shaped kernels; see docs/dev/hopper-gemm.md",
+            );
             tessera_check::render_diagnostics(name, bytes, &[d], false, false)
         }
         other => format!("error: {other}\n"),

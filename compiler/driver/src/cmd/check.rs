@@ -43,7 +43,10 @@ pub fn main(args: Args) -> ExitCode {
         if diags.iter().any(|d| d.is_error()) {
             failed = true;
         }
-        print!("{}", tessera_check::render_diagnostics(&name, &bytes, &diags, json, color));
+        print!(
+            "{}",
+            tessera_check::render_diagnostics(&name, &bytes, &diags, json, color)
+        );
     }
     if unreadable {
         ExitCode::from(2)

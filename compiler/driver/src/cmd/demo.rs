@@ -27,7 +27,9 @@ fn find_example() -> Option<PathBuf> {
 
 pub fn main(args: Args) -> ExitCode {
     let Some(file) = args.file.or_else(find_example) else {
-        eprintln!("error: dsl_examples/gemm_mxfp8.tsr not found; run from the repository root or pass --file");
+        eprintln!(
+            "error: dsl_examples/gemm_mxfp8.tsr not found; run from the repository root or pass --file"
+        );
         return ExitCode::from(2);
     };
     let kernel = match load_kernel(&file, None) {
@@ -37,13 +39,32 @@ pub fn main(args: Args) -> ExitCode {
             return ExitCode::from(f.exit);
         }
     };
-    println!("tessera demo: {} (kernel `{}`), interpreter vs plain f64 reference, seed {}", file.display(), kernel.name, args.seed);
-    let shapes: [&[(&str, i64)]; 2] = [&[("M", 100), ("N", 704), ("K", 320)], &[("M", 512), ("N", 512), ("K", 512)]];
-    println!("{:<22} {:>9} {:>11} {:>11} {:>13} {:>7}", "shape", "interp s", "max_rel", "rel_l2", "cosine", "result");
+    println!(
+        "tessera demo: {} (kernel `{}`), interpreter vs plain f64 reference, seed {}",
+        file.display(),
+        kernel.name,
+        args.seed
+    );
+    let shapes: [&[(&str, i64)]; 2] = [
+        &[("M", 100), ("N", 704), ("K", 320)],
+        &[("M", 512), ("N", 512), ("K", 512)],
+    ];
+    println!(
+        "{:<22} {:>9} {:>11} {:>11} {:>13} {:>7}",
+        "shape", "interp s", "max_rel", "rel_l2", "cosine", "result"
+    );
     let mut ok = true;
     for s in shapes {
-        let dims: Vec<(String, i64)> = s.iter().filter(|(n, _)| kernel.syms.iter().any(|k| k == n)).map(|(n, v)| (n.to_string(), *v)).collect();
-        let label = s.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(",");
+        let dims: Vec<(String, i64)> = s
+            .iter()
+            .filter(|(n, _)| kernel.syms.iter().any(|k| k == n))
+            .map(|(n, v)| (n.to_string(), *v))
+            .collect();
+        let label = s
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
         match validate(&kernel, Backend::Interp, &dims, &[], args.seed) {
             Ok(r) => {
                 for o in &r.outputs {
@@ -68,7 +89,9 @@ pub fn main(args: Args) -> ExitCode {
     if tessera_cuda::device_available() {
         println!("a CUDA GPU is present: `tessera build` + `tessera-runner validate` runs this kernel on it");
     } else {
-        println!("no CUDA GPU here: interpreter only (GPU runs: `tessera build`, then `tessera-runner` on a GPU machine)");
+        println!(
+            "no CUDA GPU here: interpreter only (GPU runs: `tessera build`, then `tessera-runner` on a GPU machine)"
+        );
     }
     if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

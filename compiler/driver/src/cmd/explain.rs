@@ -18,7 +18,11 @@ pub fn main(args: Args) -> ExitCode {
         for c in codes::CODES {
             println!("{}  {}", c.code, c.title);
         }
-        return if args.list { ExitCode::SUCCESS } else { ExitCode::from(2) };
+        return if args.list {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        };
     }
     let code = args.code.unwrap_or_default();
     match codes::lookup(&code) {

@@ -1,7 +1,8 @@
 //! `tessera opt FILE.tir [--target=T] [--passes=a,b] [--print-pipeline] [--print-after=NAME]...
 //! [--print-after-all] [--verify-each] [--diff-interp [--seed=N]] [-o OUT]`: run passes on tile-IR
 //! text (what `--print-after` prints and what an internal-compiler-error reproducer contains) and
-//! print the result. This is the command a reproducer's "replay:" line runs. Exit 0 on success,
+//! print the result. This is the command a reproducer's "replay:" line runs. A `.tsr` source is
+//! accepted too (checked first), to watch a kernel go through the pipeline. Exit 0 on success,
 //! 1 when a pass, the verifier or diff-interp fails, 2 when the input cannot be read or the target
 //! or a pass name is unknown.
 
@@ -11,7 +12,7 @@ use tessera_passes::{DiffOptions, PipelineError, PipelineOptions, opt, registry}
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Tile-IR text file (`.tir`).
+    /// Tile-IR text file (`.tir`), or a `.tsr` source to check first.
     file: PathBuf,
     /// Target whose capabilities (and default pipeline) the passes see.
     #[arg(long, default_value = "sm_90a")]
@@ -46,15 +47,31 @@ pub struct Args {
 }
 
 pub fn main(args: Args) -> ExitCode {
-    let text = match std::fs::read(&args.file).map(String::from_utf8) {
-        Ok(Ok(t)) => t,
-        Ok(Err(_)) => {
-            eprintln!("error: {} is not UTF-8 text", args.file.display());
-            return ExitCode::from(2);
-        }
+    let bytes = match std::fs::read(&args.file) {
+        Ok(b) => b,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", args.file.display());
             return ExitCode::from(2);
+        }
+    };
+    let text = if args.file.extension().is_some_and(|e| e == "tsr") {
+        let name = args.file.display().to_string();
+        let (module, diags) = tessera_check::check_source(&name, &bytes);
+        let Some(module) = module else {
+            eprint!(
+                "{}",
+                tessera_check::render_diagnostics(&name, &bytes, &diags, false, false)
+            );
+            return ExitCode::from(1);
+        };
+        tessera_ir::print_module(&module)
+    } else {
+        match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(_) => {
+                eprintln!("error: {} is not UTF-8 text", args.file.display());
+                return ExitCode::from(2);
+            }
         }
     };
     let caps = match registry::target(&args.target) {
@@ -66,7 +83,10 @@ pub fn main(args: Args) -> ExitCode {
     };
     let diff_interp = args.diff_interp.then(|| {
         let d = DiffOptions::default();
-        DiffOptions { seed: args.seed.unwrap_or(d.seed), ..d }
+        DiffOptions {
+            seed: args.seed.unwrap_or(d.seed),
+            ..d
+        }
     });
     let opts = PipelineOptions {
         passes: args.passes,

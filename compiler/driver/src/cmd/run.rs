@@ -54,9 +54,15 @@ fn run(args: Args) -> Result<(), Failure> {
     let pairs = parse_pairs(&args.args, "arg")?;
     let outs = parse_pairs(&args.outs, "out")?;
     for (n, _) in &outs {
-        let ok = kernel.params.iter().any(|p| &p.name == n && matches!(p.kind, tessera_ir::ParamKind::Tensor { is_out: true, .. }));
+        let ok = kernel
+            .params
+            .iter()
+            .any(|p| &p.name == n && matches!(p.kind, tessera_ir::ParamKind::Tensor { is_out: true, .. }));
         if !ok {
-            return Err(Failure::usage(format!("error: --out {n}: `{n}` is not an `out` tensor of kernel `{}`", kernel.name)));
+            return Err(Failure::usage(format!(
+                "error: --out {n}: `{n}` is not an `out` tensor of kernel `{}`",
+                kernel.name
+            )));
         }
     }
     let dims = parse_dims(&args.dims)?;
@@ -69,7 +75,10 @@ fn run(args: Args) -> Result<(), Failure> {
     match args.backend {
         Backend::Interp => {
             let t = Instant::now();
-            tessera_interp::run(&kernel, &mut b, ProgramSet::All).map_err(|e| Failure { exit: 1, message: e.to_string() })?;
+            tessera_interp::run(&kernel, &mut b, ProgramSet::All).map_err(|e| Failure {
+                exit: 1,
+                message: e.to_string(),
+            })?;
             println!("interp: {:.3} s", t.elapsed().as_secs_f64());
         }
         Backend::Cuda => {
@@ -79,14 +88,23 @@ fn run(args: Args) -> Result<(), Failure> {
         }
     }
     for (i, p) in kernel.params.iter().enumerate() {
-        let Some(ArgValue::Tensor(t)) = b.args.get(i) else { continue };
+        let Some(ArgValue::Tensor(t)) = b.args.get(i) else {
+            continue;
+        };
         if !matches!(p.kind, tessera_ir::ParamKind::Tensor { is_out: true, .. }) {
             continue;
         }
         let v = decode_buf(&t.data).map_err(|e| Failure::usage(e.to_string()))?;
         let finite = v.iter().filter(|x| x.is_finite()).count();
         let head: Vec<String> = v.iter().take(4).map(|x| format!("{x:.4}")).collect();
-        println!("{}: {} {:?}, {finite}/{} finite, first [{}]", p.name, t.data.dtype, t.data.shape, v.len(), head.join(", "));
+        println!(
+            "{}: {} {:?}, {finite}/{} finite, first [{}]",
+            p.name,
+            t.data.dtype,
+            t.data.shape,
+            v.len(),
+            head.join(", ")
+        );
         if let Some((_, path)) = outs.iter().find(|(n, _)| n == &p.name) {
             write_npy(Path::new(path), &t.data).map_err(|e| Failure::usage(format!("{e} ({path})")))?;
             println!("wrote {path}");

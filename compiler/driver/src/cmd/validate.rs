@@ -3,7 +3,9 @@
 //! against the plain f64 reference (`tessera-oracle`), metrics printed; exit 1 on failure.
 //! The backend enum grows with the GPU runtime (`--backend cuda`).
 
-use crate::cmd::run::prep::{Backend, Failure, dims_label, fresh_seed, load_kernel, make_bindings, parse_dims, parse_pairs};
+use crate::cmd::run::prep::{
+    Backend, Failure, dims_label, fresh_seed, load_kernel, make_bindings, parse_dims, parse_pairs,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -61,8 +63,13 @@ pub fn main(args: Args) -> ExitCode {
         let kernel = load_kernel(&args.file, args.kernel.as_deref())?;
         let dims = parse_dims(&args.dims)?;
         let scalars = parse_pairs(&args.args, "arg")?;
-        if let Some((n, _)) = scalars.iter().find(|(n, v)| v.ends_with(".npy") || n.ends_with(".scale")) {
-            return Err(Failure::usage(format!("error: --arg {n}: validate generates its own tensors; give scalars only")));
+        if let Some((n, _)) = scalars
+            .iter()
+            .find(|(n, v)| v.ends_with(".npy") || n.ends_with(".scale"))
+        {
+            return Err(Failure::usage(format!(
+                "error: --arg {n}: validate generates its own tensors; give scalars only"
+            )));
         }
         let seed = args.seed.unwrap_or_else(fresh_seed);
         println!("seed: {seed}");
@@ -71,7 +78,11 @@ pub fn main(args: Args) -> ExitCode {
     match r {
         Ok(rep) => {
             print_report(&rep);
-            if rep.pass() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            if rep.pass() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(f) => {
             eprintln!("{}", f.message);
@@ -102,9 +113,17 @@ pub fn validate(
     let expected = match (expected, ran) {
         (Ok(e), Ok(())) => e,
         (Err(oe), Err(be)) => {
-            return Err(Failure { exit: 1, message: format!("{}\nreference: {oe}", be.message) });
+            return Err(Failure {
+                exit: 1,
+                message: format!("{}\nreference: {oe}", be.message),
+            });
         }
-        (Err(oe), Ok(())) => return Err(Failure { exit: 1, message: format!("reference: {oe}") }),
+        (Err(oe), Ok(())) => {
+            return Err(Failure {
+                exit: 1,
+                message: format!("reference: {oe}"),
+            });
+        }
         (Ok(_), Err(be)) => return Err(be),
     };
     let mut outputs = Vec::new();
@@ -115,17 +134,36 @@ pub fn validate(
         };
         let metrics = compare_buf(&t.data, &want).map_err(|e| Failure::usage(e.to_string()))?;
         let verdict = tessera_oracle::tolerance(kernel, &b, i).judge(&metrics);
-        outputs.push(OutputCheck { name, metrics, verdict });
+        outputs.push(OutputCheck {
+            name,
+            metrics,
+            verdict,
+        });
     }
-    Ok(Report { kernel: kernel.name.clone(), dims: b.syms.clone(), seed, seconds, outputs })
+    Ok(Report {
+        kernel: kernel.name.clone(),
+        dims: b.syms.clone(),
+        seed,
+        seconds,
+        outputs,
+    })
 }
 
 fn run_interp(kernel: &Kernel, b: &mut Bindings) -> Result<(), Failure> {
-    tessera_interp::run(kernel, b, ProgramSet::All).map_err(|e| Failure { exit: 1, message: format!("interp: {e}") })
+    tessera_interp::run(kernel, b, ProgramSet::All).map_err(|e| Failure {
+        exit: 1,
+        message: format!("interp: {e}"),
+    })
 }
 
 pub fn print_report(r: &Report) {
-    println!("kernel `{}` at {} (interp {:.2} s)", r.kernel, dims_label(&r.dims), r.seconds);
+    println!(
+        "kernel `{}` at {} (seed {}, interp {:.2} s)",
+        r.kernel,
+        dims_label(&r.dims),
+        r.seed,
+        r.seconds
+    );
     for o in &r.outputs {
         let m = &o.metrics;
         println!(

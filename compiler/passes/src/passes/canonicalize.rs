@@ -54,7 +54,9 @@ fn fold_block(b: &mut Block, types: &[Type], consts: &mut HashMap<ValueId, Const
             n += fold_block(inner, types, consts);
         }
         let [r] = op.results[..] else { continue };
-        let ty = &types[r.0 as usize];
+        let Some(ty) = types.get(r.0 as usize) else {
+            continue;
+        };
         let folded = match &op.kind {
             OpKind::ConstInt { value } => {
                 consts.insert(r, Const::Int(*value));

@@ -160,8 +160,12 @@ fn strategy(
     caps: &TargetCaps,
 ) -> Option<FuseStrategy> {
     let (sa, sb) = (source(k, defs, a, 1)?, source(k, defs, b, 0)?);
-    let narrow = |t: &TileType| t.dtype.is_narrow_float() || t.scale.is_some();
-    let involved = sa.dequant.is_some() || sb.dequant.is_some() || narrow(sa.tile) || narrow(sb.tile);
+    // A dot needs dequantization when a scale is present, a dequant feeds it, or a narrow format
+    // is not something the MMA takes as is (FP4/FP6, or FP8 against another type). Plain FP8 x FP8
+    // of one type and bf16/f16/f32 dots are the MMA's own business.
+    let mma_ok = |t: &TileType| caps.mma_operand_types.contains(&t.dtype) && sa.tile.dtype == sb.tile.dtype;
+    let needs = |t: &TileType| t.scale.is_some() || (t.dtype.is_narrow_float() && !mma_ok(t));
+    let involved = sa.dequant.is_some() || sb.dequant.is_some() || needs(sa.tile) || needs(sb.tile);
     if !involved {
         return None;
     }
@@ -234,7 +238,9 @@ fn fold_dequants(k: &mut Kernel) -> usize {
                 if let Some(s) = &mut tt.scale {
                     s.block.reverse();
                 }
-                k.values[transpose.0 as usize].ty = Type::Tile(tt);
+                if let Some(v) = k.values.get_mut(transpose.0 as usize) {
+                    v.ty = Type::Tile(tt);
+                }
             }
         }
         removed += 1;

@@ -6,12 +6,15 @@
 //!   them as MLIR integer arithmetic and the operand-layout models in the tests evaluate the very
 //!   same values on the host. So the models check what the code does, not a re-statement of it.
 //! - [`mlir`]: a small LLVM-dialect text builder (fresh SSA names, constants, `Ix` emission).
+//! - [`gemm`]: recognise the GEMM-shaped kernels these backends compile, and their launch ABI.
 //! - [`translate`]: MLIR text → pass pipeline → LLVM IR text (the only melior use here).
 
+pub mod gemm;
 pub mod ix;
 pub mod mlir;
 pub mod translate;
 
+pub use gemm::{GemmAbi, GemmPattern, NotAGemm, ks_pad, recognise};
 pub use ix::Ix;
 pub use mlir::MlirText;
 pub use translate::{NativeMlirError, mlir_to_llvm_ir};

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use tessera_formats::{Format, decode, pack_fp4};
 use tessera_ir::{DType, ScaleLayout, ScaleSpec};
 use tessera_lowering_mlir::native_scaled::Ix;
-use tessera_target_amd::{GemmTilePlan, MfmaFormat, MfmaShape, ScaledMfma, code, operand_format};
+use tessera_target_amd::{GemmAbi, GemmTilePlan, MfmaFormat, MfmaShape, ScaledMfma, code, operand_format};
 
 /// Random operands + scales for `C = (A*sa) @ (B*sb)^T` in logical (unpacked) form.
 struct Case {
@@ -213,7 +213,7 @@ fn hsaco_contains_the_scaled_mfma_and_no_dequant_path() {
         (MfmaShape::M32N32K64, MfmaFormat::Fp8E4M3, MfmaFormat::Fp8E4M3),
         (MfmaShape::M16N16K128, MfmaFormat::Fp4E2M1, MfmaFormat::Fp4E2M1),
     ] {
-        let build = tessera_target_amd::build_scaled_gemm("gemm_mx", ScaledMfma { shape, a: fa, b: fb })
+        let build = tessera_target_amd::build_scaled_gemm("gemm_mx", ScaledMfma { shape, a: fa, b: fb }, &GemmAbi::MX_F32)
             .unwrap_or_else(|e| panic!("{shape:?} {fa:?}: {e}"));
         let a = &build.audit;
         assert_eq!(a.mfma.get(shape.mnemonic()), Some(&4), "{shape:?} {fa:?}: {:?}", a.mfma);
@@ -222,5 +222,59 @@ fn hsaco_contains_the_scaled_mfma_and_no_dequant_path() {
         assert!(a.vgprs.is_some() && a.sgprs.is_some(), "register figures missing: {a:?}");
         assert_eq!(a.vgpr_spills, Some(0), "{a:?}");
         assert!(build.mlir.contains(shape.rocdl_op()));
+    }
+}
+
+/// The padded scale-K the kernel computes from K equals the host prepack's.
+#[test]
+fn in_kernel_ks_pad_matches_prepack() {
+    for shape in [MfmaShape::M16N16K128, MfmaShape::M32N32K64] {
+        let plan = GemmTilePlan::new(ScaledMfma { shape, a: MfmaFormat::Fp8E4M3, b: MfmaFormat::Fp8E4M3 });
+        let ix = tessera_lowering_mlir::native_scaled::ks_pad(32, plan.atom_ks());
+        for k in (32..2048).step_by(32) {
+            let got = ix.eval(0, &|v| (v == "K").then_some(k as i64)).unwrap() as usize;
+            assert_eq!(got, tessera_prepack::padded_dims(plan.layout(), 1, k / 32).1, "K = {k}");
+        }
+    }
+}
+
+fn example(name: &str) -> tessera_ir::Kernel {
+    let path = format!("{}/../../dsl_examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (module, diags) = tessera_check::check_source(name, &bytes);
+    let module = module.unwrap_or_else(|| panic!("{name} does not check: {diags:?}"));
+    module.kernels.into_iter().next().expect("a kernel")
+}
+
+/// Every dsl_example either builds for gfx950 with the scaled MFMA present and no dequant path,
+/// or gets a coded diagnostic naming gfx950 and pointing into the source.
+#[test]
+fn dsl_examples_build_for_gfx950_or_get_coded_diagnostics() {
+    if !toolchain_present() {
+        return;
+    }
+    let builds = ["gemm_mxfp8.tsr", "gemm_mxfp4_fp8.tsr", "gemm_fp8.tsr"];
+    let refused = [
+        ("gemm_nvfp4.tsr", code::NVFP4_ON_GFX950),
+        ("gemm_bf16.tsr", code::UNSUPPORTED_OPERAND),
+        ("gemm_fp8_blockscale.tsr", code::UNSUPPORTED_OPERAND),
+        ("attention_fp8.tsr", code::NOT_A_GEMM),
+        ("gemm_mxfp4_bf16.tsr", code::NOT_A_GEMM),
+        ("gemm_dequant_explicit.tsr", code::NOT_A_GEMM),
+        ("moe_mxfp8.tsr", code::NOT_A_GEMM),
+    ];
+    for name in builds {
+        let k = example(name);
+        let b = tessera_target_amd::build_kernel(&k, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(b.build.audit.mfma.get(b.atom.shape.mnemonic()), Some(&4), "{name}: {:?}", b.build.audit);
+        assert!(b.build.audit.dequant.is_empty(), "{name}: {:?}", b.build.audit.dequant);
+        assert_eq!(b.entry, k.name);
+    }
+    for (name, c) in refused {
+        let k = example(name);
+        let e = tessera_target_amd::build_kernel(&k, false).expect_err(name);
+        assert_eq!(e.code(), Some(c), "{name}: {e}");
+        assert!(e.to_string().contains("gfx950"), "{name}: {e}");
+        assert!(e.span().is_some(), "{name}: no span");
     }
 }

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tessera_formats::{Format, decode};
 use tessera_ir::{DType, ScaleLayout};
-use tessera_lowering_mlir::native_scaled::Ix;
+use tessera_lowering_mlir::native_scaled::{GemmAbi, Ix};
 use tessera_target_nvidia::native::{SM100A, SM120A, SM121A, build_sm120_mx_gemm};
 use tessera_target_nvidia::sm120::{Fp8Type, MxMmaSync, nv128x4_word};
 
@@ -164,7 +164,7 @@ fn ptxas() -> Option<std::path::PathBuf> {
 #[test]
 fn sm120a_and_sm121a_ptx_pass_ptxas_with_block_scaled_mma() {
     for target in [SM120A, SM121A] {
-        let build = build_sm120_mx_gemm("mx_gemm", &MMA, &target).unwrap_or_else(|e| panic!("{}: {e}", target.name));
+        let build = build_sm120_mx_gemm("mx_gemm", &MMA, &target, &GemmAbi::MX_F32).unwrap_or_else(|e| panic!("{}: {e}", target.name));
         assert_eq!(build.audit.block_scaled.get(&build.family), Some(&4), "{:?}", build.audit);
         assert!(build.audit.dequant.is_empty(), "unexpected dequant path {:?}", build.audit.dequant);
         assert_eq!(build.audit.count("tcgen05"), 0, "sm_120-class has no tcgen05");
@@ -186,7 +186,7 @@ fn sm100a_ptx_passes_ptxas_with_tcgen05_block_scale() {
         // NVFP4 (e2m1, ue4m3 block 16, PTX ISA 8.8): four K=64 MMAs per 256-K iteration.
         (Sm100Gemm { kind: BlockScaleKind::Mxf4nvf4 { block16: true }, a_fmt: 1, b_fmt: 1, ue8m0: false }, 4),
     ] {
-        let build = build_sm100_gemm("bs_gemm", &g).unwrap_or_else(|e| panic!("{g:?}: {e}"));
+        let build = build_sm100_gemm("bs_gemm", &g, &GemmAbi::MX_F32).unwrap_or_else(|e| panic!("{g:?}: {e}"));
         let a = &build.audit;
         assert_eq!(a.count(&build.family), mmas, "{a:?}");
         for op in ["tcgen05.alloc", "tcgen05.cp", "tcgen05.commit", "tcgen05.ld", "tcgen05.dealloc"] {
@@ -352,4 +352,56 @@ fn sm100_swapped_scale_factor_ids_fail_the_comparison() {
     let swap = |_s: u32, d: u32| d ^ (1 << 29) ^ (1 << 4);
     let err = tcgen05_check(&mx, false, &swap);
     assert!(err > 1e-2, "swapped scale-factor ids went unnoticed (max rel err {err})");
+}
+
+fn example(name: &str) -> tessera_ir::Kernel {
+    let path = format!("{}/../../dsl_examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (module, diags) = tessera_check::check_source(name, &bytes);
+    let module = module.unwrap_or_else(|| panic!("{name} does not check: {diags:?}"));
+    module.kernels.into_iter().next().expect("a kernel")
+}
+
+/// Every dsl_example builds for sm_100a / sm_120a / sm_121a (expected family present, no dequant
+/// path, accepted by ptxas) or gets a coded diagnostic naming the target, with a span.
+#[test]
+fn dsl_examples_build_for_native_targets_or_get_coded_diagnostics() {
+    use tessera_target_nvidia::native::{build_kernel, code};
+    let builds: &[(&str, &[&str])] = &[
+        ("gemm_mxfp8.tsr", &["sm_100a", "sm_120a", "sm_121a"]),
+        ("gemm_fp8.tsr", &["sm_100a", "sm_120a", "sm_121a"]),
+        ("gemm_nvfp4.tsr", &["sm_100a"]),
+    ];
+    let refused: &[(&str, &str, &str)] = &[
+        ("gemm_nvfp4.tsr", "sm_120a", code::UNSUPPORTED_OPERAND),
+        ("gemm_mxfp4_fp8.tsr", "sm_100a", code::UNSUPPORTED_OPERAND),
+        ("gemm_mxfp4_fp8.tsr", "sm_120a", code::UNSUPPORTED_OPERAND),
+        ("gemm_bf16.tsr", "sm_100a", code::UNSUPPORTED_OPERAND),
+        ("gemm_fp8_blockscale.tsr", "sm_120a", code::UNSUPPORTED_OPERAND),
+        ("attention_fp8.tsr", "sm_100a", code::NOT_A_GEMM),
+        ("moe_mxfp8.tsr", "sm_120a", code::NOT_A_GEMM),
+        ("gemm_mxfp4_bf16.tsr", "sm_100a", code::NOT_A_GEMM),
+        ("gemm_dequant_explicit.tsr", "sm_100a", code::NOT_A_GEMM),
+    ];
+    let ptxas = ptxas();
+    for (name, targets) in builds {
+        let k = example(name);
+        for t in *targets {
+            let target = tessera_target_nvidia::native::native_by_name(t).expect("native target");
+            let b = build_kernel(&k, &target).unwrap_or_else(|e| panic!("{name} on {t}: {e}"));
+            assert!(b.build.audit.count(&b.build.family) >= 4, "{name} on {t}: {:?}", b.build.audit);
+            assert!(b.build.audit.dequant.is_empty(), "{name} on {t}: {:?}", b.build.audit.dequant);
+            if let Some(p) = &ptxas {
+                tessera_target_nvidia::ptxas_assemble(p, &b.build.ptx, target.ptxas_arch)
+                    .unwrap_or_else(|log| panic!("ptxas -arch={} rejected {name}:\n{log}", target.ptxas_arch));
+            }
+        }
+    }
+    for (name, t, c) in refused {
+        let target = tessera_target_nvidia::native::native_by_name(t).expect("native target");
+        let e = build_kernel(&example(name), &target).expect_err(name);
+        assert_eq!(e.code, *c, "{name} on {t}: {e}");
+        assert!(e.to_string().contains(t), "{e}");
+        assert!(e.span.is_some(), "{name}: no span");
+    }
 }

@@ -81,8 +81,10 @@ pub fn mma_block_scale(
             _ => f64::NAN,
         }
     };
+    // Scales are read before D is written (they live in other columns).
+    let cells = tmem.cells.clone();
     let scale = |lane: usize, col: usize, id: usize| -> f64 {
-        let b = (tmem.cells[lane][col + lane / 32] >> (8 * id)) as u8;
+        let b = (cells[lane][col + lane / 32] >> (8 * id)) as u8;
         if ue8m0 { e8m0(b) } else { ue4m3(b) }
     };
     for m in 0..128 {

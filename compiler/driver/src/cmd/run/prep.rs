@@ -16,7 +16,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure { exit: 2, message: message.into() }
+        Failure {
+            exit: 2,
+            message: message.into(),
+        }
     }
 }
 
@@ -31,8 +34,17 @@ pub enum Backend {
 
 /// Dims used when neither `--dim` nor an input shape binds a symbol: the partial-tile
 /// shapes (M=100, N=704, K=320: 704 = 5.5 x 128 tiles) and small attention/MoE problems.
-pub const DEFAULT_DIMS: &[(&str, i64)] =
-    &[("M", 100), ("N", 704), ("K", 320), ("BH", 2), ("S", 200), ("T", 48), ("E", 4), ("I", 320), ("P", 96)];
+pub const DEFAULT_DIMS: &[(&str, i64)] = &[
+    ("M", 100),
+    ("N", 704),
+    ("K", 320),
+    ("BH", 2),
+    ("S", 200),
+    ("T", 48),
+    ("E", 4),
+    ("I", 320),
+    ("P", 96),
+];
 
 /// Value for symbols that are neither given nor in [`DEFAULT_DIMS`].
 pub const FALLBACK_DIM: i64 = 64;
@@ -40,14 +52,18 @@ pub const FALLBACK_DIM: i64 = 64;
 /// Compile `path` and return the kernel named `name` (or the file's only/first kernel).
 pub fn load_kernel(path: &Path, name: Option<&str>) -> Result<Kernel, Failure> {
     let display = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Failure::usage(format!("error: cannot read {display}: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::usage(format!("error: cannot read {display}: {e}")))?;
     let (module, diags) = tessera_check::check_source(&display, &bytes);
     let errors = diags.iter().any(|d| d.is_error());
     let module = match module {
         Some(m) if !errors => m,
         _ => {
             let text = tessera_check::render_diagnostics(&display, &bytes, &diags, false, false);
-            return Err(Failure { exit: 1, message: format!("{text}error: {display} does not compile") });
+            return Err(Failure {
+                exit: 1,
+                message: format!("{text}error: {display} does not compile"),
+            });
         }
     };
     let names: Vec<String> = module.kernels.iter().map(|k| k.name.clone()).collect();
@@ -56,7 +72,11 @@ pub fn load_kernel(path: &Path, name: Option<&str>) -> Result<Kernel, Failure> {
         None => module.kernels.into_iter().next(),
     };
     found.ok_or_else(|| {
-        Failure::usage(format!("error: {display} has no kernel {}; it has: {}", name.unwrap_or("at all"), names.join(", ")))
+        Failure::usage(format!(
+            "error: {display} has no kernel {}; it has: {}",
+            name.unwrap_or("at all"),
+            names.join(", ")
+        ))
     })
 }
 
@@ -66,7 +86,9 @@ pub fn parse_pairs(items: &[String], flag: &str) -> Result<Vec<(String, String)>
         .iter()
         .map(|s| match s.split_once('=') {
             Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ => Err(Failure::usage(format!("error: --{flag} {s:?}: expected NAME=VALUE"))),
+            _ => Err(Failure::usage(format!(
+                "error: --{flag} {s:?}: expected NAME=VALUE"
+            ))),
         })
         .collect()
 }
@@ -77,7 +99,9 @@ pub fn parse_dims(items: &[String]) -> Result<Vec<(String, i64)>, Failure> {
         .into_iter()
         .map(|(k, v)| match v.parse::<i64>() {
             Ok(n) if n > 0 => Ok((k, n)),
-            _ => Err(Failure::usage(format!("error: --dim {k}={v}: dims must be positive integers"))),
+            _ => Err(Failure::usage(format!(
+                "error: --dim {k}={v}: dims must be positive integers"
+            ))),
         })
         .collect()
 }
@@ -86,7 +110,11 @@ pub fn parse_dims(items: &[String]) -> Result<Vec<(String, i64)>, Failure> {
 pub fn choose_dims(k: &Kernel, given: &[(String, i64)]) -> Result<Vec<(String, i64)>, Failure> {
     for (n, _) in given {
         if !k.syms.contains(n) {
-            return Err(Failure::usage(format!("error: --dim {n}: kernel `{}` has no symbolic dim {n} (it has: {})", k.name, k.syms.join(", "))));
+            return Err(Failure::usage(format!(
+                "error: --dim {n}: kernel `{}` has no symbolic dim {n} (it has: {})",
+                k.name,
+                k.syms.join(", ")
+            )));
         }
     }
     let mut syms: Vec<(String, i64)> = given.to_vec();
@@ -94,7 +122,11 @@ pub fn choose_dims(k: &Kernel, given: &[(String, i64)]) -> Result<Vec<(String, i
         if syms.iter().any(|(n, _)| n == s) || s == "E1" {
             continue;
         }
-        let v = DEFAULT_DIMS.iter().find(|(n, _)| n == s).map(|(_, v)| *v).unwrap_or(FALLBACK_DIM);
+        let v = DEFAULT_DIMS
+            .iter()
+            .find(|(n, _)| n == s)
+            .map(|(_, v)| *v)
+            .unwrap_or(FALLBACK_DIM);
         syms.push((s.clone(), v));
     }
     tessera_oracle::derive_dims(k, &mut syms);
@@ -104,11 +136,15 @@ pub fn choose_dims(k: &Kernel, given: &[(String, i64)]) -> Result<Vec<(String, i
         }
     }
     // Kernel order, so `Bindings::syms` lines up with `Kernel::syms`.
-    Ok(k.syms.iter().filter_map(|s| syms.iter().find(|(n, _)| n == s).cloned()).collect())
+    Ok(k.syms
+        .iter()
+        .filter_map(|s| syms.iter().find(|(n, _)| n == s).cloned())
+        .collect())
 }
 
 fn shape_of(ty: &TensorType, syms: &[(String, i64)]) -> Result<Vec<usize>, Failure> {
-    concrete_shape(ty, &|s| syms.iter().find(|(n, _)| n == s).map(|(_, v)| *v)).map_err(|e| Failure::usage(e.to_string()))
+    concrete_shape(ty, &|s| syms.iter().find(|(n, _)| n == s).map(|(_, v)| *v))
+        .map_err(|e| Failure::usage(e.to_string()))
 }
 
 /// An output buffer: poisoned, or zeroed when the kernel accumulates into it.
@@ -117,14 +153,29 @@ fn output(k: &Kernel, i: usize, ty: &TensorType, shape: &[usize]) -> TensorArg {
     if tessera_oracle::accumulates_into(k, i) {
         data.bytes.iter_mut().for_each(|b| *b = 0);
     }
-    TensorArg { data, scale: None, global_scale: None }
+    TensorArg {
+        data,
+        scale: None,
+        global_scale: None,
+    }
 }
 
-fn scalar_value(k: &Kernel, name: &str, d: DType, given: &[(String, String)], syms: &[(String, i64)], g: &mut InputGen) -> Result<f64, Failure> {
+fn scalar_value(
+    k: &Kernel,
+    name: &str,
+    d: DType,
+    given: &[(String, String)],
+    syms: &[(String, i64)],
+    g: &mut InputGen,
+) -> Result<f64, Failure> {
     if let Some((_, v)) = given.iter().find(|(n, _)| n == name) {
-        let x: f64 = v.parse().map_err(|_| Failure::usage(format!("error: --arg {name}={v}: not a number")))?;
+        let x: f64 = v
+            .parse()
+            .map_err(|_| Failure::usage(format!("error: --arg {name}={v}: not a number")))?;
         if !d.is_float() && x.fract() != 0.0 {
-            return Err(Failure::usage(format!("error: --arg {name}={v}: {d} needs an integer")));
+            return Err(Failure::usage(format!(
+                "error: --arg {name}={v}: {d} needs an integer"
+            )));
         }
         return Ok(x);
     }
@@ -135,7 +186,9 @@ fn scalar_value(k: &Kernel, name: &str, d: DType, given: &[(String, String)], sy
         // Moderate magnitude so scaled outputs stay well inside their range.
         Ok(f64::from(g.values(1, 1.0)[0].abs().clamp(0.5, 2.0)))
     } else {
-        Err(Failure::usage(format!("error: scalar `{name}: {d}` needs a value: --arg {name}=N")))
+        Err(Failure::usage(format!(
+            "error: scalar `{name}: {d}` needs a value: --arg {name}=N"
+        )))
     }
 }
 
@@ -152,37 +205,60 @@ pub fn make_bindings(
     for (n, _) in args {
         let base = n.strip_suffix(".scale").unwrap_or(n);
         if !k.params.iter().any(|p| p.name == base) {
-            return Err(Failure::usage(format!("error: --arg {n}: kernel `{}` has no parameter `{base}`", k.name)));
+            return Err(Failure::usage(format!(
+                "error: --arg {n}: kernel `{}` has no parameter `{base}`",
+                k.name
+            )));
         }
     }
     let file = |n: &str| args.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     // 1. Read the given input tensors (shapes unknown yet: the file says).
     let mut read: Vec<Option<TensorArg>> = vec![None; k.params.len()];
     for (i, p) in k.params.iter().enumerate() {
-        let ParamKind::Tensor { ty, is_out: false } = &p.kind else { continue };
+        let ParamKind::Tensor { ty, is_out: false } = &p.kind else {
+            continue;
+        };
         let Some(path) = file(&p.name) else {
             if random {
                 continue;
             }
-            return Err(Failure::usage(format!("error: input `{}` needs --arg {}=FILE.npy (or use --random)", p.name, p.name)));
+            return Err(Failure::usage(format!(
+                "error: input `{}` needs --arg {}=FILE.npy (or use --random)",
+                p.name, p.name
+            )));
         };
-        let data = read_npy(Path::new(path), ty.dtype, None, ty.packed_axis).map_err(|e| Failure::usage(format!("{e} ({path})")))?;
+        let data = read_npy(Path::new(path), ty.dtype, None, ty.packed_axis)
+            .map_err(|e| Failure::usage(format!("{e} ({path})")))?;
         let scale = match &ty.scale {
             Some(spec) => {
                 let key = format!("{}.scale", p.name);
                 match file(&key) {
-                    Some(sp) => Some(read_npy(Path::new(sp), spec.scale_dtype, None, None).map_err(|e| Failure::usage(format!("{e} ({sp})")))?),
-                    None => return Err(Failure::usage(format!("error: `{}` is block-scaled: give its scales with --arg {key}=FILE.npy", p.name))),
+                    Some(sp) => Some(
+                        read_npy(Path::new(sp), spec.scale_dtype, None, None)
+                            .map_err(|e| Failure::usage(format!("{e} ({sp})")))?,
+                    ),
+                    None => {
+                        return Err(Failure::usage(format!(
+                            "error: `{}` is block-scaled: give its scales with --arg {key}=FILE.npy",
+                            p.name
+                        )));
+                    }
                 }
             }
             None => None,
         };
-        read[i] = Some(TensorArg { data, scale, global_scale: None });
+        read[i] = Some(TensorArg {
+            data,
+            scale,
+            global_scale: None,
+        });
     }
     // 2. Dims: bound by the files' shapes, then --dim, then defaults.
     let mut bound: Vec<(String, i64)> = Vec::new();
     for (p, t) in k.params.iter().zip(&read) {
-        let (ParamKind::Tensor { ty, .. }, Some(t)) = (&p.kind, t) else { continue };
+        let (ParamKind::Tensor { ty, .. }, Some(t)) = (&p.kind, t) else {
+            continue;
+        };
         for (d, n) in ty.dims.iter().zip(&t.data.shape) {
             if let tessera_ir::Dim::Sym(s) = d
                 && !bound.iter().any(|(b, _)| b == s)
@@ -194,7 +270,9 @@ pub fn make_bindings(
     for (n, v) in dims {
         match bound.iter().find(|(b, _)| b == n) {
             Some((_, b)) if b != v => {
-                return Err(Failure::usage(format!("error: --dim {n}={v} but the inputs have {n} = {b}")));
+                return Err(Failure::usage(format!(
+                    "error: --dim {n}={v} but the inputs have {n} = {b}"
+                )));
             }
             Some(_) => {}
             None => bound.push((n.clone(), *v)),
@@ -212,7 +290,10 @@ pub fn make_bindings(
                 if *is_out {
                     ArgValue::Tensor(output(k, i, ty, &shape))
                 } else {
-                    ArgValue::Tensor(g.tensor_arg(ty, &shape).map_err(|e| Failure::usage(format!("`{}`: {e}", p.name)))?)
+                    ArgValue::Tensor(
+                        g.tensor_arg(ty, &shape)
+                            .map_err(|e| Failure::usage(format!("`{}`: {e}", p.name)))?,
+                    )
                 }
             }
             (ParamKind::Scalar(d), _) => ArgValue::Scalar(scalar_value(k, &p.name, *d, args, &syms, &mut g)?),
@@ -220,12 +301,17 @@ pub fn make_bindings(
     }
     // NV globals: a scalar the user did not give takes the generated tensor's global scale.
     for (key, param) in &k.attrs {
-        let Some(tensor) = key.strip_prefix("global_scale.") else { continue };
+        let Some(tensor) = key.strip_prefix("global_scale.") else {
+            continue;
+        };
         let ti = k.params.iter().position(|p| p.name == tensor);
         let pi = k.params.iter().position(|p| &p.name == param);
         if let (Some(ti), Some(pi)) = (ti, pi)
             && file(param).is_none()
-            && let ArgValue::Tensor(TensorArg { global_scale: Some(gs), .. }) = &out[ti]
+            && let ArgValue::Tensor(TensorArg {
+                global_scale: Some(gs),
+                ..
+            }) = &out[ti]
         {
             out[pi] = ArgValue::Scalar(f64::from(*gs));
         }
@@ -243,10 +329,17 @@ pub fn make_bindings(
 
 /// A seed from the clock, for runs where the user gave none (it is printed, so it can be replayed).
 pub fn fresh_seed() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0) % 1_000_000_007
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        % 1_000_000_007
 }
 
 /// `NAME=V, ...` for printing.
 pub fn dims_label(syms: &[(String, i64)]) -> String {
-    syms.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(", ")
+    syms.iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,0 +1,148 @@
+//! The `tessera run`, `validate` and `demo` commands as a user calls them: exit codes, printed
+//! seeds and metrics, `.npy` in and out, coded errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tessera_ir::DType;
+use tessera_numerics::{InputGen, read_npy, write_npy};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tessera(args: &[&str]) -> (i32, String) {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("spawn tessera");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tessera-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d.join(name)
+}
+
+#[test]
+fn run_random_writes_npy_and_prints_the_seed() {
+    let c = tmp("c_random.npy");
+    let cs = c.to_str().expect("utf8 path");
+    let (code, text) = tessera(&[
+        "run",
+        "dsl_examples/gemm_bf16.tsr",
+        "--backend",
+        "interp",
+        "--random",
+        "--seed",
+        "3",
+        "--dim",
+        "M=100",
+        "--dim",
+        "N=64",
+        "--dim",
+        "K=64",
+        "--out",
+        &format!("c={cs}"),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("seed: 3"), "{text}");
+    let buf = read_npy(&c, DType::BF16, Some(&[100, 64]), None).expect("output npy");
+    assert_eq!(buf.shape, vec![100, 64]);
+}
+
+#[test]
+fn run_binds_dims_from_npy_inputs() {
+    let mut g = InputGen::new(5);
+    let a = g.plain(DType::BF16, &[40, 96], None).expect("a");
+    let b = g.plain(DType::BF16, &[24, 96], None).expect("b");
+    let (pa, pb, pc) = (tmp("a.npy"), tmp("b.npy"), tmp("c.npy"));
+    write_npy(&pa, &a).expect("write a");
+    write_npy(&pb, &b).expect("write b");
+    let s = |p: &PathBuf| p.to_str().expect("utf8").to_string();
+    let (code, text) = tessera(&[
+        "run",
+        "dsl_examples/gemm_bf16.tsr",
+        "--arg",
+        &format!("a={}", s(&pa)),
+        "--arg",
+        &format!("b={}", s(&pb)),
+        "--out",
+        &format!("c={}", s(&pc)),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("M=40") && text.contains("K=96") && text.contains("N=24"),
+        "{text}"
+    );
+    let c = read_npy(&pc, DType::BF16, Some(&[40, 24]), None).expect("c");
+    assert_eq!(c.shape, vec![40, 24]);
+    // A file of the wrong dtype is a coded error, exit 2.
+    let (code, text) = tessera(&[
+        "run",
+        "dsl_examples/gemm_fp8.tsr",
+        "--arg",
+        &format!("a={}", s(&pa)),
+        "--arg",
+        "b=x.npy",
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("E0501"), "{text}");
+}
+
+#[test]
+fn validate_reports_metrics_and_fails_with_codes() {
+    let (code, text) = tessera(&[
+        "validate",
+        "dsl_examples/gemm_mxfp8.tsr",
+        "--backend",
+        "interp",
+        "--seed",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    for want in [
+        "seed: 4",
+        "M=100",
+        "N=704",
+        "K=320",
+        "max_rel",
+        "rel_l2",
+        "cosine",
+        "poisoned 0",
+        "PASS",
+    ] {
+        assert!(text.contains(want), "`{want}` missing in:\n{text}");
+    }
+    // DeepSeek 1x128 blocks: K = 320 is not a whole number of blocks.
+    let (code, text) = tessera(&["validate", "dsl_examples/gemm_fp8_blockscale.tsr", "--seed", "4"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("E0607") && text.contains("E0704"), "{text}");
+    let (code, text) = tessera(&[
+        "validate",
+        "dsl_examples/gemm_fp8_blockscale.tsr",
+        "--dim",
+        "K=384",
+        "--seed",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = tessera(&["validate", "dsl_examples/gemm_bf16.tsr", "--dim", "Q=3"]);
+    assert_eq!(code, 2, "{text}");
+}
+
+#[test]
+fn demo_runs_without_a_gpu() {
+    let (code, text) = tessera(&["demo"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("M=100,N=704,K=320") && text.contains("PASS"),
+        "{text}"
+    );
+}
