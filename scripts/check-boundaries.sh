@@ -20,7 +20,7 @@ forbid() { # crate, forbidden-regex, why
 LLVM='melior|mlir-sys|inkwell|llvm-sys|tblgen|melior-macro'
 GPU='cudarc|libloading'
 for c in tessera-diag tessera-syntax tessera-ir tessera-check tessera-formats tessera-interp \
-         tessera-reference tessera-numerics tessera-passes tessera-prepack; do
+         tessera-reference tessera-oracle tessera-numerics tessera-passes tessera-prepack; do
   forbid "$c" "$LLVM|$GPU" "front end, IR, formats, passes and interpreter build without LLVM/MLIR/GPU"
 done
 forbid tessera-lowering-mlir "inkwell|llvm-sys|$GPU" "lowering produces LLVM IR text/modules; codegen is the targets' job"
@@ -33,6 +33,7 @@ done
 forbid tessera-formats "tessera-ir|tessera-interp" "formats depend on nothing of ours"
 forbid tessera-interp "tessera-passes|tessera-reference|tessera-lowering-mlir" "the interpreter shares no code with passes, references or lowering"
 forbid tessera-reference "tessera-interp|tessera-ir" "the plain reference shares no code with the interpreter"
+forbid tessera-oracle "tessera-interp" "the reference adapter shares no code with the interpreter"
 # melior may be named by one crate only.
 namers=$(grep -l -E '^\s*melior' */*/Cargo.toml | grep -v '^lowering/mlir/' || true)
 [ -z "$namers" ] || { echo "boundary violated: melior named outside lowering/mlir: $namers" >&2; fail=1; }

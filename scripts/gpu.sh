@@ -9,8 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The issue's done-when list: bf16 and fp8-e4m3 GEMM, two square shapes and two partial ones.
-DEFAULT_CASES="gemm_bf16:100,704,320 gemm_bf16:1000,1000,1024 gemm_bf16:4096,4096,4096 gemm_bf16:8192,8192,8192
-gemm_fp8:100,704,320 gemm_fp8:1000,1000,1024 gemm_fp8:4096,4096,4096 gemm_fp8:8192,8192,8192"
+# Ordered small to large, so that a call running out of time loses the big shapes, not the partial ones.
+DEFAULT_CASES="gemm_bf16:100,704,320 gemm_fp8:100,704,320 gemm_bf16:1000,1000,1024 gemm_fp8:1000,1000,1024
+gemm_bf16:4096,4096,4096 gemm_fp8:4096,4096,4096 gemm_bf16:8192,8192,8192 gemm_fp8:8192,8192,8192"
 CASES=${*:-${TESSERA_GPU_CASES:-$DEFAULT_CASES}}
 TARGET=${TESSERA_GPU_TARGET:-sm_90a}
 MAX_RUNNER_MB=${TESSERA_MAX_RUNNER_MB:-16}
@@ -53,6 +54,13 @@ for case in $CASES; do
   [[ "$built" == *" $kernel "* ]] && echo "$kernel $M $N $K" >> .gpu/cases.txt
 done
 [ -s .gpu/cases.txt ] || { echo "error: no bundle built; nothing to run on the GPU" >&2; exit 1; }
+
+echo "== checking each case's launch plan here (ABI, grid, TMA encodings; no GPU needed)"
+while read -r kernel M N K; do
+  if ! .gpu/bin/tessera-runner plan ".gpu/bundles/$kernel" --dim "M=$M" --dim "N=$N" --dim "K=$K" > ".gpu/bundles/$kernel.plan-$M-$N-$K.txt" 2>&1; then
+    echo "error: the launch plan of $kernel M=$M N=$N K=$K fails:" >&2; cat ".gpu/bundles/$kernel.plan-$M-$N-$K.txt" >&2; exit 1
+  fi
+done < .gpu/cases.txt
 
 cp scripts/gpu/run-on-gpu.sh scripts/gpu/peers.py scripts/gpu/table.py .gpu/
 total_kb=$(du -sk .gpu | cut -f1)

@@ -191,3 +191,30 @@ fn every_op_has_a_span_inside_the_source() {
     }
     walk(&k.body, src.len());
 }
+
+#[test]
+fn nested_loops_and_branches_carry_and_merge() {
+    let k = kernel(
+        "kernel n(x: f32[N], y: out f32[N], mode: i32) tiles(B = 64) {
+            var acc = zeros<f32>[B];
+            var best = -inf;
+            for i in 0..N step B {
+                let t = load(x[i .. +B]);
+                if mode == 0 {
+                    acc = acc + t;
+                } else if mode == 1 {
+                    acc = max(acc, t);
+                } else {
+                    for j in 0..4 { acc = acc * 0.5; }
+                }
+                best = max(best, reduce_max(t, axis = 0));
+            }
+            store(y[0 .. +B], acc + best);
+        }",
+    );
+    let f = k.body.ops.iter().find(|o| matches!(o.kind, OpKind::For { .. })).expect("for");
+    assert_eq!(f.results.len(), 2, "acc and best are carried");
+    let OpKind::For { body, .. } = &f.kind else { unreachable!() };
+    let iff = body.ops.iter().find(|o| matches!(o.kind, OpKind::If { .. })).expect("if");
+    assert_eq!(iff.results.len(), 1, "acc merges");
+}

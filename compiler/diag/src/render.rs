@@ -6,14 +6,21 @@ use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term;
 use codespan_reporting::term::termcolor::{Buffer, WriteColor};
 
-fn to_codespan(d: &Diagnostic, src_len: usize) -> cs::Diagnostic<()> {
+fn to_codespan(d: &Diagnostic, src: &str) -> cs::Diagnostic<()> {
     let severity = match d.severity {
         Severity::Error => cs::Severity::Error,
         Severity::Warning => cs::Severity::Warning,
         Severity::Note => cs::Severity::Note,
     };
-    // Clamp spans so a label at end-of-file renders instead of failing.
-    let clamp = |x: u32| (x as usize).min(src_len);
+    // Clamp spans into the text and snap them to char boundaries, so a label at end-of-file or on
+    // a byte that was not UTF-8 (shown lossily) renders instead of failing.
+    let clamp = |x: u32, up: bool| {
+        let mut i = (x as usize).min(src.len());
+        while !src.is_char_boundary(i) {
+            if up { i += 1 } else { i -= 1 }
+        }
+        i
+    };
     let labels = d
         .labels
         .iter()
@@ -23,8 +30,8 @@ fn to_codespan(d: &Diagnostic, src_len: usize) -> cs::Diagnostic<()> {
             } else {
                 cs::LabelStyle::Secondary
             };
-            let lo = clamp(l.span.lo);
-            cs::Label::new(style, (), lo..clamp(l.span.hi).max(lo)).with_message(l.message.clone())
+            let lo = clamp(l.span.lo, false);
+            cs::Label::new(style, (), lo..clamp(l.span.hi, true).max(lo)).with_message(l.message.clone())
         })
         .collect();
     let mut notes: Vec<String> = d.notes.iter().map(|n| format!("note: {n}")).collect();
@@ -44,7 +51,7 @@ pub fn render_human(file_name: &str, src: &str, diags: &[Diagnostic], color: boo
     let config = term::Config::default();
     let mut buf = if color { Buffer::ansi() } else { Buffer::no_color() };
     for d in diags {
-        let cd = to_codespan(d, src.len());
+        let cd = to_codespan(d, src);
         if term::emit_to_write_style(&mut buf, &config, &file, &cd).is_err() {
             // Rendering only fails on spans outside the file, which `to_codespan` clamps away; keep
             // the information anyway.

@@ -65,3 +65,10 @@ fn registry_lookup() {
     assert!(c.long_text().contains("NVFP4"));
     assert!(lookup("E4242").is_none());
 }
+
+#[test]
+fn spans_inside_a_character_render() {
+    let src = "ab\u{fffd}cd\n"; // a lossily shown invalid byte: 3 bytes in the text, 1 in the file
+    let d = Diagnostic::error(codes::NOT_UTF8, "x", Span::new(2, 3), "here");
+    assert!(render_human("u.tsr", src, &[d], false).contains("u.tsr:1:3"));
+}

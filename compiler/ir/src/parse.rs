@@ -80,6 +80,7 @@ struct P<'a> {
 /// Per-kernel state: the value arena being rebuilt (slots filled as definitions are read).
 struct KCtx {
     values: Vec<Option<ValueInfo>>,
+    max_id: usize,
     params: Vec<Param>,
     syms: Vec<String>,
 }
@@ -87,6 +88,11 @@ struct KCtx {
 impl KCtx {
     fn define(&mut self, id: u32, name: Option<String>, ty: Type) -> Result<(), String> {
         let i = id as usize;
+        // Every value is defined somewhere in the text, so ids beyond its length are bogus (and
+        // would make the arena allocation explode).
+        if i > self.max_id {
+            return Err(format!("value id %{id} is larger than this text can define"));
+        }
         if self.values.len() <= i {
             self.values.resize(i + 1, None);
         }
@@ -492,6 +498,7 @@ impl<'a> P<'a> {
         let grid = self.list("(", ")", |p| p.dim_expr())?;
         let mut cx = KCtx {
             values: Vec::new(),
+            max_id: self.s.len(),
             params,
             syms,
         };

@@ -230,3 +230,38 @@ fn print_sample_for_docs() {
     println!("{text}");
     assert!(text.contains("for %"));
 }
+
+#[test]
+fn mutated_text_never_panics() {
+    let text = print_module(&module(vec![softmax(4, 64), odd_ops()]));
+    let bytes = text.as_bytes();
+    let alphabet = b"%@.:,()[]{}<>^=+-_ 0123456789azAZ\"\n#";
+    let mut s: u64 = 0x1234_5678;
+    let mut next = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as usize
+    };
+    for _ in 0..3000 {
+        let mut m = bytes.to_vec();
+        for _ in 0..1 + next() % 3 {
+            let at = next() % m.len();
+            match next() % 3 {
+                0 => m[at] = alphabet[next() % alphabet.len()],
+                1 => {
+                    m.remove(at);
+                }
+                _ => m.insert(at, alphabet[next() % alphabet.len()]),
+            }
+        }
+        if let Ok(t) = std::str::from_utf8(&m) {
+            let _ = parse_module(t);
+        }
+    }
+    // A huge value id is an error, not an allocation.
+    let big = text.replacen("%1 = program_id", "%4000000000 = program_id", 1);
+    assert_ne!(big, text);
+    let e = parse_module(&big).unwrap_err();
+    assert!(e.message.contains("larger than this text can define"), "{e}");
+}

@@ -45,15 +45,28 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
     let result =
         crate::grammar::FileParser::new().parse(&mut errors, toks.into_iter().map(Ok::<_, LexError>));
     for e in errors {
-        diags.push(parse_error(e.error, src.len()));
+        parse_diags.push(parse_error(e.error, src.len()));
     }
+    // A parse error on the line of an invalid character is almost always its consequence: keep
+    // the E0003 (which says what to remove) and drop those.
+    let bad_lines: Vec<usize> = diags
+        .iter()
+        .filter(|d| d.code == codes::INVALID_TOKEN)
+        .filter_map(|d| d.primary_span())
+        .map(|s| line_of(src, s.lo))
+        .collect();
+    let keep = |d: &Diagnostic| {
+        d.code != codes::UNEXPECTED_TOKEN || d.primary_span().is_none_or(|s| !bad_lines.contains(&line_of(src, s.lo)))
+    };
+    let mut parse_diags: Vec<Diagnostic> = Vec::new();
     let ast = match result {
         Ok(ast) => ast,
         Err(e) => {
-            diags.push(parse_error(e, src.len()));
+            parse_diags.push(parse_error(e, src.len()));
             Ast::default()
         }
     };
+    diags.extend(parse_diags.into_iter().filter(|d| keep(d)));
     if diags.is_empty() && !ast.items.iter().any(|i| matches!(i, Item::Kernel(_))) {
         let d = Diagnostic::error(
             codes::EMPTY_FILE,
@@ -65,6 +78,10 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
         diags.push(d);
     }
     (ast, diags)
+}
+
+fn line_of(src: &str, at: u32) -> usize {
+    src.as_bytes().iter().take(at as usize).filter(|b| **b == b'\n').count()
 }
 
 /// Turn lalrpop's expected-token names (`"\"(\""`, `IDENT`) into a readable list: "an expression"

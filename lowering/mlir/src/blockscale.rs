@@ -76,6 +76,13 @@ pub(crate) struct TileFactors {
     uniform_col: Option<String>,
 }
 
+impl TileFactors {
+    /// Factors of 1: plain promotion (`acc += partial`, exact as an fma with 1.0).
+    pub(crate) fn unit() -> TileFactors {
+        TileFactors { rows: [None, None], cols: HashMap::new(), uniform_col: None }
+    }
+}
+
 impl Lower<'_> {
     /// One f32 scale: `scale[row / block_rows, kb]` of operand `op`, 1.0 outside the scale tensor.
     fn scale_at(

@@ -40,11 +40,14 @@ pub struct LoweringOptions {
     pub stages: u32,
     /// Shared memory one CTA may use (static + dynamic), from the target's capabilities.
     pub max_shared_bytes: u32,
+    /// fp8 only: let the wgmma chain accumulate across the whole K loop (Hopper's fp8 MMA keeps
+    /// fewer accumulator bits) instead of promoting each K tile's partial into f32 registers.
+    pub fp8_fast_accum: bool,
 }
 
 impl Default for LoweringOptions {
     fn default() -> Self {
-        LoweringOptions { stages: 4, max_shared_bytes: SM90_MAX_DYNAMIC_SMEM }
+        LoweringOptions { stages: 4, max_shared_bytes: SM90_MAX_DYNAMIC_SMEM, fp8_fast_accum: false }
     }
 }
 

@@ -14,7 +14,7 @@
 //! done reading the stage), then tid 0 refills the stage with tile kt + S. Loads of the next S-1
 //! tiles are in flight while a tile is multiplied.
 
-use crate::blockscale::{self, BlockScalePlan};
+use crate::blockscale::{self, BlockScalePlan, TileFactors};
 use crate::lower::Lower;
 use crate::pattern::{GemmPattern, is_fp8};
 use crate::text::{Body, f32_literal};
@@ -64,6 +64,10 @@ pub(crate) struct MainloopPlan {
     pub acc_init: f64,
     /// f32 block scales applied per K tile (DeepSeek-style), when the operands carry them.
     pub block_scales: Option<BlockScalePlan>,
+    /// Each K tile's wgmmas accumulate into a fresh partial that is then added to the f32
+    /// accumulator in registers: always with block scales, and for fp8 operands unless
+    /// `fp8_fast_accum` (Hopper's fp8 wgmma accumulates with reduced precision).
+    pub promote: bool,
 }
 
 impl MainloopPlan {
@@ -93,6 +97,12 @@ impl MainloopPlan {
             operand_b: self.b_ty.to_string(),
             stages: self.stages,
             dequant: match &self.block_scales {
+                None if self.promote => format!(
+                    "none (plain {} x {} operands); fp8 partials promoted into the f32 accumulator every K tile ({} wgmma k-steps)",
+                    self.a_ty,
+                    self.b_ty,
+                    self.bk / self.k_instr
+                ),
                 None => format!("none (plain {} x {} operands)", self.a_ty, self.b_ty),
                 Some(bs) => format!(
                     "fused: f32 block scales ({}) applied per K tile to a zero-initialised wgmma partial, promoted into the f32 accumulator in registers",
@@ -204,6 +214,7 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
         ));
     }
     let elem = if elem_bytes == 1 { "u8" } else { "u16" };
+    let block_scales = blockscale::plan(pat)?;
     let chunk_elems = swizzle / elem_bytes;
     Ok(MainloopPlan {
         bm,
@@ -235,7 +246,8 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
             swizzle,
         },
         acc_init: pat.acc_init,
-        block_scales: blockscale::plan(pat)?,
+        promote: block_scales.is_some() || (elem_bytes == 1 && !opts.fp8_fast_accum),
+        block_scales,
     })
 }
 
@@ -445,9 +457,10 @@ pub(crate) fn emit(
         }
     }
 
-    // With block scales each K tile accumulates into a fresh partial (scale-d = 0 on its first
-    // wgmma), promoted into the accumulator after the wait; the zero struct is its input operand.
-    let pzero = if plan.block_scales.is_some() {
+    // With promotion each K tile accumulates into a fresh partial (scale-d = 0 on its first
+    // wgmma), added (times its block scales) into the accumulator after the wait; the zero struct
+    // is the partial's input operand.
+    let pzero = if plan.promote {
         Some(b.op("pz", "llvm.mlir.zero : !acc"))
     } else {
         None
@@ -474,6 +487,7 @@ pub(crate) fn emit(
             let iv = lw.b.op("kv", format!("arith.addi {lo}, {ks} : i32"));
             Some(lw.tile_scales(pat, plan, bs, geo, &iv)?)
         }
+        None if plan.promote => Some(TileFactors::unit()),
         None => None,
     };
     let b = &mut lw.b;

@@ -238,6 +238,10 @@ pub(crate) fn elementwise(
     }
 }
 
+/// `ex2.approx.f32` and `lg2.approx.f32` (no flush-to-zero).
+const EX2: &str = "llvm.call_intrinsic \"llvm.nvvm.ex2.approx.f32\"";
+const LG2: &str = "llvm.call_intrinsic \"llvm.nvvm.lg2.approx.f\"";
+
 fn unary(b: &mut Body, op: UnOp, (x, d): (String, DType), span: Span) -> Result<String, LoweringError> {
     let ty = mlir_type(d, span)?;
     if !is_plain_float(d) {
@@ -261,7 +265,8 @@ fn unary(b: &mut Body, op: UnOp, (x, d): (String, DType), span: Span) -> Result<
     if op == UnOp::Neg {
         return Ok(b.op("v", format!("arith.negf {x} : {ty}")));
     }
-    // Transcendentals are computed in f32 (the NVPTX approximations), then rounded back.
+    // Transcendentals are computed in f32 with the PTX approximations (ex2.approx / lg2.approx:
+    // llvm.exp2/llvm.log2 have no NVPTX lowering and would end codegen), then rounded back.
     let w = cast(b, &x, d, DType::F32, span)?;
     let r = match op {
         UnOp::Abs => b.op("v", format!("llvm.intr.fabs({w}) : (f32) -> f32")),
@@ -271,15 +276,15 @@ fn unary(b: &mut Body, op: UnOp, (x, d): (String, DType), span: Span) -> Result<
             let one = b.cst(f32_literal(1.0), "f32");
             b.op("v", format!("arith.divf {one}, {s} : f32"))
         }
-        UnOp::Exp2 => b.op("v", format!("llvm.intr.exp2({w}) : (f32) -> f32")),
+        UnOp::Exp2 => b.op("v", format!("{EX2}({w}) : (f32) -> f32")),
         UnOp::Exp => {
             let l2e = b.cst(f32_literal(std::f64::consts::LOG2_E), "f32");
             let s = b.op("v", format!("arith.mulf {w}, {l2e} : f32"));
-            b.op("v", format!("llvm.intr.exp2({s}) : (f32) -> f32"))
+            b.op("v", format!("{EX2}({s}) : (f32) -> f32"))
         }
-        UnOp::Log2 => b.op("v", format!("llvm.intr.log2({w}) : (f32) -> f32")),
+        UnOp::Log2 => b.op("v", format!("{LG2}({w}) : (f32) -> f32")),
         UnOp::Log => {
-            let l = b.op("v", format!("llvm.intr.log2({w}) : (f32) -> f32"));
+            let l = b.op("v", format!("{LG2}({w}) : (f32) -> f32"));
             let ln2 = b.cst(f32_literal(std::f64::consts::LN_2), "f32");
             b.op("v", format!("arith.mulf {l}, {ln2} : f32"))
         }

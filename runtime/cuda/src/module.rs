@@ -6,7 +6,7 @@ use crate::device::Device;
 use crate::error::{CudaError, check, describe};
 use cudarc::driver::sys::{self, CUjit_option as J};
 use std::ffi::{CString, c_void};
-use tessera_bundle::{Bundle, Image};
+use tessera_bundle::Bundle;
 
 /// A loaded module and its entry point.
 #[derive(Debug)]
@@ -14,8 +14,8 @@ pub struct Kernel {
     module: sys::CUmodule,
     pub(crate) func: sys::CUfunction,
     pub entry: String,
-    /// What was loaded: "cubin" or "PTX".
-    pub loaded_from: &'static str,
+    /// What was loaded: "cubin", "PTX", or "PTX (cubin rejected: REASON)".
+    pub loaded_from: String,
 }
 
 const LOG_BYTES: usize = 16 * 1024;
@@ -27,22 +27,39 @@ impl Kernel {
     /// Load the bundle's NVIDIA image and look up its entry point; prepare its shared memory opt-in.
     pub fn load(dev: &Device, bundle: &Bundle) -> Result<Kernel, CudaError> {
         let entry = bundle.meta.entry.clone();
-        let (image, what): (Vec<u8>, &'static str) = match bundle.nvidia_image() {
-            Some(Image::Cubin(c)) => (c.to_vec(), "cubin"),
-            Some(Image::Ptx(p)) => {
-                // The driver reads PTX as a NUL-terminated string.
-                let mut v = p.as_bytes().to_vec();
-                v.push(0);
-                (v, "PTX")
-            }
-            _ => {
+        let ptx_image = |p: &str| {
+            // The driver reads PTX as a NUL-terminated string.
+            let mut v = p.as_bytes().to_vec();
+            v.push(0);
+            v
+        };
+        let (module, what, loaded_from) = match (&bundle.cubin, &bundle.ptx) {
+            (Some(c), ptx) => match load_with_log(c, "cubin", &entry) {
+                Ok(m) => (m, "cubin", "cubin".to_string()),
+                // A cubin the driver cannot take (e.g. built for another chip) still leaves the PTX,
+                // which the driver can JIT for this one; the fallback is named in the run's device line.
+                Err(CudaError::ImageRejected { name, .. }) if ptx.is_some() => {
+                    let p = ptx_image(ptx.as_deref().unwrap_or_default());
+                    (
+                        load_with_log(&p, "PTX", &entry)?,
+                        "PTX",
+                        format!("PTX (cubin rejected: {name})"),
+                    )
+                }
+                Err(e) => return Err(e),
+            },
+            (None, Some(p)) => (
+                load_with_log(&ptx_image(p), "PTX", &entry)?,
+                "PTX",
+                "PTX".to_string(),
+            ),
+            (None, None) => {
                 return Err(CudaError::Invalid(format!(
                     "bundle for target {} has no cubin or PTX to load on an NVIDIA GPU",
                     bundle.meta.target
                 )));
             }
         };
-        let module = load_with_log(&image, what, &entry)?;
         let cname = CString::new(entry.clone())
             .map_err(|_| CudaError::Invalid(format!("entry point name {entry:?} contains a NUL byte")))?;
         let mut func: sys::CUfunction = std::ptr::null_mut();
@@ -52,7 +69,7 @@ impl Kernel {
             module,
             func,
             entry: entry.clone(),
-            loaded_from: what,
+            loaded_from,
         };
         if r != sys::cudaError_enum::CUDA_SUCCESS {
             let (name, text) = describe(r);

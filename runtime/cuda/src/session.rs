@@ -18,8 +18,8 @@ pub struct RunReport {
     pub grid: [u32; 3],
     pub block: [u32; 3],
     pub dynamic_shared_bytes: u32,
-    /// "cubin" or "PTX".
-    pub loaded_from: &'static str,
+    /// "cubin", "PTX", or "PTX (cubin rejected: REASON)".
+    pub loaded_from: String,
 }
 
 /// Everything one launch reads: device copies of the bindings' tensors, the encoded tensor maps and
@@ -211,7 +211,7 @@ pub fn run(
         grid: p.grid,
         block: p.block,
         dynamic_shared_bytes: p.smem,
-        loaded_from: kernel.loaded_from,
+        loaded_from: kernel.loaded_from.clone(),
     })
 }
 

@@ -6,11 +6,13 @@
 //! - [`validate::validate_bundle`]: GPU vs the interpreter (all programs, or a seeded spot check of
 //!   tiles for big shapes) and vs the plain reference; outputs poisoned first; metrics; a verdict.
 //! - [`bench::bench_bundle`]: CUDA/HIP events, warm-up, median, rotating inputs, TFLOP/s and GB/s.
+//! - [`plan::plan_bundle`]: the launch plan (grid, ABI slots, TMA encodings) without a GPU.
 
 pub mod backend;
 pub mod bench;
 pub mod error;
 pub mod oracle;
+pub mod plan;
 pub mod problem;
 pub mod run;
 pub mod session;
@@ -19,6 +21,7 @@ pub mod validate;
 pub use backend::{Backend, Gpu};
 pub use bench::{BenchRow, bench_bundle, bench_loaded};
 pub use error::{ErrorKind, RunnerError};
+pub use plan::plan_bundle;
 pub use run::{RunRow, run_bundle, run_loaded};
 pub use session::{Common, Loaded};
 pub use tessera_bundle::stats::BenchOptions;

@@ -62,6 +62,11 @@ enum Cmd {
         #[arg(long, default_value_t = 16)]
         spot_tiles: usize,
     },
+    /// Print the launch plan (grid, ABI slots, TMA tensor-map encodings) without a GPU.
+    Plan {
+        #[command(flatten)]
+        c: CommonArgs,
+    },
     /// Time the bundle: warm-up, median of N launches, rotating inputs that fit in L2.
     Bench {
         #[command(flatten)]
@@ -114,6 +119,12 @@ fn go(cmd: Cmd) -> Result<bool, RunnerError> {
             println!("{}", row.line());
             let clean = row.outputs.iter().all(|o| o.poisoned == 0 && o.non_finite == 0);
             Ok(clean)
+        }
+        Cmd::Plan { c } => {
+            for l in tessera_runner::plan_bundle(&common(&c)?)? {
+                println!("{l}");
+            }
+            Ok(true)
         }
         Cmd::Validate { c, spot_tiles } => {
             let opts = ValidateOptions {

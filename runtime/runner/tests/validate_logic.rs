@@ -10,7 +10,23 @@ use tessera_numerics::{ArgValue, Bindings};
 use tessera_runner::validate::{choose_programs, validate_outputs};
 use tessera_runner::{Backend, Common, Loaded, ValidateOptions, problem};
 
-fn bundle_dir(name: &str) -> PathBuf {
+/// A bundle directory removed when the test ends.
+struct TempBundle(PathBuf);
+
+impl std::ops::Deref for TempBundle {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempBundle {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn bundle_dir(name: &str) -> TempBundle {
     let k = samples::gemm(
         samples::tensor(DType::BF16, &["M", "K"]),
         samples::tensor(DType::BF16, &["N", "K"]),
@@ -70,7 +86,7 @@ fn bundle_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tessera-runner-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     b.write(&dir).unwrap();
-    dir
+    TempBundle(dir)
 }
 
 fn common(dir: &std::path::Path, dims: &[&str]) -> Common {
@@ -282,4 +298,31 @@ fn the_binary_reports_no_gpu_with_exit_status_3() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
+}
+
+#[test]
+fn the_launch_plan_resolves_every_slot_without_a_gpu() {
+    let dir = bundle_dir("plan");
+    let mut b = Bundle::read(&dir).unwrap();
+    b.meta.abi[0] = AbiArg::TensorMap {
+        param: "a".into(),
+        part: TensorPart::Data,
+        tma: tessera_bundle::TmaSpec { elem: "u16".into(), box_dims: vec![64, 32], swizzle: 128 },
+    };
+    b.write(&dir).unwrap();
+    let lines = tessera_runner::plan_bundle(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap();
+    let text = lines.join("\n");
+    assert!(text.contains("grid [4, 3, 1] block [128, 1, 1]"), "{text}");
+    assert!(text.contains("slot 0: tensor map over `a` Data: U16 global [96, 100] strides [192] box [64, 32] swizzle 128"), "{text}");
+    assert!(text.contains("slot 3: pointer to `c` Data (14400 bytes)"), "{text}");
+    assert!(text.contains("slot 6: i32 96"), "{text}");
+    // A box wider than the swizzle span is caught here, before any GPU is involved.
+    b.meta.abi[0] = AbiArg::TensorMap {
+        param: "a".into(),
+        part: TensorPart::Data,
+        tma: tessera_bundle::TmaSpec { elem: "u16".into(), box_dims: vec![128, 32], swizzle: 128 },
+    };
+    b.write(&dir).unwrap();
+    let e = tessera_runner::plan_bundle(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap_err();
+    assert!(e.message.contains("exceeds the 128-byte swizzle span"), "{e}");
 }

@@ -41,10 +41,19 @@ pub fn audit_hsaco(elf: &[u8], cpu: &str) -> Result<AmdAudit, AmdError> {
     let dir = scratch_dir("amd-audit")?;
     let path = dir.join("k.hsaco");
     let result = (|| {
-        std::fs::write(&path, elf).map_err(|e| AmdError::Tool { tool: "write".into(), message: e.to_string() })?;
+        std::fs::write(&path, elf).map_err(|e| AmdError::Tool {
+            tool: "write".into(),
+            message: e.to_string(),
+        })?;
         let mcpu = format!("--mcpu={cpu}");
-        let dis = run(&llvm_tool("llvm-objdump")?, &[OsStr::new("-d"), OsStr::new(&mcpu), path.as_os_str()])?;
-        let notes = run(&llvm_tool("llvm-readelf")?, &[OsStr::new("-h"), OsStr::new("--notes"), path.as_os_str()])?;
+        let dis = run(
+            &llvm_tool("llvm-objdump")?,
+            &[OsStr::new("-d"), OsStr::new(&mcpu), path.as_os_str()],
+        )?;
+        let notes = run(
+            &llvm_tool("llvm-readelf")?,
+            &[OsStr::new("-h"), OsStr::new("--notes"), path.as_os_str()],
+        )?;
         Ok(parse(&dis, &notes))
     })();
     let _ = std::fs::remove_dir_all(&dir);
@@ -55,7 +64,9 @@ pub fn audit_hsaco(elf: &[u8], cpu: &str) -> Result<AmdAudit, AmdError> {
 pub fn parse(disassembly: &str, notes: &str) -> AmdAudit {
     let mut a = AmdAudit::default();
     for line in disassembly.lines() {
-        let Some(mn) = line.split_whitespace().next() else { continue };
+        let Some(mn) = line.split_whitespace().next() else {
+            continue;
+        };
         if mn.starts_with("v_mfma") || mn.starts_with("v_smfmac") {
             *a.mfma.entry(mn.to_string()).or_default() += 1;
         } else if is_dequant(mn) {
@@ -65,7 +76,12 @@ pub fn parse(disassembly: &str, notes: &str) -> AmdAudit {
     let field = |key: &str| {
         notes.lines().find_map(|l| {
             let l = l.trim().trim_start_matches("- ");
-            l.strip_prefix(key)?.trim_start().strip_prefix(':')?.trim().parse::<u32>().ok()
+            l.strip_prefix(key)?
+                .trim_start()
+                .strip_prefix(':')?
+                .trim()
+                .parse::<u32>()
+                .ok()
         })
     };
     a.vgprs = field(".vgpr_count");
@@ -74,7 +90,9 @@ pub fn parse(disassembly: &str, notes: &str) -> AmdAudit {
     a.vgpr_spills = field(".vgpr_spill_count");
     a.sgpr_spills = field(".sgpr_spill_count");
     a.lds_bytes = field(".group_segment_fixed_size");
-    a.abi_version = notes.lines().find_map(|l| l.trim().strip_prefix("ABI Version:")?.trim().parse().ok());
+    a.abi_version = notes
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ABI Version:")?.trim().parse().ok());
     a
 }
 
@@ -100,6 +118,9 @@ mod tests {
         assert!(a.has("v_mfma_scale_f32_16x16x128_f8f6f4"));
         assert!(!a.has("v_mfma_scale_f32_32x32x64_f8f6f4"));
         assert_eq!(a.dequant.get("v_cvt_scalef32_pk_f32_fp8"), Some(&1));
-        assert_eq!((a.vgprs, a.sgprs, a.vgpr_spills, a.abi_version), (Some(40), Some(18), Some(0), Some(3)));
+        assert_eq!(
+            (a.vgprs, a.sgprs, a.vgpr_spills, a.abi_version),
+            (Some(40), Some(18), Some(0), Some(3))
+        );
     }
 }

@@ -28,7 +28,13 @@ pub fn caps() -> Gfx950Caps {
         wave_size: 64,
         lds_bytes: 160 * 1024,
         scaled_mfma: vec![MfmaShape::M16N16K128, MfmaShape::M32N32K64],
-        scaled_formats: vec![DType::F8E4M3, DType::F8E5M2, DType::F6E2M3, DType::F6E3M2, DType::F4E2M1],
+        scaled_formats: vec![
+            DType::F8E4M3,
+            DType::F8E5M2,
+            DType::F6E2M3,
+            DType::F6E3M2,
+            DType::F4E2M1,
+        ],
         scale_dtypes: vec![DType::E8M0],
         code_object_version: 5,
     }
@@ -62,7 +68,13 @@ pub fn operand_format(elem: DType, scale: Option<&ScaleSpec>) -> Result<MfmaForm
     let unsupported = |c: &'static str, reason: String| AmdError::Unsupported {
         code: c,
         target: TARGET,
-        what: format!("a dot operand of {}{}", elem.name(), scale.map(|s| format!(" with {} scales", s.scale_dtype.name())).unwrap_or_default()),
+        what: format!(
+            "a dot operand of {}{}",
+            elem.name(),
+            scale
+                .map(|s| format!(" with {} scales", s.scale_dtype.name()))
+                .unwrap_or_default()
+        ),
         reason,
         span: None,
     };
@@ -95,13 +107,20 @@ pub fn operand_format(elem: DType, scale: Option<&ScaleSpec>) -> Result<MfmaForm
         ));
     }
     MfmaFormat::from_dtype(elem).ok_or_else(|| {
-        unsupported(code::UNSUPPORTED_OPERAND, "v_mfma_scale takes fp8 e4m3/e5m2, fp6 e2m3/e3m2 or fp4 e2m1 operands".into())
+        unsupported(
+            code::UNSUPPORTED_OPERAND,
+            "v_mfma_scale takes fp8 e4m3/e5m2, fp6 e2m3/e3m2 or fp4 e2m1 operands".into(),
+        )
     })
 }
 
 /// Choose the scaled-MFMA atom for a dot `a @ b` (both operands already checked): 16x16x128 by
 /// default (more rows per wave for small tiles), 32x32x64 when asked for.
 pub fn scaled_atom(a: MfmaFormat, b: MfmaFormat, prefer_32: bool) -> ScaledMfma {
-    let shape = if prefer_32 { MfmaShape::M32N32K64 } else { MfmaShape::M16N16K128 };
+    let shape = if prefer_32 {
+        MfmaShape::M32N32K64
+    } else {
+        MfmaShape::M16N16K128
+    };
     ScaledMfma { shape, a, b }
 }

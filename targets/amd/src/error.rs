@@ -21,7 +21,13 @@ pub mod code {
 pub enum AmdError {
     /// The kernel asks for something gfx950 cannot do natively and Tessera does not emulate here.
     #[error("error[{code}]: target {target} cannot lower {what}: {reason}")]
-    Unsupported { code: &'static str, target: &'static str, what: String, reason: String, span: Option<Span> },
+    Unsupported {
+        code: &'static str,
+        target: &'static str,
+        what: String,
+        reason: String,
+        span: Option<Span>,
+    },
     #[error(transparent)]
     Mlir(#[from] NativeMlirError),
     /// A lane map referenced a variable the kernel skeleton does not define (compiler bug).

@@ -40,18 +40,32 @@ pub fn scaled_gemm_mlir(name: &str, plan: &GemmTilePlan, abi: &GemmAbi) -> Resul
     // Bytes per row of A / B in global memory (FP4: two elements per byte).
     let kbytes_a = row_stride(&mut m, plan.a.fmt.bits());
     let kbytes_b = row_stride(&mut m, plan.b.fmt.bits());
-    m.line(format!("    %lds_a = llvm.mlir.addressof @{name}_lds_a : !llvm.ptr<3>"));
-    m.line(format!("    %lds_b = llvm.mlir.addressof @{name}_lds_b : !llvm.ptr<3>"));
+    m.line(format!(
+        "    %lds_a = llvm.mlir.addressof @{name}_lds_a : !llvm.ptr<3>"
+    ));
+    m.line(format!(
+        "    %lds_b = llvm.mlir.addressof @{name}_lds_b : !llvm.ptr<3>"
+    ));
     let ks = emit(&mut m, &ks_pad(32, plan.atom_ks()), &[("K", "%K")])?;
     let zero = m.i32(0);
     m.line(format!("    %acc0 = llvm.mlir.zero : {acc_ty}"));
-    m.line(format!("    llvm.br ^loop({zero}, {zero}, %acc0 : i32, i32, {acc_ty})"));
+    m.line(format!(
+        "    llvm.br ^loop({zero}, {zero}, %acc0 : i32, i32, {acc_ty})"
+    ));
     m.line(format!("  ^loop(%k0: i32, %sb: i32, %acc: {acc_ty}):"));
     m.line("    %more = llvm.icmp \"ult\" %k0, %K : i32");
     m.line("    llvm.cond_br %more, ^body, ^done");
     m.line("  ^body:");
-    let swa = if abi.scaled_a { scale_load(&mut m, &plan.a, "%scale_a", "%tile_m", &ks)? } else { m.i32(NEUTRAL) };
-    let swb = if abi.scaled_b { scale_load(&mut m, &plan.b, "%scale_b", "%tile_n", &ks)? } else { m.i32(NEUTRAL) };
+    let swa = if abi.scaled_a {
+        scale_load(&mut m, &plan.a, "%scale_a", "%tile_m", &ks)?
+    } else {
+        m.i32(NEUTRAL)
+    };
+    let swb = if abi.scaled_b {
+        scale_load(&mut m, &plan.b, "%scale_b", "%tile_n", &ks)?
+    } else {
+        m.i32(NEUTRAL)
+    };
     let mut acc = "%acc".to_string();
     for step in 0..OPSEL_STEPS {
         let kstep = m.i32((step * shape.k()) as i64);
@@ -79,7 +93,9 @@ pub fn scaled_gemm_mlir(name: &str, plan: &GemmTilePlan, abi: &GemmAbi) -> Resul
     let k1 = m.op2("add", "%k0", &sbk);
     let one = m.i32(1);
     let sb1 = m.op2("add", "%sb", &one);
-    m.line(format!("    llvm.br ^loop({k1}, {sb1}, {acc} : i32, i32, {acc_ty})"));
+    m.line(format!(
+        "    llvm.br ^loop({k1}, {sb1}, {acc} : i32, i32, {acc_ty})"
+    ));
     m.line("  ^done:");
     store_acc(&mut m, plan, abi, &m0, &n0, &acc_ty)?;
     m.line("    llvm.return");
@@ -104,12 +120,26 @@ fn emit(m: &mut MlirText, ix: &Ix, vars: &[(&str, &str)]) -> Result<String, AmdE
     m.emit_ix(ix, "%lane", &lookup).map_err(AmdError::LaneMap)
 }
 
-fn scale_load(m: &mut MlirText, p: &OperandPlan, buf: &str, tile: &str, ks_pad: &str) -> Result<String, AmdError> {
-    let off = emit(m, &p.scale_word, &[("tile", tile), ("sb", "%sb"), ("ks_pad", ks_pad)])?;
+fn scale_load(
+    m: &mut MlirText,
+    p: &OperandPlan,
+    buf: &str,
+    tile: &str,
+    ks_pad: &str,
+) -> Result<String, AmdError> {
+    let off = emit(
+        m,
+        &p.scale_word,
+        &[("tile", tile), ("sb", "%sb"), ("ks_pad", ks_pad)],
+    )?;
     let ptr = m.fresh("sp");
-    m.line(format!("    {ptr} = llvm.getelementptr {buf}[{off}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"));
+    m.line(format!(
+        "    {ptr} = llvm.getelementptr {buf}[{off}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"
+    ));
     let w = m.fresh("sw");
-    m.line(format!("    {w} = llvm.load {ptr} {{alignment = 4 : i64}} : !llvm.ptr<1> -> i32"));
+    m.line(format!(
+        "    {w} = llvm.load {ptr} {{alignment = 4 : i64}} : !llvm.ptr<1> -> i32"
+    ));
     Ok(w)
 }
 
@@ -147,15 +177,23 @@ fn stage(
         let safe = m.fresh("safe");
         m.line(format!("    {safe} = llvm.select {inb}, {off}, {zero} : i1, i32"));
         let gp = m.fresh("gp");
-        m.line(format!("    {gp} = llvm.getelementptr {src}[{safe}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"));
+        m.line(format!(
+            "    {gp} = llvm.getelementptr {src}[{safe}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"
+        ));
         let v = m.fresh("gv");
-        m.line(format!("    {v} = llvm.load {gp} {{alignment = 4 : i64}} : !llvm.ptr<1> -> i32"));
+        m.line(format!(
+            "    {v} = llvm.load {gp} {{alignment = 4 : i64}} : !llvm.ptr<1> -> i32"
+        ));
         let vm = m.fresh("gvm");
         m.line(format!("    {vm} = llvm.select {inb}, {v}, {zero} : i1, i32"));
         let la = emit(m, &p.copy_lds[w], &[])?;
         let lp = m.fresh("lp");
-        m.line(format!("    {lp} = llvm.getelementptr {lds}[{la}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"));
-        m.line(format!("    llvm.store {vm}, {lp} {{alignment = 4 : i64}} : i32, !llvm.ptr<3>"));
+        m.line(format!(
+            "    {lp} = llvm.getelementptr {lds}[{la}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"
+        ));
+        m.line(format!(
+            "    llvm.store {vm}, {lp} {{alignment = 4 : i64}} : i32, !llvm.ptr<3>"
+        ));
     }
     Ok(())
 }
@@ -168,18 +206,31 @@ fn read_operand(m: &mut MlirText, p: &OperandPlan, lds: &str) -> Result<String, 
     for (j, ix) in p.read_lds.iter().enumerate() {
         let a = emit(m, ix, &[])?;
         let lp = m.fresh("rp");
-        m.line(format!("    {lp} = llvm.getelementptr {lds}[{a}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"));
+        m.line(format!(
+            "    {lp} = llvm.getelementptr {lds}[{a}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"
+        ));
         let x = m.fresh("rw");
-        m.line(format!("    {x} = llvm.load {lp} {{alignment = 4 : i64}} : !llvm.ptr<3> -> i32"));
+        m.line(format!(
+            "    {x} = llvm.load {lp} {{alignment = 4 : i64}} : !llvm.ptr<3> -> i32"
+        ));
         let jj = m.i32(j as i64);
         let nv = m.fresh("op");
-        m.line(format!("    {nv} = llvm.insertelement {x}, {v}[{jj} : i32] : vector<{words}xi32>"));
+        m.line(format!(
+            "    {nv} = llvm.insertelement {x}, {v}[{jj} : i32] : vector<{words}xi32>"
+        ));
         v = nv;
     }
     Ok(v)
 }
 
-fn store_acc(m: &mut MlirText, plan: &GemmTilePlan, abi: &GemmAbi, m0: &str, n0: &str, acc_ty: &str) -> Result<(), AmdError> {
+fn store_acc(
+    m: &mut MlirText,
+    plan: &GemmTilePlan,
+    abi: &GemmAbi,
+    m0: &str,
+    n0: &str,
+    acc_ty: &str,
+) -> Result<(), AmdError> {
     for (i, (r, c)) in plan.acc.iter().enumerate() {
         let row = emit(m, r, &[])?;
         let col = emit(m, c, &[])?;
@@ -195,7 +246,9 @@ fn store_acc(m: &mut MlirText, plan: &GemmTilePlan, abi: &GemmAbi, m0: &str, n0:
         m.line(format!("  ^st{i}:"));
         let ii = m.i32(i as i64);
         let x = m.fresh("dv");
-        m.line(format!("    {x} = llvm.extractelement %acc[{ii} : i32] : {acc_ty}"));
+        m.line(format!(
+            "    {x} = llvm.extractelement %acc[{ii} : i32] : {acc_ty}"
+        ));
         let ro = m.op2("mul", &gr, "%N");
         let off = m.op2("add", &ro, &gc);
         abi.emit_store(m, &x, &off).map_err(AmdError::LaneMap)?;

@@ -67,7 +67,19 @@ pub fn build_kernel(kernel: &tessera_ir::Kernel, prefer_32: bool) -> Result<AmdK
         span: Some(e.span),
     })?;
     let at = |e: AmdError| match e {
-        AmdError::Unsupported { code, target, what, reason, .. } => AmdError::Unsupported { code, target, what, reason, span: Some(p.dot_span) },
+        AmdError::Unsupported {
+            code,
+            target,
+            what,
+            reason,
+            ..
+        } => AmdError::Unsupported {
+            code,
+            target,
+            what,
+            reason,
+            span: Some(p.dot_span),
+        },
         other => other,
     };
     let fa = operand_format(p.a_elem, p.a_scale.as_ref()).map_err(at)?;
@@ -76,6 +88,18 @@ pub fn build_kernel(kernel: &tessera_ir::Kernel, prefer_32: bool) -> Result<AmdK
     let entry = kernel.name.clone();
     let build = build_scaled_gemm(&entry, atom, &GemmAbi::of(&p))?;
     let mn = i64::from(atom.shape.mn());
-    let cdiv = |s: &str| tessera_ir::DimExpr::CeilDiv(Box::new(tessera_ir::DimExpr::Sym(s.to_string())), Box::new(tessera_ir::DimExpr::Const(mn)));
-    Ok(AmdKernelBuild { build, entry, abi: p.abi(), grid: vec![cdiv(&p.m), cdiv(&p.n)], block: [mfma::WAVE, 1, 1], atom })
+    let cdiv = |s: &str| {
+        tessera_ir::DimExpr::CeilDiv(
+            Box::new(tessera_ir::DimExpr::Sym(s.to_string())),
+            Box::new(tessera_ir::DimExpr::Const(mn)),
+        )
+    };
+    Ok(AmdKernelBuild {
+        build,
+        entry,
+        abi: p.abi(),
+        grid: vec![cdiv(&p.m), cdiv(&p.n)],
+        block: [mfma::WAVE, 1, 1],
+        atom,
+    })
 }

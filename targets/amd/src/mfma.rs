@@ -13,6 +13,7 @@
 //! - D (M x N, f32): 16x16: lane `l`, register `i` -> row `4*(l/16) + i`, column `l % 16`;
 //!   32x32: register `i` -> row `8*(i/4) + 4*(l/32) + i%4`, column `l % 32`.
 
+use std::ops::{Div, Rem};
 use tessera_ir::{DType, ScaleLayout};
 use tessera_lowering_mlir::native_scaled::Ix;
 

@@ -10,6 +10,7 @@
 //! layout packs the scales of four consecutive MFMAs into one VGPR (op_sel = step).
 
 use crate::mfma::{ELEMS_PER_LANE, MfmaFormat, OPSEL_STEPS, ScaledMfma, WAVE};
+use std::ops::{Div, Rem};
 use tessera_ir::ScaleLayout;
 use tessera_lowering_mlir::native_scaled::Ix;
 
@@ -88,7 +89,15 @@ fn operand(atom: ScaledMfma, fmt: MfmaFormat) -> OperandPlan {
     let read_lds = (0..fmt.words())
         .map(|j| atom.operand_mn() * row_bytes as i64 + atom.operand_kgroup() * group_bytes + (4 * j) as i64)
         .collect();
-    OperandPlan { fmt, row_bytes, copy_row, copy_kbyte, copy_lds, read_lds, scale_word: scale_word(atom) }
+    OperandPlan {
+        fmt,
+        row_bytes,
+        copy_row,
+        copy_kbyte,
+        copy_lds,
+        read_lds,
+        scale_word: scale_word(atom),
+    }
 }
 
 /// The consumer side of the `amd_lane*` scale layouts (tessera-prepack writes them): atoms of
@@ -99,5 +108,7 @@ fn operand(atom: ScaledMfma, fmt: MfmaFormat) -> OperandPlan {
 fn scale_word(atom: ScaledMfma) -> Ix {
     let atom_ks = (atom.shape.k_groups() * OPSEL_STEPS) as i64;
     let atom_bytes = (WAVE * OPSEL_STEPS) as i64;
-    Ix::var("tile") * (Ix::var("ks_pad").div(atom_ks) * atom_bytes) + Ix::var("sb") * atom_bytes + Ix::lane() * 4
+    Ix::var("tile") * (Ix::var("ks_pad").div(atom_ks) * atom_bytes)
+        + Ix::var("sb") * atom_bytes
+        + Ix::lane() * 4
 }

@@ -28,19 +28,31 @@ pub fn llvm_tool(name: &str) -> Result<PathBuf, AmdError> {
     if p.is_file() {
         Ok(p)
     } else {
-        Err(AmdError::Tool { tool: name.into(), message: format!("not found at {} (set TESSERA_LLVM_BIN)", p.display()) })
+        Err(AmdError::Tool {
+            tool: name.into(),
+            message: format!("not found at {} (set TESSERA_LLVM_BIN)", p.display()),
+        })
     }
 }
 
 /// Run `tool args...`; stdout on success, the tool's stderr in the error otherwise.
 pub fn run(tool: &Path, args: &[&std::ffi::OsStr]) -> Result<String, AmdError> {
-    let name = tool.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = tool
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let out = Command::new(tool)
         .args(args)
         .output()
-        .map_err(|e| AmdError::Tool { tool: name.clone(), message: e.to_string() })?;
+        .map_err(|e| AmdError::Tool {
+            tool: name.clone(),
+            message: e.to_string(),
+        })?;
     if !out.status.success() {
-        return Err(AmdError::Tool { tool: name, message: String::from_utf8_lossy(&out.stderr).into_owned() });
+        return Err(AmdError::Tool {
+            tool: name,
+            message: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -48,7 +60,14 @@ pub fn run(tool: &Path, args: &[&std::ffi::OsStr]) -> Result<String, AmdError> {
 /// A fresh scratch directory (removed by the caller when done).
 pub fn scratch_dir(tag: &str) -> Result<PathBuf, AmdError> {
     static N: AtomicU64 = AtomicU64::new(0);
-    let d = std::env::temp_dir().join(format!("tessera-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::create_dir_all(&d).map_err(|e| AmdError::Tool { tool: "mkdir".into(), message: format!("{}: {e}", d.display()) })?;
+    let d = std::env::temp_dir().join(format!(
+        "tessera-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&d).map_err(|e| AmdError::Tool {
+        tool: "mkdir".into(),
+        message: format!("{}: {e}", d.display()),
+    })?;
     Ok(d)
 }

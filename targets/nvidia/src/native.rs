@@ -4,18 +4,29 @@
 //! audit (expected family present, no software-dequantize conversions).
 
 use crate::sm100::{BlockScaleKind, Sm100Plan, format_code};
-use crate::sm120::{Fp8Type, MxMmaSync};
+use crate::sm120::{MxMmaSync, Sm120Kind};
 use crate::target::{Capabilities, Target};
 use std::collections::BTreeMap;
 use tessera_ir::{DType, DimExpr, Kernel, ScaleSpec, Span};
 use tessera_lowering_mlir::native_scaled::{GemmAbi, GemmPattern, recognise};
 
-const NATIVE_CAPS: Capabilities = Capabilities { wgmma: false, tma: true, block_scaled_mma: true, max_dynamic_smem: 232_448 };
+const NATIVE_CAPS: Capabilities = Capabilities {
+    wgmma: false,
+    tma: true,
+    block_scaled_mma: true,
+    max_dynamic_smem: 232_448,
+};
 
 /// Datacenter Blackwell: tcgen05 (TMEM accumulators, block-scaled kinds). PTX ISA 8.8 is needed
 /// for `kind::mxf4nvf4` with an explicit block16/block32 (NVFP4).
-pub const SM100A: Target =
-    Target { name: "sm_100a", triple: "nvptx64-nvidia-cuda", cpu: "sm_100a", features: "+ptx88", ptxas_arch: "sm_100a", caps: NATIVE_CAPS };
+pub const SM100A: Target = Target {
+    name: "sm_100a",
+    triple: "nvptx64-nvidia-cuda",
+    cpu: "sm_100a",
+    features: "+ptx88",
+    ptxas_arch: "sm_100a",
+    caps: NATIVE_CAPS,
+};
 
 /// Consumer Blackwell (RTX 50xx): warp-level `mma.sync ... block_scale`, no tcgen05, 99 KiB smem.
 pub const SM120A: Target = Target {
@@ -24,11 +35,19 @@ pub const SM120A: Target = Target {
     cpu: "sm_120a",
     features: "+ptx88",
     ptxas_arch: "sm_120a",
-    caps: Capabilities { max_dynamic_smem: 101_376, ..NATIVE_CAPS },
+    caps: Capabilities {
+        max_dynamic_smem: 101_376,
+        ..NATIVE_CAPS
+    },
 };
 
 /// DGX Spark (GB10): the sm_120a instruction set.
-pub const SM121A: Target = Target { name: "sm_121a", cpu: "sm_121a", ptxas_arch: "sm_121a", ..SM120A };
+pub const SM121A: Target = Target {
+    name: "sm_121a",
+    cpu: "sm_121a",
+    ptxas_arch: "sm_121a",
+    ..SM120A
+};
 
 pub const NATIVE_TARGETS: [Target; 3] = [SM100A, SM120A, SM121A];
 
@@ -47,7 +66,10 @@ pub fn list_targets() -> Vec<TargetListing> {
         TargetListing {
             name: "sm_90a",
             summary: "Hopper (H100/H200): TMA + mbarrier + wgmma; run on the lent GPUs",
-            capabilities: s(&["plain fp8/bf16 dots -> wgmma.mma_async", "MX/NV formats -> fused dequant in registers feeding wgmma (no block-scaled MMA)"]),
+            capabilities: s(&[
+                "plain fp8/bf16 dots -> wgmma.mma_async",
+                "MX/NV formats -> fused dequant in registers feeding wgmma (no block-scaled MMA)",
+            ]),
         },
         TargetListing {
             name: "sm_100a",
@@ -63,7 +85,8 @@ pub fn list_targets() -> Vec<TargetListing> {
             name: "sm_120a",
             summary: "Consumer Blackwell (RTX 50xx): warp-level mma.sync block_scale; compile-only here",
             capabilities: s(&[
-                "MXFP8 -> mma.sync.m16n8k32 kind::mxf8f6f4 block_scale scale_vec::1X (ue8m0)",
+                "MXFP8/FP8 -> mma.sync.m16n8k32 kind::mxf8f6f4 block_scale scale_vec::1X (ue8m0)",
+                "MXFP4 -> m16n8k64 kind::mxf4nvf4 scale_vec::2X (ue8m0); NVFP4 -> scale_vec::4X (ue4m3)",
                 "no tcgen05; scales read per lane from nv128x4 buffers (byte-id selects the K step)",
                 "ptxas -arch=sm_120a verified (sm_121a too); never run",
             ]),
@@ -86,7 +109,12 @@ pub struct NativeAudit {
 impl NativeAudit {
     /// Count of instructions whose mnemonic starts with `prefix`.
     pub fn count(&self, prefix: &str) -> usize {
-        self.block_scaled.iter().chain(&self.tcgen05).filter(|(k, _)| k.starts_with(prefix)).map(|(_, n)| n).sum()
+        self.block_scaled
+            .iter()
+            .chain(&self.tcgen05)
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
@@ -98,15 +126,28 @@ pub fn audit_ptx(ptx: &str) -> NativeAudit {
         if l.starts_with("//") {
             continue;
         }
-        let l = if l.starts_with('@') { l.split_once(char::is_whitespace).map_or("", |(_, r)| r.trim_start()) } else { l };
-        let op = l.split(|c: char| c.is_whitespace() || c == ';').next().unwrap_or("");
+        let l = if l.starts_with('@') {
+            l.split_once(char::is_whitespace)
+                .map_or("", |(_, r)| r.trim_start())
+        } else {
+            l
+        };
+        let op = l
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .next()
+            .unwrap_or("");
         if op == ".version" {
             a.ptx_version = l.split_whitespace().nth(1).map(str::to_string);
-        } else if op.contains("block_scale") && (op.starts_with("mma.sync") || op.starts_with("tcgen05.mma")) {
+        } else if op.contains("block_scale") && (op.starts_with("mma.sync") || op.starts_with("tcgen05.mma"))
+        {
             *a.block_scaled.entry(op.to_string()).or_default() += 1;
         } else if op.starts_with("tcgen05.") {
             *a.tcgen05.entry(op.to_string()).or_default() += 1;
-        } else if op.starts_with("cvt.") && ["e4m3", "e5m2", "e2m1", "e2m3", "e3m2", "ue8m0"].iter().any(|t| op.contains(&format!(".f16x2.{t}")) || op.contains(&format!(".bf16x2.{t}"))) {
+        } else if op.starts_with("cvt.")
+            && ["e4m3", "e5m2", "e2m1", "e2m3", "e3m2", "ue8m0"]
+                .iter()
+                .any(|t| op.contains(&format!(".f16x2.{t}")) || op.contains(&format!(".bf16x2.{t}")))
+        {
             *a.dequant.entry(op.to_string()).or_default() += 1;
         }
     }
@@ -125,21 +166,39 @@ pub struct NativeBuild {
 }
 
 /// Build the MXFP8 scaled GEMM for an sm_120-class target (sm_120a / sm_121a) up to PTX.
-pub fn build_sm120_mx_gemm(name: &str, mma: &MxMmaSync, target: &Target, abi: &GemmAbi) -> Result<NativeBuild, String> {
+pub fn build_sm120_mx_gemm(
+    name: &str,
+    mma: &MxMmaSync,
+    target: &Target,
+    abi: &GemmAbi,
+) -> Result<NativeBuild, String> {
     let mlir = crate::sm120_kernel::mx_gemm_mlir(name, mma, abi)?;
     let ir = tessera_lowering_mlir::native_scaled::mlir_to_llvm_ir(&mlir, None).map_err(|e| e.to_string())?;
     let ptx = crate::codegen::llvm_ir_to_ptx(&ir, target)?;
     let audit = audit_ptx(&ptx);
     let family = mma.ptx_family();
     if audit.block_scaled.get(&family).copied().unwrap_or(0) == 0 {
-        return Err(format!("{}: expected `{family}` in the PTX, found {:?}", target.name, audit.block_scaled));
+        return Err(format!(
+            "{}: expected `{family}` in the PTX, found {:?}",
+            target.name, audit.block_scaled
+        ));
     }
-    Ok(NativeBuild { target: *target, mlir, ptx, audit, family })
+    Ok(NativeBuild {
+        target: *target,
+        mlir,
+        ptx,
+        audit,
+        family,
+    })
 }
 
 /// Build the tcgen05 block-scaled GEMM for sm_100a up to PTX (`convert-nvvm-to-llvm` turns the
 /// mbarrier waits into PTX loops first).
-pub fn build_sm100_gemm(name: &str, g: &crate::sm100::Sm100Plan, abi: &GemmAbi) -> Result<NativeBuild, String> {
+pub fn build_sm100_gemm(
+    name: &str,
+    g: &crate::sm100::Sm100Plan,
+    abi: &GemmAbi,
+) -> Result<NativeBuild, String> {
     let mlir = crate::sm100_kernel::gemm_mlir(name, g, abi)?;
     let ir = tessera_lowering_mlir::native_scaled::mlir_to_llvm_ir(
         &mlir,
@@ -150,9 +209,18 @@ pub fn build_sm100_gemm(name: &str, g: &crate::sm100::Sm100Plan, abi: &GemmAbi) 
     let audit = audit_ptx(&ptx);
     let family = g.kind.ptx_prefix().to_string();
     if audit.count(&family) == 0 {
-        return Err(format!("sm_100a: expected `{family}` in the PTX, found {:?}", audit.block_scaled));
+        return Err(format!(
+            "sm_100a: expected `{family}` in the PTX, found {:?}",
+            audit.block_scaled
+        ));
     }
-    Ok(NativeBuild { target: SM100A, mlir, ptx, audit, family })
+    Ok(NativeBuild {
+        target: SM100A,
+        mlir,
+        ptx,
+        audit,
+        family,
+    })
 }
 
 /// Stable diagnostic codes of the native NVIDIA backends (docs/TARGETS.md).
@@ -199,12 +267,28 @@ pub fn select(p: &GemmPattern, target: &Target) -> Result<NativeChoice, NativeEr
         span: Some(p.dot_span),
     };
     let (sa, sb) = (p.a_scale.as_ref(), p.b_scale.as_ref());
-    let fp8 = |d: DType| Fp8Type::from_dtype(d);
+    let fp8 = |d: DType| crate::sm120::Fp8Type::from_dtype(d);
     match target.name {
         "sm_120a" | "sm_121a" => match (fp8(p.a_elem), fp8(p.b_elem)) {
-            (Some(a), Some(b)) if is_mx(sa) && is_mx(sb) => Ok(NativeChoice::Sm120(MxMmaSync { a, b })),
+            (Some(a), Some(b)) if is_mx(sa) && is_mx(sb) => Ok(NativeChoice::Sm120(MxMmaSync::fp8(a, b))),
+            _ if p.a_elem == DType::F4E2M1 && p.b_elem == DType::F4E2M1 && is_nv(sa) && is_nv(sb) => {
+                Ok(NativeChoice::Sm120(MxMmaSync {
+                    kind: Sm120Kind::Nvf4,
+                }))
+            }
+            _ if p.a_elem == DType::F4E2M1
+                && p.b_elem == DType::F4E2M1
+                && sa.is_some()
+                && sb.is_some()
+                && is_mx(sa)
+                && is_mx(sb) =>
+            {
+                Ok(NativeChoice::Sm120(MxMmaSync {
+                    kind: Sm120Kind::Mxf4,
+                }))
+            }
             _ => Err(refuse(
-                "the sm_120-class lowering covers MXFP8 / plain FP8 operands (mma.sync kind::mxf8f6f4 scale_vec::1X); FP4 (kind::mxf4nvf4) and other contracts are not lowered yet",
+                "the sm_120-class lowering covers MXFP8/FP8 x MXFP8/FP8 (kind::mxf8f6f4) and MXFP4 / NVFP4 x same (kind::mxf4nvf4); mixed FP4 x FP8 and bf16 are not lowered yet",
             )),
         },
         "sm_100a" => {
@@ -214,13 +298,23 @@ pub fn select(p: &GemmPattern, target: &Target) -> Result<NativeChoice, NativeEr
             {
                 let kind = BlockScaleKind::Mxf8f6f4;
                 let f = |d| format_code(kind, d).unwrap_or(0);
-                return Ok(NativeChoice::Sm100(Sm100Plan { kind, a_fmt: f(p.a_elem), b_fmt: f(p.b_elem), ue8m0: true }));
+                return Ok(NativeChoice::Sm100(Sm100Plan {
+                    kind,
+                    a_fmt: f(p.a_elem),
+                    b_fmt: f(p.b_elem),
+                    ue8m0: true,
+                }));
             }
             if p.a_elem == DType::F4E2M1 && p.b_elem == DType::F4E2M1 {
                 let nv = is_nv(sa) && is_nv(sb);
                 if nv || (sa.is_some() && sb.is_some() && is_mx(sa) && is_mx(sb)) {
                     let kind = BlockScaleKind::Mxf4nvf4 { block16: nv };
-                    return Ok(NativeChoice::Sm100(Sm100Plan { kind, a_fmt: 1, b_fmt: 1, ue8m0: !nv }));
+                    return Ok(NativeChoice::Sm100(Sm100Plan {
+                        kind,
+                        a_fmt: 1,
+                        b_fmt: 1,
+                        ue8m0: !nv,
+                    }));
                 }
             }
             Err(refuse(
@@ -261,19 +355,36 @@ pub fn build_kernel(kernel: &Kernel, target: &Target) -> Result<NativeKernelBuil
     })?;
     let choice = select(&p, target)?;
     let abi = GemmAbi::of(&p);
-    let internal = |e: String| NativeError { code: "E0710", target: target.name, what: format!("kernel `{}`", kernel.name), reason: format!("internal: {e}"), span: None };
-    let cdiv = |s: &str, t: i64| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.to_string())), Box::new(DimExpr::Const(t)));
+    let internal = |e: String| NativeError {
+        code: "E0710",
+        target: target.name,
+        what: format!("kernel `{}`", kernel.name),
+        reason: format!("internal: {e}"),
+        span: None,
+    };
+    let cdiv = |s: &str, t: i64| {
+        DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.to_string())), Box::new(DimExpr::Const(t)))
+    };
     let (build, grid, block) = match choice {
         NativeChoice::Sm120(mma) => (
             build_sm120_mx_gemm(&kernel.name, &mma, target, &abi).map_err(internal)?,
             vec![cdiv(&p.m, 16), cdiv(&p.n, 8)],
             [32, 1, 1],
         ),
-        NativeChoice::Sm100(plan) => {
-            (build_sm100_gemm(&kernel.name, &plan, &abi).map_err(internal)?, vec![cdiv(&p.m, 128), cdiv(&p.n, 128)], [128, 1, 1])
-        }
+        NativeChoice::Sm100(plan) => (
+            build_sm100_gemm(&kernel.name, &plan, &abi).map_err(internal)?,
+            vec![cdiv(&p.m, 128), cdiv(&p.n, 128)],
+            [128, 1, 1],
+        ),
     };
-    Ok(NativeKernelBuild { build, entry: kernel.name.clone(), abi: p.abi(), grid, block, choice })
+    Ok(NativeKernelBuild {
+        build,
+        entry: kernel.name.clone(),
+        abi: p.abi(),
+        grid,
+        block,
+        choice,
+    })
 }
 
 /// Look up a native target by its `--target` name.

@@ -8,6 +8,7 @@
 //! [27,29) M >> 7, [29,31) scale-factor-A id. The scale-factor ids pick which byte of each 32-bit
 //! TMEM scale cell (one K-block of an nv128x4 atom row) the MMA applies. Never run on hardware.
 
+use std::ops::{Div, Rem};
 use tessera_ir::DType;
 use tessera_lowering_mlir::native_scaled::Ix;
 
@@ -23,7 +24,9 @@ pub enum BlockScaleKind {
 impl BlockScaleKind {
     pub fn mlir_attrs(self) -> &'static str {
         match self {
-            BlockScaleKind::Mxf8f6f4 => "kind = #nvvm.block_scale_kind<mxf8f6f4>, ctaGroup = #nvvm.cta_group<cta_1>",
+            BlockScaleKind::Mxf8f6f4 => {
+                "kind = #nvvm.block_scale_kind<mxf8f6f4>, ctaGroup = #nvvm.cta_group<cta_1>"
+            }
             BlockScaleKind::Mxf4nvf4 { block16: true } => {
                 "kind = #nvvm.block_scale_kind<mxf4nvf4>, ctaGroup = #nvvm.cta_group<cta_1>, blockScale = #nvvm.tcgen05_mma_block_scale<block16>"
             }
@@ -37,8 +40,12 @@ impl BlockScaleKind {
     pub fn ptx_prefix(self) -> &'static str {
         match self {
             BlockScaleKind::Mxf8f6f4 => "tcgen05.mma.cta_group::1.kind::mxf8f6f4.block_scale",
-            BlockScaleKind::Mxf4nvf4 { block16: true } => "tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.block16",
-            BlockScaleKind::Mxf4nvf4 { block16: false } => "tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.block32",
+            BlockScaleKind::Mxf4nvf4 { block16: true } => {
+                "tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.block16"
+            }
+            BlockScaleKind::Mxf4nvf4 { block16: false } => {
+                "tcgen05.mma.cta_group::1.kind::mxf4nvf4.block_scale.block32"
+            }
         }
     }
 
@@ -169,7 +176,9 @@ impl Sm100Plan {
     /// Global byte offset of scale atom `j` of the current iteration. Variables: `tile` (the
     /// 128-row tile), `iter` (K iteration), `ks_pad` (padded scale-K of the buffer).
     pub fn scale_atom(&self, j: u32) -> Ix {
-        (Ix::var("tile") * Ix::var("ks_pad").div(4) + Ix::var("iter") * i64::from(self.atoms_per_iter()) + i64::from(j))
+        (Ix::var("tile") * Ix::var("ks_pad").div(4)
+            + Ix::var("iter") * i64::from(self.atoms_per_iter())
+            + i64::from(j))
             * i64::from(Self::ATOM_BYTES)
     }
 
@@ -191,6 +200,13 @@ impl Sm100Plan {
 
     /// Instruction descriptor of MMA `s`.
     pub fn idesc(&self, s: u32) -> u32 {
-        instr_desc(self.a_fmt, self.b_fmt, Self::TILE, Self::TILE, self.ue8m0, self.mma_scales(s).1)
+        instr_desc(
+            self.a_fmt,
+            self.b_fmt,
+            Self::TILE,
+            Self::TILE,
+            self.ue8m0,
+            self.mma_scales(s).1,
+        )
     }
 }

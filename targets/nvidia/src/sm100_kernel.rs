@@ -55,24 +55,49 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
         ("sfa", format!("!llvm.array<{} x i8>", 512 * atoms), 128),
         ("sfb", format!("!llvm.array<{} x i8>", 512 * atoms), 128),
     ] {
-        l(format!("  llvm.mlir.global internal @{name}_{sym}() {{addr_space = 3 : i32, alignment = {align} : i64}} : {ty}"));
+        l(format!(
+            "  llvm.mlir.global internal @{name}_{sym}() {{addr_space = 3 : i32, alignment = {align} : i64}} : {ty}"
+        ));
     }
-    l(format!("  llvm.func @{name}({}) attributes {{nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>}} {{", abi.params()));
+    l(format!(
+        "  llvm.func @{name}({}) attributes {{nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>}} {{",
+        abi.params()
+    ));
     let consts: [(&str, i64, &str); 16] = [
-        ("c0", 0, "i32"), ("c1", 1, "i32"), ("c4", 4, "i32"), ("c5", 5, "i32"), ("c8", 8, "i32"), ("c16", 16, "i32"),
-        ("c32", 32, "i32"), ("c128", 128, "i32"), ("c512", 512, "i32"), ("c1024", 1024, "i32"),
-        ("crow", ROW_BYTES as i64, "i32"), ("ckel", k_elems as i64, "i32"), ("cncol", TMEM_COLS as i64, "i32"),
-        ("cticks", 1_000_000, "i32"), ("b0", 0, "i8"), ("f0", 0, "i1"),
+        ("c0", 0, "i32"),
+        ("c1", 1, "i32"),
+        ("c4", 4, "i32"),
+        ("c5", 5, "i32"),
+        ("c8", 8, "i32"),
+        ("c16", 16, "i32"),
+        ("c32", 32, "i32"),
+        ("c128", 128, "i32"),
+        ("c512", 512, "i32"),
+        ("c1024", 1024, "i32"),
+        ("crow", ROW_BYTES as i64, "i32"),
+        ("ckel", k_elems as i64, "i32"),
+        ("cncol", TMEM_COLS as i64, "i32"),
+        ("cticks", 1_000_000, "i32"),
+        ("b0", 0, "i8"),
+        ("f0", 0, "i1"),
     ];
     for (n, v, ty) in consts {
         l(format!("    %{n} = llvm.mlir.constant({v} : {ty}) : {ty}"));
     }
     l("    %t1 = llvm.mlir.constant(true) : i1".into());
     for sym in ["slot", "bars", "sa", "sb", "sfa", "sfb"] {
-        l(format!("    %{sym} = llvm.mlir.addressof @{name}_{sym} : !llvm.ptr<3>"));
+        l(format!(
+            "    %{sym} = llvm.mlir.addressof @{name}_{sym} : !llvm.ptr<3>"
+        ));
     }
-    l("    %tmabar = llvm.getelementptr %bars[0, 0] : (!llvm.ptr<3>) -> !llvm.ptr<3>, !llvm.array<2 x i64>".into());
-    l("    %mmabar = llvm.getelementptr %bars[0, 1] : (!llvm.ptr<3>) -> !llvm.ptr<3>, !llvm.array<2 x i64>".into());
+    l(
+        "    %tmabar = llvm.getelementptr %bars[0, 0] : (!llvm.ptr<3>) -> !llvm.ptr<3>, !llvm.array<2 x i64>"
+            .into(),
+    );
+    l(
+        "    %mmabar = llvm.getelementptr %bars[0, 1] : (!llvm.ptr<3>) -> !llvm.ptr<3>, !llvm.array<2 x i64>"
+            .into(),
+    );
     l("    %tid = nvvm.read.ptx.sreg.tid.x : i32".into());
     let ks = ix(&mut t_extra, "ksp", &ks_pad(g.block(), 4), &[("K", "%K")])?;
     l(std::mem::take(&mut t_extra));
@@ -84,7 +109,10 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
     l("    %isw0 = llvm.icmp \"eq\" %warp, %c0 : i32".into());
     l("    %ist0 = llvm.icmp \"eq\" %tid, %c0 : i32".into());
     // Bytes per stored row: K * bits / 8 (fp4 packed two per byte).
-    l(format!("    %cbits = llvm.mlir.constant({} : i32) : i32", g.elem_bits()));
+    l(format!(
+        "    %cbits = llvm.mlir.constant({} : i32) : i32",
+        g.elem_bits()
+    ));
     l("    %kbits = llvm.mul %K, %cbits : i32".into());
     l("    %rowstride = llvm.udiv %kbits, %c8 : i32".into());
     l("    llvm.cond_br %isw0, ^alloc, ^sync".into());
@@ -101,10 +129,16 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
         if scaled {
             continue;
         }
-        l("    %neutral = llvm.mlir.constant(2139062143 : i32) : i32".replace("%neutral", &format!("%neutral{op}")));
+        l("    %neutral = llvm.mlir.constant(2139062143 : i32) : i32"
+            .replace("%neutral", &format!("%neutral{op}")));
         for w in 0..(128 * atoms) {
-            l(format!("    %nw{op}{w} = llvm.getelementptr %sf{op}[{}] : (!llvm.ptr<3>) -> !llvm.ptr<3>, i8", 4 * w));
-            l(format!("    llvm.store %neutral{op}, %nw{op}{w} {{alignment = 4 : i64}} : i32, !llvm.ptr<3>"));
+            l(format!(
+                "    %nw{op}{w} = llvm.getelementptr %sf{op}[{}] : (!llvm.ptr<3>) -> !llvm.ptr<3>, i8",
+                4 * w
+            ));
+            l(format!(
+                "    llvm.store %neutral{op}, %nw{op}{w} {{alignment = 4 : i64}} : i32, !llvm.ptr<3>"
+            ));
         }
     }
     l("    llvm.br ^sync".into());
@@ -120,7 +154,9 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
             let col = if op == "a" { g.sfa_col(j) } else { g.sfb_col(j) };
             l(format!("    %sf{op}c{j} = llvm.mlir.constant({col} : i32) : i32"));
             l(format!("    %sf{op}i{j} = llvm.add %taddr, %sf{op}c{j} : i32"));
-            l(format!("    %sf{op}t{j} = llvm.inttoptr %sf{op}i{j} : i32 to !llvm.ptr<6>"));
+            l(format!(
+                "    %sf{op}t{j} = llvm.inttoptr %sf{op}i{j} : i32 to !llvm.ptr<6>"
+            ));
         }
     }
     l("    llvm.br ^loop(%c0, %c0 : i32, i32)".into());
@@ -142,21 +178,33 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
         l(format!("    %{op}goff0 = llvm.mul %{op}row, %rowstride : i32"));
         l(format!("    %{op}goff = llvm.add %{op}goff0, %kbyte0 : i32"));
         for ch in 0..(ROW_BYTES / 16) {
-            l(format!("    %{op}cc{ch} = llvm.mlir.constant({} : i32) : i32", ch * 16));
-            l(format!("    %{op}sp{ch} = llvm.getelementptr {sm}[{}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8", chunk_off[ch as usize]));
+            l(format!(
+                "    %{op}cc{ch} = llvm.mlir.constant({} : i32) : i32",
+                ch * 16
+            ));
+            l(format!(
+                "    %{op}sp{ch} = llvm.getelementptr {sm}[{}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8",
+                chunk_off[ch as usize]
+            ));
         }
         l(format!("    llvm.cond_br %{op}in, ^{op}bulk, ^{op}zero"));
         l(format!("  ^{op}bulk:"));
         for ch in 0..(ROW_BYTES / 16) {
             l(format!("    %{op}go{ch} = llvm.add %{op}goff, %{op}cc{ch} : i32"));
-            l(format!("    %{op}gp{ch} = llvm.getelementptr {buf}[%{op}go{ch}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"));
-            l(format!("    nvvm.cp.async.bulk.shared.cluster.global %{op}sp{ch}, %{op}gp{ch}, %tmabar, %c16 : !llvm.ptr<3>, !llvm.ptr<1>"));
+            l(format!(
+                "    %{op}gp{ch} = llvm.getelementptr {buf}[%{op}go{ch}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"
+            ));
+            l(format!(
+                "    nvvm.cp.async.bulk.shared.cluster.global %{op}sp{ch}, %{op}gp{ch}, %tmabar, %c16 : !llvm.ptr<3>, !llvm.ptr<1>"
+            ));
         }
         l(format!("    llvm.br ^{op}done"));
         l(format!("  ^{op}zero:"));
         l(format!("    %{op}z = llvm.mlir.zero : vector<4xi32>"));
         for ch in 0..(ROW_BYTES / 16) {
-            l(format!("    llvm.store %{op}z, %{op}sp{ch} {{alignment = 16 : i64}} : vector<4xi32>, !llvm.ptr<3>"));
+            l(format!(
+                "    llvm.store %{op}z, %{op}sp{ch} {{alignment = 16 : i64}} : vector<4xi32>, !llvm.ptr<3>"
+            ));
         }
         l(format!("    llvm.br ^{op}done"));
         l(format!("  ^{op}done:"));
@@ -170,17 +218,32 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
     l("  ^scales:".into());
     l("    %iter = llvm.udiv %k0, %ckel : i32".into());
     let mut sf_bytes = 0;
-    for (op, buf, sm, tile, scaled) in [("a", "%scale_a", "%sfa", "%tm", abi.scaled_a), ("b", "%scale_b", "%sfb", "%tn", abi.scaled_b)] {
+    for (op, buf, sm, tile, scaled) in [
+        ("a", "%scale_a", "%sfa", "%tm", abi.scaled_a),
+        ("b", "%scale_b", "%sfb", "%tn", abi.scaled_b),
+    ] {
         if !scaled {
             continue;
         }
         sf_bytes += 512 * atoms;
         for j in 0..atoms {
-            let off = ix(&mut t_extra, &format!("s{op}{j}"), &g.scale_atom(j), &[("tile", tile), ("iter", "%iter"), ("ks_pad", &ks)])?;
+            let off = ix(
+                &mut t_extra,
+                &format!("s{op}{j}"),
+                &g.scale_atom(j),
+                &[("tile", tile), ("iter", "%iter"), ("ks_pad", &ks)],
+            )?;
             l(std::mem::take(&mut t_extra));
-            l(format!("    %{op}sgp{j} = llvm.getelementptr {buf}[{off}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"));
-            l(format!("    %{op}ssp{j} = llvm.getelementptr {sm}[{}] : (!llvm.ptr<3>) -> !llvm.ptr<3>, i8", 512 * j));
-            l(format!("    nvvm.cp.async.bulk.shared.cluster.global %{op}ssp{j}, %{op}sgp{j}, %tmabar, %c512 : !llvm.ptr<3>, !llvm.ptr<1>"));
+            l(format!(
+                "    %{op}sgp{j} = llvm.getelementptr {buf}[{off}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"
+            ));
+            l(format!(
+                "    %{op}ssp{j} = llvm.getelementptr {sm}[{}] : (!llvm.ptr<3>) -> !llvm.ptr<3>, i8",
+                512 * j
+            ));
+            l(format!(
+                "    nvvm.cp.async.bulk.shared.cluster.global %{op}ssp{j}, %{op}sgp{j}, %tmabar, %c512 : !llvm.ptr<3>, !llvm.ptr<1>"
+            ));
         }
     }
     l(format!("    %sftx = llvm.mlir.constant({sf_bytes} : i32) : i32"));
@@ -190,7 +253,10 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
     l("    nvvm.mbarrier.arrive.expect_tx %tmabar, %tx : !llvm.ptr<3>, i32".into());
     l("    nvvm.mbarrier.try_wait.parity %tmabar, %phase, %cticks : !llvm.ptr<3>, i32, i32".into());
     // Zero-filled rows were written by the generic proxy; the MMA reads through the async proxy.
-    l("    nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}".into());
+    l(
+        "    nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}"
+            .into(),
+    );
     l("    nvvm.barrier0".into());
     l("    llvm.cond_br %ist0, ^issue, ^waitmma".into());
     // 2. scales to TMEM, then the MMAs (single thread).
@@ -198,12 +264,21 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
     l("    nvvm.tcgen05.fence #nvvm.tcgen05_fence<after>".into());
     l("    %sb_lbo = llvm.mlir.constant(128 : i32) : i32".into());
     for (op, sm) in [("a", "%sfa"), ("b", "%sfb")] {
-        l(format!("    %{op}sf32 = llvm.ptrtoint {sm} : !llvm.ptr<3> to i32"));
+        l(format!(
+            "    %{op}sf32 = llvm.ptrtoint {sm} : !llvm.ptr<3> to i32"
+        ));
         for j in 0..atoms {
-            l(format!("    %{op}sfo{j} = llvm.mlir.constant({} : i32) : i32", 512 * j));
+            l(format!(
+                "    %{op}sfo{j} = llvm.mlir.constant({} : i32) : i32",
+                512 * j
+            ));
             l(format!("    %{op}sfa{j} = llvm.add %{op}sf32, %{op}sfo{j} : i32"));
-            l(format!("    %{op}sfd{j} = nvvm.tcgen05.mma_smem_desc (%{op}sfa{j}, %c16, %c128, %b0, %f0, %b0) : (i32, i32, i32, i8, i1, i8) -> i64"));
-            l(format!("    nvvm.tcgen05.cp %sf{op}t{j}, %{op}sfd{j} {{shape = #nvvm.tcgen05_cp_shape<shape_32x128b>, multicast = #nvvm.tcgen05_cp_multicast<warpx4>}}"));
+            l(format!(
+                "    %{op}sfd{j} = nvvm.tcgen05.mma_smem_desc (%{op}sfa{j}, %c16, %c128, %b0, %f0, %b0) : (i32, i32, i32, i8, i1, i8) -> i64"
+            ));
+            l(format!(
+                "    nvvm.tcgen05.cp %sf{op}t{j}, %{op}sfd{j} {{shape = #nvvm.tcgen05_cp_shape<shape_32x128b>, multicast = #nvvm.tcgen05_cp_multicast<warpx4>}}"
+            ));
         }
     }
     l("    %sa32 = llvm.ptrtoint %sa : !llvm.ptr<3> to i32".into());
@@ -213,13 +288,24 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
     for s in 0..mmas {
         let desc = g.idesc(s);
         let (atom, _) = g.mma_scales(s);
-        l(format!("    %koff{s} = llvm.mlir.constant({} : i32) : i32", g.desc_advance(s)));
+        l(format!(
+            "    %koff{s} = llvm.mlir.constant({} : i32) : i32",
+            g.desc_advance(s)
+        ));
         l(format!("    %aa{s} = llvm.add %sa32, %koff{s} : i32"));
         l(format!("    %ba{s} = llvm.add %sb32, %koff{s} : i32"));
-        l(format!("    %da{s} = nvvm.tcgen05.mma_smem_desc (%aa{s}, %lbo, %c1024, %b0, %f0, %b0) : (i32, i32, i32, i8, i1, i8) -> i64"));
-        l(format!("    %db{s} = nvvm.tcgen05.mma_smem_desc (%ba{s}, %lbo, %c1024, %b0, %f0, %b0) : (i32, i32, i32, i8, i1, i8) -> i64"));
+        l(format!(
+            "    %da{s} = nvvm.tcgen05.mma_smem_desc (%aa{s}, %lbo, %c1024, %b0, %f0, %b0) : (i32, i32, i32, i8, i1, i8) -> i64"
+        ));
+        l(format!(
+            "    %db{s} = nvvm.tcgen05.mma_smem_desc (%ba{s}, %lbo, %c1024, %b0, %f0, %b0) : (i32, i32, i32, i8, i1, i8) -> i64"
+        ));
         l(format!("    %id{s} = llvm.mlir.constant({desc} : i32) : i32"));
-        let acc = if s == 0 { "%notfirst".to_string() } else { "%t1".to_string() };
+        let acc = if s == 0 {
+            "%notfirst".to_string()
+        } else {
+            "%t1".to_string()
+        };
         l(format!(
             "    nvvm.tcgen05.mma.block_scale %dt, %da{s}, %db{s}, %id{s}, {acc}, %sfat{atom}, %sfbt{atom} {{{}}} : (!llvm.ptr<6>, i64, i64, i32, i1, !llvm.ptr<6>, !llvm.ptr<6>)",
             g.kind.mlir_attrs()
@@ -246,11 +332,15 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
         l(format!("    %qc{q} = llvm.mlir.constant({} : i32) : i32", q * 16));
         l(format!("    %qa{q} = llvm.add %rowbase, %qc{q} : i32"));
         l(format!("    %qp{q} = llvm.inttoptr %qa{q} : i32 to !llvm.ptr<6>"));
-        l(format!("    %qv{q} = nvvm.tcgen05.ld %qp{q} {{shape = #nvvm.tcgen05_ldst_shape<shape_32x32b>}} : vector<16xi32>"));
+        l(format!(
+            "    %qv{q} = nvvm.tcgen05.ld %qp{q} {{shape = #nvvm.tcgen05_ldst_shape<shape_32x32b>}} : vector<16xi32>"
+        ));
     }
     l("    nvvm.tcgen05.wait #nvvm.tcgen05_wait<load>".into());
     for q in 0..(TILE / 16) {
-        l(format!("    %qf{q} = llvm.bitcast %qv{q} : vector<16xi32> to vector<16xf32>"));
+        l(format!(
+            "    %qf{q} = llvm.bitcast %qv{q} : vector<16xi32> to vector<16xf32>"
+        ));
         for e in 0..16 {
             let col = q * 16 + e;
             l(format!("    %ce{col} = llvm.mlir.constant({col} : i32) : i32"));
@@ -260,7 +350,9 @@ pub fn gemm_mlir(name: &str, g: &Sm100Plan, abi: &GemmAbi) -> Result<String, Str
             l(format!("    llvm.cond_br %ok{col}, ^st{col}, ^nx{col}"));
             l(format!("  ^st{col}:"));
             l(format!("    %ei{col} = llvm.mlir.constant({e} : i32) : i32"));
-            l(format!("    %x{col} = llvm.extractelement %qf{q}[%ei{col} : i32] : vector<16xf32>"));
+            l(format!(
+                "    %x{col} = llvm.extractelement %qf{q}[%ei{col} : i32] : vector<16xf32>"
+            ));
             l(format!("    %o{col} = llvm.add %crowoff, %gc{col} : i32"));
             let mut st = MlirText::with_prefix(&format!("e{col}"));
             abi.emit_store(&mut st, &format!("%x{col}"), &format!("%o{col}"))?;

@@ -18,6 +18,7 @@
 //!   `lane/4 + 8`), the scale of B column `n` in lane `4*n`. Byte-id picks one of four bytes, so
 //!   one register per lane carries the scales of four consecutive MMAs along K.
 
+use std::ops::{Div, Rem};
 use tessera_ir::DType;
 use tessera_lowering_mlir::native_scaled::Ix;
 
@@ -52,16 +53,75 @@ impl Fp8Type {
     }
 }
 
-/// One `mma.sync ... kind::mxf8f6f4.block_scale.scale_vec::1X` with m16n8k32.
+/// Which block-scaled `mma.sync` the kernel issues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sm120Kind {
+    /// `m16n8k32 kind::mxf8f6f4 scale_vec::1X ue8m0`: MXFP8 (or plain FP8 with unit scales).
+    Mxf8 { a: Fp8Type, b: Fp8Type },
+    /// `m16n8k64 kind::mxf4nvf4 scale_vec::2X ue8m0`: MXFP4 x MXFP4 (packed e2m1, block 32).
+    Mxf4,
+    /// `m16n8k64 kind::mxf4nvf4 scale_vec::4X ue4m3`: NVFP4 x NVFP4 (packed e2m1, block 16).
+    Nvf4,
+}
+
+/// One warp-level block-scaled MMA and its lane maps. FP4 uses `m16n8k64` whose fragments (PTX
+/// ISA "Matrix Fragments for mma.m16n8k64", `.e2m1`: eight per `.b32`, row `groupID (+8)`, column
+/// `threadID_in_group * 8 + (i & 7) (+32)`) hold, byte for byte, the same positions as the 8-bit
+/// `m16n8k32` ones: register `j` carries 4 consecutive K *bytes* at `threadID_in_group*4 + 16*(j/2)`.
+/// With `scale_vec::2X` / `4X` a row's 2 / 4 scales are bytes `byte-id ..` of its scale register
+/// (§9.7.14.3), so one nv128x4 word per lane (4 K-blocks) feeds 4 / 2 / 1 MMAs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MxMmaSync {
-    pub a: Fp8Type,
-    pub b: Fp8Type,
+    pub kind: Sm120Kind,
 }
 
 impl MxMmaSync {
     pub const M: u32 = 16;
     pub const N: u32 = 8;
+
+    pub const fn fp8(a: Fp8Type, b: Fp8Type) -> MxMmaSync {
+        MxMmaSync {
+            kind: Sm120Kind::Mxf8 { a, b },
+        }
+    }
+
+    /// K elements of one MMA.
+    pub fn mma_k(&self) -> u32 {
+        match self.kind {
+            Sm120Kind::Mxf8 { .. } => 32,
+            Sm120Kind::Mxf4 | Sm120Kind::Nvf4 => 64,
+        }
+    }
+
+    /// Elements per scale block (32, or 16 for NVFP4).
+    pub fn block(&self) -> u32 {
+        if self.kind == Sm120Kind::Nvf4 { 16 } else { 32 }
+    }
+
+    /// Scales per row per MMA (`scale_vec`).
+    pub fn scale_vec(&self) -> u32 {
+        self.mma_k() / self.block()
+    }
+
+    /// MMAs per scale word (an nv128x4 atom row holds 4 K-blocks): byte-id of MMA `s` is
+    /// `s * scale_vec`.
+    pub fn mmas_per_word(&self) -> u32 {
+        BYTE_STEPS / self.scale_vec()
+    }
+
+    /// K elements covered by one scale word.
+    pub fn k_per_word(&self) -> u32 {
+        self.mma_k() * self.mmas_per_word()
+    }
+
+    /// Bits per stored element.
+    pub fn elem_bits(&self) -> u32 {
+        if matches!(self.kind, Sm120Kind::Mxf8 { .. }) {
+            8
+        } else {
+            4
+        }
+    }
 
     fn group() -> Ix {
         Ix::lane().div(4)
@@ -71,19 +131,25 @@ impl MxMmaSync {
         Ix::lane().rem(4)
     }
 
-    /// A register `j` (0..4) of the lane holds 4 consecutive K bytes: (row, first k).
+    /// A register `j` (0..4) of the lane holds 4 consecutive K bytes: (row, first K byte).
     pub fn a_reg(&self, j: u32) -> (Ix, Ix) {
-        (Self::group() + (8 * (j % 2)) as i64, Self::tig() * 4 + (16 * (j / 2)) as i64)
+        (
+            Self::group() + (8 * (j % 2)) as i64,
+            Self::tig() * 4 + (16 * (j / 2)) as i64,
+        )
     }
 
-    /// B register `j` (0..2): (column, first k) of 4 consecutive K bytes.
+    /// B register `j` (0..2): (column, first K byte) of 4 consecutive K bytes.
     pub fn b_reg(&self, j: u32) -> (Ix, Ix) {
         (Self::group(), Self::tig() * 4 + (16 * j) as i64)
     }
 
     /// Accumulator register `i` (0..4): (row, column).
     pub fn acc(&self, i: u32) -> (Ix, Ix) {
-        (Self::group() + (8 * (i / 2)) as i64, Self::tig() * 2 + (i % 2) as i64)
+        (
+            Self::group() + (8 * (i / 2)) as i64,
+            Self::tig() * 2 + (i % 2) as i64,
+        )
     }
 
     /// Row of A whose scale this lane supplies (thread-id-a = 0; lanes with `lane % 4 >= 2` are
@@ -99,10 +165,26 @@ impl MxMmaSync {
 
     /// PTX mnemonic family expected in the output.
     pub fn ptx_family(&self) -> String {
+        match self.kind {
+            Sm120Kind::Mxf8 { a, b } => format!(
+                "mma.sync.aligned.m16n8k32.row.col.kind::mxf8f6f4.block_scale.scale_vec::1X.f32.{}.{}.f32.ue8m0",
+                a.ptx(),
+                b.ptx()
+            ),
+            Sm120Kind::Mxf4 => "mma.sync.aligned.m16n8k64.row.col.kind::mxf4nvf4.block_scale.scale_vec::2X.f32.e2m1.e2m1.f32.ue8m0".into(),
+            Sm120Kind::Nvf4 => "mma.sync.aligned.m16n8k64.row.col.kind::mxf4nvf4.block_scale.scale_vec::4X.f32.e2m1.e2m1.f32.ue4m3".into(),
+        }
+    }
+
+    /// The `nvvm.mma.block_scale` attribute dictionary.
+    pub fn mlir_attrs(&self) -> String {
+        let (k, a, b, vec, fmt, kind) = match self.kind {
+            Sm120Kind::Mxf8 { a, b } => (32, a.ptx(), b.ptx(), "x1", "ue8m0", "mxf8f6f4"),
+            Sm120Kind::Mxf4 => (64, "e2m1", "e2m1", "x2", "ue8m0", "mxf4nvf4"),
+            Sm120Kind::Nvf4 => (64, "e2m1", "e2m1", "x4", "ue4m3", "mxf4nvf4"),
+        };
         format!(
-            "mma.sync.aligned.m16n8k32.row.col.kind::mxf8f6f4.block_scale.scale_vec::1X.f32.{}.{}.f32.ue8m0",
-            self.a.ptx(),
-            self.b.ptx()
+            "shape = #nvvm.shape<m = 16, n = 8, k = {k}>, multiplicandAPtxType = #nvvm.mma_type<{a}>, multiplicandBPtxType = #nvvm.mma_type<{b}>, scaleVecSize = #nvvm.scale_vec_size<{vec}>, blockScaleFormat = #nvvm.block_scale_format<{fmt}>, kind = #nvvm.block_scale_kind<{kind}>"
         )
     }
 }
@@ -111,5 +193,8 @@ impl MxMmaSync {
 /// holds K-blocks `4*katom .. 4*katom+3` of MN row `row` (128x4 atoms of 512 bytes; within an
 /// atom `(r%32)*16 + ((r%128)/32)*4 + c%4`, see formats-and-scale-layouts.md).
 pub fn nv128x4_word(row: Ix, katom: Ix, ks_pad: Ix) -> Ix {
-    row.clone().div(128) * (ks_pad.div(4) * 512) + katom * 512 + row.clone().rem(32) * 16 + row.rem(128).div(32) * 4
+    row.clone().div(128) * (ks_pad.div(4) * 512)
+        + katom * 512
+        + row.clone().rem(32) * 16
+        + row.rem(128).div(32) * 4
 }

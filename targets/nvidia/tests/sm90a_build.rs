@@ -177,11 +177,41 @@ fn mainloop_variants_build_and_pass_ptxas() {
         (DType::F16, DType::F16, 128, 128, 64),
     ];
     for (ab, out, bm, bn, bk) in cases {
-        let k = gemm::gemm(&Spec { name: "variant", ab, out, bm, bn, bk, epilogue: Epilogue::TensorScales });
+        let k = gemm::gemm(&Spec {
+            name: "variant",
+            ab,
+            out,
+            bm,
+            bn,
+            bk,
+            epilogue: Epilogue::TensorScales,
+        });
         let art = build(&k, PtxasMode::Auto);
         let fam = &art.lowered.mma.family;
-        assert!(art.report.scan.mma.contains_key(fam), "{ab} {bm}x{bn}x{bk}: {:?}", art.report.scan.mma);
+        assert!(
+            art.report.scan.mma.contains_key(fam),
+            "{ab} {bm}x{bn}x{bk}: {:?}",
+            art.report.scan.mma
+        );
         assert_eq!(art.lowered.block[0], 128 * bm / 64);
+        check_ptxas(&art);
+    }
+}
+
+/// Every epilogue op reaches PTX that ptxas accepts (an unselectable intrinsic would abort LLVM).
+#[test]
+fn every_epilogue_op_selects_and_assembles() {
+    for out in [DType::F8E4M3, DType::F8E5M2, DType::F16, DType::BF16, DType::F32] {
+        let k = gemm::gemm(&Spec {
+            name: "all_ops",
+            ab: DType::BF16,
+            out,
+            bm: 64,
+            bn: 32,
+            bk: 64,
+            epilogue: Epilogue::AllOps,
+        });
+        let art = build(&k, PtxasMode::Auto);
         check_ptxas(&art);
     }
 }

@@ -49,6 +49,10 @@ pub struct Args {
     /// Do not run ptxas (the bundle then has PTX only).
     #[arg(long)]
     no_ptxas: bool,
+    /// fp8: accumulate across the whole K loop inside wgmma (faster, fewer accumulator bits)
+    /// instead of promoting each K tile's partial into f32 registers.
+    #[arg(long)]
+    fp8_fast_accum: bool,
 }
 
 fn pick<'m>(module: &'m Module, name: Option<&str>) -> Result<&'m Kernel, String> {

@@ -7,8 +7,11 @@
 //! `Unsupported` with the span to point at, never a panic.
 
 use super::MlirText;
+use std::ops::Div;
 use tessera_bundle::{AbiArg, TensorPart};
-use tessera_ir::{BinOp, DType, Dim, Kernel, Op, OpKind, ParamId, ParamKind, ScaleSpec, Span, TensorType, ValueId};
+use tessera_ir::{
+    BinOp, DType, Dim, Kernel, Op, OpKind, ParamId, ParamKind, ScaleSpec, Span, TensorType, ValueId,
+};
 
 /// What the native GEMM kernels need to know about the user's kernel.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,7 +54,10 @@ impl GemmPattern {
     /// `a, scale_a, b, scale_b, c, M, N, K[, ga, gb][, epilogue scalars]` (scale pointers only for
     /// scaled operands).
     pub fn abi(&self) -> Vec<AbiArg> {
-        let ptr = |p: &str, part| AbiArg::Ptr { param: p.to_string(), part };
+        let ptr = |p: &str, part| AbiArg::Ptr {
+            param: p.to_string(),
+            part,
+        };
         let mut v = vec![ptr(&self.a, TensorPart::Data)];
         if self.a_scale.is_some() {
             v.push(ptr(&self.a, TensorPart::Scale));
@@ -65,10 +71,18 @@ impl GemmPattern {
             v.push(AbiArg::SymI32 { sym: s.clone() });
         }
         if self.has_globals() {
-            v.push(AbiArg::GlobalScaleF32 { param: self.a.clone() });
-            v.push(AbiArg::GlobalScaleF32 { param: self.b.clone() });
+            v.push(AbiArg::GlobalScaleF32 {
+                param: self.a.clone(),
+            });
+            v.push(AbiArg::GlobalScaleF32 {
+                param: self.b.clone(),
+            });
         }
-        v.extend(self.epilogue_scalars.iter().map(|p| AbiArg::ScalarF32 { param: p.clone() }));
+        v.extend(
+            self.epilogue_scalars
+                .iter()
+                .map(|p| AbiArg::ScalarF32 { param: p.clone() }),
+        );
         v
     }
 }
@@ -112,12 +126,20 @@ fn sym(d: &Dim) -> Option<&str> {
 /// The f32 scalar parameters whose product `v` is (through broadcasts), or `None`.
 fn scalar_product(kernel: &Kernel, ops: &[Op], v: ValueId) -> Option<Vec<String>> {
     if let Some(i) = kernel.body.args.iter().position(|a| *a == v) {
-        let p = kernel.params.iter().filter(|p| matches!(p.kind, ParamKind::Scalar(_))).nth(i)?;
+        let p = kernel
+            .params
+            .iter()
+            .filter(|p| matches!(p.kind, ParamKind::Scalar(_)))
+            .nth(i)?;
         return matches!(p.kind, ParamKind::Scalar(DType::F32)).then(|| vec![p.name.clone()]);
     }
     match &producer(ops, v)?.kind {
         OpKind::Broadcast { x } => scalar_product(kernel, ops, *x),
-        OpKind::Binary { op: BinOp::Mul, lhs, rhs } => {
+        OpKind::Binary {
+            op: BinOp::Mul,
+            lhs,
+            rhs,
+        } => {
             let mut l = scalar_product(kernel, ops, *lhs)?;
             l.extend(scalar_product(kernel, ops, *rhs)?);
             Some(l)
@@ -130,26 +152,59 @@ fn scalar_product(kernel: &Kernel, ops: &[Op], v: ValueId) -> Option<Vec<String>
 pub fn recognise(kernel: &Kernel) -> Result<GemmPattern, NotAGemm> {
     let mut ops = Vec::new();
     all_ops(&kernel.body.ops, &mut ops);
-    let fail = |span: Span, reason: &str| NotAGemm { span, reason: reason.to_string() };
-    let dots: Vec<&Op> = ops.iter().filter(|o| matches!(o.kind, OpKind::Dot { .. })).collect();
+    let fail = |span: Span, reason: &str| NotAGemm {
+        span,
+        reason: reason.to_string(),
+    };
+    let dots: Vec<&Op> = ops
+        .iter()
+        .filter(|o| matches!(o.kind, OpKind::Dot { .. }))
+        .collect();
     let dot = match dots.as_slice() {
         [d] => *d,
-        [] => return Err(fail(kernel.span, "the native block-scaled backends compile GEMM-shaped kernels; this kernel has no `dot`")),
-        [_, d, ..] => return Err(fail(d.span, "the native block-scaled backends compile kernels with exactly one `dot` (a GEMM)")),
+        [] => {
+            return Err(fail(
+                kernel.span,
+                "the native block-scaled backends compile GEMM-shaped kernels; this kernel has no `dot`",
+            ));
+        }
+        [_, d, ..] => {
+            return Err(fail(
+                d.span,
+                "the native block-scaled backends compile kernels with exactly one `dot` (a GEMM)",
+            ));
+        }
     };
-    let OpKind::Dot { a, b, .. } = dot.kind else { return Err(fail(dot.span, "internal: not a dot")) };
-    let pa = loaded_param(&ops, a).ok_or_else(|| fail(dot.span, "the left `dot` operand must be `load(a[m0 .. +BM, k0 .. +BK])`"))?;
+    let OpKind::Dot { a, b, .. } = dot.kind else {
+        return Err(fail(dot.span, "internal: not a dot"));
+    };
+    let pa = loaded_param(&ops, a).ok_or_else(|| {
+        fail(
+            dot.span,
+            "the left `dot` operand must be `load(a[m0 .. +BM, k0 .. +BK])`",
+        )
+    })?;
     let pb = match producer(&ops, b).map(|o| &o.kind) {
         Some(OpKind::Transpose { x }) => loaded_param(&ops, *x),
         _ => None,
     }
     .ok_or_else(|| fail(dot.span, "the right `dot` operand must be `transpose(load(b[n0 .. +BN, k0 .. +BK]))` (B stored [N, K], K-contiguous)"))?;
-    let stores: Vec<&Op> = ops.iter().filter(|o| matches!(o.kind, OpKind::Store { .. } | OpKind::AtomicAdd { .. })).collect();
+    let stores: Vec<&Op> = ops
+        .iter()
+        .filter(|o| matches!(o.kind, OpKind::Store { .. } | OpKind::AtomicAdd { .. }))
+        .collect();
     let store = match stores.as_slice() {
         [s] if matches!(s.kind, OpKind::Store { .. }) => *s,
-        _ => return Err(fail(dot.span, "the native GEMM epilogue stores the accumulator once (`store(c[..], acc)` or a cast of it)")),
+        _ => {
+            return Err(fail(
+                dot.span,
+                "the native GEMM epilogue stores the accumulator once (`store(c[..], acc)` or a cast of it)",
+            ));
+        }
     };
-    let OpKind::Store { access, value } = &store.kind else { return Err(fail(store.span, "internal: not a store")) };
+    let OpKind::Store { access, value } = &store.kind else {
+        return Err(fail(store.span, "internal: not a store"));
+    };
     // The stored value must be the loop's accumulator, possibly times f32 scalar parameters and
     // cast: no other epilogue math.
     let mut stored = match producer(&ops, *value).map(|o| &o.kind) {
@@ -157,29 +212,53 @@ pub fn recognise(kernel: &Kernel) -> Result<GemmPattern, NotAGemm> {
         _ => *value,
     };
     let mut epilogue_scalars = Vec::new();
-    if let Some(OpKind::Binary { op: BinOp::Mul, lhs, rhs }) = producer(&ops, stored).map(|o| &o.kind) {
+    if let Some(OpKind::Binary {
+        op: BinOp::Mul,
+        lhs,
+        rhs,
+    }) = producer(&ops, stored).map(|o| &o.kind)
+    {
         let is_acc = |v: ValueId| matches!(producer(&ops, v).map(|o| &o.kind), Some(OpKind::For { .. }));
         let (acc, factor) = if is_acc(*lhs) { (*lhs, *rhs) } else { (*rhs, *lhs) };
-        epilogue_scalars = scalar_product(kernel, &ops, factor)
-            .ok_or_else(|| fail(store.span, "the native GEMM epilogue multiplies the accumulator only by f32 scalar parameters"))?;
+        epilogue_scalars = scalar_product(kernel, &ops, factor).ok_or_else(|| {
+            fail(
+                store.span,
+                "the native GEMM epilogue multiplies the accumulator only by f32 scalar parameters",
+            )
+        })?;
         stored = acc;
     }
     if !matches!(producer(&ops, stored).map(|o| &o.kind), Some(OpKind::For { .. })) {
-        return Err(fail(store.span, "the native GEMM epilogue supports only `store(c, [cast](acc [* scalars]))`"));
+        return Err(fail(
+            store.span,
+            "the native GEMM epilogue supports only `store(c, [cast](acc [* scalars]))`",
+        ));
     }
     let (an, at, _) = tensor(kernel, pa).ok_or_else(|| fail(dot.span, "internal: `a` is not a tensor"))?;
     let (bn, bt, _) = tensor(kernel, pb).ok_or_else(|| fail(dot.span, "internal: `b` is not a tensor"))?;
-    let (cn, ct, c_out) = tensor(kernel, access.tensor).ok_or_else(|| fail(store.span, "internal: `c` is not a tensor"))?;
+    let (cn, ct, c_out) =
+        tensor(kernel, access.tensor).ok_or_else(|| fail(store.span, "internal: `c` is not a tensor"))?;
     if !c_out || ct.dims.len() != 2 || at.dims.len() != 2 || bt.dims.len() != 2 {
-        return Err(fail(store.span, "native GEMM expects rank-2 a[M, K], b[N, K] and out c[M, N]"));
+        return Err(fail(
+            store.span,
+            "native GEMM expects rank-2 a[M, K], b[N, K] and out c[M, N]",
+        ));
     }
     let dims = |t: &TensorType| Some((sym(&t.dims[0])?.to_string(), sym(&t.dims[1])?.to_string()));
     let ((m, k), (n, k2), (m2, n2)) = match (dims(at), dims(bt), dims(ct)) {
         (Some(x), Some(y), Some(z)) => (x, y, z),
-        _ => return Err(fail(dot.span, "native GEMM expects symbolic dims a[M, K], b[N, K], c[M, N]")),
+        _ => {
+            return Err(fail(
+                dot.span,
+                "native GEMM expects symbolic dims a[M, K], b[N, K], c[M, N]",
+            ));
+        }
     };
     if k != k2 || m != m2 || n != n2 {
-        return Err(fail(dot.span, "native GEMM expects a[M, K], b[N, K], c[M, N] with matching dims"));
+        return Err(fail(
+            dot.span,
+            "native GEMM expects a[M, K], b[N, K], c[M, N] with matching dims",
+        ));
     }
     if !matches!(ct.dtype, DType::F32 | DType::BF16 | DType::F16) {
         return Err(fail(store.span, "native GEMM stores f32, bf16 or f16"));
@@ -217,12 +296,22 @@ pub struct GemmAbi {
 
 impl GemmAbi {
     /// Both operands scaled, f32 out, no globals (what the lane-map tests use).
-    pub const MX_F32: GemmAbi = GemmAbi { scaled_a: true, scaled_b: true, out: DType::F32, scalars: 0 };
+    pub const MX_F32: GemmAbi = GemmAbi {
+        scaled_a: true,
+        scaled_b: true,
+        out: DType::F32,
+        scalars: 0,
+    };
 
     pub fn of(p: &GemmPattern) -> GemmAbi {
         let globals = if p.has_globals() { 2 } else { 0 };
         let scalars = u8::try_from(globals + p.epilogue_scalars.len()).unwrap_or(u8::MAX);
-        GemmAbi { scaled_a: p.a_scale.is_some(), scaled_b: p.b_scale.is_some(), out: p.out, scalars }
+        GemmAbi {
+            scaled_a: p.a_scale.is_some(),
+            scaled_b: p.b_scale.is_some(),
+            out: p.out,
+            scalars,
+        }
     }
 
     /// The MLIR parameter list matching [`GemmPattern::abi`]: `%a, [%scale_a,] %b, [%scale_b,]
@@ -270,9 +359,13 @@ impl GemmAbi {
             v = t;
         }
         let p = m.fresh("cp");
-        m.line(format!("    {p} = llvm.getelementptr %c[{off}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, {ty}"));
+        m.line(format!(
+            "    {p} = llvm.getelementptr %c[{off}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, {ty}"
+        ));
         let align = if ty == "f32" { 4 } else { 2 };
-        m.line(format!("    llvm.store {v}, {p} {{alignment = {align} : i64}} : {ty}, !llvm.ptr<1>"));
+        m.line(format!(
+            "    llvm.store {v}, {p} {{alignment = {align} : i64}} : {ty}, !llvm.ptr<1>"
+        ));
         Ok(())
     }
 }
@@ -281,5 +374,6 @@ impl GemmAbi {
 /// layout atom's `atom_ks` (what tessera-prepack's `padded_dims` gives): computed in the kernel
 /// from `K`, so the ABI needs no extra argument.
 pub fn ks_pad(block: u32, atom_ks: u32) -> super::Ix {
-    (super::Ix::var("K").div(i64::from(block)) + i64::from(atom_ks - 1)).div(i64::from(atom_ks)) * i64::from(atom_ks)
+    (super::Ix::var("K").div(i64::from(block)) + i64::from(atom_ks - 1)).div(i64::from(atom_ks))
+        * i64::from(atom_ks)
 }

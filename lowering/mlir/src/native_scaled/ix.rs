@@ -8,7 +8,7 @@
 //! and by positive constants only.
 
 use std::fmt;
-use std::ops::{Add, Mul};
+use std::ops::{Add, Div, Mul, Rem};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Ix {
@@ -38,14 +38,6 @@ impl Ix {
 
     pub fn c(v: i64) -> Ix {
         Ix::Const(v)
-    }
-
-    pub fn div(self, d: i64) -> Ix {
-        Ix::Div(Box::new(self), d)
-    }
-
-    pub fn rem(self, d: i64) -> Ix {
-        Ix::Rem(Box::new(self), d)
     }
 
     pub fn xor(self, m: i64) -> Ix {
@@ -104,6 +96,22 @@ impl Add<i64> for Ix {
     type Output = Ix;
     fn add(self, rhs: i64) -> Ix {
         self + Ix::Const(rhs)
+    }
+}
+
+/// Unsigned division by a positive constant (`x / 4` or `x.div(4)` with `std::ops::Div` in scope).
+impl Div<i64> for Ix {
+    type Output = Ix;
+    fn div(self, d: i64) -> Ix {
+        Ix::Div(Box::new(self), d)
+    }
+}
+
+/// Unsigned remainder by a positive constant.
+impl Rem<i64> for Ix {
+    type Output = Ix;
+    fn rem(self, d: i64) -> Ix {
+        Ix::Rem(Box::new(self), d)
     }
 }
 

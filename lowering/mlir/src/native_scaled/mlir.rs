@@ -20,7 +20,10 @@ impl MlirText {
     /// A builder whose SSA names all start with `prefix`, for generators that splice several
     /// builders' text into one function (names stay unique).
     pub fn with_prefix(prefix: &str) -> MlirText {
-        MlirText { prefix: prefix.to_string(), ..MlirText::default() }
+        MlirText {
+            prefix: prefix.to_string(),
+            ..MlirText::default()
+        }
     }
 
     /// A fresh SSA name with a readable hint (`%a_word3_12`).
@@ -48,7 +51,12 @@ impl MlirText {
 
     /// Emit `ix` as i32 arithmetic. `lane` is the SSA name of the lane id; `var` maps variable
     /// names to SSA i32 values. Errors name the unbound variable.
-    pub fn emit_ix(&mut self, ix: &Ix, lane: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    pub fn emit_ix(
+        &mut self,
+        ix: &Ix,
+        lane: &str,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, String> {
         Ok(match ix {
             Ix::Lane => lane.to_string(),
             Ix::Var(v) => var(v).ok_or_else(|| format!("lane map uses unbound kernel variable `{v}`"))?,
@@ -61,13 +69,27 @@ impl MlirText {
         })
     }
 
-    fn bin(&mut self, op: &str, a: &Ix, b: &Ix, lane: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    fn bin(
+        &mut self,
+        op: &str,
+        a: &Ix,
+        b: &Ix,
+        lane: &str,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, String> {
         let x = self.emit_ix(a, lane, var)?;
         let y = self.emit_ix(b, lane, var)?;
         Ok(self.op2(op, &x, &y))
     }
 
-    fn bin_const(&mut self, op: &str, a: &Ix, c: i64, lane: &str, var: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    fn bin_const(
+        &mut self,
+        op: &str,
+        a: &Ix,
+        c: i64,
+        lane: &str,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, String> {
         if matches!(op, "udiv" | "urem") && c <= 0 {
             return Err(format!("lane map divides by {c}"));
         }
@@ -91,17 +113,24 @@ impl MlirText {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ops::Rem;
 
     #[test]
     fn emits_each_node_once_in_order() {
         let mut m = MlirText::new();
         let e = Ix::lane().rem(16) * 4 + Ix::var("base");
-        let r = m.emit_ix(&e, "%lane", &|v| (v == "base").then(|| "%base".to_string())).unwrap();
+        let r = m
+            .emit_ix(&e, "%lane", &|v| (v == "base").then(|| "%base".to_string()))
+            .unwrap();
         let t = m.finish();
         assert!(t.contains("llvm.urem %lane"), "{t}");
         assert!(t.contains(&format!("{r} = llvm.add")), "{t}");
         assert!(t.contains(", %base : i32"), "{t}");
         let mut m = MlirText::new();
-        assert!(m.emit_ix(&Ix::var("nope"), "%l", &|_| None).unwrap_err().contains("nope"));
+        assert!(
+            m.emit_ix(&Ix::var("nope"), "%l", &|_| None)
+                .unwrap_err()
+                .contains("nope")
+        );
     }
 }

@@ -9,7 +9,9 @@ use melior::{
     dialect::DialectRegistry,
     ir::Module,
     pass::PassManager,
-    utility::{parse_pass_pipeline, register_all_dialects, register_all_llvm_translations, register_all_passes},
+    utility::{
+        parse_pass_pipeline, register_all_dialects, register_all_llvm_translations, register_all_passes,
+    },
 };
 use std::sync::{Arc, Mutex, Once};
 
@@ -50,10 +52,14 @@ pub fn mlir_to_llvm_ir(mlir: &str, pipeline: Option<&str>) -> Result<String, Nat
     let mut module = Module::parse(&context, mlir).ok_or_else(|| NativeMlirError::Parse(said()))?;
     if let Some(p) = pipeline {
         let pm = PassManager::new(&context);
-        parse_pass_pipeline(pm.as_operation_pass_manager(), p)
-            .map_err(|e| NativeMlirError::Pipeline { pipeline: p.to_string(), message: e.to_string() })?;
-        pm.run(&mut module)
-            .map_err(|_| NativeMlirError::PassFailed { pipeline: p.to_string(), message: said() })?;
+        parse_pass_pipeline(pm.as_operation_pass_manager(), p).map_err(|e| NativeMlirError::Pipeline {
+            pipeline: p.to_string(),
+            message: e.to_string(),
+        })?;
+        pm.run(&mut module).map_err(|_| NativeMlirError::PassFailed {
+            pipeline: p.to_string(),
+            message: said(),
+        })?;
     }
     // SAFETY: the operation is a live, verified builtin.module owned by `module`; the returned
     // string is malloc'ed by the C API, copied here and freed with the matching LLVM routine.

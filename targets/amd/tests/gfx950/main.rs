@@ -8,6 +8,7 @@ mod sim;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::ops::{Div, Rem};
 use tessera_formats::{Format, decode, pack_fp4};
 use tessera_ir::{DType, ScaleLayout, ScaleSpec};
 use tessera_lowering_mlir::native_scaled::Ix;
@@ -50,11 +51,25 @@ impl Case {
         // misplacement (facebookexperimental/triton #917).
         let sa = (0..m * k / 32).map(|_| rng.random_range(124..=130)).collect();
         let sb = (0..n * k / 32).map(|_| rng.random_range(124..=130)).collect();
-        Case { m, n, k, fa, fb, a, b, sa, sb }
+        Case {
+            m,
+            n,
+            k,
+            fa,
+            fb,
+            a,
+            b,
+            sa,
+            sb,
+        }
     }
 
     fn storage(&self, codes: &[u8], rows: usize, f: MfmaFormat) -> Vec<u8> {
-        if f.bits() == 4 { pack_fp4(codes, &[rows, self.k], 1) } else { codes.to_vec() }
+        if f.bits() == 4 {
+            pack_fp4(codes, &[rows, self.k], 1)
+        } else {
+            codes.to_vec()
+        }
     }
 
     /// Plain reference: dequantize every element with tessera-formats, multiply in f64. Returns
@@ -69,7 +84,10 @@ impl Case {
         };
         let deq = |codes: &[u8], scales: &[u8], f: MfmaFormat, r: usize, kk: usize| {
             f64::from(decode(fmt(f), u16::from(codes[r * self.k + kk])))
-                * f64::from(decode(Format::E8M0, u16::from(scales[r * (self.k / 32) + kk / 32])))
+                * f64::from(decode(
+                    Format::E8M0,
+                    u16::from(scales[r * (self.k / 32) + kk / 32]),
+                ))
         };
         let (mut c, mut abs) = (vec![0f64; self.m * self.n], vec![0f64; self.m * self.n]);
         for i in 0..self.m {
@@ -87,12 +105,27 @@ impl Case {
     /// Run `plan` through the model on this case's buffers (scales prepacked by tessera-prepack).
     fn simulate(&self, plan: &GemmTilePlan) -> Vec<f32> {
         let layout = plan.layout();
-        let pack = |s: &[u8], rows: usize| tessera_prepack::prepack(layout, DType::E8M0, s, rows, self.k / 32).expect("prepack");
+        let pack = |s: &[u8], rows: usize| {
+            tessera_prepack::prepack(layout, DType::E8M0, s, rows, self.k / 32).expect("prepack")
+        };
         let (spa, spb) = (pack(&self.sa, self.m), pack(&self.sb, self.n));
         let (_, ks_pad_a) = tessera_prepack::padded_dims(layout, self.m, self.k / 32);
         let (_, ks_pad_b) = tessera_prepack::padded_dims(layout, self.n, self.k / 32);
-        let (a, b) = (self.storage(&self.a, self.m, self.fa), self.storage(&self.b, self.n, self.fb));
-        let pr = sim::Problem { m: self.m, n: self.n, k: self.k, a: &a, b: &b, scale_a: &spa, scale_b: &spb, ks_pad_a, ks_pad_b };
+        let (a, b) = (
+            self.storage(&self.a, self.m, self.fa),
+            self.storage(&self.b, self.n, self.fb),
+        );
+        let pr = sim::Problem {
+            m: self.m,
+            n: self.n,
+            k: self.k,
+            a: &a,
+            b: &b,
+            scale_a: &spa,
+            scale_b: &spb,
+            ks_pad_a,
+            ks_pad_b,
+        };
         sim::run(plan, &pr)
     }
 }
@@ -101,7 +134,11 @@ impl Case {
 /// each partial sum to f32, so cancellation makes plain relative error meaningless, while a
 /// misplaced element or scale moves a whole term (an O(1) share of the absolute sum).
 fn max_rel_err(got: &[f32], (want, abs): &(Vec<f64>, Vec<f64>)) -> f64 {
-    got.iter().zip(want).zip(abs).map(|((g, w), a)| (f64::from(*g) - w).abs() / a.max(1e-30)).fold(0.0, f64::max)
+    got.iter()
+        .zip(want)
+        .zip(abs)
+        .map(|((g, w), a)| (f64::from(*g) - w).abs() / a.max(1e-30))
+        .fold(0.0, f64::max)
 }
 
 fn check(shape: MfmaShape, fa: MfmaFormat, fb: MfmaFormat, seed: u64) {
@@ -135,20 +172,33 @@ fn mxfp4_and_mixed_lane_maps_match_reference() {
 /// K-groups 0<->1 and 2<->3 while keeping the row) and the model must disagree with the reference.
 #[test]
 fn swapped_scale_k_groups_fail_the_comparison() {
-    let atom = ScaledMfma { shape: MfmaShape::M16N16K128, a: MfmaFormat::Fp8E4M3, b: MfmaFormat::Fp8E4M3 };
+    let atom = ScaledMfma {
+        shape: MfmaShape::M16N16K128,
+        a: MfmaFormat::Fp8E4M3,
+        b: MfmaFormat::Fp8E4M3,
+    };
     let case = Case::new(7, 48, 32, 256, atom.a, atom.b);
     let good = GemmTilePlan::new(atom);
     assert!(max_rel_err(&case.simulate(&good), &case.reference()) < 1e-5);
     let mut bad = good.clone();
-    let swapped = Ix::var("tile") * (Ix::var("ks_pad").div(16) * 256) + Ix::var("sb") * 256 + Ix::lane().xor(16) * 4;
+    let swapped =
+        Ix::var("tile") * (Ix::var("ks_pad").div(16) * 256) + Ix::var("sb") * 256 + Ix::lane().xor(16) * 4;
     bad.a.scale_word = swapped;
     let err = max_rel_err(&case.simulate(&bad), &case.reference());
-    assert!(err > 1e-2, "a K-group-swapped scale map went unnoticed (max rel err {err})");
+    assert!(
+        err > 1e-2,
+        "a K-group-swapped scale map went unnoticed (max rel err {err})"
+    );
     // Same for an operand map that reads the wrong K-group of data.
     let mut bad = good.clone();
-    bad.b.read_lds = (0..8).map(|j| Ix::lane().rem(16) * 128 + Ix::lane().div(16).xor(1) * 32 + 4 * j).collect();
+    bad.b.read_lds = (0..8)
+        .map(|j| Ix::lane().rem(16) * 128 + Ix::lane().div(16).xor(1) * 32 + 4 * j)
+        .collect();
     let err = max_rel_err(&case.simulate(&bad), &case.reference());
-    assert!(err > 1e-2, "a K-group-swapped operand map went unnoticed (max rel err {err})");
+    assert!(
+        err > 1e-2,
+        "a K-group-swapped operand map went unnoticed (max rel err {err})"
+    );
 }
 
 /// Every (lane, step) scale byte the kernel reads is the prepack's slot for that lane's row and
@@ -156,7 +206,11 @@ fn swapped_scale_k_groups_fail_the_comparison() {
 #[test]
 fn scale_word_map_agrees_with_prepack_offsets() {
     for shape in [MfmaShape::M16N16K128, MfmaShape::M32N32K64] {
-        let plan = GemmTilePlan::new(ScaledMfma { shape, a: MfmaFormat::Fp8E4M3, b: MfmaFormat::Fp8E4M3 });
+        let plan = GemmTilePlan::new(ScaledMfma {
+            shape,
+            a: MfmaFormat::Fp8E4M3,
+            b: MfmaFormat::Fp8E4M3,
+        });
         let layout = plan.layout();
         let (mn, g) = (shape.mn() as usize, shape.k_groups() as usize);
         let (rows, ks) = (3 * mn, 40);
@@ -173,7 +227,11 @@ fn scale_word_map_agrees_with_prepack_offsets() {
                     for step in 0..4 {
                         let byte = plan.a.scale_word.eval(l as i64, &env).unwrap() as usize + step;
                         let (r, c) = (tile * mn + l % mn, sb * 4 * g + step * g + l / mn);
-                        assert_eq!(byte, tessera_prepack::offset(layout, r, c, ks_pad), "{shape:?} lane {l} step {step}");
+                        assert_eq!(
+                            byte,
+                            tessera_prepack::offset(layout, r, c, ks_pad),
+                            "{shape:?} lane {l} step {step}"
+                        );
                     }
                 }
             }
@@ -183,20 +241,38 @@ fn scale_word_map_agrees_with_prepack_offsets() {
 
 #[test]
 fn nvfp4_and_fnuz_get_coded_diagnostics() {
-    let nv = ScaleSpec { scale_dtype: DType::UE4M3, block: vec![1, 16], global: true, layout: ScaleLayout::Linear };
+    let nv = ScaleSpec {
+        scale_dtype: DType::UE4M3,
+        block: vec![1, 16],
+        global: true,
+        layout: ScaleLayout::Linear,
+    };
     let e = operand_format(DType::F4E2M1, Some(&nv)).unwrap_err().to_string();
-    assert!(e.contains(code::NVFP4_ON_GFX950) && e.contains("gfx950") && e.contains("ue4m3"), "{e}");
+    assert!(
+        e.contains(code::NVFP4_ON_GFX950) && e.contains("gfx950") && e.contains("ue4m3"),
+        "{e}"
+    );
     let e = operand_format(DType::F8E4M3Fnuz, None).unwrap_err().to_string();
     assert!(e.contains(code::FNUZ_ON_GFX950) && e.contains("gfx942"), "{e}");
-    let mx = ScaleSpec { scale_dtype: DType::E8M0, block: vec![1, 32], global: false, layout: ScaleLayout::AmdLane16x16x128 };
-    assert_eq!(operand_format(DType::F8E4M3, Some(&mx)).unwrap(), MfmaFormat::Fp8E4M3);
+    let mx = ScaleSpec {
+        scale_dtype: DType::E8M0,
+        block: vec![1, 32],
+        global: false,
+        layout: ScaleLayout::AmdLane16x16x128,
+    };
+    assert_eq!(
+        operand_format(DType::F8E4M3, Some(&mx)).unwrap(),
+        MfmaFormat::Fp8E4M3
+    );
     let e = operand_format(DType::BF16, Some(&mx)).unwrap_err().to_string();
     assert!(e.contains(code::UNSUPPORTED_OPERAND), "{e}");
 }
 
 fn toolchain_present() -> bool {
     let bin = std::env::var("TESSERA_LLVM_BIN").unwrap_or_else(|_| "/usr/lib/llvm-22/bin".into());
-    let ok = ["ld.lld", "llvm-objdump", "llvm-readelf"].iter().all(|t| std::path::Path::new(&bin).join(t).is_file());
+    let ok = ["ld.lld", "llvm-objdump", "llvm-readelf"]
+        .iter()
+        .all(|t| std::path::Path::new(&bin).join(t).is_file());
     if !ok {
         eprintln!("skipped: ld.lld / llvm-objdump / llvm-readelf not found in {bin} (set TESSERA_LLVM_BIN)");
     }
@@ -213,13 +289,25 @@ fn hsaco_contains_the_scaled_mfma_and_no_dequant_path() {
         (MfmaShape::M32N32K64, MfmaFormat::Fp8E4M3, MfmaFormat::Fp8E4M3),
         (MfmaShape::M16N16K128, MfmaFormat::Fp4E2M1, MfmaFormat::Fp4E2M1),
     ] {
-        let build = tessera_target_amd::build_scaled_gemm("gemm_mx", ScaledMfma { shape, a: fa, b: fb }, &GemmAbi::MX_F32)
-            .unwrap_or_else(|e| panic!("{shape:?} {fa:?}: {e}"));
+        let build = tessera_target_amd::build_scaled_gemm(
+            "gemm_mx",
+            ScaledMfma { shape, a: fa, b: fb },
+            &GemmAbi::MX_F32,
+        )
+        .unwrap_or_else(|e| panic!("{shape:?} {fa:?}: {e}"));
         let a = &build.audit;
-        assert_eq!(a.mfma.get(shape.mnemonic()), Some(&4), "{shape:?} {fa:?}: {:?}", a.mfma);
+        assert_eq!(
+            a.mfma.get(shape.mnemonic()),
+            Some(&4),
+            "{shape:?} {fa:?}: {:?}",
+            a.mfma
+        );
         assert!(a.dequant.is_empty(), "unexpected dequant path: {:?}", a.dequant);
         assert_eq!(a.abi_version, Some(3), "code object v5 expected");
-        assert!(a.vgprs.is_some() && a.sgprs.is_some(), "register figures missing: {a:?}");
+        assert!(
+            a.vgprs.is_some() && a.sgprs.is_some(),
+            "register figures missing: {a:?}"
+        );
         assert_eq!(a.vgpr_spills, Some(0), "{a:?}");
         assert!(build.mlir.contains(shape.rocdl_op()));
     }
@@ -229,11 +317,19 @@ fn hsaco_contains_the_scaled_mfma_and_no_dequant_path() {
 #[test]
 fn in_kernel_ks_pad_matches_prepack() {
     for shape in [MfmaShape::M16N16K128, MfmaShape::M32N32K64] {
-        let plan = GemmTilePlan::new(ScaledMfma { shape, a: MfmaFormat::Fp8E4M3, b: MfmaFormat::Fp8E4M3 });
+        let plan = GemmTilePlan::new(ScaledMfma {
+            shape,
+            a: MfmaFormat::Fp8E4M3,
+            b: MfmaFormat::Fp8E4M3,
+        });
         let ix = tessera_lowering_mlir::native_scaled::ks_pad(32, plan.atom_ks());
         for k in (32..2048).step_by(32) {
             let got = ix.eval(0, &|v| (v == "K").then_some(k as i64)).unwrap() as usize;
-            assert_eq!(got, tessera_prepack::padded_dims(plan.layout(), 1, k / 32).1, "K = {k}");
+            assert_eq!(
+                got,
+                tessera_prepack::padded_dims(plan.layout(), 1, k / 32).1,
+                "K = {k}"
+            );
         }
     }
 }
@@ -266,8 +362,17 @@ fn dsl_examples_build_for_gfx950_or_get_coded_diagnostics() {
     for name in builds {
         let k = example(name);
         let b = tessera_target_amd::build_kernel(&k, false).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(b.build.audit.mfma.get(b.atom.shape.mnemonic()), Some(&4), "{name}: {:?}", b.build.audit);
-        assert!(b.build.audit.dequant.is_empty(), "{name}: {:?}", b.build.audit.dequant);
+        assert_eq!(
+            b.build.audit.mfma.get(b.atom.shape.mnemonic()),
+            Some(&4),
+            "{name}: {:?}",
+            b.build.audit
+        );
+        assert!(
+            b.build.audit.dequant.is_empty(),
+            "{name}: {:?}",
+            b.build.audit.dequant
+        );
         assert_eq!(b.entry, k.name);
     }
     for (name, c) in refused {

@@ -35,11 +35,19 @@ pub fn decode(fmt: MfmaFormat, code: u32) -> f64 {
     if fmt == MfmaFormat::Bf8E5M2 && e == 31 {
         return if m == 0.0 { sign * f64::INFINITY } else { f64::NAN };
     }
-    if e == 0 { sign * frac * 2f64.powi(1 - bias) } else { sign * (1.0 + frac) * 2f64.powi(e - bias) }
+    if e == 0 {
+        sign * frac * 2f64.powi(1 - bias)
+    } else {
+        sign * (1.0 + frac) * 2f64.powi(e - bias)
+    }
 }
 
 pub fn e8m0(b: u32) -> f64 {
-    if b == 0xFF { f64::NAN } else { 2f64.powi(b as i32 - 127) }
+    if b == 0xFF {
+        f64::NAN
+    } else {
+        2f64.powi(b as i32 - 127)
+    }
 }
 
 /// Element `e` (0..32) of a lane's operand registers.
@@ -90,7 +98,10 @@ pub fn mfma_scale(
                 let (la, lb) = (i + mn * (k / 32), j + mn * (k / 32));
                 let sa = e8m0((scale_a[la] >> (8 * opsel_a)) & 0xFF);
                 let sb = e8m0((scale_b[lb] >> (8 * opsel_b)) & 0xFF);
-                sum += decode(fa, element(fa, &a[la], k % 32)) * sa * decode(fb, element(fb, &b[lb], k % 32)) * sb;
+                sum += decode(fa, element(fa, &a[la], k % 32))
+                    * sa
+                    * decode(fb, element(fb, &b[lb], k % 32))
+                    * sb;
             }
             *dr = sum as f32;
         }

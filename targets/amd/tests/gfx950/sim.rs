@@ -26,13 +26,25 @@ fn word(buf: &[u8], off: usize) -> u32 {
 }
 
 /// The kernel's masked global→LDS copy of one step tile (see `kernel::stage`).
-fn stage(p: &OperandPlan, src: &[u8], row0: usize, rows: usize, kbytes: usize, k_elems: usize, lds: &mut [u8]) {
+fn stage(
+    p: &OperandPlan,
+    src: &[u8],
+    row0: usize,
+    rows: usize,
+    kbytes: usize,
+    k_elems: usize,
+    lds: &mut [u8],
+) {
     let kbyte0 = k_elems * p.fmt.bits() as usize / 8;
     for lane in 0..64i64 {
         for w in 0..p.copy_row.len() {
             let at = |ix: &tessera_lowering_mlir::native_scaled::Ix| ix.at(lane).expect("lane map") as usize;
             let (grow, gk) = (row0 + at(&p.copy_row[w]), kbyte0 + at(&p.copy_kbyte[w]));
-            let v = if grow < rows && gk < kbytes { word(src, grow * kbytes + gk) } else { 0 };
+            let v = if grow < rows && gk < kbytes {
+                word(src, grow * kbytes + gk)
+            } else {
+                0
+            };
             let la = at(&p.copy_lds[w]);
             lds[la..la + 4].copy_from_slice(&v.to_le_bytes());
         }
@@ -40,7 +52,14 @@ fn stage(p: &OperandPlan, src: &[u8], row0: usize, rows: usize, kbytes: usize, k
 }
 
 fn read(p: &OperandPlan, lds: &[u8]) -> Vec<Vec<u32>> {
-    (0..64i64).map(|l| p.read_lds.iter().map(|ix| word(lds, ix.at(l).expect("lane map") as usize)).collect()).collect()
+    (0..64i64)
+        .map(|l| {
+            p.read_lds
+                .iter()
+                .map(|ix| word(lds, ix.at(l).expect("lane map") as usize))
+                .collect()
+        })
+        .collect()
 }
 
 fn scales(p: &OperandPlan, buf: &[u8], tile: usize, sb: usize, ks_pad: usize) -> Vec<u32> {
@@ -50,7 +69,9 @@ fn scales(p: &OperandPlan, buf: &[u8], tile: usize, sb: usize, ks_pad: usize) ->
         "ks_pad" => Some(ks_pad as i64),
         _ => None,
     };
-    (0..64i64).map(|l| word(buf, p.scale_word.eval(l, &env).expect("scale map") as usize)).collect()
+    (0..64i64)
+        .map(|l| word(buf, p.scale_word.eval(l, &env).expect("scale map") as usize))
+        .collect()
 }
 
 /// Run the whole grid; returns C `[M, N]` (f32, row-major).
@@ -58,7 +79,10 @@ pub fn run(plan: &GemmTilePlan, pr: &Problem) -> Vec<f32> {
     let shape = plan.atom.shape;
     let mn = shape.mn() as usize;
     let mut c = vec![0f32; pr.m * pr.n];
-    let (kb_a, kb_b) = (pr.k * plan.a.fmt.bits() as usize / 8, pr.k * plan.b.fmt.bits() as usize / 8);
+    let (kb_a, kb_b) = (
+        pr.k * plan.a.fmt.bits() as usize / 8,
+        pr.k * plan.b.fmt.bits() as usize / 8,
+    );
     let mut lds_a = vec![0u8; mn * plan.a.row_bytes as usize];
     let mut lds_b = vec![0u8; mn * plan.b.row_bytes as usize];
     for tm in 0..pr.m.div_ceil(mn) {
@@ -73,7 +97,9 @@ pub fn run(plan: &GemmTilePlan, pr: &Problem) -> Vec<f32> {
                     stage(&plan.a, pr.a, tm * mn, pr.m, kb_a, ks, &mut lds_a);
                     stage(&plan.b, pr.b, tn * mn, pr.n, kb_b, ks, &mut lds_b);
                     let (ra, rb) = (read(&plan.a, &lds_a), read(&plan.b, &lds_b));
-                    acc = model::mfma_scale(shape, plan.a.fmt, plan.b.fmt, &ra, &rb, &acc, step, &sa, step, &sbv);
+                    acc = model::mfma_scale(
+                        shape, plan.a.fmt, plan.b.fmt, &ra, &rb, &acc, step, &sa, step, &sbv,
+                    );
                 }
                 k0 += plan.superblock_k() as usize;
                 sb += 1;
@@ -81,7 +107,10 @@ pub fn run(plan: &GemmTilePlan, pr: &Problem) -> Vec<f32> {
             for (l, regs) in acc.iter().enumerate() {
                 for (r, v) in regs.iter().enumerate() {
                     let (row, col) = &plan.acc[r];
-                    let (gr, gc) = (tm * mn + row.at(l as i64).expect("acc map") as usize, tn * mn + col.at(l as i64).expect("acc map") as usize);
+                    let (gr, gc) = (
+                        tm * mn + row.at(l as i64).expect("acc map") as usize,
+                        tn * mn + col.at(l as i64).expect("acc map") as usize,
+                    );
                     if gr < pr.m && gc < pr.n {
                         c[gr * pr.n + gc] = *v;
                     }

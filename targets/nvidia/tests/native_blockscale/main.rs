@@ -8,16 +8,19 @@ mod model;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::ops::{Div, Rem};
 use tessera_formats::{Format, decode};
 use tessera_ir::{DType, ScaleLayout};
 use tessera_lowering_mlir::native_scaled::{GemmAbi, Ix};
 use tessera_target_nvidia::native::{SM100A, SM120A, SM121A, build_sm120_mx_gemm};
-use tessera_target_nvidia::sm120::{Fp8Type, MxMmaSync, nv128x4_word};
+use tessera_target_nvidia::sm120::{Fp8Type, MxMmaSync, Sm120Kind, nv128x4_word};
 
+/// Random operands for one sm_120 variant, in logical (unpacked) form.
 struct Case {
     m: usize,
     n: usize,
     k: usize,
+    mma: MxMmaSync,
     a: Vec<u8>,
     b: Vec<u8>,
     sa: Vec<u8>,
@@ -34,24 +37,45 @@ fn fp8(rng: &mut ChaCha8Rng) -> u8 {
 }
 
 impl Case {
-    fn new(seed: u64, m: usize, n: usize, k: usize) -> Case {
+    fn new(seed: u64, m: usize, n: usize, k: usize, mma: MxMmaSync) -> Case {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let fp4 = mma.elem_bits() == 4;
+        let block = mma.block() as usize;
+        let code = |rng: &mut ChaCha8Rng| if fp4 { rng.random::<u8>() & 0xF } else { fp8(rng) };
+        // e8m0 around 2^0 so no product underflows (facebookexperimental/triton #917); ue4m3 0.5..8.
+        let scale = |rng: &mut ChaCha8Rng| {
+            if mma.kind == Sm120Kind::Nvf4 {
+                (rng.random_range(6u8..=10) << 3) | (rng.random::<u8>() & 7)
+            } else {
+                rng.random_range(124..=130)
+            }
+        };
         Case {
             m,
             n,
             k,
-            a: (0..m * k).map(|_| fp8(&mut rng)).collect(),
-            b: (0..n * k).map(|_| fp8(&mut rng)).collect(),
-            // Around 2^0 so no product underflows (facebookexperimental/triton #917).
-            sa: (0..m * k / 32).map(|_| rng.random_range(124..=130)).collect(),
-            sb: (0..n * k / 32).map(|_| rng.random_range(124..=130)).collect(),
+            mma,
+            a: (0..m * k).map(|_| code(&mut rng)).collect(),
+            b: (0..n * k).map(|_| code(&mut rng)).collect(),
+            sa: (0..m * k / block).map(|_| scale(&mut rng)).collect(),
+            sb: (0..n * k / block).map(|_| scale(&mut rng)).collect(),
+        }
+    }
+
+    fn formats(&self) -> (Format, Format) {
+        match self.mma.kind {
+            Sm120Kind::Mxf8 { .. } => (Format::F8E4M3, Format::E8M0),
+            Sm120Kind::Mxf4 => (Format::F4E2M1, Format::E8M0),
+            Sm120Kind::Nvf4 => (Format::F4E2M1, Format::UE4M3),
         }
     }
 
     fn reference(&self) -> (Vec<f64>, Vec<f64>) {
+        let (ef, sf) = self.formats();
+        let block = self.mma.block() as usize;
         let deq = |codes: &[u8], s: &[u8], r: usize, kk: usize| {
-            f64::from(decode(Format::F8E4M3, u16::from(codes[r * self.k + kk])))
-                * f64::from(decode(Format::E8M0, u16::from(s[r * (self.k / 32) + kk / 32])))
+            f64::from(decode(ef, u16::from(codes[r * self.k + kk])))
+                * f64::from(decode(sf, u16::from(s[r * (self.k / block) + kk / block])))
         };
         let (mut c, mut abs) = (vec![0f64; self.m * self.n], vec![0f64; self.m * self.n]);
         for i in 0..self.m {
@@ -66,53 +90,94 @@ impl Case {
         (c, abs)
     }
 
-    /// The sm_120 kernel skeleton on the host: per 16x8 tile, per 128-K atom one scale word per
-    /// lane (the `nv128x4_word` map the generator emits), four MMAs with byte-id 0..3, operand
-    /// registers from the lane maps with the same masks, accumulators stored by the acc map.
-    fn simulate(&self, mma: &MxMmaSync, sfa_row: &Ix, sfb_col: &Ix) -> Vec<f32> {
-        let pack = |s: &[u8], rows: usize| tessera_prepack::prepack(ScaleLayout::Nv128x4, DType::E8M0, s, rows, self.k / 32).unwrap();
+    /// The sm_120 kernel skeleton on the host: per 16x8 tile, per nv128x4 scale word one 32-bit
+    /// load per lane (the `nv128x4_word` map the generator emits), `mmas_per_word` MMAs with
+    /// byte-id stepping by the scale vector, operand registers from the lane maps with the same
+    /// masks, accumulators stored by the acc map.
+    fn simulate(&self, sfa_row: &Ix, sfb_col: &Ix) -> Vec<f32> {
+        let mma = &self.mma;
+        let (block, fp4) = (mma.block() as usize, mma.elem_bits() == 4);
+        let sdt = if mma.kind == Sm120Kind::Nvf4 {
+            DType::UE4M3
+        } else {
+            DType::E8M0
+        };
+        let pack = |s: &[u8], rows: usize| {
+            tessera_prepack::prepack(ScaleLayout::Nv128x4, sdt, s, rows, self.k / block).unwrap()
+        };
         let (pa, pb) = (pack(&self.sa, self.m), pack(&self.sb, self.n));
-        let (_, ks_pad) = tessera_prepack::padded_dims(ScaleLayout::Nv128x4, self.m.max(self.n), self.k / 32);
+        let (_, ks_pad) = tessera_prepack::padded_dims(ScaleLayout::Nv128x4, self.m, self.k / block);
+        let store = |codes: &[u8], rows: usize| {
+            if fp4 {
+                tessera_formats::pack_fp4(codes, &[rows, self.k], 1)
+            } else {
+                codes.to_vec()
+            }
+        };
+        let (da, db) = (store(&self.a, self.m), store(&self.b, self.n));
+        let kbytes = self.k * mma.elem_bits() as usize / 8;
         let word = |buf: &[u8], o: usize| u32::from_le_bytes([buf[o], buf[o + 1], buf[o + 2], buf[o + 3]]);
-        let frag = |buf: &[u8], rows: usize, row: usize, k: usize| if row < rows && k < self.k { word(buf, row * self.k + k) } else { 0 };
+        let frag = |buf: &[u8], rows: usize, row: usize, kb: usize| {
+            if row < rows && kb < kbytes {
+                word(buf, row * kbytes + kb)
+            } else {
+                0
+            }
+        };
+        let variant = model::Variant {
+            fp4,
+            scale_vec: mma.scale_vec() as usize,
+            ue4m3: sdt == DType::UE4M3,
+        };
         let mut c = vec![0f32; self.m * self.n];
         for tm in 0..self.m.div_ceil(16) {
             for tn in 0..self.n.div_ceil(8) {
                 let mut acc = vec![[0f32; 4]; 32];
-                for katom in 0..self.k.div_ceil(128) {
+                for katom in 0..self.k.div_ceil(mma.k_per_word() as usize) {
                     let scales = |buf: &[u8], mn0: usize, who: &Ix| -> Vec<u32> {
-                        let ix = nv128x4_word(Ix::var("mn0") + who.clone(), Ix::var("katom"), Ix::var("ks_pad"));
+                        let ix =
+                            nv128x4_word(Ix::var("mn0") + who.clone(), Ix::var("katom"), Ix::var("ks_pad"));
                         let env = |v: &str| match v {
                             "mn0" => Some(mn0 as i64),
                             "katom" => Some(katom as i64),
                             "ks_pad" => Some(ks_pad as i64),
                             _ => None,
                         };
-                        (0..32).map(|l| word(buf, ix.eval(l, &env).unwrap() as usize)).collect()
+                        (0..32)
+                            .map(|l| word(buf, ix.eval(l, &env).unwrap() as usize))
+                            .collect()
                     };
                     let (swa, swb) = (scales(&pa, tm * 16, sfa_row), scales(&pb, tn * 8, sfb_col));
-                    for step in 0..4 {
-                        let k = katom * 128 + step * 32;
+                    for step in 0..mma.mmas_per_word() as usize {
+                        let kb = katom * mma.k_per_word() as usize * mma.elem_bits() as usize / 8 + 32 * step;
                         let at = |ix: &Ix, l: i64| ix.at(l).unwrap() as usize;
                         let a: Vec<[u32; 4]> = (0..32)
-                            .map(|l| std::array::from_fn(|j| {
-                                let (r, kk) = mma.a_reg(j as u32);
-                                frag(&self.a, self.m, tm * 16 + at(&r, l), k + at(&kk, l))
-                            }))
+                            .map(|l| {
+                                std::array::from_fn(|j| {
+                                    let (r, kk) = mma.a_reg(j as u32);
+                                    frag(&da, self.m, tm * 16 + at(&r, l), kb + at(&kk, l))
+                                })
+                            })
                             .collect();
                         let b: Vec<[u32; 2]> = (0..32)
-                            .map(|l| std::array::from_fn(|j| {
-                                let (cn, kk) = mma.b_reg(j as u32);
-                                frag(&self.b, self.n, tn * 8 + at(&cn, l), k + at(&kk, l))
-                            }))
+                            .map(|l| {
+                                std::array::from_fn(|j| {
+                                    let (cn, kk) = mma.b_reg(j as u32);
+                                    frag(&db, self.n, tn * 8 + at(&cn, l), kb + at(&kk, l))
+                                })
+                            })
                             .collect();
-                        acc = model::mma_block_scale(&a, &b, &acc, &swa, step, 0, &swb, step, 0);
+                        let byte = step * mma.scale_vec() as usize;
+                        acc = model::mma_block_scale(variant, &a, &b, &acc, &swa, byte, 0, &swb, byte, 0);
                     }
                 }
                 for (l, regs) in acc.iter().enumerate() {
                     for (i, v) in regs.iter().enumerate() {
                         let (r, cn) = mma.acc(i as u32);
-                        let (gr, gc) = (tm * 16 + r.at(l as i64).unwrap() as usize, tn * 8 + cn.at(l as i64).unwrap() as usize);
+                        let (gr, gc) = (
+                            tm * 16 + r.at(l as i64).unwrap() as usize,
+                            tn * 8 + cn.at(l as i64).unwrap() as usize,
+                        );
                         if gr < self.m && gc < self.n {
                             c[gr * self.n + gc] = *v;
                         }
@@ -125,30 +190,50 @@ impl Case {
 }
 
 fn max_rel_err(got: &[f32], (want, abs): &(Vec<f64>, Vec<f64>)) -> f64 {
-    got.iter().zip(want).zip(abs).map(|((g, w), a)| (f64::from(*g) - w).abs() / a.max(1e-30)).fold(0.0, f64::max)
+    got.iter()
+        .zip(want)
+        .zip(abs)
+        .map(|((g, w), a)| (f64::from(*g) - w).abs() / a.max(1e-30))
+        .fold(0.0, f64::max)
 }
 
-const MMA: MxMmaSync = MxMmaSync { a: Fp8Type::E4M3, b: Fp8Type::E4M3 };
+const MMA: MxMmaSync = MxMmaSync::fp8(Fp8Type::E4M3, Fp8Type::E4M3);
 
 #[test]
 fn sm120_mxfp8_lane_maps_match_reference() {
     // Partial tiles on every side, and more than one 128-row scale atom along M.
-    let case = Case::new(11, 150, 44, 320);
-    let err = max_rel_err(&case.simulate(&MMA, &MMA.sfa_row(), &MMA.sfb_col()), &case.reference());
+    let case = Case::new(11, 150, 44, 320, MMA);
+    let err = max_rel_err(&case.simulate(&MMA.sfa_row(), &MMA.sfb_col()), &case.reference());
     assert!(err < 1e-5, "max rel err {err}");
+}
+
+#[test]
+fn sm120_mxfp4_and_nvfp4_lane_maps_match_reference() {
+    for kind in [Sm120Kind::Mxf4, Sm120Kind::Nvf4] {
+        let mma = MxMmaSync { kind };
+        let case = Case::new(13, 40, 20, 384, mma);
+        let err = max_rel_err(&case.simulate(&mma.sfa_row(), &mma.sfb_col()), &case.reference());
+        assert!(err < 1e-5, "{kind:?}: max rel err {err}");
+    }
 }
 
 /// A scale assignment that swaps rows g and g+8 between the two scale-carrying threads of each
 /// quad must be caught by the same comparison.
 #[test]
 fn sm120_swapped_scale_rows_fail_the_comparison() {
-    let case = Case::new(12, 32, 16, 128);
+    let case = Case::new(12, 32, 16, 128, MMA);
     let swapped = Ix::lane().div(4) + Ix::lane().rem(4).rem(2).xor(1) * 8;
-    let err = max_rel_err(&case.simulate(&MMA, &swapped, &MMA.sfb_col()), &case.reference());
-    assert!(err > 1e-2, "swapped A-scale rows went unnoticed (max rel err {err})");
+    let err = max_rel_err(&case.simulate(&swapped, &MMA.sfb_col()), &case.reference());
+    assert!(
+        err > 1e-2,
+        "swapped A-scale rows went unnoticed (max rel err {err})"
+    );
     let shifted_b = Ix::lane().div(4).xor(1);
-    let err = max_rel_err(&case.simulate(&MMA, &MMA.sfa_row(), &shifted_b), &case.reference());
-    assert!(err > 1e-2, "swapped B-scale columns went unnoticed (max rel err {err})");
+    let err = max_rel_err(&case.simulate(&MMA.sfa_row(), &shifted_b), &case.reference());
+    assert!(
+        err > 1e-2,
+        "swapped B-scale columns went unnoticed (max rel err {err})"
+    );
 }
 
 fn ptxas() -> Option<std::path::PathBuf> {
@@ -163,10 +248,32 @@ fn ptxas() -> Option<std::path::PathBuf> {
 
 #[test]
 fn sm120a_and_sm121a_ptx_pass_ptxas_with_block_scaled_mma() {
-    for target in [SM120A, SM121A] {
-        let build = build_sm120_mx_gemm("mx_gemm", &MMA, &target, &GemmAbi::MX_F32).unwrap_or_else(|e| panic!("{}: {e}", target.name));
-        assert_eq!(build.audit.block_scaled.get(&build.family), Some(&4), "{:?}", build.audit);
-        assert!(build.audit.dequant.is_empty(), "unexpected dequant path {:?}", build.audit.dequant);
+    let variants = [
+        MMA,
+        MxMmaSync {
+            kind: Sm120Kind::Mxf4,
+        },
+        MxMmaSync {
+            kind: Sm120Kind::Nvf4,
+        },
+    ];
+    for (target, mma) in [SM120A, SM121A]
+        .into_iter()
+        .flat_map(|t| variants.map(|m| (t, m)))
+    {
+        let build = build_sm120_mx_gemm("mx_gemm", &mma, &target, &GemmAbi::MX_F32)
+            .unwrap_or_else(|e| panic!("{}: {e}", target.name));
+        assert_eq!(
+            build.audit.block_scaled.get(&build.family).copied(),
+            Some(mma.mmas_per_word() as usize),
+            "{:?}",
+            build.audit
+        );
+        assert!(
+            build.audit.dequant.is_empty(),
+            "unexpected dequant path {:?}",
+            build.audit.dequant
+        );
         assert_eq!(build.audit.count("tcgen05"), 0, "sm_120-class has no tcgen05");
         let Some(p) = ptxas() else { return };
         let (cubin, info) = tessera_target_nvidia::ptxas_assemble(&p, &build.ptx, target.ptxas_arch)
@@ -182,14 +289,37 @@ fn sm100a_ptx_passes_ptxas_with_tcgen05_block_scale() {
     use tessera_target_nvidia::sm100::{BlockScaleKind, Sm100Plan as Sm100Gemm};
     for (g, mmas) in [
         // MXFP8 x MXFP8 (e4m3, ue8m0): four K=32 MMAs per 128-K iteration.
-        (Sm100Gemm { kind: BlockScaleKind::Mxf8f6f4, a_fmt: 0, b_fmt: 0, ue8m0: true }, 4),
+        (
+            Sm100Gemm {
+                kind: BlockScaleKind::Mxf8f6f4,
+                a_fmt: 0,
+                b_fmt: 0,
+                ue8m0: true,
+            },
+            4,
+        ),
         // NVFP4 (e2m1, ue4m3 block 16, PTX ISA 8.8): four K=64 MMAs per 256-K iteration.
-        (Sm100Gemm { kind: BlockScaleKind::Mxf4nvf4 { block16: true }, a_fmt: 1, b_fmt: 1, ue8m0: false }, 4),
+        (
+            Sm100Gemm {
+                kind: BlockScaleKind::Mxf4nvf4 { block16: true },
+                a_fmt: 1,
+                b_fmt: 1,
+                ue8m0: false,
+            },
+            4,
+        ),
     ] {
-        let build = build_sm100_gemm("bs_gemm", &g, &GemmAbi::MX_F32).unwrap_or_else(|e| panic!("{g:?}: {e}"));
+        let build =
+            build_sm100_gemm("bs_gemm", &g, &GemmAbi::MX_F32).unwrap_or_else(|e| panic!("{g:?}: {e}"));
         let a = &build.audit;
         assert_eq!(a.count(&build.family), mmas, "{a:?}");
-        for op in ["tcgen05.alloc", "tcgen05.cp", "tcgen05.commit", "tcgen05.ld", "tcgen05.dealloc"] {
+        for op in [
+            "tcgen05.alloc",
+            "tcgen05.cp",
+            "tcgen05.commit",
+            "tcgen05.ld",
+            "tcgen05.dealloc",
+        ] {
             assert!(a.count(op) > 0, "{op} missing: {a:?}");
         }
         assert!(a.dequant.is_empty(), "{a:?}");
@@ -233,7 +363,8 @@ mod tcgen05_sim {
                     for (op, rows, src, base) in [(0, p.m, p.a, tm * tile), (1, p.n, p.b, tn * tile)] {
                         for t in 0..tile {
                             for ch in 0..rb / 16 {
-                                let dst = op * tile * rb + g.smem_chunk(ch as u32).at(t as i64).unwrap() as usize;
+                                let dst =
+                                    op * tile * rb + g.smem_chunk(ch as u32).at(t as i64).unwrap() as usize;
                                 if base + t < rows {
                                     let s = (base + t) * row_stride + it * rb + ch * 16;
                                     smem[dst..dst + 16].copy_from_slice(&src[s..s + 16]);
@@ -250,7 +381,11 @@ mod tcgen05_sim {
                                 _ => None,
                             };
                             let off = g.scale_atom(j as u32).eval(0, &env).unwrap() as usize;
-                            let col = if op == 0 { g.sfa_col(j as u32) } else { g.sfb_col(j as u32) };
+                            let col = if op == 0 {
+                                g.sfa_col(j as u32)
+                            } else {
+                                g.sfb_col(j as u32)
+                            };
                             tmem.cp_32x128b_warpx4(col as usize, &buf[off..off + 512]);
                         }
                     }
@@ -290,21 +425,42 @@ mod tcgen05_sim {
 
 mod tcgen05_model;
 
+/// A tcgen05 test case: codes of A and B, their logical scales, the reference and its |terms|.
+struct Tc05Case {
+    a: Vec<u8>,
+    b: Vec<u8>,
+    sa: Vec<u8>,
+    sb: Vec<u8>,
+    want: Vec<f64>,
+    abs: Vec<f64>,
+}
+
 /// (codes, logical scales) case for the tcgen05 tests: fp8 e4m3 + e8m0 (MXFP8) or packed e2m1 +
 /// ue4m3 block 16 (NVFP4 without its per-tensor global, which the epilogue would apply).
-fn tcgen05_case(seed: u64, m: usize, n: usize, k: usize, nvfp4: bool) -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<f64>, Vec<f64>) {
+fn tcgen05_case(seed: u64, m: usize, n: usize, k: usize, nvfp4: bool) -> Tc05Case {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let block = if nvfp4 { 16 } else { 32 };
     let code = |rng: &mut ChaCha8Rng| if nvfp4 { rng.random::<u8>() & 0xF } else { fp8(rng) };
     let a: Vec<u8> = (0..m * k).map(|_| code(&mut rng)).collect();
     let b: Vec<u8> = (0..n * k).map(|_| code(&mut rng)).collect();
     // ue4m3 scales 0.5 .. 8 (exponent codes 6..10), e8m0 around 2^0.
-    let scale = |rng: &mut ChaCha8Rng| if nvfp4 { (rng.random_range(6u8..=10) << 3) | (rng.random::<u8>() & 7) } else { rng.random_range(124..=130) };
+    let scale = |rng: &mut ChaCha8Rng| {
+        if nvfp4 {
+            (rng.random_range(6u8..=10) << 3) | (rng.random::<u8>() & 7)
+        } else {
+            rng.random_range(124..=130)
+        }
+    };
     let sa: Vec<u8> = (0..m * k / block).map(|_| scale(&mut rng)).collect();
     let sb: Vec<u8> = (0..n * k / block).map(|_| scale(&mut rng)).collect();
-    let (ef, sf) = if nvfp4 { (Format::F4E2M1, Format::UE4M3) } else { (Format::F8E4M3, Format::E8M0) };
+    let (ef, sf) = if nvfp4 {
+        (Format::F4E2M1, Format::UE4M3)
+    } else {
+        (Format::F8E4M3, Format::E8M0)
+    };
     let deq = |codes: &[u8], s: &[u8], r: usize, kk: usize| {
-        f64::from(decode(ef, u16::from(codes[r * k + kk]))) * f64::from(decode(sf, u16::from(s[r * (k / block) + kk / block])))
+        f64::from(decode(ef, u16::from(codes[r * k + kk])))
+            * f64::from(decode(sf, u16::from(s[r * (k / block) + kk / block])))
     };
     let (mut c, mut abs) = (vec![0f64; m * n], vec![0f64; m * n]);
     for i in 0..m {
@@ -316,29 +472,74 @@ fn tcgen05_case(seed: u64, m: usize, n: usize, k: usize, nvfp4: bool) -> (Vec<u8
             }
         }
     }
-    (a, b, sa, sb, c, abs)
+    Tc05Case {
+        a,
+        b,
+        sa,
+        sb,
+        want: c,
+        abs,
+    }
 }
 
-fn tcgen05_check(g: &tessera_target_nvidia::sm100::Sm100Plan, nvfp4: bool, idesc_edit: &dyn Fn(u32, u32) -> u32) -> f64 {
+fn tcgen05_check(
+    g: &tessera_target_nvidia::sm100::Sm100Plan,
+    nvfp4: bool,
+    idesc_edit: &dyn Fn(u32, u32) -> u32,
+) -> f64 {
     let (m, n, k) = (150, 100, 512);
-    let (a, b, sa, sb, want, abs) = tcgen05_case(21, m, n, k, nvfp4);
+    let Tc05Case {
+        a,
+        b,
+        sa,
+        sb,
+        want,
+        abs,
+    } = tcgen05_case(21, m, n, k, nvfp4);
     let block = if nvfp4 { 16 } else { 32 };
     let sdt = if nvfp4 { DType::UE4M3 } else { DType::E8M0 };
-    let pack = |s: &[u8], rows: usize| tessera_prepack::prepack(ScaleLayout::Nv128x4, sdt, s, rows, k / block).unwrap();
+    let pack = |s: &[u8], rows: usize| {
+        tessera_prepack::prepack(ScaleLayout::Nv128x4, sdt, s, rows, k / block).unwrap()
+    };
     let (_, ks_pad) = tessera_prepack::padded_dims(ScaleLayout::Nv128x4, m, k / block);
-    let store = |codes: &[u8], rows: usize| if nvfp4 { tessera_formats::pack_fp4(codes, &[rows, k], 1) } else { codes.to_vec() };
+    let store = |codes: &[u8], rows: usize| {
+        if nvfp4 {
+            tessera_formats::pack_fp4(codes, &[rows, k], 1)
+        } else {
+            codes.to_vec()
+        }
+    };
     let (pa, pb, spa, spb) = (store(&a, m), store(&b, n), pack(&sa, m), pack(&sb, n));
-    let p = tcgen05_sim::Problem { m, n, k, a: &pa, b: &pb, scale_a: &spa, scale_b: &spb, ks_pad };
+    let p = tcgen05_sim::Problem {
+        m,
+        n,
+        k,
+        a: &pa,
+        b: &pb,
+        scale_a: &spa,
+        scale_b: &spb,
+        ks_pad,
+    };
     max_rel_err(&tcgen05_sim::run(g, &p, idesc_edit), &(want, abs))
 }
 
 #[test]
 fn sm100_tcgen05_lane_maps_match_reference() {
     use tessera_target_nvidia::sm100::{BlockScaleKind, Sm100Plan};
-    let mx = Sm100Plan { kind: BlockScaleKind::Mxf8f6f4, a_fmt: 0, b_fmt: 0, ue8m0: true };
+    let mx = Sm100Plan {
+        kind: BlockScaleKind::Mxf8f6f4,
+        a_fmt: 0,
+        b_fmt: 0,
+        ue8m0: true,
+    };
     let err = tcgen05_check(&mx, false, &|_, d| d);
     assert!(err < 1e-5, "MXFP8: max rel err {err}");
-    let nv = Sm100Plan { kind: BlockScaleKind::Mxf4nvf4 { block16: true }, a_fmt: 1, b_fmt: 1, ue8m0: false };
+    let nv = Sm100Plan {
+        kind: BlockScaleKind::Mxf4nvf4 { block16: true },
+        a_fmt: 1,
+        b_fmt: 1,
+        ue8m0: false,
+    };
     let err = tcgen05_check(&nv, true, &|_, d| d);
     assert!(err < 1e-5, "NVFP4: max rel err {err}");
 }
@@ -348,10 +549,18 @@ fn sm100_tcgen05_lane_maps_match_reference() {
 #[test]
 fn sm100_swapped_scale_factor_ids_fail_the_comparison() {
     use tessera_target_nvidia::sm100::{BlockScaleKind, Sm100Plan};
-    let mx = Sm100Plan { kind: BlockScaleKind::Mxf8f6f4, a_fmt: 0, b_fmt: 0, ue8m0: true };
+    let mx = Sm100Plan {
+        kind: BlockScaleKind::Mxf8f6f4,
+        a_fmt: 0,
+        b_fmt: 0,
+        ue8m0: true,
+    };
     let swap = |_s: u32, d: u32| d ^ (1 << 29) ^ (1 << 4);
     let err = tcgen05_check(&mx, false, &swap);
-    assert!(err > 1e-2, "swapped scale-factor ids went unnoticed (max rel err {err})");
+    assert!(
+        err > 1e-2,
+        "swapped scale-factor ids went unnoticed (max rel err {err})"
+    );
 }
 
 fn example(name: &str) -> tessera_ir::Kernel {
@@ -370,10 +579,9 @@ fn dsl_examples_build_for_native_targets_or_get_coded_diagnostics() {
     let builds: &[(&str, &[&str])] = &[
         ("gemm_mxfp8.tsr", &["sm_100a", "sm_120a", "sm_121a"]),
         ("gemm_fp8.tsr", &["sm_100a", "sm_120a", "sm_121a"]),
-        ("gemm_nvfp4.tsr", &["sm_100a"]),
+        ("gemm_nvfp4.tsr", &["sm_100a", "sm_120a", "sm_121a"]),
     ];
     let refused: &[(&str, &str, &str)] = &[
-        ("gemm_nvfp4.tsr", "sm_120a", code::UNSUPPORTED_OPERAND),
         ("gemm_mxfp4_fp8.tsr", "sm_100a", code::UNSUPPORTED_OPERAND),
         ("gemm_mxfp4_fp8.tsr", "sm_120a", code::UNSUPPORTED_OPERAND),
         ("gemm_bf16.tsr", "sm_100a", code::UNSUPPORTED_OPERAND),
@@ -389,11 +597,25 @@ fn dsl_examples_build_for_native_targets_or_get_coded_diagnostics() {
         for t in *targets {
             let target = tessera_target_nvidia::native::native_by_name(t).expect("native target");
             let b = build_kernel(&k, &target).unwrap_or_else(|e| panic!("{name} on {t}: {e}"));
-            assert!(b.build.audit.count(&b.build.family) >= 4, "{name} on {t}: {:?}", b.build.audit);
-            assert!(b.build.audit.dequant.is_empty(), "{name} on {t}: {:?}", b.build.audit.dequant);
+            let per_iter = match b.choice {
+                tessera_target_nvidia::native::NativeChoice::Sm120(m) => m.mmas_per_word(),
+                tessera_target_nvidia::native::NativeChoice::Sm100(p) => p.mmas(),
+            };
+            assert_eq!(
+                b.build.audit.count(&b.build.family),
+                per_iter as usize,
+                "{name} on {t}: {:?}",
+                b.build.audit
+            );
+            assert!(
+                b.build.audit.dequant.is_empty(),
+                "{name} on {t}: {:?}",
+                b.build.audit.dequant
+            );
             if let Some(p) = &ptxas {
-                tessera_target_nvidia::ptxas_assemble(p, &b.build.ptx, target.ptxas_arch)
-                    .unwrap_or_else(|log| panic!("ptxas -arch={} rejected {name}:\n{log}", target.ptxas_arch));
+                tessera_target_nvidia::ptxas_assemble(p, &b.build.ptx, target.ptxas_arch).unwrap_or_else(
+                    |log| panic!("ptxas -arch={} rejected {name}:\n{log}", target.ptxas_arch),
+                );
             }
         }
     }

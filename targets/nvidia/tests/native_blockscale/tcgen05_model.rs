@@ -14,6 +14,7 @@
 //!   `m/32`). `sf_id` comes from the instruction descriptor (bits 29-30 for A, 4-5 for B); the
 //!   element formats (bits 7-9, 10-12) and scale type (bit 23) too.
 //! - `tcgen05.ld.32x32b`: thread `t` of warp `w` reads lane `32w + t`.
+//!
 //! This TMEM scale-read rule is the least certain fact here (docs/TARGETS.md).
 
 pub struct Tmem {
@@ -22,7 +23,9 @@ pub struct Tmem {
 
 impl Tmem {
     pub fn new() -> Tmem {
-        Tmem { cells: vec![vec![0; 512]; 128] }
+        Tmem {
+            cells: vec![vec![0; 512]; 128],
+        }
     }
 
     pub fn cp_32x128b_warpx4(&mut self, col: usize, src: &[u8]) {
@@ -30,7 +33,8 @@ impl Tmem {
             for r in 0..32 {
                 for w in 0..4 {
                     let o = r * 16 + 4 * w;
-                    self.cells[32 * q + r][col + w] = u32::from_le_bytes([src[o], src[o + 1], src[o + 2], src[o + 3]]);
+                    self.cells[32 * q + r][col + w] =
+                        u32::from_le_bytes([src[o], src[o + 1], src[o + 2], src[o + 3]]);
                 }
             }
         }
@@ -43,7 +47,11 @@ pub fn e8m0(b: u8) -> f64 {
 
 pub fn ue4m3(b: u8) -> f64 {
     let (e, m) = (i32::from((b >> 3) & 0xF), f64::from(b & 7));
-    if e == 0 { m / 8.0 * 2f64.powi(-6) } else { (1.0 + m / 8.0) * 2f64.powi(e - 7) }
+    if e == 0 {
+        m / 8.0 * 2f64.powi(-6)
+    } else {
+        (1.0 + m / 8.0) * 2f64.powi(e - 7)
+    }
 }
 
 pub fn e2m1(c: u8) -> f64 {
@@ -76,7 +84,11 @@ pub fn mma_block_scale(
         let kb = if kind_fp4 { kk / 2 } else { kk };
         let byte = smem[start + (row / 8) * sbo + (kb / 16) * lbo + (row % 8) * 16 + kb % 16];
         match (kind_fp4, fmt) {
-            (true, 1) => e2m1(if kk % 2 == 0 { byte & 0xF } else { byte >> 4 }),
+            (true, 1) => e2m1(if kk.is_multiple_of(2) {
+                byte & 0xF
+            } else {
+                byte >> 4
+            }),
             (false, 0) => super::model::e4m3(byte),
             _ => f64::NAN,
         }
@@ -89,9 +101,16 @@ pub fn mma_block_scale(
     };
     for m in 0..128 {
         for j in 0..n {
-            let mut sum = if accumulate { f64::from(f32::from_bits(tmem.cells[m][j])) } else { 0.0 };
+            let mut sum = if accumulate {
+                f64::from(f32::from_bits(tmem.cells[m][j]))
+            } else {
+                0.0
+            };
             for kk in 0..k {
-                let (sa, sb) = (scale(m, sfa_col, sf_a + kk / block), scale(j, sfb_col, sf_b + kk / block));
+                let (sa, sb) = (
+                    scale(m, sfa_col, sf_a + kk / block),
+                    scale(j, sfb_col, sf_b + kk / block),
+                );
                 sum += elem(a_start, m, kk, fa) * sa * elem(b_start, j, kk, fb) * sb;
             }
             tmem.cells[m][j] = (sum as f32).to_bits();

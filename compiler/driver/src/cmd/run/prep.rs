@@ -299,21 +299,25 @@ pub fn make_bindings(
             (ParamKind::Scalar(d), _) => ArgValue::Scalar(scalar_value(k, &p.name, *d, args, &syms, &mut g)?),
         });
     }
-    // NV globals: a scalar the user did not give takes the generated tensor's global scale.
+    // NV globals: the scalar and the tensor's per-tensor scale must agree. A scalar the user gave
+    // sets the tensor's; otherwise the scalar takes the generated tensor's.
     for (key, param) in &k.attrs {
         let Some(tensor) = key.strip_prefix("global_scale.") else {
             continue;
         };
         let ti = k.params.iter().position(|p| p.name == tensor);
         let pi = k.params.iter().position(|p| &p.name == param);
-        if let (Some(ti), Some(pi)) = (ti, pi)
-            && file(param).is_none()
-            && let ArgValue::Tensor(TensorArg {
-                global_scale: Some(gs),
-                ..
-            }) = &out[ti]
-        {
-            out[pi] = ArgValue::Scalar(f64::from(*gs));
+        let (Some(ti), Some(pi)) = (ti, pi) else { continue };
+        let given = match &out[pi] {
+            ArgValue::Scalar(v) if file(param).is_some() => Some(*v),
+            _ => None,
+        };
+        if let ArgValue::Tensor(t) = &mut out[ti] {
+            match (given, t.global_scale) {
+                (Some(v), _) => t.global_scale = Some(v as f32),
+                (None, Some(gs)) => out[pi] = ArgValue::Scalar(f64::from(gs)),
+                (None, None) => {}
+            }
         }
     }
     let mut b = Bindings { args: out, syms };

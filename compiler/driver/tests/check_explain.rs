@@ -1,0 +1,59 @@
+//! `tessera check` and `tessera explain` as a user runs them: exit codes, human and JSON output.
+
+use std::process::Command;
+
+fn tessera(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_examples_exit_zero() {
+    let (code, out, err) = tessera(&["check", "dsl_examples/gemm_fp8.tsr", "dsl_examples/moe_mxfp8.tsr"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.is_empty(), "clean files print nothing: {out}");
+}
+
+#[test]
+fn check_errors_exit_one_in_both_formats() {
+    let f = "compiler/check/tests/data/diagnostics/E0120_store_not_out.tsr";
+    let (code, out, _) = tessera(&["check", f]);
+    assert_eq!(code, 1);
+    assert!(out.contains("error[E0120]") && out.contains("help:"), "{out}");
+    let (code, out, _) = tessera(&["check", "--diagnostics=json", f]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().expect("one line")).expect("json");
+    assert_eq!(v["code"], "E0120");
+    assert_eq!(v["line"], 3);
+}
+
+#[test]
+fn unreadable_file_exits_two() {
+    let (code, _, err) = tessera(&["check", "no/such/file.tsr"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"));
+}
+
+#[test]
+fn explain_prints_examples_and_rejects_unknown_codes() {
+    let (code, out, _) = tessera(&["explain", "E0131"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("WRONG:") && out.contains("RIGHT:") && out.contains("global = gb"),
+        "{out}"
+    );
+    let (code, out, _) = tessera(&["explain", "--list"]);
+    assert_eq!(code, 0);
+    assert!(out.lines().count() >= 40);
+    let (code, _, err) = tessera(&["explain", "E9999"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown diagnostic code"));
+}
