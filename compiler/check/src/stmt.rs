@@ -131,16 +131,23 @@ fn assign(cx: &mut Cx, name: &tessera_syntax::Ident, value: &Expr) {
     };
     let binding = cx.scopes[scope].get(&name.name).cloned();
     match binding {
-        Some(Binding::Var { ty, .. }) => {
+        Some(Binding::Var { ty, decl, .. }) => {
             let v = match &ty {
-                Some(t) => coerce(
-                    cx,
-                    ev,
-                    value.span,
-                    t,
-                    codes::VAR_TYPE_CHANGE,
-                    &format!("`{}` has type {}", name.name, show_ty(t)),
-                ),
+                Some(t) => {
+                    let what = format!("assignment to `{}`", name.name);
+                    let v = coerce(cx, ev, value.span, t, codes::VAR_TYPE_CHANGE, &what);
+                    if v.is_none()
+                        && let Some(d) = cx.diags.last_mut().filter(|d| d.code == codes::VAR_TYPE_CHANGE)
+                    {
+                        let message = format!("`{}` declared here as {}", name.name, show_ty(t));
+                        d.labels.push(tessera_diag::Label {
+                            span: decl,
+                            message,
+                            primary: false,
+                        });
+                    }
+                    v
+                }
                 None => match ev {
                     Ev::Lit(l) => lit_to(cx, l, lit_default(l), value.span),
                     other => crate::shapes::value(cx, other, value.span),

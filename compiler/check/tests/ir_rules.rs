@@ -212,9 +212,20 @@ fn nested_loops_and_branches_carry_and_merge() {
             store(y[0 .. +B], acc + best);
         }",
     );
-    let f = k.body.ops.iter().find(|o| matches!(o.kind, OpKind::For { .. })).expect("for");
+    let f = k
+        .body
+        .ops
+        .iter()
+        .find(|o| matches!(o.kind, OpKind::For { .. }))
+        .expect("for");
     assert_eq!(f.results.len(), 2, "acc and best are carried");
-    let OpKind::For { body, .. } = &f.kind else { unreachable!() };
-    let iff = body.ops.iter().find(|o| matches!(o.kind, OpKind::If { .. })).expect("if");
+    let OpKind::For { body, .. } = &f.kind else {
+        unreachable!()
+    };
+    let iff = body
+        .ops
+        .iter()
+        .find(|o| matches!(o.kind, OpKind::If { .. }))
+        .expect("if");
     assert_eq!(iff.results.len(), 1, "acc merges");
 }

@@ -44,6 +44,7 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     let result =
         crate::grammar::FileParser::new().parse(&mut errors, toks.into_iter().map(Ok::<_, LexError>));
+    let mut parse_diags: Vec<Diagnostic> = Vec::new();
     for e in errors {
         parse_diags.push(parse_error(e.error, src.len()));
     }
@@ -56,9 +57,10 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
         .map(|s| line_of(src, s.lo))
         .collect();
     let keep = |d: &Diagnostic| {
-        d.code != codes::UNEXPECTED_TOKEN || d.primary_span().is_none_or(|s| !bad_lines.contains(&line_of(src, s.lo)))
+        d.code != codes::UNEXPECTED_TOKEN
+            || d.primary_span()
+                .is_none_or(|s| !bad_lines.contains(&line_of(src, s.lo)))
     };
-    let mut parse_diags: Vec<Diagnostic> = Vec::new();
     let ast = match result {
         Ok(ast) => ast,
         Err(e) => {
@@ -81,7 +83,11 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
 }
 
 fn line_of(src: &str, at: u32) -> usize {
-    src.as_bytes().iter().take(at as usize).filter(|b| **b == b'\n').count()
+    src.as_bytes()
+        .iter()
+        .take(at as usize)
+        .filter(|b| **b == b'\n')
+        .count()
 }
 
 /// Turn lalrpop's expected-token names (`"\"(\""`, `IDENT`) into a readable list: "an expression"

@@ -79,7 +79,11 @@ pub(crate) struct TileFactors {
 impl TileFactors {
     /// Factors of 1: plain promotion (`acc += partial`, exact as an fma with 1.0).
     pub(crate) fn unit() -> TileFactors {
-        TileFactors { rows: [None, None], cols: HashMap::new(), uniform_col: None }
+        TileFactors {
+            rows: [None, None],
+            cols: HashMap::new(),
+            uniform_col: None,
+        }
     }
 }
 

@@ -47,7 +47,11 @@ pub struct LoweringOptions {
 
 impl Default for LoweringOptions {
     fn default() -> Self {
-        LoweringOptions { stages: 4, max_shared_bytes: SM90_MAX_DYNAMIC_SMEM, fp8_fast_accum: false }
+        LoweringOptions {
+            stages: 4,
+            max_shared_bytes: SM90_MAX_DYNAMIC_SMEM,
+            fp8_fast_accum: false,
+        }
     }
 }
 

@@ -178,3 +178,29 @@ fn mlir_errors_are_captured_not_printed() {
         other => panic!("expected an MLIR parse error, got {other:?}"),
     }
 }
+
+#[test]
+fn fp8_partials_are_promoted_every_k_tile_unless_fast_accum() {
+    let k = gemm::fp8_gemm();
+    let promoted = lower(&k);
+    // The tile's first wgmma starts a fresh partial; one fma per accumulator register adds it.
+    assert_eq!(promoted.mlir.matches("wgmma_scale_out<zero>").count(), 1);
+    assert_eq!(promoted.mlir.matches("llvm.intr.fma").count(), 128 / 2);
+    assert!(
+        promoted.mma.dequant.contains("promoted"),
+        "{}",
+        promoted.mma.dequant
+    );
+    let fast = lower_sm90a(
+        &k,
+        &LoweringOptions {
+            fp8_fast_accum: true,
+            ..LoweringOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fast.mlir.matches("wgmma_scale_out<zero>").count(), 0);
+    assert_eq!(fast.mlir.matches("llvm.intr.fma").count(), 0);
+    // bf16 accumulates in full precision: no promotion.
+    assert_eq!(lower(&gemm::bf16_gemm()).mlir.matches("llvm.intr.fma").count(), 0);
+}

@@ -63,12 +63,12 @@ impl Gpu {
             Backend::Cuda => {
                 let dev = tessera_cuda::Device::open(0)?;
                 let kernel = tessera_cuda::Kernel::load(&dev, bundle)?;
-                Ok(Gpu::Cuda { dev, kernel })
+                Ok(Gpu::Cuda { kernel, dev })
             }
             Backend::Hip => {
                 let dev = tessera_hip::Device::open(0)?;
                 let kernel = tessera_hip::Kernel::load(&dev, bundle)?;
-                Ok(Gpu::Hip { dev, kernel })
+                Ok(Gpu::Hip { kernel, dev })
             }
         }
     }

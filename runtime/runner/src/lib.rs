@@ -14,6 +14,7 @@ pub mod error;
 pub mod oracle;
 pub mod plan;
 pub mod problem;
+pub mod projection;
 pub mod run;
 pub mod session;
 pub mod validate;

@@ -84,8 +84,12 @@ impl ValidateRow {
             ),
             None => "n/a".into(),
         };
+        let proj = match worst("projection") {
+            Some(c) => format!(" | all-element projection: rel_l2 {:.2e}", c.metrics.rel_l2),
+            None => String::new(),
+        };
         format!(
-            "validate | {} | {} | {} | vs interp: {} | vs reference: {} | NaN/Inf {} poisoned {} of {} | {} | seed {}",
+            "validate | {} | {} | {} | vs interp: {} | vs reference: {}{proj} | NaN/Inf {} poisoned {} of {} | {} | seed {}",
             self.kernel,
             self.shape,
             if self.pass { "PASS" } else { "FAIL" },
@@ -318,6 +322,23 @@ pub fn validate_outputs(
         let iv = decode_buf_f64(ib)?;
         row.checks
             .push(check_on("interp", &name, &gv, &gp, &iv, written, &tol)?);
+        // Every element, through random projections (cheap; the only all-element value check of
+        // a spot-checked big GEMM).
+        match crate::projection::check(&l.kernel, &l.bindings, g, &tol, seed) {
+            Ok(p) => {
+                let worst = if p.rows.rel_l2 >= p.cols.rel_l2 { p.rows.clone() } else { p.cols.clone() };
+                row.checks.push(Check {
+                    against: "projection".into(),
+                    output: name.clone(),
+                    compared: gv.len(),
+                    metrics: worst,
+                    tolerance: tol.clone(),
+                    pass: p.pass,
+                    reason: p.reason,
+                });
+            }
+            Err(why) => row.skipped.push(format!("projection: {why}")),
+        }
         if let Some(r) = &reference
             && let Some((_, ev)) = r.iter().find(|(p, _)| *p == o)
         {

@@ -326,3 +326,27 @@ fn the_launch_plan_resolves_every_slot_without_a_gpu() {
     let e = tessera_runner::plan_bundle(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap_err();
     assert!(e.message.contains("exceeds the 128-byte swizzle span"), "{e}");
 }
+
+#[test]
+fn a_wrong_tile_outside_the_spot_check_is_caught_by_the_projection() {
+    let dir = bundle_dir("projection");
+    let l = Loaded::new(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap();
+    let good = interp_result(&l);
+    let spot = ValidateOptions { spot_tiles: 5, full_interp_flops: 0.0 };
+    let row = validate_outputs(&l, "test".into(), &good, &spot, 7).unwrap();
+    let p = row.checks.iter().find(|c| c.against == "projection").expect("projection check");
+    assert!(p.pass && p.compared == 7200, "{}", p.reason);
+    // A 32x32 tile the spot check does not look at, overwritten with 100.0 (bf16 0x42C8).
+    let ProgramSet::Ids(ids) = choose_programs([4, 3, 1], Some(1.0), &spot, 7) else { panic!("spot set") };
+    let (pm, pn) = (0..4u32).flat_map(|x| (0..3u32).map(move |y| (x, y))).find(|(x, y)| !ids.contains(&[*x, *y, 0])).unwrap();
+    let mut bad = good.clone();
+    for i in (pm as usize * 32)..((pm as usize + 1) * 32).min(100) {
+        for j in (pn as usize * 32)..((pn as usize + 1) * 32).min(72) {
+            c_bytes(&mut bad)[(i * 72 + j) * 2..(i * 72 + j) * 2 + 2].copy_from_slice(&0x42C8u16.to_le_bytes());
+        }
+    }
+    let row = validate_outputs(&l, "test".into(), &bad, &spot, 7).unwrap();
+    assert!(!row.pass, "{}", row.line());
+    let failed: Vec<&str> = row.checks.iter().filter(|c| !c.pass).map(|c| c.against.as_str()).collect();
+    assert_eq!(failed, vec!["projection"], "{:?}", row.detail_lines());
+}

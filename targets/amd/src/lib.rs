@@ -33,6 +33,40 @@ pub struct AmdBuild {
     pub audit: AmdAudit,
 }
 
+impl AmdBuild {
+    /// The build report's instruction section (`report.txt`): MFMA families, dequant check,
+    /// registers, spills, LDS and code object version, as read from the HSACO.
+    pub fn report_text(&self) -> String {
+        let a = &self.audit;
+        let fig = |v: Option<u32>| v.map_or("?".to_string(), |v| v.to_string());
+        let mut t = format!(
+            "target: {TARGET}
+mfma: {}
+",
+            a.families().join(", ")
+        );
+        t.push_str(&if a.dequant.is_empty() {
+            "dequant: fused into v_mfma_scale (no software conversion)
+"
+            .to_string()
+        } else {
+            format!("dequant: software conversions present {:?}\n", a.dequant)
+        });
+        t.push_str(&format!(
+            "vgprs: {}  agprs: {}  sgprs: {}  vgpr spills: {}  sgpr spills: {}  lds bytes: {}  ELF ABI version: {}
+",
+            fig(a.vgprs),
+            fig(a.agprs),
+            fig(a.sgprs),
+            fig(a.vgpr_spills),
+            fig(a.sgpr_spills),
+            fig(a.lds_bytes),
+            fig(a.abi_version)
+        ));
+        t
+    }
+}
+
 /// Generate, compile, link and audit the scaled-GEMM kernel `name` for `atom` on gfx950.
 pub fn build_scaled_gemm(name: &str, atom: ScaledMfma, abi: &GemmAbi) -> Result<AmdBuild, AmdError> {
     let plan = GemmTilePlan::new(atom);

@@ -110,6 +110,19 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
     if let Some(n) = &lowered.mma.note {
         notes.push(n.clone());
     }
+    if let Some(p) = ptxas_info.as_ref().filter(|p| p.spill_stores_bytes > 0) {
+        // Correct but slow: the accumulator fragment (plus the fp8 partial) outgrew the registers.
+        notes.push(format!(
+            "ptxas spilled {} bytes with {} registers/thread: use a smaller BN or fewer warpgroups{}",
+            p.spill_stores_bytes,
+            p.registers,
+            if lowered.mma.dequant.contains("promoted") {
+                ", or --fp8-fast-accum"
+            } else {
+                ""
+            }
+        ));
+    }
     notes.push(
         "operand tensors are read through TMA tensor maps (row-major, K contiguous; row pitch must be a multiple of 16 bytes)"
             .to_string(),

@@ -165,6 +165,50 @@ pub struct NativeBuild {
     pub family: String,
 }
 
+impl NativeBuild {
+    /// The build report's instruction section (`report.txt`): expected family and whether it is
+    /// present, every block-scaled MMA and tcgen05 instruction, and the dequant check. Register
+    /// and spill figures come from ptxas (`PtxasInfo`), which the caller runs.
+    pub fn report_text(&self) -> String {
+        let mut t = format!(
+            "target: {}
+ptx version: {}
+",
+            self.target.name,
+            self.audit.ptx_version.as_deref().unwrap_or("?")
+        );
+        let n = self.audit.count(&self.family);
+        t.push_str(&format!(
+            "expected MMA family: {} ({})
+",
+            self.family,
+            if n > 0 {
+                format!("present x{n}")
+            } else {
+                "MISSING".into()
+            }
+        ));
+        for (k, v) in self.audit.block_scaled.iter().chain(&self.audit.tcgen05) {
+            t.push_str(&format!(
+                "  {k} x{v}
+"
+            ));
+        }
+        t.push_str(&if self.audit.dequant.is_empty() {
+            "dequant: fused into the block-scaled MMA (no software conversion)
+"
+            .to_string()
+        } else {
+            format!(
+                "dequant: software conversions present {:?}
+",
+                self.audit.dequant
+            )
+        });
+        t
+    }
+}
+
 /// Build the MXFP8 scaled GEMM for an sm_120-class target (sm_120a / sm_121a) up to PTX.
 pub fn build_sm120_mx_gemm(
     name: &str,

@@ -15,6 +15,11 @@ fn build_example(file: &str, family: &str) -> tessera_target_nvidia::BuildReport
         panic!("{file} does not check: {diags:?}")
     };
     let kernel = &module.kernels[0];
+    // The bundle's kernel.tir is the printed module; the runner parses it back and re-runs it.
+    let tir = tessera_ir::print_module(&module);
+    let back =
+        tessera_ir::parse_module(&tir).unwrap_or_else(|e| panic!("{file}: kernel.tir does not parse: {e:?}"));
+    assert_eq!(&back.kernels[0], kernel, "{file}: kernel.tir does not round-trip");
     let opts = BuildOptions {
         target: SM90A,
         lowering: LoweringOptions::default(),

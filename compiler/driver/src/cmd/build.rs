@@ -134,6 +134,7 @@ pub fn main(args: Args) -> ExitCode {
         target,
         lowering: LoweringOptions {
             stages: args.stages,
+            fp8_fast_accum: args.fp8_fast_accum,
             ..LoweringOptions::default()
         },
         ptxas: if args.no_ptxas {

@@ -310,6 +310,11 @@ fn hsaco_contains_the_scaled_mfma_and_no_dequant_path() {
         );
         assert_eq!(a.vgpr_spills, Some(0), "{a:?}");
         assert!(build.mlir.contains(shape.rocdl_op()));
+        let report = build.report_text();
+        assert!(
+            report.contains(shape.mnemonic()) && report.contains("no software conversion"),
+            "{report}"
+        );
     }
 }
 

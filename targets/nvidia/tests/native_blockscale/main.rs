@@ -324,9 +324,19 @@ fn sm100a_ptx_passes_ptxas_with_tcgen05_block_scale() {
         }
         assert!(a.dequant.is_empty(), "{a:?}");
         assert!(build.ptx.contains("cp.async.bulk") && build.ptx.contains("mbarrier.try_wait.parity"));
+        assert!(
+            build.report_text().contains("present x4"),
+            "{}",
+            build.report_text()
+        );
         let Some(p) = ptxas() else { return };
-        tessera_target_nvidia::ptxas_assemble(&p, &build.ptx, SM100A.ptxas_arch)
+        let (_, info) = tessera_target_nvidia::ptxas_assemble(&p, &build.ptx, SM100A.ptxas_arch)
             .unwrap_or_else(|log| panic!("ptxas -arch=sm_100a rejected {g:?}:\n{log}"));
+        eprintln!(
+            "sm_100a {:?}: {} registers, {} B spill stores",
+            g.kind, info.registers, info.spill_stores_bytes
+        );
+        assert_eq!(info.spill_stores_bytes, 0, "{info:?}");
     }
 }
 
