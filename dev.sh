@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
 case "${1:-}" in
-  demo) shift; cargo run -q --release -p tessera-cli --bin tessera -- demo "$@" ;;
+  demo) shift; cargo run -q -p tessera-cli --bin tessera -- demo "$@" ;;
   test) shift; bash scripts/test.sh "$@" ;;
   *) echo "usage: ./dev.sh demo | ./dev.sh test" >&2; exit 2 ;;
 esac

@@ -8,10 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The issue's done-when list: bf16 and fp8-e4m3 GEMM, two square shapes and two partial ones.
+# The issue's done-when list: bf16 and fp8-e4m3 GEMM, two square shapes and two partial ones; then the
+# DeepSeek-style block-scaled FP8 GEMM (the second Hopper structure) when time remains.
 # Ordered small to large, so that a call running out of time loses the big shapes, not the partial ones.
 DEFAULT_CASES="gemm_bf16:100,704,320 gemm_fp8:100,704,320 gemm_bf16:1000,1000,1024 gemm_fp8:1000,1000,1024
-gemm_bf16:4096,4096,4096 gemm_fp8:4096,4096,4096 gemm_bf16:8192,8192,8192 gemm_fp8:8192,8192,8192"
+gemm_bf16:4096,4096,4096 gemm_fp8:4096,4096,4096 gemm_bf16:8192,8192,8192 gemm_fp8:8192,8192,8192
+gemm_fp8_blockscale:1000,1000,1024 gemm_fp8_blockscale:4096,4096,4096"
 CASES=${*:-${TESSERA_GPU_CASES:-$DEFAULT_CASES}}
 TARGET=${TESSERA_GPU_TARGET:-sm_90a}
 MAX_RUNNER_MB=${TESSERA_MAX_RUNNER_MB:-16}

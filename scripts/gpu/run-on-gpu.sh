@@ -2,20 +2,23 @@
 # Runs on the GPU machine (staged by scripts/gpu.sh; carried as .gpu/). For every case in cases.txt:
 # validate (GPU vs interpreter and plain reference), bench (CUDA events, median), compute-sanitizer
 # memcheck on partial-tile shapes; the peers (cuBLAS via torch, Triton) in the same call; then one
-# final table. Results also land in $OUT (results.jsonl, peers.jsonl, logs).
+# final table. Results also land in $OUT (results.jsonl, peers.jsonl, table.txt, logs.tar.gz).
 set -uo pipefail
 cd "$(dirname "$0")"
+# The device tool returns at most 8 files from $OUT: results.jsonl, peers.jsonl, table.txt and one
+# archive of the per-run logs (kept in $LOGS while running).
 OUT=${OUT:-/tmp/tessera-gpu-out}
-mkdir -p "$OUT"
+LOGS=${TMPDIR:-/tmp}/tessera-gpu-logs
+rm -rf "$LOGS"; mkdir -p "$OUT" "$LOGS"
 R=./bin/tessera-runner
 RES=$OUT/results.jsonl
 : > "$RES"
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC') on $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
 
 echo "== peers (torch/cuBLAS, Triton): $OUT/peers.jsonl"
-PYTHONUNBUFFERED=1 timeout 180 python3 peers.py cases.txt "$OUT/peers.jsonl" 2>"$OUT/peers.log" \
+PYTHONUNBUFFERED=1 timeout 180 python3 peers.py cases.txt "$OUT/peers.jsonl" 2>"$LOGS/peers.log" \
   || echo "   peers failed (rc $?): see the tail of peers.log below"
-tail -n 3 "$OUT/peers.log" | sed 's/^/   /'
+tail -n 3 "$LOGS/peers.log" | sed 's/^/   /'
 
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1 || true)
 
@@ -40,15 +43,15 @@ while read -r kernel M N K; do
   dims=(--dim "M=$M" --dim "N=$N" --dim "K=$K")
   b=bundles/$kernel
   echo "== $kernel M=$M N=$N K=$K"
-  timeout 150 "$R" validate "$b" "${dims[@]}" --seed 7 --json "$RES" 2>"$OUT/validate-$kernel-$M-$N-$K.log"
-  rc=$?; sed 's/^/   /' "$OUT/validate-$kernel-$M-$N-$K.log" | tail -n 8
+  timeout 150 "$R" validate "$b" "${dims[@]}" --seed 7 --json "$RES" 2>"$LOGS/validate-$kernel-$M-$N-$K.log"
+  rc=$?; sed 's/^/   /' "$LOGS/validate-$kernel-$M-$N-$K.log" | tail -n 8
   [ $rc -le 1 ] || echo "{\"kind\":\"validate\",\"kernel\":\"$kernel\",\"shape\":\"M=$M K=$K N=$N\",\"pass\":false,\"error_rc\":$rc}" >> "$RES"
   c=$(ceiling "$kernel")
   timeout 120 "$R" bench "$b" "${dims[@]}" --iters 50 --warmup 10 ${c:+--ceiling-tflops "$c"} --json "$RES" \
-    2>"$OUT/bench-$kernel-$M-$N-$K.log" || { echo "   bench failed:"; tail -n 3 "$OUT/bench-$kernel-$M-$N-$K.log"; }
+    2>"$LOGS/bench-$kernel-$M-$N-$K.log" || { echo "   bench failed:"; tail -n 3 "$LOGS/bench-$kernel-$M-$N-$K.log"; }
   if (( M % 128 || N % 128 || K % 64 )); then
     if [ -n "$SAN" ]; then
-      log=$OUT/memcheck-$kernel-$M-$N-$K.log
+      log=$LOGS/memcheck-$kernel-$M-$N-$K.log
       timeout 120 "$SAN" --tool memcheck --error-exitcode 9 "$R" run "$b" "${dims[@]}" --seed 7 >"$log" 2>&1
       mrc=$?
       errs=$(grep -oE 'ERROR SUMMARY: [0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
@@ -67,3 +70,4 @@ done < cases.txt
 
 echo
 python3 table.py "$RES" "$OUT/peers.jsonl" | tee "$OUT/table.txt"
+tar czf "$OUT/logs.tar.gz" -C "$(dirname "$LOGS")" "$(basename "$LOGS")" 2>/dev/null || true

@@ -123,7 +123,7 @@ fn validate_reports_metrics_and_fails_with_codes() {
     // DeepSeek 1x128 blocks: K = 320 is not a whole number of blocks.
     let (code, text) = tessera(&["validate", "dsl_examples/gemm_fp8_blockscale.tsr", "--seed", "4"]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("E0607") && text.contains("E0704"), "{text}");
+    assert!(text.contains("E0607") && text.contains("E0804"), "{text}");
     let (code, text) = tessera(&[
         "validate",
         "dsl_examples/gemm_fp8_blockscale.tsr",

@@ -6,9 +6,12 @@ use crate::error::{E_ARGS, E_DTYPE, E_SCALE_MISSING, E_SHAPE, InterpError};
 use tessera_ir::{Dim, Kernel, ParamKind, ScaleLayout, TensorType};
 use tessera_numerics::{ArgValue, Bindings, TensorBuf, dtype_map::check_len};
 
-/// The concrete shape of a tensor type once its symbolic dims are known.
+/// The concrete shape of a tensor type once its symbolic dims are known. Dims come from the user
+/// (`--dim`, `.npy` headers), so a ceil-div that overflows or an element count beyond what a host
+/// buffer can address is a shape error, not an arithmetic panic.
 pub fn concrete_shape(ty: &TensorType, sym: &dyn Fn(&str) -> Option<i64>) -> Result<Vec<usize>, InterpError> {
-    ty.dims
+    let shape = ty
+        .dims
         .iter()
         .map(|d| {
             let v = match d {
@@ -16,13 +19,20 @@ pub fn concrete_shape(ty: &TensorType, sym: &dyn Fn(&str) -> Option<i64>) -> Res
                 Dim::Sym(s) => sym(s).ok_or_else(|| unbound(s))?,
                 Dim::CeilDiv(s, by) => {
                     let v = sym(s).ok_or_else(|| unbound(s))?;
-                    (v + *by as i64 - 1).div_euclid((*by).max(1) as i64)
+                    let by = i64::try_from((*by).max(1)).unwrap_or(i64::MAX);
+                    v.checked_add(by - 1)
+                        .ok_or_else(|| {
+                            InterpError::binding(E_SHAPE, format!("dim value {s} = {v} is too large"))
+                        })?
+                        .div_euclid(by)
                 }
             };
             usize::try_from(v)
                 .map_err(|_| InterpError::binding(E_SHAPE, format!("dim value {v} is negative")))
         })
-        .collect()
+        .collect::<Result<Vec<usize>, InterpError>>()?;
+    tessera_numerics::checked_numel(&shape).map_err(|e| InterpError::binding(E_SHAPE, e.message))?;
+    Ok(shape)
 }
 
 fn unbound(s: &str) -> InterpError {

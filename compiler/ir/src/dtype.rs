@@ -80,12 +80,7 @@ impl DType {
     pub fn bits(self) -> u32 {
         match self {
             DType::I1 => 1,
-            DType::I8
-            | DType::F8E4M3
-            | DType::F8E4M3Fnuz
-            | DType::F8E5M2
-            | DType::E8M0
-            | DType::UE4M3 => 8,
+            DType::I8 | DType::F8E4M3 | DType::F8E4M3Fnuz | DType::F8E5M2 | DType::E8M0 | DType::UE4M3 => 8,
             DType::F6E2M3 | DType::F6E3M2 => 6,
             DType::F4E2M1 => 4,
             DType::BF16 | DType::F16 => 16,

@@ -108,54 +108,131 @@ pub struct Op {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum OpKind {
     /// Integer constant (scalar i32/i1 result).
-    ConstInt { value: i64 },
+    ConstInt {
+        value: i64,
+    },
     /// Float constant (scalar float result); may be ±inf.
-    ConstFloat { value: f64 },
+    ConstFloat {
+        value: f64,
+    },
     /// A tile filled with one value (`zeros`, `full`).
-    Full { value: f64 },
+    Full {
+        value: f64,
+    },
     /// `program_id(axis)`, i32 scalar.
-    ProgramId { axis: u8 },
+    ProgramId {
+        axis: u8,
+    },
     /// `num_programs(axis)`, i32 scalar.
-    NumPrograms { axis: u8 },
+    NumPrograms {
+        axis: u8,
+    },
     /// The launch-time value of symbolic dim `Kernel::syms[sym]`, i32 scalar.
-    SymDim { sym: u32 },
+    SymDim {
+        sym: u32,
+    },
     /// `arange(n)`: i32 tile `[0, 1, ..., n-1]`.
-    Arange { n: u32 },
-    Binary { op: BinOp, lhs: ValueId, rhs: ValueId },
-    Unary { op: UnOp, x: ValueId },
-    Cmp { pred: CmpPred, lhs: ValueId, rhs: ValueId },
+    Arange {
+        n: u32,
+    },
+    Binary {
+        op: BinOp,
+        lhs: ValueId,
+        rhs: ValueId,
+    },
+    Unary {
+        op: UnOp,
+        x: ValueId,
+    },
+    Cmp {
+        pred: CmpPred,
+        lhs: ValueId,
+        rhs: ValueId,
+    },
     /// `where(cond, a, b)`.
-    Select { cond: ValueId, a: ValueId, b: ValueId },
+    Select {
+        cond: ValueId,
+        a: ValueId,
+        b: ValueId,
+    },
     /// Value conversion (round-to-nearest-even, saturating for narrow floats; truncation toward zero
     /// for float→int).
-    Cast { x: ValueId, to: DType },
+    Cast {
+        x: ValueId,
+        to: DType,
+    },
     /// Scalar → tile, or size-1 dims → full extent (result type gives the shape).
-    Broadcast { x: ValueId },
+    Broadcast {
+        x: ValueId,
+    },
     /// Insert a size-1 dimension at `axis`.
-    ExpandDims { x: ValueId, axis: u32 },
+    ExpandDims {
+        x: ValueId,
+        axis: u32,
+    },
     /// Swap the two dims of a rank-2 tile (scaled tiles transpose data and scales together).
-    Transpose { x: ValueId },
-    Reduce { kind: ReduceKind, x: ValueId, axis: u32 },
+    Transpose {
+        x: ValueId,
+    },
+    Reduce {
+        kind: ReduceKind,
+        x: ValueId,
+        axis: u32,
+    },
     /// Masked tile (or scalar) read. Scaled tensors yield scaled tiles; masked-out data reads `other`
     /// (codes: the zero code) and masked-out scales read the neutral scale (1.0).
-    Load { access: Access, other: f64 },
-    Store { access: Access, value: ValueId },
+    Load {
+        access: Access,
+        other: f64,
+    },
+    Store {
+        access: Access,
+        value: ValueId,
+    },
     /// Masked atomic add (f32/i32) into a tensor, e.g. the weighted scatter of a MoE epilogue.
-    AtomicAdd { access: Access, value: ValueId },
+    AtomicAdd {
+        access: Access,
+        value: ValueId,
+    },
     /// `acc + a @ b`. `a: [M, K]`, `b: [K, N]`, `acc: [M, N]` (f32, or i32 for i8). Plain or scaled
     /// operands; a scaled operand must be blocked along K only.
-    Dot { a: ValueId, b: ValueId, acc: ValueId },
+    Dot {
+        a: ValueId,
+        b: ValueId,
+        acc: ValueId,
+    },
     /// Scaled tile (or codes + explicit scale tile) → plain tile of `to` (f32/bf16/f16).
-    Dequant { x: ValueId, scale: Option<ValueId>, to: DType },
+    Dequant {
+        x: ValueId,
+        scale: Option<ValueId>,
+        to: DType,
+    },
     /// Plain tile → scaled tile of element `elem` under `spec` (scales computed per OCP MX §6.3 or
     /// the NVFP4 recipe). `global` is the NV per-tensor scale operand.
-    Quantize { x: ValueId, elem: DType, spec: ScaleSpec, global: Option<ValueId> },
+    Quantize {
+        x: ValueId,
+        elem: DType,
+        spec: ScaleSpec,
+        global: Option<ValueId>,
+    },
     /// `for iv in lo..hi step step` with loop-carried values. Body args: `[iv, carried...]`; the body
     /// ends with `Yield` of the next carried values; results are the final carried values.
-    For { lo: ValueId, hi: ValueId, step: ValueId, inits: Vec<ValueId>, body: Block },
+    For {
+        lo: ValueId,
+        hi: ValueId,
+        step: ValueId,
+        inits: Vec<ValueId>,
+        body: Block,
+    },
     /// Results merge the `Yield` of each branch.
-    If { cond: ValueId, then_block: Block, else_block: Block },
-    Yield { values: Vec<ValueId> },
+    If {
+        cond: ValueId,
+        then_block: Block,
+        else_block: Block,
+    },
+    Yield {
+        values: Vec<ValueId>,
+    },
 }
 
 impl OpKind {
@@ -235,7 +312,9 @@ impl OpKind {
                 out.push(*x);
                 out.extend(*global);
             }
-            OpKind::For { lo, hi, step, inits, .. } => {
+            OpKind::For {
+                lo, hi, step, inits, ..
+            } => {
                 out.extend([*lo, *hi, *step]);
                 out.extend(inits.iter().copied());
             }
@@ -249,7 +328,11 @@ impl OpKind {
     pub fn blocks(&self) -> Vec<&Block> {
         match self {
             OpKind::For { body, .. } => vec![body],
-            OpKind::If { then_block, else_block, .. } => vec![then_block, else_block],
+            OpKind::If {
+                then_block,
+                else_block,
+                ..
+            } => vec![then_block, else_block],
             _ => Vec::new(),
         }
     }
@@ -257,7 +340,11 @@ impl OpKind {
     pub fn blocks_mut(&mut self) -> Vec<&mut Block> {
         match self {
             OpKind::For { body, .. } => vec![body],
-            OpKind::If { then_block, else_block, .. } => vec![then_block, else_block],
+            OpKind::If {
+                then_block,
+                else_block,
+                ..
+            } => vec![then_block, else_block],
             _ => Vec::new(),
         }
     }

@@ -73,7 +73,12 @@ pub struct ScaleSpec {
 impl ScaleSpec {
     /// The axes along which the block extent is > 1.
     pub fn scaled_axes(&self) -> Vec<usize> {
-        self.block.iter().enumerate().filter(|(_, b)| **b > 1).map(|(i, _)| i).collect()
+        self.block
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b > 1)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Conventional family name, for messages and reports: "mx", "nv" or "block".
@@ -87,7 +92,11 @@ impl ScaleSpec {
 
     /// Shape of the scale tile/tensor for data of shape `shape` (ceil-divided per dim).
     pub fn scale_shape(&self, shape: &[u32]) -> Vec<u32> {
-        shape.iter().zip(&self.block).map(|(d, b)| d.div_ceil(*b)).collect()
+        shape
+            .iter()
+            .zip(&self.block)
+            .map(|(d, b)| d.div_ceil(*b))
+            .collect()
     }
 }
 
@@ -121,7 +130,12 @@ pub struct TileType {
 
 impl TileType {
     pub fn plain(dtype: DType, shape: Vec<u32>) -> TileType {
-        TileType { dtype, shape, scale: None, layout: TileLayout::Logical }
+        TileType {
+            dtype,
+            shape,
+            scale: None,
+            layout: TileLayout::Logical,
+        }
     }
 
     pub fn numel(&self) -> usize {

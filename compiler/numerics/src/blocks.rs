@@ -4,10 +4,10 @@
 //! partial blocks at the edges hold fewer elements. Scale tensors are row-major over the block grid
 //! (`linear` / `hopper_reg` layouts).
 
-use crate::dtype_map::{buf_from_codes, decode_buf_f64, encode_buf, format_of};
+use crate::dtype_map::{buf_from_codes, checked_numel, decode_buf_f64, encode_buf, format_of};
 use crate::error::{E_DTYPE, E_GEN, E_SCALE, E_SHAPE, NumericsError};
 use crate::{TensorArg, TensorBuf};
-use tessera_formats::{Format, encode_f64, mx_quantize_block, nvfp4_global_scale, nvfp4_quantize_block};
+use tessera_formats::{Format, encode_f64, nvfp4_global_scale, nvfp4_quantize_block, try_mx_quantize_block};
 use tessera_ir::{DType, ScaleLayout, ScaleSpec};
 
 /// Shape of the block grid (= the scale tensor's shape).
@@ -116,7 +116,7 @@ fn members(shape: &[usize], spec: &ScaleSpec, grid: &[usize]) -> Vec<Vec<usize>>
 }
 
 /// Quantize `values` (row-major, logical `shape`) into a scaled tensor of element type `dtype`:
-/// - E8M0 scales: OCP MX per block (`tessera_formats::mx_quantize_block`);
+/// - E8M0 scales: OCP MX per block (`tessera_formats::try_mx_quantize_block`);
 /// - UE4M3 scales with a global: NVFP4 (`nvfp4_global_scale` over the whole tensor, then
 ///   `nvfp4_quantize_block` per block);
 /// - F32 scales (DeepSeek-style): scale `amax / max_finite(dtype)` (1.0 for an all-zero block, NaN
@@ -130,7 +130,7 @@ pub fn quantize(
     packed_axis: Option<usize>,
     spec: &ScaleSpec,
 ) -> Result<TensorArg, NumericsError> {
-    let n: usize = shape.iter().product();
+    let n = checked_numel(shape)?;
     if values.len() != n {
         return Err(NumericsError::new(
             E_SHAPE,
@@ -148,7 +148,8 @@ pub fn quantize(
         (DType::E8M0, false) => {
             let mut s = Vec::with_capacity(blocks.len());
             for idx in &blocks {
-                let (sc, c) = mx_quantize_block(elem, &gather(idx));
+                let (sc, c) = try_mx_quantize_block(elem, &gather(idx))
+                    .map_err(|e| NumericsError::new(E_DTYPE, e.to_string()))?;
                 s.push(sc);
                 idx.iter().zip(c).for_each(|(&i, c)| codes[i] = c);
             }

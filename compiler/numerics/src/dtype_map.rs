@@ -3,7 +3,7 @@
 //! `encode_buf` builds one from values (rounding exactly as the formats crate does).
 
 use crate::TensorBuf;
-use crate::error::{E_BUF_LEN, E_DTYPE, NumericsError};
+use crate::error::{E_BUF_LEN, E_DTYPE, E_SHAPE, NumericsError};
 use tessera_formats::{Format, encode, try_pack_fp4, try_unpack_fp4};
 use tessera_ir::DType;
 
@@ -25,8 +25,27 @@ pub fn format_of(d: DType) -> Option<Format> {
     })
 }
 
+/// The element count of `shape`, refusing counts no host buffer can address (the product overflows,
+/// or 8-byte values of that count would exceed `isize::MAX` bytes). Shapes come from users (`--dim`,
+/// `.npy` headers), so this is an error, not an arithmetic panic.
+pub fn checked_numel(shape: &[usize]) -> Result<usize, NumericsError> {
+    const MAX_NUMEL: usize = isize::MAX as usize / 8;
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_NUMEL)
+        .ok_or_else(|| {
+            NumericsError::new(
+                E_SHAPE,
+                format!("shape {shape:?} has too many elements for a host buffer"),
+            )
+        })
+}
+
 /// Checks that `buf.bytes` has the length its dtype, shape and packing call for.
 pub fn check_len(buf: &TensorBuf) -> Result<(), NumericsError> {
+    // Guards `expected_bytes`, which multiplies unchecked.
+    checked_numel(&buf.shape)?;
     if buf.dtype == DType::F4E2M1 && buf.packed_axis.is_none_or(|a| a >= buf.shape.len()) {
         return Err(NumericsError::new(
             E_BUF_LEN,
@@ -119,7 +138,7 @@ pub fn encode_buf(
     packed_axis: Option<usize>,
     values: &[f32],
 ) -> Result<TensorBuf, NumericsError> {
-    let n: usize = shape.iter().product();
+    let n = checked_numel(shape)?;
     if values.len() != n {
         return Err(NumericsError::new(
             E_BUF_LEN,

@@ -8,7 +8,7 @@
 //! 0x20..=0x50 (0.125..8, every mantissa), f32 (DeepSeek-style) scales log-uniform in [2^-4, 2^4],
 //! NVFP4 global scales log-uniform in [2^-2, 2^2].
 
-use crate::dtype_map::{buf_from_codes, encode_buf, format_of};
+use crate::dtype_map::{buf_from_codes, checked_numel, encode_buf, format_of};
 use crate::error::{E_GEN, E_TYPE_SHAPE, NumericsError};
 use crate::{TensorArg, TensorBuf};
 use rand::{Rng, SeedableRng};
@@ -74,7 +74,7 @@ impl InputGen {
         shape: &[usize],
         packed_axis: Option<usize>,
     ) -> Result<TensorBuf, NumericsError> {
-        let n: usize = shape.iter().product();
+        let n = checked_numel(shape)?;
         match dtype {
             DType::E8M0 | DType::UE4M3 => {
                 let codes = self.scale_codes(dtype, n)?;
@@ -119,7 +119,7 @@ impl InputGen {
                     format!("{dtype} cannot be the element type of a block-scaled tensor"),
                 )
             })?;
-        let n: usize = shape.iter().product();
+        let n = checked_numel(shape)?;
         let v = self.values(n, f.max_finite() as f64 / 4.0);
         encode_buf(dtype, shape, packed_axis, &v)
     }
@@ -164,7 +164,7 @@ impl InputGen {
             .zip(&spec.block)
             .map(|(d, b)| d.div_ceil(*b as usize))
             .collect();
-        let n: usize = sshape.iter().product();
+        let n = checked_numel(&sshape)?;
         match spec.scale_dtype {
             DType::F32 => {
                 let v: Vec<f32> = (0..n)

@@ -11,7 +11,7 @@
 //! | f4e2m1 | `|u1`, two codes per byte, element 2i in the low nibble | packed axis halved (rounded up) |
 
 use crate::TensorBuf;
-use crate::dtype_map::check_len;
+use crate::dtype_map::{check_len, checked_numel};
 use crate::error::{E_NPY_DTYPE, E_NPY_FILE, E_SHAPE, NumericsError};
 use npyz::WriterBuilder;
 use std::io::{Read, Write};
@@ -81,6 +81,7 @@ pub fn from_npy_bytes(
     shape: Option<&[usize]>,
     packed_axis: Option<usize>,
 ) -> Result<TensorBuf, NumericsError> {
+    precheck_header_shape(bytes, name)?;
     let file = npyz::NpyFile::new(bytes)
         .map_err(|e| NumericsError::new(E_NPY_FILE, format!("{name}: not a readable .npy file: {e}")))?;
     let header = file.header().clone();
@@ -136,7 +137,11 @@ pub fn from_npy_bytes(
             let mut s = file_shape.clone();
             if let Some(a) = packed_axis.filter(|_| dtype == DType::F4E2M1) {
                 match s.get_mut(a) {
-                    Some(d) => *d *= 2,
+                    Some(d) => {
+                        *d = d.checked_mul(2).ok_or_else(|| {
+                            NumericsError::new(E_SHAPE, format!("{name}: shape {file_shape:?} is too large"))
+                        })?
+                    }
                     None => {
                         return Err(NumericsError::new(
                             E_SHAPE,
@@ -160,6 +165,36 @@ pub fn from_npy_bytes(
     };
     check_len(&buf).map_err(|e| NumericsError::new(E_NPY_FILE, format!("{name}: {}", e.message)))?;
     Ok(buf)
+}
+
+/// Refuses a header whose shape has more elements than a host buffer can address, before npyz
+/// multiplies the dims unchecked (an overflow panic in builds with overflow checks). Anything this
+/// light scan does not understand is left to npyz to report.
+fn precheck_header_shape(bytes: &[u8], name: &str) -> Result<(), NumericsError> {
+    let Some(text) = bytes
+        .get(..bytes.len().min(64 * 1024))
+        .map(String::from_utf8_lossy)
+    else {
+        return Ok(());
+    };
+    let Some(tuple) = text
+        .split_once("'shape'")
+        .and_then(|(_, rest)| rest.split_once('('))
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(t, _)| t)
+    else {
+        return Ok(());
+    };
+    let mut shape = Vec::new();
+    for d in tuple.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        match d.trim_end_matches('L').parse::<u128>() {
+            Ok(v) => shape.push(usize::try_from(v).unwrap_or(usize::MAX)),
+            Err(_) => return Ok(()),
+        }
+    }
+    checked_numel(&shape)
+        .map(|_| ())
+        .map_err(|e| NumericsError::new(E_NPY_FILE, format!("{name}: {}", e.message)))
 }
 
 /// Read `path` as a tensor of `dtype` (see [`from_npy_bytes`]).

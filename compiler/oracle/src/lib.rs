@@ -21,11 +21,12 @@ mod roles;
 use tessera_ir::{DType, Kernel, OpKind, ParamKind};
 use tessera_numerics::{Bindings, Tolerance, compare::unit_roundoff};
 
-/// Why the oracle cannot produce expected values. Codes (E07xx, the oracle range):
-/// - E0701 the kernel has no `@reference` attribute, or names an unknown family
-/// - E0702 the parameters do not fit the family's conventions
-/// - E0703 the bindings do not fit (missing or undecodable argument)
-/// - E0704 K is not a multiple of a scaled operand's block along K
+/// Why the oracle cannot produce expected values. Codes (E08xx, the oracle range; E07xx belongs to
+/// the targets, docs/TARGETS.md):
+/// - E0801 the kernel has no `@reference` attribute, or names an unknown family
+/// - E0802 the parameters do not fit the family's conventions
+/// - E0803 the bindings do not fit (missing or undecodable argument)
+/// - E0804 K is not a multiple of a scaled operand's block along K
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OracleError {
     pub code: &'static str,
@@ -40,10 +41,10 @@ impl std::fmt::Display for OracleError {
 
 impl std::error::Error for OracleError {}
 
-pub const E_NO_REFERENCE: &str = "E0701";
-pub const E_CONVENTION: &str = "E0702";
-pub const E_BINDING: &str = "E0703";
-pub const E_K_BLOCK: &str = "E0704";
+pub const E_NO_REFERENCE: &str = "E0801";
+pub const E_CONVENTION: &str = "E0802";
+pub const E_BINDING: &str = "E0803";
+pub const E_K_BLOCK: &str = "E0804";
 
 pub(crate) fn err(code: &'static str, message: impl Into<String>) -> OracleError {
     OracleError {

@@ -18,12 +18,13 @@ pub struct PassInfo {
 /// All passes. Add a new pass by adding its module's `INFO` here.
 pub const REGISTRY: &[PassInfo] = &[canonicalize::INFO, fuse_dequant::INFO, assign_scale_layout::INFO];
 
-/// Looking up a pipeline failed.
+/// Looking up a pipeline failed. Codes E09xx belong to the pass pipeline (E07xx: targets, E08xx: the
+/// validation oracle).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
-    #[error("E0701: unknown pass `{name}` (known passes: {known})")]
+    #[error("E0901: unknown pass `{name}` (known passes: {known})")]
     UnknownPass { name: String, known: String },
-    #[error("E0702: unknown target `{name}` (known targets: {known})")]
+    #[error("E0902: unknown target `{name}` (known targets: {known})")]
     UnknownTarget { name: String, known: String },
 }
 
@@ -95,7 +96,7 @@ mod tests {
     #[test]
     fn unknown_names_are_coded_errors() {
         let e = parse_pass_list("canonicalize, nope").unwrap_err();
-        assert!(e.to_string().starts_with("E0701: unknown pass `nope`"), "{e}");
+        assert!(e.to_string().starts_with("E0901: unknown pass `nope`"), "{e}");
         assert!(e.to_string().contains("fuse-dequant"));
         assert!(target("sm_75").unwrap_err().to_string().contains("sm_90a"));
         assert_eq!(parse_pass_list("").unwrap().len(), 0);

@@ -186,7 +186,7 @@ fn print_pipeline_and_print_after() {
         ..Default::default()
     };
     let e = run_pipeline(&mut module(mxfp8_gemm()), sm90(), &opts, &mut Vec::new()).unwrap_err();
-    assert!(e.to_string().starts_with("E0701: unknown pass `nope`"), "{e}");
+    assert!(e.to_string().starts_with("E0901: unknown pass `nope`"), "{e}");
 }
 
 #[test]

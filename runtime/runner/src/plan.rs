@@ -20,7 +20,13 @@ pub fn plan_bundle(c: &Common) -> Result<Vec<String>, RunnerError> {
         _ => "none".into(),
     };
     let mut out = vec![
-        format!("kernel {} entry {} target {} backend {}", m.kernel, m.entry, m.target, l.backend.name()),
+        format!(
+            "kernel {} entry {} target {} backend {}",
+            m.kernel,
+            m.entry,
+            m.target,
+            l.backend.name()
+        ),
         format!("image {image}"),
         format!(
             "dims {} grid {:?} block {:?} dynamic shared {} B",
@@ -40,7 +46,10 @@ pub fn plan_bundle(c: &Common) -> Result<Vec<String>, RunnerError> {
                     },
                     ArgValue::Scalar(_) => 0,
                 };
-                format!("slot {i}: pointer to `{}` {part:?} ({bytes} bytes)", names[*param])
+                format!(
+                    "slot {i}: pointer to `{}` {part:?} ({bytes} bytes)",
+                    names[*param]
+                )
             }
             SlotValue::TensorMap { param, part, tma } => {
                 let ArgValue::Tensor(t) = &l.bindings.args[*param] else {
@@ -48,13 +57,13 @@ pub fn plan_bundle(c: &Common) -> Result<Vec<String>, RunnerError> {
                 };
                 let buf = match part {
                     tessera_bundle::TensorPart::Data => &t.data,
-                    tessera_bundle::TensorPart::Scale => t
-                        .scale
-                        .as_ref()
-                        .ok_or_else(|| RunnerError::usage(format!("slot {i}: tensor map over missing scales")))?,
+                    tessera_bundle::TensorPart::Scale => t.scale.as_ref().ok_or_else(|| {
+                        RunnerError::usage(format!("slot {i}: tensor map over missing scales"))
+                    })?,
                 };
                 let what = format!("`{}` {part:?}", names[*param]);
-                let p = tessera_cuda::TensorMapPlan::new(tma, buf, &what).map_err(|e| RunnerError::usage(e.to_string()))?;
+                let p = tessera_cuda::TensorMapPlan::new(tma, buf, &what)
+                    .map_err(|e| RunnerError::usage(e.to_string()))?;
                 format!(
                     "slot {i}: tensor map over {what}: {:?} global {:?} strides {:?} box {:?} swizzle {}",
                     p.elem, p.global_dim, p.global_strides, p.box_dim, p.swizzle

@@ -18,7 +18,13 @@ pub struct Projection {
 }
 
 /// `Err(why)` when the kernel is not an unscaled `@reference(gemm)` kernel this check understands.
-pub fn check(k: &Kernel, b: &Bindings, out: &TensorBuf, tol: &Tolerance, seed: u64) -> Result<Projection, String> {
+pub fn check(
+    k: &Kernel,
+    b: &Bindings,
+    out: &TensorBuf,
+    tol: &Tolerance,
+    seed: u64,
+) -> Result<Projection, String> {
     if k.attr("reference") != Some("gemm") {
         return Err("not a @reference(gemm) kernel".into());
     }
@@ -31,7 +37,11 @@ pub fn check(k: &Kernel, b: &Bindings, out: &TensorBuf, tol: &Tolerance, seed: u
             ParamKind::Scalar(_) => None,
         })
         .collect();
-    let ins: Vec<usize> = tensors.iter().filter(|(i, _)| !is_out(k, *i)).map(|(i, _)| *i).collect();
+    let ins: Vec<usize> = tensors
+        .iter()
+        .filter(|(i, _)| !is_out(k, *i))
+        .map(|(i, _)| *i)
+        .collect();
     if tensors.iter().any(|(i, scaled)| *scaled && !is_out(k, *i)) || ins.len() != 2 {
         return Err("the projection check covers two unscaled operands only".into());
     }
@@ -40,23 +50,38 @@ pub fn check(k: &Kernel, b: &Bindings, out: &TensorBuf, tol: &Tolerance, seed: u
         ArgValue::Scalar(_) => Err(format!("parameter {i} is not a tensor")),
     };
     let (a, bb) = (buf(ins[0])?, buf(ins[1])?);
-    let [m, kk] = a.shape[..] else { return Err("A is not rank 2".into()) };
-    let [b0, b1] = bb.shape[..] else { return Err("B is not rank 2".into()) };
-    let [cm, cn] = out.shape[..] else { return Err("C is not rank 2".into()) };
+    let [m, kk] = a.shape[..] else {
+        return Err("A is not rank 2".into());
+    };
+    let [b0, b1] = bb.shape[..] else {
+        return Err("B is not rank 2".into());
+    };
+    let [cm, cn] = out.shape[..] else {
+        return Err("C is not rank 2".into());
+    };
     // B is [N, K] when its second dim is A's K (the convention's test), else [K, N].
     let nk = dims_of(k, ins[1]).get(1) == dims_of(k, ins[0]).get(1);
     let n = if nk { b0 } else { b1 };
     if cm != m || cn != n || (if nk { b1 } else { b0 }) != kk {
-        return Err(format!("shapes A {:?} B {:?} C {:?} do not form a GEMM", a.shape, bb.shape, out.shape));
+        return Err(format!(
+            "shapes A {:?} B {:?} C {:?} do not form a GEMM",
+            a.shape, bb.shape, out.shape
+        ));
     }
-    let globals: Vec<&str> =
-        k.attrs.iter().filter(|(key, _)| key.starts_with("global_scale.")).map(|(_, v)| v.as_str()).collect();
+    let globals: Vec<&str> = k
+        .attrs
+        .iter()
+        .filter(|(key, _)| key.starts_with("global_scale."))
+        .map(|(_, v)| v.as_str())
+        .collect();
     let s: f64 = k
         .params
         .iter()
         .zip(&b.args)
         .filter_map(|(p, v)| match (&p.kind, v) {
-            (ParamKind::Scalar(DType::F32), ArgValue::Scalar(x)) if !globals.contains(&p.name.as_str()) => Some(*x),
+            (ParamKind::Scalar(DType::F32), ArgValue::Scalar(x)) if !globals.contains(&p.name.as_str()) => {
+                Some(*x)
+            }
             _ => None,
         })
         .product();
@@ -74,8 +99,12 @@ pub fn check(k: &Kernel, b: &Bindings, out: &TensorBuf, tol: &Tolerance, seed: u
             *wt += bat(j, t) * rj;
         }
     }
-    let x: Vec<f64> = (0..m).map(|i| s * (0..kk).map(|t| av[i * kk + t] * w[t]).sum::<f64>()).collect();
-    let y: Vec<f32> = (0..m).map(|i| (0..n).map(|j| cv[i * n + j] * r[j]).sum::<f64>() as f32).collect();
+    let x: Vec<f64> = (0..m)
+        .map(|i| s * (0..kk).map(|t| av[i * kk + t] * w[t]).sum::<f64>())
+        .collect();
+    let y: Vec<f32> = (0..m)
+        .map(|i| (0..n).map(|j| cv[i * n + j] * r[j]).sum::<f64>() as f32)
+        .collect();
     // Columns: x' = B·(Aᵀ·q)·s against y' = Cᵀ·q.
     let mut v = vec![0.0; kk];
     for (i, qi) in q.iter().enumerate() {
@@ -83,15 +112,19 @@ pub fn check(k: &Kernel, b: &Bindings, out: &TensorBuf, tol: &Tolerance, seed: u
             *vt += av[i * kk + t] * qi;
         }
     }
-    let x2: Vec<f64> = (0..n).map(|j| s * (0..kk).map(|t| bat(j, t) * v[t]).sum::<f64>()).collect();
-    let y2: Vec<f32> = (0..n).map(|j| (0..m).map(|i| cv[i * n + j] * q[i]).sum::<f64>() as f32).collect();
+    let x2: Vec<f64> = (0..n)
+        .map(|j| s * (0..kk).map(|t| bat(j, t) * v[t]).sum::<f64>())
+        .collect();
+    let y2: Vec<f32> = (0..n)
+        .map(|j| (0..m).map(|i| cv[i * n + j] * q[i]).sum::<f64>() as f32)
+        .collect();
     let rows = compare(&y, &x, None).map_err(|e| e.to_string())?;
     let cols = compare(&y2, &x2, None).map_err(|e| e.to_string())?;
     // A projection sums N (or M) independent element errors against a sum of N random-signed
     // values: its relative L2 error estimates the elements' own; per-entry relative error is
     // meaningless (sums can cancel), so only rel_l2 and non-finite entries are judged.
     let bound = tol.max_rel_l2;
-    let bad = |mt: &Metrics| mt.nan_inf_count > 0 || !(mt.rel_l2 <= bound);
+    let bad = |mt: &Metrics| mt.nan_inf_count > 0 || mt.rel_l2.is_nan() || mt.rel_l2 > bound;
     let pass = !bad(&rows) && !bad(&cols);
     let reason = format!(
         "C·r rel_l2 {:.3e}, Cᵀ·q rel_l2 {:.3e} ({} bound {:.3e}) over all {} elements",
@@ -101,7 +134,12 @@ pub fn check(k: &Kernel, b: &Bindings, out: &TensorBuf, tol: &Tolerance, seed: u
         bound,
         m * n
     );
-    Ok(Projection { rows, cols, pass, reason })
+    Ok(Projection {
+        rows,
+        cols,
+        pass,
+        reason,
+    })
 }
 
 fn is_out(k: &Kernel, i: usize) -> bool {

@@ -326,7 +326,11 @@ pub fn validate_outputs(
         // a spot-checked big GEMM).
         match crate::projection::check(&l.kernel, &l.bindings, g, &tol, seed) {
             Ok(p) => {
-                let worst = if p.rows.rel_l2 >= p.cols.rel_l2 { p.rows.clone() } else { p.cols.clone() };
+                let worst = if p.rows.rel_l2 >= p.cols.rel_l2 {
+                    p.rows.clone()
+                } else {
+                    p.cols.clone()
+                };
                 row.checks.push(Check {
                     against: "projection".into(),
                     output: name.clone(),

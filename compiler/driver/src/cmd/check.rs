@@ -6,6 +6,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// A source file that cannot be read (missing, a directory, no permission). It has no source to
+/// point into, so it is not a checker diagnostic; E09xx is the tools' range.
+pub const E_UNREADABLE: &str = "E0910";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Rendered for people (colored on a terminal).
@@ -34,7 +38,16 @@ pub fn main(args: Args) -> ExitCode {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("error: cannot read {name}: {e}");
+                let message = format!("cannot read {name}: {e}");
+                if json {
+                    // Tools reading the JSON stream see the failure too, not only a line on stderr.
+                    let v = serde_json::json!({
+                        "code": E_UNREADABLE, "severity": "error", "file": name, "message": message,
+                    });
+                    println!("{v}");
+                } else {
+                    eprintln!("error[{E_UNREADABLE}]: {message}");
+                }
                 unreadable = true;
                 continue;
             }

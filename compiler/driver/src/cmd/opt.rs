@@ -6,6 +6,7 @@
 //! 1 when a pass, the verifier or diff-interp fails, 2 when the input cannot be read or the target
 //! or a pass name is unknown.
 
+use super::check::E_UNREADABLE;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tessera_passes::{DiffOptions, PipelineError, PipelineOptions, opt, registry};
@@ -50,7 +51,7 @@ pub fn main(args: Args) -> ExitCode {
     let bytes = match std::fs::read(&args.file) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", args.file.display());
+            eprintln!("error[{E_UNREADABLE}]: cannot read {}: {e}", args.file.display());
             return ExitCode::from(2);
         }
     };

@@ -106,7 +106,7 @@ fn run(args: Args) -> Result<(), Failure> {
             head.join(", ")
         );
         if let Some((_, path)) = outs.iter().find(|(n, _)| n == &p.name) {
-            write_npy(Path::new(path), &t.data).map_err(|e| Failure::usage(format!("{e} ({path})")))?;
+            write_npy(Path::new(path), &t.data).map_err(|e| Failure::usage(e.to_string()))?;
             println!("wrote {path}");
         }
     }

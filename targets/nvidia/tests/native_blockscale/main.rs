@@ -286,11 +286,11 @@ fn sm120a_and_sm121a_ptx_pass_ptxas_with_block_scaled_mma() {
 #[test]
 fn sm100a_ptx_passes_ptxas_with_tcgen05_block_scale() {
     use tessera_target_nvidia::native::build_sm100_gemm;
-    use tessera_target_nvidia::sm100::{BlockScaleKind, Sm100Plan as Sm100Gemm};
+    use tessera_target_nvidia::sm100::{BlockScaleKind, Sm100Plan};
     for (g, mmas) in [
         // MXFP8 x MXFP8 (e4m3, ue8m0): four K=32 MMAs per 128-K iteration.
         (
-            Sm100Gemm {
+            Sm100Plan {
                 kind: BlockScaleKind::Mxf8f6f4,
                 a_fmt: 0,
                 b_fmt: 0,
@@ -300,7 +300,7 @@ fn sm100a_ptx_passes_ptxas_with_tcgen05_block_scale() {
         ),
         // NVFP4 (e2m1, ue4m3 block 16, PTX ISA 8.8): four K=64 MMAs per 256-K iteration.
         (
-            Sm100Gemm {
+            Sm100Plan {
                 kind: BlockScaleKind::Mxf4nvf4 { block16: true },
                 a_fmt: 1,
                 b_fmt: 1,
@@ -635,5 +635,198 @@ fn dsl_examples_build_for_native_targets_or_get_coded_diagnostics() {
         assert_eq!(e.code, *c, "{name} on {t}: {e}");
         assert!(e.to_string().contains(t), "{e}");
         assert!(e.span.is_some(), "{name}: no span");
+    }
+}
+
+mod interp_check {
+    //! End to end against the interpreter: a dsl_example kernel is checked, run by tessera-interp
+    //! on random inputs, and compiled for a native target; the native kernel's data movement (lane
+    //! maps on the instruction model) plus its epilogue must give the same output.
+    use super::*;
+    use tessera_ir::ParamKind;
+    use tessera_numerics::{ArgValue, Bindings, TensorArg, TensorBuf};
+    use tessera_target_nvidia::native::{NativeChoice, build_kernel, native_by_name};
+
+    fn bf16_to_f32(lo: u8, hi: u8) -> f32 {
+        f32::from_bits(u32::from(u16::from_le_bytes([lo, hi])) << 16)
+    }
+
+    /// Worst error, in bf16 ulps of the reference, between the interpreter and the native model.
+    pub fn compare(name: &str, target: &str, m: usize, n: usize, k: usize) -> f64 {
+        let kernel = example(name);
+        let target = native_by_name(target).expect("native target");
+        let built = build_kernel(&kernel, &target).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut rng = ChaCha8Rng::seed_from_u64(77);
+        let (mut args, mut logical) = (Vec::new(), Vec::new());
+        for p in &kernel.params {
+            match &p.kind {
+                ParamKind::Tensor { ty, is_out: false } => {
+                    let rows = if p.name == "a" { m } else { n };
+                    let fp4 = ty.dtype == DType::F4E2M1;
+                    let codes: Vec<u8> = (0..rows * k)
+                        .map(|_| {
+                            if fp4 {
+                                rng.random::<u8>() & 0xF
+                            } else {
+                                fp8(&mut rng)
+                            }
+                        })
+                        .collect();
+                    let bytes = if fp4 {
+                        tessera_formats::pack_fp4(&codes, &[rows, k], 1)
+                    } else {
+                        codes.clone()
+                    };
+                    let scale = ty.scale.as_ref().map(|s| {
+                        let block = s.block[1] as usize;
+                        let v: Vec<u8> = (0..rows * k / block)
+                            .map(|_| {
+                                if s.scale_dtype == DType::UE4M3 {
+                                    (rng.random_range(6u8..=10) << 3) | (rng.random::<u8>() & 7)
+                                } else {
+                                    rng.random_range(124..=130)
+                                }
+                            })
+                            .collect();
+                        TensorBuf {
+                            dtype: s.scale_dtype,
+                            shape: vec![rows, k / block],
+                            packed_axis: None,
+                            bytes: v,
+                        }
+                    });
+                    logical.push((codes, scale.as_ref().map(|s| s.bytes.clone())));
+                    let data = TensorBuf {
+                        dtype: ty.dtype,
+                        shape: vec![rows, k],
+                        packed_axis: ty.packed_axis,
+                        bytes,
+                    };
+                    args.push(ArgValue::Tensor(TensorArg {
+                        data,
+                        scale,
+                        global_scale: None,
+                    }));
+                }
+                ParamKind::Tensor { ty, is_out: true } => {
+                    let data = TensorBuf {
+                        dtype: ty.dtype,
+                        shape: vec![m, n],
+                        packed_axis: None,
+                        bytes: vec![0; ty.dtype.storage_bytes(m * n)],
+                    };
+                    args.push(ArgValue::Tensor(TensorArg {
+                        data,
+                        scale: None,
+                        global_scale: None,
+                    }));
+                }
+                ParamKind::Scalar(_) => args.push(ArgValue::Scalar(rng.random_range(0.5..2.0))),
+            }
+        }
+        let scalars: Vec<f64> = args
+            .iter()
+            .filter_map(|a| {
+                if let ArgValue::Scalar(v) = a {
+                    Some(*v)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let mut b = Bindings {
+            args,
+            syms: Vec::new(),
+        };
+        tessera_interp::run(&kernel, &mut b, tessera_interp::ProgramSet::All)
+            .unwrap_or_else(|e| panic!("{name}: interp: {e}"));
+        let out = b
+            .args
+            .iter()
+            .zip(&kernel.params)
+            .find_map(|(a, p)| match (a, &p.kind) {
+                (ArgValue::Tensor(t), ParamKind::Tensor { is_out: true, .. }) => Some(t.data.bytes.clone()),
+                _ => None,
+            })
+            .expect("an out tensor");
+        assert!(
+            out.chunks(2).any(|h| bf16_to_f32(h[0], h[1]).abs() > 1.0),
+            "{name}: degenerate interpreter output"
+        );
+        let native = match built.choice {
+            NativeChoice::Sm120(mma) => {
+                let block = mma.block() as usize;
+                let neutral = |rows: usize| vec![127u8; rows * k / block];
+                let case = Case {
+                    m,
+                    n,
+                    k,
+                    mma,
+                    a: logical[0].0.clone(),
+                    b: logical[1].0.clone(),
+                    sa: logical[0].1.clone().unwrap_or_else(|| neutral(m)),
+                    sb: logical[1].1.clone().unwrap_or_else(|| neutral(n)),
+                };
+                case.simulate(&mma.sfa_row(), &mma.sfb_col())
+            }
+            NativeChoice::Sm100(plan) => {
+                let block = plan.block() as usize;
+                let sdt = if plan.ue8m0 { DType::E8M0 } else { DType::UE4M3 };
+                let neutral = |rows: usize| vec![if plan.ue8m0 { 127u8 } else { 0x38 }; rows * k / block];
+                let pack = |s: &[u8], rows: usize| {
+                    tessera_prepack::prepack(ScaleLayout::Nv128x4, sdt, s, rows, k / block).unwrap()
+                };
+                let spa = pack(&logical[0].1.clone().unwrap_or_else(|| neutral(m)), m);
+                let spb = pack(&logical[1].1.clone().unwrap_or_else(|| neutral(n)), n);
+                let (_, ks_pad) = tessera_prepack::padded_dims(ScaleLayout::Nv128x4, m, k / block);
+                let fp4 = plan.elem_bits() == 4;
+                let store = |c: &[u8], rows: usize| {
+                    if fp4 {
+                        tessera_formats::pack_fp4(c, &[rows, k], 1)
+                    } else {
+                        c.to_vec()
+                    }
+                };
+                let (pa, pb) = (store(&logical[0].0, m), store(&logical[1].0, n));
+                let p = tcgen05_sim::Problem {
+                    m,
+                    n,
+                    k,
+                    a: &pa,
+                    b: &pb,
+                    scale_a: &spa,
+                    scale_b: &spb,
+                    ks_pad,
+                };
+                tcgen05_sim::run(&plan, &p, &|_, d| d)
+            }
+        };
+        let alpha: f64 = scalars.iter().product();
+        let mut worst: f64 = 0.0;
+        for (i, v) in native.iter().enumerate() {
+            let got = f64::from(half::bf16::from_f32((f64::from(*v) * alpha) as f32).to_f32());
+            let want = f64::from(bf16_to_f32(out[2 * i], out[2 * i + 1]));
+            let ulp = (want.abs().max(1e-3) * f64::from(f32::EPSILON) * 65536.0).max(1e-30);
+            worst = worst.max((got - want).abs() / ulp);
+        }
+        worst
+    }
+}
+
+/// The interpreter and the native models of the compiled kernels agree (within one bf16 ulp).
+#[test]
+fn native_targets_match_the_interpreter_on_dsl_examples() {
+    for (name, target, m, n, k) in [
+        ("gemm_mxfp8.tsr", "sm_120a", 40, 24, 320),
+        ("gemm_fp8.tsr", "sm_120a", 40, 24, 256),
+        ("gemm_nvfp4.tsr", "sm_120a", 40, 24, 384),
+        ("gemm_mxfp8.tsr", "sm_100a", 150, 100, 256),
+        ("gemm_nvfp4.tsr", "sm_100a", 150, 100, 512),
+    ] {
+        let ulps = interp_check::compare(name, target, m, n, k);
+        assert!(
+            ulps <= 1.0,
+            "{name} on {target}: {ulps} bf16 ulps from the interpreter"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! dims, and build bindings from `.npy` files or fresh seeded random inputs (outputs poisoned, or
 //! zeroed when the kernel accumulates into them with `atomic_add`).
 
+use crate::cmd::check::E_UNREADABLE;
 use std::path::Path;
 use tessera_interp::concrete_shape;
 use tessera_ir::{DType, Kernel, ParamKind, TensorType};
@@ -52,8 +53,8 @@ pub const FALLBACK_DIM: i64 = 64;
 /// Compile `path` and return the kernel named `name` (or the file's only/first kernel).
 pub fn load_kernel(path: &Path, name: Option<&str>) -> Result<Kernel, Failure> {
     let display = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| Failure::usage(format!("error: cannot read {display}: {e}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::usage(format!("error[{E_UNREADABLE}]: cannot read {display}: {e}")))?;
     let (module, diags) = tessera_check::check_source(&display, &bytes);
     let errors = diags.iter().any(|d| d.is_error());
     let module = match module {
@@ -228,14 +229,14 @@ pub fn make_bindings(
             )));
         };
         let data = read_npy(Path::new(path), ty.dtype, None, ty.packed_axis)
-            .map_err(|e| Failure::usage(format!("{e} ({path})")))?;
+            .map_err(|e| Failure::usage(e.to_string()))?;
         let scale = match &ty.scale {
             Some(spec) => {
                 let key = format!("{}.scale", p.name);
                 match file(&key) {
                     Some(sp) => Some(
                         read_npy(Path::new(sp), spec.scale_dtype, None, None)
-                            .map_err(|e| Failure::usage(format!("{e} ({sp})")))?,
+                            .map_err(|e| Failure::usage(e.to_string()))?,
                     ),
                     None => {
                         return Err(Failure::usage(format!(
