@@ -116,17 +116,8 @@ fn agree(k: &Kernel, dims: &[(&str, i64)], seed: u64) -> f64 {
     worst
 }
 
-const PARTIAL: &[(&str, i64)] = &[
-    ("M", 100),
-    ("N", 704),
-    ("K", 320),
-    ("BH", 2),
-    ("S", 200),
-    ("T", 48),
-    ("E", 4),
-    ("I", 320),
-    ("P", 96),
-];
+/// The partial-tile shapes the CLI also defaults to.
+const PARTIAL: &[(&str, i64)] = tessera_oracle::DEFAULT_DIMS;
 
 fn with(dims: &[(&'static str, i64)], over: &[(&'static str, i64)]) -> Vec<(&'static str, i64)> {
     let mut v: Vec<(&str, i64)> = dims

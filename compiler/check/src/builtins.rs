@@ -214,20 +214,16 @@ pub fn call(
 }
 
 fn program_id(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> {
-    let a = split(cx, f, args, &[])?;
-    if !no_type_args(cx, f, targs)
-        || !arity(
-            cx,
-            f,
-            a.pos.len(),
-            (1, 1),
-            span,
-            &format!("{f}(axis) with axis 0, 1 or 2"),
-        )
-    {
-        return None;
-    }
-    let axis = axis_arg(cx, a.pos[0], 3, f)?;
+    let pos = positional(
+        cx,
+        f,
+        targs,
+        args,
+        1,
+        span,
+        &format!("{f}(axis) with axis 0, 1 or 2"),
+    )?;
+    let axis = axis_arg(cx, pos[0], 3, f)?;
     // The grid decides how many program axes exist (no clause = one axis of 1 program).
     let dims = cx.k.grid.len();
     if dims > 0 && axis as usize >= dims {
@@ -235,7 +231,7 @@ fn program_id(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span
             Diagnostic::error(
                 codes::BAD_AXIS,
                 format!("`{f}({axis})` but the grid has {dims} dim(s)"),
-                a.pos[0].span,
+                pos[0].span,
                 "no such grid axis",
             )
             .with_help(format!(
@@ -254,20 +250,16 @@ fn program_id(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span
 }
 
 fn arange(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> {
-    let a = split(cx, "arange", args, &[])?;
-    if !no_type_args(cx, "arange", targs)
-        || !arity(
-            cx,
-            "arange",
-            a.pos.len(),
-            (1, 1),
-            span,
-            "arange(N): i32 tile [0, 1, ..., N-1]",
-        )
-    {
-        return None;
-    }
-    let n = const_extent(cx, a.pos[0], "the length of arange")?;
+    let pos = positional(
+        cx,
+        "arange",
+        targs,
+        args,
+        1,
+        span,
+        "arange(N): i32 tile [0, 1, ..., N-1]",
+    )?;
+    let n = const_extent(cx, pos[0], "the length of arange")?;
     Some(Ev::Val(cx.emit1(
         OpKind::Arange { n },
         Type::Tile(TileType::plain(DType::I32, vec![n])),
@@ -434,21 +426,17 @@ fn load(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev>
 }
 
 fn store(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> {
-    let a = split(cx, f, args, &[])?;
-    if !no_type_args(cx, f, targs)
-        || !arity(
-            cx,
-            f,
-            a.pos.len(),
-            (2, 2),
-            span,
-            &format!("{f}(t[m0 .. +BM, n0 .. +BN], value)"),
-        )
-    {
-        return None;
-    }
-    let c = crate::view::access(cx, a.pos[0], f);
-    let ev = expr(cx, a.pos[1]);
+    let pos = positional(
+        cx,
+        f,
+        targs,
+        args,
+        2,
+        span,
+        &format!("{f}(t[m0 .. +BM, n0 .. +BN], value)"),
+    )?;
+    let c = crate::view::access(cx, pos[0], f);
+    let ev = expr(cx, pos[1]);
     let c = c?;
     let t = &c.view.t;
     if !t.is_out {
@@ -488,7 +476,7 @@ fn store(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -> 
             layout: tessera_ir::TileLayout::Logical,
         })
     };
-    let vspan = a.pos[1].span;
+    let vspan = pos[1].span;
     let v = match ev {
         Ev::Err => return None,
         Ev::Lit(l) => {
@@ -551,7 +539,7 @@ fn store(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -> 
                 vspan,
                 format!("shape {}", show_shape(&vs)),
             )
-            .with_label(a.pos[0].span, format!("view of shape {}", show_shape(&c.shape)))
+            .with_label(pos[0].span, format!("view of shape {}", show_shape(&c.shape)))
             .with_help("make the view's `+SIZE` extents equal the tile's shape"),
         );
         return None;
@@ -778,6 +766,24 @@ fn dot(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> 
     Some(Ev::Val(cx.emit1(OpKind::Dot { a: av, b: bv, acc }, acc_t, span)))
 }
 
+/// The `n` positional arguments of a builtin that takes no type and no named arguments (each
+/// violation reported, `usage` shown for a wrong count).
+fn positional<'a>(
+    cx: &mut Cx,
+    f: &str,
+    targs: &[TypeExpr],
+    args: &'a [Arg],
+    n: usize,
+    span: Span,
+    usage: &str,
+) -> Option<Vec<&'a Expr>> {
+    let a = split(cx, f, args, &[])?;
+    if !no_type_args(cx, f, targs) || !arity(cx, f, a.pos.len(), (n, n), span, usage) {
+        return None;
+    }
+    Some(a.pos)
+}
+
 fn single<'a>(
     cx: &mut Cx,
     f: &str,
@@ -786,11 +792,7 @@ fn single<'a>(
     span: Span,
     usage: &str,
 ) -> Option<&'a Expr> {
-    let a = split(cx, f, args, &[])?;
-    if !no_type_args(cx, f, targs) || !arity(cx, f, a.pos.len(), (1, 1), span, usage) {
-        return None;
-    }
-    Some(a.pos[0])
+    positional(cx, f, targs, args, 1, span, usage).map(|pos| pos[0])
 }
 
 fn transpose(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> {
@@ -1225,21 +1227,17 @@ fn sigmoid(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<
 }
 
 fn max_min(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> {
-    let a = split(cx, f, args, &[])?;
-    if !no_type_args(cx, f, targs)
-        || !arity(
-            cx,
-            f,
-            a.pos.len(),
-            (2, 2),
-            span,
-            &format!("{f}(a, b) elementwise; reduce along an axis with reduce_{f}(x, axis)"),
-        )
-    {
-        return None;
-    }
-    let x = (expr(cx, a.pos[0]), a.pos[0].span);
-    let y = (expr(cx, a.pos[1]), a.pos[1].span);
+    let pos = positional(
+        cx,
+        f,
+        targs,
+        args,
+        2,
+        span,
+        &format!("{f}(a, b) elementwise; reduce along an axis with reduce_{f}(x, axis)"),
+    )?;
+    let x = (expr(cx, pos[0]), pos[0].span);
+    let y = (expr(cx, pos[1]), pos[1].span);
     if let (Ev::Lit(Lit::Int(p)), Ev::Lit(Lit::Int(q))) = (&x.0, &y.0) {
         return Some(Ev::Lit(Lit::Int(if f == "max" { *p.max(q) } else { *p.min(q) })));
     }
@@ -1253,15 +1251,10 @@ fn max_min(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -
 }
 
 fn select(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> {
-    let a = split(cx, "where", args, &[])?;
-    if !no_type_args(cx, "where", targs)
-        || !arity(cx, "where", a.pos.len(), (3, 3), span, "where(cond, a, b)")
-    {
-        return None;
-    }
-    let c = (expr(cx, a.pos[0]), a.pos[0].span);
-    let x = (expr(cx, a.pos[1]), a.pos[1].span);
-    let y = (expr(cx, a.pos[2]), a.pos[2].span);
+    let pos = positional(cx, "where", targs, args, 3, span, "where(cond, a, b)")?;
+    let c = (expr(cx, pos[0]), pos[0].span);
+    let x = (expr(cx, pos[1]), pos[1].span);
+    let y = (expr(cx, pos[2]), pos[2].span);
     let cv = match c.0 {
         Ev::Lit(Lit::Bool(b)) => lit_to(cx, Lit::Bool(b), DType::I1, c.1)?,
         other => value(cx, other, c.1)?,
@@ -1344,14 +1337,9 @@ fn reduce(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) ->
 
 /// `cdiv(a, b)` on i32 scalars: (a + b - 1) / b.
 fn cdiv(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> {
-    let a = split(cx, "cdiv", args, &[])?;
-    if !no_type_args(cx, "cdiv", targs)
-        || !arity(cx, "cdiv", a.pos.len(), (2, 2), span, "cdiv(a, b) = ceil(a / b)")
-    {
-        return None;
-    }
-    let x = (expr(cx, a.pos[0]), a.pos[0].span);
-    let y = (expr(cx, a.pos[1]), a.pos[1].span);
+    let pos = positional(cx, "cdiv", targs, args, 2, span, "cdiv(a, b) = ceil(a / b)")?;
+    let x = (expr(cx, pos[0]), pos[0].span);
+    let y = (expr(cx, pos[1]), pos[1].span);
     use tessera_syntax::BinaryOp as B;
     let one = (Ev::Lit(Lit::Int(1)), span);
     let bm1 = crate::expr::binary(cx, B::Sub, y.clone(), one, span);

@@ -2,9 +2,9 @@
 //! literal adaptation and broadcasting, `x[:, None]` axis insertion, and calls (see builtins.rs).
 
 use crate::cx::{Cx, Ev, Lit};
-use crate::shapes::{is_arith, is_wide_float, show_ty, unify_broadcast, with_shape};
+use crate::shapes::{is_arith, is_wide_float, lit_to, show_ty, unify_broadcast, with_shape};
 use tessera_diag::{Diagnostic, Span, codes};
-use tessera_ir::{BinOp, CmpPred, DType, OpKind, Type, UnOp};
+use tessera_ir::{BinOp, CmpPred, DType, OpKind, Type, UnOp, ValueId};
 use tessera_syntax::{BinaryOp, Expr, ExprKind, IndexItem, UnaryOp};
 
 fn overflow(cx: &mut Cx, span: Span, what: String) -> Ev {
@@ -49,6 +49,29 @@ pub fn expr(cx: &mut Cx, e: &Expr) -> Ev {
         } => crate::builtins::call(cx, name, targs, shape.as_deref(), args, e.span),
         ExprKind::Index { base, items } => index(cx, base, items, e.span),
     }
+}
+
+/// `e` as an i32 scalar value (loop bounds, view coordinates); anything else is reported with
+/// `help` saying what such operands are.
+pub fn i32_scalar(cx: &mut Cx, e: &Expr, what: &str, help: &str) -> Option<ValueId> {
+    let v = match expr(cx, e) {
+        Ev::Lit(Lit::Int(i)) => lit_to(cx, Lit::Int(i), DType::I32, e.span)?,
+        other => crate::shapes::value(cx, other, e.span)?,
+    };
+    let t = cx.ty(v);
+    if t != Type::Scalar(DType::I32) {
+        cx.err(
+            Diagnostic::error(
+                codes::WRONG_KIND,
+                format!("{what} must be an i32 scalar, found {}", show_ty(&t)),
+                e.span,
+                format!("this is {}", show_ty(&t)),
+            )
+            .with_help(help),
+        );
+        return None;
+    }
+    Some(v)
 }
 
 fn unary(cx: &mut Cx, op: UnaryOp, x: &Expr, span: Span) -> Ev {

@@ -242,27 +242,8 @@ fn var_value(b: &Option<Binding>) -> Option<ValueId> {
     }
 }
 
-/// An i32 scalar operand (loop bounds).
-fn i32_scalar(cx: &mut Cx, e: &Expr, what: &str) -> Option<ValueId> {
-    let ev = crate::expr::expr(cx, e);
-    let v = match ev {
-        Ev::Lit(Lit::Int(i)) => lit_to(cx, Lit::Int(i), DType::I32, e.span)?,
-        other => crate::shapes::value(cx, other, e.span)?,
-    };
-    let t = cx.ty(v);
-    if t != Type::Scalar(DType::I32) {
-        cx.err(
-            Diagnostic::error(
-                codes::WRONG_KIND,
-                format!("{what} must be an i32 scalar, found {}", show_ty(&t)),
-                e.span,
-                format!("this is {}", show_ty(&t)),
-            )
-            .with_help("loop bounds and steps are i32 scalars"),
-        );
-        return None;
-    }
-    Some(v)
+fn loop_bound(cx: &mut Cx, e: &Expr, what: &str) -> Option<ValueId> {
+    crate::expr::i32_scalar(cx, e, what, "loop bounds and steps are i32 scalars")
 }
 
 fn for_loop(
@@ -274,10 +255,10 @@ fn for_loop(
     body: &Block,
     span: Span,
 ) {
-    let lo_v = i32_scalar(cx, lo, "the loop start");
-    let hi_v = i32_scalar(cx, hi, "the loop end");
+    let lo_v = loop_bound(cx, lo, "the loop start");
+    let hi_v = loop_bound(cx, hi, "the loop end");
     let step_v = match step {
-        Some(s) => i32_scalar(cx, s, "the loop step"),
+        Some(s) => loop_bound(cx, s, "the loop step"),
         None => Some(cx.emit1(OpKind::ConstInt { value: 1 }, Type::Scalar(DType::I32), span)),
     };
     let carried: Vec<(usize, String)> = outer_vars(cx, &[body])

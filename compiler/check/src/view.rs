@@ -21,25 +21,12 @@ pub struct Checked {
 
 /// An i32 scalar index value.
 fn index_scalar(cx: &mut Cx, e: &Expr, what: &str) -> Option<ValueId> {
-    let ev = crate::expr::expr(cx, e);
-    let v = match ev {
-        Ev::Lit(Lit::Int(i)) => lit_to(cx, Lit::Int(i), DType::I32, e.span)?,
-        other => crate::shapes::value(cx, other, e.span)?,
-    };
-    let t = cx.ty(v);
-    if t != Type::Scalar(DType::I32) {
-        cx.err(
-            Diagnostic::error(
-                codes::WRONG_KIND,
-                format!("{what} must be an i32 scalar, found {}", show_ty(&t)),
-                e.span,
-                format!("this is {}", show_ty(&t)),
-            )
-            .with_help("coordinates are i32 scalars; gathered rows use an i32 index tile of shape [n]"),
-        );
-        return None;
-    }
-    Some(v)
+    crate::expr::i32_scalar(
+        cx,
+        e,
+        what,
+        "coordinates are i32 scalars; gathered rows use an i32 index tile of shape [n]",
+    )
 }
 
 /// Check `view_expr` (which must be `t[...]` with `t` a tensor or sub-view) as an access.

@@ -243,3 +243,34 @@ pub fn sync_globals(k: &Kernel, b: &mut Bindings) -> Result<(), InterpError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_ir::DType;
+
+    fn ty(dims: Vec<Dim>) -> TensorType {
+        TensorType {
+            dtype: DType::F32,
+            dims,
+            scale: None,
+            packed_axis: None,
+        }
+    }
+
+    /// Dims are user input (`--dim`, `.npy` headers): overflow is a shape error, not a panic.
+    #[test]
+    fn oversized_dims_are_shape_errors() {
+        let big = |_: &str| Some(i64::MAX);
+        let e =
+            concrete_shape(&ty(vec![Dim::CeilDiv("M".into(), 128)]), &big).expect_err("ceil-div overflow");
+        assert!(e.to_string().contains(E_SHAPE), "{e}");
+        let e =
+            concrete_shape(&ty(vec![Dim::Sym("M".into()), Dim::Sym("N".into())]), &big).expect_err("numel");
+        assert!(e.to_string().contains("too many elements"), "{e}");
+        let small = |_: &str| Some(300);
+        let s =
+            concrete_shape(&ty(vec![Dim::CeilDiv("M".into(), 128), Dim::Const(4)]), &small).expect("fits");
+        assert_eq!(s, vec![3, 4]);
+    }
+}

@@ -171,12 +171,8 @@ pub fn from_npy_bytes(
 /// multiplies the dims unchecked (an overflow panic in builds with overflow checks). Anything this
 /// light scan does not understand is left to npyz to report.
 fn precheck_header_shape(bytes: &[u8], name: &str) -> Result<(), NumericsError> {
-    let Some(text) = bytes
-        .get(..bytes.len().min(64 * 1024))
-        .map(String::from_utf8_lossy)
-    else {
-        return Ok(());
-    };
+    // The header dict is ASCII near the start (npy v1-v3); the scan stops at its first ')'.
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]);
     let Some(tuple) = text
         .split_once("'shape'")
         .and_then(|(_, rest)| rest.split_once('('))

@@ -109,6 +109,28 @@ fn mismatches_are_coded_errors_naming_file_expected_and_found() {
     );
 }
 
+/// Header shapes are user data: a dim product that overflows (npyz would panic multiplying it) or
+/// an FP4 packed extent that doubles past `usize::MAX` is a coded error, not a panic.
+#[test]
+fn shapes_too_large_for_a_host_buffer_are_coded_errors() {
+    let huge = [1usize << 32, 1 << 32, 1 << 32];
+    let f = numpy_file("<f4", &huge, false, &[0; 16]);
+    let e = from_npy_bytes(&f, "big.npy", DType::F32, None, None).expect_err("overflowing product");
+    assert_eq!(e.code, "E0503");
+    assert!(
+        e.message.contains("big.npy") && e.message.contains("too many elements"),
+        "{}",
+        e.message
+    );
+    let f = numpy_file("|u1", &[usize::MAX / 2 + 1], false, &[0; 4]);
+    let e = from_npy_bytes(&f, "fp4.npy", DType::F4E2M1, None, Some(0)).expect_err("doubled extent");
+    assert!(matches!(e.code, "E0502" | "E0503"), "{e}");
+    let e = tessera_numerics::checked_numel(&[usize::MAX, 2]).expect_err("overflow");
+    assert_eq!(e.code, "E0502");
+    assert_eq!(tessera_numerics::checked_numel(&[3, 0, 5]), Ok(0));
+    assert_eq!(tessera_numerics::checked_numel(&[]), Ok(1));
+}
+
 #[test]
 fn files_on_disk_round_trip() {
     let dir = std::env::temp_dir().join(format!("tessera-npy-{}", std::process::id()));

@@ -46,6 +46,21 @@ pub const E_CONVENTION: &str = "E0802";
 pub const E_BINDING: &str = "E0803";
 pub const E_K_BLOCK: &str = "E0804";
 
+/// Default problem sizes for symbolic dims no input binds: the partial-tile shapes (M=100,
+/// N=704, K=320: 704 = 5.5 x 128 tiles) and small attention/MoE problems. `tessera run/validate`
+/// fall back to them, and the examples' tests run at them.
+pub const DEFAULT_DIMS: &[(&str, i64)] = &[
+    ("M", 100),
+    ("N", 704),
+    ("K", 320),
+    ("BH", 2),
+    ("S", 200),
+    ("T", 48),
+    ("E", 4),
+    ("I", 320),
+    ("P", 96),
+];
+
 pub(crate) fn err(code: &'static str, message: impl Into<String>) -> OracleError {
     OracleError {
         code,

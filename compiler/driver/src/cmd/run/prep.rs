@@ -33,19 +33,8 @@ pub enum Backend {
     Cuda,
 }
 
-/// Dims used when neither `--dim` nor an input shape binds a symbol: the partial-tile
-/// shapes (M=100, N=704, K=320: 704 = 5.5 x 128 tiles) and small attention/MoE problems.
-pub const DEFAULT_DIMS: &[(&str, i64)] = &[
-    ("M", 100),
-    ("N", 704),
-    ("K", 320),
-    ("BH", 2),
-    ("S", 200),
-    ("T", 48),
-    ("E", 4),
-    ("I", 320),
-    ("P", 96),
-];
+/// Dims used when neither `--dim` nor an input shape binds a symbol (the oracle's conventions).
+pub use tessera_oracle::DEFAULT_DIMS;
 
 /// Value for symbols that are neither given nor in [`DEFAULT_DIMS`].
 pub const FALLBACK_DIM: i64 = 64;
