@@ -4,7 +4,7 @@
 //! the narrow type would); integer math wraps to the dtype's width.
 
 use crate::tensor::round_to;
-use crate::value::{Data, Scales, Tile, strides, wrap_int};
+use crate::value::{Data, Scales, Tile, for_each_index, strides, wrap_int};
 use tessera_ir::{BinOp, CmpPred, DType, ReduceKind, UnOp};
 
 /// Why an elementwise op cannot run (the caller turns it into a coded, located error).
@@ -193,19 +193,8 @@ pub(crate) fn cast(x: &Tile, to: DType) -> Tile {
 /// Gather `src` (shape `from`) into `to`-shaped output by mapping each output index to a source
 /// index with `map(out_multi_index) -> src_flat`.
 fn remap<T: Copy>(src: &[T], to: &[usize], map: &dyn Fn(&[usize]) -> usize) -> Vec<T> {
-    let n: usize = to.iter().product();
-    let mut out = Vec::with_capacity(n);
-    let mut idx = vec![0usize; to.len()];
-    for _ in 0..n {
-        out.push(src[map(&idx)]);
-        for d in (0..to.len()).rev() {
-            idx[d] += 1;
-            if idx[d] < to[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
+    let mut out = Vec::with_capacity(to.iter().product());
+    for_each_index(to, |_, idx| out.push(src[map(idx)]));
     out
 }
 

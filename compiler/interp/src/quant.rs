@@ -4,7 +4,7 @@
 //! recipe for ue4m3 + global, and `s = amax / max_finite(elem)` for f32 (DeepSeek-style) scales.
 
 use crate::tensor::round_to;
-use crate::value::{Data, Scales, Tile, strides};
+use crate::value::{Data, Scales, Tile, for_each_index, strides};
 use tessera_formats::{Format, decode, encode, nvfp4_quantize_block, try_mx_quantize_block};
 use tessera_ir::{DType, ScaleSpec};
 use tessera_numerics::format_of;
@@ -16,21 +16,6 @@ fn scale_index(idx: &[usize], block: &[usize], sstrides: &[usize]) -> usize {
         .zip(sstrides)
         .map(|((i, b), s)| (i / b) * s)
         .sum()
-}
-
-fn for_each_index(shape: &[usize], mut f: impl FnMut(usize, &[usize])) {
-    let n: usize = shape.iter().product();
-    let mut idx = vec![0usize; shape.len()];
-    for flat in 0..n {
-        f(flat, &idx);
-        for d in (0..shape.len()).rev() {
-            idx[d] += 1;
-            if idx[d] < shape[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
 }
 
 /// Dequantize a scaled tile, or a code tile with an explicit scale tile (block = shape ratio).

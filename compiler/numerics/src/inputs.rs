@@ -8,6 +8,7 @@
 //! 0x20..=0x50 (0.125..8, every mantissa), f32 (DeepSeek-style) scales log-uniform in [2^-4, 2^4],
 //! NVFP4 global scales log-uniform in [2^-2, 2^2].
 
+use crate::blocks::grid_shape;
 use crate::dtype_map::{buf_from_codes, checked_numel, encode_buf, format_of};
 use crate::error::{E_GEN, E_TYPE_SHAPE, NumericsError};
 use crate::{TensorArg, TensorBuf};
@@ -149,21 +150,8 @@ impl InputGen {
                 ),
             ));
         }
-        if spec.block.len() != shape.len() || spec.block.contains(&0) {
-            return Err(NumericsError::new(
-                E_TYPE_SHAPE,
-                format!(
-                    "scale block {:?} does not fit a rank-{} shape {shape:?}",
-                    spec.block,
-                    shape.len()
-                ),
-            ));
-        }
-        let sshape: Vec<usize> = shape
-            .iter()
-            .zip(&spec.block)
-            .map(|(d, b)| d.div_ceil(*b as usize))
-            .collect();
+        // A block that does not fit is the type's fault here (the caller passed its shape).
+        let sshape = grid_shape(shape, spec).map_err(|e| NumericsError::new(E_TYPE_SHAPE, e.message))?;
         let n = checked_numel(&sshape)?;
         match spec.scale_dtype {
             DType::F32 => {
