@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "tessera", version, about = "Tessera: tile kernels for FP8/FP4 GEMM and attention")]
+#[command(
+    name = "tessera",
+    version,
+    about = "Tessera: tile kernels for FP8/FP4 GEMM and attention"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Command,

@@ -39,7 +39,30 @@ fn check_errors_exit_one_in_both_formats() {
 fn unreadable_file_exits_two() {
     let (code, _, err) = tessera(&["check", "no/such/file.tsr"]);
     assert_eq!(code, 2);
-    assert!(err.contains("cannot read"));
+    assert!(err.contains("error[E0910]: cannot read"), "{err}");
+    // A directory is not a source file either; JSON consumers get the failure on stdout.
+    let (code, out, _) = tessera(&["check", "--diagnostics=json", "dsl_examples"]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().expect("one line")).expect("json");
+    assert_eq!(v["code"], "E0910");
+    assert_eq!(v["file"], "dsl_examples");
+}
+
+/// Empty and non-UTF-8 files are diagnostics with codes (exit 1), never crashes.
+#[test]
+fn empty_and_non_utf8_sources_are_coded() {
+    let dir = std::env::temp_dir().join(format!("tessera-check-edge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let empty = dir.join("empty.tsr");
+    let latin1 = dir.join("latin1.tsr");
+    std::fs::write(&empty, b"").expect("write");
+    std::fs::write(&latin1, b"kernel k() {}\n// caf\xe9\n").expect("write");
+    for (path, want) in [(&empty, "E0002"), (&latin1, "E0001")] {
+        let (code, out, err) = tessera(&["check", path.to_str().expect("utf-8 temp path")]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(out.contains(&format!("error[{want}]")), "{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -56,4 +79,8 @@ fn explain_prints_examples_and_rejects_unknown_codes() {
     let (code, _, err) = tessera(&["explain", "E9999"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown diagnostic code"));
+    // Codes of later stages are not front-end diagnostics: say where their range is documented.
+    let (code, _, err) = tessera(&["explain", "e0804"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("docs/NUMERICS.md"), "{err}");
 }

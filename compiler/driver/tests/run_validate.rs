@@ -94,6 +94,35 @@ fn run_binds_dims_from_npy_inputs() {
     ]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("E0501"), "{text}");
+    // Inputs that disagree on a dim are a coded error, not a crash.
+    let b48 = g.plain(DType::BF16, &[24, 48], None).expect("b48");
+    let pb48 = tmp("b48.npy");
+    write_npy(&pb48, &b48).expect("write b48");
+    let (code, text) = tessera(&[
+        "run",
+        "dsl_examples/gemm_bf16.tsr",
+        "--arg",
+        &format!("a={}", s(&pa)),
+        "--arg",
+        &format!("b={}", s(&pb48)),
+    ]);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("E0604") && !text.contains("panicked"), "{text}");
+    // So is a --dim too large for any host buffer (the element count would overflow).
+    let (code, text) = tessera(&[
+        "run",
+        "dsl_examples/gemm_bf16.tsr",
+        "--random",
+        "--seed",
+        "1",
+        "--dim",
+        "M=9223372036854775807",
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("too many elements") && !text.contains("panicked"),
+        "{text}"
+    );
 }
 
 #[test]

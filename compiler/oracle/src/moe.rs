@@ -159,7 +159,8 @@ pub(crate) fn derive_dims(k: &Kernel, syms: &mut Vec<(String, i64)>) {
         return;
     }
     if let Some(v) = syms.iter().find(|(n, _)| n == e).map(|(_, v)| *v) {
-        syms.push((e1.clone(), v + 1));
+        // Saturating: `v` may be a user-given `--dim`; an absurd E1 is then refused as a shape error.
+        syms.push((e1.clone(), v.saturating_add(1)));
     }
 }
 

@@ -43,9 +43,20 @@ pub(crate) fn single_out<'a>(k: &'a Kernel, outs: &[TParam<'a>]) -> Result<TPara
     }
 }
 
+/// The tensor bound to `t`, with the rank of its type (the families index its dims by position, and
+/// bound shapes come from user files).
 pub(crate) fn arg<'a>(b: &'a Bindings, t: &TParam) -> Result<&'a TensorArg, OracleError> {
     match b.args.get(t.index) {
-        Some(ArgValue::Tensor(a)) => Ok(a),
+        Some(ArgValue::Tensor(a)) if a.data.shape.len() == t.ty.dims.len() => Ok(a),
+        Some(ArgValue::Tensor(a)) => Err(err(
+            E_BINDING,
+            format!(
+                "`{}` is bound to shape {:?}, but its type has rank {}",
+                t.name,
+                a.data.shape,
+                t.ty.dims.len()
+            ),
+        )),
         _ => Err(err(E_BINDING, format!("`{}` is not bound to a tensor", t.name))),
     }
 }

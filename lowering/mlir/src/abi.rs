@@ -36,7 +36,9 @@ pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<
     for (i, p) in kernel.params.iter().enumerate() {
         let id = ParamId(i as u32);
         if let ParamKind::Tensor { ty, is_out } = &p.kind {
-            if ty.packed_axis.is_some() || ty.dtype == DType::F4E2M1 {
+            // Packed FP4 codes are read only by TMA (as bytes, two codes each) and converted in
+            // shared memory (fused.rs); element-wise access to them is not lowered.
+            if (ty.packed_axis.is_some() || ty.dtype == DType::F4E2M1) && !tma.contains_key(&id) {
                 return Err(LoweringError::unsupported(
                     format!("packed FP4 tensor `{}` on sm_90a", p.name),
                     p.span,
@@ -53,7 +55,8 @@ pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<
                 abi.signature
                     .push(format!("{name}: !llvm.ptr {{llvm.noalias, llvm.readonly}}"));
                 if ty.scale.is_some() {
-                    // The scale buffer follows its tensor map: the mainloop reads it by element.
+                    // The scale buffer (f32 blocks, or e8m0/ue4m3 codes in the linear hopper_reg
+                    // layout) follows its tensor map: the mainloop reads it by element.
                     let sname = format!("{name}_scale");
                     abi.slots.push(AbiArg::Ptr {
                         param: p.name.clone(),

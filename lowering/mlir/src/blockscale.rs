@@ -37,7 +37,10 @@ fn operand(
     step: Option<i64>,
     span: Span,
 ) -> Result<Option<OperandScale>, LoweringError> {
-    let Some(spec) = &op.scale else { return Ok(None) };
+    let Some(spec) = op.scale.as_ref().filter(|s| s.scale_dtype == tessera_ir::DType::F32) else {
+        // MX/NV scales are fused.rs's job.
+        return Ok(None);
+    };
     let (br, bk) = (spec.block[0], spec.block[1]);
     // k0 = lo + i * BK must stay inside one block of bk: BK | bk and bk | lo, step == BK.
     let aligned = matches!((lo, step), (Some(l), Some(s)) if s == op.bk as i64 && l % bk as i64 == 0);
@@ -77,6 +80,15 @@ pub(crate) struct TileFactors {
 }
 
 impl TileFactors {
+    /// Factors from per-fragment-row (`rows[h]`) and per-fragment-column (`cols[(j, e)]`) values.
+    pub(crate) fn new(rows: [Option<String>; 2], cols: HashMap<(u32, u32), String>) -> TileFactors {
+        TileFactors {
+            rows,
+            cols,
+            uniform_col: None,
+        }
+    }
+
     /// Factors of 1: plain promotion (`acc += partial`, exact as an fma with 1.0).
     pub(crate) fn unit() -> TileFactors {
         TileFactors {

@@ -15,6 +15,7 @@
 //! tiles are in flight while a tile is multiplied.
 
 use crate::blockscale::{self, BlockScalePlan, TileFactors};
+use crate::fused::{self, FuseMode, FusedPlan};
 use crate::lower::Lower;
 use crate::pattern::{GemmPattern, is_fp8};
 use crate::text::{Body, f32_literal};
@@ -22,7 +23,7 @@ use crate::wgmma;
 use crate::{LoweringError, LoweringOptions, MmaSummary};
 use std::collections::HashMap;
 use tessera_bundle::TmaSpec;
-use tessera_ir::DType;
+use tessera_ir::{DType, Kernel};
 
 /// The largest dynamic shared memory block an sm_90 CTA may opt into (227 KiB).
 pub const SM90_MAX_DYNAMIC_SMEM: u32 = 232_448;
@@ -68,6 +69,41 @@ pub(crate) struct MainloopPlan {
     /// accumulator in registers: always with block scales, and for fp8 operands unless
     /// `fp8_fast_accum` (Hopper's fp8 wgmma accumulates with reduced precision).
     pub promote: bool,
+    /// MX / NVFP4 / explicit-dequant operands fused into the mainloop (fused.rs).
+    pub fused: Option<FusedPlan>,
+    /// Where A (0) and B (1) live in a stage, and their bf16 staging tiles when converted.
+    pub regions: [Region; 2],
+    /// Bytes TMA writes per stage (the barrier's expect_tx).
+    pub tx_bytes: u32,
+}
+
+/// One operand's place in shared memory.
+#[derive(Debug, Clone)]
+pub(crate) struct Region {
+    /// Byte offset inside a stage (1024-aligned): the swizzled tile, or the raw codes if converted.
+    pub off: u32,
+    /// Converted operands: bytes of one raw row, and the staging tile's offset from the ring base
+    /// (after the ring, 1024-aligned).
+    pub convert: Option<(u32, u32)>,
+}
+
+impl MainloopPlan {
+    /// The converted operand `i`'s fusion entry, when it is converted.
+    pub(crate) fn converted(&self, i: usize) -> Option<&fused::OperandFuse> {
+        self.fused
+            .as_ref()
+            .filter(|f| f.mode == FuseMode::Convert)
+            .map(|f| &f.ops[i])
+            .filter(|o| o.convert)
+    }
+
+    fn mx_promote(&self) -> Option<&FusedPlan> {
+        self.fused.as_ref().filter(|f| f.mode == FuseMode::MxPromote)
+    }
+}
+
+fn round_up(x: u32, to: u32) -> u32 {
+    x.div_ceil(to) * to
 }
 
 impl MainloopPlan {
@@ -97,6 +133,11 @@ impl MainloopPlan {
             operand_b: self.b_ty.to_string(),
             stages: self.stages,
             dequant: match &self.block_scales {
+                _ if self.fused.is_some() => self
+                    .fused
+                    .as_ref()
+                    .map(|f| format!("fused ({}): {}", f.how, fused::detail(f)))
+                    .unwrap_or_default(),
                 None if self.promote => format!(
                     "none (plain {} x {} operands); fp8 partials promoted into the f32 accumulator every K tile ({} wgmma k-steps)",
                     self.a_ty,
@@ -144,9 +185,21 @@ fn wgmma_type(d: DType) -> Option<&'static str> {
     })
 }
 
-pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<MainloopPlan, LoweringError> {
+pub(crate) fn plan(
+    kernel: &Kernel,
+    pat: &GemmPattern,
+    opts: &LoweringOptions,
+) -> Result<MainloopPlan, LoweringError> {
     let span = pat.loop_op.span;
-    let (a_ty, b_ty) = match (wgmma_type(pat.a.dtype), wgmma_type(pat.b.dtype)) {
+    let fused = fused::plan(kernel, pat)?;
+    let convert = fused.as_ref().is_some_and(|f| f.mode == FuseMode::Convert);
+    // Converted operands reach wgmma as bf16 (the other one is bf16 already or converted too).
+    let types = if convert {
+        (Some("bf16"), Some("bf16"))
+    } else {
+        (wgmma_type(pat.a.dtype), wgmma_type(pat.b.dtype))
+    };
+    let (a_ty, b_ty) = match types {
         (Some(a), Some(b)) => (a, b),
         _ => {
             return Err(LoweringError::unsupported(
@@ -158,7 +211,7 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
             ));
         }
     };
-    let elem_bytes = if is_fp8(pat.a.dtype) { 1 } else { 2 };
+    let elem_bytes = if !convert && is_fp8(pat.a.dtype) { 1 } else { 2 };
     let (bm, bn, bk) = (pat.bm, pat.bn, pat.a.bk);
     if bm % 64 != 0 || !(64..=256).contains(&bm) {
         return Err(LoweringError::unsupported(
@@ -194,8 +247,44 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
         }
     };
     let chunks = row_bytes / swizzle;
-    let a_bytes = bm * bk * elem_bytes;
-    let stage_bytes = a_bytes + bn * bk * elem_bytes;
+    let chunk_elems = swizzle / elem_bytes;
+    let elem = if elem_bytes == 1 { "u8" } else { "u16" };
+    // Per operand: (stage bytes, TMA bytes, raw row bytes if converted, TMA box).
+    let conv_of = |i: usize| {
+        fused
+            .as_ref()
+            .filter(|f| f.mode == FuseMode::Convert)
+            .map(|f| &f.ops[i])
+            .filter(|o| o.convert)
+    };
+    let layout = |i: usize, rows: u32| match conv_of(i) {
+        Some(o) => {
+            let raw_row = o.raw_row_bytes(bk);
+            let tma = TmaSpec {
+                elem: "u8".into(),
+                box_dims: vec![raw_row, rows],
+                swizzle: 0,
+            };
+            (round_up(rows * raw_row, 1024), rows * raw_row, Some(raw_row), tma)
+        }
+        None => {
+            let tma = TmaSpec {
+                elem: elem.into(),
+                box_dims: vec![chunk_elems, rows],
+                swizzle,
+            };
+            (rows * bk * elem_bytes, rows * bk * elem_bytes, None, tma)
+        }
+    };
+    let (a_size, a_tx, a_raw, tma_a) = layout(0, bm);
+    let (b_size, b_tx, b_raw, tma_b) = layout(1, bn);
+    let a_bytes = a_size;
+    let b_off = round_up(a_size, 1024);
+    let stage_bytes = round_up(b_off + b_size, 1024);
+    // The bf16 staging tiles of converted operands live once, after the ring.
+    let conv_a = a_raw.map_or(0, |_| bm * bk * 2);
+    let conv_b = b_raw.map_or(0, |_| bn * bk * 2);
+    let conv_total = conv_a + conv_b;
     let requested = opts.stages;
     if requested < 2 {
         return Err(LoweringError::unsupported(
@@ -203,7 +292,10 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
             span,
         ));
     }
-    let fit = opts.max_shared_bytes.saturating_sub(ALIGN_SLACK + STATIC_RESERVE) / stage_bytes;
+    let fit = opts
+        .max_shared_bytes
+        .saturating_sub(ALIGN_SLACK + STATIC_RESERVE + conv_total)
+        / stage_bytes;
     let stages = requested.min(fit);
     if stages < 2 {
         return Err(LoweringError::unsupported(
@@ -213,9 +305,19 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
             span,
         ));
     }
-    let elem = if elem_bytes == 1 { "u8" } else { "u16" };
     let block_scales = blockscale::plan(pat)?;
-    let chunk_elems = swizzle / elem_bytes;
+    let ring = stages * stage_bytes;
+    let regions = [
+        Region {
+            off: 0,
+            convert: a_raw.map(|r| (r, ring)),
+        },
+        Region {
+            off: b_off,
+            convert: b_raw.map(|r| (r, ring + conv_a)),
+        },
+    ];
+    let mx = fused.as_ref().is_some_and(|f| f.mode == FuseMode::MxPromote);
     Ok(MainloopPlan {
         bm,
         bn,
@@ -231,23 +333,18 @@ pub(crate) fn plan(pat: &GemmPattern, opts: &LoweringOptions) -> Result<Mainloop
         chunk_elems,
         a_bytes,
         stage_bytes,
-        dynamic_smem: stages * stage_bytes + ALIGN_SLACK,
+        dynamic_smem: ring + conv_total + ALIGN_SLACK,
         k_instr: if elem_bytes == 1 { 32 } else { 16 },
         a_ty,
         b_ty,
-        tma_a: TmaSpec {
-            elem: elem.into(),
-            box_dims: vec![chunk_elems, bm],
-            swizzle,
-        },
-        tma_b: TmaSpec {
-            elem: elem.into(),
-            box_dims: vec![chunk_elems, bn],
-            swizzle,
-        },
+        tma_a,
+        tma_b,
         acc_init: pat.acc_init,
-        promote: block_scales.is_some() || (elem_bytes == 1 && !opts.fp8_fast_accum),
+        promote: mx || block_scales.is_some() || (elem_bytes == 1 && !opts.fp8_fast_accum),
         block_scales,
+        fused,
+        regions,
+        tx_bytes: a_tx + b_tx,
     })
 }
 
@@ -331,7 +428,7 @@ fn produce(
     s: &str,
 ) -> Result<(), LoweringError> {
     let bar = bar_at(&mut lw.b, ring, s);
-    let tx = lw.b.i32(plan.stage_bytes as i64);
+    let tx = lw.b.i32(plan.tx_bytes as i64);
     lw.b.line(format!(
         "nvvm.mbarrier.arrive.expect_tx {bar}, {tx} : !llvm.ptr<3>, i32"
     ));
@@ -340,12 +437,40 @@ fn produce(
     let mut memo = HashMap::new();
     let sb = lw.b.i32(plan.stage_bytes as i64);
     let soff = lw.b.op("so", format!("arith.muli {s}, {sb} : i32"));
-    for (op, tmap, base, rows) in [
-        (&pat.a, &ring.tmap_a, 0, plan.bm),
-        (&pat.b, &ring.tmap_b, plan.a_bytes, plan.bn),
-    ] {
+    for (i, (op, tmap, rows)) in [(&pat.a, &ring.tmap_a, plan.bm), (&pat.b, &ring.tmap_b, plan.bn)]
+        .into_iter()
+        .enumerate()
+    {
+        let base = plan.regions[i].off;
         let k0 = lw.loop_scalar(pat, op.k_start, &iv, &mut memo)?;
         let r0 = lw.loop_scalar(pat, op.row_start, &iv, &mut memo)?;
+        if let Some(conv) = plan.converted(i) {
+            // Raw codes: one unswizzled box of the whole K tile; the map counts bytes, so packed
+            // FP4 starts at byte k0 / 2 (k0 is a multiple of 8).
+            let kx = if conv.src == DType::F4E2M1 {
+                let two = lw.b.i32(2);
+                lw.b.op("kc", format!("arith.divsi {k0}, {two} : i32"))
+            } else {
+                k0.clone()
+            };
+            let off = lw.b.i32(base as i64);
+            let o = lw.b.op("so", format!("arith.addi {soff}, {off} : i32"));
+            let dst = lw.b.op(
+                "dst",
+                format!(
+                    "llvm.getelementptr {}[{o}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8",
+                    ring.smem
+                ),
+            );
+            let d7 = lw.b.op(
+                "dst",
+                format!("llvm.addrspacecast {dst} : !llvm.ptr<3> to !llvm.ptr<7>"),
+            );
+            lw.b.line(format!(
+                "nvvm.cp.async.bulk.tensor.shared.cluster.global {d7}, {tmap}, {bar}, box[{kx}, {r0}] : !llvm.ptr<7>, !llvm.ptr"
+            ));
+            continue;
+        }
         for c in 0..plan.chunks {
             let off = lw.b.i32((base + c * rows * plan.swizzle) as i64);
             let o = lw.b.op("so", format!("arith.addi {soff}, {off} : i32"));

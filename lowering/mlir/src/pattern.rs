@@ -26,6 +26,17 @@ pub(crate) struct OperandLoad {
     pub scale: Option<ScaleSpec>,
     /// A constant the row start is known to be a multiple of (`program_id(0) * BM` → BM).
     pub row_start_multiple: Option<i64>,
+    /// `dequant(load(q), load(s))`: the separate scale tensor `s` (`[rows, K / block_k]`, plain,
+    /// row-major) and its K block, when the operand is dequantized explicitly in the loop body.
+    pub explicit_scale: Option<ExplicitScale>,
+}
+
+/// The scale operand of an explicit `dequant(q, s)` feeding the dot.
+#[derive(Debug, Clone)]
+pub(crate) struct ExplicitScale {
+    pub tensor: ParamId,
+    pub dtype: DType,
+    pub block_k: u32,
 }
 
 #[derive(Debug)]
@@ -91,15 +102,19 @@ fn operand_load(kernel: &Kernel, op: &Op, role: &str) -> Result<OperandLoad, Low
     if let Some(spec) = &ty.scale {
         // Hopper has no block-scaled MMA: f32 block scales are applied per K tile in registers
         // (mainloop.rs); MX/NVFP4 scales need the fuse-dequant pass first.
-        let f32_blocks = spec.scale_dtype == DType::F32
-            && !spec.global
-            && spec.block.len() == 2
+        // MX (e8m0) and NV (ue4m3) scales are fused in the mainloop (fused.rs) once the pipeline
+        // has given them the linear `hopper_reg` layout; they scale along K only.
+        let linear = spec.block.len() == 2
             && matches!(spec.layout, ScaleLayout::Linear | ScaleLayout::HopperRegister);
-        if !f32_blocks {
+        let f32_blocks = spec.scale_dtype == DType::F32 && !spec.global;
+        let mx_nv = matches!(spec.scale_dtype, DType::E8M0 | DType::UE4M3) && spec.block[0] == 1;
+        if !linear || !(f32_blocks || mx_nv) {
             return Err(bad(&format!(
-                "{}-scaled operands ({} scales) need the fuse-dequant pass on sm_90a (no block-scaled MMA); only f32 block scales are applied in the mainloop",
+                "{}-scaled operands ({} scales, block {:?}, layout {:?}) are not lowered on sm_90a: the mainloop applies f32 block scales and linear e8m0/ue4m3 scales along K (run the sm_90a pass pipeline first)",
                 spec.family(),
-                spec.scale_dtype
+                spec.scale_dtype,
+                spec.block,
+                spec.layout
             )));
         }
     }
@@ -138,6 +153,7 @@ fn operand_load(kernel: &Kernel, op: &Op, role: &str) -> Result<OperandLoad, Low
         bk: *bk,
         scale: ty.scale.clone(),
         row_start_multiple: None,
+        explicit_scale: None,
     })
 }
 
@@ -211,7 +227,10 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
                     ));
                 }
             }
-            OpKind::Load { .. } | OpKind::Transpose { .. } | OpKind::Yield { .. } => {}
+            OpKind::Load { .. }
+            | OpKind::Transpose { .. }
+            | OpKind::Dequant { .. }
+            | OpKind::Yield { .. } => {}
             OpKind::ConstInt { .. }
             | OpKind::ConstFloat { .. }
             | OpKind::ProgramId { .. }
@@ -276,8 +295,8 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
     let b_op = body_defs.get(b_loaded).copied().ok_or_else(|| {
         LoweringError::unsupported("dot operand b must be loaded inside the K loop", bt_op.span)
     })?;
-    let mut a_load = operand_load(kernel, a_op, "a")?;
-    let mut b_load = operand_load(kernel, b_op, "b")?;
+    let mut a_load = dequant_operand(kernel, &body_defs, a_op, "a")?;
+    let mut b_load = dequant_operand(kernel, &body_defs, b_op, "b")?;
     a_load.row_start_multiple = const_multiple(&top_defs, a_load.row_start);
     b_load.row_start_multiple = const_multiple(&top_defs, b_load.row_start);
     let const_of = |v: &ValueId| match top_defs.get(v).map(|o| &o.kind) {
@@ -290,7 +309,17 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
             dot.span,
         ));
     }
-    if a_load.dtype != b_load.dtype && !(is_fp8(a_load.dtype) && is_fp8(b_load.dtype)) {
+    // Mixed types are fine when one side is converted in the mainloop (fused.rs decides).
+    let converted = |o: &OperandLoad| {
+        o.dtype == DType::F4E2M1
+            || o.explicit_scale.is_some()
+            || o.scale.as_ref().is_some_and(|s| s.scale_dtype != DType::F32)
+    };
+    if a_load.dtype != b_load.dtype
+        && !(is_fp8(a_load.dtype) && is_fp8(b_load.dtype))
+        && !converted(&a_load)
+        && !converted(&b_load)
+    {
         return Err(LoweringError::unsupported(
             format!(
                 "mixed operand types {} x {} (wgmma mixes only e4m3/e5m2)",
@@ -332,6 +361,89 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
         lo_const: const_of(lo),
         step_const: const_of(step),
     })
+}
+
+/// A dot operand: `load(t[..])`, or `dequant(load(q[..]), load(s[..]))` with a separate scale
+/// tensor whose tile is `[rows, BK / block_k]` at `[row_start, k_start / block_k]`.
+fn dequant_operand(
+    kernel: &Kernel,
+    body_defs: &HashMap<ValueId, &Op>,
+    op: &Op,
+    role: &str,
+) -> Result<OperandLoad, LoweringError> {
+    let OpKind::Dequant { x, scale, .. } = &op.kind else {
+        return operand_load(kernel, op, role);
+    };
+    let bad = |why: String| LoweringError::unsupported(format!("dot operand {role}: {why}"), op.span);
+    let q_op = body_defs
+        .get(x)
+        .copied()
+        .ok_or_else(|| bad("the dequantized codes must be loaded inside the K loop".into()))?;
+    let mut q = operand_load(kernel, q_op, role)?;
+    let Some(s) = scale else {
+        // dequant of a scaled tile: the tile's own scales (the fuse-dequant pass folds these away).
+        return Ok(q);
+    };
+    if q.scale.is_some() {
+        return Err(bad("dequant with a second scale of an already scaled tile".into()));
+    }
+    let s_op = body_defs
+        .get(s)
+        .copied()
+        .ok_or_else(|| bad("the dequant scales must be loaded inside the K loop".into()))?;
+    let OpKind::Load { access, .. } = &s_op.kind else {
+        return Err(bad(format!(
+            "dequant scales from `{}` (expected a load)",
+            s_op.kind.mnemonic()
+        )));
+    };
+    let dtype = match kernel.params.get(access.tensor.0 as usize).map(|p| &p.kind) {
+        Some(ParamKind::Tensor { ty, .. }) if ty.dims.len() == 2 && ty.scale.is_none() => ty.dtype,
+        _ => return Err(bad("the scale tensor must be a plain rank-2 tensor".into())),
+    };
+    if !matches!(dtype, DType::E8M0 | DType::UE4M3) {
+        return Err(bad(format!("{dtype} dequant scales (e8m0 or ue4m3 here)")));
+    }
+    let (
+        [
+            Index::Range {
+                start: s_row,
+                size: s_rows,
+            },
+            Index::Range {
+                start: s_k,
+                size: s_ks,
+            },
+        ],
+        true,
+    ) = (
+        access.index.as_slice(),
+        access.bounds.iter().all(is_default_bound),
+    )
+    else {
+        return Err(bad("the scale load must be `s[r0 .. +R, k0 / B .. +BK / B]` without view bounds".into()));
+    };
+    let block_k = if *s_ks > 0 && q.bk % s_ks == 0 { q.bk / s_ks } else { 0 };
+    // The scale tile must cover the code tile exactly: same rows, K block index k0 / block_k.
+    let k_is_block = matches!(
+        body_defs.get(s_k).map(|o| &o.kind),
+        Some(OpKind::Binary { op: tessera_ir::BinOp::Div, lhs, rhs })
+            if *lhs == q.k_start
+                && matches!(body_defs.get(rhs).map(|o| &o.kind),
+                    Some(OpKind::ConstInt { value }) if *value == block_k as i64)
+    );
+    if *s_row != q.row_start || *s_rows != q.rows || block_k == 0 || !k_is_block {
+        return Err(bad(format!(
+            "the scale tile must be `s[r0 .. +{}, k0 / B .. +{} / B]` matching the code tile",
+            q.rows, q.bk
+        )));
+    }
+    q.explicit_scale = Some(ExplicitScale {
+        tensor: access.tensor,
+        dtype,
+        block_k,
+    });
+    Ok(q)
 }
 
 /// A constant `v` is a multiple of, when its definition shows one: a constant itself, or a

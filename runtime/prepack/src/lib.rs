@@ -212,11 +212,15 @@ fn geometry(shape: &[usize], k_axis: usize) -> Result<Geometry, PrepackError> {
         k_axis,
     };
     let n = shape.len();
-    if n < 2 || k_axis + 2 < n || k_axis >= n {
+    // `k_axis < n - 2` rather than `k_axis + 2 < n`: the axis comes from the caller and must not overflow.
+    if n < 2 || k_axis < n - 2 || k_axis >= n {
         return Err(bad());
     }
     let (rows, cols) = (shape[n - 2], shape[n - 1]);
-    let batch = shape[..n - 2].iter().product();
+    let batch = shape[..n - 2]
+        .iter()
+        .try_fold(1usize, |b, &d| b.checked_mul(d))
+        .ok_or_else(bad)?;
     let k_last = k_axis == n - 1;
     let (mn, ks) = if k_last { (rows, cols) } else { (cols, rows) };
     Ok(Geometry {

@@ -41,14 +41,18 @@ impl Backend {
 }
 
 /// An opened device with the bundle's kernel loaded.
+///
+/// Field order matters: Rust drops fields in declaration order, and the module must be unloaded while
+/// the device's (primary) context is still retained. With `dev` first, compute-sanitizer reported
+/// `cuModuleUnload` failing with CUDA_ERROR_INVALID_HANDLE at exit on the H200.
 pub enum Gpu {
     Cuda {
-        dev: tessera_cuda::Device,
         kernel: tessera_cuda::Kernel,
+        dev: tessera_cuda::Device,
     },
     Hip {
-        dev: tessera_hip::Device,
         kernel: tessera_hip::Kernel,
+        dev: tessera_hip::Device,
     },
 }
 

@@ -31,8 +31,28 @@ pub fn main(args: Args) -> ExitCode {
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!("error: unknown diagnostic code `{code}` (`tessera explain --list` shows all codes)");
+            match later_stage_doc(&code) {
+                Some(doc) => eprintln!(
+                    "error: `{code}` is not a front-end diagnostic; codes of its range are described in {doc}"
+                ),
+                None => eprintln!(
+                    "error: unknown diagnostic code `{code}` (`tessera explain --list` shows all codes)"
+                ),
+            }
             ExitCode::from(2)
         }
     }
+}
+
+/// Where the codes of the stages after the front end (which have no WRONG/RIGHT source examples)
+/// are documented, by range (docs/LANGUAGE.md, "Diagnostics", lists the ranges).
+fn later_stage_doc(code: &str) -> Option<&'static str> {
+    let range = code.get(..3)?.to_ascii_uppercase();
+    Some(match range.as_str() {
+        "E05" | "E06" => "docs/NUMERICS.md (buffers and .npy files: E05xx; interpreter: E06xx)",
+        "E07" => "docs/TARGETS.md",
+        "E08" => "docs/NUMERICS.md, \"Reference conventions\"",
+        "E09" => "docs/LANGUAGE.md, \"Diagnostics\" (tools)",
+        _ => return None,
+    })
 }

@@ -1,8 +1,10 @@
 //! `tessera validate FILE.tsr [--kernel NAME] --backend interp [--dim M=..] [--seed N]
 //! [--arg name=VALUE]`: fresh random inputs (seed printed), outputs poisoned, the backend's result
 //! against the plain f64 reference (`tessera-oracle`), metrics printed; exit 1 on failure.
-//! The backend enum grows with the GPU runtime (`--backend cuda`).
+//! `--backend cuda|hip` builds the kernel in-process (sm_90a / gfx950) and validates it on the GPU
+//! through the runner library (GPU vs interpreter and vs reference); exit 3 when there is no GPU.
 
+use crate::cmd::run::gpu;
 use crate::cmd::run::prep::{
     Backend, Failure, dims_label, fresh_seed, load_kernel, make_bindings, parse_dims, parse_pairs,
 };
@@ -73,6 +75,9 @@ pub fn main(args: Args) -> ExitCode {
         }
         let seed = args.seed.unwrap_or_else(fresh_seed);
         println!("seed: {seed}");
+        if args.backend != Backend::Interp {
+            return Err(validate_gpu(&args, &scalars, seed));
+        }
         validate(&kernel, args.backend, &dims, &scalars, seed)
     })();
     match r {
@@ -85,7 +90,9 @@ pub fn main(args: Args) -> ExitCode {
             }
         }
         Err(f) => {
-            eprintln!("{}", f.message);
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message);
+            }
             ExitCode::from(f.exit)
         }
     }
@@ -104,8 +111,8 @@ pub fn validate(
     let t = Instant::now();
     let ran = match backend {
         Backend::Interp => run_interp(kernel, &mut b),
-        Backend::Cuda => Err(Failure::usage(
-            "error: `--backend cuda` validates built bundles: `tessera build` the kernel, then `tessera-runner validate`",
+        Backend::Cuda | Backend::Hip => Err(Failure::usage(
+            "error: validate(): GPU backends go through the runner (`tessera validate --backend cuda`)",
         )),
     };
     let seconds = t.elapsed().as_secs_f64();
@@ -147,6 +154,30 @@ pub fn validate(
         seconds,
         outputs,
     })
+}
+
+/// `--backend cuda|hip`: build, validate on the GPU through the runner library, print its rows.
+/// Always ends the command, so the outcome comes back as the `Failure` carrying the exit status
+/// (0 when the validation passed; the rows are already printed then, so the message is empty).
+fn validate_gpu(args: &Args, scalars: &[(String, String)], seed: u64) -> Failure {
+    let r = gpu::load(&args.file, args.kernel.as_deref(), args.backend, &args.dims, scalars, seed)
+        .and_then(|l| {
+            tessera_runner::validate_loaded(&l, &tessera_runner::ValidateOptions::default(), seed)
+                .map_err(gpu::runner_failure)
+        });
+    match r {
+        Ok(row) => {
+            println!("{}", row.line());
+            for d in row.detail_lines() {
+                println!("  {d}");
+            }
+            Failure {
+                exit: u8::from(!row.pass),
+                message: String::new(),
+            }
+        }
+        Err(f) => f,
+    }
 }
 
 fn run_interp(kernel: &Kernel, b: &mut Bindings) -> Result<(), Failure> {

@@ -29,8 +29,10 @@ impl Failure {
 pub enum Backend {
     /// The reference interpreter (this machine's CPU cores).
     Interp,
-    /// A CUDA GPU through a built bundle (`tessera build` + `tessera-runner`).
+    /// A CUDA GPU: the kernel is built for sm_90a in-process and run by the runner library.
     Cuda,
+    /// An AMD GPU through HIP: the kernel is built for gfx950 in-process and run by the runner.
+    Hip,
 }
 
 /// Dims used when neither `--dim` nor an input shape binds a symbol (the oracle's conventions).

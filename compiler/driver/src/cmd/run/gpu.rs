@@ -1,0 +1,56 @@
+//! `--backend cuda|hip` for `tessera run` and `tessera validate`: build the kernel in-process
+//! (sm_90a for CUDA, gfx950 for HIP; the target's pass pipeline included), hand the bundle to the
+//! runner library (`tessera_runner`) and map its errors onto exit codes (3 = no GPU / runtime here,
+//! 4 = a device failure, 2 = usage). Nothing is written to disk except requested outputs.
+
+use super::prep::{Backend, Failure};
+use crate::cmd::build::{self, Knobs, Request};
+use std::path::{Path, PathBuf};
+use tessera_passes::PipelineOptions;
+use tessera_runner::{Common, Loaded, RunnerError};
+
+/// The target a GPU backend builds for, and the runner's backend.
+pub fn target_of(b: Backend) -> Option<(&'static str, tessera_runner::Backend)> {
+    match b {
+        Backend::Interp => None,
+        Backend::Cuda => Some(("sm_90a", tessera_runner::Backend::Cuda)),
+        Backend::Hip => Some(("gfx950", tessera_runner::Backend::Hip)),
+    }
+}
+
+pub fn runner_failure(e: RunnerError) -> Failure {
+    Failure {
+        exit: e.exit_code(),
+        message: format!("error: {e}"),
+    }
+}
+
+/// Build `file`'s kernel for `backend`'s target and prepare it with fresh seeded inputs.
+pub fn load(
+    file: &Path,
+    kernel: Option<&str>,
+    backend: Backend,
+    dims: &[String],
+    scalars: &[(String, String)],
+    seed: u64,
+) -> Result<Loaded, Failure> {
+    let Some((target, rb)) = target_of(backend) else {
+        return Err(Failure::usage("error: the interpreter needs no build"));
+    };
+    let built = build::build(&Request {
+        file,
+        kernel,
+        target,
+        pipeline: PipelineOptions::default(),
+        knobs: Knobs::default(),
+    })?;
+    let common = Common {
+        // In-memory bundle: the directory is only used in messages.
+        bundle_dir: PathBuf::from(format!("<in-memory {} build of {}>", target, built.kernel)),
+        dims: dims.to_vec(),
+        scalars: scalars.iter().map(|(n, v)| format!("{n}={v}")).collect(),
+        seed,
+        backend: Some(rb),
+    };
+    Loaded::from_bundle(built.bundle, &common).map_err(runner_failure)
+}
