@@ -16,6 +16,7 @@ mod access;
 mod blockscale;
 mod epilogue;
 mod error;
+mod fused;
 mod lower;
 mod mainloop;
 mod pattern;

@@ -153,7 +153,7 @@ fn entry_symbol(name: &str) -> String {
 
 pub(crate) fn lower_kernel(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     let pat = pattern::match_gemm(kernel)?;
-    let plan: MainloopPlan = mainloop::plan(&pat, opts)?;
+    let plan: MainloopPlan = mainloop::plan(kernel, &pat, opts)?;
     let tma = HashMap::from([
         (pat.a.tensor, plan.tma_a.clone()),
         (pat.b.tensor, plan.tma_b.clone()),

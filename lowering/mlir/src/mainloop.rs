@@ -612,7 +612,7 @@ pub(crate) fn emit(
             let iv = lw.b.op("kv", format!("arith.addi {lo}, {ks} : i32"));
             Some(lw.tile_scales(pat, plan, bs, geo, &iv)?)
         }
-        None if plan.promote => Some(TileFactors::unit()),
+        None if plan.promote && plan.mx_promote().is_none() => Some(TileFactors::unit()),
         None => None,
     };
     let b = &mut lw.b;
@@ -623,33 +623,104 @@ pub(crate) fn emit(
         format!("llvm.getelementptr {smem}[{soff}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
     );
     let sbase = b.op("sp", format!("llvm.ptrtoint {stage} : !llvm.ptr<3> to i64"));
+    let ring_base = b.op("sp", format!("llvm.ptrtoint {smem} : !llvm.ptr<3> to i64"));
+    // Converted operands: every thread turns its share of the stage's raw codes into the bf16
+    // staging tile, then the generic-proxy writes are made visible to wgmma's async proxy.
+    if plan.converted(0).is_some() || plan.converted(1).is_some() {
+        let tid = lw.b.op("tid", "nvvm.read.ptx.sreg.tid.x : i32");
+        let ks = lw.b.op("kv", format!("arith.muli {kt}, {step} : i32"));
+        let iv = lw.b.op("kv", format!("arith.addi {lo}, {ks} : i32"));
+        for i in 0..2 {
+            let (Some(conv), Some((_, conv_off))) = (plan.converted(i).cloned(), plan.regions[i].convert)
+            else {
+                continue;
+            };
+            let roff = lw.b.i32(plan.regions[i].off as i64);
+            let raw = lw.b.op(
+                "raw",
+                format!("llvm.getelementptr {stage}[{roff}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
+            );
+            let coff = lw.b.i32(conv_off as i64);
+            let dst = lw.b.op(
+                "cvt",
+                format!("llvm.getelementptr {smem}[{coff}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
+            );
+            lw.convert_tile(pat, plan, &conv, i, &raw, &dst, &tid, &iv)?;
+        }
+        lw.b.line(
+            "llvm.inline_asm has_side_effects asm_dialect = att \"fence.proxy.async.shared::cta;\", \"~{memory}\" : () -> ()",
+        );
+        lw.b.line("nvvm.barrier0");
+    }
+    let b = &mut lw.b;
+    let base_of = |b: &mut Body, i: usize| -> String {
+        match plan.regions[i].convert {
+            Some((_, conv_off)) => {
+                let o = b.i64(conv_off as i64);
+                b.op("sp", format!("arith.addi {ring_base}, {o} : i64"))
+            }
+            None if plan.regions[i].off == 0 => sbase.clone(),
+            None => {
+                let o = b.i64(plan.regions[i].off as i64);
+                b.op("sp", format!("arith.addi {sbase}, {o} : i64"))
+            }
+        }
+    };
     // This warpgroup's 64 A rows start 64 * W bytes further into each A slab.
     let wg64 = b.op("sp", format!("arith.extui {} : i32 to i64", geo.wg));
     let rowbytes = b.i64(64 * plan.swizzle as i64);
     let wgoff = b.op("sp", format!("arith.muli {wg64}, {rowbytes} : i64"));
-    let abase = b.op("sp", format!("arith.addi {sbase}, {wgoff} : i64"));
-    let boff = b.i64(plan.a_bytes as i64);
-    let bbase = b.op("sp", format!("arith.addi {sbase}, {boff} : i64"));
+    let a_slab = base_of(b, 0);
+    let abase = b.op("sp", format!("arith.addi {a_slab}, {wgoff} : i64"));
+    let bbase = base_of(b, 1);
     let da0 = wgmma::descriptor(b, &abase, plan.swizzle);
     let db0 = wgmma::descriptor(b, &bbase, plan.swizzle);
     b.line("nvvm.wgmma.fence.aligned");
     let mut cur = pzero.clone().unwrap_or_else(|| acc.clone());
     let steps_per_chunk = plan.swizzle / (plan.k_instr * plan.elem_bytes);
-    for c in 0..plan.chunks {
-        for kk in 0..steps_per_chunk {
-            // K advance inside the swizzle atom: +k_instr*elem_bytes (= 32) bytes per step; the
-            // hardware applies the swizzle to the computed address.
-            let kbytes = kk * plan.k_instr * plan.elem_bytes;
-            let da = wgmma::advance(b, &da0, c * plan.bm * plan.swizzle + kbytes);
-            let db = wgmma::advance(b, &db0, c * plan.bn * plan.swizzle + kbytes);
-            let fresh = pzero.is_some() && c == 0 && kk == 0;
-            cur = wgmma::mma(b, &da, &db, &cur, plan, fresh);
+    if let Some(fp) = plan.mx_promote().cloned() {
+        // MXFP8: one fresh m64nNk32 partial per 32-wide scale sub-block, promoted with its own
+        // row and column scales before the next one starts.
+        let pz = pzero.clone().unwrap_or_else(|| acc.clone());
+        let ks = lw.b.op("kv", format!("arith.muli {kt}, {step} : i32"));
+        let iv = lw.b.op("kv", format!("arith.addi {lo}, {ks} : i32"));
+        let mut total = acc.clone();
+        for c in 0..plan.chunks {
+            for kk in 0..steps_per_chunk {
+                let b = &mut lw.b;
+                let kbytes = kk * plan.k_instr * plan.elem_bytes;
+                let da = wgmma::advance(b, &da0, c * plan.bm * plan.swizzle + kbytes);
+                let db = wgmma::advance(b, &db0, c * plan.bn * plan.swizzle + kbytes);
+                if c + kk > 0 {
+                    b.line("nvvm.wgmma.fence.aligned");
+                }
+                let p = wgmma::mma(b, &da, &db, &pz, plan, true);
+                b.line("nvvm.wgmma.commit.group.sync.aligned");
+                // The scale loads overlap the wgmma in flight.
+                let sub = c * steps_per_chunk + kk;
+                let f = lw.mx_factors(pat, plan, &fp, geo, &iv, sub)?;
+                lw.b.line("nvvm.wgmma.wait.group.sync.aligned 0");
+                total = lw.promote(plan, &f, &p, &total);
+            }
         }
-    }
-    b.line("nvvm.wgmma.commit.group.sync.aligned");
-    b.line("nvvm.wgmma.wait.group.sync.aligned 0");
-    if let Some(f) = &factors {
-        cur = lw.promote(plan, f, &cur, &acc);
+        cur = total;
+    } else {
+        for c in 0..plan.chunks {
+            for kk in 0..steps_per_chunk {
+                // K advance inside the swizzle atom: +k_instr*elem_bytes (= 32) bytes per step; the
+                // hardware applies the swizzle to the computed address.
+                let kbytes = kk * plan.k_instr * plan.elem_bytes;
+                let da = wgmma::advance(b, &da0, c * plan.bm * plan.swizzle + kbytes);
+                let db = wgmma::advance(b, &db0, c * plan.bn * plan.swizzle + kbytes);
+                let fresh = pzero.is_some() && c == 0 && kk == 0;
+                cur = wgmma::mma(b, &da, &db, &cur, plan, fresh);
+            }
+        }
+        b.line("nvvm.wgmma.commit.group.sync.aligned");
+        b.line("nvvm.wgmma.wait.group.sync.aligned 0");
+        if let Some(f) = &factors {
+            cur = lw.promote(plan, f, &cur, &acc);
+        }
     }
     let b = &mut lw.b;
     // Every warpgroup has finished reading this stage before tid 0 overwrites it.
@@ -662,5 +733,9 @@ pub(crate) fn emit(
     lw.b.close("");
     lw.b.line(format!("scf.yield {cur} : !acc"));
     lw.b.close("");
-    Ok(res)
+    // NV per-tensor globals scale the finished accumulator once.
+    match &plan.fused {
+        Some(fp) => lw.apply_globals(plan, fp, &res, span),
+        None => Ok(res),
+    }
 }
