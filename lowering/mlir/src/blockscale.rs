@@ -37,7 +37,11 @@ fn operand(
     step: Option<i64>,
     span: Span,
 ) -> Result<Option<OperandScale>, LoweringError> {
-    let Some(spec) = op.scale.as_ref().filter(|s| s.scale_dtype == tessera_ir::DType::F32) else {
+    let Some(spec) = op
+        .scale
+        .as_ref()
+        .filter(|s| s.scale_dtype == tessera_ir::DType::F32)
+    else {
         // MX/NV scales are fused.rs's job.
         return Ok(None);
     };

@@ -106,9 +106,7 @@ pub(crate) fn plan(kernel: &Kernel, pat: &GemmPattern) -> Result<Option<FusedPla
     let unsupported = |why: String| Err(LoweringError::unsupported(why, span));
     let bk = pat.a.bk;
     // Scale sub-blocks are indexed from the tile's K start: it must be block aligned.
-    let k_aligned = |block: u32| {
-        matches!((pat.lo_const, pat.step_const), (Some(l), Some(s)) if l % block as i64 == 0 && s == bk as i64)
-    };
+    let k_aligned = |block: u32| matches!((pat.lo_const, pat.step_const), (Some(l), Some(s)) if l % block as i64 == 0 && s == bk as i64);
     let mut globals = Vec::new();
     for op in [&pat.a, &pat.b] {
         if op.scale.as_ref().is_some_and(|s| s.global) {
@@ -118,7 +116,8 @@ pub(crate) fn plan(kernel: &Kernel, pat: &GemmPattern) -> Result<Option<FusedPla
     let is_mx8 = |o: &OperandLoad, s: &Option<ScaleSrc>| {
         crate::pattern::is_fp8(o.dtype)
             && o.explicit_scale.is_none()
-            && s.as_ref().is_some_and(|s| s.dtype == DType::E8M0 && s.block_k == 32)
+            && s.as_ref()
+                .is_some_and(|s| s.dtype == DType::E8M0 && s.block_k == 32)
     };
     let how_attr = kernel
         .attrs
@@ -126,7 +125,7 @@ pub(crate) fn plan(kernel: &Kernel, pat: &GemmPattern) -> Result<Option<FusedPla
         .find(|(k, _)| k.starts_with(FUSE_ATTR))
         .map(|(_, v)| v.clone());
     if is_mx8(&pat.a, &sa) && is_mx8(&pat.b, &sb) && globals.is_empty() {
-        if bk % 32 != 0 || !k_aligned(32) {
+        if !bk.is_multiple_of(32) || !k_aligned(32) {
             return unsupported(format!(
                 "MXFP8 on sm_90a: the K loop must start at a multiple of 32 and step by BK = {bk}, a multiple of 32"
             ));
@@ -159,7 +158,8 @@ pub(crate) fn plan(kernel: &Kernel, pat: &GemmPattern) -> Result<Option<FusedPla
             }
         };
         if let Some(sc) = &s
-            && (sc.block_k % GROUP != 0 || bk % sc.block_k != 0 && sc.block_k % bk != 0)
+            && (!sc.block_k.is_multiple_of(GROUP)
+                || !bk.is_multiple_of(sc.block_k) && !sc.block_k.is_multiple_of(bk))
         {
             return unsupported(format!(
                 "dot operand {role}: scale block {} along K (a multiple of {GROUP} that divides or is divided by BK = {bk})",
@@ -173,7 +173,7 @@ pub(crate) fn plan(kernel: &Kernel, pat: &GemmPattern) -> Result<Option<FusedPla
         });
     }
     // FP4 rows are BK/2 bytes: TMA boxes need 16-byte rows; groups of 8 codes need 8-aligned K.
-    if bk % 32 != 0 || !k_aligned(GROUP) {
+    if !bk.is_multiple_of(32) || !k_aligned(GROUP) {
         return unsupported(format!(
             "converted FP4/FP8 operands on sm_90a need BK a multiple of 32 (is {bk}) and a K loop from a multiple of {GROUP} stepping by BK"
         ));
@@ -215,7 +215,10 @@ fn global_arg(kernel: &Kernel, tensor: ParamId, span: Span) -> Result<ValueId, L
         .iter()
         .position(|p| p.name == pname && matches!(p.kind, ParamKind::Scalar(DType::F32)))
         .ok_or_else(|| {
-            LoweringError::unsupported(format!("global scale `{pname}` is not an f32 scalar parameter"), span)
+            LoweringError::unsupported(
+                format!("global scale `{pname}` is not an f32 scalar parameter"),
+                span,
+            )
         })?;
     kernel.body.args.get(pos).copied().ok_or_else(|| {
         LoweringError::unsupported(format!("global scale `{pname}` has no body argument"), span)
@@ -237,7 +240,10 @@ pub(crate) fn detail(p: &FusedPlan) -> String {
         FuseMode::Convert => {
             let side = |o: &OperandFuse| {
                 if o.convert {
-                    format!("{} TMA-loaded compressed, converted to bf16 (scale folded) into a swizzled smem tile", fmt(o))
+                    format!(
+                        "{} TMA-loaded compressed, converted to bf16 (scale folded) into a swizzled smem tile",
+                        fmt(o)
+                    )
                 } else {
                     format!("{} via TMA", fmt(o))
                 }
@@ -387,17 +393,15 @@ impl Lower<'_> {
         let m2 = b.op("sc", format!("arith.cmpi slt, {kb}, {kb_ext} : i32"));
         let m01 = b.op("sc", format!("arith.andi {m0}, {m1} : i1"));
         let mask = b.op("sc", format!("arith.andi {m01}, {m2} : i1"));
-        let r64 = b.op("sc", format!("arith.extsi {row} : i32 to i64"));
-        let kb64 = b.op("sc", format!("arith.extsi {kb} : i32 to i64"));
-        let ext64 = b.op("sc", format!("arith.extsi {kb_ext} : i32 to i64"));
-        let lin0 = b.op("sc", format!("arith.muli {r64}, {ext64} : i64"));
-        let lin = b.op("sc", format!("arith.addi {lin0}, {kb64} : i64"));
-        let z64 = b.i64(0);
+        // i32 offsets (a scale buffer has far fewer than 2^31 codes): the per-column offsets are
+        // loop invariants LLVM keeps in registers, and i64 ones doubled the MXFP8 pressure.
+        let lin0 = b.op("sc", format!("arith.muli {row}, {kb_ext} : i32"));
+        let lin = b.op("sc", format!("arith.addi {lin0}, {kb} : i32"));
         // A masked-out lane reads element 0 (always inside the buffer) and discards it.
-        let safe = b.op("sc", format!("arith.select {mask}, {lin}, {z64} : i64"));
+        let safe = b.op("sc", format!("arith.select {mask}, {lin}, {zero} : i32"));
         let p = b.op(
             "sc",
-            format!("llvm.getelementptr {ptr}[{safe}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8"),
+            format!("llvm.getelementptr {ptr}[{safe}] : (!llvm.ptr<1>, i32) -> !llvm.ptr<1>, i8"),
         );
         let v8 = b.op("sc", format!("llvm.load {p} : !llvm.ptr<1> -> i8"));
         let v = b.op("sc", format!("arith.extui {v8} : i8 to i32"));
@@ -431,7 +435,9 @@ impl Lower<'_> {
         if let Some(s) = &fp.ops[1].scale {
             let kb = self.sub_block(pat, pat.b.k_start, s.block_k, iv, sub, &mut memo)?;
             let n0 = self.loop_scalar(pat, pat.b.row_start, iv, &mut memo)?;
-            let base = self.b.op("sn", format!("arith.addi {n0}, {} : i32", geo.col_base));
+            let base = self
+                .b
+                .op("sn", format!("arith.addi {n0}, {} : i32", geo.col_base));
             for j in 0..plan.bn / 8 {
                 for e in 0..2 {
                     let off = self.b.i32((8 * j + e) as i64);
@@ -511,9 +517,16 @@ impl Lower<'_> {
                 "cv",
                 format!("llvm.getelementptr {raw}[{o}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
             );
-            words.push(b.op("cv", format!("llvm.load {p} {{alignment = 4 : i64}} : !llvm.ptr<3> -> i32")));
+            words.push(b.op(
+                "cv",
+                format!("llvm.load {p} {{alignment = 4 : i64}} : !llvm.ptr<3> -> i32"),
+            ));
         }
-        let (cbits, cmask) = if op.src == DType::F4E2M1 { (4, 0xF) } else { (8, 0xFF) };
+        let (cbits, cmask) = if op.src == DType::F4E2M1 {
+            (4, 0xF)
+        } else {
+            (8, 0xFF)
+        };
         let mut codes = Vec::new();
         for i in 0..GROUP {
             let w = &words[((i * cbits) / 32) as usize];

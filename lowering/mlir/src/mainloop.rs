@@ -53,7 +53,6 @@ pub(crate) struct MainloopPlan {
     /// the wgmma descriptor's swizzle mode.
     pub swizzle: u32,
     pub chunk_elems: u32,
-    pub a_bytes: u32,
     pub stage_bytes: u32,
     pub dynamic_smem: u32,
     /// K per wgmma instruction (32 for fp8, 16 for 16-bit types).
@@ -278,7 +277,6 @@ pub(crate) fn plan(
     };
     let (a_size, a_tx, a_raw, tma_a) = layout(0, bm);
     let (b_size, b_tx, b_raw, tma_b) = layout(1, bn);
-    let a_bytes = a_size;
     let b_off = round_up(a_size, 1024);
     let stage_bytes = round_up(b_off + b_size, 1024);
     // The bf16 staging tiles of converted operands live once, after the ring.
@@ -331,7 +329,6 @@ pub(crate) fn plan(
         chunks,
         swizzle,
         chunk_elems,
-        a_bytes,
         stage_bytes,
         dynamic_smem: ring + conv_total + ALIGN_SLACK,
         k_instr: if elem_bytes == 1 { 32 } else { 16 },
@@ -685,6 +682,7 @@ pub(crate) fn emit(
         let ks = lw.b.op("kv", format!("arith.muli {kt}, {step} : i32"));
         let iv = lw.b.op("kv", format!("arith.addi {lo}, {ks} : i32"));
         let mut total = acc.clone();
+        let mut prev = pz.clone();
         for c in 0..plan.chunks {
             for kk in 0..steps_per_chunk {
                 let b = &mut lw.b;
@@ -694,12 +692,17 @@ pub(crate) fn emit(
                 if c + kk > 0 {
                     b.line("nvvm.wgmma.fence.aligned");
                 }
-                let p = wgmma::mma(b, &da, &db, &pz, plan, true);
+                // scale-d = 0 ignores the input registers: feeding the previous partial (dead
+                // once promoted) instead of a zero struct saves materialising 64 zero registers
+                // per wgmma and keeps the next sub-block behind the previous promotion.
+                let p = wgmma::mma(b, &da, &db, &prev, plan, true);
+                prev = p.clone();
                 b.line("nvvm.wgmma.commit.group.sync.aligned");
-                // The scale loads overlap the wgmma in flight.
+                lw.b.line("nvvm.wgmma.wait.group.sync.aligned 0");
+                // Loaded after the wait: hoisting them above it keeps 2 + BN/4 scales live next to
+                // the partial and the accumulator, and the fragment then spills.
                 let sub = c * steps_per_chunk + kk;
                 let f = lw.mx_factors(pat, plan, &fp, geo, &iv, sub)?;
-                lw.b.line("nvvm.wgmma.wait.group.sync.aligned 0");
                 total = lw.promote(plan, &f, &p, &total);
             }
         }

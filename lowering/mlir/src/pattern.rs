@@ -104,8 +104,8 @@ fn operand_load(kernel: &Kernel, op: &Op, role: &str) -> Result<OperandLoad, Low
         // (mainloop.rs); MX/NVFP4 scales need the fuse-dequant pass first.
         // MX (e8m0) and NV (ue4m3) scales are fused in the mainloop (fused.rs) once the pipeline
         // has given them the linear `hopper_reg` layout; they scale along K only.
-        let linear = spec.block.len() == 2
-            && matches!(spec.layout, ScaleLayout::Linear | ScaleLayout::HopperRegister);
+        let linear =
+            spec.block.len() == 2 && matches!(spec.layout, ScaleLayout::Linear | ScaleLayout::HopperRegister);
         let f32_blocks = spec.scale_dtype == DType::F32 && !spec.global;
         let mx_nv = matches!(spec.scale_dtype, DType::E8M0 | DType::UE4M3) && spec.block[0] == 1;
         if !linear || !(f32_blocks || mx_nv) {
@@ -315,11 +315,11 @@ pub(crate) fn match_gemm(kernel: &Kernel) -> Result<GemmPattern<'_>, LoweringErr
             || o.explicit_scale.is_some()
             || o.scale.as_ref().is_some_and(|s| s.scale_dtype != DType::F32)
     };
-    if a_load.dtype != b_load.dtype
-        && !(is_fp8(a_load.dtype) && is_fp8(b_load.dtype))
-        && !converted(&a_load)
-        && !converted(&b_load)
-    {
+    let compatible = a_load.dtype == b_load.dtype
+        || (is_fp8(a_load.dtype) && is_fp8(b_load.dtype))
+        || converted(&a_load)
+        || converted(&b_load);
+    if !compatible {
         return Err(LoweringError::unsupported(
             format!(
                 "mixed operand types {} x {} (wgmma mixes only e4m3/e5m2)",
@@ -421,9 +421,15 @@ fn dequant_operand(
         access.bounds.iter().all(is_default_bound),
     )
     else {
-        return Err(bad("the scale load must be `s[r0 .. +R, k0 / B .. +BK / B]` without view bounds".into()));
+        return Err(bad(
+            "the scale load must be `s[r0 .. +R, k0 / B .. +BK / B]` without view bounds".into(),
+        ));
     };
-    let block_k = if *s_ks > 0 && q.bk % s_ks == 0 { q.bk / s_ks } else { 0 };
+    let block_k = if *s_ks > 0 && q.bk % s_ks == 0 {
+        q.bk / s_ks
+    } else {
+        0
+    };
     // The scale tile must cover the code tile exactly: same rows, K block index k0 / block_k.
     let k_is_block = matches!(
         body_defs.get(s_k).map(|o| &o.kind),

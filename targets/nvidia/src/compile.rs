@@ -5,8 +5,10 @@ use crate::codegen::llvm_ir_to_ptx;
 use crate::ptxas;
 use crate::report::{BuildReport, PtxScan, scan_ptx};
 use crate::target::Target;
-use tessera_ir::Kernel;
+use std::borrow::Cow;
+use tessera_ir::{Kernel, Module};
 use tessera_lowering_mlir::{LoweredKernel, LoweringError, LoweringOptions, lower_sm90a, mlir_to_llvm_ir};
+use tessera_passes::PipelineOptions;
 
 /// Whether to assemble a cubin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub enum BuildError {
     Codegen(String),
     #[error("ptxas rejected the generated PTX for {arch}:\n{log}")]
     Ptxas { arch: String, log: String },
+    #[error("the sm_90a pass pipeline failed on un-piped IR: {0}")]
+    Pipeline(String),
     #[error("the dot was lowered to {expected}, but the PTX has no wgmma.mma_async (found: {found})")]
     MissingMma { expected: String, found: String },
 }
@@ -79,7 +83,40 @@ pub fn lower(kernel: &Kernel, opts: &BuildOptions) -> Result<LoweredKernel, Buil
         max_shared_bytes: opts.target.caps.max_dynamic_smem,
         ..opts.lowering.clone()
     };
-    Ok(lower_sm90a(kernel, &lowering)?)
+    let piped = with_pipeline(kernel, &opts.target)?;
+    Ok(lower_sm90a(&piped, &lowering)?)
+}
+
+/// The kernel after the target's pass pipeline. Callers normally hand in piped IR (`tessera
+/// build` runs the pipeline first); IR whose dots still need a fuse-dequant decision (no
+/// `fuse.dot@..` attribute yet) gets the sm_90a pipeline here, so library users and tests reach the
+/// same mainloop. Piped or plain IR is returned as is.
+fn with_pipeline<'k>(kernel: &'k Kernel, target: &Target) -> Result<Cow<'k, Kernel>, BuildError> {
+    let piped = kernel
+        .attrs
+        .iter()
+        .any(|(k, _)| k.starts_with(tessera_passes::passes::fuse_dequant::FUSE_ATTR));
+    let caps =
+        tessera_passes::registry::target(target.name).map_err(|e| BuildError::Pipeline(e.to_string()))?;
+    if piped || tessera_passes::passes::fuse_dequant::dot_strategies(kernel, caps).is_empty() {
+        return Ok(Cow::Borrowed(kernel));
+    }
+    let mut module = Module {
+        source_name: kernel.name.clone(),
+        kernels: vec![kernel.clone()],
+    };
+    tessera_passes::run_pipeline(
+        &mut module,
+        caps,
+        &PipelineOptions::default(),
+        &mut std::io::sink(),
+    )
+    .map_err(|e| BuildError::Pipeline(e.to_string()))?;
+    module
+        .kernels
+        .pop()
+        .map(Cow::Owned)
+        .ok_or_else(|| BuildError::Pipeline("the pipeline dropped the kernel".into()))
 }
 
 /// Run the whole build for one kernel.

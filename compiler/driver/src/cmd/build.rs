@@ -29,10 +29,10 @@ use pipeline::{PipelineFlags, SourceText};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use targets::Backend;
 use tessera_bundle::Bundle;
 use tessera_ir::{Kernel, Module};
 use tessera_passes::PipelineOptions;
-use targets::Backend;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Emit {
@@ -113,6 +113,8 @@ pub struct Request<'a> {
 /// What a successful build produced.
 pub struct Built {
     pub kernel: String,
+    /// The kernel after the pass pipeline (what kernel.tir holds and what was lowered).
+    pub ir: Kernel,
     pub target: &'static str,
     pub bundle: Bundle,
     pub report_text: String,
@@ -268,6 +270,7 @@ pub fn build(req: &Request) -> Result<Built, Failure> {
     );
     Ok(Built {
         kernel: kernel.name.clone(),
+        ir: kernel.clone(),
         target: target.name,
         bundle,
         report_text: rep.text,

@@ -118,16 +118,26 @@ fn run_interp(args: Args) -> Result<(), Failure> {
 /// them; `.npy` inputs are an interpreter feature), write requested outputs.
 fn run_gpu(args: Args) -> Result<(), Failure> {
     let pairs = parse_pairs(&args.args, "arg")?;
-    if let Some((n, _)) = pairs.iter().find(|(n, v)| v.ends_with(".npy") || n.ends_with(".scale")) {
+    if let Some((n, _)) = pairs
+        .iter()
+        .find(|(n, v)| v.ends_with(".npy") || n.ends_with(".scale"))
+    {
         return Err(Failure::usage(format!(
             "error: --arg {n}: with a GPU backend the inputs are generated from --seed; give scalars only"
         )));
     }
     let outs = parse_pairs(&args.outs, "out")?;
-    parse_dims(&args.dims)?;
+    let dims = parse_dims(&args.dims)?;
     let seed = args.seed.unwrap_or_else(fresh_seed);
     println!("seed: {seed}");
-    let loaded = gpu::load(&args.file, args.kernel.as_deref(), args.backend, &args.dims, &pairs, seed)?;
+    let loaded = gpu::load(
+        &args.file,
+        args.kernel.as_deref(),
+        args.backend,
+        &dims,
+        &pairs,
+        seed,
+    )?;
     for (n, _) in &outs {
         if !tessera_runner::problem::outputs(&loaded.kernel)
             .iter()
@@ -146,8 +156,7 @@ fn run_gpu(args: Args) -> Result<(), Failure> {
     println!("{}", row.line());
     for (n, path) in &outs {
         let from = stage.join(format!("{n}.npy"));
-        std::fs::copy(&from, path)
-            .map_err(|e| Failure::usage(format!("error: writing {path}: {e}")))?;
+        std::fs::copy(&from, path).map_err(|e| Failure::usage(format!("error: writing {path}: {e}")))?;
         println!("wrote {path}");
     }
     let _ = std::fs::remove_dir_all(&stage);

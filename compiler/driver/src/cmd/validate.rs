@@ -76,7 +76,7 @@ pub fn main(args: Args) -> ExitCode {
         let seed = args.seed.unwrap_or_else(fresh_seed);
         println!("seed: {seed}");
         if args.backend != Backend::Interp {
-            return Err(validate_gpu(&args, &scalars, seed));
+            return Err(validate_gpu(&args, &dims, &scalars, seed));
         }
         validate(&kernel, args.backend, &dims, &scalars, seed)
     })();
@@ -159,12 +159,19 @@ pub fn validate(
 /// `--backend cuda|hip`: build, validate on the GPU through the runner library, print its rows.
 /// Always ends the command, so the outcome comes back as the `Failure` carrying the exit status
 /// (0 when the validation passed; the rows are already printed then, so the message is empty).
-fn validate_gpu(args: &Args, scalars: &[(String, String)], seed: u64) -> Failure {
-    let r = gpu::load(&args.file, args.kernel.as_deref(), args.backend, &args.dims, scalars, seed)
-        .and_then(|l| {
-            tessera_runner::validate_loaded(&l, &tessera_runner::ValidateOptions::default(), seed)
-                .map_err(gpu::runner_failure)
-        });
+fn validate_gpu(args: &Args, dims: &[(String, i64)], scalars: &[(String, String)], seed: u64) -> Failure {
+    let r = gpu::load(
+        &args.file,
+        args.kernel.as_deref(),
+        args.backend,
+        dims,
+        scalars,
+        seed,
+    )
+    .and_then(|l| {
+        tessera_runner::validate_loaded(&l, &tessera_runner::ValidateOptions::default(), seed)
+            .map_err(gpu::runner_failure)
+    });
     match r {
         Ok(row) => {
             println!("{}", row.line());

@@ -21,7 +21,11 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
             fp8_fast_accum: knobs.fp8_fast_accum,
             ..LoweringOptions::default()
         },
-        ptxas: if knobs.ptxas { PtxasMode::Auto } else { PtxasMode::Off },
+        ptxas: if knobs.ptxas {
+            PtxasMode::Auto
+        } else {
+            PtxasMode::Off
+        },
     };
     let fail = |e: BuildError| Failure {
         exit: 1,
@@ -63,7 +67,9 @@ fn render(e: &BuildError, target: &str, src: &SourceText) -> String {
                 DSpan::new(span.lo, span.hi),
                 what.clone(),
             )
-            .with_note("the Hopper (sm_90a) lowering covers GEMM-shaped kernels; see docs/dev/hopper-gemm.md"),
+            .with_note(
+                "the Hopper (sm_90a) lowering covers GEMM-shaped kernels; see docs/dev/hopper-gemm.md",
+            ),
         ),
         other => format!("error: target {target}: {other}\n"),
     }

@@ -28,14 +28,16 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
     let (cubin, ptxas, skipped) = if knobs.ptxas {
         match tessera_target_nvidia::locate_ptxas() {
             Ok(path) => {
-                let (cubin, info) = tessera_target_nvidia::ptxas_assemble(&path, &nb.build.ptx, target.ptxas_arch)
-                    .map_err(|log| Failure {
-                        exit: 1,
-                        message: format!(
-                            "error: ptxas rejected the generated PTX for {}:\n{log}",
-                            target.ptxas_arch
-                        ),
-                    })?;
+                let (cubin, info) =
+                    tessera_target_nvidia::ptxas_assemble(&path, &nb.build.ptx, target.ptxas_arch).map_err(
+                        |log| Failure {
+                            exit: 1,
+                            message: format!(
+                                "error: ptxas rejected the generated PTX for {}:\n{log}",
+                                target.ptxas_arch
+                            ),
+                        },
+                    )?;
                 (Some(cubin), Some(info), None)
             }
             Err(why) => (None, None, Some(why)),

@@ -85,7 +85,8 @@ pub fn run(
     opts: &PipelineOptions,
     src: &SourceText,
 ) -> Result<PipelineReport, Failure> {
-    tessera_passes::run_pipeline(module, caps, opts, &mut std::io::stderr()).map_err(|e| failure(e, caps, src))
+    tessera_passes::run_pipeline(module, caps, opts, &mut std::io::stderr())
+        .map_err(|e| failure(e, caps, src))
 }
 
 fn failure(e: PipelineError, caps: &TargetCaps, src: &SourceText) -> Failure {
@@ -145,5 +146,90 @@ mod tests {
         assert_eq!(o.print_after, vec!["fuse-dequant".to_string()]);
         assert_eq!(o.diff_interp.map(|d| d.seed), Some(7));
         assert!(PipelineFlags::default().options().diff_interp.is_none());
+    }
+}
+
+#[cfg(test)]
+mod ice_tests {
+    //! A deliberately broken pass through the same error mapping `tessera build` uses: the
+    //! verifier failure must come out as an internal compiler error (exit 3) naming the pass, the
+    //! reproducer file and the replay command.
+
+    use super::*;
+    use tessera_ir::{Kernel, OpKind};
+    use tessera_passes::{Changed, Pass, PassInfo};
+
+    /// Swaps the operands of every dot: with BM != BK the IR no longer verifies.
+    struct SwapDotOperands;
+    impl Pass for SwapDotOperands {
+        fn name(&self) -> &'static str {
+            "swap-dot-operands"
+        }
+        fn run(&self, k: &mut Kernel, _: &TargetCaps) -> Result<Changed, PassError> {
+            fn go(b: &mut tessera_ir::Block) {
+                for op in &mut b.ops {
+                    if let OpKind::Dot { a, b, .. } = &mut op.kind {
+                        std::mem::swap(a, b);
+                    }
+                    for inner in op.kind.blocks_mut() {
+                        go(inner);
+                    }
+                }
+            }
+            go(&mut k.body);
+            Ok(Changed::Yes)
+        }
+    }
+
+    const SRC: &str = "kernel mm(a: bf16[M, K], b: bf16[N, K], c: out f32[M, N]) \
+        tiles(BM = 32, BN = 32, BK = 64) grid(cdiv(M, BM), cdiv(N, BN)) {
+        let m0 = program_id(0) * BM;
+        let n0 = program_id(1) * BN;
+        var acc = zeros<f32>[BM, BN];
+        for k0 in 0..K step BK {
+            acc = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(load(b[n0 .. +BN, k0 .. +BK])), acc);
+        }
+        store(c[m0 .. +BM, n0 .. +BN], acc);
+    }";
+
+    #[test]
+    fn a_verifier_failure_is_an_internal_compiler_error_with_a_reproducer() {
+        let (module, diags) = tessera_check::check_source("mm.tsr", SRC.as_bytes());
+        let Some(mut module) = module else {
+            panic!("test source does not check: {diags:?}")
+        };
+        let dir = std::env::temp_dir().join(format!("tessera-build-ice-{}", std::process::id()));
+        let opts = PipelineOptions {
+            verify_each: true,
+            repro_dir: Some(dir.clone()),
+            ..PipelineOptions::default()
+        };
+        let caps = TargetCaps::lookup("sm_100a").unwrap_or_else(|| panic!("no sm_100a caps"));
+        let swap = PassInfo {
+            name: "swap-dot-operands",
+            summary: "broken on purpose",
+            make: || Box::new(SwapDotOperands),
+        };
+        let err = tessera_passes::run_passes(&mut module, caps, &[swap], &opts, &mut Vec::new())
+            .err()
+            .unwrap_or_else(|| panic!("the broken pass went unnoticed"));
+        let src = SourceText {
+            name: "mm.tsr",
+            bytes: SRC.as_bytes(),
+        };
+        let f = failure(err, caps, &src);
+        assert_eq!(f.exit, EXIT_INTERNAL, "{}", f.message);
+        let repro = dir.join("mm.before-swap-dot-operands.tir");
+        for want in [
+            "error[E0920]: internal compiler error",
+            "after pass `swap-dot-operands`",
+            &repro.display().to_string(),
+            "replay: tessera opt",
+            "--passes=swap-dot-operands --verify-each",
+        ] {
+            assert!(f.message.contains(want), "missing {want:?} in:\n{}", f.message);
+        }
+        assert!(repro.exists(), "no reproducer at {}", repro.display());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -57,11 +57,7 @@ pub fn resolve(name: &str) -> Result<BuildTarget, String> {
         )
     })?;
     let name = NAMES.iter().copied().find(|n| *n == name).unwrap_or(caps.name);
-    Ok(BuildTarget {
-        name,
-        backend,
-        caps,
-    })
+    Ok(BuildTarget { name, backend, caps })
 }
 
 /// One entry of `--list-targets`: the backend crates' own summaries plus what the pass pipeline
@@ -89,23 +85,18 @@ fn listings() -> Vec<Listing> {
             pos + 1,
             Listing {
                 name: "sm_121a",
-                summary: "DGX Spark (GB10): the sm_120a instruction set (mma.sync block_scale); compile-only here"
-                    .into(),
-                capabilities: vec![
-                    "same lowering and pass pipeline as sm_120a; ptxas -arch=sm_121a".into(),
-                ],
+                summary:
+                    "DGX Spark (GB10): the sm_120a instruction set (mma.sync block_scale); compile-only here"
+                        .into(),
+                capabilities: vec!["same lowering and pass pipeline as sm_120a; ptxas -arch=sm_121a".into()],
             },
         );
     }
-    out.extend(
-        tessera_target_amd::list_targets()
-            .into_iter()
-            .map(|l| Listing {
-                name: l.name,
-                summary: l.summary.to_string(),
-                capabilities: l.capabilities,
-            }),
-    );
+    out.extend(tessera_target_amd::list_targets().into_iter().map(|l| Listing {
+        name: l.name,
+        summary: l.summary.to_string(),
+        capabilities: l.capabilities,
+    }));
     out
 }
 

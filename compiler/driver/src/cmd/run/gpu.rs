@@ -3,7 +3,7 @@
 //! runner library (`tessera_runner`) and map its errors onto exit codes (3 = no GPU / runtime here,
 //! 4 = a device failure, 2 = usage). Nothing is written to disk except requested outputs.
 
-use super::prep::{Backend, Failure};
+use super::prep::{Backend, Failure, choose_dims};
 use crate::cmd::build::{self, Knobs, Request};
 use std::path::{Path, PathBuf};
 use tessera_passes::PipelineOptions;
@@ -19,9 +19,15 @@ pub fn target_of(b: Backend) -> Option<(&'static str, tessera_runner::Backend)> 
 }
 
 pub fn runner_failure(e: RunnerError) -> Failure {
+    let m = e.to_string();
     Failure {
         exit: e.exit_code(),
-        message: format!("error: {e}"),
+        // Coded runner messages already start with `error[...]`.
+        message: if m.starts_with("error") {
+            m
+        } else {
+            format!("error: {m}")
+        },
     }
 }
 
@@ -30,7 +36,7 @@ pub fn load(
     file: &Path,
     kernel: Option<&str>,
     backend: Backend,
-    dims: &[String],
+    dims: &[(String, i64)],
     scalars: &[(String, String)],
     seed: u64,
 ) -> Result<Loaded, Failure> {
@@ -43,11 +49,17 @@ pub fn load(
         target,
         pipeline: PipelineOptions::default(),
         knobs: Knobs::default(),
+    })
+    .map_err(|f| Failure {
+        exit: f.exit,
+        message: f.message.trim_end().to_string(),
     })?;
+    // The same defaults as the interpreter path (M=100, N=704, K=320, ...: partial tiles).
+    let dims = choose_dims(&built.ir, dims)?;
     let common = Common {
         // In-memory bundle: the directory is only used in messages.
         bundle_dir: PathBuf::from(format!("<in-memory {} build of {}>", target, built.kernel)),
-        dims: dims.to_vec(),
+        dims: dims.iter().map(|(n, v)| format!("{n}={v}")).collect(),
         scalars: scalars.iter().map(|(n, v)| format!("{n}={v}")).collect(),
         seed,
         backend: Some(rb),
