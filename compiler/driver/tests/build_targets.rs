@@ -458,6 +458,19 @@ fn hip_backend_builds_for_gfx950_and_fails_cleanly_without_an_amd_gpu() {
         "3",
     ]);
     no_gpu_or_pass(code, &format!("{out}{err}"), "no HIP runtime / no AMD GPU");
+    // An MX kernel: gfx950 assigns `amd_lane16x16x128` scales, so loading must prepack them for
+    // the device (not fail generating inputs) before the runtime is even looked for.
+    let (code, out, err) = tessera(&[
+        "validate",
+        "dsl_examples/gemm_mxfp8.tsr",
+        "--backend",
+        "hip",
+        "--seed",
+        "3",
+    ]);
+    no_gpu_or_pass(code, &format!("{out}{err}"), "no HIP runtime / no AMD GPU");
+    let (code, out, err) = tessera(&["run", "dsl_examples/gemm_mxfp8.tsr", "--backend", "hip"]);
+    no_gpu_or_pass(code, &format!("{out}{err}"), "no HIP runtime / no AMD GPU");
     let (code, _, err) = tessera(&["run", "dsl_examples/gemm_nvfp4.tsr", "--backend", "hip"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("error[E0701]"), "{err}");

@@ -166,12 +166,53 @@ fn validate_reports_metrics_and_fails_with_codes() {
     assert_eq!(code, 2, "{text}");
 }
 
+/// The README's main job: interpreter vs reference, an in-process sm_90a build with its summary,
+/// the built IR re-checked, then the GPU step (validated when a CUDA GPU is present, else one line
+/// saying so and still exit 0), and the summary table.
 #[test]
-fn demo_runs_without_a_gpu() {
+fn demo_builds_validates_and_summarises() {
     let (code, text) = tessera(&["demo"]);
     assert_eq!(code, 0, "{text}");
-    assert!(
-        text.contains("M=100,N=704,K=320") && text.contains("PASS"),
-        "{text}"
-    );
+    let summary = text
+        .split("\nsummary\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no summary:\n{text}"));
+    let row = |step: &str| {
+        summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(step))
+            .unwrap_or_else(|| panic!("no `{step}` row:\n{text}"))
+            .to_string()
+    };
+    for step in [
+        "interp M=100,N=704,K=320",
+        "interp M=512,N=512,K=512",
+        "interp sm_90a IR M=100,N=704,K=320",
+    ] {
+        assert!(row(step).contains("PASS"), "{text}");
+    }
+    // The build line names the MMA family, TMA, registers and how MX dequant was handled.
+    assert!(row("build sm_90a").contains(" ok "), "{text}");
+    let built = text
+        .lines()
+        .find(|l| l.contains("built `gemm_mxfp8`"))
+        .unwrap_or_else(|| panic!("no build line:\n{text}"));
+    for part in ["mma wgmma", "TMA: ", "registers", "dequant: fused"] {
+        assert!(built.contains(part), "`{part}` missing: {built}");
+    }
+    let gpu = row("GPU validate");
+    if tessera_cuda::device_available() {
+        assert!(gpu.contains("PASS"), "{text}");
+    } else {
+        assert!(
+            gpu.contains("skipped") && text.contains("no CUDA GPU here"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn demo_of_a_missing_file_is_a_usage_error() {
+    let (code, text) = tessera(&["demo", "--file", "dsl_examples/no_such.tsr"]);
+    assert_eq!(code, 2, "{text}");
 }

@@ -2,7 +2,7 @@
 //! dtypes, packing, shapes (binding symbolic dims from them, consistently), scale buffers and
 //! per-tensor global scales.
 
-use crate::error::{E_ARGS, E_DTYPE, E_SCALE_MISSING, E_SHAPE, InterpError};
+use crate::error::{E_ARGS, E_DTYPE, E_SCALE_MISSING, E_SHAPE, E_UNSUPPORTED, InterpError};
 use tessera_ir::{Dim, Kernel, ParamKind, ScaleLayout, TensorType};
 use tessera_numerics::{ArgValue, Bindings, TensorBuf, dtype_map::check_len};
 
@@ -127,7 +127,7 @@ pub fn check_args(k: &Kernel, b: &Bindings) -> Result<(), InterpError> {
                                 op: "bind",
                                 span: p.span,
                                 why: format!(
-                                    "scale layout {} of `{}` (only linear scale buffers are interpreted)",
+                                    "scale layout {} of `{}` (`run` reads swizzled scales back through the layout; `check_args` takes linear ones)",
                                     spec.layout.name(),
                                     p.name
                                 ),
@@ -172,6 +172,18 @@ pub fn check_args(k: &Kernel, b: &Bindings) -> Result<(), InterpError> {
         }
     }
     Ok(())
+}
+
+/// A scale buffer that cannot be read through its swizzled layout: a wrong size or shape is a
+/// shape error; a type the layouts cannot tile is not implemented.
+pub(crate) fn prepack_error(e: tessera_prepack::BindError) -> InterpError {
+    use tessera_prepack::PrepackError as P;
+    let code = match e.error {
+        P::SizeMismatch { .. } | P::NotPrepacked { .. } | P::Mismatch { .. } => E_SHAPE,
+        P::NotAScaleType { .. } => E_DTYPE,
+        P::BadGeometry { .. } | P::NotOneScaledAxis { .. } | P::BadHeader { .. } => E_UNSUPPORTED,
+    };
+    InterpError::binding(code, e.to_string())
 }
 
 fn check_buf(

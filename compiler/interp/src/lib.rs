@@ -24,7 +24,7 @@ use exec::{Launch, Program, Write};
 use rayon::prelude::*;
 use tensor::{Elem, Geometry, read_f32, read_i64, write};
 use tessera_ir::{Kernel, ParamKind, verify_kernel};
-use tessera_numerics::{ArgValue, Bindings};
+use tessera_numerics::{ArgValue, Bindings, TensorBuf};
 
 /// Which program instances to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,8 +53,38 @@ pub fn grid(k: &Kernel, b: &Bindings) -> Result<[u32; 3], InterpError> {
 
 /// Run `kernel` on `bindings`. Symbolic dims are bound from the argument shapes (values already in
 /// `bindings.syms` must agree); outputs are written in place into the `out` tensors' buffers.
+///
+/// Scale buffers are bound in the storage the kernel's types name, as a device gets them: a
+/// swizzled layout (`nv128x4`, `amd_lane*`) takes the flat prepacked buffer of
+/// `tessera_prepack::prepack_tensor`. Those are read back into logical scales and the kernel runs
+/// as its linear view (layouts are a storage matter; see `tessera_prepack::bind`); the caller's
+/// scale buffers are left as given.
 pub fn run(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Result<(), InterpError> {
     verify_kernel(kernel).map_err(|e| InterpError::binding(E_VERIFY, e.to_string()))?;
+    if !tessera_prepack::has_swizzled(kernel) {
+        return run_verified(kernel, bindings, programs);
+    }
+    let physical: Vec<Option<TensorBuf>> = bindings
+        .args
+        .iter()
+        .map(|a| match a {
+            ArgValue::Tensor(t) => t.scale.clone(),
+            ArgValue::Scalar(_) => None,
+        })
+        .collect();
+    let r = tessera_prepack::unpack_bindings(kernel, bindings)
+        .map_err(bind::prepack_error)
+        .and_then(|()| run_verified(&tessera_prepack::linear_view(kernel), bindings, programs));
+    for (a, s) in bindings.args.iter_mut().zip(physical) {
+        if let ArgValue::Tensor(t) = a {
+            t.scale = s;
+        }
+    }
+    r
+}
+
+/// [`run`] of a verified kernel whose scale buffers are all linear.
+fn run_verified(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Result<(), InterpError> {
     bind_syms(kernel, bindings)?;
     sync_globals(kernel, bindings)?;
     check_args(kernel, bindings)?;

@@ -6,14 +6,14 @@
 //!
 //! Inputs are generated once per kernel, in the *logical* form of the original parameter types
 //! (row-major scales). Each version of the kernel gets them as a device launch would: scale
-//! buffers whose type names a swizzled layout are prepacked with `tessera-prepack` (a flat
-//! `[physical elements]` buffer); the interpreter then reads them back through the layout the type
-//! names (`tessera_prepack::unpack_tensor`; layouts are a storage matter, so the unpacked scales
-//! and a linear view of the kernel are exactly its meaning). A pass that changes a layout is thus
+//! buffers whose type names a swizzled layout are prepacked (`tessera_prepack::prepack_bindings`,
+//! a flat `[physical elements]` buffer); the interpreter reads them back through the layout the
+//! type names (`tessera_interp::run`; layouts are a storage matter, so the unpacked scales and a
+//! linear view of the kernel are exactly its meaning). A pass that changes a layout is thus
 //! checked like any other: the results must not move.
 
 use tessera_ir::{Dim, Kernel, ParamKind, ScaleLayout, TensorType};
-use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg, TensorBuf, decode_buf, encode_buf};
+use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg, decode_buf, encode_buf};
 
 /// Options of `--diff-interp`.
 #[derive(Clone, Debug, PartialEq)]
@@ -281,125 +281,12 @@ fn make_inputs(kernel: &Kernel, opts: &DiffOptions) -> Result<Bindings, DiffErro
     Ok(Bindings { args, syms })
 }
 
-/// The bindings a device launch of `kernel` gets: each scale buffer prepacked into the layout
-/// its type names (bound as a flat `[physical elements]` buffer).
-fn bind_for(kernel: &Kernel, logical: &Bindings) -> Result<Bindings, String> {
-    let mut b = logical.clone();
-    for (p, arg) in kernel.params.iter().zip(&mut b.args) {
-        let Some((spec, scale, k_axis)) = swizzled(p, arg)? else {
-            continue;
-        };
-        let bytes = tessera_prepack::prepack_tensor(
-            spec.layout,
-            spec.scale_dtype,
-            &scale.bytes,
-            &scale.shape,
-            k_axis,
-        )
-        .map_err(|e| format!("parameter `{}`: {e}", p.name))?;
-        let elems =
-            bytes.len() / tessera_prepack::scale_bytes(spec.scale_dtype).map_err(|e| e.to_string())?;
-        *scale = TensorBuf {
-            dtype: spec.scale_dtype,
-            shape: vec![elems],
-            packed_axis: None,
-            bytes,
-        };
-    }
-    Ok(b)
-}
-
-/// What the interpreter computes on: scale buffers read back through the layout their type names
-/// (`tessera_prepack::unpack_tensor`) into logical row-major scales, and the kernel's layouts
-/// seen as linear. Layouts are a storage matter, so this is exactly the kernel's meaning; the
-/// interpreter itself only reads linear scale buffers.
-fn unpack_for_interp(
-    kernel: &Kernel,
-    device: &Bindings,
-    logical: &Bindings,
-) -> Result<(Kernel, Bindings), String> {
-    let mut b = device.clone();
-    for ((p, arg), orig) in kernel.params.iter().zip(&mut b.args).zip(&logical.args) {
-        let Some((spec, scale, k_axis)) = swizzled(p, arg)? else {
-            continue;
-        };
-        let ArgValue::Tensor(TensorArg {
-            scale: Some(orig), ..
-        }) = orig
-        else {
-            continue;
-        };
-        let bytes =
-            tessera_prepack::unpack_tensor(spec.layout, spec.scale_dtype, &scale.bytes, &orig.shape, k_axis)
-                .map_err(|e| format!("parameter `{}`: {e}", p.name))?;
-        *scale = TensorBuf {
-            bytes,
-            ..orig.clone()
-        };
-    }
-    let mut k = kernel.clone();
-    for p in &mut k.params {
-        if let ParamKind::Tensor { ty, .. } = &mut p.kind {
-            linearize(&mut ty.scale);
-        }
-    }
-    for v in &mut k.values {
-        if let tessera_ir::Type::Tile(t) = &mut v.ty {
-            linearize(&mut t.scale);
-        }
-    }
-    linearize_block(&mut k.body);
-    Ok((k, b))
-}
-
-fn linearize(spec: &mut Option<tessera_ir::ScaleSpec>) {
-    if let Some(s) = spec {
-        s.layout = ScaleLayout::Linear;
-    }
-}
-
-fn linearize_block(b: &mut tessera_ir::Block) {
-    for op in &mut b.ops {
-        if let tessera_ir::OpKind::Quantize { spec, .. } = &mut op.kind {
-            spec.layout = ScaleLayout::Linear;
-        }
-        for inner in op.kind.blocks_mut() {
-            linearize_block(inner);
-        }
-    }
-}
-
-/// The scale spec, scale buffer and K axis of a tensor argument whose type names a swizzled
-/// (non-linear) scale layout; `None` for everything else.
-fn swizzled<'a>(
-    p: &'a tessera_ir::Param,
-    arg: &'a mut ArgValue,
-) -> Result<Option<(&'a tessera_ir::ScaleSpec, &'a mut TensorBuf, usize)>, String> {
-    let (ParamKind::Tensor { ty, .. }, ArgValue::Tensor(t)) = (&p.kind, arg) else {
-        return Ok(None);
-    };
-    let (Some(spec), Some(scale)) = (&ty.scale, &mut t.scale) else {
-        return Ok(None);
-    };
-    if matches!(spec.layout, ScaleLayout::Linear | ScaleLayout::HopperRegister) {
-        return Ok(None);
-    }
-    match spec.scaled_axes().as_slice() {
-        [a] => Ok(Some((spec, scale, *a))),
-        _ => Err(format!(
-            "parameter `{}`: layout {} needs a single scaled axis",
-            p.name,
-            spec.layout.name()
-        )),
-    }
-}
-
 /// Run `kernel` on `logical` inputs as a device would get them (prepacked per the kernel's types)
 /// and return its out tensors decoded to f32.
 fn interpret(kernel: &Kernel, logical: &Bindings) -> Result<Vec<Output>, String> {
-    let device = bind_for(kernel, logical)?;
-    let (k, mut b) = unpack_for_interp(kernel, &device, logical)?;
-    tessera_interp::run(&k, &mut b, tessera_interp::ProgramSet::All).map_err(|e| e.to_string())?;
+    let mut b = logical.clone();
+    tessera_prepack::prepack_bindings(kernel, &mut b).map_err(|e| e.to_string())?;
+    tessera_interp::run(kernel, &mut b, tessera_interp::ProgramSet::All).map_err(|e| e.to_string())?;
     let mut outs = Vec::new();
     for (p, arg) in kernel.params.iter().zip(&b.args) {
         if let (ParamKind::Tensor { is_out: true, .. }, ArgValue::Tensor(t)) = (&p.kind, arg) {

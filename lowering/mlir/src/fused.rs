@@ -119,11 +119,7 @@ pub(crate) fn plan(kernel: &Kernel, pat: &GemmPattern) -> Result<Option<FusedPla
             && s.as_ref()
                 .is_some_and(|s| s.dtype == DType::E8M0 && s.block_k == 32)
     };
-    let how_attr = kernel
-        .attrs
-        .iter()
-        .find(|(k, _)| k.starts_with(FUSE_ATTR))
-        .map(|(_, v)| v.clone());
+    let how_attr = pass_strategy(kernel);
     if is_mx8(&pat.a, &sa) && is_mx8(&pat.b, &sb) && globals.is_empty() {
         if !bk.is_multiple_of(32) || !k_aligned(32) {
             return unsupported(format!(
@@ -191,6 +187,15 @@ pub(crate) fn plan(kernel: &Kernel, pat: &GemmPattern) -> Result<Option<FusedPla
     }))
 }
 
+/// The strategy the fuse-dequant pass recorded for the kernel's dot (attr `fuse.dot@lo:hi`).
+pub(crate) fn pass_strategy(kernel: &Kernel) -> Option<String> {
+    kernel
+        .attrs
+        .iter()
+        .find(|(k, _)| k.starts_with(FUSE_ATTR))
+        .map(|(_, v)| v.clone())
+}
+
 /// The body argument of the scalar parameter named by attr `global_scale.<tensor>`.
 fn global_arg(kernel: &Kernel, tensor: ParamId, span: Span) -> Result<ValueId, LoweringError> {
     let tname = &kernel.params[tensor.0 as usize].name;
@@ -228,12 +233,12 @@ fn global_arg(kernel: &Kernel, tensor: ParamId, span: Span) -> Result<ValueId, L
 /// Detail for the report after `fused (<how>)`.
 pub(crate) fn detail(p: &FusedPlan) -> String {
     let fmt = |o: &OperandFuse| match &o.scale {
-        Some(s) => format!("{} x {} per {}", o.src, s.dtype, s.block_k),
+        Some(s) => format!("{} ({} per {} along K)", o.src, s.dtype, s.block_k),
         None => format!("{}", o.src),
     };
     let mut d = match p.mode {
         FuseMode::MxPromote => format!(
-            "wgmma on raw {} x {} codes from the TMA ring; a fresh partial per 32-wide K sub-block promoted into f32 times 2^(sa-127)*2^(sb-127) per fragment row/column",
+            "wgmma on raw codes from the TMA ring, a: {}, b: {}; a fresh partial per 32-wide K sub-block promoted into f32 times 2^(sa-127)*2^(sb-127) per fragment row/column",
             fmt(&p.ops[0]),
             fmt(&p.ops[1])
         ),
@@ -410,7 +415,53 @@ impl Lower<'_> {
         Ok(b.op("sc", format!("arith.select {mask}, {f}, {one} : f32")))
     }
 
-    /// MxPromote: the factors of K sub-block `sub` (32 wide) of the tile whose K start is `iv`.
+    /// MxPromote: all threads decode the K tile's B scales `[BN][BK/32]` into shared memory at
+    /// `dst` (f32), then a block barrier. Each thread then reads its BN/4 columns with constant
+    /// offsets from one base instead of keeping BN/4 global addresses and masks live (which made
+    /// the fragment spill).
+    pub(crate) fn stage_mx_col_scales(
+        &mut self,
+        pat: &GemmPattern,
+        plan: &MainloopPlan,
+        fp: &FusedPlan,
+        iv: &str,
+        dst: &str,
+    ) -> Result<(), LoweringError> {
+        let Some(s) = fp.ops[1].scale.clone() else {
+            return Ok(());
+        };
+        let span = pat.loop_op.span;
+        let subs = plan.bk / 32;
+        let mut memo = HashMap::new();
+        let k0 = self.loop_scalar(pat, pat.b.k_start, iv, &mut memo)?;
+        let n0 = self.loop_scalar(pat, pat.b.row_start, iv, &mut memo)?;
+        let tid = self.b.op("tid", "nvvm.read.ptx.sreg.tid.x : i32");
+        let total = self.b.i32((plan.bn * subs) as i64);
+        let threads = self.b.i32(plan.threads as i64);
+        let u = self.b.fresh("su");
+        self.b
+            .open(format!("scf.for {u} = {tid} to {total} step {threads} : i32"));
+        let sc = self.b.i32(subs as i64);
+        let col = self.b.op("ms", format!("arith.divui {u}, {sc} : i32"));
+        let kk = self.b.op("ms", format!("arith.remui {u}, {sc} : i32"));
+        let n = self.b.op("ms", format!("arith.addi {n0}, {col} : i32"));
+        let bk = self.b.i32(s.block_k as i64);
+        let kb0 = self.b.op("ms", format!("arith.divsi {k0}, {bk} : i32"));
+        let kb = self.b.op("ms", format!("arith.addi {kb0}, {kk} : i32"));
+        let v = self.code_scale_at(&s, &n, &kb, span)?;
+        let p = self.b.op(
+            "ms",
+            format!("llvm.getelementptr {dst}[{u}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, f32"),
+        );
+        self.b.line(format!("llvm.store {v}, {p} : f32, !llvm.ptr<3>"));
+        self.b.close("");
+        self.b.line("nvvm.barrier0");
+        Ok(())
+    }
+
+    /// MxPromote: the factors of K sub-block `sub` (32 wide) of the tile whose K start is `iv`;
+    /// B's column scales come from the staged `[BN][BK/32]` f32 array at `sc_b`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn mx_factors(
         &mut self,
         pat: &GemmPattern,
@@ -419,6 +470,7 @@ impl Lower<'_> {
         geo: &Geometry,
         iv: &str,
         sub: u32,
+        sc_b: &str,
     ) -> Result<TileFactors, LoweringError> {
         let span = pat.loop_op.span;
         let mut memo = HashMap::new();
@@ -432,17 +484,26 @@ impl Lower<'_> {
                 *slot = Some(self.code_scale_at(s, &row, &kb, span)?);
             }
         }
-        if let Some(s) = &fp.ops[1].scale {
-            let kb = self.sub_block(pat, pat.b.k_start, s.block_k, iv, sub, &mut memo)?;
-            let n0 = self.loop_scalar(pat, pat.b.row_start, iv, &mut memo)?;
-            let base = self
-                .b
-                .op("sn", format!("arith.addi {n0}, {} : i32", geo.col_base));
+        if fp.ops[1].scale.is_some() {
+            // Element (col, sub) of the staged array: (col_base + 8j + e) * subs + sub.
+            let subs = plan.bk / 32;
+            let b = &mut self.b;
+            let sc = b.i32(subs as i64);
+            let cb = b.op("sn", format!("arith.muli {}, {sc} : i32", geo.col_base));
+            let so = b.i32(sub as i64);
+            let base = b.op("sn", format!("arith.addi {cb}, {so} : i32"));
+            let bp = b.op(
+                "sn",
+                format!("llvm.getelementptr {sc_b}[{base}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, f32"),
+            );
             for j in 0..plan.bn / 8 {
                 for e in 0..2 {
-                    let off = self.b.i32((8 * j + e) as i64);
-                    let col = self.b.op("sn", format!("arith.addi {base}, {off} : i32"));
-                    cols.insert((j, e), self.code_scale_at(s, &col, &kb, span)?);
+                    let off = b.i32(((8 * j + e) * subs) as i64);
+                    let p = b.op(
+                        "sn",
+                        format!("llvm.getelementptr {bp}[{off}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, f32"),
+                    );
+                    cols.insert((j, e), b.op("sn", format!("llvm.load {p} : !llvm.ptr<3> -> f32")));
                 }
             }
         }

@@ -74,6 +74,11 @@ pub(crate) struct MainloopPlan {
     pub regions: [Region; 2],
     /// Bytes TMA writes per stage (the barrier's expect_tx).
     pub tx_bytes: u32,
+    /// The fuse-dequant pass's strategy for the dot (kernel attr `fuse.dot@..`), when recorded.
+    pub fuse_how: Option<String>,
+    /// MXFP8: offset (from the ring base) of the K tile's decoded B column scales, f32
+    /// `[BN][BK/32]`, staged once per tile so each thread reads its BN/4 columns from shared memory.
+    pub mx_scales_off: u32,
 }
 
 /// One operand's place in shared memory.
@@ -145,7 +150,11 @@ impl MainloopPlan {
                 ),
                 None => format!("none (plain {} x {} operands)", self.a_ty, self.b_ty),
                 Some(bs) => format!(
-                    "fused: f32 block scales ({}) applied per K tile to a zero-initialised wgmma partial, promoted into the f32 accumulator in registers",
+                    "fused ({}): f32 block scales ({}) applied per K tile to a zero-initialised wgmma partial, promoted into the f32 accumulator in registers",
+                    self.fuse_how.clone().unwrap_or_else(|| format!(
+                        "MMA on raw codes, scales applied to the f32 accumulator per K-block of {}",
+                        bs.a.as_ref().or(bs.b.as_ref()).map_or(0, |s| s.block_k)
+                    )),
                     [("a", &bs.a), ("b", &bs.b)]
                         .iter()
                         .filter_map(|(n, s)| s.as_ref().map(|s| format!(
@@ -282,7 +291,9 @@ pub(crate) fn plan(
     // The bf16 staging tiles of converted operands live once, after the ring.
     let conv_a = a_raw.map_or(0, |_| bm * bk * 2);
     let conv_b = b_raw.map_or(0, |_| bn * bk * 2);
-    let conv_total = conv_a + conv_b;
+    let mx = fused.as_ref().is_some_and(|f| f.mode == FuseMode::MxPromote);
+    let mx_scale_bytes = if mx { round_up(bn * (bk / 32) * 4, 1024) } else { 0 };
+    let conv_total = conv_a + conv_b + mx_scale_bytes;
     let requested = opts.stages;
     if requested < 2 {
         return Err(LoweringError::unsupported(
@@ -315,7 +326,6 @@ pub(crate) fn plan(
             convert: b_raw.map(|r| (r, ring + conv_a)),
         },
     ];
-    let mx = fused.as_ref().is_some_and(|f| f.mode == FuseMode::MxPromote);
     Ok(MainloopPlan {
         bm,
         bn,
@@ -342,6 +352,8 @@ pub(crate) fn plan(
         fused,
         regions,
         tx_bytes: a_tx + b_tx,
+        mx_scales_off: ring + conv_a + conv_b,
+        fuse_how: fused::pass_strategy(kernel),
     })
 }
 
@@ -620,10 +632,16 @@ pub(crate) fn emit(
         format!("llvm.getelementptr {smem}[{soff}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
     );
     let sbase = b.op("sp", format!("llvm.ptrtoint {stage} : !llvm.ptr<3> to i64"));
-    let ring_base = b.op("sp", format!("llvm.ptrtoint {smem} : !llvm.ptr<3> to i64"));
+    // Only staged (converted) operands address the region after the ring.
+    let staged = plan.converted(0).is_some() || plan.converted(1).is_some();
+    let ring_base = if staged {
+        b.op("sp", format!("llvm.ptrtoint {smem} : !llvm.ptr<3> to i64"))
+    } else {
+        String::new()
+    };
     // Converted operands: every thread turns its share of the stage's raw codes into the bf16
     // staging tile, then the generic-proxy writes are made visible to wgmma's async proxy.
-    if plan.converted(0).is_some() || plan.converted(1).is_some() {
+    if staged {
         let tid = lw.b.op("tid", "nvvm.read.ptx.sreg.tid.x : i32");
         let ks = lw.b.op("kv", format!("arith.muli {kt}, {step} : i32"));
         let iv = lw.b.op("kv", format!("arith.addi {lo}, {ks} : i32"));
@@ -681,6 +699,12 @@ pub(crate) fn emit(
         let pz = pzero.clone().unwrap_or_else(|| acc.clone());
         let ks = lw.b.op("kv", format!("arith.muli {kt}, {step} : i32"));
         let iv = lw.b.op("kv", format!("arith.addi {lo}, {ks} : i32"));
+        let off = lw.b.i32(plan.mx_scales_off as i64);
+        let sc_b = lw.b.op(
+            "scb",
+            format!("llvm.getelementptr {smem}[{off}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
+        );
+        lw.stage_mx_col_scales(pat, plan, &fp, &iv, &sc_b)?;
         let mut total = acc.clone();
         let mut prev = pz.clone();
         for c in 0..plan.chunks {
@@ -702,7 +726,7 @@ pub(crate) fn emit(
                 // Loaded after the wait: hoisting them above it keeps 2 + BN/4 scales live next to
                 // the partial and the accumulator, and the fragment then spills.
                 let sub = c * steps_per_chunk + kk;
-                let f = lw.mx_factors(pat, plan, &fp, geo, &iv, sub)?;
+                let f = lw.mx_factors(pat, plan, &fp, geo, &iv, sub, &sc_b)?;
                 total = lw.promote(plan, &f, &p, &total);
             }
         }

@@ -38,6 +38,19 @@ pub enum PrepackError {
         "E0605: scale tensor must be rank 2 with the scale-K axis 0 or 1, got shape {shape:?} and axis {k_axis}"
     )]
     BadGeometry { shape: Vec<usize>, k_axis: usize },
+    #[error(
+        "E0606: scale layout {layout} tiles [MN, K-blocks]: the type must block exactly one axis, it blocks {axes:?}"
+    )]
+    NotOneScaledAxis { layout: &'static str, axes: Vec<usize> },
+    #[error(
+        "E0607: layout {layout} takes the prepacked scale buffer (tessera_prepack::prepack_tensor of the logical {logical:?} scales: {expected} elements, bound flat), found shape {found:?}"
+    )]
+    NotPrepacked {
+        layout: &'static str,
+        logical: Vec<usize>,
+        expected: usize,
+        found: Vec<usize>,
+    },
 }
 
 impl PrepackError {

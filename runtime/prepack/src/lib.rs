@@ -1,7 +1,8 @@
 //! Host-side scale-layout prepack and unpack (`tessera-prepack`): block scales are swizzled once,
 //! at load, into the physical layout the kernel's type names (NVIDIA 128x4 atoms, AMD gfx950
-//! per-lane bytes) and can be unswizzled back for inspection and tests. Depends on `tessera-ir`
-//! only, so the LLVM-free runner and the interpreter can both use it.
+//! per-lane bytes) and can be unswizzled back for inspection and tests. Depends on `tessera-ir` and
+//! `tessera-numerics` (host buffers) only, so the LLVM-free runner, the passes' diff-interp and the
+//! interpreter all share it; [`bind`] applies it to a kernel's whole bindings.
 //!
 //! Geometry: logical scales are a row-major `[mn, ks]` matrix (one row per M/N index, one column
 //! per K-block). Padding (MN and scale-K up to the layout's atom, see [`layout::padded_dims`])
@@ -14,10 +15,14 @@
 //! header by [`Prepacked::to_bytes`]); binding it to a kernel goes through [`Prepacked::expect`],
 //! which compares the tag with the kernel's type. Raw byte slices are only size-checked.
 
+pub mod bind;
 pub mod error;
 pub mod layout;
 mod tagged;
 
+pub use bind::{
+    BindError, has_swizzled, is_swizzled, linear_view, prepack_arg, prepack_bindings, unpack_bindings,
+};
 pub use error::PrepackError;
 pub use layout::{AtomShape, atom_shape, offset, padded_dims, physical_elems};
 pub use tagged::Prepacked;

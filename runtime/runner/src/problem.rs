@@ -129,7 +129,9 @@ pub fn outputs(k: &Kernel) -> Vec<usize> {
         .collect()
 }
 
-/// Fresh inputs for every parameter from `seed`; outputs poisoned (data and scales) so an element the
+/// Fresh inputs for every parameter from `seed`, in their logical form (scales row-major, so `k`
+/// must name linear scale layouts: pass a bundle kernel's `tessera_prepack::linear_view` and
+/// [`device_bindings`] for the launch); outputs poisoned (data and scales) so an element the
 /// kernel never writes is found by its bytes — except outputs the kernel accumulates into with
 /// atomics, which must start at zero. Scalar parameters take `--scalar` values, else the default
 /// the kernel's reference convention gives them (attention's `sm_scale`, `causal`), else for f32 a
@@ -277,7 +279,16 @@ pub fn shape_label(syms: &[(String, i64)]) -> String {
         .join(" ")
 }
 
-/// A copy of `b` whose output buffers are freshly poisoned (for a second consumer of the same inputs).
+/// What a launch of `k` gets from the logical inputs `logical` (made by [`make_bindings`] for
+/// `k`'s linear view): every scale buffer whose type names a swizzled layout prepacked into it.
+pub fn device_bindings(k: &Kernel, logical: &Bindings) -> Result<Bindings, RunnerError> {
+    let mut b = logical.clone();
+    tessera_prepack::prepack_bindings(k, &mut b).map_err(|e| RunnerError::usage(e.to_string()))?;
+    Ok(b)
+}
+
+/// A copy of `b` whose output buffers are freshly poisoned (for a second consumer of the same
+/// inputs), in the form `k`'s types name (a swizzled output scale is prepacked like an input's).
 pub fn repoison(k: &Kernel, b: &Bindings) -> Result<Bindings, RunnerError> {
     let mut out = b.clone();
     for i in outputs(k) {
@@ -289,6 +300,8 @@ pub fn repoison(k: &Kernel, b: &Bindings) -> Result<Bindings, RunnerError> {
                 poisoned(ty, &shape)
             };
             out.args[i] = ArgValue::Tensor(fresh);
+            tessera_prepack::prepack_arg(&k.params[i], &mut out.args[i])
+                .map_err(|e| RunnerError::usage(e.to_string()))?;
         }
     }
     Ok(out)

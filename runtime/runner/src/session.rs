@@ -23,12 +23,24 @@ pub struct Common {
 }
 
 /// A bundle ready to launch: its kernel, bound dims, backend and fresh inputs (outputs poisoned).
+///
+/// Inputs exist in two forms. `logical` holds them as the user declares them (row-major scales)
+/// for `logical_kernel`, the kernel's linear view: what the plain reference and other host-side
+/// oracles read. `bindings` is what a launch of `kernel` gets: the same values, with every scale
+/// buffer whose type names a swizzled layout (`nv128x4` on sm_100a/sm_120a, `amd_lane*` on
+/// gfx950) prepacked once, here, at load (`tessera_prepack`); the interpreter binds that form too.
 pub struct Loaded {
     pub bundle: Bundle,
+    /// The kernel of the bundle's tile IR, scale layouts as the target assigned them.
     pub kernel: Kernel,
     pub syms: Vec<(String, i64)>,
     pub backend: Backend,
+    /// The device form of the inputs (scales prepacked per `kernel`'s types).
     pub bindings: Bindings,
+    /// `kernel` with every scale layout seen as linear.
+    pub logical_kernel: Kernel,
+    /// The logical form of the inputs (row-major scales), for `logical_kernel`.
+    pub logical: Bindings,
 }
 
 impl Loaded {
@@ -55,13 +67,17 @@ impl Loaded {
             })?,
         };
         let scalars = problem::parse_assignments(&c.scalars, "scalar")?;
-        let bindings = problem::make_bindings(&kernel, &syms, &scalars, c.seed)?;
+        let logical_kernel = tessera_prepack::linear_view(&kernel);
+        let logical = problem::make_bindings(&logical_kernel, &syms, &scalars, c.seed)?;
+        let bindings = problem::device_bindings(&kernel, &logical)?;
         Ok(Loaded {
             bundle,
             kernel,
             syms,
             backend,
             bindings,
+            logical_kernel,
+            logical,
         })
     }
 

@@ -297,7 +297,12 @@ pub fn validate_outputs(
             written.push((o, poisoned_mask(ib)?.iter().map(|p| !p).collect()));
         }
     }
-    let reference = oracle::expected(&l.kernel, &l.bindings, if full { None } else { Some(&written) });
+    // The reference reads logical scales: the kernel's linear view on the logical inputs.
+    let reference = oracle::expected(
+        &l.logical_kernel,
+        &l.logical,
+        if full { None } else { Some(&written) },
+    );
     let reference = match reference {
         Ok(r) => Some(r),
         Err(why) => {
@@ -318,13 +323,13 @@ pub fn validate_outputs(
         let Some((_, written)) = written.iter().find(|(p, _)| *p == o) else {
             continue;
         };
-        let tol = tolerance_for(&l.kernel, &l.bindings, o, &l.bundle.meta.target);
+        let tol = tolerance_for(&l.logical_kernel, &l.logical, o, &l.bundle.meta.target);
         let iv = decode_buf_f64(ib)?;
         row.checks
             .push(check_on("interp", &name, &gv, &gp, &iv, written, &tol)?);
         // Every element, through random projections (cheap; the only all-element value check of
         // a spot-checked big GEMM).
-        match crate::projection::check(&l.kernel, &l.bindings, g, &tol, seed) {
+        match crate::projection::check(&l.logical_kernel, &l.logical, g, &tol, seed) {
             Ok(p) => {
                 let worst = if p.rows.rel_l2 >= p.cols.rel_l2 {
                     p.rows.clone()

@@ -15,7 +15,9 @@ mod target;
 pub use bundle::{Source, make_bundle};
 pub use codegen::llvm_ir_to_ptx;
 pub use compile::{Artifacts, BuildError, BuildOptions, PtxasMode, compile, lower};
-pub use ptxas::{PtxasInfo, assemble as ptxas_assemble, locate as locate_ptxas, parse_verbose as parse_ptxas_verbose};
+pub use ptxas::{
+    PtxasInfo, assemble as ptxas_assemble, locate as locate_ptxas, parse_verbose as parse_ptxas_verbose,
+};
 pub use report::{BuildReport, PtxScan, scan_ptx};
 pub use target::{Capabilities, SM90A, TARGETS, Target, by_name};
 pub use tessera_lowering_mlir::{LoweredKernel, LoweringError, LoweringOptions, MmaSummary, mlir_to_llvm_ir};

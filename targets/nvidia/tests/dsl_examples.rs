@@ -65,7 +65,8 @@ fn gemm_fp8_blockscale_example_promotes_per_k_tile() {
         "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3",
     );
     // Activation scales per row ([1, 128]), weight scales one per 128x128 tile.
-    assert!(r.dequant.starts_with("fused: f32 block scales"), "{}", r.dequant);
+    assert!(r.dequant.starts_with("fused ("), "{}", r.dequant);
+    assert!(r.dequant.contains("): f32 block scales"), "{}", r.dequant);
     assert!(
         r.dequant.contains("a: block [1, 128], per fragment row/column"),
         "{}",

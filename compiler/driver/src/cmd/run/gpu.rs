@@ -4,7 +4,7 @@
 //! 4 = a device failure, 2 = usage). Nothing is written to disk except requested outputs.
 
 use super::prep::{Backend, Failure, choose_dims};
-use crate::cmd::build::{self, Knobs, Request};
+use crate::cmd::build::{self, Built, Knobs, Request};
 use std::path::{Path, PathBuf};
 use tessera_passes::PipelineOptions;
 use tessera_runner::{Common, Loaded, RunnerError};
@@ -40,7 +40,7 @@ pub fn load(
     scalars: &[(String, String)],
     seed: u64,
 ) -> Result<Loaded, Failure> {
-    let Some((target, rb)) = target_of(backend) else {
+    let Some((target, _)) = target_of(backend) else {
         return Err(Failure::usage("error: the interpreter needs no build"));
     };
     let built = build::build(&Request {
@@ -54,11 +54,26 @@ pub fn load(
         exit: f.exit,
         message: f.message.trim_end().to_string(),
     })?;
+    prepare(built, backend, dims, scalars, seed)
+}
+
+/// Prepare an already built bundle for `backend` with fresh seeded inputs (for callers that
+/// build once and use the result twice, like `tessera demo`).
+pub fn prepare(
+    built: Built,
+    backend: Backend,
+    dims: &[(String, i64)],
+    scalars: &[(String, String)],
+    seed: u64,
+) -> Result<Loaded, Failure> {
+    let Some((_, rb)) = target_of(backend) else {
+        return Err(Failure::usage("error: the interpreter needs no build"));
+    };
     // The same defaults as the interpreter path (M=100, N=704, K=320, ...: partial tiles).
     let dims = choose_dims(&built.ir, dims)?;
     let common = Common {
         // In-memory bundle: the directory is only used in messages.
-        bundle_dir: PathBuf::from(format!("<in-memory {} build of {}>", target, built.kernel)),
+        bundle_dir: PathBuf::from(format!("<in-memory {} build of {}>", built.target, built.kernel)),
         dims: dims.iter().map(|(n, v)| format!("{n}={v}")).collect(),
         scalars: scalars.iter().map(|(n, v)| format!("{n}={v}")).collect(),
         seed,
