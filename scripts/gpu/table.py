@@ -40,8 +40,14 @@ line = lambda r: "| " + " | ".join(str(x).rjust(n) for x, n in zip(r, w)) + " |"
 print(line(hdr)); print("|" + "|".join("-" * (n + 2) for n in w) + "|")
 for r in out: print(line(r))
 for kind, c in sorted(ceil.items()):
-    print(f"ceiling {kind}: {c['peer']} 8192^3 = {c['tflops']:.1f} TFLOP/s")
+    if "gbps" in c:
+        print(f"ceiling {kind}: {c['peer']} = {c['gbps']:.0f} GB/s (read + write)")
+    else:
+        print(f"ceiling {kind}: {c['peer']} 8192^3 = {c['tflops']:.1f} TFLOP/s")
 for p in peers:
-    if p.get("note"): print(f"* {p.get('kernel')} {p.get('M')}x{p.get('N')}x{p.get('K')}: {p['note']}")
+    if "ref" in p:
+        print(f"ref {p['ref']} {p['M']}x{p['N']}x{p['K']}: {p['peer']} {p['us']:.1f} us ({p['tflops']:.1f} TFLOP/s)")
+for p in peers:
+    if p.get("note") and "kernel" in p: print(f"* {p.get('kernel')} {p.get('M')}x{p.get('N')}x{p.get('K')}: {p['note']}")
 fails = [k for k, r in rows.items() if "validate" in r and not r["validate"].get("pass")]
 print(f"validation: {sum(1 for r in rows.values() if r.get('validate', {}).get('pass'))} PASS, {len(fails)} FAIL")

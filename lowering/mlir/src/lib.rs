@@ -7,7 +7,9 @@
 //! runs the conversion passes in-process and translates to LLVM IR; codegen is the target's job.
 //!
 //! Layout: `pattern` (recognise the GEMM), `abi` (parameters), `mainloop` (TMA ring + mbarriers +
-//! wgmma), `blockscale` (f32 block scales promoted per K tile), `wgmma` (descriptor, fragment layout), `epilogue` (per-element evaluation, stores),
+//! wgmma), `blockscale` (f32 block scales promoted per K tile), `fused` (MX / NVFP4 / explicit
+//! dequant: e8m0 promotion per 32-K sub-block, or FP4/FP8 codes converted to bf16 in shared
+//! memory), `wgmma` (descriptor, fragment layout), `epilogue` (per-element evaluation, stores),
 //! `access` (masked addressing), `scalar` (elementwise ops), `text` (the MLIR text builder),
 //! `pipeline` (melior: parse, verify, passes, translate).
 

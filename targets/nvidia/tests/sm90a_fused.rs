@@ -228,3 +228,90 @@ fn deepseek_blockscale_is_unchanged_by_the_fused_paths() {
     );
     assert_eq!(count(&art.ptx, "fence.proxy.async"), 0);
 }
+
+/// (example file, source edits, expected wgmma family).
+type Variant = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
+/// An example with its source edited (tile sizes, operand formats), checked and piped.
+fn variant(file: &str, edits: &[(&str, &str)]) -> Kernel {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../dsl_examples")
+        .join(file);
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (from, to) in edits {
+        assert!(text.contains(from), "{file}: no `{from}` to edit");
+        text = text.replace(from, to);
+    }
+    let (module, diags) = tessera_check::check_source(file, text.as_bytes());
+    let mut m = module.unwrap_or_else(|| panic!("{file} variant does not check: {diags:?}"));
+    let caps = registry::target("sm_90a").expect("sm_90a is registered");
+    run_pipeline(&mut m, caps, &PipelineOptions::default(), &mut std::io::sink())
+        .unwrap_or_else(|e| panic!("{file}: pipeline: {e}"));
+    m.kernels.remove(0)
+}
+
+#[test]
+fn fused_variants_build_and_pass_ptxas() {
+    // (example, edits, expected wgmma family): e5m2 weights, 64B swizzle (BK = 64 fp8 and BK = 32
+    // bf16 staging), BK = 256 (two 128B chunks per staged row), BN = 256 staging, one warpgroup.
+    let cases: &[Variant] = &[
+        (
+            "gemm_mxfp8.tsr",
+            &[("b: mx<f8e4m3>", "b: mx<f8e5m2>")],
+            "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e5m2",
+        ),
+        (
+            "gemm_mxfp8.tsr",
+            &[
+                ("BN = 128 in", "BN = 64 in"),
+                ("BK = 128 in [64, 128]", "BK = 64 in [64, 128]"),
+            ],
+            "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3",
+        ),
+        (
+            "gemm_nvfp4.tsr",
+            &[("BK = 128 in [64, 128, 256]", "BK = 256 in [64, 128, 256]")],
+            "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16",
+        ),
+        (
+            "gemm_mxfp4_bf16.tsr",
+            &[
+                ("BM = 128 in", "BM = 64 in"),
+                ("BK = 64 in [32, 64, 128]", "BK = 32 in [32, 64, 128]"),
+            ],
+            "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16",
+        ),
+        (
+            "gemm_mxfp4_fp8.tsr",
+            &[("BN = 128 in [64, 128, 256]", "BN = 256 in [64, 128, 256]")],
+            "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16",
+        ),
+    ];
+    for (file, edits, family) in cases {
+        let k = variant(file, edits);
+        let art = build(&k);
+        let r = &art.report;
+        assert!(
+            r.scan.mma.contains_key(*family),
+            "{file} {edits:?}: {:?}",
+            r.scan.mma
+        );
+        assert!(
+            r.dequant.starts_with("fused ("),
+            "{file} {edits:?}: {}",
+            r.dequant
+        );
+        if let Some(p) = &r.ptxas {
+            assert_eq!(p.spill_stores_bytes, 0, "{file} {edits:?} spills");
+        }
+        match (&art.cubin, &r.ptxas_skipped) {
+            (Some(c), _) => assert!(!c.is_empty(), "{file} {edits:?}"),
+            (None, Some(why)) => println!("{file}: ptxas acceptance skipped: {why}"),
+            (None, None) => panic!("{file} {edits:?}: no cubin and no reason"),
+        }
+    }
+}
