@@ -1,6 +1,10 @@
 //! The registry of diagnostic codes: one constant per kind, a one-line title, and a long explanation
 //! with a WRONG and a RIGHT example each (`tessera explain E0123`). A test in tessera-check runs every
 //! wrong example through the checker (it must produce its code) and every right one (it must be clean).
+//!
+//! Codes of the later stages (E05xx numerics, E06xx interpreter/prepack, E07xx targets, E08xx oracle,
+//! E09xx tools, L0001 lowering) are defined in their own crates; [`STAGE_CODES`] only documents them,
+//! with command-line examples (a test in tessera-cli greps the sources for every code literal).
 
 /// One registered code.
 #[derive(Clone, Copy, Debug)]
@@ -62,7 +66,7 @@ fn indent(s: &str) -> String {
         .join("\n")
 }
 
-/// The registered entry of `code` (case-insensitive, e.g. "e0100").
+/// The registered front-end entry of `code` (case-insensitive, e.g. "e0100").
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
     CODES.iter().find(|c| c.code.eq_ignore_ascii_case(code))
 }
@@ -114,5 +118,30 @@ pub const BAD_GRID: &str = "E0142";
 // ---- warnings ----
 pub const UNUSED_VALUE: &str = "W0001";
 
+mod stage;
+mod stage_table;
 mod table;
+pub use stage::{Check, Example, NpyFile, StageCodeInfo};
+pub use stage_table::STAGE_CODES;
 pub use table::CODES;
+
+/// The documented later-stage entry of `code` (case-insensitive, e.g. "e0701").
+pub fn lookup_stage(code: &str) -> Option<&'static StageCodeInfo> {
+    STAGE_CODES.iter().find(|c| c.code.eq_ignore_ascii_case(code))
+}
+
+/// The long text of any code, front-end or later stage (what `tessera explain CODE` prints).
+pub fn explain(code: &str) -> Option<String> {
+    lookup(code)
+        .map(CodeInfo::long_text)
+        .or_else(|| lookup_stage(code).map(StageCodeInfo::long_text))
+}
+
+/// Every code with its one-line title: the front end's, then the later stages' (E before W before L
+/// within each, as the tables are ordered).
+pub fn titles() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CODES
+        .iter()
+        .map(|c| (c.code, c.title))
+        .chain(STAGE_CODES.iter().map(|c| (c.code, c.title)))
+}

@@ -75,12 +75,19 @@ fn explain_prints_examples_and_rejects_unknown_codes() {
     );
     let (code, out, _) = tessera(&["explain", "--list"]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), tessera_diag::codes::CODES.len());
+    assert_eq!(
+        out.lines().count(),
+        tessera_diag::codes::CODES.len() + tessera_diag::codes::STAGE_CODES.len()
+    );
+    assert!(out.contains("E0701  ") && out.contains("L0001  "), "{out}");
     let (code, _, err) = tessera(&["explain", "E9999"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown diagnostic code"));
-    // Codes of later stages are not front-end diagnostics: say where their range is documented.
-    let (code, _, err) = tessera(&["explain", "e0804"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("docs/NUMERICS.md"), "{err}");
+    // Codes of later stages are explained too, with the command that meets them.
+    let (code, out, _) = tessera(&["explain", "e0804"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("E0804: ") && out.contains("$ tessera validate x.tsr") && out.contains("RIGHT:"),
+        "{out}"
+    );
 }

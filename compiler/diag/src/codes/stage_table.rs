@@ -1,0 +1,741 @@
+//! The explanations of every later-stage code (numerics E05xx, interpreter and prepack E06xx,
+//! targets E07xx, oracle E08xx, tools E09xx, lowering L0001), in code order. The constants stay in
+//! the crates that emit them; the registry test in tessera-cli greps the sources so that a new
+//! code without an entry here fails.
+
+use super::stage::{Check, Example, NpyFile, StageCodeInfo};
+
+/// A GEMM `c = a @ b^T` over the given parameter list (a [M, K], b [N, K], then `c`).
+macro_rules! gemm {
+    ($params:literal) => {
+        concat!(
+            "@reference(gemm)\nkernel g(",
+            $params,
+            ", c: out bf16[M, N])\n    tiles(BM = 128, BN = 128, BK = 128) grid(cdiv(M, BM), cdiv(N, BN))\n{\n    let m0 = program_id(0) * BM;\n    let n0 = program_id(1) * BN;\n    var acc = zeros<f32>[BM, BN];\n    for k0 in 0..K step BK {\n        let ta = load(a[m0 .. +BM, k0 .. +BK]);\n        let tb = load(b[n0 .. +BN, k0 .. +BK]);\n        acc = dot(ta, transpose(tb), acc);\n    }\n    store(c[m0 .. +BM, n0 .. +BN], cast<bf16>(acc));\n}\n"
+        )
+    };
+}
+
+/// An elementwise kernel: checks clean, runs on the interpreter, is not GEMM-shaped.
+const ADD_ONE: &str = "kernel add_one(x: f32[N], y: out f32[N]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], load(x[i .. +B]) + 1.0);\n}\n";
+/// A [N, 64] copy: the second dim is a constant of the type.
+const STRIP64: &str = "kernel k(x: f32[N, 64], y: out f32[N, 64]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B, 0 .. +64], load(x[i .. +B, 0 .. +64]));\n}\n";
+const GEMM_MXFP8: &str = gemm!("a: mx<f8e4m3>[M, K], b: mx<f8e4m3>[N, K]");
+const GEMM_MXFP4: &str = gemm!("a: mx<f4e2m1>[M, K], b: mx<f4e2m1>[N, K]");
+const GEMM_NVFP4: &str =
+    gemm!("a: nv<f4e2m1, global = ga>[M, K], b: nv<f4e2m1, global = gb>[N, K], ga: f32, gb: f32");
+const GEMM_BF16: &str = gemm!("a: bf16[M, K], b: bf16[N, K]");
+const GEMM_FP8: &str = gemm!("a: f8e4m3[M, K], b: f8e4m3[N, K]");
+const GEMM_FNUZ: &str = gemm!("a: f8e4m3fnuz[M, K], b: f8e4m3fnuz[N, K]");
+
+const fn ex(source: &'static str, command: &'static str, note: &'static str) -> Example {
+    exf(source, &[], command, note)
+}
+
+/// An example that also reads `.npy` files.
+const fn exf(
+    source: &'static str,
+    files: &'static [NpyFile],
+    command: &'static str,
+    note: &'static str,
+) -> Example {
+    Example {
+        source,
+        files,
+        command,
+        note,
+    }
+}
+
+/// A C-ordered `.npy` input.
+const fn npy(name: &'static str, descr: &'static str, shape: &'static [usize]) -> NpyFile {
+    NpyFile {
+        name,
+        descr,
+        shape,
+        fortran: false,
+    }
+}
+
+/// Every documented later-stage code, in code order (E before L).
+pub const STAGE_CODES: &[StageCodeInfo] = &[
+    // ---- numerics: host buffers and .npy files (compiler/numerics/src/error.rs) ----
+    StageCodeInfo {
+        code: "E0501",
+        title: ".npy dtype does not match the tensor's dtype",
+        stage: "tessera-numerics (.npy reader; `tessera run --arg NAME=FILE.npy`)",
+        explanation: "An input `.npy` file's descr must be the one the parameter's dtype maps to: `<f4` for f32, \
+`<f2` for f16, `<u2` holding the raw bits for bf16, `<i4`/`|i1`/`|u1` for i32/i8/i1, and `|u1` codes for every \
+narrow float and scale type (FP4: two codes per byte, low nibble first). numpy has no bf16 or FP8, so a float32 \
+array saved for a bf16 or FP8 parameter is refused instead of being reinterpreted.",
+        wrong: exf(
+            GEMM_BF16,
+            &[npy("a.npy", "<f4", &[128, 256]), npy("b.npy", "<u2", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy --out c=c.npy",
+            "a.npy was written by `np.save(\"a.npy\", a)` from a float32 array: descr `<f4`, but `a` is bf16, \
+which is read as `<u2`.",
+        ),
+        right: exf(
+            GEMM_BF16,
+            &[npy("a.npy", "<u2", &[128, 256]), npy("b.npy", "<u2", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy --out c=c.npy",
+            "Save the bf16 bits: `np.save(\"a.npy\", a_bf16.view(np.uint16))` (ml_dtypes), or torch's \
+`t.to(torch.bfloat16).view(torch.uint16).numpy()`.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0502",
+        title: "buffer or .npy shape does not match the expected shape",
+        stage: "tessera-numerics (.npy reader, scale grids, element counts)",
+        explanation: "The shape stored in a `.npy` header (or given with a host buffer) must equal the shape the \
+kernel expects for that argument: the data shape for a tensor, and `ceil(dim / block)` per dim for a block-scale \
+buffer. It is also reported for a shape whose element count overflows what a host buffer can address.",
+        wrong: ex(
+            "",
+            "tessera_numerics::dequantize(&arg, Some(&spec)) for an mx<f8e4m3>[128, 256] argument whose scale buffer is [128, 256]",
+            "One e8m0 scale per 32 along K makes a [128, 8] scale grid; the buffer holds one scale per element.",
+        ),
+        right: ex(
+            "",
+            "tessera_numerics::dequantize(&arg, Some(&spec)) with a [128, 8] scale buffer",
+            "Give the scale grid `ceil(dim / block)` per dim, row-major (quantize() and InputGen make it).",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0503",
+        title: ".npy file unreadable, malformed or in an unsupported layout",
+        stage: "tessera-numerics (.npy reader)",
+        explanation: "The file could not be opened, is not a version 1-3 `.npy` (bad magic or header), its header \
+shape is too large, it is Fortran-ordered, or it holds FP4 data without saying which axis is packed. Tessera reads \
+C-ordered arrays only, so that the bytes are the device layout.",
+        wrong: exf(
+            GEMM_FP8,
+            &[
+                NpyFile {
+                    name: "a.npy",
+                    descr: "|u1",
+                    shape: &[128, 256],
+                    fortran: true,
+                },
+                npy("b.npy", "|u1", &[128, 256]),
+            ],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy --out c=c.npy",
+            "a.npy was saved from `np.asfortranarray(a)`.",
+        ),
+        right: exf(
+            GEMM_FP8,
+            &[npy("a.npy", "|u1", &[128, 256]), npy("b.npy", "|u1", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy --out c=c.npy",
+            "Save a C-ordered copy: `np.save(\"a.npy\", np.ascontiguousarray(a))` (and check the path exists).",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0504",
+        title: "buffer byte length does not match its dtype, shape and packing",
+        stage: "tessera-numerics (`TensorBuf`)",
+        explanation: "A host buffer must hold exactly the bytes its dtype and shape need: 4 per f32/i32 element, \
+2 per bf16/f16, 1 per narrow-float code, and for FP4 two codes per byte along the packed axis (that axis halved, \
+rounded up). A length that does not match means the data was produced for another dtype or shape.",
+        wrong: ex(
+            "",
+            "TensorBuf::new(DType::F4E2M1, vec![128, 64], Some(1), bytes) with bytes.len() == 128 * 64",
+            "One byte per FP4 code: f4e2m1 packs two codes per byte along axis 1, so [128, 64] needs \
+128 * 32 bytes.",
+        ),
+        right: ex(
+            "",
+            "TensorBuf::new(DType::F4E2M1, vec![128, 64], Some(1), bytes) with bytes.len() == 128 * 32",
+            "Pack pairs of codes, low nibble first (`encode_buf` does it).",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0505",
+        title: "dtype not supported by this operation",
+        stage: "tessera-numerics (encode/decode, comparisons)",
+        explanation: "A numerics operation was asked for a dtype it does not handle, for example decoding a scale \
+type as data, comparing outputs of an integer type with float tolerances, or an `.npy` descr with no Tessera dtype \
+(`<f8`, `<V2`). The message names the operation and the dtype.",
+        wrong: ex(
+            "",
+            "tessera_numerics::quantize(&values, &[128, 256], DType::BF16, None, &spec)",
+            "bf16 is not a block-scaled element type, so there is no recipe to quantize it with.",
+        ),
+        right: ex(
+            "",
+            "tessera_numerics::quantize(&values, &[128, 256], DType::F8E4M3, None, &spec)",
+            "Quantize to the scaled tensor's element type (fp8/fp6/fp4); encode bf16 data with `encode_buf`.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0506",
+        title: "cannot generate inputs for this tensor type",
+        stage: "tessera-numerics (`InputGen`, `tessera run --random`)",
+        explanation: "The seeded generator makes data and scales for the linear scale layouts only (`linear`, \
+`hopper_reg`) and needs FP4 tensors to name their packed axis. Swizzled layouts (nv128x4, the AMD lane layouts) \
+are storage formats of one target: generate the logical scales and re-lay them out with that target's layout code \
+(tessera_prepack).",
+        wrong: ex(
+            "",
+            "InputGen::new(seed).tensor_arg(&ty, &shape) where ty's scale layout is nv128x4",
+            "The type was taken from a kernel after the target's assign-scale-layout pass.",
+        ),
+        right: ex(
+            "",
+            "InputGen::new(seed).tensor_arg(&ty_linear, &shape), then tessera_prepack::prepack_tensor(..)",
+            "Generate for the source type (linear scales) and prepack for the target's layout; \
+`tessera run x.tsr --random` does this for you.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0507",
+        title: "concrete shape does not fit the tensor type",
+        stage: "tessera-numerics (`tensor_arg`, binding shapes to types)",
+        explanation: "A concrete shape for a parameter must have the type's rank, equal its constant dims and have \
+an even extent along an FP4 packed axis. Symbolic dims (`M`, `K`) may take any value, but the same value \
+everywhere.",
+        wrong: ex(
+            STRIP64,
+            "InputGen::new(seed).tensor_arg(&ty, &[100, 32]) for the type f32[N, 64] of `x`",
+            "The type fixes the second dim at 64.",
+        ),
+        right: ex(
+            STRIP64,
+            "InputGen::new(seed).tensor_arg(&ty, &[100, 64])",
+            "N = 100 is free; the constant dim is kept. (`tessera run x.tsr --random` builds shapes from the dims.)",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0508",
+        title: "block or global scale missing, or given without a contract",
+        stage: "tessera-numerics (quantize/dequantize, scale bindings)",
+        explanation: "A scaled tensor (`mx<...>`, `nv<...>`, a blockscaled f32 contract) needs its block scales, and \
+NVFP4 also its per-tensor f32 global; dequantizing without them would silently compute with scale 1. Conversely a \
+scale given to a tensor whose type has no scale contract is a mistake in the bindings.",
+        wrong: ex(
+            "",
+            "tessera_numerics::dequantize(&arg, Some(&spec)) where arg.scale is None",
+            "`spec` is an MX contract, but the tensor argument carries no scales (the CLI reports a missing \
+`--arg a.scale=FILE.npy` before getting here).",
+        ),
+        right: ex(
+            "",
+            "tessera_numerics::dequantize(&arg, Some(&spec)) where arg came from quantize(.., &spec)",
+            "quantize() and InputGen::tensor_arg() attach the scales (and the NVFP4 global) to the argument.",
+        ),
+        check: Check::Describe,
+    },
+    // ---- interpreter (compiler/interp/src/error.rs) and prepack (runtime/prepack/src/error.rs) ----
+    StageCodeInfo {
+        code: "E0601",
+        title: "interpreter: op not implemented here / prepack: not a block-scale type",
+        stage: "tessera-interp (`tessera run --backend interp`, `tessera validate`) and tessera-prepack",
+        explanation: "The reference interpreter refuses an op or type combination it does not implement exactly \
+rather than approximating it; the message names the op, its span and why. (tessera-prepack uses the same number \
+when asked to lay out scales of a dtype that is not a block-scale type: e8m0, ue4m3 or f32.) Rewrite the kernel \
+with supported ops (for example an explicit `cast<f32>` before elementwise math) or report the gap.",
+        wrong: ex(
+            "",
+            "tessera validate x.tsr --backend interp",
+            "x.tsr uses an op/type pair the interpreter has no exact rule for; or prepack_tensor() was \
+called with the data dtype (f8e4m3) instead of the scale dtype.",
+        ),
+        right: ex(
+            "",
+            "tessera validate x.tsr --backend interp",
+            "Express the computation with implemented ops (docs/NUMERICS.md lists them); pass the scale \
+tensor's dtype (e8m0/ue4m3/f32) to prepack.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0602",
+        title: "bindings do not fit the kernel / prepack: scale buffer size",
+        stage: "tessera-interp (bindings) and tessera-prepack",
+        explanation: "Every parameter needs exactly one binding of the right kind: a tensor buffer for a tensor, a \
+scalar for a scalar; extra or unknown names are refused before any program runs. (tessera-prepack: a scale buffer \
+whose byte count does not match the layout's size for its [MN, K-blocks] grid.)",
+        wrong: ex(
+            "",
+            "tessera_interp::run(&kernel, &mut bindings, ProgramSet::All) with 2 arguments for a 3-parameter kernel",
+            "Bindings are positional: one per parameter, tensors as buffers, scalars as values.",
+        ),
+        right: ex(
+            "",
+            "tessera_interp::run(&kernel, &mut bindings, ProgramSet::All) with one argument per parameter",
+            "Bind every parameter, outputs included (`tessera run` does this from --arg/--out).",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0603",
+        title: "buffer dtype or packing differs from the parameter / prepack: layout mismatch",
+        stage: "tessera-interp (bindings) and tessera-prepack",
+        explanation: "A bound buffer must have the parameter's element dtype and, for FP4, the same packed axis. \
+(tessera-prepack: prepacked scales whose layout, dtype or grid differ from what the kernel's type wants, e.g. \
+scales prepacked for sm_100a bound to a gfx950 build.)",
+        wrong: ex(
+            "",
+            "run(&kernel, &mut bindings, ProgramSet::All) with `a` bound to an f8e5m2 buffer for `a: f8e4m3[M, K]`",
+            "The buffer was encoded for the other FP8 format.",
+        ),
+        right: ex(
+            "",
+            "run(&kernel, &mut bindings, ProgramSet::All) with `a` encoded as f8e4m3",
+            "Encode with the parameter's dtype (`encode_buf(DType::F8E4M3, ..)`), or prepack for the layout \
+the built kernel reports.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0604",
+        title: "buffer shape differs from the parameter / symbolic dims disagree / prepack: bad header",
+        stage: "tessera-interp (bindings) and tessera-prepack",
+        explanation: "Each buffer's shape must match its parameter's type, and one symbolic dim must take one value \
+across all parameters (`K` of `a[M, K]` and `b[N, K]`). Logical scales given for a swizzled layout are refused \
+here too. (tessera-prepack: a file that is not a prepacked scale file.)",
+        wrong: exf(
+            GEMM_BF16,
+            &[npy("a.npy", "<u2", &[128, 256]), npy("b.npy", "<u2", &[64, 512])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy",
+            "K would be 256 for `a` and 512 for `b`.",
+        ),
+        right: exf(
+            GEMM_BF16,
+            &[npy("a.npy", "<u2", &[128, 256]), npy("b.npy", "<u2", &[64, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy",
+            "b.npy is [64, 256], so K = 256 everywhere.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0605",
+        title: "scaled parameter without its scale buffer or global / prepack: bad geometry",
+        stage: "tessera-interp (bindings) and tessera-prepack",
+        explanation: "A scaled parameter is run with its block scales and, for NVFP4, the f32 scalar named by \
+`global = ...`; a run without them would be a different computation. (tessera-prepack: a scale tensor that is not \
+rank 2 with the scale-K axis 0 or 1.)",
+        wrong: ex(
+            GEMM_MXFP8,
+            "tessera_interp::run(&kernel, &mut bindings, ProgramSet::All) with `a` bound as a TensorArg whose scale is None",
+            "`a` is `mx<f8e4m3>`: its e8m0 scales must come with it.",
+        ),
+        right: ex(
+            GEMM_MXFP8,
+            "tessera_interp::run(&kernel, &mut bindings, ProgramSet::All) with `a`'s scale buffer attached",
+            "Attach the scales (and, for NVFP4, bind the scalar named by `global = ...`); `tessera run` \
+takes them as `--arg a.scale=FILE.npy`.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0606",
+        title: "scaled slice does not start on a scale-block boundary / prepack: not one scaled axis",
+        stage: "tessera-interp (loads of scaled tensors) and tessera-prepack",
+        explanation: "A load of a block-scaled tensor must start each scaled axis on a multiple of its block (32 \
+for MX, 16 for NVFP4), otherwise a tile would straddle two scales with no way to express it on hardware. The \
+checker cannot see run-time offsets, so the interpreter reports it with the program id. (tessera-prepack: a layout \
+that tiles [MN, K-blocks] given a type that blocks other than exactly one axis.)",
+        wrong: ex(
+            "kernel k(x: mx<f8e4m3>[M, K], y: out f32[M, 32]) tiles(B = 32) grid(cdiv(M, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B, 0 .. +32], dequant(load(x[i .. +B, 8 .. +32])));\n}\n",
+            "tessera run x.tsr --random --dim M=64 --dim K=64",
+            "The K slice starts at 8, inside the first 32-element scale block.",
+        ),
+        right: ex(
+            "kernel k(x: mx<f8e4m3>[M, K], y: out f32[M, 32]) tiles(B = 32) grid(cdiv(M, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B, 0 .. +32], dequant(load(x[i .. +B, 32 .. +32])));\n}\n",
+            "tessera run x.tsr --random --dim M=64 --dim K=64",
+            "Start the slice on a block boundary (0, 32, ...).",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0607",
+        title: "dot over K where K is not a multiple of the scale block / prepack: scales not prepacked",
+        stage: "tessera-interp (scaled `dot`) and tessera-prepack (binding)",
+        explanation: "A scaled dot sums whole scale blocks along K, so the run's K must be a multiple of each \
+scaled operand's K block (32 for MX, 16 for NVFP4). The checker accepts symbolic K; the value comes with the \
+inputs. (tessera-prepack: a swizzled scale layout bound with logical scales instead of the flat buffer from \
+`tessera_prepack::prepack_tensor`.)",
+        wrong: ex(
+            GEMM_MXFP8,
+            "tessera run x.tsr --random --dim M=128 --dim N=128 --dim K=200",
+            "K = 200 is not a multiple of 32.",
+        ),
+        right: ex(
+            GEMM_MXFP8,
+            "tessera run x.tsr --random --dim M=128 --dim N=128 --dim K=192",
+            "Pad K to a multiple of the block (zero data, any scale).",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0608",
+        title: "run-time arithmetic fault",
+        stage: "tessera-interp",
+        explanation: "An integer division or remainder by zero, a `for` loop whose step is not positive, or an index \
+computation that overflows i32 at run time. The GPU would produce garbage or hang; the interpreter stops and \
+names the program and the span.",
+        wrong: ex(
+            "kernel k(x: f32[N], y: out f32[N], s: i32) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B / s;\n    store(y[i .. +B], load(x[i .. +B]));\n}\n",
+            "tessera run x.tsr --random --arg s=0",
+            "`s` is 0, so `program_id(0) * B / s` divides by zero.",
+        ),
+        right: ex(
+            "kernel k(x: f32[N], y: out f32[N], s: i32) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B / s;\n    store(y[i .. +B], load(x[i .. +B]));\n}\n",
+            "tessera run x.tsr --random --arg s=1",
+            "Pass a non-zero divisor (or guard it in the kernel).",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0609",
+        title: "grid cannot be evaluated, or a program id lies outside it",
+        stage: "tessera-interp",
+        explanation: "The launch grid is evaluated from the bound dims; it fails when a dim it uses is unbound or an \
+extent overflows, and a request to run particular program ids fails when an id is outside the grid.",
+        wrong: ex(
+            "",
+            "run(&kernel, &mut bindings, ProgramSet::Ids(vec![[8, 0, 0]])) for grid(cdiv(M, 128)) with M = 512",
+            "The grid has 4 programs along axis 0 (ids 0..=3).",
+        ),
+        right: ex(
+            "",
+            "run(&kernel, &mut bindings, ProgramSet::Ids(vec![[3, 0, 0]]))",
+            "Ask only for ids inside the grid (or ProgramSet::All).",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0610",
+        title: "kernel fails IR verification before interpretation",
+        stage: "tessera-interp",
+        explanation: "The interpreter verifies the tile IR it is given. The checker only produces verified IR, so \
+this means a pass or a hand-built kernel broke an IR invariant: a compiler bug, not a user error. Re-run the \
+build with `--verify-each` to find the pass, and report it.",
+        wrong: ex(
+            "",
+            "tessera validate x.tsr --backend interp (after a pass produced malformed IR)",
+            "A pass left a value used before its definition.",
+        ),
+        right: ex(
+            "",
+            "tessera build x.tsr -o out --verify-each --print-after-all",
+            "Find the pass that breaks verification and fix it; the source needs no change.",
+        ),
+        check: Check::Describe,
+    },
+    // ---- targets (targets/amd/src/error.rs, targets/nvidia/src/native.rs) ----
+    StageCodeInfo {
+        code: "E0701",
+        title: "NVFP4 cannot be lowered for gfx950",
+        stage: "tessera-target-amd (`tessera build --target gfx950`)",
+        explanation: "NVFP4 is FP4 data with a ue4m3 scale per 16 elements plus an f32 global. gfx950's scaled MFMA \
+takes only e8m0 scales on 32-element blocks, and Tessera does not emulate the NVFP4 scales there. Use MXFP4 \
+(`mx<f4e2m1>`) for AMD, or build the NVFP4 kernel for an NVIDIA target.",
+        wrong: ex(
+            GEMM_NVFP4,
+            "tessera build x.tsr -o out --target gfx950",
+            "`nv<f4e2m1, ...>` operands on gfx950.",
+        ),
+        right: ex(
+            GEMM_MXFP4,
+            "tessera build x.tsr -o out --target gfx950",
+            "The same GEMM with MXFP4 operands (`mx<f4e2m1>`, e8m0 scales per 32).",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0702",
+        title: "f8e4m3fnuz on gfx950",
+        stage: "tessera-target-amd (`tessera build --target gfx950`)",
+        explanation: "`f8e4m3fnuz` is the FP8 of gfx942 (MI300): no negative zero, one NaN, exponent bias 8. \
+gfx950's MFMAs use the OCP formats (`f8e4m3`, `f8e5m2`), whose values differ, so a fnuz kernel is refused rather \
+than silently reinterpreted. Convert the data to OCP FP8 and use `f8e4m3`.",
+        wrong: ex(
+            GEMM_FNUZ,
+            "tessera build x.tsr -o out --target gfx950",
+            "fnuz operands on gfx950.",
+        ),
+        right: ex(
+            GEMM_FP8,
+            "tessera build x.tsr -o out --target gfx950",
+            "OCP `f8e4m3` operands.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0703",
+        title: "operand format or scale contract not taken by gfx950's scaled MFMA",
+        stage: "tessera-target-amd (`tessera build --target gfx950`)",
+        explanation: "The native gfx950 lowering maps a GEMM onto the scaled MFMA, which takes FP8/FP6/FP4 operands \
+unscaled or with MX (e8m0 per 32) scales. Other combinations (bf16 operands, f32 block scales of DeepSeek-style \
+FP8, FP4 x bf16) are not lowered there; the message names the operands. Run them on an NVIDIA target or the \
+interpreter, or change the operand formats.",
+        wrong: ex(
+            GEMM_BF16,
+            "tessera build x.tsr -o out --target gfx950",
+            "bf16 x bf16 operands.",
+        ),
+        right: ex(
+            GEMM_FP8,
+            "tessera build x.tsr -o out --target gfx950",
+            "FP8 operands (or MX-scaled ones), which the scaled MFMA takes.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0704",
+        title: "kernel is not GEMM-shaped (gfx950)",
+        stage: "tessera-target-amd (`tessera build --target gfx950`)",
+        explanation: "The native gfx950 lowering compiles one shape: a program per output tile, a K loop \
+accumulating `dot(load(a), transpose(load(b)), acc)` and a store of the (cast) accumulator. Other kernels \
+(elementwise, attention, MoE, an explicit dequant before the dot) are checked and run on the interpreter but are \
+not lowered for gfx950; the label points at what broke the pattern.",
+        wrong: ex(
+            ADD_ONE,
+            "tessera build x.tsr -o out --target gfx950",
+            "An elementwise kernel.",
+        ),
+        right: ex(
+            ADD_ONE,
+            "tessera run x.tsr --random",
+            "Run it on the interpreter (or write the computation as a GEMM to build it for gfx950).",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0710",
+        title: "internal error in a native NVIDIA backend",
+        stage: "tessera-target-nvidia (native sm_100a / sm_120a / sm_121a builds)",
+        explanation: "The kernel was recognised and its MMA selected, but building the MLIR, LLVM IR or PTX for it \
+failed. That is a compiler bug, not a problem with the source; the message carries the underlying error. \
+Report it with the kernel and the command.",
+        wrong: ex(
+            "",
+            "tessera build x.tsr -o out --target sm_100a",
+            "The backend failed after accepting the kernel (the message starts with `internal:`).",
+        ),
+        right: ex(
+            "",
+            "tessera build x.tsr -o out --target sm_90a",
+            "While the bug is open, build for another target, or run with `--backend interp`.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0711",
+        title: "kernel is not GEMM-shaped (native NVIDIA targets)",
+        stage: "tessera-target-nvidia (`tessera build --target sm_100a|sm_120a|sm_121a`)",
+        explanation: "The native block-scaled lowering of sm_100a and the sm_120 class compiles GEMM-shaped kernels \
+only (a K loop accumulating `dot(load(a), transpose(load(b)), acc)` and a store). Other kernels are not lowered \
+for these targets; sm_90a has its own lowering, and the interpreter runs everything.",
+        wrong: ex(
+            ADD_ONE,
+            "tessera build x.tsr -o out --target sm_120a --no-ptxas",
+            "An elementwise kernel on sm_120a.",
+        ),
+        right: ex(
+            ADD_ONE,
+            "tessera run x.tsr --random",
+            "Run it on the interpreter, or express it as a GEMM.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0712",
+        title: "operand contract not covered by the target's block-scaled MMA",
+        stage: "tessera-target-nvidia (`tessera build --target sm_100a|sm_120a|sm_121a`)",
+        explanation: "sm_100a and sm_120a/sm_121a lower FP8 x FP8 with MX scales (kind::mxf8f6f4) and MXFP4 or NVFP4 \
+x the same (kind::mxf4nvf4). Mixed FP4 x FP8, bf16 operands and f32 block scales are not lowered natively yet; \
+build them for sm_90a or change the operand formats.",
+        wrong: ex(
+            GEMM_BF16,
+            "tessera build x.tsr -o out --target sm_120a --no-ptxas",
+            "bf16 x bf16 on sm_120a.",
+        ),
+        right: ex(
+            GEMM_MXFP8,
+            "tessera build x.tsr -o out --target sm_120a --no-ptxas",
+            "MXFP8 x MXFP8, lowered to mma.sync kind::mxf8f6f4.",
+        ),
+        check: Check::Run,
+    },
+    // ---- validation oracle (compiler/oracle/src/lib.rs) ----
+    StageCodeInfo {
+        code: "E0801",
+        title: "no reference for this kernel",
+        stage: "tessera-oracle (`tessera validate`)",
+        explanation: "`tessera validate` compares a backend against the interpreter and a plain f64 reference chosen \
+by the kernel's `@reference(NAME)` attribute. A kernel without the attribute, or with a family the oracle does \
+not know (known: gemm, attention, moe_gated), has nothing to compare against.",
+        wrong: ex(
+            ADD_ONE,
+            "tessera validate x.tsr --backend interp",
+            "`add_one` has no `@reference(...)`.",
+        ),
+        right: ex(
+            GEMM_BF16,
+            "tessera validate x.tsr --backend interp",
+            "A kernel with `@reference(gemm)` (or use `tessera run` for kernels without a reference).",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0802",
+        title: "parameters do not fit the reference family's conventions",
+        stage: "tessera-oracle (`tessera validate`)",
+        explanation: "Each reference family reads the kernel's parameters by role (docs/NUMERICS.md, \"Reference \
+conventions\"): `gemm` wants tensors A [M, K] and B [N, K] or [K, N] and one output; f32 scalars multiply C. A \
+kernel whose parameters cannot be mapped is refused rather than compared with the wrong operands.",
+        wrong: ex(
+            "@reference(gemm)\nkernel k(x: f32[N], y: out f32[N]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], load(x[i .. +B]));\n}\n",
+            "tessera validate x.tsr --backend interp",
+            "A copy kernel claims to be a GEMM: there is no B operand.",
+        ),
+        right: ex(
+            GEMM_BF16,
+            "tessera validate x.tsr --backend interp",
+            "Claim `@reference(gemm)` only for a GEMM with A and B operands.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0803",
+        title: "bindings do not fit the reference",
+        stage: "tessera-oracle (`tessera validate`)",
+        explanation: "The reference is computed from the same bindings the backend got; an argument it needs is \
+missing or cannot be decoded (for example MoE routing arrays that are not i32). With `--random` the oracle makes \
+valid inputs itself; this appears when bindings come from elsewhere.",
+        wrong: ex(
+            "",
+            "tessera_oracle::expected(&kernel, &bindings) with the `offsets` argument of a moe_gated kernel unbound",
+            "The reference cannot route tokens without the expert offsets.",
+        ),
+        right: ex(
+            "",
+            "tessera_oracle::prepare_inputs(&kernel, &mut bindings, seed), then tessera_oracle::expected(&kernel, &bindings)",
+            "Bind every argument the family names (prepare_inputs makes valid routing).",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0804",
+        title: "reference: K is not a multiple of a scaled operand's K block",
+        stage: "tessera-oracle (`tessera validate`)",
+        explanation: "The plain reference dequantizes whole scale blocks along K, like the interpreter (which \
+reports the same situation as E0607). Choose K as a multiple of 32 for MX operands and of 16 for NVFP4.",
+        wrong: ex(
+            GEMM_MXFP8,
+            "tessera validate x.tsr --backend interp --dim M=64 --dim N=64 --dim K=200",
+            "K = 200 is not a multiple of 32.",
+        ),
+        right: ex(
+            GEMM_MXFP8,
+            "tessera validate x.tsr --backend interp --dim M=64 --dim N=64 --dim K=256",
+            "K = 256.",
+        ),
+        check: Check::Run,
+    },
+    // ---- tools: pass pipeline and driver ----
+    StageCodeInfo {
+        code: "E0901",
+        title: "unknown pass",
+        stage: "tessera-passes (pipeline flags of `tessera build` / `tessera opt`)",
+        explanation: "A pipeline flag (`--print-after=`, `--passes=` of `tessera build` and `tessera opt`) named a pass that is not registered. The \
+message lists the known passes (`--print-pipeline` prints the pipeline of a target).",
+        wrong: ex(
+            GEMM_FP8,
+            "tessera build x.tsr -o out --no-ptxas --print-after=nope",
+            "`nope` is not a pass.",
+        ),
+        right: ex(
+            GEMM_FP8,
+            "tessera build x.tsr -o out --no-ptxas --print-after=fuse-dequant",
+            "A registered pass name (canonicalize, fuse-dequant, assign-scale-layout).",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0902",
+        title: "unknown target",
+        stage: "tessera-passes and tessera-cli (`--target`)",
+        explanation: "`--target` must name a target Tessera builds for: sm_90a, sm_100a, sm_120a, sm_121a or gfx950 \
+(`tessera build --list-targets` describes them). Architectures without a backend (sm_80, gfx942) are refused \
+with the list.",
+        wrong: ex(
+            GEMM_FP8,
+            "tessera build x.tsr -o out --target sm_80",
+            "sm_80 (Ampere) has no Tessera backend.",
+        ),
+        right: ex(
+            GEMM_FP8,
+            "tessera build x.tsr -o out --target sm_90a --no-ptxas",
+            "A listed target.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0910",
+        title: "source file cannot be read",
+        stage: "tessera-cli (check, build, opt, run, validate)",
+        explanation: "The path given to a subcommand does not exist, is a directory, or cannot be read. It is not a \
+checker diagnostic because there is no source to point into; the exit status is 2 (usage), not 1.",
+        wrong: ex(
+            "",
+            "tessera check missing.tsr",
+            "There is no missing.tsr in the current directory.",
+        ),
+        right: ex(
+            ADD_ONE,
+            "tessera check x.tsr",
+            "Pass the path of an existing .tsr file.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0920",
+        title: "internal compiler error in the pass pipeline",
+        stage: "tessera-cli (build pipeline)",
+        explanation: "A pass failed or produced IR that does not verify, or the pass results disagree with the \
+interpreter under `--diff-interp`. The source checked clean, so this is a compiler bug: report it with the file \
+and the command, and the reproducer written to the current directory (`--repro-dir` moves it). `--print-after-all` \
+and `--verify-each` narrow it down to one pass.",
+        wrong: ex(
+            "",
+            "tessera build x.tsr -o out --target sm_120a",
+            "A pass broke the IR of a kernel the checker accepted.",
+        ),
+        right: ex(
+            "",
+            "tessera build x.tsr -o out --target sm_120a --verify-each --print-after-all",
+            "Find the failing pass from the output and report it; the source needs no change.",
+        ),
+        check: Check::Describe,
+    },
+    // ---- lowering (compiler/driver/src/cmd/build/hopper.rs, tessera_target_nvidia::LoweringError) ----
+    StageCodeInfo {
+        code: "L0001",
+        title: "construct not supported by the sm_90a lowering",
+        stage: "tessera-target-nvidia Hopper lowering (`tessera build --target sm_90a`)",
+        explanation: "The checker accepts the program, but the Hopper mainloop lowering (TMA + mbarrier + wgmma) \
+covers GEMM-shaped kernels, with or without fused dequantization; other shapes (elementwise kernels, attention, \
+MoE) are not lowered yet. The label points at the construct. The interpreter runs every checked kernel.",
+        wrong: ex(
+            ADD_ONE,
+            "tessera build x.tsr -o out --target sm_90a --no-ptxas",
+            "An elementwise kernel on sm_90a.",
+        ),
+        right: ex(
+            GEMM_FP8,
+            "tessera build x.tsr -o out --target sm_90a --no-ptxas",
+            "A GEMM-shaped kernel (for the elementwise one: `tessera run x.tsr --random`).",
+        ),
+        check: Check::Run,
+    },
+];
