@@ -216,3 +216,35 @@ fn demo_of_a_missing_file_is_a_usage_error() {
     let (code, text) = tessera(&["demo", "--file", "dsl_examples/no_such.tsr"]);
     assert_eq!(code, 2, "{text}");
 }
+
+/// NVFP4 inputs from files without their per-tensor scale must be refused: a made-up global scale
+/// would silently rescale the user's data.
+#[test]
+fn run_refuses_nvfp4_files_without_their_global_scale() {
+    use tessera_ir::{DType as D, ScaleLayout, ScaleSpec, TensorType};
+    let mut g = InputGen::new(11);
+    let spec = ScaleSpec { scale_dtype: D::UE4M3, block: vec![1, 16], global: true, layout: ScaleLayout::Linear };
+    let dims = vec![tessera_ir::Dim::Sym("R".into()), tessera_ir::Dim::Sym("K".into())];
+    let ty = TensorType { dtype: D::F4E2M1, dims, scale: Some(spec), packed_axis: Some(1) };
+    let s = |p: &PathBuf| p.to_str().expect("utf8").to_string();
+    let mut files = Vec::new();
+    for (name, rows) in [("a", 40usize), ("b", 24)] {
+        let t = g.tensor_arg(&ty, &[rows, 64]).expect("nvfp4 tensor");
+        let (pd, ps) = (tmp(&format!("nv_{name}.npy")), tmp(&format!("nv_{name}_s.npy")));
+        write_npy(&pd, &t.data).expect("write data");
+        write_npy(&ps, t.scale.as_ref().expect("scales")).expect("write scales");
+        files.push(format!("{name}={}", s(&pd)));
+        files.push(format!("{name}.scale={}", s(&ps)));
+    }
+    let mut args = vec!["run", "dsl_examples/gemm_nvfp4.tsr"];
+    for f in &files {
+        args.extend(["--arg", f.as_str()]);
+    }
+    let (code, text) = tessera(&args);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("E0508") && text.contains("--arg ga="), "{text}");
+    // With both global scales given, the same files run.
+    args.extend(["--arg", "ga=0.5", "--arg", "gb=2"]);
+    let (code, text) = tessera(&args);
+    assert_eq!(code, 0, "{text}");
+}

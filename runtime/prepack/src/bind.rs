@@ -271,7 +271,7 @@ mod tests {
             matches!(e.error, PrepackError::NotPrepacked { expected: 512, .. }),
             "{e}"
         );
-        assert!(e.to_string().contains("E0607"), "{e}");
+        assert!(e.to_string().contains("E0657"), "{e}");
     }
 
     #[test]

@@ -118,7 +118,7 @@ fn wrong_sizes_and_dtypes_are_coded_errors() {
         ),
         "{e}"
     );
-    assert!(e.to_string().starts_with("E0602"));
+    assert!(e.to_string().starts_with("E0652"));
     let e = unpack(ScaleLayout::Nv128x4, DType::E8M0, &[0; 4], 2, 2).unwrap_err();
     assert!(
         matches!(

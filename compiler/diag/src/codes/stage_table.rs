@@ -1,5 +1,5 @@
-//! The explanations of every later-stage code (numerics E05xx, interpreter and prepack E06xx,
-//! targets E07xx, oracle E08xx, tools E09xx, lowering L0001), in code order. The constants stay in
+//! The explanations of every later-stage code (numerics E05xx, interpreter E0601-E0610 and
+//! prepack E0651-E0657, targets E07xx, oracle E08xx, tools E09xx, lowering L0001), in code order. The constants stay in
 //! the crates that emit them; the registry test in tessera-cli greps the sources so that a new
 //! code without an entry here fails.
 
@@ -87,21 +87,26 @@ which is read as `<u2`.",
     StageCodeInfo {
         code: "E0502",
         title: "buffer or .npy shape does not match the expected shape",
-        stage: "tessera-numerics (.npy reader, scale grids, element counts)",
+        stage: "tessera-numerics (.npy reader, scale grids, element counts; `tessera run --dim`)",
         explanation: "The shape stored in a `.npy` header (or given with a host buffer) must equal the shape the \
 kernel expects for that argument: the data shape for a tensor, and `ceil(dim / block)` per dim for a block-scale \
-buffer. It is also reported for a shape whose element count overflows what a host buffer can address.",
-        wrong: ex(
-            "",
-            "tessera_numerics::dequantize(&arg, Some(&spec)) for an mx<f8e4m3>[128, 256] argument whose scale buffer is [128, 256]",
-            "One e8m0 scale per 32 along K makes a [128, 8] scale grid; the buffer holds one scale per element.",
+buffer (tessera_numerics::dequantize refuses a [128, 256] scale buffer for mx<f8e4m3>[128, 256], whose grid is \
+[128, 8]). `tessera run` reports it when a `--dim` contradicts the dim the input files bind, and it is also \
+reported for a shape whose element count overflows what a host buffer can address.",
+        wrong: exf(
+            GEMM_BF16,
+            &[npy("a.npy", "<u2", &[128, 256]), npy("b.npy", "<u2", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy --dim K=512",
+            "The files bind K = 256, but --dim asks for K = 512.",
         ),
-        right: ex(
-            "",
-            "tessera_numerics::dequantize(&arg, Some(&spec)) with a [128, 8] scale buffer",
-            "Give the scale grid `ceil(dim / block)` per dim, row-major (quantize() and InputGen make it).",
+        right: exf(
+            GEMM_BF16,
+            &[npy("a.npy", "<u2", &[128, 256]), npy("b.npy", "<u2", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy --dim K=256",
+            "Let the files bind the dims (drop --dim), or give the value they have; --dim is for dims no \
+input binds.",
         ),
-        check: Check::Describe,
+        check: Check::Run,
     },
     StageCodeInfo {
         code: "E0503",
@@ -214,53 +219,58 @@ everywhere.",
     StageCodeInfo {
         code: "E0508",
         title: "block or global scale missing, or given without a contract",
-        stage: "tessera-numerics (quantize/dequantize, scale bindings)",
+        stage: "tessera-numerics (quantize/dequantize, scale bindings; `tessera run --arg`)",
         explanation: "A scaled tensor (`mx<...>`, `nv<...>`, a blockscaled f32 contract) needs its block scales, and \
-NVFP4 also its per-tensor f32 global; dequantizing without them would silently compute with scale 1. Conversely a \
-scale given to a tensor whose type has no scale contract is a mistake in the bindings.",
-        wrong: ex(
-            "",
-            "tessera_numerics::dequantize(&arg, Some(&spec)) where arg.scale is None",
-            "`spec` is an MX contract, but the tensor argument carries no scales (the CLI reports a missing \
-`--arg a.scale=FILE.npy` before getting here).",
+NVFP4 also its per-tensor f32 global; dequantizing without them would silently compute with scale 1. `tessera run` \
+reports an input file given without `--arg NAME.scale=FILE.npy`, and an NVFP4 input file without `--arg \
+GLOBAL=VALUE` for the scalar named by `global = ...`; tessera_numerics::dequantize reports an argument whose \
+scale is None. Conversely a scale given to a tensor whose type has no scale contract is a mistake in the bindings.",
+        wrong: exf(
+            GEMM_MXFP8,
+            &[npy("a.npy", "|u1", &[128, 256]), npy("b.npy", "|u1", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy",
+            "`a` and `b` are `mx<f8e4m3>`: their e8m0 scales are not given.",
         ),
-        right: ex(
-            "",
-            "tessera_numerics::dequantize(&arg, Some(&spec)) where arg came from quantize(.., &spec)",
-            "quantize() and InputGen::tensor_arg() attach the scales (and the NVFP4 global) to the argument.",
+        right: exf(
+            GEMM_MXFP8,
+            &[
+                npy("a.npy", "|u1", &[128, 256]),
+                npy("b.npy", "|u1", &[128, 256]),
+                npy("a_scale.npy", "|u1", &[128, 8]),
+                npy("b_scale.npy", "|u1", &[128, 8]),
+            ],
+            "tessera run x.tsr --arg a=a.npy --arg a.scale=a_scale.npy --arg b=b.npy --arg b.scale=b_scale.npy",
+            "Give each scaled input its scale grid (`ceil(dim / block)` per dim, e8m0 codes as `|u1`); for \
+NVFP4 also `--arg ga=VALUE` for its per-tensor f32 scale.",
         ),
-        check: Check::Describe,
+        check: Check::Run,
     },
-    // ---- interpreter (compiler/interp/src/error.rs) and prepack (runtime/prepack/src/error.rs) ----
+    // ---- interpreter (compiler/interp/src/error.rs) ----
     StageCodeInfo {
         code: "E0601",
-        title: "interpreter: op not implemented here / prepack: not a block-scale type",
-        stage: "tessera-interp (`tessera run --backend interp`, `tessera validate`) and tessera-prepack",
+        title: "op or type combination the interpreter does not implement",
+        stage: "tessera-interp (`tessera run --backend interp`, `tessera validate`)",
         explanation: "The reference interpreter refuses an op or type combination it does not implement exactly \
-rather than approximating it; the message names the op, its span and why. (tessera-prepack uses the same number \
-when asked to lay out scales of a dtype that is not a block-scale type: e8m0, ue4m3 or f32.) Rewrite the kernel \
-with supported ops (for example an explicit `cast<f32>` before elementwise math) or report the gap.",
+rather than approximating it; the message names the op, its span and why. Rewrite the kernel with supported ops \
+(for example an explicit `cast<f32>` before elementwise math) or report the gap.",
         wrong: ex(
             "",
             "tessera validate x.tsr --backend interp",
-            "x.tsr uses an op/type pair the interpreter has no exact rule for; or prepack_tensor() was \
-called with the data dtype (f8e4m3) instead of the scale dtype.",
+            "x.tsr uses an op/type pair the interpreter has no exact rule for.",
         ),
         right: ex(
             "",
             "tessera validate x.tsr --backend interp",
-            "Express the computation with implemented ops (docs/NUMERICS.md lists them); pass the scale \
-tensor's dtype (e8m0/ue4m3/f32) to prepack.",
+            "Express the computation with implemented ops (docs/NUMERICS.md lists them).",
         ),
         check: Check::Describe,
     },
     StageCodeInfo {
         code: "E0602",
-        title: "bindings do not fit the kernel / prepack: scale buffer size",
-        stage: "tessera-interp (bindings) and tessera-prepack",
+        title: "bindings do not fit the kernel",
+        stage: "tessera-interp (bindings)",
         explanation: "Every parameter needs exactly one binding of the right kind: a tensor buffer for a tensor, a \
-scalar for a scalar; extra or unknown names are refused before any program runs. (tessera-prepack: a scale buffer \
-whose byte count does not match the layout's size for its [MN, K-blocks] grid.)",
+scalar for a scalar; extra or unknown names are refused before any program runs.",
         wrong: ex(
             "",
             "tessera_interp::run(&kernel, &mut bindings, ProgramSet::All) with 2 arguments for a 3-parameter kernel",
@@ -275,11 +285,11 @@ whose byte count does not match the layout's size for its [MN, K-blocks] grid.)"
     },
     StageCodeInfo {
         code: "E0603",
-        title: "buffer dtype or packing differs from the parameter / prepack: layout mismatch",
-        stage: "tessera-interp (bindings) and tessera-prepack",
-        explanation: "A bound buffer must have the parameter's element dtype and, for FP4, the same packed axis. \
-(tessera-prepack: prepacked scales whose layout, dtype or grid differ from what the kernel's type wants, e.g. \
-scales prepacked for sm_100a bound to a gfx950 build.)",
+        title: "buffer dtype or packing differs from the parameter",
+        stage: "tessera-interp (bindings)",
+        explanation: "A bound buffer must have the parameter's element dtype and, for FP4, the same packed axis; \
+a scale buffer must have the scale dtype of the parameter's contract (e8m0 for MX, ue4m3 for NVFP4). Bytes \
+encoded for another dtype would be decoded as garbage, so they are refused before any program runs.",
         wrong: ex(
             "",
             "run(&kernel, &mut bindings, ProgramSet::All) with `a` bound to an f8e5m2 buffer for `a: f8e4m3[M, K]`",
@@ -288,18 +298,17 @@ scales prepacked for sm_100a bound to a gfx950 build.)",
         right: ex(
             "",
             "run(&kernel, &mut bindings, ProgramSet::All) with `a` encoded as f8e4m3",
-            "Encode with the parameter's dtype (`encode_buf(DType::F8E4M3, ..)`), or prepack for the layout \
-the built kernel reports.",
+            "Encode with the parameter's dtype (`encode_buf(DType::F8E4M3, ..)`).",
         ),
         check: Check::Describe,
     },
     StageCodeInfo {
         code: "E0604",
-        title: "buffer shape differs from the parameter / symbolic dims disagree / prepack: bad header",
-        stage: "tessera-interp (bindings) and tessera-prepack",
+        title: "buffer shape differs from the parameter, or symbolic dims disagree",
+        stage: "tessera-interp (bindings)",
         explanation: "Each buffer's shape must match its parameter's type, and one symbolic dim must take one value \
 across all parameters (`K` of `a[M, K]` and `b[N, K]`). Logical scales given for a swizzled layout are refused \
-here too. (tessera-prepack: a file that is not a prepacked scale file.)",
+here too (the prepack check's E0657 is in the message).",
         wrong: exf(
             GEMM_BF16,
             &[npy("a.npy", "<u2", &[128, 256]), npy("b.npy", "<u2", &[64, 512])],
@@ -316,11 +325,10 @@ here too. (tessera-prepack: a file that is not a prepacked scale file.)",
     },
     StageCodeInfo {
         code: "E0605",
-        title: "scaled parameter without its scale buffer or global / prepack: bad geometry",
-        stage: "tessera-interp (bindings) and tessera-prepack",
+        title: "scaled parameter without its scale buffer or global",
+        stage: "tessera-interp (bindings)",
         explanation: "A scaled parameter is run with its block scales and, for NVFP4, the f32 scalar named by \
-`global = ...`; a run without them would be a different computation. (tessera-prepack: a scale tensor that is not \
-rank 2 with the scale-K axis 0 or 1.)",
+`global = ...`; a run without them would be a different computation.",
         wrong: ex(
             GEMM_MXFP8,
             "tessera_interp::run(&kernel, &mut bindings, ProgramSet::All) with `a` bound as a TensorArg whose scale is None",
@@ -336,12 +344,11 @@ takes them as `--arg a.scale=FILE.npy`.",
     },
     StageCodeInfo {
         code: "E0606",
-        title: "scaled slice does not start on a scale-block boundary / prepack: not one scaled axis",
-        stage: "tessera-interp (loads of scaled tensors) and tessera-prepack",
+        title: "scaled slice does not start on a scale-block boundary",
+        stage: "tessera-interp (loads of scaled tensors)",
         explanation: "A load of a block-scaled tensor must start each scaled axis on a multiple of its block (32 \
 for MX, 16 for NVFP4), otherwise a tile would straddle two scales with no way to express it on hardware. The \
-checker cannot see run-time offsets, so the interpreter reports it with the program id. (tessera-prepack: a layout \
-that tiles [MN, K-blocks] given a type that blocks other than exactly one axis.)",
+checker cannot see run-time offsets, so the interpreter reports it with the program id.",
         wrong: ex(
             "kernel k(x: mx<f8e4m3>[M, K], y: out f32[M, 32]) tiles(B = 32) grid(cdiv(M, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B, 0 .. +32], dequant(load(x[i .. +B, 8 .. +32])));\n}\n",
             "tessera run x.tsr --random --dim M=64 --dim K=64",
@@ -356,12 +363,11 @@ that tiles [MN, K-blocks] given a type that blocks other than exactly one axis.)
     },
     StageCodeInfo {
         code: "E0607",
-        title: "dot over K where K is not a multiple of the scale block / prepack: scales not prepacked",
-        stage: "tessera-interp (scaled `dot`) and tessera-prepack (binding)",
+        title: "dot over K where K is not a multiple of the scale block",
+        stage: "tessera-interp (scaled `dot`)",
         explanation: "A scaled dot sums whole scale blocks along K, so the run's K must be a multiple of each \
 scaled operand's K block (32 for MX, 16 for NVFP4). The checker accepts symbolic K; the value comes with the \
-inputs. (tessera-prepack: a swizzled scale layout bound with logical scales instead of the flat buffer from \
-`tessera_prepack::prepack_tensor`.)",
+inputs.",
         wrong: ex(
             GEMM_MXFP8,
             "tessera run x.tsr --random --dim M=128 --dim N=128 --dim K=200",
@@ -427,6 +433,146 @@ build with `--verify-each` to find the pass, and report it.",
             "",
             "tessera build x.tsr -o out --verify-each --print-after-all",
             "Find the pass that breaks verification and fix it; the source needs no change.",
+        ),
+        check: Check::Describe,
+    },
+    // ---- prepack: scale layouts (runtime/prepack/src/error.rs) ----
+    StageCodeInfo {
+        code: "E0651",
+        title: "prepack: dtype is not a block-scale type",
+        stage: "tessera-prepack (scale-layout prepack/unpack, `Prepacked`)",
+        explanation: "The scale layouts lay out scale elements, so prepack, unpack and the size helpers take the \
+scale tensor's dtype: e8m0 (MX), ue4m3 (NVFP4) or f32 (blockscaled f32 contracts). Any other dtype, typically the \
+data dtype passed by mistake, has no neutral scale or element size here and is refused.",
+        wrong: ex(
+            "",
+            "tessera_prepack::prepack_tensor(ScaleLayout::Nv128x4, DType::F8E4M3, &scales, &[128, 8], 1)",
+            "The data dtype (f8e4m3) was passed instead of the scale dtype.",
+        ),
+        right: ex(
+            "",
+            "tessera_prepack::prepack_tensor(ScaleLayout::Nv128x4, DType::E8M0, &scales, &[128, 8], 1)",
+            "Pass the dtype of the scale contract (`spec.scale_dtype`): e8m0 for `mx<...>`, ue4m3 for `nv<...>`.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0652",
+        title: "prepack: scale buffer size does not match its layout and grid",
+        stage: "tessera-prepack (prepack/unpack, `Prepacked::from_bytes`)",
+        explanation: "A logical scale buffer holds `mn * ks` elements of its dtype; a physical one holds the \
+layout's padded size (nv128x4 pads MN to 128 and K-blocks to 4). A byte count that matches neither means the \
+buffer was made for another grid, dtype or layout, and reading it would pick up wrong scales, so the sizes are \
+checked before any element is moved.",
+        wrong: ex(
+            "",
+            "tessera_prepack::prepack(ScaleLayout::Nv128x4, DType::E8M0, &logical, 128, 8) with logical.len() == 128 * 4",
+            "The scales were computed for K = 128 (4 blocks of 32), but the grid says 8 K-blocks (K = 256).",
+        ),
+        right: ex(
+            "",
+            "tessera_prepack::prepack(ScaleLayout::Nv128x4, DType::E8M0, &logical, 128, 8) with logical.len() == 128 * 8",
+            "Give one scale per [row, K-block]: `mn * ceil(K / block)` elements of the scale dtype.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0653",
+        title: "prepack: prepacked scales were made for another layout, dtype or grid",
+        stage: "tessera-prepack (`Prepacked::expect`)",
+        explanation: "A prepacked buffer cannot be told from a linear one by its size, so it carries a tag (layout, \
+dtype, logical extents) and binding it compares the tag with what the kernel's type wants. Scales prepacked for \
+one target (sm_100a's nv128x4) bound to a build for another (gfx950's lane layout), or for another shape, are \
+refused with both sides in the message.",
+        wrong: ex(
+            "",
+            "Prepacked::new(ScaleLayout::Nv128x4, DType::E8M0, &s, 128, 8)?.expect(ScaleLayout::AmdLane16x16x128, DType::E8M0, 128, 8)",
+            "The scales were prepacked for an sm_100a build and bound to a gfx950 one.",
+        ),
+        right: ex(
+            "",
+            "Prepacked::new(layout, DType::E8M0, &s, 128, 8)?.expect(layout, DType::E8M0, 128, 8) with the built kernel's layout",
+            "Prepack for the layout the built kernel's type reports (`spec.layout`), or keep the logical \
+scales and prepack at load.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0654",
+        title: "prepack: not a prepacked scale file",
+        stage: "tessera-prepack (`Prepacked::from_bytes`)",
+        explanation: "A prepacked scale file starts with a 16-byte header (the `TSPK` magic, a version, layout and \
+dtype tags, the logical extents) written by `Prepacked::to_bytes`. A file without the magic, of another version, \
+with an unknown tag or with extents that do not fit is refused rather than read as raw scales.",
+        wrong: ex(
+            "",
+            "Prepacked::from_bytes(&std::fs::read(\"a_scales.bin\")?) where the file holds raw e8m0 bytes",
+            "The file was written with `scales.tofile(..)`, not by `Prepacked::to_bytes`.",
+        ),
+        right: ex(
+            "",
+            "Prepacked::from_bytes(&std::fs::read(\"a_scales.tspk\")?) of bytes from Prepacked::to_bytes()",
+            "Write prepacked scales with `Prepacked::to_bytes`, or keep raw logical scales and prepack them \
+with `Prepacked::new` at load.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0655",
+        title: "prepack: scale tensor geometry cannot be laid out",
+        stage: "tessera-prepack (`prepack_tensor`, `unpack_tensor`, `physical_tensor_bytes`)",
+        explanation: "A scale tensor is laid out as `[MN, K-blocks]` matrices: it must have rank 2 or more, and \
+its scale-K axis must be one of the last two (leading axes are a batch, e.g. MoE experts `[E, N, K/32]`). A rank-1 \
+tensor or a K axis among the batch axes has no such matrix, so it is refused.",
+        wrong: ex(
+            "",
+            "tessera_prepack::prepack_tensor(ScaleLayout::Nv128x4, DType::E8M0, &scales, &[1024], 0)",
+            "The scales were flattened before prepacking, so there is no MN axis.",
+        ),
+        right: ex(
+            "",
+            "tessera_prepack::prepack_tensor(ScaleLayout::Nv128x4, DType::E8M0, &scales, &[128, 8], 1)",
+            "Pass the logical shape and the axis that counts K-blocks (1 for `[M, K/32]`, 0 for `[K/32, N]`).",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0656",
+        title: "prepack: swizzled layout for a type that does not block exactly one axis",
+        stage: "tessera-prepack (binding: `prepack_arg`, `unpack_bindings`)",
+        explanation: "The swizzled layouts (nv128x4, the AMD lane layouts) tile `[MN, K-blocks]`, so the scale \
+contract must block exactly one axis (K). A contract with 2D blocks (DeepSeek-style 128x128 weight scales) or with \
+no blocked axis has no such tiling; such a type keeps the `linear` layout.",
+        wrong: ex(
+            "",
+            "tessera_prepack::prepack_arg(&param, &mut arg) where param's spec blocks axes [0, 1] with layout nv128x4",
+            "A 128x128 blockscaled weight was given a swizzled layout.",
+        ),
+        right: ex(
+            "",
+            "tessera_prepack::prepack_arg(&param, &mut arg) where param's spec blocks axis 1 only (or keeps layout linear)",
+            "Swizzle only 1D-blocked scales (MX, NVFP4); leave 2D block scales linear.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0657",
+        title: "prepack: swizzled layout bound with logical scales instead of the prepacked buffer",
+        stage: "tessera-prepack (binding: `unpack_bindings`, the interpreter's swizzled reads)",
+        explanation: "A parameter whose scale layout is swizzled takes the flat physical buffer that \
+`tessera_prepack::prepack_tensor` makes from the logical scales. Logical `[MN, K-blocks]` scales can have the \
+same byte count (MN a multiple of 128 and K-blocks of 4), so the binding's shape tells them apart: anything but \
+the flat buffer of the expected length is refused. The interpreter reports it as E0604 with this message.",
+        wrong: ex(
+            "",
+            "tessera_prepack::unpack_bindings(&kernel, &mut bindings) where `a`'s nv128x4 scales are bound as [128, 8]",
+            "The logical scales were bound directly to a kernel built for sm_100a.",
+        ),
+        right: ex(
+            "",
+            "tessera_prepack::prepack_bindings(&kernel, &mut bindings), then unpack_bindings(&kernel, &mut bindings)",
+            "Bind logical scales and prepack them once at load (`prepack_bindings`; `tessera run` does this), \
+or bind the flat buffer `prepack_tensor` returns.",
         ),
         check: Check::Describe,
     },

@@ -6,6 +6,7 @@ use crate::cmd::check::E_UNREADABLE;
 use std::path::Path;
 use tessera_interp::concrete_shape;
 use tessera_ir::{DType, Kernel, ParamKind, TensorType};
+use tessera_numerics::error::{E_SCALE, E_SHAPE};
 use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg, poison_buf, read_npy};
 
 /// A CLI failure: the message to print and the exit code (1 = the check failed, 2 = usage/input).
@@ -231,7 +232,7 @@ pub fn make_bindings(
                     ),
                     None => {
                         return Err(Failure::usage(format!(
-                            "error: `{}` is block-scaled: give its scales with --arg {key}=FILE.npy",
+                            "error[{E_SCALE}]: `{}` is block-scaled: give its scales with --arg {key}=FILE.npy",
                             p.name
                         )));
                     }
@@ -263,7 +264,7 @@ pub fn make_bindings(
         match bound.iter().find(|(b, _)| b == n) {
             Some((_, b)) if b != v => {
                 return Err(Failure::usage(format!(
-                    "error: --dim {n}={v} but the inputs have {n} = {b}"
+                    "error[{E_SHAPE}]: --dim {n}={v} but the inputs have {n} = {b}"
                 )));
             }
             Some(_) => {}
@@ -308,7 +309,13 @@ pub fn make_bindings(
             match (given, t.global_scale) {
                 (Some(v), _) => t.global_scale = Some(v as f32),
                 (None, Some(gs)) => out[pi] = ArgValue::Scalar(f64::from(gs)),
-                (None, None) => {}
+                // The tensor came from a file and its per-tensor scale was not given: a made-up
+                // value would silently rescale the user's data, so refuse.
+                (None, None) => {
+                    return Err(Failure::usage(format!(
+                        "error[{E_SCALE}]: `{tensor}` is NVFP4: give its per-tensor f32 scale with --arg {param}=VALUE"
+                    )));
+                }
             }
         }
     }
