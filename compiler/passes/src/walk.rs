@@ -1,5 +1,5 @@
-//! Read-only traversals of a kernel body shared by the passes: visit every op (nested blocks
-//! included), count the uses of every value, find the op defining each value.
+//! Traversals of a kernel body shared by the passes: visit every op (nested blocks included),
+//! read-only or in place, count the uses of every value, find the op defining each value.
 
 use std::collections::HashMap;
 use tessera_ir::{Block, Kernel, Op, OpKind, ValueId};
@@ -10,6 +10,17 @@ pub fn walk<'k>(b: &'k Block, f: &mut dyn FnMut(&'k Op)) {
         f(op);
         for inner in op.kind.blocks() {
             walk(inner, f);
+        }
+    }
+}
+
+/// Call `f` on every op of `b` and of the blocks nested in it, in program order, each op before the
+/// blocks it holds; `f` may rewrite the op in place (operands, attributes), not the block structure.
+pub fn walk_mut(b: &mut Block, f: &mut dyn FnMut(&mut Op)) {
+    for op in &mut b.ops {
+        f(op);
+        for inner in op.kind.blocks_mut() {
+            walk_mut(inner, f);
         }
     }
 }

@@ -10,7 +10,7 @@ use tessera_ir::{DType, Kernel, Module, OpKind, samples};
 use tessera_passes::diff::DiffError;
 use tessera_passes::{
     Changed, DiffOptions, Pass, PassError, PassInfo, PipelineError, PipelineOptions, TargetCaps, registry,
-    run_passes, run_pipeline,
+    run_passes, run_pipeline, walk_mut,
 };
 
 fn module(k: Kernel) -> Module {
@@ -38,17 +38,11 @@ impl Pass for SwapDotOperands {
         "swap-dot-operands"
     }
     fn run(&self, k: &mut Kernel, _: &TargetCaps) -> Result<Changed, PassError> {
-        fn go(b: &mut tessera_ir::Block) {
-            for op in &mut b.ops {
-                if let OpKind::Dot { a, b, .. } = &mut op.kind {
-                    std::mem::swap(a, b);
-                }
-                for inner in op.kind.blocks_mut() {
-                    go(inner);
-                }
+        walk_mut(&mut k.body, &mut |op| {
+            if let OpKind::Dot { a, b, .. } = &mut op.kind {
+                std::mem::swap(a, b);
             }
-        }
-        go(&mut k.body);
+        });
         Ok(Changed::Yes)
     }
 }

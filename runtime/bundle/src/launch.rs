@@ -23,6 +23,33 @@ pub enum SlotValue {
     F32(f32),
 }
 
+/// Everything a backend needs to launch a bundle over one set of bindings: the evaluated grid, the
+/// block and dynamic shared memory of `meta.json`, and the resolved ABI slots.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaunchPlan {
+    pub grid: [u32; 3],
+    pub block: [u32; 3],
+    /// Dynamic shared memory in bytes.
+    pub smem: u32,
+    pub slots: Vec<SlotValue>,
+}
+
+impl LaunchPlan {
+    /// Plan a launch of the kernel described by `meta` (parameters named `param_names`) over `bindings`.
+    pub fn new(
+        meta: &BundleMeta,
+        param_names: &[&str],
+        bindings: &Bindings,
+    ) -> Result<LaunchPlan, BundleError> {
+        Ok(LaunchPlan {
+            grid: grid(meta, &bindings.syms)?,
+            block: meta.block,
+            smem: meta.dynamic_shared_bytes,
+            slots: resolve_abi(meta, param_names, bindings)?,
+        })
+    }
+}
+
 fn launch(msg: String) -> BundleError {
     BundleError::Launch(msg)
 }

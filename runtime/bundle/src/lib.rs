@@ -3,8 +3,8 @@
 //! ABI, grid formula, threads, shared memory, target, tuning values, source hash), the checked tile IR
 //! text (`kernel.tir`, so the interpreter can re-run it), and the build report.
 //!
-//! Also the backend-neutral launch planning ([`launch`]) and benchmark arithmetic ([`stats`]) that the
-//! CUDA and HIP runtimes share, so both have one interface shape and one set of tests.
+//! Also the backend-neutral launch planning ([`launch`]), device-buffer bookkeeping ([`uploads`]) and
+//! benchmark arithmetic ([`stats`]) that the CUDA and HIP runtimes share, so both have one interface shape and one set of tests.
 
 pub mod args;
 mod dir;
@@ -13,6 +13,7 @@ mod hash;
 pub mod launch;
 mod meta;
 pub mod stats;
+pub mod uploads;
 
 pub use args::{KernelArg, ParamBlock, marshal};
 pub use dir::{
@@ -20,5 +21,6 @@ pub use dir::{
 };
 pub use error::BundleError;
 pub use hash::sha256_hex;
-pub use launch::{SlotValue, grid, resolve_abi};
+pub use launch::{LaunchPlan, SlotValue, grid, resolve_abi};
 pub use meta::{AbiArg, BUNDLE_FORMAT_VERSION, BundleMeta, TensorPart, TmaSpec};
+pub use uploads::{DeviceMemory, Uploads};

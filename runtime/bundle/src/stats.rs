@@ -99,6 +99,43 @@ impl Default for BenchOptions {
     }
 }
 
+impl BenchOptions {
+    /// Reject options that cannot produce a timing, before anything is uploaded.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if self.iters == 0 {
+            return Err("bench needs at least one timed iteration");
+        }
+        Ok(())
+    }
+
+    /// How many input sets to rotate through (see [`rotation_sets`]): 1 without rotation, else
+    /// enough to defeat a last-level cache of `llc_bytes` within half of the free device memory,
+    /// which `free_bytes` is asked for only when rotating.
+    pub fn sets<E>(
+        &self,
+        input_bytes: u64,
+        llc_bytes: u64,
+        free_bytes: impl FnOnce() -> Result<u64, E>,
+    ) -> Result<usize, E> {
+        if !self.rotate {
+            return Ok(1);
+        }
+        Ok(rotation_sets(input_bytes, llc_bytes, free_bytes()? / 2))
+    }
+
+    /// The result of a bench over per-launch `samples_ms`; `None` for no samples.
+    pub fn result(&self, samples_ms: &[f64], sets: usize, bytes: u64) -> Option<BenchResult> {
+        let timing = summarize(samples_ms)?;
+        let throughput = throughput(timing.median_ms, self.flops, bytes, self.ceiling_tflops);
+        Some(BenchResult {
+            timing,
+            sets,
+            bytes,
+            throughput,
+        })
+    }
+}
+
 /// What a backend's `bench` measured.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BenchResult {

@@ -1,7 +1,8 @@
 //! Launch planning: grid evaluation and ABI slot resolution against bindings (pure functions).
 
 use tessera_bundle::{
-    AbiArg, BUNDLE_FORMAT_VERSION, BundleMeta, SlotValue, TensorPart, TmaSpec, grid, resolve_abi, stats,
+    AbiArg, BUNDLE_FORMAT_VERSION, BundleMeta, DeviceMemory, LaunchPlan, SlotValue, TensorPart, TmaSpec,
+    Uploads, grid, resolve_abi, stats,
 };
 use tessera_ir::{DType, DimExpr};
 use tessera_numerics::{ArgValue, Bindings, TensorArg, TensorBuf};
@@ -195,4 +196,87 @@ fn timing_summary_and_rotation() {
     assert!((t.tflops.unwrap() - 68.719_476_736).abs() < 1e-6);
     assert!((t.pct_of_ceiling.unwrap() - 10.0).abs() < 1e-3);
     assert!((t.gbps - 3.0 * 4096.0 * 4096.0 / 2e-3 / 1e9).abs() < 1e-9);
+}
+
+#[test]
+fn launch_plan_gathers_grid_block_smem_and_slots() {
+    let mut m = meta(vec![AbiArg::SymI32 { sym: "K".into() }]);
+    m.dynamic_shared_bytes = 4096;
+    let p = LaunchPlan::new(&m, &NAMES, &bindings()).unwrap();
+    assert_eq!((p.grid, p.block, p.smem), ([1, 11, 1], [128, 1, 1], 4096));
+    assert_eq!(p.slots, vec![SlotValue::I32(320)]);
+    assert!(LaunchPlan::new(&m, &NAMES[..2], &bindings()).is_err());
+}
+
+#[test]
+fn bench_options_check_sets_and_result() {
+    let mut o = stats::BenchOptions::default();
+    assert!(o.check().is_ok());
+    let l2 = 50 << 20;
+    // The free-memory query runs only when rotating, and its error is passed through.
+    assert_eq!(o.sets(10 << 20, l2, || Ok::<u64, ()>(60 << 20)), Ok(3));
+    assert_eq!(o.sets(10 << 20, l2, || Err("no info")), Err("no info"));
+    o.rotate = false;
+    assert_eq!(o.sets(10 << 20, l2, || Err("never asked")), Ok(1));
+    o.iters = 0;
+    assert!(o.check().unwrap_err().contains("at least one timed iteration"));
+    o.flops = Some(4e9);
+    let r = o.result(&[4.0, 1.0, 2.0], 3, 2_000_000).unwrap();
+    assert_eq!((r.timing.median_ms, r.sets, r.bytes), (2.0, 3, 2_000_000));
+    assert!((r.throughput.tflops.unwrap() - 2.0).abs() < 1e-12);
+    assert!(o.result(&[], 1, 0).is_none());
+}
+
+/// A host stand-in for a device buffer: its "address" is its upload order, and it reads back a
+/// recognizable byte so the test can see which buffer was copied where.
+struct FakeBuf {
+    addr: u64,
+    fill: u8,
+}
+
+impl DeviceMemory for FakeBuf {
+    type Error = String;
+
+    fn device_addr(&self) -> u64 {
+        self.addr
+    }
+
+    fn download_into(&self, out: &mut [u8]) -> Result<(), String> {
+        out.fill(self.fill);
+        Ok(())
+    }
+}
+
+#[test]
+fn uploads_address_every_buffer_and_download_only_output_data() {
+    let mut b = bindings();
+    let mut n = 0u64;
+    let up = Uploads::new(&b, |bytes| {
+        n += 1;
+        Ok::<_, String>(FakeBuf {
+            addr: 1000 * n + bytes.len() as u64,
+            fill: n as u8,
+        })
+    })
+    .unwrap();
+    // Parameter 0's data, then its scales, then parameter 3's data; scalars get nothing.
+    assert_eq!(up.addr(0, TensorPart::Data), Some(1000 + 100 * 320));
+    assert_eq!(up.addr(0, TensorPart::Scale), Some(2000 + 100 * 10));
+    assert_eq!(up.addr(3, TensorPart::Data), Some(3000 + 100 * 704 * 2));
+    assert_eq!(up.addr(3, TensorPart::Scale), None);
+    assert_eq!(up.addr(1, TensorPart::Data), None);
+    up.download_outputs(&[3], &mut b, |m| m).unwrap();
+    let ArgValue::Tensor(c) = &b.args[3] else {
+        panic!("c is a tensor")
+    };
+    assert!(c.data.bytes.iter().all(|x| *x == 3));
+    let ArgValue::Tensor(a) = &b.args[0] else {
+        panic!("a is a tensor")
+    };
+    assert!(
+        a.data.bytes.iter().all(|x| *x == 0),
+        "only outputs are copied back"
+    );
+    let e = up.download_outputs(&[1], &mut b, |m| m).unwrap_err();
+    assert_eq!(e, "output 1 is not a tensor parameter");
 }

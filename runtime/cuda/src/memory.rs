@@ -78,6 +78,19 @@ impl DeviceBuffer {
     }
 }
 
+/// Lets the shared launch bookkeeping of `tessera_bundle` address and read back this buffer.
+impl tessera_bundle::DeviceMemory for DeviceBuffer {
+    type Error = CudaError;
+
+    fn device_addr(&self) -> u64 {
+        self.addr()
+    }
+
+    fn download_into(&self, out: &mut [u8]) -> Result<(), CudaError> {
+        self.download(out)
+    }
+}
+
 impl Drop for DeviceBuffer {
     fn drop(&mut self) {
         // SAFETY: `ptr` came from cuMemAlloc and is freed once; a failure at teardown (e.g. after a

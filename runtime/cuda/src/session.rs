@@ -9,7 +9,7 @@ use crate::module::Kernel;
 use crate::tensormap::{TensorMapPlan, encode};
 use cudarc::driver::sys;
 use tessera_bundle::stats::{self, BenchOptions, BenchResult};
-use tessera_bundle::{Bundle, KernelArg, ParamBlock, SlotValue, TensorPart, grid, marshal, resolve_abi};
+use tessera_bundle::{Bundle, KernelArg, LaunchPlan, ParamBlock, SlotValue, TensorPart, Uploads, marshal};
 use tessera_numerics::{ArgValue, Bindings};
 
 /// What one launch did.
@@ -25,7 +25,7 @@ pub struct RunReport {
 /// Everything one launch reads: device copies of the bindings' tensors, the encoded tensor maps and
 /// the marshalled parameters.
 struct LaunchSet {
-    buffers: Vec<(usize, TensorPart, DeviceBuffer)>,
+    buffers: Uploads<DeviceBuffer>,
     _maps: Vec<DeviceBuffer>,
     params: ParamBlock,
 }
@@ -36,21 +36,8 @@ fn prepare(
     names: &[&str],
     bindings: &Bindings,
 ) -> Result<LaunchSet, CudaError> {
-    let mut buffers = Vec::new();
-    for (i, a) in bindings.args.iter().enumerate() {
-        if let ArgValue::Tensor(t) = a {
-            buffers.push((i, TensorPart::Data, DeviceBuffer::from_host(dev, &t.data.bytes)?));
-            if let Some(s) = &t.scale {
-                buffers.push((i, TensorPart::Scale, DeviceBuffer::from_host(dev, &s.bytes)?));
-            }
-        }
-    }
-    let addr = |p: usize, part: TensorPart| {
-        buffers
-            .iter()
-            .find(|(i, q, _)| *i == p && *q == part)
-            .map(|b| b.2.addr())
-    };
+    let buffers = Uploads::new(bindings, |bytes| DeviceBuffer::from_host(dev, bytes))?;
+    let addr = |p: usize, part: TensorPart| buffers.addr(p, part);
     let mut maps: Vec<(usize, DeviceBuffer)> = Vec::new();
     for (slot, s) in slots.iter().enumerate() {
         if let SlotValue::TensorMap { param, part, tma } = s {
@@ -82,23 +69,7 @@ fn prepare(
     })
 }
 
-struct Plan {
-    grid: [u32; 3],
-    block: [u32; 3],
-    smem: u32,
-    slots: Vec<SlotValue>,
-}
-
-fn plan(bundle: &Bundle, names: &[&str], bindings: &Bindings) -> Result<Plan, CudaError> {
-    Ok(Plan {
-        grid: grid(&bundle.meta, &bindings.syms)?,
-        block: bundle.meta.block,
-        smem: bundle.meta.dynamic_shared_bytes,
-        slots: resolve_abi(&bundle.meta, names, bindings)?,
-    })
-}
-
-fn launch(kernel: &Kernel, p: &Plan, set: &mut LaunchSet) -> Result<(), CudaError> {
+fn launch(kernel: &Kernel, p: &LaunchPlan, set: &mut LaunchSet) -> Result<(), CudaError> {
     let mut ptrs = set.params.pointers();
     // SAFETY: `ptrs` point into `set.params`, alive for the call; every buffer they address is
     // owned by `set`; the function handle is live. The launch itself is asynchronous: faults
@@ -183,7 +154,7 @@ pub fn run(
     outputs: &[usize],
     bindings: &mut Bindings,
 ) -> Result<RunReport, CudaError> {
-    let p = plan(bundle, names, bindings)?;
+    let p = LaunchPlan::new(&bundle.meta, names, bindings)?;
     let mut set = prepare(dev, &p.slots, names, bindings)?;
     launch(kernel, &p, &mut set)?;
     if let Err(e) = sync_after(dev, kernel) {
@@ -193,20 +164,8 @@ pub fn run(
         }
         return Err(e);
     }
-    for &o in outputs {
-        let Some(ArgValue::Tensor(t)) = bindings.args.get_mut(o) else {
-            return Err(CudaError::Invalid(format!(
-                "output {o} is not a tensor parameter"
-            )));
-        };
-        if let Some((_, _, b)) = set
-            .buffers
-            .iter()
-            .find(|(i, part, _)| *i == o && *part == TensorPart::Data)
-        {
-            b.download(&mut t.data.bytes)?;
-        }
-    }
+    set.buffers
+        .download_outputs(outputs, bindings, CudaError::Invalid)?;
     Ok(RunReport {
         grid: p.grid,
         block: p.block,
@@ -225,19 +184,10 @@ pub fn bench(
     bindings: &Bindings,
     opts: &BenchOptions,
 ) -> Result<BenchResult, CudaError> {
-    if opts.iters == 0 {
-        return Err(CudaError::Invalid(
-            "bench needs at least one timed iteration".into(),
-        ));
-    }
-    let p = plan(bundle, names, bindings)?;
+    opts.check().map_err(|m| CudaError::Invalid(m.into()))?;
+    let p = LaunchPlan::new(&bundle.meta, names, bindings)?;
     let bytes = stats::binding_bytes(bindings);
-    let sets = if opts.rotate {
-        let (free, _) = dev.mem_info()?;
-        stats::rotation_sets(bytes, dev.info().l2_bytes, free / 2)
-    } else {
-        1
-    };
+    let sets = opts.sets(bytes, dev.info().l2_bytes, || dev.mem_info().map(|m| m.0))?;
     let mut launch_sets = (0..sets)
         .map(|_| prepare(dev, &p.slots, names, bindings))
         .collect::<Result<Vec<_>, _>>()?;
@@ -267,15 +217,8 @@ pub fn bench(
     let samples = (0..opts.iters)
         .map(|i| events.elapsed_ms(2 * i, 2 * i + 1))
         .collect::<Result<Vec<_>, _>>()?;
-    let timing =
-        stats::summarize(&samples).ok_or_else(|| CudaError::Invalid("bench produced no timings".into()))?;
-    let throughput = stats::throughput(timing.median_ms, opts.flops, bytes, opts.ceiling_tflops);
-    Ok(BenchResult {
-        timing,
-        sets,
-        bytes,
-        throughput,
-    })
+    opts.result(&samples, sets, bytes)
+        .ok_or_else(|| CudaError::Invalid("bench produced no timings".into()))
 }
 
 /// A pool of CUDA events, destroyed on drop.

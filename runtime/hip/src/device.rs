@@ -133,6 +133,19 @@ impl DeviceBuffer {
     }
 }
 
+/// Lets the shared launch bookkeeping of `tessera_bundle` address and read back this buffer.
+impl tessera_bundle::DeviceMemory for DeviceBuffer {
+    type Error = HipError;
+
+    fn device_addr(&self) -> u64 {
+        self.addr()
+    }
+
+    fn download_into(&self, out: &mut [u8]) -> Result<(), HipError> {
+        self.download(out)
+    }
+}
+
 impl Drop for DeviceBuffer {
     fn drop(&mut self) {
         // SAFETY: allocated once by hipMalloc, freed once.

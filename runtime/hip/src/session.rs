@@ -4,8 +4,8 @@
 use crate::device::{Device, DeviceBuffer, Kernel};
 use crate::error::HipError;
 use tessera_bundle::stats::{self, BenchOptions, BenchResult};
-use tessera_bundle::{Bundle, ParamBlock, SlotValue, TensorPart, grid, marshal, resolve_abi};
-use tessera_numerics::{ArgValue, Bindings};
+use tessera_bundle::{Bundle, LaunchPlan, ParamBlock, SlotValue, TensorPart, Uploads, marshal};
+use tessera_numerics::Bindings;
 
 /// The last-level cache that rotation must defeat. HIP exposes the L2 size through an attribute enum
 /// whose numbering differs between ROCm releases; MI300/MI355-class parts have a 256 MiB Infinity
@@ -20,31 +20,18 @@ pub struct RunReport {
 }
 
 struct LaunchSet {
-    buffers: Vec<(usize, TensorPart, DeviceBuffer)>,
+    buffers: Uploads<DeviceBuffer>,
     params: ParamBlock,
 }
 
 fn prepare(dev: &Device, slots: &[SlotValue], bindings: &Bindings) -> Result<LaunchSet, HipError> {
-    let mut buffers = Vec::new();
-    for (i, a) in bindings.args.iter().enumerate() {
-        if let ArgValue::Tensor(t) = a {
-            buffers.push((i, TensorPart::Data, DeviceBuffer::from_host(dev, &t.data.bytes)?));
-            if let Some(s) = &t.scale {
-                buffers.push((i, TensorPart::Scale, DeviceBuffer::from_host(dev, &s.bytes)?));
-            }
-        }
-    }
+    let buffers = Uploads::new(bindings, |bytes| DeviceBuffer::from_host(dev, bytes))?;
     if slots.iter().any(|s| matches!(s, SlotValue::TensorMap { .. })) {
         return Err(HipError::Invalid(
             "the bundle passes TMA tensor maps, an NVIDIA-only feature".into(),
         ));
     }
-    let addr = |p: usize, part: TensorPart| {
-        buffers
-            .iter()
-            .find(|(i, q, _)| *i == p && *q == part)
-            .map(|b| b.2.addr())
-    };
+    let addr = |p: usize, part: TensorPart| buffers.addr(p, part);
     let args = marshal(slots, &addr, &|_| None)?;
     Ok(LaunchSet {
         params: ParamBlock::new(&args),
@@ -52,23 +39,7 @@ fn prepare(dev: &Device, slots: &[SlotValue], bindings: &Bindings) -> Result<Lau
     })
 }
 
-struct Plan {
-    grid: [u32; 3],
-    block: [u32; 3],
-    smem: u32,
-    slots: Vec<SlotValue>,
-}
-
-fn plan(bundle: &Bundle, names: &[&str], bindings: &Bindings) -> Result<Plan, HipError> {
-    Ok(Plan {
-        grid: grid(&bundle.meta, &bindings.syms)?,
-        block: bundle.meta.block,
-        smem: bundle.meta.dynamic_shared_bytes,
-        slots: resolve_abi(&bundle.meta, names, bindings)?,
-    })
-}
-
-fn launch(dev: &Device, k: &Kernel, p: &Plan, set: &mut LaunchSet) -> Result<(), HipError> {
+fn launch(dev: &Device, k: &Kernel, p: &LaunchPlan, set: &mut LaunchSet) -> Result<(), HipError> {
     let mut ptrs = set.params.pointers();
     // SAFETY: parameter cells and buffers live in `set` for the call; the function is loaded.
     let r = unsafe {
@@ -98,22 +69,12 @@ pub fn run(
     outputs: &[usize],
     bindings: &mut Bindings,
 ) -> Result<RunReport, HipError> {
-    let p = plan(bundle, names, bindings)?;
+    let p = LaunchPlan::new(&bundle.meta, names, bindings)?;
     let mut set = prepare(dev, &p.slots, bindings)?;
     launch(dev, k, &p, &mut set)?;
     dev.synchronize()?;
-    for &o in outputs {
-        let Some(ArgValue::Tensor(t)) = bindings.args.get_mut(o) else {
-            return Err(HipError::Invalid(format!("output {o} is not a tensor parameter")));
-        };
-        if let Some((_, _, b)) = set
-            .buffers
-            .iter()
-            .find(|(i, part, _)| *i == o && *part == TensorPart::Data)
-        {
-            b.download(&mut t.data.bytes)?;
-        }
-    }
+    set.buffers
+        .download_outputs(outputs, bindings, HipError::Invalid)?;
     Ok(RunReport {
         grid: p.grid,
         block: p.block,
@@ -130,18 +91,10 @@ pub fn bench(
     bindings: &Bindings,
     opts: &BenchOptions,
 ) -> Result<BenchResult, HipError> {
-    if opts.iters == 0 {
-        return Err(HipError::Invalid(
-            "bench needs at least one timed iteration".into(),
-        ));
-    }
-    let p = plan(bundle, names, bindings)?;
+    opts.check().map_err(|m| HipError::Invalid(m.into()))?;
+    let p = LaunchPlan::new(&bundle.meta, names, bindings)?;
     let bytes = stats::binding_bytes(bindings);
-    let sets = if opts.rotate {
-        stats::rotation_sets(bytes, LLC_BYTES, dev.mem_info()?.0 / 2)
-    } else {
-        1
-    };
+    let sets = opts.sets(bytes, LLC_BYTES, || dev.mem_info().map(|m| m.0))?;
     let mut sets_v = (0..sets)
         .map(|_| prepare(dev, &p.slots, bindings))
         .collect::<Result<Vec<_>, _>>()?;
@@ -182,15 +135,8 @@ pub fn bench(
         })?;
         samples.push(f64::from(ms));
     }
-    let timing =
-        stats::summarize(&samples).ok_or_else(|| HipError::Invalid("bench produced no timings".into()))?;
-    let throughput = stats::throughput(timing.median_ms, opts.flops, bytes, opts.ceiling_tflops);
-    Ok(BenchResult {
-        timing,
-        sets,
-        bytes,
-        throughput,
-    })
+    opts.result(&samples, sets, bytes)
+        .ok_or_else(|| HipError::Invalid("bench produced no timings".into()))
 }
 
 struct EventGuard<'a> {

@@ -121,21 +121,7 @@ impl NativeAudit {
 /// Scan PTX text (comments skipped, predicate guards dropped).
 pub fn audit_ptx(ptx: &str) -> NativeAudit {
     let mut a = NativeAudit::default();
-    for line in ptx.lines() {
-        let l = line.trim_start();
-        if l.starts_with("//") {
-            continue;
-        }
-        let l = if l.starts_with('@') {
-            l.split_once(char::is_whitespace)
-                .map_or("", |(_, r)| r.trim_start())
-        } else {
-            l
-        };
-        let op = l
-            .split(|c: char| c.is_whitespace() || c == ';')
-            .next()
-            .unwrap_or("");
+    for (op, l) in crate::report::ptx_instructions(ptx) {
         if op == ".version" {
             a.ptx_version = l.split_whitespace().nth(1).map(str::to_string);
         } else if op.contains("block_scale") && (op.starts_with("mma.sync") || op.starts_with("tcgen05.mma"))

@@ -19,15 +19,15 @@ pub struct PtxScan {
     pub ptx_version: Option<String>,
 }
 
-/// Scan PTX instruction lines (comments and inline-asm markers skipped).
-pub fn scan_ptx(ptx: &str) -> PtxScan {
-    let mut s = PtxScan::default();
-    for line in ptx.lines() {
+/// The instruction lines of PTX text as `(mnemonic, line)`: comment lines skipped and a predicate
+/// guard such as `@%p1 ` dropped, so that guarded and unguarded instructions count alike. Both PTX
+/// scans (this report's and the native block-scaled audit) read PTX through it.
+pub(crate) fn ptx_instructions(ptx: &str) -> impl Iterator<Item = (&str, &str)> {
+    ptx.lines().filter_map(|line| {
         let l = line.trim_start();
         if l.starts_with("//") {
-            continue;
+            return None;
         }
-        // Drop a predicate guard such as `@%p1 `.
         let l = if l.starts_with('@') {
             l.split_once(char::is_whitespace)
                 .map_or("", |(_, r)| r.trim_start())
@@ -38,6 +38,14 @@ pub fn scan_ptx(ptx: &str) -> PtxScan {
             .split(|c: char| c.is_whitespace() || c == ';')
             .next()
             .unwrap_or("");
+        Some((op, l))
+    })
+}
+
+/// Scan PTX instruction lines (comments and inline-asm markers skipped).
+pub fn scan_ptx(ptx: &str) -> PtxScan {
+    let mut s = PtxScan::default();
+    for (op, l) in ptx_instructions(ptx) {
         if op.starts_with("wgmma.mma_async") || op.starts_with("mma.sync") || op.starts_with("tcgen05.mma") {
             *s.mma.entry(op.to_string()).or_default() += 1;
         } else if op.starts_with("cp.async.bulk.tensor") {

@@ -157,7 +157,7 @@ mod ice_tests {
 
     use super::*;
     use tessera_ir::{Kernel, OpKind};
-    use tessera_passes::{Changed, Pass, PassInfo};
+    use tessera_passes::{Changed, Pass, PassInfo, walk_mut};
 
     /// Swaps the operands of every dot: with BM != BK the IR no longer verifies.
     struct SwapDotOperands;
@@ -166,17 +166,11 @@ mod ice_tests {
             "swap-dot-operands"
         }
         fn run(&self, k: &mut Kernel, _: &TargetCaps) -> Result<Changed, PassError> {
-            fn go(b: &mut tessera_ir::Block) {
-                for op in &mut b.ops {
-                    if let OpKind::Dot { a, b, .. } = &mut op.kind {
-                        std::mem::swap(a, b);
-                    }
-                    for inner in op.kind.blocks_mut() {
-                        go(inner);
-                    }
+            walk_mut(&mut k.body, &mut |op| {
+                if let OpKind::Dot { a, b, .. } = &mut op.kind {
+                    std::mem::swap(a, b);
                 }
-            }
-            go(&mut k.body);
+            });
             Ok(Changed::Yes)
         }
     }
