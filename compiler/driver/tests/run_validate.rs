@@ -223,9 +223,19 @@ fn demo_of_a_missing_file_is_a_usage_error() {
 fn run_refuses_nvfp4_files_without_their_global_scale() {
     use tessera_ir::{DType as D, ScaleLayout, ScaleSpec, TensorType};
     let mut g = InputGen::new(11);
-    let spec = ScaleSpec { scale_dtype: D::UE4M3, block: vec![1, 16], global: true, layout: ScaleLayout::Linear };
+    let spec = ScaleSpec {
+        scale_dtype: D::UE4M3,
+        block: vec![1, 16],
+        global: true,
+        layout: ScaleLayout::Linear,
+    };
     let dims = vec![tessera_ir::Dim::Sym("R".into()), tessera_ir::Dim::Sym("K".into())];
-    let ty = TensorType { dtype: D::F4E2M1, dims, scale: Some(spec), packed_axis: Some(1) };
+    let ty = TensorType {
+        dtype: D::F4E2M1,
+        dims,
+        scale: Some(spec),
+        packed_axis: Some(1),
+    };
     let s = |p: &PathBuf| p.to_str().expect("utf8").to_string();
     let mut files = Vec::new();
     for (name, rows) in [("a", 40usize), ("b", 24)] {
