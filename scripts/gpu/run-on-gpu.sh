@@ -68,6 +68,41 @@ while read -r kernel M N K; do
   fi
 done < cases.txt
 
+# Named-dim cases (non-GEMM kernels, e.g. attention): `kernel NAME=V,NAME=V`; validate, bench and
+# memcheck with their own --dim names (no peers).
+named_args() { # "BH=2,S=200,causal=0" -> ARGS=(--dim BH=2 --dim S=200 --scalar causal=0)
+  ARGS=()
+  local kv
+  for kv in ${1//,/ }; do
+    case "${kv%%=*}" in
+      [A-Z]*) ARGS+=(--dim "$kv") ;;   # symbolic dims are upper-case in the examples
+      *) ARGS+=(--scalar "$kv") ;;     # scalar parameters (e.g. causal) are lower-case
+    esac
+  done
+}
+while read -r kernel named; do
+  [ -n "$kernel" ] || continue
+  if (( SECONDS > BUDGET_S )); then
+    echo "== skipping $kernel $named: past the ${BUDGET_S} s budget of this call"; continue
+  fi
+  named_args "$named"; dims=("${ARGS[@]}")
+  tag=${named//,/-}; b=bundles/$kernel
+  echo "== $kernel $named"
+  timeout 150 "$R" validate "$b" "${dims[@]}" --seed 7 --json "$RES" 2>"$LOGS/validate-$kernel-$tag.log"
+  rc=$?; sed 's/^/   /' "$LOGS/validate-$kernel-$tag.log" | tail -n 8
+  [ $rc -le 1 ] || echo "{\"kind\":\"validate\",\"kernel\":\"$kernel\",\"shape\":\"${named//,/ }\",\"pass\":false,\"error_rc\":$rc}" >> "$RES"
+  timeout 120 "$R" bench "$b" "${dims[@]}" --iters 50 --warmup 10 --json "$RES" \
+    2>"$LOGS/bench-$kernel-$tag.log" || { echo "   bench failed:"; tail -n 3 "$LOGS/bench-$kernel-$tag.log"; }
+  if [ -n "$SAN" ]; then
+    log=$LOGS/memcheck-$kernel-$tag.log
+    timeout 120 "$SAN" --tool memcheck --error-exitcode 9 "$R" run "$b" "${dims[@]}" --seed 7 >"$log" 2>&1
+    mrc=$?
+    errs=$(grep -oE 'ERROR SUMMARY: [0-9]+' "$log" | grep -oE '[0-9]+' | tail -1)
+    echo "   memcheck: ${errs:-?} errors (rc $mrc)"; grep -m 3 -E '^=+ +(Invalid|Address|ERROR)' "$log" | sed 's/^/     /'
+    echo "{\"kind\":\"memcheck\",\"kernel\":\"$kernel\",\"shape\":\"${named//,/ }\",\"errors\":${errs:-null},\"rc\":$mrc}" >> "$RES"
+  fi
+done < <(cat cases-named.txt 2>/dev/null)
+
 echo
 python3 table.py "$RES" "$OUT/peers.jsonl" | tee "$OUT/table.txt"
 tar czf "$OUT/logs.tar.gz" -C "$(dirname "$LOGS")" "$(basename "$LOGS")" 2>/dev/null || true

@@ -13,7 +13,8 @@ def dims(shape):
 res, peers = load(sys.argv[1]), load(sys.argv[2])
 rows = {}
 for r in res:
-    key = (r["kernel"], dims(r["shape"]))
+    # Named-dim shapes (attention: BH=.. S=..) keep their shape in the row's name.
+    key = (r["kernel"] + ("" if "M=" in r["shape"] else " " + r["shape"]), dims(r["shape"]))
     rows.setdefault(key, {})[r["kind"]] = r
 peer = {(p["kernel"], (p["M"], p["N"], p["K"])): p for p in peers if "kernel" in p}
 ceil = {p["ceiling"]: p for p in peers if "ceiling" in p}
