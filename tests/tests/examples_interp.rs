@@ -219,3 +219,132 @@ fn a_wrong_scale_is_noticed() {
     let v = tessera_oracle::tolerance(&k, &b, *i).judge(&compare_buf(&t.data, want).expect("compare"));
     assert!(!v.pass, "a corrupted scale passed: {}", v.reason);
 }
+
+fn attention_kernel() -> Kernel {
+    let p = examples()
+        .into_iter()
+        .find(|p| p.ends_with("attention_fp8.tsr"))
+        .expect("attention example");
+    compile(&p).kernels.remove(0)
+}
+
+fn set_scalar(k: &Kernel, b: &mut Bindings, name: &str, v: f64) {
+    let i = k
+        .params
+        .iter()
+        .position(|p| p.name == name)
+        .expect("scalar param");
+    b.args[i] = ArgValue::Scalar(v);
+}
+
+fn scalar_of(k: &Kernel, b: &Bindings, name: &str) -> f64 {
+    let i = k
+        .params
+        .iter()
+        .position(|p| p.name == name)
+        .expect("scalar param");
+    match b.args[i] {
+        ArgValue::Scalar(v) => v,
+        _ => panic!("{name} is not a scalar"),
+    }
+}
+
+/// Dequantized `[BH, S, HD]` tensor `name` (its `scale_<name>` applied).
+fn dequant(k: &Kernel, b: &Bindings, name: &str) -> Vec<f64> {
+    let i = k
+        .params
+        .iter()
+        .position(|p| p.name == name)
+        .expect("tensor param");
+    let ArgValue::Tensor(t) = &b.args[i] else {
+        panic!("{name} is not a tensor")
+    };
+    let s = scalar_of(k, b, &format!("scale_{name}"));
+    tessera_numerics::decode_buf_f64(&t.data)
+        .expect("decode")
+        .into_iter()
+        .map(|x| x * s)
+        .collect()
+}
+
+/// The default dequant scales make the operands unit-sized and the softmax spread out: with scale
+/// ~1 on fp8 codes it is a hard argmax (P in {0, 1}), data that hides P's rounding entirely.
+#[test]
+fn attention_defaults_give_a_spread_softmax() {
+    let k = attention_kernel();
+    let (bh, s, hd) = (2usize, 1000usize, 128usize);
+    let b = bindings(&k, &with(PARTIAL, &[("S", s as i64)]), 7);
+    assert_eq!(scalar_of(&k, &b, "scale_q"), 2f64.powi(-6));
+    let (q, kk) = (dequant(&k, &b, "q"), dequant(&k, &b, "k"));
+    let rms = (q.iter().map(|x| x * x).sum::<f64>() / q.len() as f64).sqrt();
+    assert!((0.5..2.0).contains(&rms), "dequantized q has RMS {rms}");
+    let sm = scalar_of(&k, &b, "sm_scale");
+    let mut peaked = 0;
+    for h in 0..bh {
+        for i in 0..s {
+            let qi = &q[(h * s + i) * hd..][..hd];
+            let logits: Vec<f64> = (0..s)
+                .map(|j| {
+                    let kj = &kk[(h * s + j) * hd..][..hd];
+                    sm * qi.iter().zip(kj).map(|(a, c)| a * c).sum::<f64>()
+                })
+                .collect();
+            let m = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let l: f64 = logits.iter().map(|x| (x - m).exp()).sum();
+            if 1.0 / l > 0.5 {
+                peaked += 1;
+            }
+        }
+    }
+    assert!(
+        peaked * 20 < bh * s,
+        "{peaked} of {} rows put more than half their mass on one key",
+        bh * s
+    );
+}
+
+/// The attention tolerance still fails wrong attention: the mask dropped, two V rows swapped,
+/// V's scale off by a binade. The first two differ only in some rows, so they fail on the element
+/// bound; the last is within it for most rows but fails the relative-L2 bound.
+#[test]
+fn a_wrong_attention_is_noticed() {
+    let k = attention_kernel();
+    let judge = |b: &mut Bindings, expected: Vec<(usize, Vec<f64>)>| {
+        run(&k, b, ProgramSet::All).expect("run");
+        let (i, want) = &expected[0];
+        let ArgValue::Tensor(t) = &b.args[*i] else {
+            panic!()
+        };
+        tessera_oracle::tolerance(&k, b, *i).judge(&compare_buf(&t.data, want).expect("compare"))
+    };
+    let dims = with(PARTIAL, &[("S", 200)]);
+    // The right attention passes (the baseline the failures are measured against).
+    let mut b = bindings(&k, &dims, 5);
+    let expected = tessera_oracle::expected(&k, &b).expect("oracle");
+    let v = judge(&mut b, expected);
+    assert!(v.pass, "correct attention failed: {}", v.reason);
+    // The causal mask dropped: the kernel attends to every key, the reference is causal.
+    let mut b = bindings(&k, &dims, 5);
+    let expected = tessera_oracle::expected(&k, &b).expect("oracle");
+    set_scalar(&k, &mut b, "causal", 0.0);
+    let v = judge(&mut b, expected);
+    assert!(!v.pass, "an unmasked attention passed: {}", v.reason);
+    // V rows 0 and 1 of head 0 swapped.
+    let mut b = bindings(&k, &dims, 5);
+    let expected = tessera_oracle::expected(&k, &b).expect("oracle");
+    let vi = k.params.iter().position(|p| p.name == "v").expect("v");
+    if let ArgValue::Tensor(t) = &mut b.args[vi] {
+        let row = 128; // HD fp8 bytes
+        let (r0, r1) = t.data.bytes.split_at_mut(row);
+        r0.swap_with_slice(&mut r1[..row]);
+    }
+    let v = judge(&mut b, expected);
+    assert!(!v.pass, "swapped V rows passed: {}", v.reason);
+    // V's scale off by a factor of two.
+    let mut b = bindings(&k, &dims, 5);
+    let expected = tessera_oracle::expected(&k, &b).expect("oracle");
+    let sv = scalar_of(&k, &b, "scale_v");
+    set_scalar(&k, &mut b, "scale_v", 2.0 * sv);
+    let v = judge(&mut b, expected);
+    assert!(!v.pass, "a doubled V scale passed: {}", v.reason);
+}

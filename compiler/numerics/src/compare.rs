@@ -157,6 +157,11 @@ pub struct Tolerance {
     pub max_rel_l2: f64,
     /// Lower bound on [`Metrics::cosine`].
     pub min_cosine: f64,
+    /// An absolute elementwise bound, for outputs whose error analysis is absolute rather than
+    /// relative to the result (attention: a convex combination of V rows errs relative to
+    /// `max|v|`, not `|o|`). The elementwise check passes when [`Metrics::max_rel`] `<= rtol` or
+    /// [`Metrics::max_abs`] `<= atol`; 0 (the default) leaves only the relative check.
+    pub atol: f64,
 }
 
 /// Unit roundoff of an f32 accumulator.
@@ -194,6 +199,7 @@ impl Tolerance {
                 rtol: 0.0,
                 max_rel_l2: 0.0,
                 min_cosine: 0.0,
+                atol: 0.0,
             };
         }
         let acc = 8.0 * (k.max(1) as f64).sqrt() * accum_eps;
@@ -205,6 +211,7 @@ impl Tolerance {
             rtol,
             max_rel_l2,
             min_cosine: 1.0 - 2.0 * rtol * rtol - 1e-12,
+            atol: 0.0,
         }
     }
 
@@ -227,9 +234,15 @@ impl Tolerance {
                 m.nan_inf_count, m.n
             ));
         }
-        if !le(m.max_rel, self.rtol) {
+        // `max_abs` covers finite pairs only; non-finite mismatches were rejected above.
+        if !le(m.max_rel, self.rtol) && !le(m.max_abs, self.atol) {
+            let abs = if self.atol > 0.0 {
+                format!(" and max abs error {:.3e} exceeds {:.3e}", m.max_abs, self.atol)
+            } else {
+                String::new()
+            };
             return fail(format!(
-                "max relative error {:.3e} exceeds {:.3e}{at}",
+                "max relative error {:.3e} exceeds {:.3e}{abs}{at}",
                 m.max_rel, self.rtol
             ));
         }
@@ -248,8 +261,8 @@ impl Tolerance {
         Verdict {
             pass: true,
             reason: format!(
-                "max_rel {:.3e} <= {:.3e}, rel_l2 {:.3e}, cosine {:.9}, max_abs {:.3e} over {} elements",
-                m.max_rel, self.rtol, m.rel_l2, m.cosine, m.max_abs, m.n
+                "max_rel {:.3e} (rtol {:.3e}), max_abs {:.3e} (atol {:.3e}), rel_l2 {:.3e}, cosine {:.9} over {} elements",
+                m.max_rel, self.rtol, m.max_abs, self.atol, m.rel_l2, m.cosine, m.n
             ),
         }
     }

@@ -87,18 +87,10 @@ impl InputGen {
             }
             DType::I8 => encode_buf(dtype, shape, None, &self.values(n, 20.0)),
             DType::I32 => encode_buf(dtype, shape, None, &self.values(n, 1000.0)),
-            DType::F32 | DType::BF16 | DType::F16 => {
-                encode_buf(dtype, shape, packed_axis, &self.values(n, 1.0))
-            }
             d => {
-                let f =
-                    format_of(d).ok_or_else(|| NumericsError::new(E_GEN, format!("no generator for {d}")))?;
-                encode_buf(
-                    d,
-                    shape,
-                    packed_axis,
-                    &self.values(n, f.max_finite() as f64 / 16.0),
-                )
+                let spread = plain_spread(d)
+                    .ok_or_else(|| NumericsError::new(E_GEN, format!("no generator for {d}")))?;
+                encode_buf(d, shape, packed_axis, &self.values(n, spread))
             }
         }
     }
@@ -237,4 +229,27 @@ fn check_shape(ty: &TensorType, shape: &[usize]) -> Result<(), NumericsError> {
         ));
     }
     Ok(())
+}
+
+/// The RMS of [`InputGen::plain`]'s data for a float dtype, before clipping to the type's range:
+/// [`plain_spread`] times the mixture's RMS factor, `sqrt(E[m^2])` over the multipliers of
+/// `sample` (83% 1, 10% 2^-2..2^-6, 5% 2^2..2^4, 2% 0), about 2.54 — the outliers dominate.
+/// Narrow types clip the largest outliers at their max, so their data sits somewhat below this.
+pub fn plain_rms(d: DType) -> Option<f64> {
+    let shrunk = (2..=6).map(|e| 2f64.powi(-2 * e)).sum::<f64>() / 5.0;
+    let grown = (2..=4).map(|e| 2f64.powi(2 * e)).sum::<f64>() / 3.0;
+    let m2 = 0.83 + 0.10 * shrunk + 0.05 * grown;
+    plain_spread(d).map(|s| s * m2.sqrt())
+}
+
+/// The standard deviation of the normal core of [`InputGen::plain`]'s mixture for a float dtype:
+/// 1 for f32/bf16/f16, a sixteenth of the max for narrow floats; `None` for ints and scale formats.
+/// Consumers that give the data a meaning (the attention oracle's default dequant scales) divide by
+/// it to get values of about unit size.
+pub fn plain_spread(d: DType) -> Option<f64> {
+    match d {
+        DType::F32 | DType::BF16 | DType::F16 => Some(1.0),
+        DType::E8M0 | DType::UE4M3 | DType::I1 | DType::I8 | DType::I32 => None,
+        d => format_of(d).map(|f| f.max_finite() as f64 / 16.0),
+    }
 }

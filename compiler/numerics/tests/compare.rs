@@ -161,3 +161,23 @@ fn f32_accumulation_fits_the_tolerance_and_a_dropped_term_does_not() {
         assert!(!v.pass, "k={k}: a dropped K term passed: {}", v.reason);
     }
 }
+
+/// An absolute bound passes elements whose relative error is large only because the expected
+/// value is small; it never lets a NaN through.
+#[test]
+fn an_absolute_bound_widens_only_the_element_check() {
+    let e = [1.0, -1.0, 0.01, 0.0];
+    let a = [1.0f32, -1.0, 0.06, 0.0];
+    let m = tessera_numerics::compare(&a, &e, None).expect("compare");
+    let mut t = Tolerance::for_output(DType::BF16, 1);
+    t.max_rel_l2 = 1.0;
+    t.min_cosine = 0.0;
+    assert!(!t.judge(&m).pass, "{}", t.judge(&m).reason);
+    t.atol = 0.1;
+    assert!(t.judge(&m).pass, "{}", t.judge(&m).reason);
+    t.atol = 0.01;
+    assert!(!t.judge(&m).pass);
+    let nan = tessera_numerics::compare(&[f32::NAN, -1.0, 0.01, 0.0], &e, None).expect("compare");
+    t.atol = f64::INFINITY;
+    assert!(!t.judge(&nan).pass);
+}

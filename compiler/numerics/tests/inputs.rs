@@ -153,3 +153,20 @@ fn bad_types_and_shapes_are_coded_errors() {
         "E0507"
     );
 }
+
+/// `plain_rms` matches the RMS the generator actually produces (f32: nothing clipped), and its
+/// spread is a sixteenth of a narrow type's max.
+#[test]
+fn plain_rms_matches_the_generated_data() {
+    use tessera_numerics::inputs::{plain_rms, plain_spread};
+    let n = 200_000;
+    let v = InputGen::new(11).values(n, 1.0);
+    let rms = (v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / n as f64).sqrt();
+    let want = plain_rms(DType::F32).expect("f32");
+    assert!(
+        (rms / want - 1.0).abs() < 0.05,
+        "measured {rms}, plain_rms {want}"
+    );
+    assert_eq!(plain_spread(DType::F8E4M3), Some(448.0 / 16.0));
+    assert_eq!(plain_rms(DType::I32), None);
+}

@@ -7,8 +7,9 @@
 //!   is A's K), each optionally scaled (contract in its type, or an explicit e8m0/ue4m3 scale
 //!   tensor right after it); every f32 scalar that is not an NV global multiplies C.
 //! - `attention`: the first three tensors are Q, K, V (`[heads, seq, d]` or `[seq, d]`); scalar
-//!   `sm_scale` scales the scores (default `1/sqrt(d)`), `scale_<q|k|v>` multiplies that tensor,
-//!   i32 `causal` != 0 masks keys after the query (top-left aligned).
+//!   `sm_scale` scales the scores (default `1/sqrt(d)`), `scale_<q|k|v>` multiplies that tensor
+//!   (default: one over the generated data's RMS, so operands are about unit size), i32 `causal`
+//!   != 0 masks keys after the query (top-left aligned; default 1).
 //! - `moe_gated`: X `[T, K]`, gate and up weights `[E, I, K]` (in that order), i32 `[E + 1]` group
 //!   offsets, i32 `[P]` token ids and f32 `[P]` routing weights; out `[T, I]`
 //!   `+= w * silu(x·gᵀ) * (x·uᵀ)` per route.
@@ -18,6 +19,7 @@ mod gemm;
 mod moe;
 mod roles;
 
+pub use attention::AttentionStats;
 use tessera_ir::{DType, Kernel, OpKind, ParamKind};
 use tessera_numerics::{Bindings, Tolerance, compare::unit_roundoff};
 
@@ -117,13 +119,22 @@ pub fn prepare_inputs(k: &Kernel, b: &mut Bindings, seed: u64) -> Result<(), Ora
     }
 }
 
-/// Default values for scalars the conventions give a meaning to (`sm_scale`, `causal`).
+/// Default values for scalars the conventions give a meaning to (attention's `sm_scale`,
+/// `causal` and the per-tensor dequant scales `scale_<q|k|v>`). Callers use it only for scalars
+/// the user did not give.
 pub fn default_scalar(k: &Kernel, name: &str, syms: &[(String, i64)]) -> Option<f64> {
     match (family(k).ok()?, name) {
         ("attention", "sm_scale") => attention::default_sm_scale(k, syms),
         ("attention", "causal") => Some(1.0),
+        ("attention", n) if n.starts_with("scale_") => attention::default_operand_scale(k, n),
         _ => None,
     }
+}
+
+/// The operand statistics attention's tolerance is built from (for callers that widen it, e.g.
+/// for a target's accumulator).
+pub fn attention_stats(k: &Kernel, b: &Bindings) -> Result<AttentionStats, OracleError> {
+    attention::stats(k, b)
 }
 
 /// Symbolic dims whose values follow from others under the family's conventions (MoE: `E1 = E + 1`),
@@ -136,30 +147,78 @@ pub fn derive_dims(k: &Kernel, syms: &mut Vec<(String, i64)>) {
 
 /// The acceptance tolerance for output `param`: the numerics tolerance of its dtype for the
 /// family's accumulation length, widened by `2u` for every narrower-than-f32 float type the kernel
-/// rounds an intermediate to, since the plain reference keeps those values exact. Attention's
-/// `cast<f8e4m3>(p)` is the case in point: each probability carries a relative error up to `u` in
-/// the numerator `sum p v`, while the denominator `l` sums the unrounded `p` — up to `u` more.
+/// rounds an intermediate to, since the plain reference keeps those values exact.
+///
+/// Attention also gets an absolute element bound ([`Tolerance::atol`], see [`attention_atol`]):
+/// its output is a convex combination of V rows, so errors in the weights are errors relative to
+/// `max|v|`, not to `|o|` — a small `o` is the result of cancellation between V rows. The relative
+/// `rel_l2` and cosine bounds stay as they are; whole-tensor errors average out, and they still
+/// catch a systematic error that moves every element by less than `atol`.
 pub fn tolerance(k: &Kernel, b: &Bindings, param: usize) -> Tolerance {
     let out = match k.params.get(param).map(|p| &p.kind) {
         Some(ParamKind::Tensor { ty, .. }) => ty.dtype,
         _ => DType::F32,
     };
-    let len = match family(k).unwrap_or("gemm") {
+    let fam = family(k).unwrap_or("gemm");
+    let len = match fam {
         "attention" => attention::accum_len(k, b),
         "moe_gated" => moe::accum_len(k, b),
         _ => gemm::accum_len(k, b),
     };
     let base = Tolerance::for_output(out, len);
-    let mut extra = 0.0;
-    for d in intermediate_roundings(k, out) {
-        extra += 2.0 * unit_roundoff(d);
-    }
+    let roundings = intermediate_roundings(k, out);
+    let extra: f64 = roundings.iter().map(|d| 2.0 * unit_roundoff(*d)).sum();
     let rtol = base.rtol + extra;
+    let atol = match (fam, attention::stats(k, b)) {
+        ("attention", Ok(s)) => attention_atol(&s, out, &roundings),
+        _ => 0.0,
+    };
     Tolerance {
         rtol,
         max_rel_l2: base.max_rel_l2 + extra,
         min_cosine: 1.0 - 2.0 * rtol * rtol - 1e-12,
+        atol,
     }
+}
+
+/// The absolute element bound of attention, `o_i = sum_j P_ij v_j` with `sum_j P_ij = 1`:
+///
+/// - Weights rounded to a narrow type `r` (the kernel's `cast<f8e4m3>(p)` before the P·V dot; the
+///   denominator `l = sum_j p_j` sums the unrounded `p`, the largest of which is exactly 1):
+///   normal weights round with `|dp_j| <= u_r p_j`, so they move `o` by at most
+///   `sum_j |dp_j| |v_j| / l <= u_r max|v|`.
+/// - Weights below `r`'s smallest normal round with an absolute error up to half the subnormal
+///   spacing `h` instead (2^-10 for e4m3), and `|dp_j| <= min(p_j, h)`. Those errors are
+///   independent in sign, a random walk with variance `sum_j dp_j^2 / 3 <= h (l - 1) / 3`, which
+///   divided by `l^2` peaks at `h / 12` (at `l = 2`); and with at most `S` terms it is also at
+///   most `S h^2 / 3`. At 4 sigma: `4 min(h sqrt(S/3), sqrt(h/3) / 2) max|v|`.
+/// - f32 accumulation of the `S` terms of P·V (and of `l`): `8 sqrt(S) eps` of `max|v|`, the
+///   numerics crate's accumulation bound.
+/// - The output rounding: `|o| <= max|v|`, so one ulp of the output type is `2 u_out max|v|`.
+///
+/// For e4m3 weights and a bf16 output that is about `0.106 max|v|` at S = 1000 (`2^-4` from the
+/// normal weights, 0.036 from the subnormal ones, `2^-7` from the output).
+pub fn attention_atol(s: &AttentionStats, out: DType, roundings: &[DType]) -> f64 {
+    let n = s.seq_k.max(1) as f64;
+    let weights: f64 = roundings
+        .iter()
+        .map(|d| {
+            let h = half_subnormal_spacing(*d);
+            unit_roundoff(*d) + 4.0 * (h * (n / 3.0).sqrt()).min((h / 3.0).sqrt() / 2.0)
+        })
+        .sum();
+    let accum = 8.0 * n.sqrt() * tessera_numerics::compare::F32_ACCUM_EPS;
+    s.max_v * (weights + accum + 2.0 * unit_roundoff(out))
+}
+
+/// Half the distance between subnormals of float type `d` (half its smallest positive value): the
+/// largest absolute rounding error of a value below the smallest normal. 0 for types not stored as
+/// one-byte codes (bf16/f16 subnormals sit far below any attention weight that matters).
+fn half_subnormal_spacing(d: DType) -> f64 {
+    let packed = (d == DType::F4E2M1).then_some(0);
+    tessera_numerics::buf_from_codes(d, &[2], packed, &[1, 0])
+        .and_then(|b| tessera_numerics::decode_buf_f64(&b))
+        .map_or(0.0, |v| v.first().map_or(0.0, |x| x.abs() / 2.0))
 }
 
 /// Float dtypes narrower than f32 that the kernel casts intermediates to (the output dtype's own

@@ -11,10 +11,12 @@
 //! dequant: e8m0 promotion per 32-K sub-block, or FP4/FP8 codes converted to bf16 in shared
 //! memory), `wgmma` (descriptor, fragment layout), `epilogue` (per-element evaluation, stores),
 //! `access` (masked addressing), `scalar` (elementwise ops), `text` (the MLIR text builder),
-//! `pipeline` (melior: parse, verify, passes, translate).
+//! `pipeline` (melior: parse, verify, passes, translate). `@reference(attention)` kernels take
+//! `attention` instead (FP8 online-softmax attention forward: two e4m3 wgmma products per key tile).
 
 mod abi;
 mod access;
+mod attention;
 mod blockscale;
 mod epilogue;
 mod error;

@@ -133,7 +133,7 @@ impl Lower<'_> {
 }
 
 /// An MLIR/PTX-safe entry symbol for a kernel name.
-fn entry_symbol(name: &str) -> String {
+pub(crate) fn entry_symbol(name: &str) -> String {
     let s: String = name
         .chars()
         .map(|c| {
@@ -152,6 +152,10 @@ fn entry_symbol(name: &str) -> String {
 }
 
 pub(crate) fn lower_kernel(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
+    // `@reference(attention)` kernels take the attention path (attention/); all others are GEMMs.
+    if let Some(att) = crate::attention::recognise(kernel) {
+        return crate::attention::lower(kernel, &att?, opts);
+    }
     let pat = pattern::match_gemm(kernel)?;
     let plan: MainloopPlan = mainloop::plan(kernel, &pat, opts)?;
     let tma = HashMap::from([

@@ -134,7 +134,7 @@ pub fn outputs(k: &Kernel) -> Vec<usize> {
 /// [`device_bindings`] for the launch); outputs poisoned (data and scales) so an element the
 /// kernel never writes is found by its bytes — except outputs the kernel accumulates into with
 /// atomics, which must start at zero. Scalar parameters take `--scalar` values, else the default
-/// the kernel's reference convention gives them (attention's `sm_scale`, `causal`), else for f32 a
+/// the kernel's reference convention gives them (attention's `sm_scale`, `causal`, `scale_<q|k|v>`), else for f32 a
 /// seeded value in [0.5, 2] (ints have no safe default: they must be given). Index/routing inputs
 /// are then made meaningful by the reference convention (MoE offsets and token ids).
 pub fn make_bindings(

@@ -131,7 +131,8 @@ impl ValidateRow {
                     "against": c.against, "output": c.output, "compared": c.compared, "pass": c.pass,
                     "max_abs": c.metrics.max_abs, "max_rel": c.metrics.max_rel, "rel_l2": c.metrics.rel_l2,
                     "cosine": c.metrics.cosine, "nan_inf": c.metrics.nan_inf_count,
-                    "poisoned": c.metrics.poisoned_count, "rtol": c.tolerance.rtol, "reason": c.reason,
+                    "poisoned": c.metrics.poisoned_count, "rtol": c.tolerance.rtol, "atol": c.tolerance.atol,
+                    "reason": c.reason,
                 })
             })
             .collect();
@@ -181,8 +182,10 @@ pub fn choose_programs(grid: [u32; 3], flops: Option<f64>, opts: &ValidateOption
 }
 
 /// The tolerance for output `out`: the oracle's (output dtype, accumulation length, intermediate
-/// roundings). Hopper's FP8 wgmma accumulates with about 14 significant bits between promotions, so
-/// FP8 inputs on sm_90 widen it to that accumulator's bound.
+/// roundings; attention's absolute bound relative to `max|v|`). Hopper's FP8 wgmma accumulates with
+/// about 14 significant bits between promotions, so FP8 inputs on sm_90 widen it to that
+/// accumulator's bound: for a GEMM along its reduction dim K; for attention along the Q·Kᵀ dot of
+/// head-dim length (see [`hopper_attention_atol`]).
 pub fn tolerance_for(k: &Kernel, b: &Bindings, out: usize, target: &str) -> Tolerance {
     let base = tessera_oracle::tolerance(k, b, out);
     let fp8_in = k.params.iter().any(|p| {
@@ -192,6 +195,15 @@ pub fn tolerance_for(k: &Kernel, b: &Bindings, out: usize, target: &str) -> Tole
     if !(target.starts_with("sm_90") && fp8_in) {
         return base;
     }
+    if tessera_oracle::family(k).ok() == Some("attention") {
+        let Ok(s) = tessera_oracle::attention_stats(k, b) else {
+            return base;
+        };
+        return Tolerance {
+            atol: base.atol + hopper_attention_atol(&s),
+            ..base
+        };
+    }
     let kdim = b.sym("K").map_or(1, |v| v.max(1) as usize);
     let hopper = Tolerance::with_accum(out_dtype, kdim, HOPPER_FP8_ACCUM_EPS);
     let rtol = base.rtol.max(hopper.rtol);
@@ -199,8 +211,30 @@ pub fn tolerance_for(k: &Kernel, b: &Bindings, out: usize, target: &str) -> Tole
         rtol,
         max_rel_l2: base.max_rel_l2.max(hopper.max_rel_l2),
         min_cosine: base.min_cosine.min(hopper.min_cosine),
+        atol: base.atol,
     }
 }
+
+/// The output error Hopper's FP8 accumulator adds to attention, through its logits. Each logit
+/// `s = sm_scale q·k` is a dot of `d` (head-dim) products summed with unit roundoff
+/// [`HOPPER_FP8_ACCUM_EPS`]; the numerics crate's accumulation bound puts its error at
+/// `ds <= 8 sqrt(d) eps` times the logits' RMS `sm_scale sqrt(d) rms(q) rms(k)`. A logit error
+/// scales its weight by `exp(ds)`, and `o = sum_j P_j v_j` moves by
+/// `sum_j P_j ds_j (v_j - o)`, at most `2 max|ds| max|v|`. The P·V dot runs on the same
+/// accumulator, but only within one key block (the kernel carries `acc` in f32 across blocks,
+/// rescaled by `alpha`); a block's sum is at most `max|v|` times its share of `l`, so that adds
+/// `8 sqrt(BN) eps max|v|`, with BN at most [`MAX_KEY_BLOCK`].
+pub fn hopper_attention_atol(s: &tessera_oracle::AttentionStats) -> f64 {
+    let d = s.head_dim.max(1) as f64;
+    let ds = 8.0 * d.sqrt() * HOPPER_FP8_ACCUM_EPS * s.logit_rms();
+    let block = s.seq_k.clamp(1, MAX_KEY_BLOCK) as f64;
+    let pv = 8.0 * block.sqrt() * HOPPER_FP8_ACCUM_EPS;
+    (2.0 * ds + pv) * s.max_v
+}
+
+/// The widest key block (BN) an attention kernel's P·V wgmma sums in one accumulator: the Hopper
+/// attention lowering tiles BN in [64, 128].
+const MAX_KEY_BLOCK: usize = 128;
 
 /// Compare `gpu` with `expected` on the elements where `select` is true; every element of `gpu` is
 /// still checked for poison (via the mask) within the selection.

@@ -21,12 +21,11 @@ pub(crate) fn v_row(kq: u32, byte: u32) -> u32 {
     16 * (kq / 4) + 2 * (kq % 4) + [0, 1, 8, 9][byte as usize % 4]
 }
 
-/// The offsets added to `16 * (kq / 4) + 2 * (kq % 4)` for the four bytes of a packed register.
-pub(crate) const BYTE_ROWS: [u32; 4] = [0, 1, 8, 9];
-
 /// Byte offset of element (row `r`, byte `k`) of a K-major tile whose rows are `w` bytes wide
 /// (w = 64 or 128) under the matching wgmma/TMA swizzle: 16-byte chunk bits 4.. of the linear
 /// offset are XORed with its bits 7.. (128B: 3 bits, 64B: 2 bits), from a 1024-aligned base.
+/// emit.rs computes the same expression in MLIR (`transpose_v`); this is its tested reference.
+#[cfg(test)]
 pub(crate) fn swizzle(r: u32, k: u32, w: u32) -> u32 {
     let off = r * w + k;
     off ^ (((off >> 7) & (w / 16 - 1)) << 4)
@@ -76,7 +75,8 @@ mod tests {
     fn swizzle_matches_the_128b_and_64b_atoms() {
         // 128B: chunk ^= row % 8.
         assert_eq!(swizzle(3, 5, 128), 3 * 128 + (3 << 4) + 5);
-        assert_eq!(swizzle(9, 16, 128), 9 * 128 + ((1 ^ 1) << 4));
+        // Row 9 = row 1 of its atom: chunk 1 ^ 1 = 0.
+        assert_eq!(swizzle(9, 16, 128), 9 * 128);
         // 64B: chunk ^= (row / 2) % 4.
         assert_eq!(swizzle(2, 0, 64), 2 * 64 + (1 << 4));
         assert_eq!(swizzle(7, 33, 64), 7 * 64 + ((2 ^ 3) << 4) + 1);

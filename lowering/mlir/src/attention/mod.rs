@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use tessera_bundle::TmaSpec;
 use tessera_ir::Kernel;
 
-pub(crate) use pattern::recognise;
 use pattern::AttnPattern;
+pub(crate) use pattern::recognise;
 
 /// Extra dynamic shared memory so the base can be aligned to 1024 bytes at run time.
 const ALIGN_SLACK: u32 = 1024;

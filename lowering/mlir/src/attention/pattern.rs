@@ -81,10 +81,7 @@ fn match_attention(kernel: &Kernel) -> Result<AttnPattern, LoweringError> {
         }
     }
     let want_scalars = [DType::F32, DType::F32, DType::F32, DType::F32, DType::I32];
-    if ins.len() != 3
-        || outs.len() != 1
-        || scalars.iter().map(|s| s.0).collect::<Vec<_>>() != want_scalars
-    {
+    if ins.len() != 3 || outs.len() != 1 || scalars.iter().map(|s| s.0).collect::<Vec<_>>() != want_scalars {
         return Err(bad(
             "attention on sm_90a takes (q, k, v: f8e4m3[BH, S, HD], scale_q, scale_k, scale_v, sm_scale: f32, causal: i32, o: out bf16[BH, S, HD])".into(),
         ));
@@ -94,7 +91,11 @@ fn match_attention(kernel: &Kernel) -> Result<AttnPattern, LoweringError> {
     let hd = tile(kernel, "HD")?;
     let dims = &ins[0].1.dims;
     for (id, ty, span) in ins.iter().chain(outs.iter()) {
-        let want = if *id == outs[0].0 { DType::BF16 } else { DType::F8E4M3 };
+        let want = if *id == outs[0].0 {
+            DType::BF16
+        } else {
+            DType::F8E4M3
+        };
         if ty.dtype != want || &ty.dims != dims {
             return Err(LoweringError::unsupported(
                 format!(
@@ -179,14 +180,12 @@ fn check_body(kernel: &Kernel) -> Result<(), LoweringError> {
         .filter(|o| matches!(o.kind, OpKind::Store { .. }))
         .count();
     if stores != 1 {
-        return Err(bad("expected one store of the output tile after the loop", Some(lp)));
+        return Err(bad(
+            "expected one store of the output tile after the loop",
+            Some(lp),
+        ));
     }
-    let producer = |v: ValueId| {
-        body.ops
-            .iter()
-            .find(|o| o.results.contains(&v))
-            .map(|o| &o.kind)
-    };
+    let producer = |v: ValueId| body.ops.iter().find(|o| o.results.contains(&v)).map(|o| &o.kind);
     let dots: Vec<&Op> = body
         .ops
         .iter()
@@ -198,13 +197,37 @@ fn check_body(kernel: &Kernel) -> Result<(), LoweringError> {
     let OpKind::Dot { a, .. } = &pv.kind else {
         return Err(bad("expected a dot", Some(pv)));
     };
-    if !matches!(producer(*a), Some(OpKind::Cast { to: DType::F8E4M3, .. })) {
+    if !matches!(
+        producer(*a),
+        Some(OpKind::Cast {
+            to: DType::F8E4M3,
+            ..
+        })
+    ) {
         return Err(bad("the P·V dot must take cast<f8e4m3>(p)", Some(pv)));
     }
     let has = |f: &dyn Fn(&OpKind) -> bool| body.ops.iter().any(|o| f(&o.kind));
     if !has(&|k| matches!(k, OpKind::Unary { op: UnOp::Exp2, .. }))
-        || !has(&|k| matches!(k, OpKind::Reduce { kind: ReduceKind::Max, axis: 1, .. }))
-        || !has(&|k| matches!(k, OpKind::Reduce { kind: ReduceKind::Sum, axis: 1, .. }))
+        || !has(&|k| {
+            matches!(
+                k,
+                OpKind::Reduce {
+                    kind: ReduceKind::Max,
+                    axis: 1,
+                    ..
+                }
+            )
+        })
+        || !has(&|k| {
+            matches!(
+                k,
+                OpKind::Reduce {
+                    kind: ReduceKind::Sum,
+                    axis: 1,
+                    ..
+                }
+            )
+        })
     {
         return Err(bad(
             "the loop must compute an online softmax (exp2, row max, row sum)",

@@ -68,7 +68,7 @@ fn render(e: &BuildError, target: &str, src: &SourceText) -> String {
                 what.clone(),
             )
             .with_note(
-                "the Hopper (sm_90a) lowering covers GEMM-shaped kernels; see docs/dev/hopper-gemm.md",
+                "the Hopper (sm_90a) lowering covers GEMM-shaped kernels and `@reference(attention)` FP8 attention; see docs/dev/hopper-gemm.md",
             ),
         ),
         other => format!("error: target {target}: {other}\n"),
