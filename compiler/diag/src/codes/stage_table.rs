@@ -870,8 +870,9 @@ and `--verify-each` narrow it down to one pass.",
         title: "construct not supported by the sm_90a lowering",
         stage: "tessera-target-nvidia Hopper lowering (`tessera build --target sm_90a`)",
         explanation: "The checker accepts the program, but the Hopper mainloop lowering (TMA + mbarrier + wgmma) \
-covers GEMM-shaped kernels, with or without fused dequantization; other shapes (elementwise kernels, attention, \
-MoE) are not lowered yet. The label points at the construct. The interpreter runs every checked kernel.",
+covers GEMM-shaped kernels, with or without fused dequantization, and the FP8 attention forward of \
+`@reference(attention)` kernels shaped like dsl_examples/attention_fp8.tsr (HD = 128); other shapes (elementwise \
+kernels, MoE) are not lowered yet. The label points at the construct. The interpreter runs every checked kernel.",
         wrong: ex(
             ADD_ONE,
             "tessera build x.tsr -o out --target sm_90a --no-ptxas",
