@@ -405,16 +405,7 @@ fn load(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev>
             return None;
         }
     }
-    let ty = if c.shape.is_empty() {
-        Type::Scalar(dtype)
-    } else {
-        Type::Tile(TileType {
-            dtype,
-            shape: c.shape.clone(),
-            scale: c.scale.clone(),
-            layout: tessera_ir::TileLayout::Logical,
-        })
-    };
+    let ty = c.value_type(dtype);
     Some(Ev::Val(cx.emit1(
         OpKind::Load {
             access: c.access,
@@ -466,16 +457,7 @@ fn store(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -> 
         );
         return None;
     }
-    let want = if c.shape.is_empty() {
-        Type::Scalar(dtype)
-    } else {
-        Type::Tile(TileType {
-            dtype,
-            shape: c.shape.clone(),
-            scale: c.scale.clone(),
-            layout: tessera_ir::TileLayout::Logical,
-        })
-    };
+    let want = c.value_type(dtype);
     let vspan = pos[1].span;
     let v = match ev {
         Ev::Err => return None,

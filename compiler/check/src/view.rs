@@ -19,6 +19,23 @@ pub struct Checked {
     pub base_span: Span,
 }
 
+impl Checked {
+    /// The type of one element read or written through this access: a scalar for all-point
+    /// accesses, else a (possibly scaled) tile of the accessed shape.
+    pub fn value_type(&self, dtype: DType) -> Type {
+        if self.shape.is_empty() {
+            Type::Scalar(dtype)
+        } else {
+            Type::Tile(TileType {
+                dtype,
+                shape: self.shape.clone(),
+                scale: self.scale.clone(),
+                layout: tessera_ir::TileLayout::Logical,
+            })
+        }
+    }
+}
+
 /// An i32 scalar index value.
 fn index_scalar(cx: &mut Cx, e: &Expr, what: &str) -> Option<ValueId> {
     crate::expr::i32_scalar(

@@ -14,6 +14,7 @@ pub mod passes;
 pub mod pipeline;
 pub mod registry;
 pub mod target;
+pub mod testing;
 mod walk;
 
 pub use diff::{DiffMismatch, DiffOptions};

@@ -10,7 +10,7 @@ use tessera_ir::{DType, Kernel, Module, OpKind, samples};
 use tessera_passes::diff::DiffError;
 use tessera_passes::{
     Changed, DiffOptions, Pass, PassError, PassInfo, PipelineError, PipelineOptions, TargetCaps, registry,
-    run_passes, run_pipeline, walk_mut,
+    run_passes, run_pipeline,
 };
 
 fn module(k: Kernel) -> Module {
@@ -30,27 +30,7 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-/// Swaps the operands of every dot: with non-square tiles the IR no longer verifies; with square
-/// tiles it verifies but computes `B^T A^T`-shaped garbage.
-struct SwapDotOperands;
-impl Pass for SwapDotOperands {
-    fn name(&self) -> &'static str {
-        "swap-dot-operands"
-    }
-    fn run(&self, k: &mut Kernel, _: &TargetCaps) -> Result<Changed, PassError> {
-        walk_mut(&mut k.body, &mut |op| {
-            if let OpKind::Dot { a, b, .. } = &mut op.kind {
-                std::mem::swap(a, b);
-            }
-        });
-        Ok(Changed::Yes)
-    }
-}
-const SWAP: PassInfo = PassInfo {
-    name: "swap-dot-operands",
-    summary: "broken on purpose",
-    make: || Box::new(SwapDotOperands),
-};
+use tessera_passes::testing::SWAP_DOT_OPERANDS as SWAP;
 
 /// Drops the per-tensor scale multiply of the GEMM epilogue (`acc * scale0` becomes `acc`), the
 /// XLA #48543 bug class: the IR stays valid, only the numbers change.

@@ -26,6 +26,7 @@ mod mainloop;
 mod pattern;
 mod pipeline;
 mod scalar;
+mod smem;
 mod text;
 mod wgmma;
 // Owned by the native block-scaled backends (sm_100a / sm_120a / gfx950): lane-index expressions,

@@ -464,17 +464,7 @@ fn produce(
             };
             let off = lw.b.i32(base as i64);
             let o = lw.b.op("so", format!("arith.addi {soff}, {off} : i32"));
-            let dst = lw.b.op(
-                "dst",
-                format!(
-                    "llvm.getelementptr {}[{o}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8",
-                    ring.smem
-                ),
-            );
-            let d7 = lw.b.op(
-                "dst",
-                format!("llvm.addrspacecast {dst} : !llvm.ptr<3> to !llvm.ptr<7>"),
-            );
+            let d7 = crate::smem::tma_dst(&mut lw.b, &ring.smem, &o);
             lw.b.line(format!(
                 "nvvm.cp.async.bulk.tensor.shared.cluster.global {d7}, {tmap}, {bar}, box[{kx}, {r0}] : !llvm.ptr<7>, !llvm.ptr"
             ));
@@ -483,18 +473,7 @@ fn produce(
         for c in 0..plan.chunks {
             let off = lw.b.i32((base + c * rows * plan.swizzle) as i64);
             let o = lw.b.op("so", format!("arith.addi {soff}, {off} : i32"));
-            let dst = lw.b.op(
-                "dst",
-                format!(
-                    "llvm.getelementptr {}[{o}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8",
-                    ring.smem
-                ),
-            );
-            // A shared::cluster destination must be addrspace 7 (a CTA's own smem is in its cluster).
-            let d7 = lw.b.op(
-                "dst",
-                format!("llvm.addrspacecast {dst} : !llvm.ptr<3> to !llvm.ptr<7>"),
-            );
+            let d7 = crate::smem::tma_dst(&mut lw.b, &ring.smem, &o);
             let kc = if c == 0 {
                 k0.clone()
             } else {
@@ -532,17 +511,8 @@ pub(crate) fn emit(
     let step = lw.scalar(pat.step, span)?;
     let b = &mut lw.b;
 
-    // The ring's base, aligned up to 1024 bytes (the 128B-swizzle atom) at run time.
-    let raw = b.op("smem", "llvm.mlir.addressof @tessera_smem : !llvm.ptr<3>");
-    let addr = b.op("sa", format!("llvm.ptrtoint {raw} : !llvm.ptr<3> to i32"));
-    let c1024 = b.i32(1024);
-    let rem = b.op("sa", format!("arith.remui {addr}, {c1024} : i32"));
-    let up = b.op("sa", format!("arith.subi {c1024}, {rem} : i32"));
-    let pad = b.op("sa", format!("arith.remui {up}, {c1024} : i32"));
-    let smem = b.op(
-        "smem",
-        format!("llvm.getelementptr {raw}[{pad}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
-    );
+    // The ring's base, aligned up to the 128B-swizzle atom at run time.
+    let smem = crate::smem::aligned_base(b);
     let bars = b.op("bars", "llvm.mlir.addressof @tessera_full : !llvm.ptr<3>");
     let ring = Ring {
         smem: smem.clone(),

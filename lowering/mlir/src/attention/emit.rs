@@ -38,17 +38,7 @@ fn bar_at(b: &mut Body, cx: &Ctx, i: &str) -> String {
 
 /// `%smem + off` as a shared::cluster pointer (TMA's destination space).
 fn tma_dst(b: &mut Body, cx: &Ctx, off: &str) -> String {
-    let p = b.op(
-        "dst",
-        format!(
-            "llvm.getelementptr {}[{off}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8",
-            cx.smem
-        ),
-    );
-    b.op(
-        "dst",
-        format!("llvm.addrspacecast {p} : !llvm.ptr<3> to !llvm.ptr<7>"),
-    )
+    crate::smem::tma_dst(b, &cx.smem, off)
 }
 
 /// tid 0: arm stage `s`'s barrier and load key tile `t` of K and V into it.
@@ -295,17 +285,8 @@ pub(crate) fn body(
     let bm = b.i32(plan.bm as i64);
     let m0 = b.op("m0", format!("arith.muli {bx}, {bm} : i32"));
 
-    // Dynamic shared memory aligned up to 1024 bytes (the swizzle atom).
-    let raw = b.op("smem", "llvm.mlir.addressof @tessera_smem : !llvm.ptr<3>");
-    let addr = b.op("sa", format!("llvm.ptrtoint {raw} : !llvm.ptr<3> to i32"));
-    let c1024 = b.i32(1024);
-    let rem = b.op("sa", format!("arith.remui {addr}, {c1024} : i32"));
-    let up = b.op("sa", format!("arith.subi {c1024}, {rem} : i32"));
-    let pad = b.op("sa", format!("arith.remui {up}, {c1024} : i32"));
-    let smem = b.op(
-        "smem",
-        format!("llvm.getelementptr {raw}[{pad}] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i8"),
-    );
+    // Dynamic shared memory aligned up to the swizzle atom.
+    let smem = crate::smem::aligned_base(&mut b);
     let bars = b.op("bars", "llvm.mlir.addressof @tessera_att_bars : !llvm.ptr<3>");
     let cx = Ctx {
         plan,

@@ -156,24 +156,6 @@ mod ice_tests {
     //! reproducer file and the replay command.
 
     use super::*;
-    use tessera_ir::{Kernel, OpKind};
-    use tessera_passes::{Changed, Pass, PassInfo, walk_mut};
-
-    /// Swaps the operands of every dot: with BM != BK the IR no longer verifies.
-    struct SwapDotOperands;
-    impl Pass for SwapDotOperands {
-        fn name(&self) -> &'static str {
-            "swap-dot-operands"
-        }
-        fn run(&self, k: &mut Kernel, _: &TargetCaps) -> Result<Changed, PassError> {
-            walk_mut(&mut k.body, &mut |op| {
-                if let OpKind::Dot { a, b, .. } = &mut op.kind {
-                    std::mem::swap(a, b);
-                }
-            });
-            Ok(Changed::Yes)
-        }
-    }
 
     const SRC: &str = "kernel mm(a: bf16[M, K], b: bf16[N, K], c: out f32[M, N]) \
         tiles(BM = 32, BN = 32, BK = 64) grid(cdiv(M, BM), cdiv(N, BN)) {
@@ -199,11 +181,7 @@ mod ice_tests {
             ..PipelineOptions::default()
         };
         let caps = TargetCaps::lookup("sm_100a").unwrap_or_else(|| panic!("no sm_100a caps"));
-        let swap = PassInfo {
-            name: "swap-dot-operands",
-            summary: "broken on purpose",
-            make: || Box::new(SwapDotOperands),
-        };
+        let swap = tessera_passes::testing::SWAP_DOT_OPERANDS;
         let err = tessera_passes::run_passes(&mut module, caps, &[swap], &opts, &mut Vec::new())
             .err()
             .unwrap_or_else(|| panic!("the broken pass went unnoticed"));
