@@ -19,6 +19,7 @@ pub fn check_kernel(def: &KernelDef) -> (Kernel, Vec<Diagnostic>) {
         body: Block::default(),
         values: Vec::new(),
         attrs: Vec::new(),
+        cta: None,
     };
     let mut cx = Cx::new(k);
     cx.k.attrs = crate::sig::attrs(&mut cx, &def.attrs);

@@ -213,6 +213,8 @@ impl<'a> Program<'a> {
                 ew::broadcast(&*self.get(*x)?, &to)
             }
             OpKind::ExpandDims { x, axis } => ew::expand_dims(&*self.get(*x)?, *axis as usize),
+            // Layouts say where data lives, not what it is: a conversion is the identity.
+            OpKind::ConvertLayout { x } => (*self.get(*x)?).clone(),
             OpKind::Transpose { x } => {
                 let x = self.get(*x)?;
                 if x.shape.len() != 2 {

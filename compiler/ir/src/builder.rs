@@ -30,6 +30,7 @@ impl KernelBuilder {
                 body: Block::default(),
                 values: Vec::new(),
                 attrs: Vec::new(),
+                cta: None,
             },
             stack: vec![Block::default()],
             span: Span::default(),

@@ -105,6 +105,25 @@ pub struct Kernel {
     /// Source attributes such as `@reference(gemm)` → `("reference", "gemm")`, in source order.
     #[serde(default)]
     pub attrs: Vec<(String, String)>,
+    /// The thread block of the distributed level: set by `assign-layouts`, together with a
+    /// physical layout on every tile; `None` at the tile-IR level.
+    #[serde(default)]
+    pub cta: Option<Cta>,
+}
+
+/// The thread-block shape the distributed level was laid out for (powers of two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Cta {
+    /// log2 of the threads per warp (5 on NVIDIA, 6 for a 64-wide AMD wave).
+    pub lane_bits: u32,
+    /// log2 of the warps per CTA.
+    pub warp_bits: u32,
+}
+
+impl Cta {
+    pub fn threads(&self) -> u32 {
+        1 << (self.lane_bits + self.warp_bits)
+    }
 }
 
 impl Kernel {

@@ -10,6 +10,7 @@
 mod builder;
 mod dtype;
 mod kernel;
+mod layout;
 mod ops;
 mod parse;
 mod print;
@@ -20,7 +21,8 @@ mod verify;
 
 pub use builder::KernelBuilder;
 pub use dtype::DType;
-pub use kernel::{DimExpr, Kernel, Module, Param, ParamKind, TileParam};
+pub use kernel::{Cta, DimExpr, Kernel, Module, Param, ParamKind, TileParam};
+pub use layout::{HwDim, LinearLayout, SharedLayout, erase_layouts, padded_extent};
 pub use ops::{
     Access, BinOp, Block, Bound, CmpPred, Index, Op, OpKind, ParamId, ReduceKind, UnOp, ValueId, ValueInfo,
 };

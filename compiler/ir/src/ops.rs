@@ -174,6 +174,11 @@ pub enum OpKind {
     Transpose {
         x: ValueId,
     },
+    /// The same tile in another layout (distributed level only): moves data between registers,
+    /// lanes, warps and shared memory; never changes a value.
+    ConvertLayout {
+        x: ValueId,
+    },
     Reduce {
         kind: ReduceKind,
         x: ValueId,
@@ -254,6 +259,7 @@ impl OpKind {
             OpKind::Broadcast { .. } => "broadcast",
             OpKind::ExpandDims { .. } => "expand_dims",
             OpKind::Transpose { .. } => "transpose",
+            OpKind::ConvertLayout { .. } => "convert_layout",
             OpKind::Reduce { .. } => "reduce",
             OpKind::Load { .. } => "load",
             OpKind::Store { .. } => "store",
@@ -296,6 +302,7 @@ impl OpKind {
             | OpKind::Broadcast { x }
             | OpKind::ExpandDims { x, .. }
             | OpKind::Transpose { x }
+            | OpKind::ConvertLayout { x }
             | OpKind::Reduce { x, .. } => out.push(*x),
             OpKind::Select { cond, a, b } => out.extend([*cond, *a, *b]),
             OpKind::Load { access: a, .. } => access(a, &mut out),
@@ -322,6 +329,83 @@ impl OpKind {
             OpKind::Yield { values } => out.extend(values.iter().copied()),
         }
         out
+    }
+
+    /// Apply `f` to every value this op reads directly (the same set as [`OpKind::operands`]).
+    pub fn for_each_operand_mut(&mut self, mut f: impl FnMut(&mut ValueId)) {
+        fn access(a: &mut Access, f: &mut dyn FnMut(&mut ValueId)) {
+            for i in &mut a.index {
+                match i {
+                    Index::Range { start, .. } => f(start),
+                    Index::Point(v) | Index::Gather(v) => f(v),
+                }
+            }
+            for b in &mut a.bounds {
+                if let Some(v) = &mut b.lo {
+                    f(v);
+                }
+                if let Some(v) = &mut b.hi {
+                    f(v);
+                }
+            }
+        }
+        match self {
+            OpKind::ConstInt { .. }
+            | OpKind::ConstFloat { .. }
+            | OpKind::Full { .. }
+            | OpKind::ProgramId { .. }
+            | OpKind::NumPrograms { .. }
+            | OpKind::SymDim { .. }
+            | OpKind::Arange { .. } => {}
+            OpKind::Binary { lhs, rhs, .. } | OpKind::Cmp { lhs, rhs, .. } => {
+                f(lhs);
+                f(rhs);
+            }
+            OpKind::Unary { x, .. }
+            | OpKind::Cast { x, .. }
+            | OpKind::Broadcast { x }
+            | OpKind::ExpandDims { x, .. }
+            | OpKind::Transpose { x }
+            | OpKind::ConvertLayout { x }
+            | OpKind::Reduce { x, .. } => f(x),
+            OpKind::Select { cond, a, b } => {
+                f(cond);
+                f(a);
+                f(b);
+            }
+            OpKind::Load { access: a, .. } => access(a, &mut f),
+            OpKind::Store { access: a, value } | OpKind::AtomicAdd { access: a, value } => {
+                access(a, &mut f);
+                f(value);
+            }
+            OpKind::Dot { a, b, acc } => {
+                f(a);
+                f(b);
+                f(acc);
+            }
+            OpKind::Dequant { x, scale, .. } => {
+                f(x);
+                if let Some(s) = scale {
+                    f(s);
+                }
+            }
+            OpKind::Quantize { x, global, .. } => {
+                f(x);
+                if let Some(g) = global {
+                    f(g);
+                }
+            }
+            OpKind::For {
+                lo, hi, step, inits, ..
+            } => {
+                f(lo);
+                f(hi);
+                f(step);
+                inits.iter_mut().for_each(f);
+            }
+            OpKind::If { cond, .. } => f(cond),
+            OpKind::Yield { values } => values.iter_mut().for_each(f),
+        }
     }
 
     /// The blocks this op owns.

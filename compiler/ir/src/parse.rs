@@ -358,23 +358,72 @@ impl<'a> P<'a> {
         })
     }
 
+    /// `<reg = [(..), ..], lane = [..], warp = [..]>` after `#dist`.
+    fn linear_layout(&mut self) -> Result<crate::LinearLayout, IrParseError> {
+        self.expect("<")?;
+        let mut parts = Vec::new();
+        for (i, key) in ["reg", "lane", "warp"].iter().enumerate() {
+            if i > 0 {
+                self.expect(",")?;
+            }
+            self.expect(key)?;
+            self.expect("=")?;
+            parts.push(self.list("[", "]", |p| p.list("(", ")", |p| p.uint("basis coordinate")))?);
+        }
+        self.expect(">")?;
+        let warp = parts.pop().unwrap_or_default();
+        let lane = parts.pop().unwrap_or_default();
+        let reg = parts.pop().unwrap_or_default();
+        Ok(crate::LinearLayout { reg, lane, warp })
+    }
+
+    /// `<order = [..], vec = V, per_phase = P, max_phase = M>` after `#shared`.
+    fn shared_layout(&mut self) -> Result<crate::SharedLayout, IrParseError> {
+        self.expect("<")?;
+        self.expect("order")?;
+        self.expect("=")?;
+        let order = self.list("[", "]", |p| p.uint("dim"))?;
+        let field = |p: &mut Self, key: &str| -> Result<u32, IrParseError> {
+            p.expect(",")?;
+            p.expect(key)?;
+            p.expect("=")?;
+            p.uint(key)
+        };
+        let vec = field(self, "vec")?;
+        let per_phase = field(self, "per_phase")?;
+        let max_phase = field(self, "max_phase")?;
+        self.expect(">")?;
+        Ok(crate::SharedLayout {
+            order,
+            vec,
+            per_phase,
+            max_phase,
+        })
+    }
+
     fn ty(&mut self) -> Result<Type, IrParseError> {
         if self.eat("tile") {
             self.expect("<")?;
             let shape = self.list("[", "]", |p| p.uint("tile extent"))?;
             self.expect(",")?;
             let dtype = self.dtype()?;
-            let scale = if self.eat(",") {
-                Some(self.scale_spec()?)
-            } else {
-                None
-            };
+            let mut scale = None;
+            let mut layout = TileLayout::Logical;
+            while self.eat(",") {
+                if self.eat("#dist") {
+                    layout = TileLayout::Dist(self.linear_layout()?);
+                } else if self.eat("#shared") {
+                    layout = TileLayout::Shared(self.shared_layout()?);
+                } else {
+                    scale = Some(self.scale_spec()?);
+                }
+            }
             self.expect(">")?;
             Ok(Type::Tile(TileType {
                 dtype,
                 shape,
                 scale,
-                layout: TileLayout::Logical,
+                layout,
             }))
         } else {
             Ok(Type::Scalar(self.dtype()?))
@@ -496,6 +545,26 @@ impl<'a> P<'a> {
         })?;
         self.keyword("grid")?;
         let grid = self.list("(", ")", |p| p.dim_expr())?;
+        let cta = if self.eat("cta") {
+            self.expect("{")?;
+            self.expect("warps")?;
+            self.expect("=")?;
+            let warps: u32 = self.uint("warps")?;
+            self.expect(",")?;
+            self.expect("warp_size")?;
+            self.expect("=")?;
+            let size: u32 = self.uint("warp size")?;
+            self.expect("}")?;
+            if !warps.is_power_of_two() || !size.is_power_of_two() {
+                return self.err("cta warps and warp_size must be powers of two");
+            }
+            Some(crate::Cta {
+                lane_bits: size.trailing_zeros(),
+                warp_bits: warps.trailing_zeros(),
+            })
+        } else {
+            None
+        };
         let mut cx = KCtx {
             values: Vec::new(),
             max_id: self.s.len(),
@@ -525,6 +594,7 @@ impl<'a> P<'a> {
             body,
             values,
             attrs,
+            cta,
         })
     }
 
@@ -760,6 +830,9 @@ impl<'a> P<'a> {
                     axis: self.uint("axis")?,
                 }
             }
+            "convert_layout" => OpKind::ConvertLayout {
+                x: self.use_value(cx)?,
+            },
             "transpose" => OpKind::Transpose {
                 x: self.use_value(cx)?,
             },

@@ -24,8 +24,8 @@
 //! arena round-trips too.
 
 use crate::{
-    Access, BinOp, Block, Bound, CmpPred, Dim, DimExpr, Index, Kernel, Module, Op, OpKind, ParamKind,
-    ReduceKind, ScaleSpec, TensorType, TileLayout, TileType, Type, UnOp, ValueId,
+    Access, BinOp, Block, Bound, CmpPred, Dim, DimExpr, Index, Kernel, LinearLayout, Module, Op, OpKind,
+    ParamKind, ReduceKind, ScaleSpec, TensorType, TileLayout, TileType, Type, UnOp, ValueId,
 };
 use std::fmt::Write;
 
@@ -80,11 +80,46 @@ fn tile_type(t: &TileType) -> String {
         s.push_str(&scale_spec(sc));
     }
     // `Logical` is the default and is omitted; physical layouts (added by target passes) print here.
-    match t.layout {
+    match &t.layout {
         TileLayout::Logical => {}
+        TileLayout::Dist(l) => {
+            s.push_str(", ");
+            s.push_str(&linear_layout(l));
+        }
+        TileLayout::Shared(sh) => {
+            let order: Vec<String> = sh.order.iter().map(|d| d.to_string()).collect();
+            let _ = write!(
+                s,
+                ", #shared<order = [{}], vec = {}, per_phase = {}, max_phase = {}>",
+                order.join(", "),
+                sh.vec,
+                sh.per_phase,
+                sh.max_phase
+            );
+        }
     }
     s.push('>');
     s
+}
+
+/// `#dist<reg = [(0, 1), (0, 2)], lane = [...], warp = [...]>`: the basis vector of each index bit.
+fn linear_layout(l: &LinearLayout) -> String {
+    let bases = |bs: &[Vec<u32>]| {
+        let v: Vec<String> = bs
+            .iter()
+            .map(|b| {
+                let c: Vec<String> = b.iter().map(|x| x.to_string()).collect();
+                format!("({})", c.join(", "))
+            })
+            .collect();
+        format!("[{}]", v.join(", "))
+    };
+    format!(
+        "#dist<reg = {}, lane = {}, warp = {}>",
+        bases(&l.reg),
+        bases(&l.lane),
+        bases(&l.warp)
+    )
 }
 
 fn scale_spec(s: &ScaleSpec) -> String {
@@ -265,6 +300,14 @@ impl Printer<'_> {
         let _ = writeln!(self.out, "  tiles {{ {} }}", tiles.join(", "));
         let grid: Vec<String> = k.grid.iter().map(dim_expr).collect();
         let _ = writeln!(self.out, "  grid ({})", grid.join(", "));
+        if let Some(cta) = &k.cta {
+            let _ = writeln!(
+                self.out,
+                "  cta {{ warps = {}, warp_size = {} }}",
+                1u32 << cta.warp_bits,
+                1u32 << cta.lane_bits
+            );
+        }
         let dead = self.dead_values();
         if !dead.is_empty() {
             let d: Vec<String> = dead.iter().map(|v| self.def(*v)).collect();
@@ -407,6 +450,7 @@ impl Printer<'_> {
             OpKind::Broadcast { x } => format!("broadcast {}", self.v(*x)),
             OpKind::ExpandDims { x, axis } => format!("expand_dims {}, axis = {}", self.v(*x), axis),
             OpKind::Transpose { x } => format!("transpose {}", self.v(*x)),
+            OpKind::ConvertLayout { x } => format!("convert_layout {}", self.v(*x)),
             OpKind::Reduce { kind, x, axis } => {
                 format!("reduce {} {}, axis = {}", reduce_name(*kind), self.v(*x), axis)
             }

@@ -111,10 +111,30 @@ pub struct TensorType {
     pub packed_axis: Option<usize>,
 }
 
-/// Layout of a tile's data. `Logical` until a target pass assigns a physical one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Layout of a tile's data. `Logical` until a target's `assign-layouts` pass gives every tile of
+/// the kernel a physical one (the distributed level; see `layout.rs` and docs/IR.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TileLayout {
+    /// No placement yet: the tile IR level.
+    #[default]
     Logical,
+    /// Held in registers of the CTA's threads, as a linear layout over the padded shape.
+    Dist(crate::LinearLayout),
+    /// Held in shared memory.
+    Shared(crate::SharedLayout),
+}
+
+impl TileLayout {
+    pub fn is_logical(&self) -> bool {
+        matches!(self, TileLayout::Logical)
+    }
+
+    pub fn as_dist(&self) -> Option<&crate::LinearLayout> {
+        match self {
+            TileLayout::Dist(l) => Some(l),
+            _ => None,
+        }
+    }
 }
 
 /// A tile: a small dense array held by one program instance. Shapes are compile-time constants.

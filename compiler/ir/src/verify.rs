@@ -53,7 +53,19 @@ pub fn verify_kernel(k: &Kernel) -> Result<(), VerifyError> {
         scope: Vec::new(),
     };
     v.signature()?;
+    v.tile_layouts()?;
     v.block(&k.body, None)
+}
+
+/// `t` with its layout erased: the tile-IR type that layouts refine.
+fn logical(t: &Type) -> Type {
+    match t {
+        Type::Tile(tt) => Type::Tile(TileType {
+            layout: crate::TileLayout::Logical,
+            ..tt.clone()
+        }),
+        s => s.clone(),
+    }
 }
 
 type R = Result<(), VerifyError>;
@@ -309,9 +321,10 @@ impl<'a> V<'a> {
         self.ty(op.results[0])
     }
 
+    /// The result type must be `t`, layouts aside (layout rules are checked by `layouts`).
     fn want(&self, op: &Op, t: &Type) -> R {
         let r = self.res(op)?;
-        if r != t {
+        if logical(r) != logical(t) {
             return self.fail(format!(
                 "result type is {} but {} is expected",
                 shape_str(r),
@@ -321,10 +334,111 @@ impl<'a> V<'a> {
         Ok(())
     }
 
+    /// The distributed level is all or nothing: with `cta` set every tile has a valid physical
+    /// layout for that thread block, without it every tile is logical.
+    fn tile_layouts(&self) -> R {
+        for (i, info) in self.k.values.iter().enumerate() {
+            let Type::Tile(t) = &info.ty else { continue };
+            let bad = |m: String| self.fail(format!("value %{i}: {m}"));
+            match (&self.k.cta, &t.layout) {
+                (None, crate::TileLayout::Logical) => {}
+                (None, _) => return bad("has a physical layout but the kernel has no `cta`".into()),
+                (Some(_), crate::TileLayout::Logical) => {
+                    return bad("is logical in a distributed kernel (every tile needs a layout)".into());
+                }
+                (Some(c), crate::TileLayout::Dist(l)) => {
+                    if let Err(e) = l.check(&t.shape, c.lane_bits as usize, c.warp_bits as usize) {
+                        return bad(format!("invalid layout: {e}"));
+                    }
+                }
+                (Some(_), crate::TileLayout::Shared(sh)) => {
+                    if let Err(e) = sh.check(&t.shape) {
+                        return bad(format!("invalid shared layout: {e}"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Layout rules of the ops whose result layout follows from the operand's (distributed level):
+    /// they move no data, so the layouts must agree exactly.
+    fn op_layouts(&self, op: &Op) -> R {
+        if self.k.cta.is_none() {
+            return Ok(());
+        }
+        let dist = |v: ValueId| -> Result<Option<&crate::LinearLayout>, VerifyError> {
+            Ok(match self.ty(v)? {
+                Type::Tile(t) => match &t.layout {
+                    crate::TileLayout::Dist(l) => Some(l),
+                    _ => return self.fail(format!("%{} must be in registers here", v.0)),
+                },
+                Type::Scalar(_) => None,
+            })
+        };
+        let expect = |got: Option<&crate::LinearLayout>, want: crate::LinearLayout| -> R {
+            if got != Some(&want) {
+                return self.fail("result layout does not follow from the operand's layout");
+            }
+            Ok(())
+        };
+        match &op.kind {
+            OpKind::Broadcast { x } => {
+                if let (Some(src), Some(r)) = (dist(*x)?, dist(op.results[0])?) {
+                    let (Type::Tile(xt), Type::Tile(rt)) = (self.ty(*x)?, self.ty(op.results[0])?) else {
+                        return Ok(());
+                    };
+                    let dims: Vec<bool> = xt.shape.iter().zip(&rt.shape).map(|(a, b)| a != b).collect();
+                    if *src != r.project(&dims) {
+                        return self.fail("a broadcast's operand layout must be its result layout projected onto the operand");
+                    }
+                }
+            }
+            OpKind::ExpandDims { x, axis } => {
+                if let Some(src) = dist(*x)? {
+                    expect(dist(op.results[0])?, src.expand_dims(*axis as usize))?;
+                }
+            }
+            OpKind::Transpose { x } => {
+                if let Some(src) = dist(*x)? {
+                    expect(dist(op.results[0])?, src.transpose())?;
+                }
+            }
+            OpKind::Reduce { x, axis, .. } => {
+                if let Some(src) = dist(*x)? {
+                    if !src.is_axis_separable() {
+                        return self.fail("a reduction's operand layout must be axis-separable");
+                    }
+                    if let Type::Tile(_) = self.ty(op.results[0])? {
+                        expect(dist(op.results[0])?, src.slice(*axis as usize))?;
+                    }
+                }
+            }
+            OpKind::Dot { acc: x, .. } | OpKind::Dequant { x, .. } | OpKind::Quantize { x, .. } => {
+                if dist(*x)? != dist(op.results[0])? {
+                    return self.fail("the result must be in the layout of the accumulator / operand");
+                }
+            }
+            OpKind::ConvertLayout { x } => {
+                let (a, b) = (self.ty(*x)?, self.res(op)?);
+                if logical(a) != logical(b) || matches!(a, Type::Scalar(_)) {
+                    return self.fail("convert_layout changes only the layout of a tile");
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn op_(&mut self, op: &Op) -> R {
         for v in op.kind.operands() {
             self.visible(v)?;
         }
+        self.op_types(op)?;
+        self.op_layouts(op)
+    }
+
+    fn op_types(&mut self, op: &Op) -> R {
         match &op.kind {
             OpKind::ConstInt { .. } => match self.res(op)? {
                 Type::Scalar(d) if d.is_int() || *d == DType::I1 => {}
@@ -448,6 +562,10 @@ impl<'a> V<'a> {
                     }),
                 )?;
             }
+            OpKind::ConvertLayout { x } => {
+                self.tile(*x, "operand")?;
+                self.res(op)?;
+            }
             OpKind::Transpose { x } => {
                 let t = self.tile(*x, "operand")?;
                 if t.shape.len() != 2 {
@@ -471,10 +589,11 @@ impl<'a> V<'a> {
                 let r = self.res(op)?;
                 let ok = match r {
                     Type::Tile(rt) => {
-                        *rt == TileType {
-                            shape: s,
-                            ..t.clone()
-                        }
+                        logical(&Type::Tile(rt.clone()))
+                            == logical(&Type::Tile(TileType {
+                                shape: s,
+                                ..t.clone()
+                            }))
                     }
                     Type::Scalar(d) => s.is_empty() && *d == t.dtype,
                 };
@@ -500,7 +619,7 @@ impl<'a> V<'a> {
                 }
                 let want = self.access_type(access, tt)?;
                 let got = self.ty(*value)?;
-                if *got != want {
+                if logical(got) != want {
                     return self.fail(format!(
                         "value has type {} but the view is {}",
                         shape_str(got),
@@ -572,7 +691,7 @@ impl<'a> V<'a> {
                     dtype: *elem,
                     shape: t.shape.clone(),
                     scale: Some(spec.clone()),
-                    layout: t.layout,
+                    layout: t.layout.clone(),
                 };
                 self.want(op, &Type::Tile(want))?;
             }

@@ -22,5 +22,5 @@ pub use pass::{Changed, Pass, PassError};
 pub use passes::fuse_dequant::{FuseStrategy, dequant_report};
 pub use pipeline::{PipelineError, PipelineOptions, PipelineReport, opt, run_passes, run_pipeline};
 pub use registry::{PassInfo, RegistryError, lookup, parse_pass_list, pipeline_for};
-pub use target::{NativeScaled, TARGETS, TargetCaps};
+pub use target::{AccFragment, NativeScaled, TARGETS, TargetCaps};
 pub use walk::walk_mut;

@@ -3,7 +3,7 @@
 //! `compiler/passes/tests/<name>/` and the `## <name>` heading of docs/dev/passes.md (a test
 //! checks all four). Target pipelines are lists of these names in [`crate::TargetCaps`].
 
-use crate::passes::{assign_scale_layout, canonicalize, fuse_dequant};
+use crate::passes::{assign_layouts, assign_scale_layout, canonicalize, fuse_dequant};
 use crate::{Pass, TargetCaps};
 
 /// One registered pass.
@@ -16,7 +16,12 @@ pub struct PassInfo {
 }
 
 /// All passes. Add a new pass by adding its module's `INFO` here.
-pub const REGISTRY: &[PassInfo] = &[canonicalize::INFO, fuse_dequant::INFO, assign_scale_layout::INFO];
+pub const REGISTRY: &[PassInfo] = &[
+    canonicalize::INFO,
+    fuse_dequant::INFO,
+    assign_scale_layout::INFO,
+    assign_layouts::INFO,
+];
 
 /// Looking up a pipeline failed. Codes E09xx belong to the pass pipeline (E07xx: targets, E08xx: the
 /// validation oracle).
@@ -89,7 +94,12 @@ mod tests {
                 .iter()
                 .map(|p| p.name)
                 .collect::<Vec<_>>(),
-            ["canonicalize", "fuse-dequant", "assign-scale-layout"]
+            [
+                "canonicalize",
+                "fuse-dequant",
+                "assign-scale-layout",
+                "assign-layouts"
+            ]
         );
     }
 

@@ -2,7 +2,7 @@
 //! Passes and the pipeline read these fields; nothing outside this table branches on a target or
 //! vendor name (DESIGN.md §2: "shared crates never match on a vendor").
 
-use tessera_ir::{DType, ScaleLayout, ScaleSpec};
+use tessera_ir::{DType, LinearLayout, ScaleLayout, ScaleSpec};
 
 /// A block-scale contract a target's MMA consumes natively (no dequantization in the mainloop).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,9 +35,41 @@ pub struct TargetCaps {
     pub mma_operand_types: &'static [DType],
     /// The pass pipeline, by registered pass name, in order.
     pub pipeline: &'static [&'static str],
+    /// log2 of the threads per warp/wave.
+    pub lane_bits: u32,
+    /// log2 of the warps per CTA the distributed level lays tiles out for.
+    pub warp_bits: u32,
+    /// The register fragment of the target's MMA accumulator.
+    pub mma_acc: AccFragment,
+}
+
+/// The accumulator fragment of a target's MMA atom, as a layout constructor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccFragment {
+    /// wgmma `m64nNk*`: warpgroups along M (PTX ISA 9.7.15.5.1).
+    WgmmaM64,
+    /// Not described yet (the target is not lowered from the distributed level).
+    Undescribed,
+}
+
+impl AccFragment {
+    /// The layout of an `[m, n]` accumulator, or `None` where the atom does not tile that shape.
+    pub fn layout(self, m: u32, n: u32, lane_bits: usize, warp_bits: usize) -> Option<LinearLayout> {
+        match self {
+            AccFragment::WgmmaM64 => LinearLayout::wgmma_acc(m, n, lane_bits, warp_bits),
+            AccFragment::Undescribed => None,
+        }
+    }
 }
 
 const PIPELINE: &[&str] = &["canonicalize", "fuse-dequant", "assign-scale-layout"];
+/// Targets lowered per op from the distributed level (the others still use their GEMM emitters).
+const DIST_PIPELINE: &[&str] = &[
+    "canonicalize",
+    "fuse-dequant",
+    "assign-scale-layout",
+    "assign-layouts",
+];
 const MX_ELEMS: &[DType] = &[
     DType::F8E4M3,
     DType::F8E5M2,
@@ -57,7 +89,10 @@ pub const TARGETS: &[TargetCaps] = &[
         native_scaled: &[],
         register_scale_layout: ScaleLayout::HopperRegister,
         mma_operand_types: NV_MMA_TYPES,
-        pipeline: PIPELINE,
+        pipeline: DIST_PIPELINE,
+        lane_bits: 5,
+        warp_bits: 2,
+        mma_acc: AccFragment::WgmmaM64,
     },
     TargetCaps {
         name: "sm_100a",
@@ -81,6 +116,9 @@ pub const TARGETS: &[TargetCaps] = &[
         register_scale_layout: ScaleLayout::HopperRegister,
         mma_operand_types: NV_MMA_TYPES,
         pipeline: PIPELINE,
+        lane_bits: 5,
+        warp_bits: 2,
+        mma_acc: AccFragment::Undescribed,
     },
     TargetCaps {
         name: "sm_120a",
@@ -107,6 +145,9 @@ pub const TARGETS: &[TargetCaps] = &[
         register_scale_layout: ScaleLayout::HopperRegister,
         mma_operand_types: NV_MMA_TYPES,
         pipeline: PIPELINE,
+        lane_bits: 5,
+        warp_bits: 2,
+        mma_acc: AccFragment::Undescribed,
     },
     TargetCaps {
         name: "gfx950",
@@ -123,6 +164,9 @@ pub const TARGETS: &[TargetCaps] = &[
         register_scale_layout: ScaleLayout::HopperRegister,
         mma_operand_types: &[DType::F8E4M3, DType::F8E5M2, DType::BF16, DType::F16, DType::I8],
         pipeline: PIPELINE,
+        lane_bits: 6,
+        warp_bits: 2,
+        mma_acc: AccFragment::Undescribed,
     },
 ];
 

@@ -21,6 +21,7 @@ mod blockscale;
 mod epilogue;
 mod error;
 mod fused;
+mod general;
 mod lower;
 mod mainloop;
 mod pattern;
@@ -95,6 +96,23 @@ pub struct LoweredKernel {
 
 /// Lower a checked kernel to sm_90a MLIR. Shapes the Hopper mainloop does not cover yet are
 /// `Err(Unsupported { what, span })`; this never panics on verified IR.
+///
+/// A kernel at the distributed level (after `assign-layouts`) with no `dot` is lowered per op
+/// (`general`); kernels with a dot still go to the Hopper GEMM / attention emitters, which read
+/// the tile-IR view of the kernel (layouts erased) until the general path covers `dot` at their
+/// speed.
 pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
+    if kernel.cta.is_some() && !has_dot(&kernel.body) {
+        return general::lower(kernel);
+    }
+    if kernel.cta.is_some() {
+        return lower::lower_kernel(&tessera_ir::erase_layouts(kernel), opts);
+    }
     lower::lower_kernel(kernel, opts)
+}
+
+fn has_dot(b: &tessera_ir::Block) -> bool {
+    b.ops.iter().any(|op| {
+        matches!(op.kind, tessera_ir::OpKind::Dot { .. }) || op.kind.blocks().into_iter().any(has_dot)
+    })
 }

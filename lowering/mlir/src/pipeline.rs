@@ -24,7 +24,7 @@ pub const PIPELINE: &str = "builtin.module(convert-scf-to-cf,convert-nvvm-to-llv
 static PASSES: Once = Once::new();
 
 /// A context with every dialect and LLVM translation, whose diagnostics land in `sink`.
-fn context(sink: Rc<RefCell<Vec<String>>>) -> Context {
+pub(crate) fn context(sink: Rc<RefCell<Vec<String>>>) -> Context {
     PASSES.call_once(register_all_passes);
     let registry = DialectRegistry::new();
     register_all_dialects(&registry);

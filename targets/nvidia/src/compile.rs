@@ -88,17 +88,12 @@ pub fn lower(kernel: &Kernel, opts: &BuildOptions) -> Result<LoweredKernel, Buil
 }
 
 /// The kernel after the target's pass pipeline. Callers normally hand in piped IR (`tessera
-/// build` runs the pipeline first); IR whose dots still need a fuse-dequant decision (no
-/// `fuse.dot@..` attribute yet) gets the sm_90a pipeline here, so library users and tests reach the
-/// same mainloop. Piped or plain IR is returned as is.
+/// build` runs the pipeline first, which ends at the distributed level); tile IR without layouts
+/// gets the sm_90a pipeline here, so library users and tests reach the same lowering.
 fn with_pipeline<'k>(kernel: &'k Kernel, target: &Target) -> Result<Cow<'k, Kernel>, BuildError> {
-    let piped = kernel
-        .attrs
-        .iter()
-        .any(|(k, _)| k.starts_with(tessera_passes::passes::fuse_dequant::FUSE_ATTR));
     let caps =
         tessera_passes::registry::target(target.name).map_err(|e| BuildError::Pipeline(e.to_string()))?;
-    if piped || tessera_passes::passes::fuse_dequant::dot_strategies(kernel, caps).is_empty() {
+    if kernel.cta.is_some() {
         return Ok(Cow::Borrowed(kernel));
     }
     let mut module = Module {
@@ -125,7 +120,7 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
     let llvm_ir = mlir_to_llvm_ir(&lowered.mlir)?;
     let ptx = llvm_ir_to_ptx(&llvm_ir, &opts.target).map_err(BuildError::Codegen)?;
     let scan = scan_ptx(&ptx);
-    if opts.target.caps.wgmma {
+    if opts.target.caps.wgmma && !lowered.mma.family.is_empty() {
         expect_mma(&lowered.mma.family, &scan)?;
     }
     let (cubin, ptxas_info, ptxas_skipped) = match opts.ptxas {
@@ -160,10 +155,12 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
             }
         ));
     }
-    notes.push(
-        "operand tensors are read through TMA tensor maps (row-major, K contiguous; row pitch must be a multiple of 16 bytes)"
-            .to_string(),
-    );
+    if !lowered.mma.family.is_empty() {
+        notes.push(
+            "operand tensors are read through TMA tensor maps (row-major, K contiguous; row pitch must be a multiple of 16 bytes)"
+                .to_string(),
+        );
+    }
     let report = BuildReport {
         kernel: kernel.name.clone(),
         entry: lowered.entry.clone(),

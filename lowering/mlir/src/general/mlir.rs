@@ -1,0 +1,269 @@
+//! Typed MLIR construction for the per-op lowering, over melior's `OperationBuilder` (the nvvm ops
+//! have no melior bindings; arith/llvm/scf ops are built the same way for uniformity). Values are
+//! kept as raw `MlirValue` handles so that values of enclosing blocks can be used in nested
+//! `scf` regions without tying every map to one block's borrow; the module owns every op and
+//! nothing is erased while the lowering runs, so the handles stay valid.
+
+use crate::LoweringError;
+use melior::{
+    Context,
+    ir::{
+        Attribute, Block, BlockLike, Identifier, Location, Region, RegionLike, Type, Value, ValueLike,
+        attribute::{DenseI32ArrayAttribute, FloatAttribute, IntegerAttribute, StringAttribute},
+        operation::OperationBuilder,
+        r#type::IntegerType,
+    },
+};
+use mlir_sys::MlirValue;
+use tessera_ir::{DType, Span};
+
+/// A raw SSA value handle (see the module docs).
+pub(crate) type V = MlirValue;
+
+pub(crate) fn val<'c>(v: V) -> Value<'c, 'static> {
+    // SAFETY: every handle comes from an op or block argument of the module being built, which
+    // outlives the lowering; no op is erased before the module is printed.
+    unsafe { Value::from_raw(v) }
+}
+
+/// The builder: a context, the location every op gets, and typed op constructors.
+pub(crate) struct Mlir<'c> {
+    pub ctx: &'c Context,
+    pub loc: Location<'c>,
+}
+
+impl<'c> Mlir<'c> {
+    pub fn i(&self, bits: u32) -> Type<'c> {
+        IntegerType::new(self.ctx, bits).into()
+    }
+    pub fn f32(&self) -> Type<'c> {
+        Type::float32(self.ctx)
+    }
+    pub fn ptr(&self, space: u32) -> Type<'c> {
+        melior::dialect::llvm::r#type::pointer(self.ctx, space)
+    }
+
+    /// The register type holding one element of `d` (narrow float and scale codes are i8 bytes).
+    pub fn elem(&self, d: DType, span: Span) -> Result<Type<'c>, LoweringError> {
+        Ok(match d {
+            DType::I1 => self.i(1),
+            DType::I8 | DType::F8E4M3 | DType::F8E5M2 | DType::E8M0 | DType::UE4M3 => self.i(8),
+            DType::I32 => self.i(32),
+            DType::BF16 => Type::bfloat16(self.ctx),
+            DType::F16 => Type::float16(self.ctx),
+            DType::F32 => self.f32(),
+            other => {
+                return Err(LoweringError::unsupported(
+                    format!(
+                        "{other} values in registers on sm_90a (packed sub-byte elements are not lowered per op yet)"
+                    ),
+                    span,
+                ));
+            }
+        })
+    }
+
+    pub fn attr(&self, name: &str, a: Attribute<'c>) -> (Identifier<'c>, Attribute<'c>) {
+        (Identifier::new(self.ctx, name), a)
+    }
+
+    pub fn int_attr(&self, bits: u32, v: i64) -> Attribute<'c> {
+        IntegerAttribute::new(self.i(bits), v).into()
+    }
+
+    /// An attribute from its MLIR spelling (enum attributes such as `#llvm.atomic_ordering<..>`,
+    /// which melior has no typed constructor for).
+    pub fn parse_attr(&self, text: &str) -> Result<Attribute<'c>, LoweringError> {
+        Attribute::parse(self.ctx, text).ok_or_else(|| LoweringError::Mlir {
+            stage: "attribute",
+            diagnostics: vec![format!(
+                "internal compiler error (lowering): bad attribute `{text}`"
+            )],
+        })
+    }
+
+    /// Build `name` with operands, result types, attributes and regions, append it to `block`,
+    /// and return its results.
+    pub fn op(
+        &self,
+        block: &Block<'c>,
+        name: &str,
+        operands: &[V],
+        results: &[Type<'c>],
+        attrs: &[(Identifier<'c>, Attribute<'c>)],
+        regions: Vec<Region<'c>>,
+    ) -> Result<Vec<V>, LoweringError> {
+        let ops: Vec<Value<'c, 'static>> = operands.iter().map(|v| val(*v)).collect();
+        let op = OperationBuilder::new(name, self.loc)
+            .add_operands(&ops)
+            .add_results(results)
+            .add_attributes(attrs)
+            .add_regions_vec(regions)
+            .build()
+            .map_err(|e| LoweringError::Mlir {
+                stage: "build",
+                diagnostics: vec![format!("internal compiler error (lowering): `{name}`: {e}")],
+            })?;
+        let r = block.append_operation(op);
+        Ok((0..results.len())
+            .map(|i| r.result(i).map(|x| Value::from(x).to_raw()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| LoweringError::Mlir {
+                stage: "build",
+                diagnostics: vec![format!(
+                    "internal compiler error (lowering): `{name}` results: {e}"
+                )],
+            })?)
+    }
+
+    /// One-result op.
+    pub fn op1(
+        &self,
+        block: &Block<'c>,
+        name: &str,
+        operands: &[V],
+        result: Type<'c>,
+        attrs: &[(Identifier<'c>, Attribute<'c>)],
+    ) -> Result<V, LoweringError> {
+        Ok(self.op(block, name, operands, &[result], attrs, Vec::new())?[0])
+    }
+
+    pub fn ty(&self, v: V) -> Type<'c> {
+        val(v).r#type()
+    }
+
+    pub fn const_int(&self, b: &Block<'c>, v: i64, bits: u32) -> Result<V, LoweringError> {
+        let t = self.i(bits);
+        self.op1(
+            b,
+            "arith.constant",
+            &[],
+            t,
+            &[self.attr("value", IntegerAttribute::new(t, v).into())],
+        )
+    }
+
+    pub fn const_float(&self, b: &Block<'c>, v: f64, t: Type<'c>) -> Result<V, LoweringError> {
+        self.op1(
+            b,
+            "arith.constant",
+            &[],
+            t,
+            &[self.attr("value", FloatAttribute::new(self.ctx, t, v).into())],
+        )
+    }
+
+    /// A binary arith op whose result has the operands' type.
+    pub fn bin(&self, b: &Block<'c>, name: &str, x: V, y: V) -> Result<V, LoweringError> {
+        self.op1(b, name, &[x, y], self.ty(x), &[])
+    }
+
+    /// `arith.cmpi` / `arith.cmpf` with a predicate number.
+    pub fn cmp(&self, b: &Block<'c>, float: bool, pred: i64, x: V, y: V) -> Result<V, LoweringError> {
+        let name = if float { "arith.cmpf" } else { "arith.cmpi" };
+        self.op1(
+            b,
+            name,
+            &[x, y],
+            self.i(1),
+            &[self.attr("predicate", self.int_attr(64, pred))],
+        )
+    }
+
+    pub fn select(&self, b: &Block<'c>, c: V, x: V, y: V) -> Result<V, LoweringError> {
+        self.op1(b, "arith.select", &[c, x, y], self.ty(x), &[])
+    }
+
+    /// A conversion op (`arith.extf`, `arith.sitofp`, `llvm.bitcast`, ...) to `to`.
+    pub fn conv(&self, b: &Block<'c>, name: &str, x: V, to: Type<'c>) -> Result<V, LoweringError> {
+        self.op1(b, name, &[x], to, &[])
+    }
+
+    /// `nvvm.read.ptx.sreg.<reg>` (an i32 special register).
+    pub fn sreg(&self, b: &Block<'c>, reg: &str) -> Result<V, LoweringError> {
+        self.op1(b, &format!("nvvm.read.ptx.sreg.{reg}"), &[], self.i(32), &[])
+    }
+
+    /// A call of an LLVM intrinsic by name.
+    pub fn intrinsic(
+        &self,
+        b: &Block<'c>,
+        name: &str,
+        args: &[V],
+        result: Type<'c>,
+    ) -> Result<V, LoweringError> {
+        self.op1(
+            b,
+            "llvm.call_intrinsic",
+            args,
+            result,
+            &[
+                self.attr("intrin", StringAttribute::new(self.ctx, name).into()),
+                self.attr(
+                    "op_bundle_sizes",
+                    DenseI32ArrayAttribute::new(self.ctx, &[]).into(),
+                ),
+                self.attr(
+                    "operandSegmentSizes",
+                    DenseI32ArrayAttribute::new(self.ctx, &[args.len() as i32, 0]).into(),
+                ),
+            ],
+        )
+    }
+
+    /// `base + offset` elements of type `elem` (an i64 offset: tensors may exceed 2^31 elements).
+    pub fn gep(&self, b: &Block<'c>, base: V, offset: V, elem: Type<'c>) -> Result<V, LoweringError> {
+        let rt = self.ty(base);
+        self.op1(
+            b,
+            "llvm.getelementptr",
+            &[base, offset],
+            rt,
+            &[
+                self.attr(
+                    "rawConstantIndices",
+                    DenseI32ArrayAttribute::new(self.ctx, &[i32::MIN]).into(),
+                ),
+                self.attr(
+                    "elem_type",
+                    melior::ir::attribute::TypeAttribute::new(elem).into(),
+                ),
+            ],
+        )
+    }
+
+    pub fn load(&self, b: &Block<'c>, ptr: V, t: Type<'c>) -> Result<V, LoweringError> {
+        self.op1(b, "llvm.load", &[ptr], t, &[])
+    }
+
+    pub fn store(&self, b: &Block<'c>, v: V, ptr: V) -> Result<(), LoweringError> {
+        self.op(b, "llvm.store", &[v, ptr], &[], &[], Vec::new())?;
+        Ok(())
+    }
+
+    pub fn barrier(&self, b: &Block<'c>) -> Result<(), LoweringError> {
+        self.op(b, "nvvm.barrier0", &[], &[], &[], Vec::new())?;
+        Ok(())
+    }
+
+    /// `scf.if` with results: `then`/`else_` fill fresh blocks and return the values to yield.
+    pub fn if_<'s>(
+        &self,
+        b: &Block<'c>,
+        cond: V,
+        results: &[Type<'c>],
+        then: impl FnOnce(&Block<'c>) -> Result<Vec<V>, LoweringError>,
+        else_: impl FnOnce(&Block<'c>) -> Result<Vec<V>, LoweringError>,
+    ) -> Result<Vec<V>, LoweringError> {
+        let tb = Block::new(&[]);
+        let ty = then(&tb)?;
+        self.op(&tb, "scf.yield", &ty, &[], &[], Vec::new())?;
+        let eb = Block::new(&[]);
+        let ey = else_(&eb)?;
+        self.op(&eb, "scf.yield", &ey, &[], &[], Vec::new())?;
+        let (tr, er) = (Region::new(), Region::new());
+        tr.append_block(tb);
+        er.append_block(eb);
+        self.op(b, "scf.if", &[cond], results, &[], vec![tr, er])
+    }
+}

@@ -1,0 +1,1435 @@
+//! Per-op lowering of the distributed level to MLIR (llvm + nvvm + arith + scf), for any kernel the
+//! checker accepts. It never looks at the program's shape: each op is lowered from its operands'
+//! layouts alone, or refused with its own span and the reason.
+//!
+//! A tile value is one SSA value per register of its layout ([`LinearLayout`]); a thread computes
+//! the tile coordinates of register `r` as (lane/warp part, computed once per layout at entry) XOR
+//! (register part, a compile-time constant). Per op:
+//! - elementwise ops, casts, `where`: per register;
+//! - `full`, `arange`: per register, from the coordinates; broadcasts, `expand_dims`, `transpose`:
+//!   register renamings (the layout pass made them free);
+//! - `reduce`: in-thread over the register bits along the axis, then butterfly shuffles over the
+//!   lane bits along it, then shared memory across the warp bits along it (every copy ends up
+//!   with the result, as the slice layout says);
+//! - `convert_layout`: a register permutation when lanes and warps agree, else a round trip
+//!   through shared memory;
+//! - loads and stores: one masked access per register at a 64-bit offset (tensors may exceed 2^31
+//!   elements); stores and atomics only from each element's owner;
+//! - `for`/`if`: `scf` with every register of every carried tile as an iteration argument.
+//!
+//! Not lowered yet, refused per op with the reason: `dot` (general wgmma from the distributed
+//! level is the next step; GEMM-shaped kernels use the Hopper mainloop), `quantize`/`dequant`,
+//! scaled and packed FP4 tensors.
+
+mod mlir;
+
+use crate::abi;
+use crate::pipeline;
+use crate::{LoweredKernel, LoweringError, MmaSummary};
+use melior::ir::{
+    Block, BlockLike, Location, Module, Region, RegionLike, Type, attribute::TypeAttribute,
+    operation::OperationLike,
+};
+use mlir::{Mlir, V};
+use std::collections::HashMap;
+use tessera_bundle::{AbiArg, TensorPart};
+use tessera_ir::{
+    Access, BinOp, Block as IrBlock, CmpPred, Cta, DType, Dim, HwDim, Index, Kernel, LinearLayout, Op,
+    OpKind, ParamId, ParamKind, ReduceKind, Span, TileLayout, Type as IrType, UnOp, ValueId, padded_extent,
+};
+
+/// A lowered value: a uniform scalar, or one SSA value per register of its tile's layout.
+#[derive(Clone)]
+enum Val {
+    Scalar(V),
+    Tile(Vec<V>),
+}
+
+/// Name of the shared-memory scratch buffer (reductions across warps, layout conversions).
+const SCRATCH: &str = "__tessera_scratch";
+
+struct Gen<'c, 'k> {
+    m: Mlir<'c>,
+    k: &'k Kernel,
+    cta: Cta,
+    env: HashMap<ValueId, Val>,
+    /// Pointer argument of each tensor parameter.
+    tensors: HashMap<ParamId, V>,
+    syms: Vec<V>,
+    lane: V,
+    warp: V,
+    /// Lane/warp part of the coordinates, per layout (computed at entry).
+    bases: HashMap<LinearLayout, Vec<V>>,
+    /// Bytes of scratch shared memory the kernel needs.
+    scratch_bytes: u64,
+}
+
+fn unsupported(what: impl Into<String>, span: Span) -> LoweringError {
+    LoweringError::unsupported(what, span)
+}
+
+fn ice(what: impl Into<String>) -> LoweringError {
+    LoweringError::Mlir {
+        stage: "per-op lowering",
+        diagnostics: vec![format!(
+            "internal compiler error in pass `lower-sm90a`: {}",
+            what.into()
+        )],
+    }
+}
+
+fn is_float(d: DType) -> bool {
+    matches!(d, DType::F32 | DType::BF16 | DType::F16)
+}
+
+/// Lower a distributed-level kernel (after `assign-layouts`) to MLIR text for sm_90a.
+pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
+    let cta = kernel.cta.ok_or_else(|| {
+        ice("the kernel has no layouts (run the sm_90a pipeline, which ends with assign-layouts)")
+    })?;
+    refuse_unlowered(kernel, &kernel.body)?;
+    let abi = abi::build(kernel, &HashMap::new())?;
+    let sink = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let ctx = pipeline::context(sink.clone());
+    let loc = Location::unknown(&ctx);
+    let m = Mlir { ctx: &ctx, loc };
+    let module = Module::new(loc);
+
+    // Entry block arguments, one per ABI slot.
+    let mut arg_types = Vec::new();
+    for s in &abi.slots {
+        arg_types.push(match s {
+            AbiArg::Ptr { .. } => m.ptr(1),
+            AbiArg::ScalarF32 { .. } | AbiArg::GlobalScaleF32 { .. } => m.f32(),
+            AbiArg::ScalarI32 { .. } | AbiArg::SymI32 { .. } => m.i(32),
+            AbiArg::TensorMap { .. } => return Err(ice("a tensor map in the per-op ABI")),
+        });
+    }
+    let entry = Block::new(&arg_types.iter().map(|t| (*t, loc)).collect::<Vec<_>>());
+    let arg = |i: usize| -> Result<V, LoweringError> {
+        entry
+            .argument(i)
+            .map(|a| melior::ir::ValueLike::to_raw(&melior::ir::Value::from(a)))
+            .map_err(|e| ice(format!("entry argument {i}: {e}")))
+    };
+    let mut tensors = HashMap::new();
+    let mut syms = Vec::new();
+    let mut env = HashMap::new();
+    let scalar_args: Vec<ValueId> = kernel.body.args.clone();
+    let mut scalar_i = 0;
+    for (i, s) in abi.slots.iter().enumerate() {
+        match s {
+            AbiArg::Ptr {
+                param,
+                part: TensorPart::Data,
+            } => {
+                let id = kernel
+                    .params
+                    .iter()
+                    .position(|p| p.name == *param)
+                    .ok_or_else(|| ice(format!("ABI names unknown tensor `{param}`")))?;
+                tensors.insert(ParamId(id as u32), arg(i)?);
+            }
+            AbiArg::Ptr { param, .. } => {
+                return Err(ice(format!("scale pointer of `{param}` in the per-op ABI")));
+            }
+            AbiArg::ScalarF32 { .. } | AbiArg::ScalarI32 { .. } => {
+                let v = *scalar_args
+                    .get(scalar_i)
+                    .ok_or_else(|| ice("more scalar slots than scalar parameters"))?;
+                env.insert(v, Val::Scalar(arg(i)?));
+                scalar_i += 1;
+            }
+            AbiArg::SymI32 { .. } => syms.push(arg(i)?),
+            AbiArg::GlobalScaleF32 { .. } | AbiArg::TensorMap { .. } => {
+                return Err(ice("unexpected ABI slot in the per-op lowering"));
+            }
+        }
+    }
+
+    let tid = m.sreg(&entry, "tid.x")?;
+    let c31 = m.const_int(&entry, 31, 32)?;
+    let c5 = m.const_int(&entry, cta.lane_bits as i64, 32)?;
+    let lane = m.bin(&entry, "arith.andi", tid, c31)?;
+    let warp = m.bin(&entry, "arith.shrui", tid, c5)?;
+    let mut g = Gen {
+        m,
+        k: kernel,
+        cta,
+        env,
+        tensors,
+        syms,
+        lane,
+        warp,
+        bases: HashMap::new(),
+        scratch_bytes: 0,
+    };
+    // Every layout's lane/warp coordinate part, once, at entry (dominates every use).
+    let mut layouts: Vec<LinearLayout> = Vec::new();
+    for v in &kernel.values {
+        if let IrType::Tile(t) = &v.ty
+            && let TileLayout::Dist(l) = &t.layout
+            && !layouts.contains(l)
+        {
+            layouts.push(l.clone());
+        }
+    }
+    for l in layouts {
+        let b = g.thread_base(&entry, &l)?;
+        g.bases.insert(l, b);
+    }
+    g.block(&entry, &kernel.body)?;
+    g.m.op(&entry, "llvm.return", &[], &[], &[], Vec::new())?;
+
+    // The function and the scratch buffer.
+    let threads = cta.threads();
+    let fn_ty =
+        melior::dialect::llvm::r#type::function(melior::dialect::llvm::r#type::void(&ctx), &arg_types, false);
+    let region = Region::new();
+    region.append_block(entry);
+    let entry_name = crate::lower::entry_symbol(&kernel.name);
+    let func = melior::ir::operation::OperationBuilder::new("llvm.func", loc)
+        .add_attributes(&[
+            g.m.attr(
+                "sym_name",
+                melior::ir::attribute::StringAttribute::new(&ctx, &entry_name).into(),
+            ),
+            g.m.attr("function_type", TypeAttribute::new(fn_ty).into()),
+            g.m.attr("nvvm.kernel", melior::ir::Attribute::unit(&ctx)),
+            g.m.attr(
+                "nvvm.maxntid",
+                melior::ir::attribute::DenseI32ArrayAttribute::new(&ctx, &[threads as i32, 1, 1]).into(),
+            ),
+        ])
+        .add_regions([region])
+        .build()
+        .map_err(|e| ice(format!("llvm.func: {e}")))?;
+    if g.scratch_bytes > 0 {
+        let arr = melior::dialect::llvm::r#type::array(g.m.i(8), g.scratch_bytes as u32);
+        let global = melior::ir::operation::OperationBuilder::new("llvm.mlir.global", loc)
+            .add_attributes(&[
+                g.m.attr(
+                    "sym_name",
+                    melior::ir::attribute::StringAttribute::new(&ctx, SCRATCH).into(),
+                ),
+                g.m.attr("global_type", TypeAttribute::new(arr).into()),
+                g.m.attr("linkage", g.m.parse_attr("#llvm.linkage<internal>")?),
+                g.m.attr("addr_space", g.m.int_attr(32, 3)),
+                g.m.attr("alignment", g.m.int_attr(64, 16)),
+            ])
+            .add_regions([Region::new()])
+            .build()
+            .map_err(|e| ice(format!("llvm.mlir.global: {e}")))?;
+        module.body().append_operation(global);
+    }
+    module.body().append_operation(func);
+    if !module.as_operation().verify() {
+        let d = sink.borrow().clone();
+        return Err(LoweringError::Mlir {
+            stage: "verify (per-op lowering)",
+            diagnostics: d,
+        });
+    }
+    let text = format!(
+        "// Tessera: kernel `{}` for sm_90a, lowered per op from the distributed level ({} threads)\n{}",
+        kernel.name,
+        threads,
+        module.as_operation()
+    );
+    Ok(LoweredKernel {
+        entry: entry_name,
+        mlir: text,
+        abi: abi.slots,
+        block: [threads, 1, 1],
+        dynamic_shared_bytes: 0,
+        tuning: vec![("warps".into(), 1i64 << cta.warp_bits)],
+        mma: MmaSummary {
+            family: String::new(),
+            per_k_tile: 0,
+            operand_a: String::new(),
+            operand_b: String::new(),
+            stages: 0,
+            dequant: "none (no dot)".into(),
+            note: Some("per-op lowering from the distributed level".into()),
+        },
+    })
+}
+
+/// Ops the per-op lowering does not handle yet, refused with their own span before anything is
+/// emitted (so the first refusal is the first such op in program order).
+fn refuse_unlowered(k: &Kernel, b: &IrBlock) -> Result<(), LoweringError> {
+    for op in &b.ops {
+        let why = match &op.kind {
+            OpKind::Dot { .. } => Some(
+                "`dot` outside a GEMM main loop the Hopper mainloop implements: general wgmma lowering from the distributed level is not implemented yet",
+            ),
+            OpKind::Quantize { .. } => Some("`quantize` is not lowered per op on sm_90a yet"),
+            OpKind::Dequant { .. } => Some("`dequant` is not lowered per op on sm_90a yet"),
+            OpKind::Load { access, .. } | OpKind::Store { access, .. } | OpKind::AtomicAdd { access, .. } => {
+                match &k.param(access.tensor).kind {
+                    ParamKind::Tensor { ty, .. } if ty.scale.is_some() || ty.packed_axis.is_some() => {
+                        Some("scaled or packed-FP4 tensors are not lowered per op on sm_90a yet")
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(unsupported(why, op.span));
+        }
+        for inner in op.kind.blocks() {
+            refuse_unlowered(k, inner)?;
+        }
+    }
+    Ok(())
+}
+
+impl<'c> Gen<'c, '_> {
+    fn rank_of(l: &LinearLayout) -> usize {
+        l.rank()
+    }
+
+    /// The lane/warp part of the coordinates of `l`: XOR of the bases of the set bits.
+    fn thread_base(&self, b: &Block<'c>, l: &LinearLayout) -> Result<Vec<V>, LoweringError> {
+        let rank = Self::rank_of(l);
+        let zero = self.m.const_int(b, 0, 32)?;
+        let one = self.m.const_int(b, 1, 32)?;
+        let mut acc = vec![zero; rank];
+        for (bases, idx) in [(&l.lane, self.lane), (&l.warp, self.warp)] {
+            for (i, basis) in bases.iter().enumerate() {
+                if basis.iter().all(|x| *x == 0) {
+                    continue;
+                }
+                let sh = self.m.const_int(b, i as i64, 32)?;
+                let s = self.m.bin(b, "arith.shrui", idx, sh)?;
+                let bit = self.m.bin(b, "arith.andi", s, one)?;
+                for (d, x) in basis.iter().enumerate() {
+                    if *x != 0 {
+                        let c = self.m.const_int(b, *x as i64, 32)?;
+                        let t = self.m.bin(b, "arith.muli", bit, c)?;
+                        acc[d] = self.m.bin(b, "arith.xori", acc[d], t)?;
+                    }
+                }
+            }
+        }
+        Ok(acc)
+    }
+
+    fn layout_of(&self, v: ValueId) -> Result<&LinearLayout, LoweringError> {
+        self.k
+            .ty(v)
+            .as_tile()
+            .and_then(|t| t.layout.as_dist())
+            .ok_or_else(|| ice(format!("%{} has no register layout", v.0)))
+    }
+
+    fn shape_of(&self, v: ValueId) -> Vec<u32> {
+        self.k
+            .ty(v)
+            .as_tile()
+            .map(|t| t.shape.clone())
+            .unwrap_or_default()
+    }
+
+    /// Coordinates (i32) of register `r` of tile layout `l`.
+    fn coords(&self, b: &Block<'c>, l: &LinearLayout, r: u32) -> Result<Vec<V>, LoweringError> {
+        let base = self
+            .bases
+            .get(l)
+            .ok_or_else(|| ice("a layout without its thread base"))?
+            .clone();
+        let rc = l.reg_coords(l.rank(), r);
+        let mut out = Vec::with_capacity(base.len());
+        for (bv, c) in base.into_iter().zip(rc) {
+            out.push(if c == 0 {
+                bv
+            } else {
+                let cv = self.m.const_int(b, c as i64, 32)?;
+                self.m.bin(b, "arith.xori", bv, cv)?
+            });
+        }
+        Ok(out)
+    }
+
+    /// i1: register `r`'s element lies inside the logical (unpadded) shape.
+    fn in_shape(
+        &self,
+        b: &Block<'c>,
+        l: &LinearLayout,
+        shape: &[u32],
+        r: u32,
+    ) -> Result<Option<V>, LoweringError> {
+        let mut cond = None;
+        let coords = if shape.iter().any(|d| !d.is_power_of_two()) {
+            self.coords(b, l, r)?
+        } else {
+            return Ok(None);
+        };
+        for (d, n) in shape.iter().enumerate() {
+            if !n.is_power_of_two() {
+                let nv = self.m.const_int(b, *n as i64, 32)?;
+                let c = self.m.cmp(b, false, 6 /* ult */, coords[d], nv)?;
+                cond = Some(match cond {
+                    None => c,
+                    Some(p) => self.m.bin(b, "arith.andi", p, c)?,
+                });
+            }
+        }
+        Ok(cond)
+    }
+
+    /// i1: this thread owns register `r` (its duplicating lane/warp bits are clear and `r` is the
+    /// owner copy); `None` when every thread owns it.
+    fn owner(&self, b: &Block<'c>, l: &LinearLayout) -> Result<Option<V>, LoweringError> {
+        let mut mask_l = 0i64;
+        for bit in l.zero_bits(HwDim::Lane) {
+            mask_l |= 1 << bit;
+        }
+        let mut mask_w = 0i64;
+        for bit in l.zero_bits(HwDim::Warp) {
+            mask_w |= 1 << bit;
+        }
+        let mut cond = None;
+        for (idx, mask) in [(self.lane, mask_l), (self.warp, mask_w)] {
+            if mask != 0 {
+                let mv = self.m.const_int(b, mask, 32)?;
+                let x = self.m.bin(b, "arith.andi", idx, mv)?;
+                let z = self.m.const_int(b, 0, 32)?;
+                let c = self.m.cmp(b, false, 0 /* eq */, x, z)?;
+                cond = Some(match cond {
+                    None => c,
+                    Some(p) => self.m.bin(b, "arith.andi", p, c)?,
+                });
+            }
+        }
+        Ok(cond)
+    }
+
+    fn get(&self, v: ValueId) -> Result<Val, LoweringError> {
+        self.env
+            .get(&v)
+            .cloned()
+            .ok_or_else(|| ice(format!("%{} used before it was lowered", v.0)))
+    }
+
+    fn scalar(&self, v: ValueId) -> Result<V, LoweringError> {
+        match self.get(v)? {
+            Val::Scalar(s) => Ok(s),
+            Val::Tile(_) => Err(ice(format!("%{} is a tile where a scalar is expected", v.0))),
+        }
+    }
+
+    fn regs(&self, v: ValueId) -> Result<Vec<V>, LoweringError> {
+        match self.get(v)? {
+            Val::Tile(t) => Ok(t),
+            Val::Scalar(_) => Err(ice(format!("%{} is a scalar where a tile is expected", v.0))),
+        }
+    }
+
+    fn block(&mut self, b: &Block<'c>, ir: &IrBlock) -> Result<Vec<V>, LoweringError> {
+        for op in &ir.ops {
+            if let OpKind::Yield { values } = &op.kind {
+                let mut out = Vec::new();
+                for v in values {
+                    out.extend(self.flat(*v)?);
+                }
+                return Ok(out);
+            }
+            self.op(b, op)?;
+        }
+        Ok(Vec::new())
+    }
+
+    /// A value as the list of SSA values it is made of (a scalar, or every register).
+    fn flat(&self, v: ValueId) -> Result<Vec<V>, LoweringError> {
+        Ok(match self.get(v)? {
+            Val::Scalar(s) => vec![s],
+            Val::Tile(t) => t,
+        })
+    }
+
+    /// The MLIR types of `flat(v)`.
+    fn flat_types(&self, v: ValueId, span: Span) -> Result<Vec<Type<'c>>, LoweringError> {
+        let t = self.k.ty(v);
+        let e = self.m.elem(t.dtype(), span)?;
+        Ok(match t {
+            IrType::Scalar(_) => vec![e],
+            IrType::Tile(_) => vec![e; self.layout_of(v)?.num_regs()],
+        })
+    }
+
+    /// Rebuild values from a flat list (scf results / block arguments).
+    fn unflat(&mut self, vs: &[ValueId], flat: &[V]) -> Result<(), LoweringError> {
+        let mut i = 0;
+        for v in vs {
+            let n = match self.k.ty(*v) {
+                IrType::Scalar(_) => 1,
+                IrType::Tile(_) => self.layout_of(*v)?.num_regs(),
+            };
+            let part = flat.get(i..i + n).ok_or_else(|| ice("flattened value count"))?;
+            self.env.insert(
+                *v,
+                if matches!(self.k.ty(*v), IrType::Scalar(_)) {
+                    Val::Scalar(part[0])
+                } else {
+                    Val::Tile(part.to_vec())
+                },
+            );
+            i += n;
+        }
+        Ok(())
+    }
+
+    fn op(&mut self, b: &Block<'c>, op: &Op) -> Result<(), LoweringError> {
+        let span = op.span;
+        let res = op.results.first().copied();
+        let res_tile = res.is_some_and(|r| self.k.ty(r).as_tile().is_some());
+        let result = |g: &mut Self, v: Val| -> Result<(), LoweringError> {
+            let r = res.ok_or_else(|| ice("op without a result"))?;
+            g.env.insert(r, v);
+            Ok(())
+        };
+        match &op.kind {
+            OpKind::ConstInt { value } => {
+                let r = res.ok_or_else(|| ice("const without result"))?;
+                let bits = if self.k.ty(r).dtype() == DType::I1 { 1 } else { 32 };
+                let v = self
+                    .m
+                    .const_int(b, if bits == 1 { (*value != 0) as i64 } else { *value }, bits)?;
+                result(self, Val::Scalar(v))
+            }
+            OpKind::ConstFloat { value } => {
+                let r = res.ok_or_else(|| ice("const without result"))?;
+                let d = self.k.ty(r).dtype();
+                let v = self.const_of(b, *value, d, span)?;
+                result(self, Val::Scalar(v))
+            }
+            OpKind::Full { value } => {
+                let r = res.ok_or_else(|| ice("full without result"))?;
+                let d = self.k.ty(r).dtype();
+                let v = self.const_of(b, *value, d, span)?;
+                let n = self.layout_of(r)?.num_regs();
+                result(self, Val::Tile(vec![v; n]))
+            }
+            OpKind::ProgramId { axis } | OpKind::NumPrograms { axis } => {
+                let dim = ["x", "y", "z"]
+                    .get(*axis as usize)
+                    .ok_or_else(|| unsupported(format!("grid axis {axis}"), span))?;
+                let reg = if matches!(op.kind, OpKind::ProgramId { .. }) {
+                    "ctaid"
+                } else {
+                    "nctaid"
+                };
+                let v = self.m.sreg(b, &format!("{reg}.{dim}"))?;
+                result(self, Val::Scalar(v))
+            }
+            OpKind::SymDim { sym } => {
+                let v = *self
+                    .syms
+                    .get(*sym as usize)
+                    .ok_or_else(|| ice("symbolic dim out of range"))?;
+                result(self, Val::Scalar(v))
+            }
+            OpKind::Arange { .. } => {
+                let r = res.ok_or_else(|| ice("arange without result"))?;
+                let l = self.layout_of(r)?.clone();
+                let mut out = Vec::new();
+                for reg in 0..l.num_regs() as u32 {
+                    out.push(self.coords(b, &l, reg)?[0]);
+                }
+                result(self, Val::Tile(out))
+            }
+            OpKind::Binary { .. }
+            | OpKind::Unary { .. }
+            | OpKind::Cmp { .. }
+            | OpKind::Select { .. }
+            | OpKind::Cast { .. } => {
+                let r = res.ok_or_else(|| ice("elementwise op without result"))?;
+                let operands = op.kind.operands();
+                let dts: Vec<DType> = operands.iter().map(|v| self.k.ty(*v).dtype()).collect();
+                let out_d = self.k.ty(r).dtype();
+                if res_tile {
+                    let regs: Vec<Vec<V>> =
+                        operands.iter().map(|v| self.regs(*v)).collect::<Result<_, _>>()?;
+                    let n = regs.first().map_or(0, Vec::len);
+                    let mut out = Vec::with_capacity(n);
+                    for i in 0..n {
+                        let args: Vec<V> = regs.iter().map(|r| r[i]).collect();
+                        out.push(self.elementwise(b, &op.kind, &args, &dts, out_d, span)?);
+                    }
+                    result(self, Val::Tile(out))
+                } else {
+                    let args: Vec<V> = operands
+                        .iter()
+                        .map(|v| self.scalar(*v))
+                        .collect::<Result<_, _>>()?;
+                    let v = self.elementwise(b, &op.kind, &args, &dts, out_d, span)?;
+                    result(self, Val::Scalar(v))
+                }
+            }
+            OpKind::Broadcast { x } => {
+                let r = res.ok_or_else(|| ice("broadcast without result"))?;
+                let rl = self.layout_of(r)?.clone();
+                match self.get(*x)? {
+                    Val::Scalar(s) => result(self, Val::Tile(vec![s; rl.num_regs()])),
+                    Val::Tile(src) => {
+                        let xs = self.shape_of(*x);
+                        let rs = self.shape_of(r);
+                        let dims: Vec<bool> = xs.iter().zip(&rs).map(|(a, b)| a != b).collect();
+                        let kept = rl.reg_bits_kept(&dims);
+                        let mut out = Vec::with_capacity(rl.num_regs());
+                        for reg in 0..rl.num_regs() as u32 {
+                            let mut si = 0usize;
+                            for (j, bit) in kept.iter().enumerate() {
+                                if reg >> bit & 1 == 1 {
+                                    si |= 1 << j;
+                                }
+                            }
+                            out.push(*src.get(si).ok_or_else(|| ice("broadcast source register"))?);
+                        }
+                        result(self, Val::Tile(out))
+                    }
+                }
+            }
+            OpKind::ExpandDims { x, .. } | OpKind::Transpose { x } => {
+                let v = self.get(*x)?;
+                result(self, v)
+            }
+            OpKind::ConvertLayout { x } => {
+                let r = res.ok_or_else(|| ice("convert without result"))?;
+                let v = self.convert(b, *x, r, span)?;
+                result(self, Val::Tile(v))
+            }
+            OpKind::Reduce { kind, x, axis } => {
+                let v = self.reduce(
+                    b,
+                    *kind,
+                    *x,
+                    *axis as usize,
+                    res.ok_or_else(|| ice("reduce without result"))?,
+                    span,
+                )?;
+                result(self, v)
+            }
+            OpKind::Load { access, other } => {
+                let r = res.ok_or_else(|| ice("load without result"))?;
+                let v = self.load(b, access, *other, r, span)?;
+                result(self, v)
+            }
+            OpKind::Store { access, value } => self.store(b, access, *value, false, span),
+            OpKind::AtomicAdd { access, value } => self.store(b, access, *value, true, span),
+            OpKind::For {
+                lo,
+                hi,
+                step,
+                inits,
+                body,
+            } => {
+                let (lo, hi, step) = (self.scalar(*lo)?, self.scalar(*hi)?, self.scalar(*step)?);
+                let mut init_flat = Vec::new();
+                let mut types = Vec::new();
+                for v in inits {
+                    init_flat.extend(self.flat(*v)?);
+                    types.extend(self.flat_types(*v, span)?);
+                }
+                // A non-positive step runs no iteration (the interpreter reports E0608 there).
+                let zero = self.m.const_int(b, 0, 32)?;
+                let pos = self.m.cmp(b, false, 4 /* sgt */, step, zero)?;
+                let hi = self.m.select(b, pos, hi, lo)?;
+                let one = self.m.const_int(b, 1, 32)?;
+                let step = self.m.select(b, pos, step, one)?;
+                let mut arg_types = vec![(self.m.i(32), self.m.loc)];
+                arg_types.extend(types.iter().map(|t| (*t, self.m.loc)));
+                let body_b = Block::new(&arg_types);
+                let args: Vec<V> = (0..arg_types.len())
+                    .map(|i| {
+                        body_b
+                            .argument(i)
+                            .map(|a| melior::ir::ValueLike::to_raw(&melior::ir::Value::from(a)))
+                            .map_err(|e| ice(format!("loop argument: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?;
+                self.env.insert(body.args[0], Val::Scalar(args[0]));
+                self.unflat(&body.args[1..], &args[1..])?;
+                let yielded = self.block(&body_b, body)?;
+                self.m.op(&body_b, "scf.yield", &yielded, &[], &[], Vec::new())?;
+                let region = Region::new();
+                region.append_block(body_b);
+                let mut operands = vec![lo, hi, step];
+                operands.extend(init_flat);
+                let outs = self.m.op(b, "scf.for", &operands, &types, &[], vec![region])?;
+                self.unflat(&op.results, &outs)
+            }
+            OpKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                let c = self.scalar(*cond)?;
+                let mut types = Vec::new();
+                for r in &op.results {
+                    types.extend(self.flat_types(*r, span)?);
+                }
+                let tb = Block::new(&[]);
+                let ty = self.block(&tb, then_block)?;
+                self.m.op(&tb, "scf.yield", &ty, &[], &[], Vec::new())?;
+                let eb = Block::new(&[]);
+                let ey = self.block(&eb, else_block)?;
+                self.m.op(&eb, "scf.yield", &ey, &[], &[], Vec::new())?;
+                let (tr, er) = (Region::new(), Region::new());
+                tr.append_block(tb);
+                er.append_block(eb);
+                let outs = self.m.op(b, "scf.if", &[c], &types, &[], vec![tr, er])?;
+                self.unflat(&op.results, &outs)
+            }
+            OpKind::Yield { .. } => Err(ice("yield in the middle of a block")),
+            OpKind::Dot { .. } | OpKind::Quantize { .. } | OpKind::Dequant { .. } => Err(unsupported(
+                format!("`{}` is not lowered per op on sm_90a yet", op.kind.mnemonic()),
+                span,
+            )),
+        }
+    }
+
+    fn const_of(&self, b: &Block<'c>, v: f64, d: DType, span: Span) -> Result<V, LoweringError> {
+        match d {
+            DType::I1 => self.m.const_int(b, (v != 0.0) as i64, 1),
+            DType::I32 => self.m.const_int(b, v as i64, 32),
+            DType::I8 => self.m.const_int(b, v as i64, 8),
+            DType::F32 | DType::BF16 | DType::F16 => {
+                // Round once from the f64 literal to f32 (as the interpreter does), then to the
+                // narrower type with round-to-nearest-even.
+                let f = self.m.const_float(b, v as f32 as f64, self.m.f32())?;
+                if d == DType::F32 {
+                    Ok(f)
+                } else {
+                    let t = self.m.elem(d, span)?;
+                    self.m.conv(b, "arith.truncf", f, t)
+                }
+            }
+            other => Err(unsupported(format!("a constant of type {other} on sm_90a"), span)),
+        }
+    }
+
+    /// One elementwise op on scalars (`args` in `OpKind::operands` order).
+    fn elementwise(
+        &self,
+        b: &Block<'c>,
+        kind: &OpKind,
+        args: &[V],
+        dts: &[DType],
+        out: DType,
+        span: Span,
+    ) -> Result<V, LoweringError> {
+        let m = &self.m;
+        match kind {
+            OpKind::Binary { op, .. } => {
+                let (x, y, d) = (args[0], args[1], dts[0]);
+                let name = if is_float(d) {
+                    match op {
+                        BinOp::Add => "arith.addf",
+                        BinOp::Sub => "arith.subf",
+                        BinOp::Mul => "arith.mulf",
+                        BinOp::Div => "arith.divf",
+                        BinOp::Rem => "arith.remf",
+                        BinOp::Max => "arith.maximumf",
+                        BinOp::Min => "arith.minimumf",
+                        BinOp::And | BinOp::Or => return Err(unsupported("a logical op on floats", span)),
+                    }
+                } else {
+                    match op {
+                        BinOp::Add => "arith.addi",
+                        BinOp::Sub => "arith.subi",
+                        BinOp::Mul => "arith.muli",
+                        BinOp::Div => "arith.divsi",
+                        BinOp::Rem => "arith.remsi",
+                        BinOp::Max => "arith.maxsi",
+                        BinOp::Min => "arith.minsi",
+                        BinOp::And => "arith.andi",
+                        BinOp::Or => "arith.ori",
+                    }
+                };
+                if !is_float(d) && !matches!(d, DType::I32 | DType::I8 | DType::I1) {
+                    return Err(unsupported(
+                        format!("arithmetic on {d} codes (cast to a float first)"),
+                        span,
+                    ));
+                }
+                m.bin(b, name, x, y)
+            }
+            OpKind::Cmp { pred, .. } => {
+                let d = dts[0];
+                if is_float(d) {
+                    // ordered comparisons; `!=` is unordered-or-unequal (NaN != NaN), as in C.
+                    let p = match pred {
+                        CmpPred::Eq => 1,
+                        CmpPred::Gt => 2,
+                        CmpPred::Ge => 3,
+                        CmpPred::Lt => 4,
+                        CmpPred::Le => 5,
+                        CmpPred::Ne => 13,
+                    };
+                    m.cmp(b, true, p, args[0], args[1])
+                } else {
+                    let p = match pred {
+                        CmpPred::Eq => 0,
+                        CmpPred::Ne => 1,
+                        CmpPred::Lt => 2,
+                        CmpPred::Le => 3,
+                        CmpPred::Gt => 4,
+                        CmpPred::Ge => 5,
+                    };
+                    m.cmp(b, false, p, args[0], args[1])
+                }
+            }
+            OpKind::Select { .. } => m.select(b, args[0], args[1], args[2]),
+            OpKind::Cast { to, .. } => self.cast(b, args[0], dts[0], *to, span),
+            OpKind::Unary { op, .. } => self.unary(b, *op, args[0], dts[0], span),
+            _ => {
+                let _ = out;
+                Err(ice(format!("`{}` is not elementwise", kind.mnemonic())))
+            }
+        }
+    }
+
+    fn unary(&self, b: &Block<'c>, op: UnOp, x: V, d: DType, span: Span) -> Result<V, LoweringError> {
+        let m = &self.m;
+        if !is_float(d) {
+            return match op {
+                UnOp::Neg => {
+                    let z = m.const_int(b, 0, d.bits().max(1))?;
+                    m.bin(b, "arith.subi", z, x)
+                }
+                UnOp::Abs => {
+                    let z = m.const_int(b, 0, d.bits())?;
+                    let n = m.bin(b, "arith.subi", z, x)?;
+                    m.bin(b, "arith.maxsi", x, n)
+                }
+                UnOp::Not if d == DType::I1 => {
+                    let t = m.const_int(b, 1, 1)?;
+                    m.bin(b, "arith.xori", x, t)
+                }
+                _ => Err(unsupported(format!("`{op:?}` on {d}"), span)),
+            };
+        }
+        if op == UnOp::Neg {
+            return m.op1(b, "arith.negf", &[x], m.ty(x), &[]);
+        }
+        // Transcendentals in f32 with the PTX approximations (ex2.approx / lg2.approx), then
+        // rounded back: the same choices as the Hopper epilogue (scalar.rs).
+        let f = m.f32();
+        let w = self.cast(b, x, d, DType::F32, span)?;
+        let r = match op {
+            UnOp::Abs => m.op1(b, "llvm.intr.fabs", &[w], f, &[])?,
+            UnOp::Sqrt => m.op1(b, "llvm.intr.sqrt", &[w], f, &[])?,
+            UnOp::Rsqrt => {
+                let s = m.op1(b, "llvm.intr.sqrt", &[w], f, &[])?;
+                let one = m.const_float(b, 1.0, f)?;
+                m.bin(b, "arith.divf", one, s)?
+            }
+            UnOp::Exp2 => m.intrinsic(b, "llvm.nvvm.ex2.approx.f32", &[w], f)?,
+            UnOp::Exp => {
+                let l2e = m.const_float(b, std::f64::consts::LOG2_E as f32 as f64, f)?;
+                let s = m.bin(b, "arith.mulf", w, l2e)?;
+                m.intrinsic(b, "llvm.nvvm.ex2.approx.f32", &[s], f)?
+            }
+            UnOp::Log2 => m.intrinsic(b, "llvm.nvvm.lg2.approx.f", &[w], f)?,
+            UnOp::Log => {
+                let l = m.intrinsic(b, "llvm.nvvm.lg2.approx.f", &[w], f)?;
+                let ln2 = m.const_float(b, std::f64::consts::LN_2 as f32 as f64, f)?;
+                m.bin(b, "arith.mulf", l, ln2)?
+            }
+            UnOp::Neg | UnOp::Not => return Err(unsupported(format!("`{op:?}` on {d}"), span)),
+        };
+        self.cast(b, r, DType::F32, d, span)
+    }
+
+    /// Value conversion with the IR's semantics (RNE, saturating for fp8, truncation to int).
+    fn cast(&self, b: &Block<'c>, x: V, from: DType, to: DType, span: Span) -> Result<V, LoweringError> {
+        if from == to {
+            return Ok(x);
+        }
+        let m = &self.m;
+        let tt = m.elem(to, span)?;
+        match (from, to) {
+            (f, t) if is_float(f) && is_float(t) => {
+                if f == DType::F32 {
+                    m.conv(b, "arith.truncf", x, tt)
+                } else {
+                    // bf16 <-> f16 goes through f32 (exact), then rounds once.
+                    let w = m.conv(b, "arith.extf", x, m.f32())?;
+                    if t == DType::F32 {
+                        Ok(w)
+                    } else {
+                        m.conv(b, "arith.truncf", w, tt)
+                    }
+                }
+            }
+            (f, DType::F8E4M3 | DType::F8E5M2) if is_float(f) => {
+                let w = self.cast(b, x, f, DType::F32, span)?;
+                let fmt = if to == DType::F8E4M3 { "f8E4M3FN" } else { "f8E5M2" };
+                // cvt.rn.satfinite.{e4m3,e5m2}x2.f32 converts a pair; both halves get the value.
+                let pair = m.op1(
+                    b,
+                    "nvvm.convert.f32x2.to.f8x2",
+                    &[w, w],
+                    m.i(16),
+                    &[
+                        m.attr("dstTy", m.parse_attr(&format!("{fmt}"))?),
+                        m.attr("rnd", m.parse_attr("#nvvm.fp_rnd_mode<rn>")?),
+                        m.attr("sat", m.parse_attr("#nvvm.sat_mode<satfinite>")?),
+                    ],
+                )?;
+                m.conv(b, "arith.trunci", pair, m.i(8))
+            }
+            (DType::F8E4M3 | DType::F8E5M2, t) if is_float(t) => {
+                let f = self.decode_fp8(b, x, from)?;
+                self.cast(b, f, DType::F32, t, span)
+            }
+            (DType::I1, t) if is_float(t) => m.conv(b, "arith.uitofp", x, tt),
+            (f, t) if f.is_int() && is_float(t) => m.conv(b, "arith.sitofp", x, tt),
+            (f, t) if is_float(f) && t.is_int() => m.conv(b, "arith.fptosi", x, tt),
+            (DType::I1, t) if t.is_int() => m.conv(b, "arith.extui", x, tt),
+            (f, t) if f.is_int() && t.is_int() => {
+                if f.bits() < t.bits() {
+                    m.conv(b, "arith.extsi", x, tt)
+                } else {
+                    m.conv(b, "arith.trunci", x, tt)
+                }
+            }
+            _ => Err(unsupported(format!("cast from {from} to {to} on sm_90a"), span)),
+        }
+    }
+
+    /// Exact decode of an fp8 code (i8) to f32 with integer ops: normal values rebias the
+    /// exponent into the f32 bit pattern; subnormals are `mantissa * 2^(1 - bias - mbits)`;
+    /// e4m3fn's NaN is `S.1111.111`, e5m2's specials follow IEEE.
+    fn decode_fp8(&self, b: &Block<'c>, x: V, d: DType) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let (ebits, mbits, bias) = if d == DType::F8E4M3 { (4, 3, 7) } else { (5, 2, 15) };
+        let c = |v: i64| m.const_int(b, v, 32);
+        let u = m.conv(b, "arith.extui", x, m.i(32))?;
+        let sign = m.bin(b, "arith.shrui", u, c(7)?)?;
+        let sign = m.bin(b, "arith.shli", sign, c(31)?)?;
+        let e = m.bin(b, "arith.shrui", u, c(mbits)?)?;
+        let e = m.bin(b, "arith.andi", e, c((1 << ebits) - 1)?)?;
+        let man = m.bin(b, "arith.andi", u, c((1 << mbits) - 1)?)?;
+        // normal: exponent + (127 - bias), mantissa shifted to the top of f32's 23 bits
+        let fe = m.bin(b, "arith.addi", e, c(127 - bias)?)?;
+        let fe = m.bin(b, "arith.shli", fe, c(23)?)?;
+        let fm = m.bin(b, "arith.shli", man, c(23 - mbits)?)?;
+        let bits = m.bin(b, "arith.ori", fe, fm)?;
+        let normal = m.conv(b, "arith.bitcast", bits, m.f32())?;
+        // subnormal: man * 2^(1 - bias - mbits)
+        let mf = m.conv(b, "arith.uitofp", man, m.f32())?;
+        let scale = m.const_float(b, 2f64.powi(1 - bias as i32 - mbits as i32), m.f32())?;
+        let sub = m.bin(b, "arith.mulf", mf, scale)?;
+        let is_sub = m.cmp(b, false, 0, e, c(0)?)?;
+        let mag = m.select(b, is_sub, sub, normal)?;
+        let mag_bits = m.conv(b, "arith.bitcast", mag, m.i(32))?;
+        let with_sign = m.bin(b, "arith.ori", mag_bits, sign)?;
+        let v = m.conv(b, "arith.bitcast", with_sign, m.f32())?;
+        let emax = c((1 << ebits) - 1)?;
+        let top = m.cmp(b, false, 0, e, emax)?;
+        let nan = m.const_float(b, f64::NAN, m.f32())?;
+        if d == DType::F8E4M3 {
+            let m7 = m.cmp(b, false, 0, man, c(7)?)?;
+            let is_nan = m.bin(b, "arith.andi", top, m7)?;
+            m.select(b, is_nan, nan, v)
+        } else {
+            let inf = m.const_float(b, f64::INFINITY, m.f32())?;
+            let ninf = m.const_float(b, f64::NEG_INFINITY, m.f32())?;
+            let neg = m.cmp(b, false, 1, sign, c(0)?)?;
+            let sinf = m.select(b, neg, ninf, inf)?;
+            let m0 = m.cmp(b, false, 0, man, c(0)?)?;
+            let special = m.select(b, m0, sinf, nan)?;
+            m.select(b, top, special, v)
+        }
+    }
+
+    /// The i64 extent of tensor dim `d`.
+    fn dim(&self, b: &Block<'c>, d: &Dim, span: Span) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let sym = |name: &str| -> Result<V, LoweringError> {
+            let i = self
+                .k
+                .syms
+                .iter()
+                .position(|s| s == name)
+                .ok_or_else(|| unsupported(format!("unknown dim `{name}`"), span))?;
+            let v = *self.syms.get(i).ok_or_else(|| ice("sym slot"))?;
+            m.conv(b, "arith.extsi", v, m.i(64))
+        };
+        match d {
+            Dim::Const(c) => m.const_int(b, *c as i64, 64),
+            Dim::Sym(s) => sym(s),
+            Dim::CeilDiv(s, by) => {
+                let v = sym(s)?;
+                let byv = m.const_int(b, *by as i64, 64)?;
+                m.bin(b, "arith.ceildivsi", v, byv)
+            }
+        }
+    }
+
+    /// Per register of the accessed tile: the i64 element offset and the i1 in-bounds mask.
+    #[allow(clippy::type_complexity)]
+    fn addresses(
+        &self,
+        b: &Block<'c>,
+        access: &Access,
+        layout: Option<(&LinearLayout, Vec<u32>)>,
+        span: Span,
+    ) -> Result<Vec<(V, V)>, LoweringError> {
+        let m = &self.m;
+        let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
+            return Err(ice("access to a scalar parameter"));
+        };
+        let dims: Vec<V> = ty
+            .dims
+            .iter()
+            .map(|d| self.dim(b, d, span))
+            .collect::<Result<_, _>>()?;
+        let nregs = layout.as_ref().map_or(1, |(l, _)| l.num_regs());
+        let zero64 = m.const_int(b, 0, 64)?;
+        let mut out = Vec::with_capacity(nregs);
+        for r in 0..nregs as u32 {
+            let coords = match &layout {
+                Some((l, _)) => self.coords(b, l, r)?,
+                None => Vec::new(),
+            };
+            let mut offset = zero64;
+            let mut mask = m.const_int(b, 1, 1)?;
+            let mut tile_dim = 0usize;
+            for (d, ix) in access.index.iter().enumerate() {
+                let idx32 = match ix {
+                    Index::Range { start, .. } => {
+                        let s = self.scalar(*start)?;
+                        let c = coords.get(tile_dim).copied().ok_or_else(|| ice("coordinate"))?;
+                        tile_dim += 1;
+                        (s, Some(c))
+                    }
+                    Index::Point(p) => (self.scalar(*p)?, None),
+                    Index::Gather(g) => {
+                        let (l, _) = layout.as_ref().ok_or_else(|| ice("gather without a tile"))?;
+                        let dims_mask: Vec<bool> = (0..l.rank()).map(|i| i != tile_dim).collect();
+                        let kept = l.reg_bits_kept(&dims_mask);
+                        let mut si = 0usize;
+                        for (j, bit) in kept.iter().enumerate() {
+                            if r >> bit & 1 == 1 {
+                                si |= 1 << j;
+                            }
+                        }
+                        let gi = self.regs(*g)?;
+                        tile_dim += 1;
+                        (*gi.get(si).ok_or_else(|| ice("gather index register"))?, None)
+                    }
+                };
+                // index = start + coordinate, in i64 (no wrap-around for huge tensors)
+                let s64 = m.conv(b, "arith.extsi", idx32.0, m.i(64))?;
+                let idx = match idx32.1 {
+                    Some(c) => {
+                        let c64 = m.conv(b, "arith.extui", c, m.i(64))?;
+                        m.bin(b, "arith.addi", s64, c64)?
+                    }
+                    None => s64,
+                };
+                // bounds: [max(0, lo), min(dim, hi))
+                let bound = access.bounds.get(d).cloned().unwrap_or_default();
+                let lo = match bound.lo {
+                    Some(v) => {
+                        let l = self.scalar(v)?;
+                        let l64 = m.conv(b, "arith.extsi", l, m.i(64))?;
+                        m.bin(b, "arith.maxsi", l64, zero64)?
+                    }
+                    None => zero64,
+                };
+                let hi = match bound.hi {
+                    Some(v) => {
+                        let h = self.scalar(v)?;
+                        let h64 = m.conv(b, "arith.extsi", h, m.i(64))?;
+                        m.bin(b, "arith.minsi", h64, dims[d])?
+                    }
+                    None => dims[d],
+                };
+                let ge = m.cmp(b, false, 5 /* sge */, idx, lo)?;
+                let lt = m.cmp(b, false, 2 /* slt */, idx, hi)?;
+                let ok = m.bin(b, "arith.andi", ge, lt)?;
+                mask = m.bin(b, "arith.andi", mask, ok)?;
+                // row-major offset: offset * dim + idx (Horner)
+                let scaled = m.bin(b, "arith.muli", offset, dims[d])?;
+                offset = m.bin(b, "arith.addi", scaled, idx)?;
+            }
+            if let Some((l, shape)) = &layout
+                && let Some(c) = self.in_shape(b, l, shape, r)?
+            {
+                mask = m.bin(b, "arith.andi", mask, c)?;
+            }
+            out.push((offset, mask));
+        }
+        Ok(out)
+    }
+
+    fn load(
+        &mut self,
+        b: &Block<'c>,
+        access: &Access,
+        other: f64,
+        r: ValueId,
+        span: Span,
+    ) -> Result<Val, LoweringError> {
+        let d = self.k.ty(r).dtype();
+        let et = self.m.elem(d, span)?;
+        let base = *self
+            .tensors
+            .get(&access.tensor)
+            .ok_or_else(|| ice("tensor pointer"))?;
+        let layout = match self.k.ty(r) {
+            IrType::Tile(t) => Some((self.layout_of(r)?.clone(), t.shape.clone())),
+            IrType::Scalar(_) => None,
+        };
+        let addrs = self.addresses(b, access, layout.as_ref().map(|(l, s)| (l, s.clone())), span)?;
+        let fill = if d.is_narrow_float() {
+            self.m.const_int(b, 0, 8)?
+        } else {
+            self.const_of(b, other, d, span)?
+        };
+        let mut out = Vec::with_capacity(addrs.len());
+        for (off, mask) in addrs {
+            let m = &self.m;
+            let v = m.if_(
+                b,
+                mask,
+                &[et],
+                |tb| {
+                    let p = m.gep(tb, base, off, et)?;
+                    Ok(vec![m.load(tb, p, et)?])
+                },
+                |_| Ok(vec![fill]),
+            )?;
+            out.push(v[0]);
+        }
+        Ok(match layout {
+            Some(_) => Val::Tile(out),
+            None => Val::Scalar(out[0]),
+        })
+    }
+
+    fn store(
+        &mut self,
+        b: &Block<'c>,
+        access: &Access,
+        value: ValueId,
+        atomic: bool,
+        span: Span,
+    ) -> Result<(), LoweringError> {
+        let d = self.k.ty(value).dtype();
+        let et = self.m.elem(d, span)?;
+        let base = *self
+            .tensors
+            .get(&access.tensor)
+            .ok_or_else(|| ice("tensor pointer"))?;
+        let (layout, vals) = match self.get(value)? {
+            Val::Tile(v) => {
+                let l = self.layout_of(value)?.clone();
+                (Some((l, self.shape_of(value))), v)
+            }
+            Val::Scalar(s) => (None, vec![s]),
+        };
+        let addrs = self.addresses(b, access, layout.as_ref().map(|(l, s)| (l, s.clone())), span)?;
+        // Only owners write: a duplicated element is stored (or added) once.
+        let owner = match &layout {
+            Some((l, _)) => self.owner(b, l)?,
+            None => {
+                // a scalar store is made by thread 0 of the CTA
+                let z = self.m.const_int(b, 0, 32)?;
+                let l0 = self.m.cmp(b, false, 0, self.lane, z)?;
+                let w0 = self.m.cmp(b, false, 0, self.warp, z)?;
+                Some(self.m.bin(b, "arith.andi", l0, w0)?)
+            }
+        };
+        for (i, ((off, mask), v)) in addrs.into_iter().zip(vals).enumerate() {
+            if let Some((l, _)) = &layout
+                && !l.reg_is_owner(i as u32)
+            {
+                continue;
+            }
+            let m = &self.m;
+            let cond = match owner {
+                Some(o) => m.bin(b, "arith.andi", mask, o)?,
+                None => mask,
+            };
+            m.if_(
+                b,
+                cond,
+                &[],
+                |tb| {
+                    let p = m.gep(tb, base, off, et)?;
+                    if atomic {
+                        let kind = if is_float(d) { "fadd" } else { "add" };
+                        m.op1(
+                            tb,
+                            "llvm.atomicrmw",
+                            &[p, v],
+                            et,
+                            &[
+                                m.attr("bin_op", m.parse_attr(&format!("#llvm.atomic_bin_op<{kind}>"))?),
+                                m.attr("ordering", m.parse_attr("#llvm.atomic_ordering<monotonic>")?),
+                            ],
+                        )?;
+                    } else {
+                        m.store(tb, v, p)?;
+                    }
+                    Ok(vec![])
+                },
+                |_| Ok(vec![]),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A pointer to byte `offset` of the shared scratch buffer.
+    fn scratch(&self, b: &Block<'c>) -> Result<V, LoweringError> {
+        let m = &self.m;
+        m.op1(
+            b,
+            "llvm.mlir.addressof",
+            &[],
+            m.ptr(3),
+            &[m.attr(
+                "global_name",
+                melior::ir::attribute::FlatSymbolRefAttribute::new(m.ctx, SCRATCH).into(),
+            )],
+        )
+    }
+
+    fn reduce(
+        &mut self,
+        b: &Block<'c>,
+        kind: ReduceKind,
+        x: ValueId,
+        axis: usize,
+        r: ValueId,
+        span: Span,
+    ) -> Result<Val, LoweringError> {
+        let l = self.layout_of(x)?.clone();
+        let shape = self.shape_of(x);
+        let d = self.k.ty(x).dtype();
+        let src = self.regs(x)?;
+        // Work in f32 (or i32): shuffles move 32-bit values.
+        let wd = if is_float(d) { DType::F32 } else { DType::I32 };
+        let wt = self.m.elem(wd, span)?;
+        let neutral = match (kind, is_float(d)) {
+            (ReduceKind::Sum, true) => self.m.const_float(b, 0.0, wt)?,
+            (ReduceKind::Sum, false) => self.m.const_int(b, 0, 32)?,
+            (ReduceKind::Max, true) => self.m.const_float(b, f64::NEG_INFINITY, wt)?,
+            (ReduceKind::Max, false) => self.m.const_int(b, i32::MIN as i64, 32)?,
+            (ReduceKind::Min, true) => self.m.const_float(b, f64::INFINITY, wt)?,
+            (ReduceKind::Min, false) => self.m.const_int(b, i32::MAX as i64, 32)?,
+        };
+        let combine = |g: &Self, b: &Block<'c>, p: V, q: V| -> Result<V, LoweringError> {
+            let name = match (kind, is_float(d)) {
+                (ReduceKind::Sum, true) => "arith.addf",
+                (ReduceKind::Sum, false) => "arith.addi",
+                (ReduceKind::Max, true) => "arith.maximumf",
+                (ReduceKind::Max, false) => "arith.maxsi",
+                (ReduceKind::Min, true) => "arith.minimumf",
+                (ReduceKind::Min, false) => "arith.minsi",
+            };
+            g.m.bin(b, name, p, q)
+        };
+        // widen, and replace padded elements by the neutral value
+        let mut vals = Vec::with_capacity(src.len());
+        for (i, v) in src.iter().enumerate() {
+            let w = self.cast(b, *v, if d == DType::I1 { DType::I1 } else { d }, wd, span)?;
+            let w = match self.in_shape(b, &l, &shape, i as u32)? {
+                Some(c) => self.m.select(b, c, w, neutral)?,
+                None => w,
+            };
+            vals.push(w);
+        }
+        // 1. in-thread, over the register bits along the axis
+        let off_axis = l.reg_bits_off_axis(axis);
+        let on_axis: Vec<u32> = (0..l.reg.len() as u32)
+            .filter(|i| !off_axis.contains(i))
+            .collect();
+        let nout = 1usize << off_axis.len();
+        let mut acc = Vec::with_capacity(nout);
+        for o in 0..nout {
+            let mut base = 0u32;
+            for (j, bit) in off_axis.iter().enumerate() {
+                if o >> j & 1 == 1 {
+                    base |= 1 << bit;
+                }
+            }
+            let mut a = None;
+            for k in 0..1u32 << on_axis.len() {
+                let mut reg = base;
+                for (j, bit) in on_axis.iter().enumerate() {
+                    if k >> j & 1 == 1 {
+                        reg |= 1 << bit;
+                    }
+                }
+                let v = vals[reg as usize];
+                a = Some(match a {
+                    None => v,
+                    Some(p) => combine(self, b, p, v)?,
+                });
+            }
+            acc.push(a.ok_or_else(|| ice("empty reduction"))?);
+        }
+        // 2. across lanes: butterfly over the lane bits along the axis
+        let along = |bs: &Vec<u32>| bs[axis] != 0;
+        let full = self.m.const_int(b, -1, 32)?;
+        let clamp = self.m.const_int(b, 31, 32)?;
+        for (bit, basis) in l.lane.iter().enumerate() {
+            if !along(basis) {
+                continue;
+            }
+            let offv = self.m.const_int(b, 1 << bit, 32)?;
+            for a in acc.iter_mut() {
+                let other = self.m.op1(
+                    b,
+                    "nvvm.shfl.sync",
+                    &[full, *a, offv, clamp],
+                    wt,
+                    &[self.m.attr("kind", self.m.parse_attr("#nvvm<shfl_kind bfly>")?)],
+                )?;
+                *a = combine(self, b, *a, other)?;
+            }
+        }
+        // 3. across warps: every thread writes its partials, then combines those of the warps
+        //    that differ from its own only in warp bits along the axis.
+        let warp_axis: Vec<u32> = l
+            .warp
+            .iter()
+            .enumerate()
+            .filter(|(_, bs)| along(bs))
+            .map(|(i, _)| i as u32)
+            .collect();
+        if !warp_axis.is_empty() {
+            let threads = self.cta.threads() as u64;
+            let bytes = threads * nout as u64 * 4;
+            self.scratch_bytes = self.scratch_bytes.max(bytes);
+            let sp = self.scratch(b)?;
+            let tid = {
+                let c = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
+                let w = self.m.bin(b, "arith.shli", self.warp, c)?;
+                self.m.bin(b, "arith.ori", w, self.lane)?
+            };
+            self.m.barrier(b)?;
+            let slot = |g: &Self, b: &Block<'c>, t: V, o: usize| -> Result<V, LoweringError> {
+                // element index = o * threads + t (consecutive threads, consecutive words)
+                let base = g.m.const_int(b, (o as u64 * threads) as i64, 32)?;
+                let i = g.m.bin(b, "arith.addi", base, t)?;
+                let i64v = g.m.conv(b, "arith.extui", i, g.m.i(64))?;
+                g.m.gep(b, sp, i64v, wt)
+            };
+            for (o, a) in acc.iter().enumerate() {
+                let p = slot(self, b, tid, o)?;
+                self.m.store(b, *a, p)?;
+            }
+            self.m.barrier(b)?;
+            let lane_shift = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
+            let mut res = Vec::with_capacity(nout);
+            for o in 0..nout {
+                let mut a = None;
+                for k in 0..1u32 << warp_axis.len() {
+                    // the partner warp: own warp with the axis bits replaced by k's bits
+                    let mut clear = 0i64;
+                    let mut set = 0i64;
+                    for (j, bit) in warp_axis.iter().enumerate() {
+                        clear |= 1 << bit;
+                        if k >> j & 1 == 1 {
+                            set |= 1 << bit;
+                        }
+                    }
+                    let cm = self.m.const_int(b, !clear, 32)?;
+                    let w = self.m.bin(b, "arith.andi", self.warp, cm)?;
+                    let sv = self.m.const_int(b, set, 32)?;
+                    let w = self.m.bin(b, "arith.ori", w, sv)?;
+                    let w = self.m.bin(b, "arith.shli", w, lane_shift)?;
+                    let t = self.m.bin(b, "arith.ori", w, self.lane)?;
+                    let p = slot(self, b, t, o)?;
+                    let v = self.m.load(b, p, wt)?;
+                    a = Some(match a {
+                        None => v,
+                        Some(q) => combine(self, b, q, v)?,
+                    });
+                }
+                res.push(a.ok_or_else(|| ice("empty warp reduction"))?);
+            }
+            self.m.barrier(b)?;
+            acc = res;
+        }
+        let out_d = self.k.ty(r).dtype();
+        let mut out = Vec::with_capacity(acc.len());
+        for a in acc {
+            out.push(self.cast(b, a, wd, out_d, span)?);
+        }
+        Ok(match self.k.ty(r) {
+            IrType::Scalar(_) => Val::Scalar(out[0]),
+            IrType::Tile(_) => Val::Tile(out),
+        })
+    }
+
+    /// `convert_layout`: a register renaming when lanes and warps hold the same elements in
+    /// both layouts, else every thread writes its registers to shared memory and reads back
+    /// those of the new layout.
+    fn convert(
+        &mut self,
+        b: &Block<'c>,
+        x: ValueId,
+        r: ValueId,
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let src = self.layout_of(x)?.clone();
+        let dst = self.layout_of(r)?.clone();
+        let regs = self.regs(x)?;
+        let rank = src.rank();
+        if src.lane == dst.lane && src.warp == dst.warp {
+            let mut out = Vec::with_capacity(dst.num_regs());
+            for i in 0..dst.num_regs() as u32 {
+                let c = dst.reg_coords(rank, i);
+                let j = (0..src.num_regs() as u32)
+                    .find(|j| src.reg_coords(rank, *j) == c)
+                    .ok_or_else(|| ice("register permutation without a source"))?;
+                out.push(regs[j as usize]);
+            }
+            return Ok(out);
+        }
+        let shape = self.shape_of(x);
+        let padded: Vec<u32> = shape.iter().map(|d| padded_extent(*d)).collect();
+        let d = self.k.ty(x).dtype();
+        let et = self.m.elem(d, span)?;
+        let elem_bytes = (d.bits().max(8) / 8) as u64;
+        let n: u64 = padded.iter().map(|p| *p as u64).product();
+        self.scratch_bytes = self.scratch_bytes.max(n * elem_bytes);
+        let sp = self.scratch(b)?;
+        let lin = |g: &Self, b: &Block<'c>, c: &[V]| -> Result<V, LoweringError> {
+            let mut acc = g.m.const_int(b, 0, 32)?;
+            for (cv, p) in c.iter().zip(&padded) {
+                let pv = g.m.const_int(b, *p as i64, 32)?;
+                let s = g.m.bin(b, "arith.muli", acc, pv)?;
+                acc = g.m.bin(b, "arith.addi", s, *cv)?;
+            }
+            g.m.conv(b, "arith.extui", acc, g.m.i(64))
+        };
+        self.m.barrier(b)?;
+        for (i, v) in regs.iter().enumerate() {
+            let c = self.coords(b, &src, i as u32)?;
+            let off = lin(self, b, &c)?;
+            let p = self.m.gep(b, sp, off, et)?;
+            self.m.store(b, *v, p)?;
+        }
+        self.m.barrier(b)?;
+        let mut out = Vec::with_capacity(dst.num_regs());
+        for i in 0..dst.num_regs() as u32 {
+            let c = self.coords(b, &dst, i)?;
+            let off = lin(self, b, &c)?;
+            let p = self.m.gep(b, sp, off, et)?;
+            out.push(self.m.load(b, p, et)?);
+        }
+        self.m.barrier(b)?;
+        Ok(out)
+    }
+}
