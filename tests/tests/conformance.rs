@@ -1014,7 +1014,8 @@ fn r_adam(c: &Ctx) -> Vec<Want> {
     let m2: Vec<f64> = (0..p.len()).map(|i| b1 * m[i] + (1.0 - b1) * g[i]).collect();
     let v2: Vec<f64> = (0..p.len()).map(|i| b2 * v[i] + (1.0 - b2) * g[i] * g[i]).collect();
     let p2 = (0..p.len()).map(|i| p[i] - lr * (m2[i] / bc1) / ((v2[i] / bc2).sqrt() + eps)).collect();
-    let t = tol(DType::F32, 4, 1e-6);
+    // about ten f32 ops; m' = b1 m + (1 - b1) g cancels, which the division then amplifies
+    let t = tol(DType::F32, 4, 3e-5);
     vec![close("m_out", m2, t.clone()), close("v_out", v2, t.clone()), close("p_out", p2, t)]
 }
 
@@ -1064,6 +1065,13 @@ fn p_compare_count(k: &Kernel, b: &mut Bindings, r: &mut Rng) {
     // even rows look for one of their own values, odd rows for exact zeros (the data has some)
     let rv: Vec<f64> = (0..m).map(|i| if i % 2 == 0 { x[i * n + r.range(0, n as i64) as usize] } else { 0.0 }).collect();
     set_f32(k, b, "r", &rv);
+}
+
+fn p_zoo(k: &Kernel, b: &mut Bindings, _r: &mut Rng) {
+    // cdiv is meant for sizes: non-negative numerators (negative ones are a known gap,
+    // tests/conformance/gaps/cdiv_negative.tsr)
+    let n: Vec<i64> = Ctx { k, b }.ints("n").iter().map(|v| v.abs()).collect();
+    set_ints(k, b, "n", &n);
 }
 
 fn p_casts(k: &Kernel, b: &mut Bindings, r: &mut Rng) {
@@ -1184,7 +1192,7 @@ fn cases() -> Vec<Case> {
         case("lang_outer_sum.tsr", r_outer_sum),
         case("lang_group_scale.tsr", r_group_scale).dims(&[("R", 150), ("G1", 5)]).prep(p_group_scale),
         case("lang_gather_scatter.tsr", r_gather_scatter).dims(&[("T", 40), ("P", 90)]).prep(p_gather_scatter),
-        case("lang_zoo.tsr", r_zoo).dims(&[("N", 150)]),
+        case("lang_zoo.tsr", r_zoo).dims(&[("N", 150)]).prep(p_zoo),
         case("lang_gemm_mxfp4_fp8.tsr", r_gemm),
         case("lang_attention_fp8.tsr", r_attention_fp8).variants(CAUSAL),
         case("lang_moe_mxfp8.tsr", r_moe).dims(&[("T", 48), ("E", 4), ("I", 96), ("P", 96)]),
@@ -1349,11 +1357,13 @@ fn every_file_starts_with_a_comment_and_checks_clean() {
 #[test]
 fn every_kernel_agrees_with_its_reference() {
     let cs = cases();
+    // TESSERA_CONFORMANCE_SEED replays another seed (the default is fixed so CI is reproducible).
+    let seed = std::env::var("TESSERA_CONFORMANCE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(11);
     let mut failures = Vec::new();
     for p in all_files() {
         let name = file_name(&p);
         let Some(case) = cs.iter().find(|c| c.file == name) else { continue };
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conform(&p, case, 11)));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conform(&p, case, seed)));
         match r {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
             Err(e) => failures.push(
@@ -1365,4 +1375,28 @@ fn every_kernel_agrees_with_its_reference() {
         }
     }
     assert!(failures.is_empty(), "{} kernels failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The language gaps found while writing the corpus (tests/conformance/README.md): each program in
+/// tests/conformance/gaps/ checks clean and still meets its gap. When one of these fails, the gap
+/// is closed: move the file into the corpus and give it a reference.
+#[test]
+fn known_gaps_are_still_gaps() {
+    let case = case("gap", r_vector_add).dims(&[("N", 8), ("M", 70), ("K", 160)]);
+    for p in tsr_files("conformance/gaps") {
+        let m = compile(&p);
+        let k = &m.kernels[0];
+        let mut b = bindings(k, &case, &[], 3);
+        if file_name(&p) == "cdiv_negative.tsr" {
+            set_ints(k, &mut b, "a", &[-4, -3, -2, -1, 0, 1, 2, 3]);
+            run(k, &mut b, ProgramSet::All).expect("run");
+            let got = decode_buf_f64(&out_arg(k, &b, "y").data).unwrap();
+            let documented = [-2.0, -1.0, -1.0, 0.0, 0.0, 1.0, 1.0, 2.0];
+            assert_ne!(got, documented, "cdiv of negative numerators is fixed: close the gap");
+            assert_eq!(got, [-1.0, -1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 2.0]);
+        } else {
+            let e = run(k, &mut b, ProgramSet::All).expect_err("scaled store: the interpreter refuses");
+            assert_eq!(e.code(), "E0601", "{}: {e}", p.display());
+        }
+    }
 }
