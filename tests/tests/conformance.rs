@@ -12,7 +12,9 @@
 //! The corpus is described in tests/conformance/README.md.
 
 use std::path::{Path, PathBuf};
-use tessera_formats::{Format, decode as fdecode, mx_quantize_block, nvfp4_global_scale, nvfp4_quantize_block};
+use tessera_formats::{
+    Format, decode as fdecode, mx_quantize_block, nvfp4_global_scale, nvfp4_quantize_block,
+};
 use tessera_interp::{ProgramSet, concrete_shape, run};
 use tessera_ir::{DType, Kernel, Module, ParamKind, TensorType};
 use tessera_numerics::{
@@ -48,7 +50,17 @@ fn file_name(p: &Path) -> String {
 fn compile(p: &Path) -> Module {
     let bytes = std::fs::read(p).expect("read kernel");
     let (m, diags) = tessera_check::check_source(&p.display().to_string(), &bytes);
-    let shown: Vec<String> = diags.iter().map(|d| format!("{} at {:?}: {}", d.code, d.labels.first().map(|l| l.span), d.message)).collect();
+    let shown: Vec<String> = diags
+        .iter()
+        .map(|d| {
+            format!(
+                "{} at {:?}: {}",
+                d.code,
+                d.labels.first().map(|l| l.span),
+                d.message
+            )
+        })
+        .collect();
     assert!(diags.is_empty(), "{} has diagnostics: {shown:?}", p.display());
     m.expect("module")
 }
@@ -85,20 +97,26 @@ fn tensor_ty(k: &Kernel, i: usize) -> &TensorType {
 
 fn set_ints(k: &Kernel, b: &mut Bindings, name: &str, v: &[i64]) {
     let i = pidx(k, name);
-    let ArgValue::Tensor(t) = &mut b.args[i] else { panic!() };
+    let ArgValue::Tensor(t) = &mut b.args[i] else {
+        panic!()
+    };
     let vals: Vec<f32> = v.iter().map(|x| *x as f32).collect();
     t.data = encode_buf(DType::I32, &t.data.shape, None, &vals).expect("encode ints");
 }
 
 fn set_f32(k: &Kernel, b: &mut Bindings, name: &str, v: &[f64]) {
     let i = pidx(k, name);
-    let ArgValue::Tensor(t) = &mut b.args[i] else { panic!() };
+    let ArgValue::Tensor(t) = &mut b.args[i] else {
+        panic!()
+    };
     let vals: Vec<f32> = v.iter().map(|x| *x as f32).collect();
     t.data = encode_buf(t.data.dtype, &t.data.shape, t.data.packed_axis, &vals).expect("encode");
 }
 
 fn numel(k: &Kernel, b: &Bindings, name: &str) -> usize {
-    let ArgValue::Tensor(t) = &b.args[pidx(k, name)] else { panic!() };
+    let ArgValue::Tensor(t) = &b.args[pidx(k, name)] else {
+        panic!()
+    };
     t.data.numel()
 }
 
@@ -120,7 +138,11 @@ fn bindings(k: &Kernel, case: &Case, variant: &[(&str, f64)], seed: u64) -> Bind
     }
     tessera_oracle::derive_dims(k, &mut syms);
     for s in &k.syms {
-        assert!(syms.iter().any(|(n, _)| n == s), "{}: no value for dim {s}", case.file);
+        assert!(
+            syms.iter().any(|(n, _)| n == s),
+            "{}: no value for dim {s}",
+            case.file
+        );
     }
     let sym = |s: &str| syms.iter().find(|(n, _)| n == s).map(|(_, v)| *v);
     let mut g = InputGen::new(seed);
@@ -160,14 +182,20 @@ fn bindings(k: &Kernel, case: &Case, variant: &[(&str, f64)], seed: u64) -> Bind
                 ArgValue::Scalar(
                     given
                         .or_else(|| tessera_oracle::default_scalar(k, &p.name, &syms))
-                        .unwrap_or(if d.is_float() { 0.75 + 0.125 * i as f64 } else { 1.0 }),
+                        .unwrap_or(if d.is_float() {
+                            0.75 + 0.125 * i as f64
+                        } else {
+                            1.0
+                        }),
                 )
             }
         });
     }
     // An NV input's global scale is carried by its scalar parameter.
     for (key, param) in &k.attrs {
-        let Some(t) = key.strip_prefix("global_scale.") else { continue };
+        let Some(t) = key.strip_prefix("global_scale.") else {
+            continue;
+        };
         let ti = pidx(k, t);
         let pi = pidx(k, param);
         if let ArgValue::Tensor(TensorArg {
@@ -258,7 +286,11 @@ enum Check {
     Close(Vec<f64>, Tolerance),
     /// Quantized values: `got / scale` within one code step of `fmt` around `real / scale`
     /// (saturated at the format's max), for quantizer inputs the kernel computes in f32.
-    QuantStep { real: Vec<f64>, scale: Vec<f64>, fmt: Format },
+    QuantStep {
+        real: Vec<f64>,
+        scale: Vec<f64>,
+        fmt: Format,
+    },
 }
 
 struct Want {
@@ -338,14 +370,28 @@ fn matmul(a: &[f64], b: &[f64], m: usize, n: usize, k: usize, b_kn: bool) -> Vec
 }
 
 /// Attention over `h` heads, `[h, s, d]` q/k/v: softmax(sm * q k^T) v, keys j > i masked when causal.
-fn attention(q: &[f64], k: &[f64], v: &[f64], h: usize, s: usize, d: usize, sm: f64, causal: bool) -> Vec<f64> {
+#[allow(clippy::too_many_arguments)] // q, k, v, their shape, the scale and the mask
+fn attention(
+    q: &[f64],
+    k: &[f64],
+    v: &[f64],
+    h: usize,
+    s: usize,
+    d: usize,
+    sm: f64,
+    causal: bool,
+) -> Vec<f64> {
     let mut o = vec![0.0; h * s * d];
     for hh in 0..h {
         let base = hh * s * d;
         for i in 0..s {
             let nk = if causal { i + 1 } else { s };
             let logits: Vec<f64> = (0..nk)
-                .map(|j| sm * (0..d).map(|c| q[base + i * d + c] * k[base + j * d + c]).sum::<f64>())
+                .map(|j| {
+                    sm * (0..d)
+                        .map(|c| q[base + i * d + c] * k[base + j * d + c])
+                        .sum::<f64>()
+                })
                 .collect();
             let mx = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let p: Vec<f64> = logits.iter().map(|l| (l - mx).exp()).collect();
@@ -399,15 +445,27 @@ fn r_gemm(c: &Ctx) -> Vec<Want> {
     }
     // B is [K, N] when its type's first dim is A's K (by name, not by extent)
     let b_kn = tensor_ty(c.k, ins[1]).dims[0] == tessera_ir::Dim::Sym("K".into());
-    let globals: Vec<&String> = c.k.attrs.iter().filter(|(key, _)| key.starts_with("global_scale.")).map(|(_, v)| v).collect();
+    let globals: Vec<&String> =
+        c.k.attrs
+            .iter()
+            .filter(|(key, _)| key.starts_with("global_scale."))
+            .map(|(_, v)| v)
+            .collect();
     let mut scale = 1.0;
     for p in &c.k.params {
         if matches!(p.kind, ParamKind::Scalar(DType::F32)) && !globals.contains(&&p.name) {
             scale *= c.s(&p.name);
         }
     }
-    let out = c.k.params.iter().position(|p| matches!(p.kind, ParamKind::Tensor { is_out: true, .. })).unwrap();
-    let want = matmul(&a, &b, m, n, k, b_kn).into_iter().map(|x| x * scale).collect();
+    let out =
+        c.k.params
+            .iter()
+            .position(|p| matches!(p.kind, ParamKind::Tensor { is_out: true, .. }))
+            .unwrap();
+    let want = matmul(&a, &b, m, n, k, b_kn)
+        .into_iter()
+        .map(|x| x * scale)
+        .collect();
     let t = tessera_oracle::tolerance(c.k, c.b, out);
     vec![close(leak(&c.k.params[out].name), want, t)]
 }
@@ -435,7 +493,16 @@ fn r_attention_bf16(c: &Ctx) -> Vec<Want> {
     let s = sh[sh.len() - 2];
     let h: usize = sh[..sh.len() - 2].iter().product();
     let v = c.t("v");
-    let o = attention(&c.t("q"), &c.t("k"), &v, h, s, d, c.s("sm_scale"), c.s("causal") != 0.0);
+    let o = attention(
+        &c.t("q"),
+        &c.t("k"),
+        &v,
+        h,
+        s,
+        d,
+        c.s("sm_scale"),
+        c.s("causal") != 0.0,
+    );
     vec![close("o", o, attention_tol(&v, BF16 / 2.0))]
 }
 
@@ -449,7 +516,9 @@ fn r_attention_decode(c: &Ctx) -> Vec<Want> {
     }
     let v = c.t("v");
     let o3 = attention(&q3, &c.t("k"), &v, bh, s, d, c.s("sm_scale"), false);
-    let o: Vec<f64> = (0..bh).flat_map(|h| o3[h * s * d..h * s * d + d].to_vec()).collect();
+    let o: Vec<f64> = (0..bh)
+        .flat_map(|h| o3[h * s * d..h * s * d + d].to_vec())
+        .collect();
     vec![close("o", o, tol(DType::F32, s, 1e-4))]
 }
 
@@ -479,7 +548,10 @@ fn r_moe(c: &Ctx) -> Vec<Want> {
 
 fn r_outer_sum(c: &Ctx) -> Vec<Want> {
     let (x, y) = (c.t("x"), c.t("y"));
-    let z = x.iter().flat_map(|a| y.iter().map(move |b| a + 2.0 * b)).collect();
+    let z = x
+        .iter()
+        .flat_map(|a| y.iter().map(move |b| a + 2.0 * b))
+        .collect();
     vec![close("z", z, tol(DType::F32, 1, 0.0))]
 }
 
@@ -518,12 +590,20 @@ fn r_zoo(c: &Ctx) -> Vec<Want> {
     let (mut y, mut z) = (vec![0.0; n], vec![0.0; n]);
     for p in 0..np {
         // the whole tile, masked lanes included (t = 1.0, k = 0), enters the tile reductions
-        let t: Vec<f64> = (0..bsz).map(|j| x.get(p * bsz + j).copied().map_or(1.0, f32r)).collect();
-        let kk: Vec<i64> = (0..bsz).map(|j| ni.get(p * bsz + j).copied().unwrap_or(0)).collect();
+        let t: Vec<f64> = (0..bsz)
+            .map(|j| x.get(p * bsz + j).copied().map_or(1.0, f32r))
+            .collect();
+        let kk: Vec<i64> = (0..bsz)
+            .map(|j| ni.get(p * bsz + j).copied().unwrap_or(0))
+            .collect();
         let b: Vec<f64> = t
             .iter()
             .map(|&t| {
-                let a = t.exp() + t.exp2() + (t.abs() + 1.0).ln() + (t * t + 1.0).log2() + t.abs().sqrt()
+                let a = t.exp()
+                    + t.exp2()
+                    + (t.abs() + 1.0).ln()
+                    + (t * t + 1.0).log2()
+                    + t.abs().sqrt()
                     + 1.0 / (t * t + 1.0).sqrt();
                 a.max(0.0) - a.min(-1.0) + 1.0 / (1.0 + t.exp()) + np as f64
             })
@@ -577,16 +657,34 @@ fn r_silu_mul(c: &Ctx) -> Vec<Want> {
 fn r_leaky(c: &Ctx) -> Vec<Want> {
     let lim = c.s("lim");
     let x = c.t("x");
-    let y = x.iter().map(|&t| (if t > 0.0 { t } else { 0.01 * t }).clamp(-lim, lim)).collect();
-    let s = x.iter().map(|&t| if t > 0.0 { 1.0 } else if t < 0.0 { -1.0 } else { 0.0 }).collect();
+    let y = x
+        .iter()
+        .map(|&t| (if t > 0.0 { t } else { 0.01 * t }).clamp(-lim, lim))
+        .collect();
+    let s = x
+        .iter()
+        .map(|&t| {
+            if t > 0.0 {
+                1.0
+            } else if t < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
     vec![close("y", y, tol(DType::F32, 1, 0.0)), close("sgn", s, exact())]
 }
 
 fn r_compare_count(c: &Ctx) -> Vec<Want> {
     let (m, n) = (c.d("M"), c.d("N"));
     let (x, thr, r) = (c.t("x"), c.t("thr"), c.t("r"));
-    let ge = (0..m).map(|i| (0..n).filter(|&j| x[i * n + j] >= thr[i]).count() as f64).collect();
-    let eq = (0..m).map(|i| (0..n).filter(|&j| x[i * n + j] == r[i]).count() as f64).collect();
+    let ge = (0..m)
+        .map(|i| (0..n).filter(|&j| x[i * n + j] >= thr[i]).count() as f64)
+        .collect();
+    let eq = (0..m)
+        .map(|i| (0..n).filter(|&j| x[i * n + j] == r[i]).count() as f64)
+        .collect();
     vec![close("ge", ge, exact()), close("eq", eq, exact())]
 }
 
@@ -596,7 +694,11 @@ fn r_casts(c: &Ctx) -> Vec<Want> {
         close("xf", x.iter().map(|v| v * 2.0).collect(), tol(DType::F32, 1, 0.0)),
         close("xh", x.clone(), tol(DType::F16, 1, 0.0)),
         close("xi", x.iter().map(|v| (v * 8.0).trunc()).collect(), exact()),
-        close("back", x.iter().zip(&ids).map(|(v, i)| v + i).collect(), tol(DType::BF16, 1, 0.0)),
+        close(
+            "back",
+            x.iter().zip(&ids).map(|(v, i)| v + i).collect(),
+            tol(DType::BF16, 1, 0.0),
+        ),
     ]
 }
 
@@ -687,7 +789,12 @@ fn r_rmsnorm(c: &Ctx) -> Vec<Want> {
 fn r_add_rmsnorm(c: &Ctx) -> Vec<Want> {
     let (m, n) = (c.d("M"), c.d("N"));
     // the new residual stream is stored as bf16 and normalized as stored
-    let h: Vec<f64> = c.t("x").iter().zip(c.t("residual")).map(|(a, b)| bf16(a + b)).collect();
+    let h: Vec<f64> = c
+        .t("x")
+        .iter()
+        .zip(c.t("residual"))
+        .map(|(a, b)| bf16(a + b))
+        .collect();
     let y = rmsnorm(&h, &c.t("weight"), m, n, c.s("eps"));
     vec![
         close("h_out", h, tol(DType::BF16, 1, 0.0)),
@@ -766,23 +873,39 @@ fn nv_fake(vals: &[f32], rows: usize, cols: usize, gs: f32) -> Vec<f64> {
 
 fn r_fake_quant_mxfp8(c: &Ctx) -> Vec<Want> {
     let (m, k) = (c.d("M"), c.d("K"));
-    vec![close("y", mx_fake(Format::F8E4M3, &f32s(&c.t("x")), m, k, 1).0, exact())]
+    vec![close(
+        "y",
+        mx_fake(Format::F8E4M3, &f32s(&c.t("x")), m, k, 1).0,
+        exact(),
+    )]
 }
 
 fn r_fake_quant_mxfp4(c: &Ctx) -> Vec<Want> {
     let (n, k) = (c.d("N"), c.d("K"));
-    vec![close("y", mx_fake(Format::F4E2M1, &f32s(&c.t("w")), n, k, 1).0, exact())]
+    vec![close(
+        "y",
+        mx_fake(Format::F4E2M1, &f32s(&c.t("w")), n, k, 1).0,
+        exact(),
+    )]
 }
 
 fn r_fake_quant_mxfp8_cols(c: &Ctx) -> Vec<Want> {
     let (k, n) = (c.d("K"), c.d("N"));
-    vec![close("y", mx_fake(Format::F8E4M3, &f32s(&c.t("w")), k, n, 0).0, exact())]
+    vec![close(
+        "y",
+        mx_fake(Format::F8E4M3, &f32s(&c.t("w")), k, n, 0).0,
+        exact(),
+    )]
 }
 
 fn r_fake_quant_nvfp4(c: &Ctx) -> Vec<Want> {
     let (m, k) = (c.d("M"), c.d("K"));
     // dequant of an NV tile is x * (s * g) in f32: two roundings of a non-power-of-two product
-    vec![close("y", nv_fake(&f32s(&c.t("x")), m, k, c.s("gs") as f32), tol(DType::F32, 1, 0.0))]
+    vec![close(
+        "y",
+        nv_fake(&f32s(&c.t("x")), m, k, c.s("gs") as f32),
+        tol(DType::F32, 1, 0.0),
+    )]
 }
 
 fn r_rmsnorm_fake_quant(c: &Ctx) -> Vec<Want> {
@@ -821,7 +944,9 @@ fn r_dequant_explicit(c: &Ctx) -> Vec<Want> {
     let (n, k) = (c.d("N"), c.d("K"));
     let (q, s) = (c.t("q"), c.t("s"));
     let kb = k.div_ceil(32);
-    let y = (0..n * k).map(|i| q[i] * s[(i / k) * kb + (i % k) / 32]).collect();
+    let y = (0..n * k)
+        .map(|i| q[i] * s[(i / k) * kb + (i % k) / 32])
+        .collect();
     vec![close("y", y, exact())]
 }
 
@@ -839,9 +964,25 @@ fn r_reduce_rows(c: &Ctx) -> Vec<Want> {
     let x = c.t("x");
     let row = |r: usize| &x[r * n..][..n];
     vec![
-        close("rsum", (0..m).map(|r| row(r).iter().sum()).collect(), tol(DType::F32, n, 0.0)),
-        close("rmax", (0..m).map(|r| row(r).iter().cloned().fold(f64::NEG_INFINITY, f64::max)).collect(), exact()),
-        close("rmin", (0..m).map(|r| row(r).iter().cloned().fold(f64::INFINITY, f64::min)).collect(), exact()),
+        close(
+            "rsum",
+            (0..m).map(|r| row(r).iter().sum()).collect(),
+            tol(DType::F32, n, 0.0),
+        ),
+        close(
+            "rmax",
+            (0..m)
+                .map(|r| row(r).iter().cloned().fold(f64::NEG_INFINITY, f64::max))
+                .collect(),
+            exact(),
+        ),
+        close(
+            "rmin",
+            (0..m)
+                .map(|r| row(r).iter().cloned().fold(f64::INFINITY, f64::min))
+                .collect(),
+            exact(),
+        ),
     ]
 }
 
@@ -850,9 +991,21 @@ fn r_reduce_cols(c: &Ctx) -> Vec<Want> {
     let x = &c.t("x");
     let col = |j: usize| (0..m).map(move |r| x[r * n + j]);
     vec![
-        close("csum", (0..n).map(|j| col(j).sum()).collect(), tol(DType::F32, m, 0.0)),
-        close("cmax", (0..n).map(|j| col(j).fold(f64::NEG_INFINITY, f64::max)).collect(), exact()),
-        close("cmin", (0..n).map(|j| col(j).fold(f64::INFINITY, f64::min)).collect(), exact()),
+        close(
+            "csum",
+            (0..n).map(|j| col(j).sum()).collect(),
+            tol(DType::F32, m, 0.0),
+        ),
+        close(
+            "cmax",
+            (0..n).map(|j| col(j).fold(f64::NEG_INFINITY, f64::max)).collect(),
+            exact(),
+        ),
+        close(
+            "cmin",
+            (0..n).map(|j| col(j).fold(f64::INFINITY, f64::min)).collect(),
+            exact(),
+        ),
     ]
 }
 
@@ -864,7 +1017,14 @@ fn r_colsum_atomic(c: &Ctx) -> Vec<Want> {
 }
 
 /// A plain GEMM `a [M, K] x b [N, K]^T` (b named `bn`) with an epilogue `f(row, col, acc)`.
-fn gemm_epi(c: &Ctx, an: &str, bn: &str, out: &'static str, f: impl Fn(usize, usize, f64) -> f64, extra: f64) -> Vec<Want> {
+fn gemm_epi(
+    c: &Ctx,
+    an: &str,
+    bn: &str,
+    out: &'static str,
+    f: impl Fn(usize, usize, f64) -> f64,
+    extra: f64,
+) -> Vec<Want> {
     let (m, k) = (c.d("M"), c.d("K"));
     let n = c.shape(bn)[0];
     let acc = matmul(&c.t(an), &c.t(bn), m, n, k, false);
@@ -924,7 +1084,14 @@ fn r_gemm_batched(c: &Ctx) -> Vec<Want> {
     let (a, b) = (c.t("a"), c.t("b"));
     let mut want = Vec::new();
     for zz in 0..z {
-        want.extend(matmul(&a[zz * m * k..][..m * k], &b[zz * n * k..][..n * k], m, n, k, false));
+        want.extend(matmul(
+            &a[zz * m * k..][..m * k],
+            &b[zz * n * k..][..n * k],
+            m,
+            n,
+            k,
+            false,
+        ));
     }
     vec![close("c", want, tol(DType::BF16, k, 0.0))]
 }
@@ -939,7 +1106,15 @@ fn r_embedding(c: &Ctx) -> Vec<Want> {
     let (tab, ids, s) = (&c.t("table"), c.ints("ids"), c.s("scale"));
     let out = ids
         .iter()
-        .flat_map(|&r| (0..d).map(move |j| if r >= 0 && (r as usize) < v { tab[r as usize * d + j] * s } else { 0.0 }))
+        .flat_map(|&r| {
+            (0..d).map(move |j| {
+                if r >= 0 && (r as usize) < v {
+                    tab[r as usize * d + j] * s
+                } else {
+                    0.0
+                }
+            })
+        })
         .collect();
     vec![close("y", out, tol(DType::BF16, 1, 0.0))]
 }
@@ -981,7 +1156,11 @@ fn r_bias_act(c: &Ctx) -> Vec<Want> {
 
 fn r_grid_stride(c: &Ctx) -> Vec<Want> {
     let (s, off) = (c.t("s")[0], c.s("off"));
-    vec![close("y", c.t("x").iter().map(|v| v * s + off).collect(), tol(DType::F32, 2, 0.0))]
+    vec![close(
+        "y",
+        c.t("x").iter().map(|v| v * s + off).collect(),
+        tol(DType::F32, 2, 0.0),
+    )]
 }
 
 fn r_expert_count(c: &Ctx) -> Vec<Want> {
@@ -1010,13 +1189,28 @@ fn r_cross_entropy(c: &Ctx) -> Vec<Want> {
 
 fn r_adam(c: &Ctx) -> Vec<Want> {
     let (p, g, m, v) = (c.t("p"), c.t("g"), c.t("m"), c.t("v"));
-    let (lr, b1, b2, eps, bc1, bc2) = (c.s("lr"), c.s("b1"), c.s("b2"), c.s("eps"), c.s("bc1"), c.s("bc2"));
+    let (lr, b1, b2, eps, bc1, bc2) = (
+        c.s("lr"),
+        c.s("b1"),
+        c.s("b2"),
+        c.s("eps"),
+        c.s("bc1"),
+        c.s("bc2"),
+    );
     let m2: Vec<f64> = (0..p.len()).map(|i| b1 * m[i] + (1.0 - b1) * g[i]).collect();
-    let v2: Vec<f64> = (0..p.len()).map(|i| b2 * v[i] + (1.0 - b2) * g[i] * g[i]).collect();
-    let p2 = (0..p.len()).map(|i| p[i] - lr * (m2[i] / bc1) / ((v2[i] / bc2).sqrt() + eps)).collect();
+    let v2: Vec<f64> = (0..p.len())
+        .map(|i| b2 * v[i] + (1.0 - b2) * g[i] * g[i])
+        .collect();
+    let p2 = (0..p.len())
+        .map(|i| p[i] - lr * (m2[i] / bc1) / ((v2[i] / bc2).sqrt() + eps))
+        .collect();
     // about ten f32 ops; m' = b1 m + (1 - b1) g cancels, which the division then amplifies
     let t = tol(DType::F32, 4, 3e-5);
-    vec![close("m_out", m2, t.clone()), close("v_out", v2, t.clone()), close("p_out", p2, t)]
+    vec![
+        close("m_out", m2, t.clone()),
+        close("v_out", v2, t.clone()),
+        close("p_out", p2, t),
+    ]
 }
 
 fn r_router(c: &Ctx) -> Vec<Want> {
@@ -1030,7 +1224,10 @@ fn r_router(c: &Ctx) -> Vec<Want> {
         ex.push(row.iter().position(|v| *v == mx).unwrap() as f64);
         pr.push(1.0 / row.iter().map(|v| (v - mx).exp()).sum::<f64>());
     }
-    vec![close("expert", ex, exact()), close("prob", pr, tol(DType::F32, e, 1e-6))]
+    vec![
+        close("expert", ex, exact()),
+        close("prob", pr, tol(DType::F32, e, 1e-6)),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1063,7 +1260,15 @@ fn p_compare_count(k: &Kernel, b: &mut Bindings, r: &mut Rng) {
     let (m, n) = (b.sym("M").unwrap() as usize, b.sym("N").unwrap() as usize);
     let x = Ctx { k, b }.t("x");
     // even rows look for one of their own values, odd rows for exact zeros (the data has some)
-    let rv: Vec<f64> = (0..m).map(|i| if i % 2 == 0 { x[i * n + r.range(0, n as i64) as usize] } else { 0.0 }).collect();
+    let rv: Vec<f64> = (0..m)
+        .map(|i| {
+            if i % 2 == 0 {
+                x[i * n + r.range(0, n as i64) as usize]
+            } else {
+                0.0
+            }
+        })
+        .collect();
     set_f32(k, b, "r", &rv);
 }
 
@@ -1190,19 +1395,29 @@ fn cases() -> Vec<Case> {
         // docs/LANGUAGE.md, copied
         case("lang_gemm_fp8.tsr", r_gemm),
         case("lang_outer_sum.tsr", r_outer_sum),
-        case("lang_group_scale.tsr", r_group_scale).dims(&[("R", 150), ("G1", 5)]).prep(p_group_scale),
-        case("lang_gather_scatter.tsr", r_gather_scatter).dims(&[("T", 40), ("P", 90)]).prep(p_gather_scatter),
+        case("lang_group_scale.tsr", r_group_scale)
+            .dims(&[("R", 150), ("G1", 5)])
+            .prep(p_group_scale),
+        case("lang_gather_scatter.tsr", r_gather_scatter)
+            .dims(&[("T", 40), ("P", 90)])
+            .prep(p_gather_scatter),
         case("lang_zoo.tsr", r_zoo).dims(&[("N", 150)]).prep(p_zoo),
         case("lang_gemm_mxfp4_fp8.tsr", r_gemm),
         case("lang_attention_fp8.tsr", r_attention_fp8).variants(CAUSAL),
         case("lang_moe_mxfp8.tsr", r_moe).dims(&[("T", 48), ("E", 4), ("I", 96), ("P", 96)]),
         // elementwise
         case("vector_add.tsr", r_vector_add).dims(&[("N", 1000)]),
-        case("axpy_bf16.tsr", r_axpy).dims(&[("N", 1000)]).scalars(&[("alpha", -1.75)]),
+        case("axpy_bf16.tsr", r_axpy)
+            .dims(&[("N", 1000)])
+            .scalars(&[("alpha", -1.75)]),
         case("bias_gelu_bf16.tsr", r_bias_gelu),
         case("silu_mul_bf16.tsr", r_silu_mul).dims(&[("I", 80), ("I2", 160)]),
-        case("leaky_relu_clamp.tsr", r_leaky).dims(&[("N", 150)]).scalars(&[("lim", 2.0)]),
-        case("compare_count.tsr", r_compare_count).dims(&[("N", 150)]).prep(p_compare_count),
+        case("leaky_relu_clamp.tsr", r_leaky)
+            .dims(&[("N", 150)])
+            .scalars(&[("lim", 2.0)]),
+        case("compare_count.tsr", r_compare_count)
+            .dims(&[("N", 150)])
+            .prep(p_compare_count),
         case("casts.tsr", r_casts).dims(&[("N", 300)]).prep(p_casts),
         case("f16_to_bf16_scale.tsr", r_f16_bf16),
         // softmax and norms
@@ -1210,15 +1425,23 @@ fn cases() -> Vec<Case> {
         case("softmax_online_bf16.tsr", r_softmax).dims(&[("N", 300)]),
         case("softmax_masked_len.tsr", r_softmax_len).prep(p_softmax_len),
         case("layernorm_bf16.tsr", r_layernorm_bf16).scalars(&[("eps", 1e-5)]),
-        case("layernorm_looped.tsr", r_layernorm_looped).dims(&[("N", 300)]).scalars(&[("eps", 1e-5)]),
-        case("rmsnorm_bf16.tsr", r_rmsnorm).dims(&[("N", 200)]).scalars(&[("eps", 1e-6)]),
-        case("add_rmsnorm.tsr", r_add_rmsnorm).dims(&[("N", 200)]).scalars(&[("eps", 1e-6)]),
+        case("layernorm_looped.tsr", r_layernorm_looped)
+            .dims(&[("N", 300)])
+            .scalars(&[("eps", 1e-5)]),
+        case("rmsnorm_bf16.tsr", r_rmsnorm)
+            .dims(&[("N", 200)])
+            .scalars(&[("eps", 1e-6)]),
+        case("add_rmsnorm.tsr", r_add_rmsnorm)
+            .dims(&[("N", 200)])
+            .scalars(&[("eps", 1e-6)]),
         // quantization
         case("quant_fp8_rowwise.tsr", r_quant_fp8_rowwise).dims(&[("N", 300)]),
         case("fake_quant_mxfp8.tsr", r_fake_quant_mxfp8),
         case("fake_quant_mxfp4.tsr", r_fake_quant_mxfp4),
         case("fake_quant_mxfp8_cols.tsr", r_fake_quant_mxfp8_cols),
-        case("fake_quant_nvfp4.tsr", r_fake_quant_nvfp4).dims(&[("K", 112)]).prep(p_quant_nvfp4),
+        case("fake_quant_nvfp4.tsr", r_fake_quant_nvfp4)
+            .dims(&[("K", 112)])
+            .prep(p_quant_nvfp4),
         case("rmsnorm_fake_quant_mxfp8.tsr", r_rmsnorm_fake_quant).scalars(&[("eps", 1e-6)]),
         case("gemm_quant_act_mxfp8.tsr", r_gemm_quant_act),
         case("dequant_mxfp4_bf16.tsr", r_dequant_mxfp4_bf16).dims(&[("K", 160)]),
@@ -1243,22 +1466,49 @@ fn cases() -> Vec<Case> {
         case("gemm_batched_bf16.tsr", r_gemm_batched).dims(&[("Z", 3), ("M", 40)]),
         case("gemm_mxfp8_silu.tsr", r_gemm_mxfp8_silu),
         // attention
-        case("attention_bf16_d64.tsr", r_attention_bf16).scalars(&[("sm_scale", 0.05)]).variants(CAUSAL),
+        case("attention_bf16_d64.tsr", r_attention_bf16)
+            .scalars(&[("sm_scale", 0.05)])
+            .variants(CAUSAL),
         case("attention_bf16_d128_4d.tsr", r_attention_bf16)
             .dims(&[("B", 2), ("H", 2)])
             .scalars(&[("sm_scale", 0.03)])
             .variants(CAUSAL),
-        case("attention_decode_f32.tsr", r_attention_decode).dims(&[("BH", 3)]).scalars(&[("sm_scale", 0.05)]),
+        case("attention_decode_f32.tsr", r_attention_decode)
+            .dims(&[("BH", 3)])
+            .scalars(&[("sm_scale", 0.05)]),
         // gathers, scalar loads, control flow, routing
-        case("embedding_lookup.tsr", r_embedding).dims(&[("V", 50), ("T", 70), ("D", 96)]).scalars(&[("scale", 2.0)]).prep(p_embedding),
-        case("rope_gather.tsr", r_rope).dims(&[("T", 70), ("P", 40)]).prep(p_rope),
-        case("bias_act_select.tsr", r_bias_act).variants(&[&[("act", 0.0)], &[("act", 1.0)], &[("act", 2.0)], &[("act", 3.0)]]),
-        case("scale_grid_stride.tsr", r_grid_stride).dims(&[("N", 1000)]).scalars(&[("off", 0.25)]),
-        case("expert_count.tsr", r_expert_count).dims(&[("P", 100), ("E", 6)]).prep(p_expert_count),
-        case("cross_entropy.tsr", r_cross_entropy).dims(&[("V", 200)]).prep(p_cross_entropy),
+        case("embedding_lookup.tsr", r_embedding)
+            .dims(&[("V", 50), ("T", 70), ("D", 96)])
+            .scalars(&[("scale", 2.0)])
+            .prep(p_embedding),
+        case("rope_gather.tsr", r_rope)
+            .dims(&[("T", 70), ("P", 40)])
+            .prep(p_rope),
+        case("bias_act_select.tsr", r_bias_act).variants(&[
+            &[("act", 0.0)],
+            &[("act", 1.0)],
+            &[("act", 2.0)],
+            &[("act", 3.0)],
+        ]),
+        case("scale_grid_stride.tsr", r_grid_stride)
+            .dims(&[("N", 1000)])
+            .scalars(&[("off", 0.25)]),
+        case("expert_count.tsr", r_expert_count)
+            .dims(&[("P", 100), ("E", 6)])
+            .prep(p_expert_count),
+        case("cross_entropy.tsr", r_cross_entropy)
+            .dims(&[("V", 200)])
+            .prep(p_cross_entropy),
         case("adam_step.tsr", r_adam)
             .dims(&[("N", 1000)])
-            .scalars(&[("lr", 1e-3), ("b1", 0.9), ("b2", 0.999), ("eps", 1e-8), ("bc1", 0.271), ("bc2", 0.0297)])
+            .scalars(&[
+                ("lr", 1e-3),
+                ("b1", 0.9),
+                ("b2", 0.999),
+                ("eps", 1e-8),
+                ("bc1", 0.271),
+                ("bc2", 0.0297),
+            ])
             .prep(p_adam),
         case("router_top1.tsr", r_router).dims(&[("T", 70), ("E", 10)]),
     ]
@@ -1279,8 +1529,16 @@ fn out_arg<'a>(k: &Kernel, b: &'a Bindings, name: &str) -> &'a TensorArg {
 fn code_step(f: Format, v: f64) -> f64 {
     let code = tessera_formats::encode_f64(f, v.abs());
     let here = fdecode(f, code) as f64;
-    let up = if code < f.max_code() { fdecode(f, code + 1) as f64 - here } else { 0.0 };
-    let down = if code > 0 { here - fdecode(f, code - 1) as f64 } else { 0.0 };
+    let up = if code < f.max_code() {
+        fdecode(f, code + 1) as f64 - here
+    } else {
+        0.0
+    };
+    let down = if code > 0 {
+        here - fdecode(f, code - 1) as f64
+    } else {
+        0.0
+    };
     up.max(down)
 }
 
@@ -1301,7 +1559,10 @@ fn judge(k: &Kernel, b: &Bindings, w: &Want) -> Result<String, String> {
                 let step = code_step(*fmt, r);
                 let err = (g / scale[i] - r).abs();
                 if err.is_nan() || err > step {
-                    return Err(format!("element {i}: {g} for {} (scale {}, step {step})", real[i], scale[i]));
+                    return Err(format!(
+                        "element {i}: {g} for {} (scale {}, step {step})",
+                        real[i], scale[i]
+                    ));
                 }
                 worst = worst.max(err / step);
             }
@@ -1316,7 +1577,11 @@ fn conform(p: &Path, case: &Case, seed: u64) -> Vec<String> {
     assert_eq!(m.kernels.len(), 1, "{}: one kernel per file", case.file);
     let k = &m.kernels[0];
     let none: &[(&str, f64)] = &[];
-    let variants: Vec<&[(&str, f64)]> = if case.variants.is_empty() { vec![none] } else { case.variants.to_vec() };
+    let variants: Vec<&[(&str, f64)]> = if case.variants.is_empty() {
+        vec![none]
+    } else {
+        case.variants.to_vec()
+    };
     let mut lines = Vec::new();
     for v in variants {
         let mut b = bindings(k, case, v, seed);
@@ -1325,7 +1590,10 @@ fn conform(p: &Path, case: &Case, seed: u64) -> Vec<String> {
         for w in &wants {
             match judge(k, &b, w) {
                 Ok(r) => lines.push(format!("{} {v:?} {}: {r}", case.file, w.out)),
-                Err(r) => panic!("{} {v:?} output {} (seed {seed}, dims {:?}): {r}", case.file, w.out, b.syms),
+                Err(r) => panic!(
+                    "{} {v:?} output {} (seed {seed}, dims {:?}): {r}",
+                    case.file, w.out, b.syms
+                ),
             }
         }
     }
@@ -1337,19 +1605,33 @@ fn the_table_and_the_files_agree() {
     let files: Vec<String> = all_files().iter().map(|p| file_name(p)).collect();
     let cs = cases();
     for f in &files {
-        assert!(cs.iter().any(|c| &c.file == f), "{f} has no reference in the table of tests/tests/conformance.rs");
+        assert!(
+            cs.iter().any(|c| c.file == f),
+            "{f} has no reference in the table of tests/tests/conformance.rs"
+        );
     }
     for c in &cs {
-        assert!(files.iter().any(|f| f == c.file), "the table names {} but there is no such file", c.file);
+        assert!(
+            files.iter().any(|f| f == c.file),
+            "the table names {} but there is no such file",
+            c.file
+        );
     }
-    assert!(tsr_files("conformance").len() >= 40, "the corpus has fewer than 40 kernels");
+    assert!(
+        tsr_files("conformance").len() >= 40,
+        "the corpus has fewer than 40 kernels"
+    );
 }
 
 #[test]
 fn every_file_starts_with_a_comment_and_checks_clean() {
     for p in all_files() {
         let text = std::fs::read_to_string(&p).unwrap();
-        assert!(text.starts_with("//"), "{} does not start with a // comment", p.display());
+        assert!(
+            text.starts_with("//"),
+            "{} does not start with a // comment",
+            p.display()
+        );
         compile(&p);
     }
 }
@@ -1358,11 +1640,16 @@ fn every_file_starts_with_a_comment_and_checks_clean() {
 fn every_kernel_agrees_with_its_reference() {
     let cs = cases();
     // TESSERA_CONFORMANCE_SEED replays another seed (the default is fixed so CI is reproducible).
-    let seed = std::env::var("TESSERA_CONFORMANCE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(11);
+    let seed = std::env::var("TESSERA_CONFORMANCE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(11);
     let mut failures = Vec::new();
     for p in all_files() {
         let name = file_name(&p);
-        let Some(case) = cs.iter().find(|c| c.file == name) else { continue };
+        let Some(case) = cs.iter().find(|c| c.file == name) else {
+            continue;
+        };
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conform(&p, case, seed)));
         match r {
             Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
@@ -1374,7 +1661,12 @@ fn every_kernel_agrees_with_its_reference() {
             ),
         }
     }
-    assert!(failures.is_empty(), "{} kernels failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} kernels failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The language gaps found while writing the corpus (tests/conformance/README.md): each program in
@@ -1392,7 +1684,10 @@ fn known_gaps_are_still_gaps() {
             run(k, &mut b, ProgramSet::All).expect("run");
             let got = decode_buf_f64(&out_arg(k, &b, "y").data).unwrap();
             let documented = [-2.0, -1.0, -1.0, 0.0, 0.0, 1.0, 1.0, 2.0];
-            assert_ne!(got, documented, "cdiv of negative numerators is fixed: close the gap");
+            assert_ne!(
+                got, documented,
+                "cdiv of negative numerators is fixed: close the gap"
+            );
             assert_eq!(got, [-1.0, -1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 2.0]);
         } else {
             let e = run(k, &mut b, ProgramSet::All).expect_err("scaled store: the interpreter refuses");
