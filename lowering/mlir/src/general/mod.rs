@@ -1165,15 +1165,16 @@ impl<'c> Gen<'c, '_> {
                 |tb| {
                     let p = m.gep(tb, base, off, et)?;
                     if atomic {
-                        let kind = if is_float(d) { "fadd" } else { "add" };
+                        // LLVM's AtomicBinOp / AtomicOrdering are i64 enum attributes.
+                        let kind = if is_float(d) { 11 } else { 1 }; // fadd / add
                         m.op1(
                             tb,
                             "llvm.atomicrmw",
                             &[p, v],
                             et,
                             &[
-                                m.attr("bin_op", m.parse_attr(&format!("#llvm.atomic_bin_op<{kind}>"))?),
-                                m.attr("ordering", m.parse_attr("#llvm.atomic_ordering<monotonic>")?),
+                                m.attr("bin_op", m.int_attr(64, kind)),
+                                m.attr("ordering", m.int_attr(64, 2)), // monotonic
                             ],
                         )?;
                     } else {
