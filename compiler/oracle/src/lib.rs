@@ -63,6 +63,45 @@ pub const DEFAULT_DIMS: &[(&str, i64)] = &[
     ("P", 96),
 ];
 
+/// The default value of symbolic dim `sym` of kernel `k`: its [`DEFAULT_DIMS`] entry (else
+/// `fallback`), rounded up to a multiple of every scale block extent along a dim named `sym` in
+/// the kernel's tensor types (and to an even extent along an FP4 packed axis), so that the default
+/// problem satisfies the kernel's block constraints (`gemm_fp8_blockscale`: K = 320 is not a
+/// multiple of its 128-wide f32 scale blocks; the default becomes 384). Dims without such a
+/// constraint keep their partial-tile defaults (M = 100, N = 704).
+pub fn default_dim(k: &Kernel, sym: &str, fallback: i64) -> i64 {
+    let base = DEFAULT_DIMS
+        .iter()
+        .find(|(n, _)| *n == sym)
+        .map_or(fallback, |(_, v)| *v);
+    let mut multiple: i64 = 1;
+    let gcd = |mut a: i64, mut b: i64| {
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        a
+    };
+    for p in &k.params {
+        let ParamKind::Tensor { ty, .. } = &p.kind else {
+            continue;
+        };
+        for (axis, d) in ty.dims.iter().enumerate() {
+            if !matches!(d, tessera_ir::Dim::Sym(n) if n == sym) {
+                continue;
+            }
+            let block = ty.scale.as_ref().and_then(|s| s.block.get(axis)).map_or(1, |b| i64::from(*b));
+            let pack = if ty.dtype == DType::F4E2M1 && ty.packed_axis == Some(axis) { 2 } else { 1 };
+            for e in [block, pack] {
+                if e > 1 && multiple <= i64::MAX / e {
+                    multiple = multiple / gcd(multiple, e) * e;
+                }
+            }
+        }
+    }
+    let base = base.max(1);
+    base.saturating_add(multiple - 1) / multiple * multiple
+}
+
 pub(crate) fn err(code: &'static str, message: impl Into<String>) -> OracleError {
     OracleError {
         code,

@@ -39,7 +39,7 @@ fn bundle_dir(name: &str) -> TempBundle {
         kernels: vec![k.clone()],
     };
     let cdiv = |s: &str| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(32)));
-    let b = Bundle {
+    let mut b = Bundle {
         meta: BundleMeta {
             format_version: BUNDLE_FORMAT_VERSION,
             kernel: k.name.clone(),
@@ -83,6 +83,7 @@ fn bundle_dir(name: &str) -> TempBundle {
         report_txt: None,
         report_json: None,
     };
+    b.ptx = Some(tessera_bundle::ptx::stub("sm_90a", &b.meta.entry, &b.meta.abi));
     let dir = std::env::temp_dir().join(format!("tessera-runner-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     b.write(&dir).unwrap();
