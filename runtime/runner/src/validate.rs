@@ -405,9 +405,11 @@ pub fn validate_outputs(
         if let Some(r) = &reference
             && let Some((_, ev)) = r.iter().find(|(p, _)| *p == o)
         {
-            // The reference covers every element when it ran on the whole problem, else the same
-            // tiles as the interpreter (NaN marks elements it did not compute).
-            let sel: Vec<bool> = ev.iter().map(|v| !v.is_nan()).collect();
+            // The reference covers every element when it ran on the whole problem, else exactly
+            // the interpreter's tiles. The selection is that mask, not "where the reference is not
+            // NaN": a NaN the reference computed (a NaN input) must be judged, not skipped, or an
+            // all-NaN problem would pass over 0 elements.
+            let sel: Vec<bool> = if full { vec![true; ev.len()] } else { written.clone() };
             row.checks
                 .push(check_on("reference", &name, &gv, &gp, ev, &sel, &tol)?);
         }

@@ -322,6 +322,9 @@ fn infinities_the_interpreter_and_reference_also_produce_pass_but_nan_never_does
     assert!(!row.pass, "{}", row.line());
     assert_eq!(row.non_finite, 7200);
     let reference = row.checks.iter().find(|c| c.against == "reference").unwrap();
+    // Judged over every element, not skipped as 'not computed' (it passed over 0 elements).
+    assert_eq!(reference.compared, 7200);
+    assert!(!reference.pass);
     assert!(reference.reason.contains("reference itself is NaN"), "{}", reference.reason);
 }
 
