@@ -292,16 +292,22 @@ mod tests {
             0,
         );
         k.attrs.retain(|(key, _)| key != "reference");
-        let si = k.params.iter().position(|p| p.name == "a_global").expect("global scalar");
+        let si = k
+            .params
+            .iter()
+            .position(|p| p.name == "a_global")
+            .expect("global scalar");
         let bind = |tensor: f32, scalar: f64| {
             let mut args: Vec<ArgValue> = k
                 .params
                 .iter()
-                .map(|_| ArgValue::Tensor(tessera_numerics::TensorArg {
-                    data: tessera_numerics::poison_buf(DType::F32, &[1], None),
-                    scale: None,
-                    global_scale: None,
-                }))
+                .map(|_| {
+                    ArgValue::Tensor(tessera_numerics::TensorArg {
+                        data: tessera_numerics::poison_buf(DType::F32, &[1], None),
+                        scale: None,
+                        global_scale: None,
+                    })
+                })
                 .collect();
             if let ArgValue::Tensor(t) = &mut args[0] {
                 t.global_scale = Some(tensor);
@@ -313,9 +319,17 @@ mod tests {
         sync_globals(&k, &mut bind(0.5, 0.5)).expect("equal values agree");
         let e = sync_globals(&k, &mut bind(0.5, f64::NAN)).expect_err("0.5 vs NaN");
         assert!(e.to_string().contains("E0605"), "{e}");
-        assert!(e.to_string().contains("global scale 5e-1 but its scalar `a_global` is NaN"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("global scale 5e-1 but its scalar `a_global` is NaN"),
+            "{e}"
+        );
         let e = sync_globals(&k, &mut bind(f32::NAN, 2.0)).expect_err("NaN vs 2");
-        assert!(e.to_string().contains("global scale NaN but its scalar `a_global` is 2e0"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("global scale NaN but its scalar `a_global` is 2e0"),
+            "{e}"
+        );
     }
 
     /// Dims are user input (`--dim`, `.npy` headers): overflow is a shape error, not a panic.

@@ -213,7 +213,8 @@ pub const MAX_NPY_BYTES: u64 = (16 << 30) + (1 << 20);
 /// (`E0509`) instead of being read until memory runs out (F07), and the read stops at the size the
 /// file had when it was checked, so a file that grows meanwhile cannot make it unbounded either.
 pub fn read_bounded(path: &Path) -> Result<Vec<u8>, NumericsError> {
-    let cannot = |e: std::io::Error| NumericsError::new(E_NPY_FILE, format!("cannot read {}: {e}", path.display()));
+    let cannot =
+        |e: std::io::Error| NumericsError::new(E_NPY_FILE, format!("cannot read {}: {e}", path.display()));
     // stat before open: opening a FIFO with no writer would block.
     let meta = std::fs::metadata(path).map_err(cannot)?;
     if !meta.is_file() {
@@ -227,7 +228,10 @@ pub fn read_bounded(path: &Path) -> Result<Vec<u8>, NumericsError> {
         };
         return Err(NumericsError::new(
             E_NPY_SOURCE,
-            format!("{} is {what}; a .npy input must be a regular file", path.display()),
+            format!(
+                "{} is {what}; a .npy input must be a regular file",
+                path.display()
+            ),
         ));
     }
     if meta.len() > MAX_NPY_BYTES {

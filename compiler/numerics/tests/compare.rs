@@ -58,7 +58,11 @@ fn non_finite_mismatches_fail_and_only_matching_infinities_pass() {
     assert_eq!((bad.nan_inf_count, bad.reference_nan_count), (2, 0));
     assert_eq!(bad.worst_index, Some(1));
     let v = tol.judge(&bad);
-    assert!(!v.pass && v.reason.contains("2 of 4 elements are NaN"), "{}", v.reason);
+    assert!(
+        !v.pass && v.reason.contains("2 of 4 elements are NaN"),
+        "{}",
+        v.reason
+    );
     let m = compare(&[1.0, 3.0e38, -3.0e38, 2.0], &e, None).expect("len");
     assert_eq!(m.nan_inf_count, 2);
     assert!(!tol.judge(&m).pass);
@@ -68,21 +72,26 @@ fn non_finite_mismatches_fail_and_only_matching_infinities_pass() {
 fn a_nan_output_never_passes_whatever_the_reference_holds() {
     let tol = Tolerance::for_output(DType::F32, 1);
     for (a, e) in [
-        (f32::NAN, 1.0),                // NaN where the reference is finite
-        (f32::NAN, f64::INFINITY),      // NaN where the reference is +inf
-        (f32::NAN, f64::NEG_INFINITY),  // NaN where the reference is -inf
-        (f32::NAN, f64::NAN),           // both NaN (F02: a NaN scale makes both NaN)
-        (1.0, f64::NAN),                // the reference is NaN: cannot be validated
-        (f32::INFINITY, f64::NAN),      // +inf where the reference is NaN
-        (f32::INFINITY, 1.0),           // +inf where the reference is finite
-        (f32::NEG_INFINITY, 1.0),       // -inf where the reference is finite
+        (f32::NAN, 1.0),               // NaN where the reference is finite
+        (f32::NAN, f64::INFINITY),     // NaN where the reference is +inf
+        (f32::NAN, f64::NEG_INFINITY), // NaN where the reference is -inf
+        (f32::NAN, f64::NAN),          // both NaN (F02: a NaN scale makes both NaN)
+        (1.0, f64::NAN),               // the reference is NaN: cannot be validated
+        (f32::INFINITY, f64::NAN),     // +inf where the reference is NaN
+        (f32::INFINITY, 1.0),          // +inf where the reference is finite
+        (f32::NEG_INFINITY, 1.0),      // -inf where the reference is finite
     ] {
         let m = compare(&[2.0, a], &[2.0, e], None).expect("len");
         assert_eq!(m.nan_inf_count, 1, "{a} vs {e}");
         assert_eq!(m.reference_nan_count, usize::from(e.is_nan()), "{a} vs {e}");
         let v = tol.judge(&m);
         assert!(!v.pass, "{a} vs {e} passed: {}", v.reason);
-        assert_eq!(v.reason.contains("reference itself is NaN"), e.is_nan(), "{}", v.reason);
+        assert_eq!(
+            v.reason.contains("reference itself is NaN"),
+            e.is_nan(),
+            "{}",
+            v.reason
+        );
     }
     // F02: an all-NaN output against an all-NaN reference reported 'nan/inf 0' and PASS.
     let m = compare(&[f32::NAN; 16], &[f64::NAN; 16], None).expect("len");
@@ -112,7 +121,10 @@ fn outputs_of_the_wrong_length_or_shape_are_errors_not_passes() {
     let e = compare(&[1.0, 2.0], &[1.0, 2.0, 3.0], None).expect_err("length");
     assert_eq!(e.code, "E0502");
     let buf = encode_buf(DType::F32, &[2], None, &[1.0, 2.0]).expect("encode");
-    assert_eq!(compare_buf(&buf, &[1.0, 2.0, 3.0]).expect_err("len").code, "E0502");
+    assert_eq!(
+        compare_buf(&buf, &[1.0, 2.0, 3.0]).expect_err("len").code,
+        "E0502"
+    );
     // A buffer whose bytes do not match its shape is refused before any comparison.
     let mut short = buf.clone();
     short.shape = vec![3];

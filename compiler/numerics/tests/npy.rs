@@ -169,7 +169,11 @@ fn non_regular_files_are_refused_without_reading() {
     // A FIFO with no writer: opening it would block, so it must be refused by its metadata.
     let fifo = dir.join(format!("tessera-npy-fifo-{}", std::process::id()));
     let _ = std::fs::remove_file(&fifo);
-    if std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
         let e = read_npy(&fifo, DType::F32, None, None).expect_err("fifo");
         assert_eq!(e.code, "E0509", "{e}");
         std::fs::remove_file(&fifo).unwrap();

@@ -89,8 +89,16 @@ pub fn default_dim(k: &Kernel, sym: &str, fallback: i64) -> i64 {
             if !matches!(d, tessera_ir::Dim::Sym(n) if n == sym) {
                 continue;
             }
-            let block = ty.scale.as_ref().and_then(|s| s.block.get(axis)).map_or(1, |b| i64::from(*b));
-            let pack = if ty.dtype == DType::F4E2M1 && ty.packed_axis == Some(axis) { 2 } else { 1 };
+            let block = ty
+                .scale
+                .as_ref()
+                .and_then(|s| s.block.get(axis))
+                .map_or(1, |b| i64::from(*b));
+            let pack = if ty.dtype == DType::F4E2M1 && ty.packed_axis == Some(axis) {
+                2
+            } else {
+                1
+            };
             for e in [block, pack] {
                 if e > 1 && multiple <= i64::MAX / e {
                     multiple = multiple / gcd(multiple, e) * e;

@@ -5,7 +5,8 @@
 use tessera_ir::samples::{gemm, mx_spec, nv_spec, tensor};
 use tessera_ir::{Block, DType, Kernel, Op, OpKind, ParamKind, ScaleLayout, ScaleSpec, TileType, Type};
 use tessera_numerics::{
-    ArgValue, Bindings, InputGen, TensorArg, Tolerance, compare, decode_buf, dequantize, encode_buf, poison_buf,
+    ArgValue, Bindings, InputGen, TensorArg, Tolerance, compare, decode_buf, dequantize, encode_buf,
+    poison_buf,
 };
 use tessera_oracle::{expected, inexact_dequants, tolerance};
 
@@ -92,7 +93,11 @@ fn bind(k: &Kernel, m: usize, n: usize, kk: usize, seed: u64) -> Bindings {
         .collect();
     Bindings {
         args,
-        syms: vec![("M".into(), m as i64), ("K".into(), kk as i64), ("N".into(), n as i64)],
+        syms: vec![
+            ("M".into(), m as i64),
+            ("K".into(), kk as i64),
+            ("N".into(), n as i64),
+        ],
     }
 }
 
@@ -103,14 +108,20 @@ fn bf16_result(k: &Kernel, b: &Bindings, m: usize, n: usize, kk: usize) -> Vec<f
         let (ParamKind::Tensor { ty, .. }, ArgValue::Tensor(t)) = (&k.params[i].kind, &b.args[i]) else {
             panic!("tensor")
         };
-        let v: Vec<f32> = dequantize(t, ty.scale.as_ref()).expect("dequantize").iter().map(|x| *x as f32).collect();
+        let v: Vec<f32> = dequantize(t, ty.scale.as_ref())
+            .expect("dequantize")
+            .iter()
+            .map(|x| *x as f32)
+            .collect();
         decode_buf(&encode_buf(DType::BF16, &[v.len()], None, &v).expect("bf16")).expect("decode")
     };
     let (a, w) = (op(0), op(1));
     let mut c = vec![0f32; m * n];
     for i in 0..m {
         for j in 0..n {
-            c[i * n + j] = (0..kk).map(|t| f64::from(a[i * kk + t]) * f64::from(w[j * kk + t])).sum::<f64>() as f32;
+            c[i * n + j] = (0..kk)
+                .map(|t| f64::from(a[i * kk + t]) * f64::from(w[j * kk + t]))
+                .sum::<f64>() as f32;
         }
     }
     c
@@ -124,8 +135,14 @@ fn out_index(k: &Kernel) -> usize {
 fn bf16_dequant_of_nvfp4_and_f32_block_scales_passes_its_own_tolerance() {
     let (m, n, kk) = (64, 64, 256);
     for (name, k) in [
-        ("nvfp4", with_dequant(nv_spec(1), nv_spec(1), DType::F4E2M1, DType::BF16)),
-        ("f32 block", with_dequant(f32_block(1), f32_block(1), DType::F8E4M3, DType::BF16)),
+        (
+            "nvfp4",
+            with_dequant(nv_spec(1), nv_spec(1), DType::F4E2M1, DType::BF16),
+        ),
+        (
+            "f32 block",
+            with_dequant(f32_block(1), f32_block(1), DType::F8E4M3, DType::BF16),
+        ),
     ] {
         assert_eq!(inexact_dequants(&k), vec![DType::BF16, DType::BF16], "{name}");
         let out = out_index(&k);
@@ -138,10 +155,16 @@ fn bf16_dequant_of_nvfp4_and_f32_block_scales_passes_its_own_tolerance() {
             let v = tol.judge(&metrics);
             assert!(v.pass, "{name} seed {seed}: {}", v.reason);
             // Before F13's fix the tolerance was the f32 output's, which this legitimately fails.
-            assert!(!Tolerance::for_output(DType::F32, kk).judge(&metrics).pass, "{name}: the test needs bf16-sized errors");
+            assert!(
+                !Tolerance::for_output(DType::F32, kk).judge(&metrics).pass,
+                "{name}: the test needs bf16-sized errors"
+            );
             // A 2% gain error (a wrong global scale, say) still fails.
             let gained: Vec<f32> = got.iter().map(|x| x * 1.02).collect();
-            assert!(!tol.judge(&compare(&gained, &want, None).expect("compare")).pass, "{name} seed {seed}");
+            assert!(
+                !tol.judge(&compare(&gained, &want, None).expect("compare")).pass,
+                "{name} seed {seed}"
+            );
         }
     }
 }
@@ -152,7 +175,10 @@ fn exact_dequants_do_not_widen_the_tolerance() {
     let k = with_dequant(mx_spec(1), mx_spec(1), DType::F8E4M3, DType::BF16);
     assert!(inexact_dequants(&k).is_empty());
     let b = bind(&k, 16, 16, 256, 1);
-    assert_eq!(tolerance(&k, &b, out_index(&k)), Tolerance::for_output(DType::F32, 256));
+    assert_eq!(
+        tolerance(&k, &b, out_index(&k)),
+        Tolerance::for_output(DType::F32, 256)
+    );
     // Dequantizing into f32 rounds nothing the tolerance does not already cover.
     let k = with_dequant(nv_spec(1), nv_spec(1), DType::F4E2M1, DType::F32);
     assert!(inexact_dequants(&k).is_empty());

@@ -239,14 +239,22 @@ impl Bundle {
         if let Some(h) = &self.hsaco
             && !has_symbol(h)
         {
-            return bad(format!("entry `{}` is not a symbol of the HSACO code object", m.entry));
+            return bad(format!(
+                "entry `{}` is not a symbol of the HSACO code object",
+                m.entry
+            ));
         }
         let Some(ptx) = &self.ptx else {
             return Ok(());
         };
         match crate::ptx::target(ptx) {
             Some(t) if t == m.target => {}
-            Some(t) => return bad(format!("the PTX is for `.target {t}`, meta.json says `{}`", m.target)),
+            Some(t) => {
+                return bad(format!(
+                    "the PTX is for `.target {t}`, meta.json says `{}`",
+                    m.target
+                ));
+            }
             None => return bad("the PTX has no `.target` line".into()),
         }
         let Some(params) = crate::ptx::entry_params(ptx, &m.entry) else {
@@ -309,12 +317,18 @@ impl Bundle {
             if let Some(n) = name_of(a)
                 && !k.params.iter().any(|p| p.name == n)
             {
-                return bad(format!("ABI slot {i} names `{n}`, which kernel `{}` does not have", k.name));
+                return bad(format!(
+                    "ABI slot {i} names `{n}`, which kernel `{}` does not have",
+                    k.name
+                ));
             }
             if let AbiArg::SymI32 { sym } = a
                 && !k.syms.contains(sym)
             {
-                return bad(format!("ABI slot {i} names dim `{sym}`, which kernel `{}` does not have", k.name));
+                return bad(format!(
+                    "ABI slot {i} names dim `{sym}`, which kernel `{}` does not have",
+                    k.name
+                ));
             }
             if self.meta.abi[..i].contains(a) {
                 return bad(format!("ABI slot {i} repeats an earlier slot: {a:?}"));

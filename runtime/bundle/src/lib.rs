@@ -22,8 +22,8 @@ pub use dir::{
     META_FILE, PTX_FILE, REPORT_JSON_FILE, REPORT_TXT_FILE, TIR_FILE,
 };
 pub use error::{
-    BundleError, E_BUNDLE_INVALID, E_BUNDLE_IO, E_BUNDLE_JSON, E_BUNDLE_LAUNCH, E_BUNDLE_MISMATCH, E_BUNDLE_MISSING,
-    E_BUNDLE_VERSION,
+    BundleError, E_BUNDLE_INVALID, E_BUNDLE_IO, E_BUNDLE_JSON, E_BUNDLE_LAUNCH, E_BUNDLE_MISMATCH,
+    E_BUNDLE_MISSING, E_BUNDLE_VERSION,
 };
 pub use hash::sha256_hex;
 pub use launch::{LaunchPlan, SlotValue, grid, resolve_abi};

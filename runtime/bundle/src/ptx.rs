@@ -89,8 +89,21 @@ fn param(decl: &str) -> PtxParam {
         match words.iter().find(|w| {
             matches!(
                 **w,
-                ".u64" | ".b64" | ".s64" | ".f32" | ".u32" | ".s32" | ".b32" | ".u16" | ".b16" | ".s16" | ".u8" | ".b8"
-                    | ".f64" | ".f16" | ".bf16"
+                ".u64"
+                    | ".b64"
+                    | ".s64"
+                    | ".f32"
+                    | ".u32"
+                    | ".s32"
+                    | ".b32"
+                    | ".u16"
+                    | ".b16"
+                    | ".s16"
+                    | ".u8"
+                    | ".b8"
+                    | ".f64"
+                    | ".f16"
+                    | ".bf16"
             )
         }) {
             Some(&".u64" | &".b64" | &".s64") => PtxParamKind::Bits64,
@@ -159,7 +172,14 @@ mod tests {
         ];
         let p = stub("sm_100a", "k", &abi);
         assert_eq!(target(&p), Some("sm_100a"));
-        let kinds: Vec<PtxParamKind> = entry_params(&p, "k").expect("entry").iter().map(|p| p.kind).collect();
-        assert_eq!(kinds, vec![PtxParamKind::Bits64, PtxParamKind::F32, PtxParamKind::I32]);
+        let kinds: Vec<PtxParamKind> = entry_params(&p, "k")
+            .expect("entry")
+            .iter()
+            .map(|p| p.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![PtxParamKind::Bits64, PtxParamKind::F32, PtxParamKind::I32]
+        );
     }
 }

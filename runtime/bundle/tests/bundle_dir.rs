@@ -239,7 +239,10 @@ fn launch_shapes_outside_the_device_limits_are_refused() {
     let e = tessera_bundle::grid(&g, &[]).expect_err("2^31");
     assert_eq!(e.code(), "E0866", "{e}");
     g.grid = vec![DimExpr::Const((1 << 31) - 1)];
-    assert_eq!(tessera_bundle::grid(&g, &[]).expect("2^31-1"), [(1 << 31) - 1, 1, 1]);
+    assert_eq!(
+        tessera_bundle::grid(&g, &[]).expect("2^31-1"),
+        [(1 << 31) - 1, 1, 1]
+    );
     g.grid = vec![DimExpr::Const(1), DimExpr::Const(65536)];
     assert!(tessera_bundle::grid(&g, &[]).is_err());
 }
@@ -267,7 +270,12 @@ fn the_abi_must_pass_every_output_and_repeat_no_slot() {
     assert_eq!(e.code(), "E0865");
     assert!(e.to_string().contains("repeats an earlier slot"), "{e}");
     b.meta.abi[0] = AbiArg::ScalarF32 { param: "zz".into() };
-    assert!(b.check_kernel(dir, &k).expect_err("unknown").to_string().contains("`zz`"));
+    assert!(
+        b.check_kernel(dir, &k)
+            .expect_err("unknown")
+            .to_string()
+            .contains("`zz`")
+    );
     b.meta.abi = vec![ptr("a"), ptr("b")];
     let e = b.check_kernel(dir, &k).expect_err("no output");
     assert!(e.to_string().contains("output `c`"), "{e}");

@@ -409,7 +409,11 @@ pub fn validate_outputs(
             // the interpreter's tiles. The selection is that mask, not "where the reference is not
             // NaN": a NaN the reference computed (a NaN input) must be judged, not skipped, or an
             // all-NaN problem would pass over 0 elements.
-            let sel: Vec<bool> = if full { vec![true; ev.len()] } else { written.clone() };
+            let sel: Vec<bool> = if full {
+                vec![true; ev.len()]
+            } else {
+                written.clone()
+            };
             row.checks
                 .push(check_on("reference", &name, &gv, &gp, ev, &sel, &tol)?);
         }

@@ -279,7 +279,11 @@ fn a_nan_or_unmatched_infinity_in_the_device_output_fails() {
             assert!(!row.pass, "{bits:#x}: {}", row.line());
             assert_eq!(row.non_finite, 1, "{bits:#x}: {}", row.line());
             let interp = row.checks.iter().find(|c| c.against == "interp").unwrap();
-            assert!(!interp.pass && interp.metrics.nan_inf_count == 1, "{bits:#x}: {}", interp.reason);
+            assert!(
+                !interp.pass && interp.metrics.nan_inf_count == 1,
+                "{bits:#x}: {}",
+                interp.reason
+            );
         }
     }
     // An all-NaN device output (F02) fails, and says so.
@@ -301,7 +305,10 @@ fn infinities_the_interpreter_and_reference_also_produce_pass_but_nan_never_does
     let l = Loaded::new(&c).unwrap();
     let good = interp_result(&l);
     let vals = tessera_numerics::decode_buf(problem::output_buf(&good, 3).unwrap()).unwrap();
-    assert!(vals.iter().all(|v| v.is_infinite()), "the test needs an all-inf output");
+    assert!(
+        vals.iter().all(|v| v.is_infinite()),
+        "the test needs an all-inf output"
+    );
     assert!(vals.iter().any(|v| *v > 0.0) && vals.iter().any(|v| *v < 0.0));
     let row = validate_outputs(&l, "test".into(), &good, &ValidateOptions::default(), 7).unwrap();
     assert!(row.pass, "{}\n{:?}", row.line(), row.detail_lines());
@@ -325,7 +332,11 @@ fn infinities_the_interpreter_and_reference_also_produce_pass_but_nan_never_does
     // Judged over every element, not skipped as 'not computed' (it passed over 0 elements).
     assert_eq!(reference.compared, 7200);
     assert!(!reference.pass);
-    assert!(reference.reason.contains("reference itself is NaN"), "{}", reference.reason);
+    assert!(
+        reference.reason.contains("reference itself is NaN"),
+        "{}",
+        reference.reason
+    );
 }
 
 #[test]

@@ -253,8 +253,16 @@ NVFP4 also `--arg ga=VALUE` for its per-tensor f32 scale.",
 regular file (a device such as /dev/zero, a FIFO, a directory) is refused before anything is read, because a stream \
 has no end to read to; so is a file whose header declares more data than `tessera_numerics::npy::MAX_NPY_BYTES` \
 (16 GiB) or than the file holds.",
-        wrong: ex("", "tessera run x.tsr --backend interp --arg x=/dev/zero", "/dev/zero is a character device: it would be read forever."),
-        right: ex("", "tessera run x.tsr --backend interp --arg x=x.npy", "A regular .npy file written by numpy.save."),
+        wrong: ex(
+            "",
+            "tessera run x.tsr --backend interp --arg x=/dev/zero",
+            "/dev/zero is a character device: it would be read forever.",
+        ),
+        right: ex(
+            "",
+            "tessera run x.tsr --backend interp --arg x=x.npy",
+            "A regular .npy file written by numpy.save.",
+        ),
         check: Check::Describe,
     },
     // ---- interpreter (compiler/interp/src/error.rs) ----
@@ -807,8 +815,16 @@ reports the same situation as E0607). Choose K as a multiple of 32 for MX operan
         explanation: "A bundle is a directory written by `tessera build -o DIR`: meta.json plus the files it names (kernel.tir, kernel.ptx, \
 kernel.cubin or kernel.hsaco). The path is not a directory, or meta.json or a file it names is absent (an interrupted \
 build writes meta.json last, so it has none).",
-        wrong: ex("", "tessera-runner plan /no/such/bundle --dim M=64", "The directory does not exist."),
-        right: ex("", "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64", "`out` was written by `tessera build x.tsr -o out`."),
+        wrong: ex(
+            "",
+            "tessera-runner plan /no/such/bundle --dim M=64",
+            "The directory does not exist.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "`out` was written by `tessera build x.tsr -o out`.",
+        ),
         check: Check::Describe,
     },
     StageCodeInfo {
@@ -817,8 +833,16 @@ build writes meta.json last, so it has none).",
         stage: "tessera-bundle (`Bundle::read`, `Bundle::write`: tessera build, tessera-runner)",
         explanation: "Reading or writing a bundle file failed in the operating system: permissions, a full disk, or an output path that \
 is an existing file rather than a directory (`-o /dev/null`). The message names the file and the system's error.",
-        wrong: ex("", "tessera build x.tsr -o /dev/null", "/dev/null is a file, not a directory to write the bundle into."),
-        right: ex("", "tessera build x.tsr -o out", "A directory that can be created and written."),
+        wrong: ex(
+            "",
+            "tessera build x.tsr -o /dev/null",
+            "/dev/null is a file, not a directory to write the bundle into.",
+        ),
+        right: ex(
+            "",
+            "tessera build x.tsr -o out",
+            "A directory that can be created and written.",
+        ),
         check: Check::Describe,
     },
     StageCodeInfo {
@@ -827,8 +851,16 @@ is an existing file rather than a directory (`-o /dev/null`). The message names 
         stage: "tessera-bundle (`Bundle::read`)",
         explanation: "meta.json is the launch contract; it is read with a strict schema so that a damaged or hand-edited file is refused \
 rather than guessed at. The message gives serde's line, column and the field.",
-        wrong: ex("", "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64", "out/meta.json was truncated by a failed copy."),
-        right: ex("", "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64", "Copy the bundle again, or rebuild it with `tessera build`."),
+        wrong: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "out/meta.json was truncated by a failed copy.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Copy the bundle again, or rebuild it with `tessera build`.",
+        ),
         check: Check::Describe,
     },
     StageCodeInfo {
@@ -837,8 +869,16 @@ rather than guessed at. The message gives serde's line, column and the field.",
         stage: "tessera-bundle (`Bundle::read`)",
         explanation: "meta.json carries `format_version`; a runtime reads exactly its own version, because the launch ABI changes between \
 versions. The version is checked before the schema so an old bundle gets this message, not a field error.",
-        wrong: ex("", "tessera-runner plan old --dim M=64 --dim N=64 --dim K=64", "`old` was written by an older tessera build."),
-        right: ex("", "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64", "Rebuild the bundle with the tessera build that matches the runner."),
+        wrong: ex(
+            "",
+            "tessera-runner plan old --dim M=64 --dim N=64 --dim K=64",
+            "`old` was written by an older tessera build.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Rebuild the bundle with the tessera build that matches the runner.",
+        ),
         check: Check::Describe,
     },
     StageCodeInfo {
@@ -848,8 +888,16 @@ versions. The version is checked before the schema so an old bundle gets this me
         explanation: "The bundle has no device code, an empty entry symbol, a launch grid of no or more than 3 dims, a block with no \
 threads, more than 1024 threads or a dim beyond the device limits (1024 x 1024 x 64), an empty tile IR, or names a file \
 outside its directory.",
-        wrong: ex("", "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64", "out/meta.json was edited to `block: [2048, 1, 1]`."),
-        right: ex("", "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64", "Keep the block `tessera build` chose, or rebuild."),
+        wrong: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "out/meta.json was edited to `block: [2048, 1, 1]`.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Keep the block `tessera build` chose, or rebuild.",
+        ),
         check: Check::Describe,
     },
     StageCodeInfo {
@@ -861,8 +909,16 @@ outside its directory.",
 each of the slot's kind (64-bit for buffers and tensor maps, f32 or 32-bit integer for scalars); every slot must name a \
 parameter or dim of the kernel in kernel.tir, none twice, and every output tensor must be passed. Otherwise the launch \
 would pass arguments in the wrong places, which the device does not detect.",
-        wrong: ex("", "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64", "out/meta.json lists 2 ABI slots for an entry with 8 parameters."),
-        right: ex("", "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64", "Use the meta.json `tessera build` wrote with the PTX, or rebuild."),
+        wrong: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "out/meta.json lists 2 ABI slots for an entry with 8 parameters.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Use the meta.json `tessera build` wrote with the PTX, or rebuild.",
+        ),
         check: Check::Describe,
     },
     StageCodeInfo {
@@ -872,8 +928,16 @@ would pass arguments in the wrong places, which the device does not detect.",
         explanation: "The launch grid is evaluated over the bound dims and each ABI slot is resolved against the bindings. A grid dim \
 outside the device limits (x: 1 to 2^31-1; y, z: 1 to 65535), a dim that is not bound, or a slot whose parameter is \
 missing or of the wrong kind stops the launch here, on the host.",
-        wrong: ex("", "tessera-runner plan out --dim M=0 --dim N=64 --dim K=64", "M = 0 gives a grid of zero programs."),
-        right: ex("", "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64", "Bind every dim to a size that gives 1 to 2^31-1 programs along x."),
+        wrong: ex(
+            "",
+            "tessera-runner plan out --dim M=0 --dim N=64 --dim K=64",
+            "M = 0 gives a grid of zero programs.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Bind every dim to a size that gives 1 to 2^31-1 programs along x.",
+        ),
         check: Check::Describe,
     },
     // ---- tools: pass pipeline and driver ----
