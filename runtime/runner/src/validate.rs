@@ -372,7 +372,8 @@ pub fn validate_outputs(
         row.non_finite += (0..gv.len())
             .filter(|&i| {
                 let v = f64::from(gv[i]);
-                !gp[i] && !v.is_finite() && !(written.is_some_and(|w| w[i]) && non_finite_agrees(v, iv[i]))
+                let checked = written.is_some_and(|w| w[i]) && non_finite_agrees(v, iv[i]);
+                !gp[i] && !v.is_finite() && !checked
             })
             .count();
         let Some(written) = written else {
