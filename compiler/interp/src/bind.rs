@@ -243,11 +243,16 @@ pub fn sync_globals(k: &Kernel, b: &mut Bindings) -> Result<(), InterpError> {
         if let Some(ArgValue::Tensor(t)) = b.args.get_mut(ti) {
             match t.global_scale {
                 None => t.global_scale = Some(v as f32),
-                Some(g) if g == v as f32 => {}
+                // The same value, NaN included (NaN != NaN would report two equal NaNs as a
+                // conflict: F14); -0.0 and 0.0 differ in bits but scale alike.
+                Some(g) if g == v as f32 || (g.is_nan() && v.is_nan()) => {}
                 Some(g) => {
                     return Err(InterpError::binding(
                         E_SCALE_MISSING,
-                        format!("`{tensor}` carries global scale {g} but its scalar `{scalar}` is {v}"),
+                        format!(
+                            "`{tensor}` carries global scale {g:e} but its scalar `{scalar}` is {:e}; they must agree (bind the scalar only, or give the tensor the same global scale)",
+                            v as f32
+                        ),
                     ));
                 }
             }
@@ -268,6 +273,63 @@ mod tests {
             scale: None,
             packed_axis: None,
         }
+    }
+
+    /// F14: a NaN global scale given both on the tensor and as its scalar agrees with itself; a
+    /// real disagreement is still E0605 and names both values.
+    #[test]
+    fn nan_global_scales_agree_with_themselves() {
+        let mut k = tessera_ir::samples::gemm(
+            {
+                let mut t = tessera_ir::samples::tensor(DType::F4E2M1, &["M", "K"]);
+                t.scale = Some(tessera_ir::samples::nv_spec(1));
+                t.packed_axis = Some(1);
+                t
+            },
+            tessera_ir::samples::tensor(DType::F32, &["N", "K"]),
+            DType::F32,
+            (16, 16, 16),
+            0,
+        );
+        k.attrs.retain(|(key, _)| key != "reference");
+        let si = k
+            .params
+            .iter()
+            .position(|p| p.name == "a_global")
+            .expect("global scalar");
+        let bind = |tensor: f32, scalar: f64| {
+            let mut args: Vec<ArgValue> = k
+                .params
+                .iter()
+                .map(|_| {
+                    ArgValue::Tensor(tessera_numerics::TensorArg {
+                        data: tessera_numerics::poison_buf(DType::F32, &[1], None),
+                        scale: None,
+                        global_scale: None,
+                    })
+                })
+                .collect();
+            if let ArgValue::Tensor(t) = &mut args[0] {
+                t.global_scale = Some(tensor);
+            }
+            args[si] = ArgValue::Scalar(scalar);
+            Bindings { args, syms: vec![] }
+        };
+        sync_globals(&k, &mut bind(f32::NAN, f64::NAN)).expect("NaN agrees with NaN");
+        sync_globals(&k, &mut bind(0.5, 0.5)).expect("equal values agree");
+        let e = sync_globals(&k, &mut bind(0.5, f64::NAN)).expect_err("0.5 vs NaN");
+        assert!(e.to_string().contains("E0605"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("global scale 5e-1 but its scalar `a_global` is NaN"),
+            "{e}"
+        );
+        let e = sync_globals(&k, &mut bind(f32::NAN, 2.0)).expect_err("NaN vs 2");
+        assert!(
+            e.to_string()
+                .contains("global scale NaN but its scalar `a_global` is 2e0"),
+            "{e}"
+        );
     }
 
     /// Dims are user input (`--dim`, `.npy` headers): overflow is a shape error, not a panic.

@@ -4,6 +4,13 @@
 //! The element check is `|a - e| <= rtol * max(|e|, rms(e))`: relative for large elements, and
 //! relative to the tensor's RMS for elements near zero, where a GEMM output is the result of
 //! cancellation and its absolute error is set by the magnitude of the terms, not of the result.
+//!
+//! Non-finite values (docs/NUMERICS.md, "Non-finite outputs"): a NaN is never a validated result.
+//! An output NaN fails, whatever the reference holds; a reference NaN fails too, whatever the
+//! output holds (the inputs themselves produce NaN, e.g. a NaN scale, so nothing can be checked
+//! there). An infinity passes only where the reference has the same signed infinity. Every path
+//! that judges an output (the CLI's interp validate, the runner's GPU validate) goes through
+//! [`compare`] and [`Tolerance::judge`], so the rule holds on every backend.
 
 use crate::TensorBuf;
 use crate::dtype_map::decode_buf;
@@ -23,9 +30,13 @@ pub struct Metrics {
     pub rel_l2: f64,
     /// Cosine similarity of a and e over finite pairs (1 when both are zero vectors).
     pub cosine: f64,
-    /// Elements where a and e disagree on being finite (or are different non-finite values:
-    /// NaN vs inf, +inf vs -inf). Poisoned elements are not counted here.
+    /// Non-finite elements that fail: every element where either side is NaN (even both), and
+    /// every infinity not matched by the same signed infinity on the other side. Poisoned elements
+    /// are not counted here. See [`non_finite_agrees`].
     pub nan_inf_count: usize,
+    /// Of [`Metrics::nan_inf_count`], the elements where the reference itself is NaN (the inputs
+    /// produce NaN, so those elements cannot be validated).
+    pub reference_nan_count: usize,
     /// Elements that still hold the poison pattern (never written by the kernel).
     pub poisoned_count: usize,
     /// RMS of the finite expected values.
@@ -72,6 +83,7 @@ pub fn compare(
         rel_l2: 0.0,
         cosine: 1.0,
         nan_inf_count: 0,
+        reference_nan_count: 0,
         poisoned_count: 0,
         rms_expected: rms,
         worst_index: None,
@@ -87,9 +99,9 @@ pub fn compare(
         }
         let a = a as f64;
         if !(a.is_finite() && e.is_finite()) {
-            let same = (a.is_nan() && e.is_nan()) || (a.is_infinite() && a == e);
-            if !same {
+            if !non_finite_agrees(a, e) {
                 m.nan_inf_count += 1;
+                m.reference_nan_count += usize::from(e.is_nan());
                 first_fault.get_or_insert(i);
             }
             continue;
@@ -122,6 +134,13 @@ pub fn compare(
         0.0
     };
     Ok(m)
+}
+
+/// Whether a non-finite pair of output `a` and reference `e` validates: only the same signed
+/// infinity on both sides. A NaN on either side never does (NaN is not a checkable result: an
+/// output NaN may hide any bug, and a reference NaN means the inputs produce NaN).
+pub fn non_finite_agrees(a: f64, e: f64) -> bool {
+    a.is_infinite() && a == e
 }
 
 /// [`compare`] a device-format output buffer (decoded exactly; poison found on its raw bytes).
@@ -229,8 +248,16 @@ impl Tolerance {
             ));
         }
         if m.nan_inf_count > 0 {
+            let why = if m.reference_nan_count > 0 {
+                format!(
+                    "; the reference itself is NaN at {} of them (the inputs produce NaN, e.g. a NaN scale: NaN is never a validated result)",
+                    m.reference_nan_count
+                )
+            } else {
+                String::new()
+            };
             return fail(format!(
-                "{} of {} elements are NaN/inf where the reference is not (or vice versa){at}",
+                "{} of {} elements are NaN, or an infinity the reference does not have{why}{at}",
                 m.nan_inf_count, m.n
             ));
         }

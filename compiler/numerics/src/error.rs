@@ -8,6 +8,8 @@
 //! - E0506 tensor type cannot be generated for (unsupported scale layout, missing packed axis)
 //! - E0507 concrete shape does not fit the tensor type (rank, constant dims, packed axis)
 //! - E0508 block or global scale missing, or given to a tensor whose contract has none
+//! - E0509 `.npy` input is not a regular file (a device such as /dev/zero, a FIFO, a directory)
+//!   or is larger than `npy::MAX_NPY_BYTES`
 
 use std::fmt;
 
@@ -43,3 +45,4 @@ pub const E_DTYPE: &str = "E0505";
 pub const E_GEN: &str = "E0506";
 pub const E_TYPE_SHAPE: &str = "E0507";
 pub const E_SCALE: &str = "E0508";
+pub const E_NPY_SOURCE: &str = "E0509";

@@ -12,7 +12,7 @@
 
 use crate::TensorBuf;
 use crate::dtype_map::{check_len, checked_numel};
-use crate::error::{E_NPY_DTYPE, E_NPY_FILE, E_SHAPE, NumericsError};
+use crate::error::{E_NPY_DTYPE, E_NPY_FILE, E_NPY_SOURCE, E_SHAPE, NumericsError};
 use npyz::WriterBuilder;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -200,7 +200,53 @@ pub fn read_npy(
     shape: Option<&[usize]>,
     packed_axis: Option<usize>,
 ) -> Result<TensorBuf, NumericsError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| NumericsError::new(E_NPY_FILE, format!("cannot read {}: {e}", path.display())))?;
+    let bytes = read_bounded(path)?;
     from_npy_bytes(&bytes, &path.display().to_string(), dtype, shape, packed_axis)
+}
+
+/// The largest `.npy` file [`read_npy`] reads: 16 GiB of data plus the header. A tensor larger
+/// than this is not a test input; a path that reports more is refused before it is read.
+pub const MAX_NPY_BYTES: u64 = (16 << 30) + (1 << 20);
+
+/// The bytes of `path`, which must be a regular file (after symlinks) of at most
+/// [`MAX_NPY_BYTES`]: a device (/dev/zero, /dev/urandom), a FIFO or a directory is refused at once
+/// (`E0509`) instead of being read until memory runs out (F07), and the read stops at the size the
+/// file had when it was checked, so a file that grows meanwhile cannot make it unbounded either.
+pub fn read_bounded(path: &Path) -> Result<Vec<u8>, NumericsError> {
+    let cannot =
+        |e: std::io::Error| NumericsError::new(E_NPY_FILE, format!("cannot read {}: {e}", path.display()));
+    // stat before open: opening a FIFO with no writer would block.
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        let ft = meta.file_type();
+        let what = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_symlink() {
+            "a symbolic link"
+        } else {
+            "not a regular file (a device, FIFO or socket: a stream with no end)"
+        };
+        return Err(NumericsError::new(
+            E_NPY_SOURCE,
+            format!(
+                "{} is {what}; a .npy input must be a regular file",
+                path.display()
+            ),
+        ));
+    }
+    if meta.len() > MAX_NPY_BYTES {
+        return Err(NumericsError::new(
+            E_NPY_SOURCE,
+            format!(
+                "{} holds {} bytes, more than the {} bytes a .npy input may have",
+                path.display(),
+                meta.len(),
+                MAX_NPY_BYTES
+            ),
+        ));
+    }
+    let f = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    f.take(meta.len()).read_to_end(&mut bytes).map_err(cannot)?;
+    Ok(bytes)
 }

@@ -46,16 +46,89 @@ fn rounded_outputs_pass_their_own_tolerance_and_a_systematic_error_fails() {
 }
 
 #[test]
-fn non_finite_mismatches_fail_and_matching_ones_do_not_count() {
-    let e = [1.0, f64::NAN, f64::INFINITY, 2.0];
-    let ok = compare(&[1.0, f32::NAN, f32::INFINITY, 2.0], &e, None).expect("len");
+fn non_finite_mismatches_fail_and_only_matching_infinities_pass() {
+    let tol = Tolerance::for_output(DType::F32, 1);
+    // The same signed infinity on both sides validates.
+    let e = [1.0, f64::INFINITY, f64::NEG_INFINITY, 2.0];
+    let ok = compare(&[1.0, f32::INFINITY, f32::NEG_INFINITY, 2.0], &e, None).expect("len");
     assert_eq!(ok.nan_inf_count, 0);
-    assert!(Tolerance::for_output(DType::F32, 1).judge(&ok).pass);
-    let bad = compare(&[1.0, f32::NAN, f32::NEG_INFINITY, f32::NAN], &e, None).expect("len");
-    assert_eq!(bad.nan_inf_count, 2);
-    assert_eq!(bad.worst_index, Some(2));
-    let v = Tolerance::for_output(DType::F32, 1).judge(&bad);
-    assert!(!v.pass && v.reason.contains("NaN/inf"), "{}", v.reason);
+    assert!(tol.judge(&ok).pass, "{}", tol.judge(&ok).reason);
+    // Wrong sign, NaN for inf, a finite value for inf: each one fails.
+    let bad = compare(&[1.0, f32::NEG_INFINITY, f32::NAN, 2.0], &e, None).expect("len");
+    assert_eq!((bad.nan_inf_count, bad.reference_nan_count), (2, 0));
+    assert_eq!(bad.worst_index, Some(1));
+    let v = tol.judge(&bad);
+    assert!(
+        !v.pass && v.reason.contains("2 of 4 elements are NaN"),
+        "{}",
+        v.reason
+    );
+    let m = compare(&[1.0, 3.0e38, -3.0e38, 2.0], &e, None).expect("len");
+    assert_eq!(m.nan_inf_count, 2);
+    assert!(!tol.judge(&m).pass);
+}
+
+#[test]
+fn a_nan_output_never_passes_whatever_the_reference_holds() {
+    let tol = Tolerance::for_output(DType::F32, 1);
+    for (a, e) in [
+        (f32::NAN, 1.0),               // NaN where the reference is finite
+        (f32::NAN, f64::INFINITY),     // NaN where the reference is +inf
+        (f32::NAN, f64::NEG_INFINITY), // NaN where the reference is -inf
+        (f32::NAN, f64::NAN),          // both NaN (F02: a NaN scale makes both NaN)
+        (1.0, f64::NAN),               // the reference is NaN: cannot be validated
+        (f32::INFINITY, f64::NAN),     // +inf where the reference is NaN
+        (f32::INFINITY, 1.0),          // +inf where the reference is finite
+        (f32::NEG_INFINITY, 1.0),      // -inf where the reference is finite
+    ] {
+        let m = compare(&[2.0, a], &[2.0, e], None).expect("len");
+        assert_eq!(m.nan_inf_count, 1, "{a} vs {e}");
+        assert_eq!(m.reference_nan_count, usize::from(e.is_nan()), "{a} vs {e}");
+        let v = tol.judge(&m);
+        assert!(!v.pass, "{a} vs {e} passed: {}", v.reason);
+        assert_eq!(
+            v.reason.contains("reference itself is NaN"),
+            e.is_nan(),
+            "{}",
+            v.reason
+        );
+    }
+    // F02: an all-NaN output against an all-NaN reference reported 'nan/inf 0' and PASS.
+    let m = compare(&[f32::NAN; 16], &[f64::NAN; 16], None).expect("len");
+    assert_eq!((m.nan_inf_count, m.reference_nan_count), (16, 16));
+    assert!(!tol.judge(&m).pass);
+}
+
+#[test]
+fn non_finite_rules_hold_on_device_format_buffers() {
+    // The CLI's interp validate goes through compare_buf on the kernel's output buffer.
+    for d in [DType::F32, DType::BF16, DType::F16] {
+        let buf = encode_buf(d, &[3], None, &[f32::NAN, f32::INFINITY, f32::NEG_INFINITY]).expect("encode");
+        let tol = Tolerance::for_output(d, 1);
+        let same = compare_buf(&buf, &[f64::NAN, f64::INFINITY, f64::NEG_INFINITY]).expect("cmp");
+        assert_eq!((same.nan_inf_count, same.poisoned_count), (1, 0), "{d}");
+        assert!(!tol.judge(&same).pass, "{d}");
+        let infs = encode_buf(d, &[2], None, &[f32::INFINITY, f32::NEG_INFINITY]).expect("encode");
+        let ok = compare_buf(&infs, &[f64::INFINITY, f64::NEG_INFINITY]).expect("cmp");
+        assert!(tol.judge(&ok).pass, "{d}: {}", tol.judge(&ok).reason);
+        let swapped = compare_buf(&infs, &[f64::NEG_INFINITY, f64::INFINITY]).expect("cmp");
+        assert!(!tol.judge(&swapped).pass, "{d}");
+    }
+}
+
+#[test]
+fn outputs_of_the_wrong_length_or_shape_are_errors_not_passes() {
+    let e = compare(&[1.0, 2.0], &[1.0, 2.0, 3.0], None).expect_err("length");
+    assert_eq!(e.code, "E0502");
+    let buf = encode_buf(DType::F32, &[2], None, &[1.0, 2.0]).expect("encode");
+    assert_eq!(
+        compare_buf(&buf, &[1.0, 2.0, 3.0]).expect_err("len").code,
+        "E0502"
+    );
+    // A buffer whose bytes do not match its shape is refused before any comparison.
+    let mut short = buf.clone();
+    short.shape = vec![3];
+    assert!(compare_buf(&short, &[1.0, 2.0, 3.0]).is_err());
 }
 
 #[test]

@@ -150,3 +150,60 @@ fn files_on_disk_round_trip() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// F07: a device, a FIFO or a directory is refused at once, before anything is read.
+#[test]
+fn non_regular_files_are_refused_without_reading() {
+    let t = std::time::Instant::now();
+    for p in ["/dev/zero", "/dev/urandom"] {
+        if std::path::Path::new(p).exists() {
+            let e = read_npy(std::path::Path::new(p), DType::F32, None, None).expect_err(p);
+            assert_eq!(e.code, "E0509", "{p}: {e}");
+            assert!(e.message.contains("not a regular file"), "{e}");
+        }
+    }
+    let dir = std::env::temp_dir();
+    let e = read_npy(&dir, DType::F32, None, None).expect_err("dir");
+    assert_eq!(e.code, "E0509");
+    assert!(e.message.contains("a directory"), "{e}");
+    // A FIFO with no writer: opening it would block, so it must be refused by its metadata.
+    let fifo = dir.join(format!("tessera-npy-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_file(&fifo);
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let e = read_npy(&fifo, DType::F32, None, None).expect_err("fifo");
+        assert_eq!(e.code, "E0509", "{e}");
+        std::fs::remove_file(&fifo).unwrap();
+    }
+    assert!(t.elapsed().as_secs() < 5, "took {:?}", t.elapsed());
+    // A regular file is still read, through a symlink too.
+    let data: Vec<u8> = [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let f = dir.join(format!("tessera-npy-regular-{}.npy", std::process::id()));
+    std::fs::write(&f, numpy_file("<f4", &[2], false, &data)).unwrap();
+    let b = read_npy(&f, DType::F32, Some(&[2]), None).expect("regular");
+    assert_eq!(b.bytes, data);
+    std::fs::remove_file(&f).unwrap();
+}
+
+/// docs/NUMERICS.md, "FP4 in .npy files": FP4 is stored as uint8 (`|u1`), two codes per byte
+/// along the packed axis only, element 2i in the low nibble and 2i+1 in the high nibble; the file's
+/// shape is the logical shape with the packed axis halved (rounded up; an odd extent leaves the
+/// last high nibble 0). A hand-built array decodes exactly as documented.
+#[test]
+fn hand_packed_fp4_decodes_as_documented() {
+    // e2m1 codes: 0 -> 0, 1 -> 0.5, 2 -> 1, 3 -> 1.5, 4 -> 2, 5 -> 3, 6 -> 4, 7 -> 6, 8+c -> -(c).
+    // Logical [2, 3] packed along axis 1 (K-major weights): file [2, 2].
+    let f = numpy_file("|u1", &[2, 2], false, &[0x21, 0x03, 0x4C, 0x07]);
+    let b = from_npy_bytes(&f, "w.npy", DType::F4E2M1, Some(&[2, 3]), Some(1)).expect("read");
+    let v = tessera_numerics::decode_buf_f64(&b).expect("decode");
+    assert_eq!(v, vec![0.5, 1.0, 1.5, -2.0, 2.0, 6.0]);
+    // Logical [3, 2] packed along axis 0: file [2, 2]; byte (i, j) holds elements (2i, j) low and
+    // (2i + 1, j) high.
+    let f = numpy_file("|u1", &[2, 2], false, &[0x21, 0x43, 0x05, 0x06]);
+    let b = from_npy_bytes(&f, "w.npy", DType::F4E2M1, Some(&[3, 2]), Some(0)).expect("read");
+    let v = tessera_numerics::decode_buf_f64(&b).expect("decode");
+    assert_eq!(v, vec![0.5, 1.5, 1.0, 2.0, 3.0, 4.0]);
+}

@@ -4,7 +4,7 @@
 //! `meta.json`, `kernel.ptx`, `kernel.cubin` (when ptxas was found), `kernel.hsaco` (AMD),
 //! `kernel.tir` (the checked tile IR text), `report.txt` and `report.json` (the build report).
 
-use crate::{BUNDLE_FORMAT_VERSION, BundleError, BundleMeta};
+use crate::{AbiArg, BUNDLE_FORMAT_VERSION, BundleError, BundleMeta, TensorPart};
 use std::path::{Path, PathBuf};
 
 pub const META_FILE: &str = "meta.json";
@@ -14,6 +14,14 @@ pub const HSACO_FILE: &str = "kernel.hsaco";
 pub const TIR_FILE: &str = "kernel.tir";
 pub const REPORT_TXT_FILE: &str = "report.txt";
 pub const REPORT_JSON_FILE: &str = "report.json";
+
+/// CUDA's (and HIP's, which allows as much or more) per-dimension limits on a block and a grid.
+pub const MAX_BLOCK_X: u32 = 1024;
+pub const MAX_BLOCK_Y: u32 = 1024;
+pub const MAX_BLOCK_Z: u32 = 64;
+/// Grid x is limited to 2^31 - 1, y and z to 65535.
+pub const MAX_GRID_X: u32 = (1 << 31) - 1;
+pub const MAX_GRID_YZ: u32 = 65535;
 
 /// Everything a bundle holds, in memory.
 #[derive(Clone, Debug, PartialEq)]
@@ -192,8 +200,152 @@ impl Bundle {
                 self.meta.block
             ));
         }
+        let limits = [MAX_BLOCK_X, MAX_BLOCK_Y, MAX_BLOCK_Z];
+        if let Some(axis) = (0..3).find(|&i| self.meta.block[i] > limits[i]) {
+            return bad(format!(
+                "block {:?}: dim {axis} exceeds the device limit {limits:?}",
+                self.meta.block
+            ));
+        }
         if self.tile_ir.trim().is_empty() {
             return bad(format!("{} is empty", self.meta.tile_ir));
+        }
+        self.check_device_code(dir)
+    }
+
+    /// `meta.json` against the device code, so that a corrupt or hand-edited meta.json is refused
+    /// before a launch instead of passing the wrong arguments (F12): the entry symbol is in the
+    /// image; for PTX, the module's `.target` is the bundle's target and the entry has exactly one
+    /// parameter per ABI slot, each of the slot's kind (64-bit for buffers and tensor maps, f32
+    /// or i32 for scalars).
+    pub fn check_device_code(&self, dir: &Path) -> Result<(), BundleError> {
+        let bad = |what: String| {
+            Err(BundleError::Mismatch {
+                dir: dir.to_path_buf(),
+                what,
+            })
+        };
+        let m = &self.meta;
+        let has_symbol = |img: &[u8]| {
+            let mut sym = m.entry.as_bytes().to_vec();
+            sym.push(0);
+            img.windows(sym.len()).any(|w| w == sym.as_slice())
+        };
+        if let Some(c) = &self.cubin
+            && !has_symbol(c)
+        {
+            return bad(format!("entry `{}` is not a symbol of the cubin", m.entry));
+        }
+        if let Some(h) = &self.hsaco
+            && !has_symbol(h)
+        {
+            return bad(format!(
+                "entry `{}` is not a symbol of the HSACO code object",
+                m.entry
+            ));
+        }
+        let Some(ptx) = &self.ptx else {
+            return Ok(());
+        };
+        match crate::ptx::target(ptx) {
+            Some(t) if t == m.target => {}
+            Some(t) => {
+                return bad(format!(
+                    "the PTX is for `.target {t}`, meta.json says `{}`",
+                    m.target
+                ));
+            }
+            None => return bad("the PTX has no `.target` line".into()),
+        }
+        let Some(params) = crate::ptx::entry_params(ptx, &m.entry) else {
+            return bad(format!(
+                "entry `{}` is not an `.entry` of the PTX (entries: {})",
+                m.entry,
+                crate::ptx::entries(ptx).join(", ")
+            ));
+        };
+        if params.len() != m.abi.len() {
+            return bad(format!(
+                "the PTX entry `{}` takes {} parameters, meta.json's ABI has {} slots",
+                m.entry,
+                params.len(),
+                m.abi.len()
+            ));
+        }
+        use crate::ptx::PtxParamKind as P;
+        for (i, (slot, p)) in m.abi.iter().zip(&params).enumerate() {
+            let (want, ok) = match slot {
+                AbiArg::Ptr { .. } | AbiArg::TensorMap { .. } => ("a 64-bit pointer", p.kind == P::Bits64),
+                AbiArg::SymI32 { .. } | AbiArg::ScalarI32 { .. } => {
+                    ("a 32-bit integer", matches!(p.kind, P::I32 | P::Bits32))
+                }
+                AbiArg::ScalarF32 { .. } | AbiArg::GlobalScaleF32 { .. } => {
+                    ("an f32", matches!(p.kind, P::F32 | P::Bits32))
+                }
+            };
+            if !ok {
+                return bad(format!(
+                    "ABI slot {i} ({slot:?}) needs {want}, but PTX parameter `{}` is {:?}",
+                    p.name, p.kind
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `meta.json`'s ABI against the kernel of the bundle's tile IR: every slot names a parameter
+    /// of the kernel, no slot is repeated, and every `out` tensor is passed (a kernel cannot write
+    /// an output whose address it never gets: an ABI that passes an input in its place is corrupt).
+    pub fn check_kernel(&self, dir: &Path, k: &tessera_ir::Kernel) -> Result<(), BundleError> {
+        let bad = |what: String| {
+            Err(BundleError::Mismatch {
+                dir: dir.to_path_buf(),
+                what,
+            })
+        };
+        let name_of = |a: &AbiArg| -> Option<String> {
+            match a {
+                AbiArg::Ptr { param, .. }
+                | AbiArg::TensorMap { param, .. }
+                | AbiArg::ScalarI32 { param }
+                | AbiArg::ScalarF32 { param }
+                | AbiArg::GlobalScaleF32 { param } => Some(param.clone()),
+                AbiArg::SymI32 { .. } => None,
+            }
+        };
+        for (i, a) in self.meta.abi.iter().enumerate() {
+            if let Some(n) = name_of(a)
+                && !k.params.iter().any(|p| p.name == n)
+            {
+                return bad(format!(
+                    "ABI slot {i} names `{n}`, which kernel `{}` does not have",
+                    k.name
+                ));
+            }
+            if let AbiArg::SymI32 { sym } = a
+                && !k.syms.contains(sym)
+            {
+                return bad(format!(
+                    "ABI slot {i} names dim `{sym}`, which kernel `{}` does not have",
+                    k.name
+                ));
+            }
+            if self.meta.abi[..i].contains(a) {
+                return bad(format!("ABI slot {i} repeats an earlier slot: {a:?}"));
+            }
+        }
+        for p in &k.params {
+            if let tessera_ir::ParamKind::Tensor { is_out: true, .. } = p.kind {
+                let passed = self.meta.abi.iter().any(|a| {
+                    matches!(a, AbiArg::Ptr { param, part: TensorPart::Data } | AbiArg::TensorMap { param, part: TensorPart::Data, .. } if *param == p.name)
+                });
+                if !passed {
+                    return bad(format!(
+                        "output `{}` of kernel `{}` is passed in no ABI slot",
+                        p.name, k.name
+                    ));
+                }
+            }
         }
         Ok(())
     }

@@ -72,10 +72,10 @@ pub fn grid(meta: &BundleMeta, syms: &[(String, i64)]) -> Result<[u32; 3], Bundl
         // always means an empty problem the caller should have caught, so say so here.
         g[i] = u32::try_from(v)
             .ok()
-            .filter(|v| *v >= 1 && (i == 0 || *v <= 65535))
+            .filter(|v| *v >= 1 && *v <= if i == 0 { crate::dir::MAX_GRID_X } else { crate::dir::MAX_GRID_YZ })
             .ok_or_else(|| {
                 launch(format!(
-                    "grid dim {i} evaluates to {v}, outside the device's grid limits"
+                    "grid dim {i} evaluates to {v}, outside the device's grid limits (1 to 2^31-1 for x, 1 to 65535 for y and z)"
                 ))
             })?;
     }

@@ -169,7 +169,13 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e}");
+            // Coded errors carry their own `error[E....]: ` prefix.
+            let m = e.to_string();
+            if m.starts_with("error[") {
+                eprintln!("{m}");
+            } else {
+                eprintln!("error: {m}");
+            }
             ExitCode::from(e.exit_code())
         }
     }

@@ -53,6 +53,7 @@ impl Loaded {
     pub fn from_bundle(bundle: Bundle, c: &Common) -> Result<Loaded, RunnerError> {
         bundle.check(&c.bundle_dir)?;
         let kernel = problem::kernel_of(&bundle)?;
+        bundle.check_kernel(&c.bundle_dir, &kernel)?;
         let mut dims = problem::parse_dims(&c.dims)?;
         // Dims that follow from others under the kernel's reference conventions (MoE: E1 = E + 1).
         tessera_oracle::derive_dims(&kernel, &mut dims);

@@ -13,7 +13,9 @@ use tessera_interp::ProgramSet;
 use tessera_ir::{DType, Kernel, ParamKind};
 use tessera_numerics::compare::HOPPER_FP8_ACCUM_EPS;
 use tessera_numerics::poison::poison_detectable;
-use tessera_numerics::{Bindings, Metrics, Tolerance, compare, decode_buf, decode_buf_f64, poisoned_mask};
+use tessera_numerics::{
+    Bindings, Metrics, Tolerance, compare, decode_buf, decode_buf_f64, non_finite_agrees, poisoned_mask,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValidateOptions {
@@ -55,8 +57,12 @@ pub struct ValidateRow {
     pub seed: u64,
     /// "all N programs" or "K of N programs (spot check)".
     pub coverage: String,
-    /// Every element of every GPU output: still poisoned / NaN-or-Inf.
+    /// Every element of every GPU output: still poisoned.
     pub unwritten: usize,
+    /// Every element of every GPU output that is non-finite and does not validate
+    /// ([`tessera_numerics::non_finite_agrees`]): every NaN, and every infinity the interpreter
+    /// does not produce at that element (an infinity outside the interpreted tiles of a spot
+    /// check cannot be checked, so it counts too).
     pub non_finite: usize,
     pub elements: usize,
     pub checks: Vec<Check>,
@@ -351,14 +357,29 @@ pub fn validate_outputs(
         };
         let gv = decode_buf(g)?;
         let gp = poisoned_mask(g)?;
+        let iv = decode_buf_f64(ib)?;
+        let written = written.iter().find(|(p, _)| *p == o).map(|(_, w)| w);
+        if gv.len() != iv.len() {
+            return Err(RunnerError::usage(format!(
+                "error[E0502]: output `{name}`: the device returned {} elements, the interpreter {}",
+                gv.len(),
+                iv.len()
+            )));
+        }
         row.elements += gv.len();
         row.unwritten += gp.iter().filter(|p| **p).count();
-        row.non_finite += gv.iter().zip(&gp).filter(|(v, p)| !**p && !v.is_finite()).count();
-        let Some((_, written)) = written.iter().find(|(p, _)| *p == o) else {
+        // The same rule as `compare`: NaN never validates, an infinity only against the same one.
+        row.non_finite += (0..gv.len())
+            .filter(|&i| {
+                let v = f64::from(gv[i]);
+                let checked = written.is_some_and(|w| w[i]) && non_finite_agrees(v, iv[i]);
+                !gp[i] && !v.is_finite() && !checked
+            })
+            .count();
+        let Some(written) = written else {
             continue;
         };
         let tol = tolerance_for(&l.logical_kernel, &l.logical, o, &l.bundle.meta.target);
-        let iv = decode_buf_f64(ib)?;
         row.checks
             .push(check_on("interp", &name, &gv, &gp, &iv, written, &tol)?);
         // Every element, through random projections (cheap; the only all-element value check of
@@ -385,9 +406,15 @@ pub fn validate_outputs(
         if let Some(r) = &reference
             && let Some((_, ev)) = r.iter().find(|(p, _)| *p == o)
         {
-            // The reference covers every element when it ran on the whole problem, else the same
-            // tiles as the interpreter (NaN marks elements it did not compute).
-            let sel: Vec<bool> = ev.iter().map(|v| !v.is_nan()).collect();
+            // The reference covers every element when it ran on the whole problem, else exactly
+            // the interpreter's tiles. The selection is that mask, not "where the reference is not
+            // NaN": a NaN the reference computed (a NaN input) must be judged, not skipped, or an
+            // all-NaN problem would pass over 0 elements.
+            let sel: Vec<bool> = if full {
+                vec![true; ev.len()]
+            } else {
+                written.clone()
+            };
             row.checks
                 .push(check_on("reference", &name, &gv, &gp, ev, &sel, &tol)?);
         }

@@ -40,7 +40,7 @@ fn bundle_of(k: &Kernel, target: &str) -> Bundle {
         part,
     };
     let amd = target.starts_with("gfx");
-    Bundle {
+    let mut b = Bundle {
         meta: BundleMeta {
             format_version: BUNDLE_FORMAT_VERSION,
             kernel: k.name.clone(),
@@ -69,11 +69,15 @@ fn bundle_of(k: &Kernel, target: &str) -> Bundle {
         },
         ptx: (!amd).then(|| ".version 8.0\n".into()),
         cubin: None,
-        hsaco: amd.then(|| vec![0x7f, b'E', b'L', b'F']),
+        hsaco: amd.then(|| [b"\x7fELF\0".as_slice(), k.name.as_bytes(), b"\0"].concat()),
         tile_ir: tessera_ir::print_module(&module),
         report_txt: None,
         report_json: None,
+    };
+    if !amd {
+        b.ptx = Some(tessera_bundle::ptx::stub(target, &b.meta.entry, &b.meta.abi));
     }
+    b
 }
 
 fn load(target: &str, dims: &[&str]) -> Loaded {

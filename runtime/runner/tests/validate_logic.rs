@@ -39,7 +39,7 @@ fn bundle_dir(name: &str) -> TempBundle {
         kernels: vec![k.clone()],
     };
     let cdiv = |s: &str| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(32)));
-    let b = Bundle {
+    let mut b = Bundle {
         meta: BundleMeta {
             format_version: BUNDLE_FORMAT_VERSION,
             kernel: k.name.clone(),
@@ -83,6 +83,7 @@ fn bundle_dir(name: &str) -> TempBundle {
         report_txt: None,
         report_json: None,
     };
+    b.ptx = Some(tessera_bundle::ptx::stub("sm_90a", &b.meta.entry, &b.meta.abi));
     let dir = std::env::temp_dir().join(format!("tessera-runner-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     b.write(&dir).unwrap();
@@ -251,6 +252,91 @@ fn wrong_or_unwritten_elements_fail() {
     let row = validate_outputs(&l, "test".into(), &hole, &ValidateOptions::default(), 7).unwrap();
     assert!(!row.pass);
     assert_eq!(row.unwritten, 1, "{}", row.line());
+}
+
+/// bf16 bit patterns of NaN, +inf and -inf.
+const BF16_NAN: u16 = 0x7FC0;
+const BF16_INF: u16 = 0x7F80;
+const BF16_NEG_INF: u16 = 0xFF80;
+
+#[test]
+fn a_nan_or_unmatched_infinity_in_the_device_output_fails() {
+    let dir = bundle_dir("nonfinite");
+    let l = Loaded::new(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap();
+    let good = interp_result(&l);
+    for bits in [BF16_NAN, BF16_INF, BF16_NEG_INF] {
+        for opts in [
+            ValidateOptions::default(),
+            ValidateOptions {
+                spot_tiles: 5,
+                full_interp_flops: 0.0,
+            },
+        ] {
+            let mut bad = good.clone();
+            // The first element: in the first tile, which every spot check interprets.
+            c_bytes(&mut bad)[0..2].copy_from_slice(&bits.to_le_bytes());
+            let row = validate_outputs(&l, "test".into(), &bad, &opts, 7).unwrap();
+            assert!(!row.pass, "{bits:#x}: {}", row.line());
+            assert_eq!(row.non_finite, 1, "{bits:#x}: {}", row.line());
+            let interp = row.checks.iter().find(|c| c.against == "interp").unwrap();
+            assert!(
+                !interp.pass && interp.metrics.nan_inf_count == 1,
+                "{bits:#x}: {}",
+                interp.reason
+            );
+        }
+    }
+    // An all-NaN device output (F02) fails, and says so.
+    let mut nan = good.clone();
+    for w in c_bytes(&mut nan).chunks_mut(2) {
+        w.copy_from_slice(&BF16_NAN.to_le_bytes());
+    }
+    let row = validate_outputs(&l, "test".into(), &nan, &ValidateOptions::default(), 7).unwrap();
+    assert!(!row.pass);
+    assert_eq!(row.non_finite, 7200, "{}", row.line());
+}
+
+#[test]
+fn infinities_the_interpreter_and_reference_also_produce_pass_but_nan_never_does() {
+    let dir = bundle_dir("infscale");
+    // scale0 = inf: every element of c is +inf or -inf on every side (the reference too).
+    let mut c = common(&dir, &["M=100", "N=72", "K=96"]);
+    c.scalars = vec!["scale0=inf".into()];
+    let l = Loaded::new(&c).unwrap();
+    let good = interp_result(&l);
+    let vals = tessera_numerics::decode_buf(problem::output_buf(&good, 3).unwrap()).unwrap();
+    assert!(
+        vals.iter().all(|v| v.is_infinite()),
+        "the test needs an all-inf output"
+    );
+    assert!(vals.iter().any(|v| *v > 0.0) && vals.iter().any(|v| *v < 0.0));
+    let row = validate_outputs(&l, "test".into(), &good, &ValidateOptions::default(), 7).unwrap();
+    assert!(row.pass, "{}\n{:?}", row.line(), row.detail_lines());
+    assert_eq!(row.non_finite, 0);
+    assert!(row.checks.iter().any(|c| c.against == "reference" && c.pass));
+    // The same infinity with the wrong sign fails.
+    let mut flipped = good.clone();
+    let sign = c_bytes(&mut flipped)[1] ^ 0x80;
+    c_bytes(&mut flipped)[1] = sign;
+    let row = validate_outputs(&l, "test".into(), &flipped, &ValidateOptions::default(), 7).unwrap();
+    assert!(!row.pass && row.non_finite == 1, "{}", row.line());
+    // scale0 = NaN: interpreter and reference are NaN too, and still nothing passes.
+    let mut c = common(&dir, &["M=100", "N=72", "K=96"]);
+    c.scalars = vec!["scale0=nan".into()];
+    let l = Loaded::new(&c).unwrap();
+    let same = interp_result(&l);
+    let row = validate_outputs(&l, "test".into(), &same, &ValidateOptions::default(), 7).unwrap();
+    assert!(!row.pass, "{}", row.line());
+    assert_eq!(row.non_finite, 7200);
+    let reference = row.checks.iter().find(|c| c.against == "reference").unwrap();
+    // Judged over every element, not skipped as 'not computed' (it passed over 0 elements).
+    assert_eq!(reference.compared, 7200);
+    assert!(!reference.pass);
+    assert!(
+        reference.reason.contains("reference itself is NaN"),
+        "{}",
+        reference.reason
+    );
 }
 
 #[test]

@@ -245,6 +245,26 @@ NVFP4 also `--arg ga=VALUE` for its per-tensor f32 scale.",
         ),
         check: Check::Run,
     },
+    StageCodeInfo {
+        code: "E0509",
+        title: "`.npy` input is not a regular file or is larger than the limit",
+        stage: "tessera-numerics (`read_npy`: `tessera run --arg`, the runner)",
+        explanation: "A `.npy` input is read by its header first, then exactly the bytes the header declares. A path that is not a \
+regular file (a device such as /dev/zero, a FIFO, a directory) is refused before anything is read, because a stream \
+has no end to read to; so is a file whose header declares more data than `tessera_numerics::npy::MAX_NPY_BYTES` \
+(16 GiB) or than the file holds.",
+        wrong: ex(
+            "",
+            "tessera run x.tsr --backend interp --arg x=/dev/zero",
+            "/dev/zero is a character device: it would be read forever.",
+        ),
+        right: ex(
+            "",
+            "tessera run x.tsr --backend interp --arg x=x.npy",
+            "A regular .npy file written by numpy.save.",
+        ),
+        check: Check::Describe,
+    },
     // ---- interpreter (compiler/interp/src/error.rs) ----
     StageCodeInfo {
         code: "E0601",
@@ -787,6 +807,138 @@ reports the same situation as E0607). Choose K as a multiple of 32 for MX operan
             "K = 256.",
         ),
         check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0860",
+        title: "bundle: directory or a named file is missing",
+        stage: "tessera-bundle (`Bundle::read`: tessera-runner, `tessera bench`)",
+        explanation: "A bundle is a directory written by `tessera build -o DIR`: meta.json plus the files it names (kernel.tir, kernel.ptx, \
+kernel.cubin or kernel.hsaco). The path is not a directory, or meta.json or a file it names is absent (an interrupted \
+build writes meta.json last, so it has none).",
+        wrong: ex(
+            "",
+            "tessera-runner plan /no/such/bundle --dim M=64",
+            "The directory does not exist.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "`out` was written by `tessera build x.tsr -o out`.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0861",
+        title: "bundle: a file cannot be read or written",
+        stage: "tessera-bundle (`Bundle::read`, `Bundle::write`: tessera build, tessera-runner)",
+        explanation: "Reading or writing a bundle file failed in the operating system: permissions, a full disk, or an output path that \
+is an existing file rather than a directory (`-o /dev/null`). The message names the file and the system's error.",
+        wrong: ex(
+            "",
+            "tessera build x.tsr -o /dev/null",
+            "/dev/null is a file, not a directory to write the bundle into.",
+        ),
+        right: ex(
+            "",
+            "tessera build x.tsr -o out",
+            "A directory that can be created and written.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0862",
+        title: "bundle: meta.json is not valid JSON or does not fit the schema",
+        stage: "tessera-bundle (`Bundle::read`)",
+        explanation: "meta.json is the launch contract; it is read with a strict schema so that a damaged or hand-edited file is refused \
+rather than guessed at. The message gives serde's line, column and the field.",
+        wrong: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "out/meta.json was truncated by a failed copy.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Copy the bundle again, or rebuild it with `tessera build`.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0863",
+        title: "bundle: format version is not the one this runtime reads",
+        stage: "tessera-bundle (`Bundle::read`)",
+        explanation: "meta.json carries `format_version`; a runtime reads exactly its own version, because the launch ABI changes between \
+versions. The version is checked before the schema so an old bundle gets this message, not a field error.",
+        wrong: ex(
+            "",
+            "tessera-runner plan old --dim M=64 --dim N=64 --dim K=64",
+            "`old` was written by an older tessera build.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Rebuild the bundle with the tessera build that matches the runner.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0864",
+        title: "bundle: contents are inconsistent",
+        stage: "tessera-bundle (`Bundle::check`)",
+        explanation: "The bundle has no device code, an empty entry symbol, a launch grid of no or more than 3 dims, a block with no \
+threads, more than 1024 threads or a dim beyond the device limits (1024 x 1024 x 64), an empty tile IR, or names a file \
+outside its directory.",
+        wrong: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "out/meta.json was edited to `block: [2048, 1, 1]`.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Keep the block `tessera build` chose, or rebuild.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0865",
+        title: "bundle: meta.json does not match the device code or the kernel",
+        stage: "tessera-bundle (`Bundle::check_device_code`, `Bundle::check_kernel`: tessera-runner)",
+        explanation: "Before a launch, meta.json is checked against what it describes: the entry symbol must be in the cubin/HSACO and an \
+`.entry` of the PTX; the PTX `.target` must be the bundle's target; the entry must take exactly one parameter per ABI slot, \
+each of the slot's kind (64-bit for buffers and tensor maps, f32 or 32-bit integer for scalars); every slot must name a \
+parameter or dim of the kernel in kernel.tir, none twice, and every output tensor must be passed. Otherwise the launch \
+would pass arguments in the wrong places, which the device does not detect.",
+        wrong: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "out/meta.json lists 2 ABI slots for an entry with 8 parameters.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Use the meta.json `tessera build` wrote with the PTX, or rebuild.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0866",
+        title: "launch: cannot be planned",
+        stage: "tessera-bundle (`grid`, `resolve_abi`: tessera-runner, tessera run/validate --backend cuda|hip)",
+        explanation: "The launch grid is evaluated over the bound dims and each ABI slot is resolved against the bindings. A grid dim \
+outside the device limits (x: 1 to 2^31-1; y, z: 1 to 65535), a dim that is not bound, or a slot whose parameter is \
+missing or of the wrong kind stops the launch here, on the host.",
+        wrong: ex(
+            "",
+            "tessera-runner plan out --dim M=0 --dim N=64 --dim K=64",
+            "M = 0 gives a grid of zero programs.",
+        ),
+        right: ex(
+            "",
+            "tessera-runner plan out --dim M=64 --dim N=64 --dim K=64",
+            "Bind every dim to a size that gives 1 to 2^31-1 programs along x.",
+        ),
+        check: Check::Describe,
     },
     // ---- tools: pass pipeline and driver ----
     StageCodeInfo {

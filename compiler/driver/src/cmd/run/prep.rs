@@ -115,11 +115,8 @@ pub fn choose_dims(k: &Kernel, given: &[(String, i64)]) -> Result<Vec<(String, i
         if syms.iter().any(|(n, _)| n == s) || s == "E1" {
             continue;
         }
-        let v = DEFAULT_DIMS
-            .iter()
-            .find(|(n, _)| n == s)
-            .map(|(_, v)| *v)
-            .unwrap_or(FALLBACK_DIM);
+        // The partial-tile defaults, rounded up to the kernel's scale blocks along that dim.
+        let v = tessera_oracle::default_dim(k, s, FALLBACK_DIM);
         syms.push((s.clone(), v));
     }
     tessera_oracle::derive_dims(k, &mut syms);
