@@ -79,6 +79,7 @@ pub const UNEXPECTED_TOKEN: &str = "E0004";
 pub const UNCLOSED_DELIMITER: &str = "E0005";
 pub const UNMATCHED_CLOSER: &str = "E0006";
 pub const INT_OVERFLOW: &str = "E0007";
+pub const TOO_DEEP: &str = "E0008";
 // ---- names ----
 pub const UNKNOWN_NAME: &str = "E0100";
 pub const DUPLICATE_NAME: &str = "E0101";

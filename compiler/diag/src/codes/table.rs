@@ -65,6 +65,26 @@ that does not fit would silently wrap on the GPU, so it is rejected.",
         right: "kernel k() {\n    let x = 2000000000;\n}\n",
     },
     CodeInfo {
+        code: "E0008",
+        title: "program nested too deep",
+        explanation: "Expressions and blocks may nest at most 256 levels deep (docs/LANGUAGE.md, \
+\"Limits\"). The depth at a token counts one for each enclosing `(`, `[` or `{`, plus one for each \
+operator, unary `-` or `!`, indexing `[..]` and `if` seen so far in the same expression or statement of each enclosing \
+level (a `,` or `;` starts a new one): `f(g(x))` is 3 deep, `a + b + c` is 3 deep, `- - x` is 3 deep, a nested `if c { .. }` adds two, and \
+every `else if` of a chain adds one. The limit is checked on the tokens before parsing, so a machine-generated \
+program thousands of levels deep gets this error instead of overflowing the stack of the checker. The file \
+is not parsed further. Split a long expression with `let` bindings and flatten deep nests of blocks.",
+        wrong: concat!(
+            "kernel k() {\n    let x = ",
+            "----------------------------------------------------------------------------------------------------",
+            "----------------------------------------------------------------------------------------------------",
+            "----------------------------------------------------------------------------------------------------",
+            "1;\n}\n"
+        )
+        .as_bytes(),
+        right: "kernel k() {\n    let y = -1;\n    let x = - - y;\n}\n",
+    },
+    CodeInfo {
         code: "E0100",
         title: "unknown name",
         explanation: "A name is used that is not a parameter, a symbolic dim, a tile parameter or a \
