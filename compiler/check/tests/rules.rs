@@ -86,6 +86,9 @@ fn each_rule_reports_its_code() {
         ),
         ("E0135", "let t = quantize<nv<f4e2m1>>(zeros<f32>[B, B], n);"),
         ("E0140", "let t = dot(zeros<bf16>[B, 48], zeros<bf16>[48, B]);"),
+        ("E0118", "for i in 0..n step 0 { }"),
+        ("E0118", "for i in 0..n step -B { }"),
+        ("E0118", "let s = 2 - BK; for i in 0..n step s { }"),
         ("E0007", "let t = 2147483647 + 1;"),
         ("E0007", "let t = 65536 * 65536;"),
         ("W0001", "load(x[0 .. +B]);"),
@@ -115,6 +118,8 @@ fn accepted_forms_check_clean() {
         "store(y[0], reduce_sum(load(x[0 .. +B]), 0));",
         "let t = max(1, 2) + min(n, 3) + cdiv(n, 4) + num_programs(1);",
         "if true && !false { store(y[0], 1); }",
+        "for i in 0..n step n { store(y[i], 1.0); }",
+        "for i in 0..n step BK - B / 4 { store(y[i], 1.0); }",
     ];
     for body in ok {
         let got = codes_of(body, P);

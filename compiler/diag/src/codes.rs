@@ -99,6 +99,7 @@ pub const UNSUPPORTED_DTYPE: &str = "E0114";
 pub const VAR_TYPE_CHANGE: &str = "E0115";
 pub const NOT_CONSTANT: &str = "E0116";
 pub const BAD_AXIS: &str = "E0117";
+pub const BAD_LOOP_STEP: &str = "E0118";
 // ---- tensor views ----
 pub const STORE_NOT_OUT: &str = "E0120";
 pub const INDEX_COUNT: &str = "E0121";

@@ -226,6 +226,17 @@ dimension.",
         right: "kernel k(y: out i32[N]) grid(N) {\n    store(y[program_id(0)], 1);\n}\n",
     },
     CodeInfo {
+        code: "E0118",
+        title: "loop step is not positive",
+        explanation: "`for i in lo..hi step s` runs i = lo, lo+s, lo+2s, ... while i < hi, so the step must \
+be positive: a zero step never ends, and a negative one would count away from `hi` (there are no \
+down-counting loops; write `hi - 1 - i` in the body instead). A step that is a compile-time constant \
+(literals, tile parameters, `let` names bound to constants) is checked here; a step known only at run time \
+(a scalar parameter) is checked by the interpreter before the loop starts (E0608).",
+        wrong: b"kernel k(x: f32[N], y: out f32[N]) tiles(B = 64) grid(1) {\n    for i in 0..N step -B {\n        store(y[i .. +B], load(x[i .. +B]));\n    }\n}\n",
+        right: "kernel k(x: f32[N], y: out f32[N]) tiles(B = 64) grid(1) {\n    for i in 0..N step B {\n        store(y[i .. +B], load(x[i .. +B]));\n    }\n}\n",
+    },
+    CodeInfo {
         code: "E0120",
         title: "store into a parameter that is not `out`",
         explanation: "Only parameters declared `out` can be written by `store` or `atomic_add`; inputs are \
