@@ -58,6 +58,18 @@ fn each_rule_reports_its_code() {
             "E0114",
             "let t = dot(load(x[0 .. +B])[:, None] > 0.0, load(x[0 .. +B])[None, :] > 0.0);",
         ),
+        (
+            "E0110",
+            "let t = dot(load(a[0 .. +B, 0 .. +BK]), cast<i8>(zeros<f32>[BK, B]));",
+        ),
+        (
+            "E0110",
+            "let t = dot(cast<i8>(zeros<f32>[B, BK]), cast<f8e4m3>(zeros<f32>[BK, B]));",
+        ),
+        (
+            "E0110",
+            "let t = dot(cast<i8>(zeros<f32>[B, BK]), zeros<bf16>[BK, B]);",
+        ),
         ("E0115", "var t = 0.0; t = load(x[0 .. +B]);"),
         ("E0115", "var t; if n > 0 { t = 1.0; } else { t = 1; }"),
         ("E0116", "let t = zeros<f32>[n];"),
