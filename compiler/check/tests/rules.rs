@@ -101,6 +101,12 @@ fn each_rule_reports_its_code() {
         ("E0118", "for i in 0..n step 0 { }"),
         ("E0118", "for i in 0..n step -B { }"),
         ("E0118", "let s = 2 - BK; for i in 0..n step s { }"),
+        ("E0143", "let t = zeros<f32>[1048576, 2];"),
+        ("E0143", "let t = load(m[0 .. +2097152, 0 .. +1]);"),
+        (
+            "E0143",
+            "let t = load(x[0 .. +B])[:, None] * load(x[0 .. +2147483647])[None, :];",
+        ),
         ("E0007", "let t = 2147483647 + 1;"),
         ("E0007", "let t = 65536 * 65536;"),
         ("W0001", "load(x[0 .. +B]);"),
@@ -131,6 +137,7 @@ fn accepted_forms_check_clean() {
         "let t = max(1, 2) + min(n, 3) + cdiv(n, 4) + num_programs(1);",
         "if true && !false { store(y[0], 1); }",
         "for i in 0..n step n { store(y[i], 1.0); }",
+        "let t = zeros<f32>[1024, 1024];",
         "for i in 0..n step BK - B / 4 { store(y[i], 1.0); }",
     ];
     for body in ok {

@@ -117,6 +117,7 @@ pub const BAD_GLOBAL_SCALE: &str = "E0135";
 pub const NOT_POW2: &str = "E0140";
 pub const BAD_TILE_PARAM: &str = "E0141";
 pub const BAD_GRID: &str = "E0142";
+pub const TILE_TOO_LARGE: &str = "E0143";
 // ---- warnings ----
 pub const UNUSED_VALUE: &str = "W0001";
 

@@ -357,6 +357,18 @@ symbolic dims, tile parameters and literals with + - * / cdiv max min.",
         right: "kernel k(y: out f32[N]) grid(N, 1, 1) {\n}\n",
     },
     CodeInfo {
+        code: "E0143",
+        title: "tile too large",
+        explanation: "A tile may have at most 1048576 (2^20) elements (docs/LANGUAGE.md, \"Limits\"). A tile \
+is what one program holds at once; GPU tiles are far smaller (256 x 256 = 65536 elements already fills \
+registers and shared memory), and the reference interpreter allocates every tile, so a tile parameter \
+such as `B = 2147483647` or a `zeros<f32>[B, B]` with B = 2^20 would exhaust memory instead of running. \
+The error points at the first op that makes such a tile; reduce the tile parameters and let the grid \
+cover the tensor.",
+        wrong: b"kernel k(x: f32[N], y: out f32[N]) tiles(B = 2097152) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], load(x[i .. +B]));\n}\n",
+        right: "kernel k(x: f32[N], y: out f32[N]) tiles(B = 1024) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], load(x[i .. +B]));\n}\n",
+    },
+    CodeInfo {
         code: "W0001",
         title: "expression value is not used (warning)",
         explanation: "An expression statement computes a value that is then dropped. Only `store(...)` and \
