@@ -1,4 +1,4 @@
-//! The explanations of every later-stage code (numerics E05xx, interpreter E0601-E0610 and
+//! The explanations of every later-stage code (numerics E05xx, interpreter E0601-E0612 and
 //! prepack E0651-E0657, targets E07xx, oracle E08xx, tools E09xx, lowering L0001), in code order. The constants stay in
 //! the crates that emit them; the registry test in tessera-cli greps the sources so that a new
 //! code without an entry here fails.
@@ -433,6 +433,47 @@ build with `--verify-each` to find the pass, and report it.",
             "",
             "tessera build x.tsr -o out --verify-each --print-after-all",
             "Find the pass that breaks verification and fix it; the source needs no change.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0611",
+        title: "tile over the interpreter's size limit",
+        stage: "tessera-interp",
+        explanation: "The interpreter allocates every tile, so before running it refuses IR with a tile of more \
+than 2^20 elements (tessera_ir::MAX_TILE_ELEMENTS, the same limit the checker enforces as E0143). It can \
+only meet such IR in a hand-written or edited `.tir` file; sources with such tiles never check. Reduce the \
+tile shape.",
+        wrong: ex(
+            "",
+            "tessera opt big.tir --target sm_90a --diff-interp (a .tir whose zeros tile is [1048576, 1048576])",
+            "The [1048576, 1048576] tile would need 4 TiB; the run is refused before any allocation.",
+        ),
+        right: ex(
+            "",
+            "tessera opt small.tir --target sm_90a --diff-interp (the same kernel with a [1024, 1024] tile)",
+            "Tiles of at most 2^20 elements run.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0612",
+        title: "interpreter run exceeded its work budget",
+        stage: "tessera-interp",
+        explanation: "`tessera_interp::run_with` takes `RunOptions { max_work, progress }`. Work is counted in \
+units of about one element operation (an op costs the elements of its result tile, a dot M*N*K, a loop \
+iteration one more), and once a run has done more than `max_work` units it stops with this error, naming \
+the op and program where it stopped. A kernel whose loops run 2^31 times, or whose grid holds 2^31 x 2^31 \
+programs, is work the program asks for: the budget turns it into an error instead of a run that never ends.",
+        wrong: ex(
+            "",
+            "tessera_interp::run_with(&kernel, &mut b, ProgramSet::All, &RunOptions { max_work: Some(10_000_000), progress: None }) on a kernel with a 2^31-iteration loop",
+            "The loop needs ~2^36 units; the run stops after 10^7 with E0612.",
+        ),
+        right: ex(
+            "",
+            "tessera_interp::run_with(&kernel, &mut b, ProgramSet::All, &RunOptions { max_work: None, progress: Some(&report) })",
+            "Run without a budget (or a larger one), watching progress through the callback, or shorten the loop.",
         ),
         check: Check::Describe,
     },
