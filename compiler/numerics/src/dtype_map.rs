@@ -48,6 +48,27 @@ pub fn checked_numel(shape: &[usize]) -> Result<usize, NumericsError> {
         })
 }
 
+/// Checks that every byte of a one-byte-per-element buffer is a code of its dtype: fp6 codes are
+/// 6 bits (bits 6-7 clear) and i1 is 0 or 1. Such bytes used to be masked silently; they are E0509
+/// with the first offending element's index.
+pub fn check_codes(buf: &TensorBuf) -> Result<(), NumericsError> {
+    let (max, what) = match buf.dtype {
+        DType::F6E2M3 | DType::F6E3M2 => (0x3f, "a 6-bit code (0x00..=0x3f)"),
+        DType::I1 => (1, "0 or 1"),
+        _ => return Ok(()),
+    };
+    if let Some(i) = buf.bytes.iter().position(|b| *b > max) {
+        return Err(NumericsError::new(
+            crate::error::E_BAD_CODE,
+            format!(
+                "{} element {i} holds 0x{:02x}, which is not {what}",
+                buf.dtype, buf.bytes[i]
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `buf.bytes` has the length its dtype, shape and packing call for.
 pub fn check_len(buf: &TensorBuf) -> Result<(), NumericsError> {
     // Guards `expected_bytes`, which multiplies unchecked.

@@ -8,6 +8,7 @@
 //! - E0506 tensor type cannot be generated for (unsupported scale layout, missing packed axis)
 //! - E0507 concrete shape does not fit the tensor type (rank, constant dims, packed axis)
 //! - E0508 block or global scale missing, or given to a tensor whose contract has none
+//! - E0509 a byte that is not a code of the dtype (fp6 with bits 6-7 set, i1 other than 0/1)
 
 use std::fmt;
 
@@ -43,3 +44,4 @@ pub const E_DTYPE: &str = "E0505";
 pub const E_GEN: &str = "E0506";
 pub const E_TYPE_SHAPE: &str = "E0507";
 pub const E_SCALE: &str = "E0508";
+pub const E_BAD_CODE: &str = "E0509";

@@ -26,6 +26,7 @@ const GEMM_NVFP4: &str =
     gemm!("a: nv<f4e2m1, global = ga>[M, K], b: nv<f4e2m1, global = gb>[N, K], ga: f32, gb: f32");
 const GEMM_BF16: &str = gemm!("a: bf16[M, K], b: bf16[N, K]");
 const GEMM_FP8: &str = gemm!("a: f8e4m3[M, K], b: f8e4m3[N, K]");
+const GEMM_FP6: &str = gemm!("a: f6e2m3[M, K], b: f6e2m3[N, K]");
 const GEMM_FNUZ: &str = gemm!("a: f8e4m3fnuz[M, K], b: f8e4m3fnuz[N, K]");
 
 const fn ex(source: &'static str, command: &'static str, note: &'static str) -> Example {
@@ -244,6 +245,29 @@ scale is None. Conversely a scale given to a tensor whose type has no scale cont
 NVFP4 also `--arg ga=VALUE` for its per-tensor f32 scale.",
         ),
         check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0509",
+        title: "a byte that is not a code of the tensor's dtype",
+        stage: "tessera-numerics (`.npy` reading, tessera_numerics::check_codes; `tessera run --arg`)",
+        explanation: "fp6 tensors (f6e2m3, f6e3m2) are stored one code per byte in `|u1` files, and a code has 6 bits: \
+a byte with bit 6 or 7 set (0x40..=0xff) is not an fp6 value. Masking it to 6 bits would silently compute with \
+a different number, so reading such a file fails, naming the file and the first bad element. The same holds \
+for i1 (bool) tensors, whose bytes must be 0 or 1. Write the codes with the high bits clear (an fp8 file passed \
+for an fp6 parameter is the usual cause).",
+        wrong: exf(
+            GEMM_FP6,
+            &[npy("a.npy", "|u1", &[128, 256]), npy("b.npy", "|u1", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy (a.npy holding the byte 0xc8)",
+            "0xc8 has bits 6 and 7 set: it is not an f6e2m3 code; it used to be read as 0x08.",
+        ),
+        right: exf(
+            GEMM_FP6,
+            &[npy("a.npy", "|u1", &[128, 256]), npy("b.npy", "|u1", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy (every byte in 0x00..=0x3f)",
+            "Encode the values as f6e2m3 codes (ml_dtypes' float6_e2m3fn `.view(np.uint8)`).",
+        ),
+        check: Check::Describe,
     },
     // ---- interpreter (compiler/interp/src/error.rs) ----
     StageCodeInfo {
