@@ -557,6 +557,14 @@ fn dot_dtype_ok(d: DType) -> bool {
     )
 }
 
+/// `f8e4m3`, or `mx<f8e4m3>`-style for a scaled tile (by its scale contract).
+fn show_tile_dtype(t: &TileType) -> String {
+    match &t.scale {
+        None => t.dtype.to_string(),
+        Some(s) => format!("{} scaled by {}", t.dtype, s.scale_dtype),
+    }
+}
+
 fn tile_param_label(cx: &Cx, n: u32) -> Option<(Span, String)> {
     let mut tiles: Vec<(&String, &crate::cx::TileConst)> = cx.tiles.iter().collect();
     tiles.sort_by_key(|(_, t)| t.span.lo);
@@ -654,6 +662,33 @@ fn dot(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> 
             cx.err(d);
             return None;
         }
+    }
+    // An integer dot is i8 x i8 into i32; an i8 operand never meets a float one, plain or scaled
+    // (the verifier and the interpreter have no mixed integer/float dot).
+    if (at.dtype == DType::I8) != (bt.dtype == DType::I8) {
+        let (int_e, int_t, float_e, float_t) = if at.dtype == DType::I8 {
+            (a.pos[0], &at, a.pos[1], &bt)
+        } else {
+            (a.pos[1], &bt, a.pos[0], &at)
+        };
+        let float_name = show_tile_dtype(float_t);
+        cx.err(
+            Diagnostic::error(
+                codes::DTYPE_MISMATCH,
+                format!(
+                    "dot mixes an integer operand ({}) with a float one ({float_name})",
+                    int_t.dtype
+                ),
+                int_e.span,
+                format!("this is {}", int_t.dtype),
+            )
+            .with_label(float_e.span, format!("this is {float_name}"))
+            .with_help(
+                "an integer dot is i8 x i8 (into i32); for a float dot convert the i8 operand, e.g. \
+                 `cast<bf16>(...)`",
+            ),
+        );
+        return None;
     }
     // Plain operands must agree (fp8 variants may mix); scaled ones must fit the contract.
     let (sa, sb) = (at.scale.clone(), bt.scale.clone());

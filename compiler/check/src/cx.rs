@@ -85,6 +85,8 @@ pub struct Cx {
     pub params: HashMap<String, ParamRef>,
     pub tiles: HashMap<String, TileConst>,
     pub syms: HashMap<String, u32>,
+    /// E0143 was reported in this kernel.
+    pub tile_limit_reported: bool,
 }
 
 impl Cx {
@@ -97,6 +99,7 @@ impl Cx {
             params: HashMap::new(),
             tiles: HashMap::new(),
             syms: HashMap::new(),
+            tile_limit_reported: false,
         }
     }
 
@@ -106,6 +109,7 @@ impl Cx {
 
     /// Emit an op with one result per type into the innermost open block.
     pub fn emit(&mut self, kind: OpKind, tys: Vec<Type>, span: Span) -> Vec<ValueId> {
+        self.tile_limit(&tys, span);
         let results: Vec<ValueId> = tys.into_iter().map(|t| self.k.new_value(t, None)).collect();
         let op = Op {
             kind,
@@ -116,6 +120,43 @@ impl Cx {
             b.push(op);
         }
         results
+    }
+
+    /// A tile over `MAX_TILE_ELEMENTS` is E0143, reported once per kernel (every op downstream of
+    /// the first one would repeat it).
+    fn tile_limit(&mut self, tys: &[Type], span: Span) {
+        if self.tile_limit_reported {
+            return;
+        }
+        let Some(t) = tys
+            .iter()
+            .filter_map(Type::as_tile)
+            .find(|t| t.elements() > tessera_ir::MAX_TILE_ELEMENTS)
+        else {
+            return;
+        };
+        self.tile_limit_reported = true;
+        let shape: Vec<String> = t.shape.iter().map(u32::to_string).collect();
+        let elements = match t.elements() {
+            u64::MAX => "more than 2^64".to_string(),
+            n => n.to_string(),
+        };
+        self.err(
+            Diagnostic::error(
+                tessera_diag::codes::TILE_TOO_LARGE,
+                format!(
+                    "tile [{}] has {elements} elements, more than the limit of {}",
+                    shape.join(", "),
+                    tessera_ir::MAX_TILE_ELEMENTS
+                ),
+                span,
+                "this tile is too large",
+            )
+            .with_help(
+                "use smaller tile parameters; a tile is what one program holds at once, and the grid \
+                 covers the rest of the tensor",
+            ),
+        );
     }
 
     pub fn emit1(&mut self, kind: OpKind, ty: Type, span: Span) -> ValueId {

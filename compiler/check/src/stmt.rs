@@ -246,6 +246,35 @@ fn loop_bound(cx: &mut Cx, e: &Expr, what: &str) -> Option<ValueId> {
     crate::expr::i32_scalar(cx, e, what, "loop bounds and steps are i32 scalars")
 }
 
+/// A step that is a compile-time constant must be positive (E0118): a zero step never ends, and a
+/// negative one is not a loop form of the language (`i` counts up while `i < hi`). A step known only
+/// at run time is checked by the interpreter (E0608) before the loop runs.
+fn constant_step(cx: &mut Cx, s: &Expr) {
+    // Evaluate quietly: a step that is not constant is fine here, and `loop_bound` reports names.
+    let n = cx.diags.len();
+    let v = crate::consts::const_int(cx, s, "the loop step");
+    cx.diags.truncate(n);
+    if let Some(v) = v
+        && v <= 0
+    {
+        cx.err(
+            Diagnostic::error(
+                codes::BAD_LOOP_STEP,
+                format!("loop step {v} is not positive"),
+                s.span,
+                if v == 0 {
+                    "a zero step never ends"
+                } else {
+                    "a negative step"
+                },
+            )
+            .with_help(
+                "loops count up: `for i in lo..hi step s` runs i = lo, lo+s, ... while i < hi, with s > 0",
+            ),
+        );
+    }
+}
+
 fn for_loop(
     cx: &mut Cx,
     var: &tessera_syntax::Ident,
@@ -257,6 +286,9 @@ fn for_loop(
 ) {
     let lo_v = loop_bound(cx, lo, "the loop start");
     let hi_v = loop_bound(cx, hi, "the loop end");
+    if let Some(s) = step {
+        constant_step(cx, s);
+    }
     let step_v = match step {
         Some(s) => loop_bound(cx, s, "the loop step"),
         None => Some(cx.emit1(OpKind::ConstInt { value: 1 }, Type::Scalar(DType::I32), span)),

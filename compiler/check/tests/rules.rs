@@ -58,6 +58,18 @@ fn each_rule_reports_its_code() {
             "E0114",
             "let t = dot(load(x[0 .. +B])[:, None] > 0.0, load(x[0 .. +B])[None, :] > 0.0);",
         ),
+        (
+            "E0110",
+            "let t = dot(load(a[0 .. +B, 0 .. +BK]), cast<i8>(zeros<f32>[BK, B]));",
+        ),
+        (
+            "E0110",
+            "let t = dot(cast<i8>(zeros<f32>[B, BK]), cast<f8e4m3>(zeros<f32>[BK, B]));",
+        ),
+        (
+            "E0110",
+            "let t = dot(cast<i8>(zeros<f32>[B, BK]), zeros<bf16>[BK, B]);",
+        ),
         ("E0115", "var t = 0.0; t = load(x[0 .. +B]);"),
         ("E0115", "var t; if n > 0 { t = 1.0; } else { t = 1; }"),
         ("E0116", "let t = zeros<f32>[n];"),
@@ -86,6 +98,15 @@ fn each_rule_reports_its_code() {
         ),
         ("E0135", "let t = quantize<nv<f4e2m1>>(zeros<f32>[B, B], n);"),
         ("E0140", "let t = dot(zeros<bf16>[B, 48], zeros<bf16>[48, B]);"),
+        ("E0118", "for i in 0..n step 0 { }"),
+        ("E0118", "for i in 0..n step -B { }"),
+        ("E0118", "let s = 2 - BK; for i in 0..n step s { }"),
+        ("E0143", "let t = zeros<f32>[1048576, 2];"),
+        ("E0143", "let t = load(m[0 .. +2097152, 0 .. +1]);"),
+        (
+            "E0143",
+            "let t = load(x[0 .. +B])[:, None] * load(x[0 .. +2147483647])[None, :];",
+        ),
         ("E0007", "let t = 2147483647 + 1;"),
         ("E0007", "let t = 65536 * 65536;"),
         ("W0001", "load(x[0 .. +B]);"),
@@ -115,6 +136,9 @@ fn accepted_forms_check_clean() {
         "store(y[0], reduce_sum(load(x[0 .. +B]), 0));",
         "let t = max(1, 2) + min(n, 3) + cdiv(n, 4) + num_programs(1);",
         "if true && !false { store(y[0], 1); }",
+        "for i in 0..n step n { store(y[i], 1.0); }",
+        "let t = zeros<f32>[1024, 1024];",
+        "for i in 0..n step BK - B / 4 { store(y[i], 1.0); }",
     ];
     for body in ok {
         let got = codes_of(body, P);

@@ -79,6 +79,7 @@ pub const UNEXPECTED_TOKEN: &str = "E0004";
 pub const UNCLOSED_DELIMITER: &str = "E0005";
 pub const UNMATCHED_CLOSER: &str = "E0006";
 pub const INT_OVERFLOW: &str = "E0007";
+pub const TOO_DEEP: &str = "E0008";
 // ---- names ----
 pub const UNKNOWN_NAME: &str = "E0100";
 pub const DUPLICATE_NAME: &str = "E0101";
@@ -98,6 +99,7 @@ pub const UNSUPPORTED_DTYPE: &str = "E0114";
 pub const VAR_TYPE_CHANGE: &str = "E0115";
 pub const NOT_CONSTANT: &str = "E0116";
 pub const BAD_AXIS: &str = "E0117";
+pub const BAD_LOOP_STEP: &str = "E0118";
 // ---- tensor views ----
 pub const STORE_NOT_OUT: &str = "E0120";
 pub const INDEX_COUNT: &str = "E0121";
@@ -115,6 +117,7 @@ pub const BAD_GLOBAL_SCALE: &str = "E0135";
 pub const NOT_POW2: &str = "E0140";
 pub const BAD_TILE_PARAM: &str = "E0141";
 pub const BAD_GRID: &str = "E0142";
+pub const TILE_TOO_LARGE: &str = "E0143";
 // ---- warnings ----
 pub const UNUSED_VALUE: &str = "W0001";
 

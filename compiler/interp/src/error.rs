@@ -10,6 +10,8 @@
 //! - E0608 a runtime arithmetic fault (integer division by zero, loop step <= 0, index overflow)
 //! - E0609 the grid cannot be evaluated, or a requested program id lies outside it
 //! - E0610 the kernel fails IR verification (a compiler bug upstream of the interpreter)
+//! - E0611 the kernel has a tile over `tessera_ir::MAX_TILE_ELEMENTS` (refused before any allocation)
+//! - E0612 the run exceeded the work budget of its `RunOptions::max_work`
 
 use tessera_ir::Span;
 
@@ -23,6 +25,8 @@ pub const E_K_BLOCK: &str = "E0607";
 pub const E_ARITH: &str = "E0608";
 pub const E_GRID: &str = "E0609";
 pub const E_VERIFY: &str = "E0610";
+pub const E_TILE_LIMIT: &str = "E0611";
+pub const E_WORK_BUDGET: &str = "E0612";
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InterpError {

@@ -32,6 +32,8 @@ pub(crate) struct Launch<'a> {
     /// Per param: geometry of its data (and of its scale buffer).
     pub geo: Vec<Option<Geometry>>,
     pub scale_geo: Vec<Option<Geometry>>,
+    /// The run's work counter and budget.
+    pub work: &'a crate::budget::Work<'a>,
 }
 
 pub(crate) struct Program<'a> {
@@ -40,6 +42,8 @@ pub(crate) struct Program<'a> {
     env: Vec<Option<Rc<Tile>>>,
     pub log: Vec<Write>,
     written: Vec<bool>,
+    /// Work units not yet added to `l.work`.
+    pending: u64,
 }
 
 type R<T> = Result<T, InterpError>;
@@ -62,6 +66,7 @@ impl<'a> Program<'a> {
             env: vec![None; l.k.values.len()],
             log: Vec::new(),
             written: vec![false; l.k.params.len()],
+            pending: 0,
         }
     }
 
@@ -78,7 +83,39 @@ impl<'a> Program<'a> {
             }
         }
         self.block(&k.body, scalars)?;
+        let n = std::mem::take(&mut self.pending);
+        self.l
+            .work
+            .add(n, self.pid, k.body.ops.last().map(|o| o.span).unwrap_or_default())
+    }
+
+    /// Count `n` work units of `op` (see `budget.rs`); E0612 when the budget is exceeded.
+    fn charge(&mut self, n: u64, op: &Op) -> R<()> {
+        self.pending = self.pending.saturating_add(n);
+        if self.pending >= crate::budget::FLUSH {
+            let n = std::mem::take(&mut self.pending);
+            self.l.work.add(n, self.pid, op.span)?;
+        }
         Ok(())
+    }
+
+    /// The work units of one execution of `op` (loop bodies are counted as they run).
+    fn cost(&self, op: &Op) -> u64 {
+        let k = self.l.k;
+        let elems = |v: ValueId| k.ty(v).as_tile().map_or(1, tessera_ir::TileType::elements);
+        match &op.kind {
+            OpKind::Dot { a, b, .. } => {
+                let n = k
+                    .ty(*b)
+                    .as_tile()
+                    .and_then(|t| t.shape.get(1))
+                    .copied()
+                    .unwrap_or(1);
+                elems(*a).saturating_mul(u64::from(n))
+            }
+            OpKind::Store { value, .. } | OpKind::AtomicAdd { value, .. } => elems(*value),
+            _ => op.results.iter().map(|r| elems(*r)).fold(1, u64::saturating_add),
+        }
     }
 
     fn rt(&self, code: &'static str, span: Span, message: impl Into<String>) -> InterpError {
@@ -132,6 +169,7 @@ impl<'a> Program<'a> {
             if let OpKind::Yield { values } = &op.kind {
                 return values.iter().map(|v| self.get(*v)).collect();
             }
+            self.charge(self.cost(op), op)?;
             self.op(op)?;
         }
         Ok(Vec::new())
@@ -285,6 +323,7 @@ impl<'a> Program<'a> {
                 let mut carried: Vec<Rc<Tile>> = inits.iter().map(|v| self.get(*v)).collect::<R<_>>()?;
                 let mut iv = lo;
                 while iv < hi {
+                    self.charge(1, op)?;
                     let mut args = vec![Rc::new(Tile::scalar_i(DType::I32, iv))];
                     args.extend(carried.iter().cloned());
                     carried = self.block(body, args)?;

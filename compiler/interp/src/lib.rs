@@ -9,6 +9,7 @@
 //! it does not implement — it never skips or approximates silently.
 
 mod bind;
+mod budget;
 mod dot;
 mod elementwise;
 mod error;
@@ -18,12 +19,14 @@ mod tensor;
 mod value;
 
 pub use bind::{bind_syms, check_args, concrete_shape, sync_globals};
+pub use budget::{Progress, RunOptions};
 pub use error::*;
 
+use budget::Work;
 use exec::{Launch, Program, Write};
 use rayon::prelude::*;
 use tensor::{Elem, Geometry, read_f32, read_i64, write};
-use tessera_ir::{Kernel, ParamKind, verify_kernel};
+use tessera_ir::{Block, Kernel, MAX_TILE_ELEMENTS, ParamKind, verify_kernel};
 use tessera_numerics::{ArgValue, Bindings, TensorBuf};
 
 /// Which program instances to run.
@@ -60,9 +63,19 @@ pub fn grid(k: &Kernel, b: &Bindings) -> Result<[u32; 3], InterpError> {
 /// as its linear view (layouts are a storage matter; see `tessera_prepack::bind`); the caller's
 /// scale buffers are left as given.
 pub fn run(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Result<(), InterpError> {
+    run_with(kernel, bindings, programs, &RunOptions::default())
+}
+
+/// [`run`] with options: a work budget (E0612 when exceeded) and a progress callback.
+pub fn run_with(
+    kernel: &Kernel,
+    bindings: &mut Bindings,
+    programs: ProgramSet,
+    options: &RunOptions<'_>,
+) -> Result<(), InterpError> {
     verify_kernel(kernel).map_err(|e| InterpError::binding(E_VERIFY, e.to_string()))?;
     if !tessera_prepack::has_swizzled(kernel) {
-        return run_verified(kernel, bindings, programs);
+        return run_verified(kernel, bindings, programs, options);
     }
     let physical: Vec<Option<TensorBuf>> = bindings
         .args
@@ -74,7 +87,7 @@ pub fn run(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Re
         .collect();
     let r = tessera_prepack::unpack_bindings(kernel, bindings)
         .map_err(bind::prepack_error)
-        .and_then(|()| run_verified(&tessera_prepack::linear_view(kernel), bindings, programs));
+        .and_then(|()| run_verified(&tessera_prepack::linear_view(kernel), bindings, programs, options));
     for (a, s) in bindings.args.iter_mut().zip(physical) {
         if let ArgValue::Tensor(t) = a {
             t.scale = s;
@@ -83,24 +96,56 @@ pub fn run(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Re
     r
 }
 
+/// Refuse (E0611) a kernel with a tile over [`MAX_TILE_ELEMENTS`] before anything is allocated:
+/// the checker never makes one (E0143), but IR also comes from `.tir` files.
+fn check_tile_sizes(k: &Kernel, b: &Block) -> Result<(), InterpError> {
+    for op in &b.ops {
+        for r in &op.results {
+            if let Some(t) = k.ty(*r).as_tile()
+                && t.elements() > MAX_TILE_ELEMENTS
+            {
+                return Err(InterpError::binding(
+                    E_TILE_LIMIT,
+                    format!(
+                        "`{}` (at {}..{}) makes a tile of shape {:?}, more than the interpreter's limit of {MAX_TILE_ELEMENTS} elements",
+                        op.kind.mnemonic(),
+                        op.span.lo,
+                        op.span.hi,
+                        t.shape
+                    ),
+                ));
+            }
+        }
+        for inner in op.kind.blocks() {
+            check_tile_sizes(k, inner)?;
+        }
+    }
+    Ok(())
+}
+
+/// The program id at linear position `i` of grid `g` (x fastest, then y, then z).
+fn program_at(g: [u32; 3], i: u128) -> [u32; 3] {
+    let (x, y) = (u128::from(g[0].max(1)), u128::from(g[1].max(1)));
+    [(i % x) as u32, ((i / x) % y) as u32, (i / (x * y)) as u32]
+}
+
 /// [`run`] of a verified kernel whose scale buffers are all linear.
-fn run_verified(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) -> Result<(), InterpError> {
+fn run_verified(
+    kernel: &Kernel,
+    bindings: &mut Bindings,
+    programs: ProgramSet,
+    options: &RunOptions<'_>,
+) -> Result<(), InterpError> {
+    check_tile_sizes(kernel, &kernel.body)?;
     bind_syms(kernel, bindings)?;
     sync_globals(kernel, bindings)?;
     check_args(kernel, bindings)?;
     let g = grid(kernel, bindings)?;
-    let ids: Vec<[u32; 3]> = match programs {
-        ProgramSet::All => {
-            let mut v = Vec::with_capacity((g[0] as usize) * (g[1] as usize) * (g[2] as usize));
-            for z in 0..g[2] {
-                for y in 0..g[1] {
-                    for x in 0..g[0] {
-                        v.push([x, y, z]);
-                    }
-                }
-            }
-            v
-        }
+    // The whole grid is never materialized: ids are made one chunk at a time (a grid of 2^31 x
+    // 2^31 x 65535 programs is a long run, not an allocation failure).
+    // Up to (2^32 - 1)^3 programs: counted in u128.
+    let (listed, total): (Option<Vec<[u32; 3]>>, u128) = match programs {
+        ProgramSet::All => (None, g.iter().map(|d| u128::from(*d)).product()),
         ProgramSet::Ids(v) => {
             if let Some(p) = v.iter().find(|p| (0..3).any(|i| p[i] >= g[i])) {
                 return Err(InterpError::binding(
@@ -108,7 +153,8 @@ fn run_verified(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) 
                     format!("program id {p:?} is outside the grid {g:?}"),
                 ));
             }
-            v
+            let n = v.len() as u128;
+            (Some(v), n)
         }
     };
     let mut geo = Vec::new();
@@ -131,8 +177,15 @@ fn run_verified(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) 
     }
     let syms: Vec<i64> = bindings.syms.iter().map(|(_, v)| *v).collect();
     // Chunks bound the memory held in write logs; within a chunk programs run in parallel.
-    let chunk = 256 * rayon::current_num_threads().max(1);
-    for ids in ids.chunks(chunk) {
+    let chunk = 256 * rayon::current_num_threads().max(1) as u128;
+    let work = Work::new(options, u64::try_from(total).unwrap_or(u64::MAX));
+    let mut start = 0u128;
+    while start < total {
+        let end = total.min(start + chunk);
+        let ids: Vec<[u32; 3]> = match &listed {
+            Some(v) => v[start as usize..end as usize].to_vec(),
+            None => (start..end).map(|i| program_at(g, i)).collect(),
+        };
         let logs: Vec<Result<Vec<Write>, InterpError>> = {
             let launch = Launch {
                 k: kernel,
@@ -141,6 +194,7 @@ fn run_verified(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) 
                 grid: g,
                 geo: geo.clone(),
                 scale_geo: scale_geo.clone(),
+                work: &work,
             };
             ids.par_iter()
                 .map(|pid| {
@@ -153,6 +207,8 @@ fn run_verified(kernel: &Kernel, bindings: &mut Bindings, programs: ProgramSet) 
         for log in logs {
             apply(&mut bindings.args, &geo, log?);
         }
+        work.programs_finished((end - start) as u64);
+        start = end;
     }
     Ok(())
 }

@@ -29,5 +29,5 @@ pub use ops::{
 pub use parse::{IrParseError, parse_module};
 pub use print::{print_kernel, print_module, tensor_type_to_string, type_to_string};
 pub use span::Span;
-pub use types::{Dim, ScaleLayout, ScaleSpec, TensorType, TileLayout, TileType, Type};
+pub use types::{Dim, MAX_TILE_ELEMENTS, ScaleLayout, ScaleSpec, TensorType, TileLayout, TileType, Type};
 pub use verify::{VerifyError, verify_kernel, verify_module};

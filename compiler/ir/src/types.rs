@@ -148,7 +148,19 @@ pub struct TileType {
     pub layout: TileLayout,
 }
 
+/// The most elements a tile may have (docs/LANGUAGE.md, "Limits"): the checker refuses larger
+/// tiles (E0143) and the interpreter refuses IR that has one (E0611) before allocating anything.
+/// Far above what any GPU holds in registers or shared memory (256 x 256 = 65536).
+pub const MAX_TILE_ELEMENTS: u64 = 1 << 20;
+
 impl TileType {
+    /// The number of elements (saturating: a shape too large for u64 reads u64::MAX).
+    pub fn elements(&self) -> u64 {
+        self.shape
+            .iter()
+            .fold(1u64, |n, d| n.saturating_mul(u64::from(*d)))
+    }
+
     pub fn plain(dtype: DType, shape: Vec<u32>) -> TileType {
         TileType {
             dtype,

@@ -290,6 +290,10 @@ impl<'a> V<'a> {
                         w.join(", ")
                     ));
                 }
+            } else if matches!(op.kind, OpKind::For { .. } | OpKind::If { .. }) {
+                // Ops with regions are verified by a small function, so the large frame of `op_`
+                // is never part of the recursion over nested regions.
+                self.region_op(op)?;
             } else {
                 self.op_(op)?;
             }
@@ -430,6 +434,88 @@ impl<'a> V<'a> {
         Ok(())
     }
 
+    /// `for` and `if`: their operands, their regions (recursively) and their results.
+    #[inline(never)]
+    fn region_op(&mut self, op: &Op) -> R {
+        for v in op.kind.operands() {
+            self.visible(v)?;
+        }
+        match &op.kind {
+            OpKind::For {
+                lo,
+                hi,
+                step,
+                inits,
+                body,
+            } => {
+                self.scalar(*lo, DType::I32, "lower bound")?;
+                self.scalar(*hi, DType::I32, "upper bound")?;
+                self.scalar(*step, DType::I32, "step")?;
+                let init_tys: Vec<Type> = inits
+                    .iter()
+                    .map(|v| self.ty(*v).cloned())
+                    .collect::<Result<_, _>>()?;
+                let res: Vec<Type> = op
+                    .results
+                    .iter()
+                    .map(|v| self.ty(*v).cloned())
+                    .collect::<Result<_, _>>()?;
+                if res != init_tys {
+                    return self.fail(format!(
+                        "{} inits but {} results of matching types expected",
+                        inits.len(),
+                        res.len()
+                    ));
+                }
+                let args: Vec<Type> = body
+                    .args
+                    .iter()
+                    .map(|v| self.ty(*v).cloned())
+                    .collect::<Result<_, _>>()?;
+                let mut want = vec![Type::Scalar(DType::I32)];
+                want.extend(res.iter().cloned());
+                if args != want {
+                    return self.fail("body arguments must be [iv: i32, carried values with the init types]");
+                }
+                self.path.push("body".into());
+                self.block(body, Some(&res))?;
+                self.path.pop();
+                self.op = op.kind.mnemonic();
+                for r in &op.results {
+                    self.define(*r)?;
+                }
+                return Ok(());
+            }
+            OpKind::If {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                self.scalar(*cond, DType::I1, "condition")?;
+                let res: Vec<Type> = op
+                    .results
+                    .iter()
+                    .map(|v| self.ty(*v).cloned())
+                    .collect::<Result<_, _>>()?;
+                for (name, b) in [("then", then_block), ("else", else_block)] {
+                    if !b.args.is_empty() {
+                        return self.fail(format!("`{name}` block has arguments"));
+                    }
+                    self.path.push(name.into());
+                    self.block(b, Some(&res))?;
+                    self.path.pop();
+                    self.op = op.kind.mnemonic();
+                }
+                for r in &op.results {
+                    self.define(*r)?;
+                }
+                return Ok(());
+            }
+            _ => self.op_(op),
+        }
+    }
+
+    #[inline(never)]
     fn op_(&mut self, op: &Op) -> R {
         for v in op.kind.operands() {
             self.visible(v)?;
@@ -695,76 +781,7 @@ impl<'a> V<'a> {
                 };
                 self.want(op, &Type::Tile(want))?;
             }
-            OpKind::For {
-                lo,
-                hi,
-                step,
-                inits,
-                body,
-            } => {
-                self.scalar(*lo, DType::I32, "lower bound")?;
-                self.scalar(*hi, DType::I32, "upper bound")?;
-                self.scalar(*step, DType::I32, "step")?;
-                let init_tys: Vec<Type> = inits
-                    .iter()
-                    .map(|v| self.ty(*v).cloned())
-                    .collect::<Result<_, _>>()?;
-                let res: Vec<Type> = op
-                    .results
-                    .iter()
-                    .map(|v| self.ty(*v).cloned())
-                    .collect::<Result<_, _>>()?;
-                if res != init_tys {
-                    return self.fail(format!(
-                        "{} inits but {} results of matching types expected",
-                        inits.len(),
-                        res.len()
-                    ));
-                }
-                let args: Vec<Type> = body
-                    .args
-                    .iter()
-                    .map(|v| self.ty(*v).cloned())
-                    .collect::<Result<_, _>>()?;
-                let mut want = vec![Type::Scalar(DType::I32)];
-                want.extend(res.iter().cloned());
-                if args != want {
-                    return self.fail("body arguments must be [iv: i32, carried values with the init types]");
-                }
-                self.path.push("body".into());
-                self.block(body, Some(&res))?;
-                self.path.pop();
-                self.op = op.kind.mnemonic();
-                for r in &op.results {
-                    self.define(*r)?;
-                }
-                return Ok(());
-            }
-            OpKind::If {
-                cond,
-                then_block,
-                else_block,
-            } => {
-                self.scalar(*cond, DType::I1, "condition")?;
-                let res: Vec<Type> = op
-                    .results
-                    .iter()
-                    .map(|v| self.ty(*v).cloned())
-                    .collect::<Result<_, _>>()?;
-                for (name, b) in [("then", then_block), ("else", else_block)] {
-                    if !b.args.is_empty() {
-                        return self.fail(format!("`{name}` block has arguments"));
-                    }
-                    self.path.push(name.into());
-                    self.block(b, Some(&res))?;
-                    self.path.pop();
-                    self.op = op.kind.mnemonic();
-                }
-                for r in &op.results {
-                    self.define(*r)?;
-                }
-                return Ok(());
-            }
+            OpKind::For { .. } | OpKind::If { .. } => return self.region_op(op),
             OpKind::Yield { .. } => return self.fail("`yield` outside a `for`/`if` block"),
         }
         for r in &op.results {

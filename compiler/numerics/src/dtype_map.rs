@@ -25,21 +25,48 @@ pub fn format_of(d: DType) -> Option<Format> {
     })
 }
 
-/// The element count of `shape`, refusing counts no host buffer can address (the product overflows,
-/// or 8-byte values of that count would exceed `isize::MAX` bytes). Shapes come from users (`--dim`,
-/// `.npy` headers), so this is an error, not an arithmetic panic.
+/// The most elements one host tensor may have (docs/NUMERICS.md, "Host buffers"): 2^30. Generating
+/// inputs stages them as f32 (4 GiB at this size) beside their storage, so larger shapes would
+/// exhaust memory and abort the process instead of failing.
+pub const MAX_HOST_ELEMENTS: usize = 1 << 30;
+
+/// The element count of `shape`, refusing counts over [`MAX_HOST_ELEMENTS`] (and products that
+/// overflow) with E0502. Shapes come from users (`--dim`, `.npy` headers), so this is an error,
+/// not an arithmetic panic or an allocation abort.
 pub fn checked_numel(shape: &[usize]) -> Result<usize, NumericsError> {
-    const MAX_NUMEL: usize = isize::MAX as usize / 8;
     shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= MAX_NUMEL)
+        .filter(|&n| n <= MAX_HOST_ELEMENTS)
         .ok_or_else(|| {
             NumericsError::new(
                 E_SHAPE,
-                format!("shape {shape:?} has too many elements for a host buffer"),
+                format!(
+                    "shape {shape:?} has too many elements for a host buffer (the limit is 2^30 = {MAX_HOST_ELEMENTS})"
+                ),
             )
         })
+}
+
+/// Checks that every byte of a one-byte-per-element buffer is a code of its dtype: fp6 codes are
+/// 6 bits (bits 6-7 clear) and i1 is 0 or 1. Such bytes used to be masked silently; they are E0510
+/// with the first offending element's index.
+pub fn check_codes(buf: &TensorBuf) -> Result<(), NumericsError> {
+    let (max, what) = match buf.dtype {
+        DType::F6E2M3 | DType::F6E3M2 => (0x3f, "a 6-bit code (0x00..=0x3f)"),
+        DType::I1 => (1, "0 or 1"),
+        _ => return Ok(()),
+    };
+    if let Some(i) = buf.bytes.iter().position(|b| *b > max) {
+        return Err(NumericsError::new(
+            crate::error::E_BAD_CODE,
+            format!(
+                "{} element {i} holds 0x{:02x}, which is not {what}",
+                buf.dtype, buf.bytes[i]
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that `buf.bytes` has the length its dtype, shape and packing call for.

@@ -10,6 +10,7 @@
 //! - E0508 block or global scale missing, or given to a tensor whose contract has none
 //! - E0509 `.npy` input is not a regular file (a device such as /dev/zero, a FIFO, a directory)
 //!   or is larger than `npy::MAX_NPY_BYTES`
+//! - E0510 a byte that is not a code of the dtype (fp6 with bits 6-7 set, i1 other than 0/1)
 
 use std::fmt;
 
@@ -46,3 +47,4 @@ pub const E_GEN: &str = "E0506";
 pub const E_TYPE_SHAPE: &str = "E0507";
 pub const E_SCALE: &str = "E0508";
 pub const E_NPY_SOURCE: &str = "E0509";
+pub const E_BAD_CODE: &str = "E0510";

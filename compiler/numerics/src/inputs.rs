@@ -67,6 +67,22 @@ impl InputGen {
         v
     }
 
+    /// [`InputGen::values`] whose allocation failing is an error (E0502), not an abort.
+    fn try_values(&mut self, n: usize, scale: f64) -> Result<Vec<f32>, NumericsError> {
+        let mut v: Vec<f32> = Vec::new();
+        v.try_reserve_exact(n).map_err(|_| {
+            NumericsError::new(
+                crate::error::E_SHAPE,
+                format!("cannot allocate {n} input values (out of memory)"),
+            )
+        })?;
+        v.extend((0..n).map(|_| self.sample(scale) as f32));
+        if !v.is_empty() && v.iter().all(|x| *x == 0.0) {
+            v[0] = scale as f32;
+        }
+        Ok(v)
+    }
+
     /// A plain (unscaled) tensor of `dtype`. Narrow floats are scaled to a sixteenth of their max
     /// (outliers then reach the top of the range); ints are small and signed.
     pub fn plain(
@@ -85,12 +101,12 @@ impl InputGen {
                 let v: Vec<f32> = (0..n).map(|_| self.rng.random_bool(0.5) as u8 as f32).collect();
                 encode_buf(dtype, shape, None, &v)
             }
-            DType::I8 => encode_buf(dtype, shape, None, &self.values(n, 20.0)),
-            DType::I32 => encode_buf(dtype, shape, None, &self.values(n, 1000.0)),
+            DType::I8 => encode_buf(dtype, shape, None, &self.try_values(n, 20.0)?),
+            DType::I32 => encode_buf(dtype, shape, None, &self.try_values(n, 1000.0)?),
             d => {
                 let spread = plain_spread(d)
                     .ok_or_else(|| NumericsError::new(E_GEN, format!("no generator for {d}")))?;
-                encode_buf(d, shape, packed_axis, &self.values(n, spread))
+                encode_buf(d, shape, packed_axis, &self.try_values(n, spread)?)
             }
         }
     }
@@ -113,7 +129,7 @@ impl InputGen {
                 )
             })?;
         let n = checked_numel(shape)?;
-        let v = self.values(n, f.max_finite() as f64 / 4.0);
+        let v = self.try_values(n, f.max_finite() as f64 / 4.0)?;
         encode_buf(dtype, shape, packed_axis, &v)
     }
 

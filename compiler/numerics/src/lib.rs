@@ -14,7 +14,9 @@ pub mod poison;
 pub use blocks::{dequantize, quantize};
 pub use buffer::{ArgValue, Bindings, TensorArg, TensorBuf};
 pub use compare::{Metrics, Tolerance, Verdict, compare, compare_buf, non_finite_agrees};
-pub use dtype_map::{buf_from_codes, checked_numel, decode_buf, decode_buf_f64, encode_buf, format_of};
+pub use dtype_map::{
+    MAX_HOST_ELEMENTS, buf_from_codes, checked_numel, decode_buf, decode_buf_f64, encode_buf, format_of,
+};
 pub use error::NumericsError;
 pub use inputs::InputGen;
 pub use npy::{from_npy_bytes, read_npy, to_npy_bytes, write_npy};

@@ -164,6 +164,8 @@ pub fn from_npy_bytes(
         bytes: data,
     };
     check_len(&buf).map_err(|e| NumericsError::new(E_NPY_FILE, format!("{name}: {}", e.message)))?;
+    crate::dtype_map::check_codes(&buf)
+        .map_err(|e| NumericsError::new(e.code, format!("{name}: {}", e.message)))?;
     Ok(buf)
 }
 

@@ -170,3 +170,20 @@ fn plain_rms_matches_the_generated_data() {
     assert_eq!(plain_spread(DType::F8E4M3), Some(448.0 / 16.0));
     assert_eq!(plain_rms(DType::I32), None);
 }
+
+/// Finding F04: `--dim` of 2^31 elements used to abort the process on allocation in
+/// `InputGen::plain`; shapes over `MAX_HOST_ELEMENTS` are now E0502 before anything is allocated.
+#[test]
+fn shapes_over_the_host_limit_are_a_coded_error_not_an_abort() {
+    use tessera_ir::DType;
+    let mut g = tessera_numerics::InputGen::new(1);
+    for shape in [vec![2147483648usize, 64], vec![1 << 31], vec![(1 << 30) + 1]] {
+        for d in [DType::F32, DType::F8E4M3, DType::I8, DType::E8M0] {
+            let e = g.plain(d, &shape, None).expect_err("refused");
+            assert_eq!(e.code, "E0502", "{e}");
+            assert!(e.message.contains("2^30"), "{e}");
+        }
+    }
+    assert_eq!(tessera_numerics::MAX_HOST_ELEMENTS, 1 << 30);
+    assert!(tessera_numerics::checked_numel(&[1 << 15, 1 << 15]).is_ok());
+}

@@ -206,4 +206,55 @@ fn hand_packed_fp4_decodes_as_documented() {
     let b = from_npy_bytes(&f, "w.npy", DType::F4E2M1, Some(&[3, 2]), Some(0)).expect("read");
     let v = tessera_numerics::decode_buf_f64(&b).expect("decode");
     assert_eq!(v, vec![0.5, 1.5, 1.0, 2.0, 3.0, 4.0]);
+/// Finding F15: fp6 codes with bits 6-7 set (0xC8, 0xFF, 0x40) used to be masked to 6 bits
+/// silently; they are E0509 naming the element. Valid codes (0x00..=0x3f) still read.
+#[test]
+fn fp6_bytes_that_are_not_codes_are_refused() {
+    for d in [DType::F6E2M3, DType::F6E3M2] {
+        for bad in [0xC8u8, 0xFF, 0x40] {
+            let data = [0x01, 0x3f, bad, 0x00];
+            let e = from_npy_bytes(
+                &numpy_file("|u1", &[2, 2], false, &data),
+                "a.npy",
+                d,
+                Some(&[2, 2]),
+                None,
+            )
+            .expect_err("refused");
+            assert_eq!(e.code, "E0510", "{e}");
+            assert!(
+                e.message.contains("a.npy") && e.message.contains("element 2"),
+                "{e}"
+            );
+        }
+        let ok = [0x00u8, 0x3f, 0x20, 0x01];
+        from_npy_bytes(
+            &numpy_file("|u1", &[2, 2], false, &ok),
+            "a.npy",
+            d,
+            Some(&[2, 2]),
+            None,
+        )
+        .expect("valid codes");
+    }
+    let e = from_npy_bytes(
+        &numpy_file("|u1", &[2], false, &[0, 2]),
+        "m.npy",
+        DType::I1,
+        Some(&[2]),
+        None,
+    )
+    .expect_err("i1 is 0 or 1");
+    assert_eq!(e.code, "E0510", "{e}");
+}
+
+#[test]
+fn the_findings_fp6_file_is_refused() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/findings/reliability-2026-12/F15_fp6_invalid_codes_silently_masked/a.npy");
+    let Ok(bytes) = std::fs::read(&p) else {
+        return; // not part of the repository; the test above covers the rule
+    };
+    let e = from_npy_bytes(&bytes, "a.npy", DType::F6E2M3, None, None).expect_err("refused");
+    assert_eq!(e.code, "E0510", "{e}");
 }

@@ -5,10 +5,12 @@
 
 pub mod ast;
 mod delims;
+mod depth;
 pub mod lexer;
 mod parse;
 
 pub use ast::*;
+pub use depth::{MAX_BLOCK_DEPTH, MAX_NESTING_DEPTH};
 pub use parse::{parse, parse_bytes};
 
 /// The parser's error type for lexer failures. Lexing never fails at parse time (bad characters are

@@ -1,5 +1,5 @@
 //! Parsing entry points: bytes → text (E0001), lex (E0003), balance delimiters (E0005/E0006),
-//! parse with recovery (E0004), and the empty-file check (E0002).
+//! the nesting-depth limit (E0008), parse with recovery (E0004), and the empty-file check (E0002).
 
 use crate::LexError;
 use crate::ast::{Ast, Item};
@@ -41,6 +41,16 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
     }
     let (toks, delim_diags) = crate::delims::balance(toks, src);
     diags.extend(delim_diags);
+    // A program nested past the limit is not parsed at all: its tree would overflow the stack of
+    // whatever walks it (E0008).
+    if let Some(d) = crate::depth::check(
+        &toks,
+        crate::depth::MAX_NESTING_DEPTH,
+        crate::depth::MAX_BLOCK_DEPTH,
+    ) {
+        diags.push(d);
+        return (Ast::default(), diags);
+    }
     let mut errors = Vec::new();
     let result =
         crate::grammar::FileParser::new().parse(&mut errors, toks.into_iter().map(Ok::<_, LexError>));

@@ -1,4 +1,4 @@
-//! The explanations of every later-stage code (numerics E05xx, interpreter E0601-E0610 and
+//! The explanations of every later-stage code (numerics E05xx, interpreter E0601-E0612 and
 //! prepack E0651-E0657, targets E07xx, oracle E08xx, tools E09xx, lowering L0001), in code order. The constants stay in
 //! the crates that emit them; the registry test in tessera-cli greps the sources so that a new
 //! code without an entry here fails.
@@ -26,6 +26,7 @@ const GEMM_NVFP4: &str =
     gemm!("a: nv<f4e2m1, global = ga>[M, K], b: nv<f4e2m1, global = gb>[N, K], ga: f32, gb: f32");
 const GEMM_BF16: &str = gemm!("a: bf16[M, K], b: bf16[N, K]");
 const GEMM_FP8: &str = gemm!("a: f8e4m3[M, K], b: f8e4m3[N, K]");
+const GEMM_FP6: &str = gemm!("a: f6e2m3[M, K], b: f6e2m3[N, K]");
 const GEMM_FNUZ: &str = gemm!("a: f8e4m3fnuz[M, K], b: f8e4m3fnuz[N, K]");
 
 const fn ex(source: &'static str, command: &'static str, note: &'static str) -> Example {
@@ -265,6 +266,29 @@ has no end to read to; so is a file whose header declares more data than `tesser
         ),
         check: Check::Describe,
     },
+    StageCodeInfo {
+        code: "E0510",
+        title: "a byte that is not a code of the tensor's dtype",
+        stage: "tessera-numerics (`.npy` reading, tessera_numerics::check_codes; `tessera run --arg`)",
+        explanation: "fp6 tensors (f6e2m3, f6e3m2) are stored one code per byte in `|u1` files, and a code has 6 bits: \
+a byte with bit 6 or 7 set (0x40..=0xff) is not an fp6 value. Masking it to 6 bits would silently compute with \
+a different number, so reading such a file fails, naming the file and the first bad element. The same holds \
+for i1 (bool) tensors, whose bytes must be 0 or 1. Write the codes with the high bits clear (an fp8 file passed \
+for an fp6 parameter is the usual cause).",
+        wrong: exf(
+            GEMM_FP6,
+            &[npy("a.npy", "|u1", &[128, 256]), npy("b.npy", "|u1", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy (a.npy holding the byte 0xc8)",
+            "0xc8 has bits 6 and 7 set: it is not an f6e2m3 code; it used to be read as 0x08.",
+        ),
+        right: exf(
+            GEMM_FP6,
+            &[npy("a.npy", "|u1", &[128, 256]), npy("b.npy", "|u1", &[128, 256])],
+            "tessera run x.tsr --arg a=a.npy --arg b=b.npy (every byte in 0x00..=0x3f)",
+            "Encode the values as f6e2m3 codes (ml_dtypes' float6_e2m3fn `.view(np.uint8)`).",
+        ),
+        check: Check::Describe,
+    },
     // ---- interpreter (compiler/interp/src/error.rs) ----
     StageCodeInfo {
         code: "E0601",
@@ -453,6 +477,47 @@ build with `--verify-each` to find the pass, and report it.",
             "",
             "tessera build x.tsr -o out --verify-each --print-after-all",
             "Find the pass that breaks verification and fix it; the source needs no change.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0611",
+        title: "tile over the interpreter's size limit",
+        stage: "tessera-interp",
+        explanation: "The interpreter allocates every tile, so before running it refuses IR with a tile of more \
+than 2^20 elements (tessera_ir::MAX_TILE_ELEMENTS, the same limit the checker enforces as E0143). It can \
+only meet such IR in a hand-written or edited `.tir` file; sources with such tiles never check. Reduce the \
+tile shape.",
+        wrong: ex(
+            "",
+            "tessera opt big.tir --target sm_90a --diff-interp (a .tir whose zeros tile is [1048576, 1048576])",
+            "The [1048576, 1048576] tile would need 4 TiB; the run is refused before any allocation.",
+        ),
+        right: ex(
+            "",
+            "tessera opt small.tir --target sm_90a --diff-interp (the same kernel with a [1024, 1024] tile)",
+            "Tiles of at most 2^20 elements run.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0612",
+        title: "interpreter run exceeded its work budget",
+        stage: "tessera-interp",
+        explanation: "`tessera_interp::run_with` takes `RunOptions { max_work, progress }`. Work is counted in \
+units of about one element operation (an op costs the elements of its result tile, a dot M*N*K, a loop \
+iteration one more), and once a run has done more than `max_work` units it stops with this error, naming \
+the op and program where it stopped. A kernel whose loops run 2^31 times, or whose grid holds 2^31 x 2^31 \
+programs, is work the program asks for: the budget turns it into an error instead of a run that never ends.",
+        wrong: ex(
+            "",
+            "tessera_interp::run_with(&kernel, &mut b, ProgramSet::All, &RunOptions { max_work: Some(10_000_000), progress: None }) on a kernel with a 2^31-iteration loop",
+            "The loop needs ~2^36 units; the run stops after 10^7 with E0612.",
+        ),
+        right: ex(
+            "",
+            "tessera_interp::run_with(&kernel, &mut b, ProgramSet::All, &RunOptions { max_work: None, progress: Some(&report) })",
+            "Run without a budget (or a larger one), watching progress through the callback, or shorten the loop.",
         ),
         check: Check::Describe,
     },

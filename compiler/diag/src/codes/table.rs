@@ -65,6 +65,26 @@ that does not fit would silently wrap on the GPU, so it is rejected.",
         right: "kernel k() {\n    let x = 2000000000;\n}\n",
     },
     CodeInfo {
+        code: "E0008",
+        title: "program nested too deep",
+        explanation: "Expressions and blocks may nest at most 256 levels deep (docs/LANGUAGE.md, \
+\"Limits\"). The depth at a token counts one for each enclosing `(`, `[` or `{`, plus one for each \
+operator, unary `-` or `!`, indexing `[..]` and `if` seen so far in the same expression or statement of each enclosing \
+level (a `,` or `;` starts a new one): `f(g(x))` is 3 deep, `a + b + c` is 3 deep, `- - x` is 3 deep, a nested `if c { .. }` adds two, and \
+every `else if` of a chain adds one. The limit is checked on the tokens before parsing, so a machine-generated \
+program thousands of levels deep gets this error instead of overflowing the stack of the checker. The file \
+is not parsed further. Split a long expression with `let` bindings and flatten deep nests of blocks.",
+        wrong: concat!(
+            "kernel k() {\n    let x = ",
+            "----------------------------------------------------------------------------------------------------",
+            "----------------------------------------------------------------------------------------------------",
+            "----------------------------------------------------------------------------------------------------",
+            "1;\n}\n"
+        )
+        .as_bytes(),
+        right: "kernel k() {\n    let y = -1;\n    let x = - - y;\n}\n",
+    },
+    CodeInfo {
         code: "E0100",
         title: "unknown name",
         explanation: "A name is used that is not a parameter, a symbolic dim, a tile parameter or a \
@@ -206,6 +226,17 @@ dimension.",
         right: "kernel k(y: out i32[N]) grid(N) {\n    store(y[program_id(0)], 1);\n}\n",
     },
     CodeInfo {
+        code: "E0118",
+        title: "loop step is not positive",
+        explanation: "`for i in lo..hi step s` runs i = lo, lo+s, lo+2s, ... while i < hi, so the step must \
+be positive: a zero step never ends, and a negative one would count away from `hi` (there are no \
+down-counting loops; write `hi - 1 - i` in the body instead). A step that is a compile-time constant \
+(literals, tile parameters, `let` names bound to constants) is checked here; a step known only at run time \
+(a scalar parameter) is checked by the interpreter before the loop starts (E0608).",
+        wrong: b"kernel k(x: f32[N], y: out f32[N]) tiles(B = 64) grid(1) {\n    for i in 0..N step -B {\n        store(y[i .. +B], load(x[i .. +B]));\n    }\n}\n",
+        right: "kernel k(x: f32[N], y: out f32[N]) tiles(B = 64) grid(1) {\n    for i in 0..N step B {\n        store(y[i .. +B], load(x[i .. +B]));\n    }\n}\n",
+    },
+    CodeInfo {
         code: "E0120",
         title: "store into a parameter that is not `out`",
         explanation: "Only parameters declared `out` can be written by `store` or `atomic_add`; inputs are \
@@ -324,6 +355,18 @@ one of the candidates when a list is given (the tuner only tries listed values).
 symbolic dims, tile parameters and literals with + - * / cdiv max min.",
         wrong: b"kernel k(y: out f32[N]) grid(N, 1, 1, 1) {\n}\n",
         right: "kernel k(y: out f32[N]) grid(N, 1, 1) {\n}\n",
+    },
+    CodeInfo {
+        code: "E0143",
+        title: "tile too large",
+        explanation: "A tile may have at most 1048576 (2^20) elements (docs/LANGUAGE.md, \"Limits\"). A tile \
+is what one program holds at once; GPU tiles are far smaller (256 x 256 = 65536 elements already fills \
+registers and shared memory), and the reference interpreter allocates every tile, so a tile parameter \
+such as `B = 2147483647` or a `zeros<f32>[B, B]` with B = 2^20 would exhaust memory instead of running. \
+The error points at the first op that makes such a tile; reduce the tile parameters and let the grid \
+cover the tensor.",
+        wrong: b"kernel k(x: f32[N], y: out f32[N]) tiles(B = 2097152) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], load(x[i .. +B]));\n}\n",
+        right: "kernel k(x: f32[N], y: out f32[N]) tiles(B = 1024) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], load(x[i .. +B]));\n}\n",
     },
     CodeInfo {
         code: "W0001",
