@@ -375,7 +375,7 @@ impl<'a> V<'a> {
                 for r in &op.results {
                     self.define(*r)?;
                 }
-                return Ok(());
+                Ok(())
             }
             OpKind::If {
                 cond,
@@ -400,7 +400,7 @@ impl<'a> V<'a> {
                 for r in &op.results {
                     self.define(*r)?;
                 }
-                return Ok(());
+                Ok(())
             }
             _ => self.op_(op),
         }
