@@ -6,7 +6,13 @@ use serde_json::{Value, json};
 /// The JSON object of one diagnostic: code, severity, message, file, line, column (1-based, of the
 /// primary span), span {lo, hi} in bytes, labels [{message, line, column, span, primary}], help, notes.
 pub fn to_json(file_name: &str, src: &str, d: &Diagnostic) -> Value {
-    let idx = LineIndex::new(src);
+    to_json_indexed(file_name, &LineIndex::new(src), d)
+}
+
+/// [`to_json`] with the file's line index built by the caller: rendering many diagnostics of one
+/// file builds it once (building it per diagnostic made 40,000 diagnostics of a 1 MB file take
+/// 24 s instead of a fraction of one).
+pub fn to_json_indexed(file_name: &str, idx: &LineIndex<'_>, d: &Diagnostic) -> Value {
     let primary = d.primary_span().unwrap_or_default();
     let (line, column) = idx.line_col(primary.lo);
     let labels: Vec<Value> = d
@@ -39,8 +45,9 @@ pub fn to_json(file_name: &str, src: &str, d: &Diagnostic) -> Value {
 
 /// All diagnostics as JSON lines (each ends with a newline).
 pub fn render_json(file_name: &str, src: &str, diags: &[Diagnostic]) -> String {
+    let idx = LineIndex::new(src);
     diags
         .iter()
-        .map(|d| format!("{}\n", to_json(file_name, src, d)))
+        .map(|d| format!("{}\n", to_json_indexed(file_name, &idx, d)))
         .collect()
 }

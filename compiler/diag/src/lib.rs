@@ -13,6 +13,6 @@ mod render;
 
 pub use codes::{CodeInfo, lookup};
 pub use diagnostic::{Diagnostic, Label, Severity, Span};
-pub use json::{render_json, to_json};
+pub use json::{render_json, to_json, to_json_indexed};
 pub use lines::LineIndex;
 pub use render::render_human;

@@ -14,6 +14,15 @@ impl<'a> LineIndex<'a> {
         LineIndex { src, starts }
     }
 
+    /// 1-based line of byte offset `at` (a binary search: O(log lines), whatever the line length).
+    pub fn line(&self, at: u32) -> usize {
+        let at = (at as usize).min(self.src.len());
+        match self.starts.binary_search(&at) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
     /// 1-based (line, column) of byte offset `at` (clamped to the text; snapped back to a char
     /// boundary so a span into the middle of a character never panics).
     pub fn line_col(&self, at: u32) -> (usize, usize) {

@@ -72,3 +72,34 @@ fn spans_inside_a_character_render() {
     let d = Diagnostic::error(codes::NOT_UTF8, "x", Span::new(2, 3), "here");
     assert!(render_human("u.tsr", src, &[d], false).contains("u.tsr:1:3"));
 }
+
+#[test]
+fn line_is_the_line_of_line_col() {
+    let src = "ab\né\n\nxyz";
+    let idx = LineIndex::new(src);
+    for at in 0..=src.len() as u32 + 3 {
+        assert_eq!(idx.line(at), idx.line_col(at).0, "at {at}");
+    }
+}
+
+/// Rendering many diagnostics of one file uses one line index (`to_json_indexed`), with the same
+/// output as indexing per diagnostic.
+#[test]
+fn json_lines_of_many_diagnostics_match_one_by_one() {
+    let src = "let a = 1;\nlet b = 2;\nlet c = 3;\n".repeat(50);
+    let diags: Vec<Diagnostic> = (0..300)
+        .map(|i| Diagnostic::error(codes::UNKNOWN_NAME, "x", Span::new(i * 5, i * 5 + 1), "here"))
+        .collect();
+    let idx = LineIndex::new(&src);
+    let one_by_one: String = diags
+        .iter()
+        .map(|d| {
+            assert_eq!(
+                tessera_diag::to_json_indexed("f.tsr", &idx, d),
+                tessera_diag::to_json("f.tsr", &src, d)
+            );
+            format!("{}\n", tessera_diag::to_json("f.tsr", &src, d))
+        })
+        .collect();
+    assert_eq!(tessera_diag::render_json("f.tsr", &src, &diags), one_by_one);
+}

@@ -484,7 +484,7 @@ impl<'a> V<'a> {
                 for r in &op.results {
                     self.define(*r)?;
                 }
-                return Ok(());
+                Ok(())
             }
             OpKind::If {
                 cond,
@@ -509,7 +509,7 @@ impl<'a> V<'a> {
                 for r in &op.results {
                     self.define(*r)?;
                 }
-                return Ok(());
+                Ok(())
             }
             _ => self.op_(op),
         }

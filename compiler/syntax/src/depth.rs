@@ -97,19 +97,17 @@ pub fn check(toks: &[Spanned<'_>], limit: usize, block_limit: usize) -> Option<D
                 });
                 depth += 2;
             }
-            Tok::RParen | Tok::RBracket | Tok::RBrace => {
-                if frames.len() > 1 {
-                    let f = &frames[top];
-                    depth -= 1 + f.ops;
-                    let brace = f.brace;
-                    if brace {
-                        blocks -= 1 + f.elifs;
-                    }
-                    frames.pop();
-                    // A block not followed by `else` ends its statement (`if`/`for` take no `;`).
-                    if brace && !matches!(toks.get(i + 1), Some((_, Tok::Else, _))) {
-                        end_segment(&mut frames, &mut depth, &mut blocks);
-                    }
+            Tok::RParen | Tok::RBracket | Tok::RBrace if frames.len() > 1 => {
+                let f = &frames[top];
+                depth -= 1 + f.ops;
+                let brace = f.brace;
+                if brace {
+                    blocks -= 1 + f.elifs;
+                }
+                frames.pop();
+                // A block not followed by `else` ends its statement (`if`/`for` take no `;`).
+                if brace && !matches!(toks.get(i + 1), Some((_, Tok::Else, _))) {
+                    end_segment(&mut frames, &mut depth, &mut blocks);
                 }
             }
             Tok::Comma | Tok::Semi => end_segment(&mut frames, &mut depth, &mut blocks),

@@ -59,17 +59,20 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
         parse_diags.push(parse_error(e.error, src.len()));
     }
     // A parse error on the line of an invalid character is almost always its consequence: keep
-    // the E0003 (which says what to remove) and drop those.
-    let bad_lines: Vec<usize> = diags
+    // the E0003 (which says what to remove) and drop those. One line index for the whole file, and
+    // a set of lines: a file with tens of thousands of errors stays linear.
+    let lines = tessera_diag::LineIndex::new(src);
+    let line_of = |at: u32| lines.line(at);
+    let bad_lines: std::collections::HashSet<usize> = diags
         .iter()
         .filter(|d| d.code == codes::INVALID_TOKEN)
         .filter_map(|d| d.primary_span())
-        .map(|s| line_of(src, s.lo))
+        .map(|s| line_of(s.lo))
         .collect();
     let keep = |d: &Diagnostic| {
         d.code != codes::UNEXPECTED_TOKEN
             || d.primary_span()
-                .is_none_or(|s| !bad_lines.contains(&line_of(src, s.lo)))
+                .is_none_or(|s| !bad_lines.contains(&line_of(s.lo)))
     };
     let ast = match result {
         Ok(ast) => ast,
@@ -90,14 +93,6 @@ pub fn parse(src: &str) -> (Ast, Vec<Diagnostic>) {
         diags.push(d);
     }
     (ast, diags)
-}
-
-fn line_of(src: &str, at: u32) -> usize {
-    src.as_bytes()
-        .iter()
-        .take(at as usize)
-        .filter(|b| **b == b'\n')
-        .count()
 }
 
 /// Turn lalrpop's expected-token names (`"\"(\""`, `IDENT`) into a readable list: "an expression"
