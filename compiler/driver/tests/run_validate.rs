@@ -149,8 +149,19 @@ fn validate_reports_metrics_and_fails_with_codes() {
     ] {
         assert!(text.contains(want), "`{want}` missing in:\n{text}");
     }
-    // DeepSeek 1x128 blocks: K = 320 is not a whole number of blocks.
+    // DeepSeek 1x128 blocks: the default dims are whole blocks (K = 384), and a given K = 320 is
+    // not a whole number of blocks.
     let (code, text) = tessera(&["validate", "dsl_examples/gemm_fp8_blockscale.tsr", "--seed", "4"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("K=384") && text.contains("PASS"), "{text}");
+    let (code, text) = tessera(&[
+        "validate",
+        "dsl_examples/gemm_fp8_blockscale.tsr",
+        "--dim",
+        "K=320",
+        "--seed",
+        "4",
+    ]);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("E0607") && text.contains("E0804"), "{text}");
     let (code, text) = tessera(&[

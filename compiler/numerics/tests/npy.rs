@@ -206,8 +206,10 @@ fn hand_packed_fp4_decodes_as_documented() {
     let b = from_npy_bytes(&f, "w.npy", DType::F4E2M1, Some(&[3, 2]), Some(0)).expect("read");
     let v = tessera_numerics::decode_buf_f64(&b).expect("decode");
     assert_eq!(v, vec![0.5, 1.5, 1.0, 2.0, 3.0, 4.0]);
+}
+
 /// Finding F15: fp6 codes with bits 6-7 set (0xC8, 0xFF, 0x40) used to be masked to 6 bits
-/// silently; they are E0509 naming the element. Valid codes (0x00..=0x3f) still read.
+/// silently; they are E0510 naming the element. Valid codes (0x00..=0x3f) still read.
 #[test]
 fn fp6_bytes_that_are_not_codes_are_refused() {
     for d in [DType::F6E2M3, DType::F6E3M2] {

@@ -133,8 +133,11 @@ fn print_pipeline_and_print_after() {
         log.contains("fuse.dot@"),
         "the strategy attribute is in the printed IR"
     );
-    assert_eq!(r.passes, ["canonicalize", "fuse-dequant", "assign-scale-layout"]);
-    assert_eq!(r.runs.len(), 3);
+    assert_eq!(
+        r.passes,
+        ["canonicalize", "fuse-dequant", "assign-scale-layout", "assign-layouts"]
+    );
+    assert_eq!(r.runs.len(), 4);
     assert_eq!(r.dequant.len(), 1);
     assert_eq!(r.dequant[0].0, "gemm");
     assert!(
@@ -154,7 +157,7 @@ fn print_pipeline_and_print_after() {
             .unwrap()
             .matches("// ----- IR after")
             .count(),
-        3
+        4
     );
 
     let opts = PipelineOptions {

@@ -36,10 +36,8 @@ pub enum Backend {
     Hip,
 }
 
-/// Dims used when neither `--dim` nor an input shape binds a symbol (the oracle's conventions).
-pub use tessera_oracle::DEFAULT_DIMS;
 
-/// Value for symbols that are neither given nor in [`DEFAULT_DIMS`].
+/// Value for symbols that are neither given nor in [`tessera_oracle::DEFAULT_DIMS`].
 pub const FALLBACK_DIM: i64 = 64;
 
 /// Compile `path` and return the kernel named `name` (or the file's only/first kernel).
@@ -184,7 +182,7 @@ fn scalar_value(
 
 /// Bindings for `k`: tensors from `--arg name=path.npy` (`name.scale=path` for block scales) or,
 /// where absent and `random` is set, fresh from `seed`; scalars from `--arg name=value` or
-/// defaults. Symbolic dims come from input shapes, then `dims`, then [`DEFAULT_DIMS`].
+/// defaults. Symbolic dims come from input shapes, then `dims`, then [`tessera_oracle::DEFAULT_DIMS`].
 pub fn make_bindings(
     k: &Kernel,
     args: &[(String, String)],
