@@ -135,7 +135,12 @@ fn print_pipeline_and_print_after() {
     );
     assert_eq!(
         r.passes,
-        ["canonicalize", "fuse-dequant", "assign-scale-layout", "assign-layouts"]
+        [
+            "canonicalize",
+            "fuse-dequant",
+            "assign-scale-layout",
+            "assign-layouts"
+        ]
     );
     assert_eq!(r.runs.len(), 4);
     assert_eq!(r.dequant.len(), 1);

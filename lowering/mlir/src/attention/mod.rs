@@ -14,6 +14,7 @@
 //! MLIR. The launch contract (ABI, block, shared memory) comes back in a `LoweredKernel` like the
 //! GEMM path's.
 
+mod canonical;
 mod emit;
 mod layout;
 mod pattern;

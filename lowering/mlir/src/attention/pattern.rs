@@ -31,13 +31,20 @@ pub(crate) struct AttnPattern {
     pub hd: u32,
 }
 
-/// `Some` when the kernel is tagged `@reference(attention)`; then it must fit the shape above
-/// (`Err(Unsupported)` saying what does not). `None` for every other kernel (the GEMM path).
+/// `Some(Ok)` when the kernel is structurally the program the attention kernel implements
+/// (`canonical.rs`; attributes play no part), `Some(Err)` at the first op that differs when the
+/// kernel has that program's signature, `None` for every other kernel (the GEMM path).
 pub(crate) fn recognise(kernel: &Kernel) -> Option<Result<AttnPattern, LoweringError>> {
-    if kernel.attr("reference") != Some("attention") {
-        return None;
+    match super::canonical::compare(kernel) {
+        super::canonical::Match::Same => Some(match_attention(kernel)),
+        super::canonical::Match::DiffersAt(span) => Some(Err(LoweringError::unsupported(
+            "this op differs from the FP8 attention program the sm_90a attention schedule implements \
+             (dsl_examples/attention_fp8.tsr, op for op); other attention programs wait for the general \
+             wgmma lowering of `dot`",
+            span,
+        ))),
+        super::canonical::Match::Unrelated => None,
     }
-    Some(match_attention(kernel))
 }
 
 fn tile(kernel: &Kernel, name: &str) -> Result<u32, LoweringError> {

@@ -68,7 +68,7 @@ fn render(e: &BuildError, target: &str, src: &SourceText) -> String {
                 what.clone(),
             )
             .with_note(
-                "the Hopper (sm_90a) lowering covers GEMM-shaped kernels and `@reference(attention)` FP8 attention; see docs/dev/hopper-gemm.md",
+                "on sm_90a, kernels without a dot are lowered op by op; kernels with a dot use the Hopper GEMM mainloop or the FP8 attention schedule (exactly dsl_examples/attention_fp8.tsr); see docs/dev/hopper-gemm.md and docs/dev/per-op-lowering.md",
             ),
         ),
         other => format!("error: target {target}: {other}\n"),

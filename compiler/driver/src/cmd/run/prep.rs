@@ -36,7 +36,6 @@ pub enum Backend {
     Hip,
 }
 
-
 /// Value for symbols that are neither given nor in [`tessera_oracle::DEFAULT_DIMS`].
 pub const FALLBACK_DIM: i64 = 64;
 
