@@ -17,8 +17,8 @@ T=target/debug/tessera
 : > .gpu/conformance/refused.txt
 # Dims: small values that leave partial tiles, and large ones; per-name values keep 3-D/4-D
 # tensors and attention sequence lengths realistic.
-small() { case "$1" in N) echo 96;; K) echo 160;; S) echo 80;; BH|B|H) echo 2;; E) echo 4;; *) echo 70;; esac; }
-large() { case "$1" in M|T|P|R|G) echo 3000;; N) echo 2048;; K) echo 1024;; S) echo 1000;; BH) echo 16;; B|H) echo 4;; E) echo 8;; D) echo 128;; *) echo 1500;; esac; }
+small() { case "$1" in N) echo 96;; K) echo 256;; S) echo 80;; BH|B|H) echo 2;; E) echo 4;; *) echo 70;; esac; }
+large() { case "$1" in M|T|P|R|G) echo 3000;; N) echo 2048;; K) echo 1024;; S) echo 1000;; BH) echo 16;; B|H) echo 4;; E) echo 8;; D) echo 128;; *) echo 512;; esac; }
 for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
   n=$(basename "$f" .tsr)
   [ -d ".gpu/conformance/$n" ] && continue

@@ -368,19 +368,22 @@ impl LinearLayout {
     /// The wgmma accumulator fragment (PTX ISA 9.7.15.5.1, "Matrix fragments for wgmma .m64nNk*"),
     /// tiled over an `[m, n]` tile by `warp_bits - 2` warpgroups along M and then by registers:
     /// within a warp, lane `4·r + c` holds rows `r` and `r + 8`, columns `2c, 2c + 1` of each 8-column
-    /// group; warp `w` of a warpgroup holds rows `16w .. 16w + 16`.
+    /// group; warp `w` of a warpgroup holds rows `16w .. 16w + 16`. A tile smaller than the atom
+    /// (`m < 64` or `n < 8`) is computed padded: the bits that would address rows or columns past
+    /// the tile are duplicating (zero) bits, so the register numbering stays that of the atom.
     pub fn wgmma_acc(m: u32, n: u32, lane_bits: usize, warp_bits: usize) -> Option<LinearLayout> {
         let (pm, pn) = (padded_extent(m), padded_extent(n));
-        if lane_bits != 5 || warp_bits < 2 || pm < 64 || pn < 8 {
+        if lane_bits != 5 || warp_bits < 2 {
             return None;
         }
+        let (mm, nn) = (pm.max(64), pn.max(8));
         let v = |r: u32, c: u32| vec![r, c];
         let mut reg = vec![v(0, 1), v(8, 0)];
         let lane = vec![v(0, 2), v(0, 4), v(1, 0), v(2, 0), v(4, 0)];
         let mut warp = vec![v(16, 0), v(32, 0)];
         let mut rows = 64u32;
         for _ in 2..warp_bits {
-            if rows < pm {
+            if rows < mm {
                 warp.push(v(rows, 0));
                 rows *= 2;
             } else {
@@ -388,15 +391,24 @@ impl LinearLayout {
             }
         }
         let mut cols = 8u32;
-        while cols < pn {
+        while cols < nn {
             reg.push(v(0, cols));
             cols *= 2;
         }
-        while rows < pm {
+        while rows < mm {
             reg.push(v(rows, 0));
             rows *= 2;
         }
-        Some(LinearLayout { reg, lane, warp })
+        let clip = |b: &mut Vec<u32>| {
+            if b[0] >= pm || b[1] >= pn {
+                b.iter_mut().for_each(|x| *x = 0);
+            }
+        };
+        let mut l = LinearLayout { reg, lane, warp };
+        l.reg.iter_mut().for_each(clip);
+        l.lane.iter_mut().for_each(clip);
+        l.warp.iter_mut().for_each(clip);
+        Some(l)
     }
 }
 
@@ -610,6 +622,15 @@ mod tests {
             }
         }
         covers_once(&LinearLayout::wgmma_acc(128, 256, 5, 3).unwrap(), &[128, 256]);
+        // Tiles smaller than the m64n8 atom are computed padded, with duplicating bits.
+        for (m, n) in [(32, 64), (16, 16), (8, 4), (64, 8)] {
+            let l = LinearLayout::wgmma_acc(m, n, 5, 2).unwrap();
+            covers_once(&l, &[m, n]);
+            assert_eq!(
+                l.num_regs(),
+                LinearLayout::wgmma_acc(64, n.max(8), 5, 2).unwrap().num_regs()
+            );
+        }
         covers_once(&LinearLayout::wgmma_acc(256, 128, 5, 3).unwrap(), &[256, 128]);
     }
 

@@ -102,13 +102,43 @@ pub struct LoweredKernel {
 /// the tile-IR view of the kernel (layouts erased) until the general path covers `dot` at their
 /// speed.
 pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
-    if kernel.cta.is_some() && !has_dot(&kernel.body) {
+    if kernel.cta.is_none() {
+        return lower::lower_kernel(kernel, opts);
+    }
+    if !has_dot(&kernel.body) {
         return general::lower(kernel);
     }
-    if kernel.cta.is_some() {
-        return lower::lower_kernel(&tessera_ir::erase_layouts(kernel), opts);
+    // Fast structures first: the TMA/mbarrier GEMM mainloop and the FA-style attention schedule
+    // take the programs they implement exactly; every other dot program is lowered per op.
+    match lower::lower_kernel(&tessera_ir::erase_layouts(kernel), opts) {
+        Ok(l) => Ok(l),
+        Err(LoweringError::Unsupported { what, span }) => general::lower(kernel).map_err(|e| match e {
+            // Report the per-op refusal; the Hopper emitters' reason goes along as context.
+            LoweringError::Unsupported { what: w2, span: s2 } => LoweringError::Unsupported {
+                what: format!(
+                    "{w2} (the Hopper GEMM/attention schedule does not take this kernel either: {what})"
+                ),
+                span: s2,
+            },
+            other => {
+                let _ = span;
+                other
+            }
+        }),
+        Err(e) => Err(e),
     }
-    lower::lower_kernel(kernel, opts)
+}
+
+/// Whether the sm_90a attention schedule takes `kernel` (tile IR): `Ok(())` for the program it
+/// implements exactly, the first differing op otherwise (tests and reports use it).
+pub fn attention_schedule_check(kernel: &Kernel) -> Result<(), LoweringError> {
+    match attention::recognise(kernel) {
+        Some(r) => r.map(|_| ()),
+        None => Err(LoweringError::unsupported(
+            "not an FP8 attention forward of the form of dsl_examples/attention_fp8.tsr",
+            kernel.span,
+        )),
+    }
 }
 
 fn has_dot(b: &tessera_ir::Block) -> bool {

@@ -7,7 +7,6 @@
 //! scale or adds a term is never compiled to this kernel: the first op that differs is refused with
 //! its span until the general lowering covers `dot`.
 
-use crate::LoweringError;
 use std::collections::HashMap;
 use tessera_ir::{Block, Kernel, Op, OpKind, ParamKind, Span, ValueId};
 

@@ -47,6 +47,9 @@ enum Val {
 
 /// Name of the shared-memory scratch buffer (reductions across warps, layout conversions).
 const SCRATCH: &str = "__tessera_scratch";
+/// The scratch base is aligned to this at run time (wgmma's 128-byte swizzle atoms repeat every
+/// 1024 bytes); the launch asks for this much more dynamic shared memory.
+const SCRATCH_ALIGN: u64 = 1024;
 
 struct Gen<'c, 'k> {
     m: Mlir<'c>,
@@ -62,6 +65,8 @@ struct Gen<'c, 'k> {
     bases: HashMap<LinearLayout, Vec<V>>,
     /// Bytes of scratch shared memory the kernel needs.
     scratch_bytes: u64,
+    /// The wgmma instruction families emitted (the build report checks the PTX has them).
+    mma: Vec<String>,
 }
 
 fn unsupported(what: impl Into<String>, span: Span) -> LoweringError {
@@ -163,6 +168,7 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
         warp,
         bases: HashMap::new(),
         scratch_bytes: 0,
+        mma: Vec::new(),
     };
     // Every layout's lane/warp coordinate part, once, at entry (dominates every use).
     let mut layouts: Vec<LinearLayout> = Vec::new();
@@ -205,7 +211,9 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
         .build()
         .map_err(|e| ice(format!("llvm.func: {e}")))?;
     if g.scratch_bytes > 0 {
-        let arr = melior::dialect::llvm::r#type::array(g.m.i(8), g.scratch_bytes as u32);
+        // Dynamic shared memory (sized at launch from meta.json), so MMA staging may exceed the 48 KiB
+        // static limit; the base is aligned to 1024 bytes at run time (swizzle atoms).
+        let arr = melior::dialect::llvm::r#type::array(g.m.i(8), 0);
         let global = melior::ir::operation::OperationBuilder::new("llvm.mlir.global", loc)
             .add_attributes(&[
                 g.m.attr(
@@ -213,7 +221,7 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
                     melior::ir::attribute::StringAttribute::new(&ctx, SCRATCH).into(),
                 ),
                 g.m.attr("global_type", TypeAttribute::new(arr).into()),
-                g.m.attr("linkage", g.m.parse_attr("#llvm.linkage<internal>")?),
+                g.m.attr("linkage", g.m.parse_attr("#llvm.linkage<external>")?),
                 g.m.attr("addr_space", g.m.int_attr(32, 3)),
                 g.m.attr("alignment", g.m.int_attr(64, 16)),
             ])
@@ -241,16 +249,39 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
         mlir: text,
         abi: abi.slots,
         block: [threads, 1, 1],
-        dynamic_shared_bytes: 0,
+        dynamic_shared_bytes: if g.scratch_bytes > 0 {
+            u32::try_from(g.scratch_bytes + SCRATCH_ALIGN).map_err(|_| ice("shared memory size"))?
+        } else {
+            0
+        },
         tuning: vec![("warps".into(), 1i64 << cta.warp_bits)],
         mma: MmaSummary {
-            family: String::new(),
+            family: g.mma.first().cloned().unwrap_or_default(),
             per_k_tile: 0,
-            operand_a: String::new(),
-            operand_b: String::new(),
+            operand_a: if g.mma.is_empty() {
+                String::new()
+            } else {
+                "registers staged to swizzled shared memory".into()
+            },
+            operand_b: if g.mma.is_empty() {
+                String::new()
+            } else {
+                "registers staged to swizzled shared memory".into()
+            },
             stages: 0,
-            dequant: "none (no dot)".into(),
-            note: Some("per-op lowering from the distributed level".into()),
+            dequant: if g.mma.is_empty() {
+                "none (no dot)".into()
+            } else {
+                "none (plain operands)".into()
+            },
+            note: Some(if g.mma.is_empty() {
+                "per-op lowering from the distributed level".into()
+            } else {
+                format!(
+                    "per-op lowering from the distributed level; wgmma: {}",
+                    g.mma.join(", ")
+                )
+            }),
         },
     })
 }
@@ -260,9 +291,16 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
 fn refuse_unlowered(k: &Kernel, b: &IrBlock) -> Result<(), LoweringError> {
     for op in &b.ops {
         let why = match &op.kind {
-            OpKind::Dot { .. } => Some(
-                "`dot` outside a GEMM main loop the Hopper mainloop implements: general wgmma lowering from the distributed level is not implemented yet",
-            ),
+            OpKind::Dot { a, b, .. } => {
+                let (ta, tb) = (k.ty(*a).as_tile(), k.ty(*b).as_tile());
+                if ta.is_some_and(|t| t.scale.is_some()) || tb.is_some_and(|t| t.scale.is_some()) {
+                    Some(
+                        "a `dot` of scaled operands outside the Hopper GEMM main loop is not lowered per op yet",
+                    )
+                } else {
+                    None
+                }
+            }
             OpKind::Quantize { .. } => Some("`quantize` is not lowered per op on sm_90a yet"),
             OpKind::Dequant { .. } => Some("`dequant` is not lowered per op on sm_90a yet"),
             OpKind::Load { access, .. } | OpKind::Store { access, .. } | OpKind::AtomicAdd { access, .. } => {
@@ -684,7 +722,12 @@ impl<'c> Gen<'c, '_> {
                 self.unflat(&op.results, &outs)
             }
             OpKind::Yield { .. } => Err(ice("yield in the middle of a block")),
-            OpKind::Dot { .. } | OpKind::Quantize { .. } | OpKind::Dequant { .. } => Err(unsupported(
+            OpKind::Dot { a, b: bv, acc } => {
+                let r = res.ok_or_else(|| ice("dot without result"))?;
+                let v = self.dot(b, *a, *bv, *acc, r, span)?;
+                result(self, Val::Tile(v))
+            }
+            OpKind::Quantize { .. } | OpKind::Dequant { .. } => Err(unsupported(
                 format!("`{}` is not lowered per op on sm_90a yet", op.kind.mnemonic()),
                 span,
             )),
@@ -1191,7 +1234,7 @@ impl<'c> Gen<'c, '_> {
     /// A pointer to byte `offset` of the shared scratch buffer.
     fn scratch(&self, b: &Block<'c>) -> Result<V, LoweringError> {
         let m = &self.m;
-        m.op1(
+        let raw = m.op1(
             b,
             "llvm.mlir.addressof",
             &[],
@@ -1200,7 +1243,15 @@ impl<'c> Gen<'c, '_> {
                 "global_name",
                 melior::ir::attribute::FlatSymbolRefAttribute::new(m.ctx, SCRATCH).into(),
             )],
-        )
+        )?;
+        let addr = m.conv(b, "llvm.ptrtoint", raw, m.i(32))?;
+        let slack = m.const_int(b, SCRATCH_ALIGN as i64 - 1, 32)?;
+        let up = m.bin(b, "arith.addi", addr, slack)?;
+        let mask = m.const_int(b, !(SCRATCH_ALIGN as i64 - 1), 32)?;
+        let aligned = m.bin(b, "arith.andi", up, mask)?;
+        let delta = m.bin(b, "arith.subi", aligned, addr)?;
+        let d64 = m.conv(b, "arith.extui", delta, m.i(64))?;
+        m.gep(b, raw, d64, m.i(8))
     }
 
     fn reduce(
@@ -1416,11 +1467,23 @@ impl<'c> Gen<'c, '_> {
             g.m.conv(b, "arith.extui", acc, g.m.i(64))
         };
         self.m.barrier(b)?;
+        // Owners only: a duplicate may hold a padded computation's value (e.g. rows of an MMA atom
+        // past a small tile), and one writer per element keeps the exchange race-free.
+        let owner = self.owner(b, &src)?;
         for (i, v) in regs.iter().enumerate() {
+            if !src.reg_is_owner(i as u32) {
+                continue;
+            }
             let c = self.coords(b, &src, i as u32)?;
             let off = lin(self, b, &c)?;
             let p = self.m.gep(b, sp, off, et)?;
-            self.m.store(b, *v, p)?;
+            match owner {
+                Some(o) => {
+                    let m = &self.m;
+                    m.if_(b, o, &[], |tb| m.store(tb, *v, p).map(|_| vec![]), |_| Ok(vec![]))?;
+                }
+                None => self.m.store(b, *v, p)?,
+            }
         }
         self.m.barrier(b)?;
         let mut out = Vec::with_capacity(dst.num_regs());
@@ -1432,5 +1495,322 @@ impl<'c> Gen<'c, '_> {
         }
         self.m.barrier(b)?;
         Ok(out)
+    }
+
+    /// `acc + a @ b` on wgmma (`m64nNk16` for bf16/f16, `k32` for fp8 and i8): the operands are
+    /// staged from their registers into shared memory, K-major with the widest swizzle their K
+    /// extent allows (what the descriptors describe), fenced for the async proxy, and the
+    /// accumulator registers, already in the wgmma fragment (`assign-layouts`), are the `inouts`
+    /// of one instruction chain per 64-row by up-to-256-column block. Tiles smaller than the atom are
+    /// padded: rows/columns past the tile repeat real ones (so duplicates stay equal), K past the
+    /// tile is zero.
+    fn dot(
+        &mut self,
+        b: &Block<'c>,
+        a: ValueId,
+        bv: ValueId,
+        acc: ValueId,
+        r: ValueId,
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let (da, db, dc) = (
+            self.k.ty(a).dtype(),
+            self.k.ty(bv).dtype(),
+            self.k.ty(acc).dtype(),
+        );
+        let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
+        let (kstep, eb, dtype_name) = match (da, db) {
+            (DType::BF16, DType::BF16) | (DType::F16, DType::F16) => (16u32, 2u32, None),
+            (x, y) if fp8(x) && fp8(y) => (32, 1, None),
+            (DType::I8, DType::I8) => (32, 1, None),
+            (x, y) => (0, 0, Some(format!("{x} x {y}"))),
+        };
+        if let Some(pair) = dtype_name {
+            return Err(unsupported(
+                format!(
+                    "`dot` of {pair} on sm_90a: wgmma multiplies bf16 x bf16, f16 x f16, fp8 x fp8 (e4m3/e5m2) and i8 x i8 (f32 operands would be rounded to tf32); cast the operands"
+                ),
+                span,
+            ));
+        }
+        let wty = |d: DType| match d {
+            DType::BF16 => "bf16",
+            DType::F16 => "f16",
+            DType::F8E4M3 => "e4m3",
+            DType::F8E5M2 => "e5m2",
+            DType::I8 => "s8",
+            DType::I32 => "s32",
+            _ => "f32",
+        };
+        let (sa, sb) = (self.shape_of(a), self.shape_of(bv));
+        let (m, kk, n) = (sa[0], sa[1], sb[1]);
+        let (pm, pk, pn) = (padded_extent(m), padded_extent(kk), padded_extent(n));
+        let (mm, kp, nn) = (pm.max(64), pk.max(kstep), pn.max(8));
+        let acc_l = self.layout_of(acc)?.clone();
+        let want = LinearLayout::wgmma_acc(m, n, self.cta.lane_bits as usize, self.cta.warp_bits as usize);
+        if want.as_ref() != Some(&acc_l) || self.cta.warp_bits != 2 {
+            return Err(ice(
+                "the dot accumulator is not in the wgmma fragment of one warpgroup (assign-layouts)",
+            ));
+        }
+        let sw = (kp * eb).min(128); // swizzle width in bytes: 32, 64 or 128
+        let a_bytes = mm * kp * eb;
+        let b_bytes = nn * kp * eb;
+        self.scratch_bytes = self.scratch_bytes.max((a_bytes + b_bytes) as u64);
+        let et_a = self.m.elem(da, span)?;
+        let et_b = self.m.elem(db, span)?;
+        let base = self.scratch(b)?;
+        self.m.barrier(b)?;
+        if pk < kp {
+            // K past the tile must contribute nothing: zero both staging tiles first.
+            let z = self.m.const_int(b, 0, 32)?;
+            let tid = self.tid(b)?;
+            let words = (a_bytes + b_bytes) / 4;
+            let threads = self.cta.threads();
+            for w in 0..words.div_ceil(threads) {
+                let off = self.m.const_int(b, (w * threads) as i64, 32)?;
+                let idx = self.m.bin(b, "arith.addi", off, tid)?;
+                let lim = self.m.const_int(b, words as i64, 32)?;
+                let inb = self.m.cmp(b, false, 2, idx, lim)?;
+                let four = self.m.const_int(b, 4, 32)?;
+                let byte = self.m.bin(b, "arith.muli", idx, four)?;
+                let b64 = self.m.conv(b, "arith.extui", byte, self.m.i(64))?;
+                let m = &self.m;
+                m.if_(
+                    b,
+                    inb,
+                    &[],
+                    |tb| {
+                        let p = m.gep(tb, base, b64, m.i(8))?;
+                        m.store(tb, z, p).map(|_| vec![])
+                    },
+                    |_| Ok(vec![]),
+                )?;
+            }
+            self.m.barrier(b)?;
+        }
+        // Stage: element (row, k) of an R-row operand at slab (k*eb / sw), row, swizzled 16-byte chunk.
+        self.stage(b, a, false, pm, mm, sw, eb, 0, base, et_a)?;
+        self.stage(b, bv, true, pn, nn, sw, eb, a_bytes, base, et_b)?;
+        self.m.op(
+            b,
+            "nvvm.fence.proxy",
+            &[],
+            &[],
+            &[
+                self.m
+                    .attr("kind", self.m.parse_attr("#nvvm.proxy_kind<async.shared>")?),
+                self.m
+                    .attr("space", self.m.parse_attr("#nvvm.shared_space<cta>")?),
+            ],
+            Vec::new(),
+        )?;
+        self.m.barrier(b)?;
+        // Descriptors: start address >> 4 | LBO 1 | SBO (8 rows x sw) >> 4 | swizzle mode.
+        let mode: i64 = match sw {
+            128 => 1,
+            64 => 2,
+            _ => 3,
+        };
+        let high = (mode << 62) | ((((8 * sw) >> 4) as i64) << 32) | (1 << 16);
+        let base_addr = self.m.conv(b, "llvm.ptrtoint", base, self.m.i(64))?;
+        let desc = |g: &Self, b: &Block<'c>, byte_off: u32| -> Result<V, LoweringError> {
+            let o = g.m.const_int(b, byte_off as i64, 64)?;
+            let addr = g.m.bin(b, "arith.addi", base_addr, o)?;
+            let mask = g.m.const_int(b, 0x3FFFF, 64)?;
+            let am = g.m.bin(b, "arith.andi", addr, mask)?;
+            let four = g.m.const_int(b, 4, 64)?;
+            let sh = g.m.bin(b, "arith.shrui", am, four)?;
+            let hi = g.m.const_int(b, high, 64)?;
+            g.m.bin(b, "arith.ori", sh, hi)
+        };
+        let mut regs = self.regs(acc)?;
+        let acc_et = self.m.elem(dc, span)?;
+        let nw = nn.min(256);
+        let col_bits = (nn / 8).trailing_zeros();
+        for mi in 0..mm / 64 {
+            for nj in 0..nn / nw {
+                let nregs = nw / 2;
+                let idx = |i: u32| -> usize {
+                    ((i & 3) | ((nj * (nw / 8) + (i >> 2)) << 2) | (mi << (2 + col_bits))) as usize
+                };
+                let st =
+                    melior::dialect::llvm::r#type::r#struct(self.m.ctx, &vec![acc_et; nregs as usize], false);
+                let mut cur = self.m.op1(b, "llvm.mlir.undef", &[], st, &[])?;
+                for i in 0..nregs {
+                    cur = self.m.op1(
+                        b,
+                        "llvm.insertvalue",
+                        &[cur, regs[idx(i)]],
+                        st,
+                        &[self.m.attr(
+                            "position",
+                            melior::ir::attribute::DenseI64ArrayAttribute::new(self.m.ctx, &[i as i64])
+                                .into(),
+                        )],
+                    )?;
+                }
+                let fam = format!(
+                    "wgmma.mma_async.sync.aligned.m64n{nw}k{kstep}.{}.{}.{}",
+                    wty(dc),
+                    wty(da),
+                    wty(db)
+                );
+                if !self.mma.contains(&fam) {
+                    self.mma.push(fam);
+                }
+                self.m
+                    .op(b, "nvvm.wgmma.fence.aligned", &[], &[], &[], Vec::new())?;
+                for step in 0..kp / kstep {
+                    let kb = step * kstep * eb;
+                    let (slab, within) = (kb / sw, kb % sw);
+                    let d_a = desc(self, b, slab * mm * sw + mi * 64 * sw + within)?;
+                    let d_b = desc(self, b, a_bytes + slab * nn * sw + nj * nw * sw + within)?;
+                    let m = &self.m;
+                    cur = m.op1(
+                        b,
+                        "nvvm.wgmma.mma_async",
+                        &[cur, d_a, d_b],
+                        st,
+                        &[
+                            m.attr(
+                                "shape",
+                                m.parse_attr(&format!("#nvvm.shape<m = 64, n = {nw}, k = {kstep}>"))?,
+                            ),
+                            m.attr("typeA", m.parse_attr(&format!("#nvvm.wgmma_type<{}>", wty(da)))?),
+                            m.attr("typeB", m.parse_attr(&format!("#nvvm.wgmma_type<{}>", wty(db)))?),
+                            m.attr("typeD", m.parse_attr(&format!("#nvvm.wgmma_type<{}>", wty(dc)))?),
+                            m.attr("scaleD", m.parse_attr("#nvvm.wgmma_scale_out<one>")?),
+                            m.attr("scaleA", m.parse_attr("#nvvm.wgmma_scale_in<one>")?),
+                            m.attr("scaleB", m.parse_attr("#nvvm.wgmma_scale_in<one>")?),
+                            m.attr("layoutA", m.parse_attr("#nvvm.mma_layout<row>")?),
+                            m.attr("layoutB", m.parse_attr("#nvvm.mma_layout<col>")?),
+                        ],
+                    )?;
+                }
+                self.m.op(
+                    b,
+                    "nvvm.wgmma.commit.group.sync.aligned",
+                    &[],
+                    &[],
+                    &[],
+                    Vec::new(),
+                )?;
+                self.m.op(
+                    b,
+                    "nvvm.wgmma.wait.group.sync.aligned",
+                    &[],
+                    &[],
+                    &[self.m.attr("group", self.m.int_attr(64, 0))],
+                    Vec::new(),
+                )?;
+                for i in 0..nregs {
+                    regs[idx(i)] = self.m.op1(
+                        b,
+                        "llvm.extractvalue",
+                        &[cur],
+                        acc_et,
+                        &[self.m.attr(
+                            "position",
+                            melior::ir::attribute::DenseI64ArrayAttribute::new(self.m.ctx, &[i as i64])
+                                .into(),
+                        )],
+                    )?;
+                }
+            }
+        }
+        // The staging tiles are read by the async proxy until the wait above; the next scratch
+        // user starts with a barrier.
+        let _ = r;
+        Ok(regs)
+    }
+
+    /// This thread's index in the CTA.
+    fn tid(&self, b: &Block<'c>) -> Result<V, LoweringError> {
+        let c = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
+        let w = self.m.bin(b, "arith.shli", self.warp, c)?;
+        self.m.bin(b, "arith.ori", w, self.lane)
+    }
+
+    /// Write operand `v` into its K-major swizzled staging tile at `region` bytes from `base`:
+    /// `a` is `[rows, K]`; `b` (`transposed`) is `[K, rows]`. Rows past the tile (`pr` of the padded
+    /// `rr`) repeat real rows.
+    #[allow(clippy::too_many_arguments)]
+    fn stage(
+        &mut self,
+        b: &Block<'c>,
+        v: ValueId,
+        transposed: bool,
+        pr: u32,
+        rr: u32,
+        sw: u32,
+        eb: u32,
+        region: u32,
+        base: V,
+        et: Type<'c>,
+    ) -> Result<(), LoweringError> {
+        let l = self.layout_of(v)?.clone();
+        let shape = self.shape_of(v);
+        let regs = self.regs(v)?;
+        let owner = self.owner(b, &l)?;
+        for (i, val) in regs.iter().enumerate() {
+            if !l.reg_is_owner(i as u32) {
+                continue;
+            }
+            let c = self.coords(b, &l, i as u32)?;
+            let (row, k) = if transposed { (c[1], c[0]) } else { (c[0], c[1]) };
+            let mut conds = Vec::new();
+            if let Some(x) = self.in_shape(b, &l, &shape, i as u32)? {
+                conds.push(x);
+            }
+            if let Some(o) = owner {
+                conds.push(o);
+            }
+            for rep in 0..rr / pr {
+                let m = &self.m;
+                let c = |x: u32| m.const_int(b, x as i64, 32);
+                let r = if rep == 0 {
+                    row
+                } else {
+                    m.bin(b, "arith.addi", row, c(rep * pr)?)?
+                };
+                // byte = slab * rr * sw + r * sw + kk, then the 16-byte chunk XOR (r % (sw / 16))
+                let kb = m.bin(b, "arith.muli", k, c(eb)?)?;
+                let slab = m.bin(b, "arith.divui", kb, c(sw)?)?;
+                let within = m.bin(b, "arith.remui", kb, c(sw)?)?;
+                let s_off = m.bin(b, "arith.muli", slab, c(rr * sw)?)?;
+                let r_off = m.bin(b, "arith.muli", r, c(sw)?)?;
+                let lin = m.bin(b, "arith.addi", s_off, r_off)?;
+                let lin = m.bin(b, "arith.addi", lin, within)?;
+                let sh = m.bin(b, "arith.shrui", lin, c(7)?)?;
+                let ph = m.bin(b, "arith.andi", sh, c(sw / 16 - 1)?)?;
+                let ph = m.bin(b, "arith.shli", ph, c(4)?)?;
+                let phys = m.bin(b, "arith.xori", lin, ph)?;
+                let phys = m.bin(b, "arith.addi", phys, c(region)?)?;
+                let p64 = m.conv(b, "arith.extui", phys, m.i(64))?;
+                let store = |tb: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+                    let p = m.gep(tb, base, p64, m.i(8))?;
+                    let _ = et;
+                    m.store(tb, *val, p)?;
+                    Ok(vec![])
+                };
+                let mut cond = None;
+                for x in &conds {
+                    cond = Some(match cond {
+                        None => *x,
+                        Some(p) => m.bin(b, "arith.andi", p, *x)?,
+                    });
+                }
+                match cond {
+                    Some(cv) => {
+                        m.if_(b, cv, &[], store, |_| Ok(vec![]))?;
+                    }
+                    None => {
+                        store(b)?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
