@@ -25,6 +25,16 @@ pub(crate) struct Abi {
 
 /// Build the ABI. `tma` gives, for the tensor parameters loaded through TMA, the tensor-map spec.
 pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<Abi, LoweringError> {
+    build_with(kernel, tma, false)
+}
+
+/// As [`build`]; `per_op` (the per-op lowering) reads scaled and packed tensors by element, so every
+/// scaled tensor gets its scale-buffer slot right after its data slot and packed FP4 is allowed.
+pub(crate) fn build_with(
+    kernel: &Kernel,
+    tma: &HashMap<ParamId, TmaSpec>,
+    per_op: bool,
+) -> Result<Abi, LoweringError> {
     let mut abi = Abi {
         slots: Vec::new(),
         signature: Vec::new(),
@@ -38,7 +48,7 @@ pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<
         if let ParamKind::Tensor { ty, is_out } = &p.kind {
             // Packed FP4 codes are read only by TMA (as bytes, two codes each) and converted in
             // shared memory (fused.rs); element-wise access to them is not lowered.
-            if (ty.packed_axis.is_some() || ty.dtype == DType::F4E2M1) && !tma.contains_key(&id) {
+            if !per_op && (ty.packed_axis.is_some() || ty.dtype == DType::F4E2M1) && !tma.contains_key(&id) {
                 return Err(LoweringError::unsupported(
                     format!("packed FP4 tensor `{}` on sm_90a", p.name),
                     p.span,
@@ -76,6 +86,13 @@ pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<
                 let ro = if *is_out { "" } else { ", llvm.readonly" };
                 abi.signature
                     .push(format!("{name}: !llvm.ptr<1> {{llvm.noalias{ro}}}"));
+                if per_op && ty.scale.is_some() {
+                    abi.slots.push(AbiArg::Ptr {
+                        param: p.name.clone(),
+                        part: TensorPart::Scale,
+                    });
+                    abi.signature.push(format!("{name}_scale: !llvm.ptr<1>"));
+                }
             }
             abi.tensors.insert(id, name);
         }

@@ -22,6 +22,7 @@
 //! scaled and packed FP4 tensors.
 
 mod mlir;
+mod scaled;
 
 use crate::abi;
 use crate::pipeline;
@@ -45,6 +46,13 @@ enum Val {
     Tile(Vec<V>),
 }
 
+/// One accessed element: absolute i64 index per tensor dim, row-major offset, in-bounds mask.
+struct Elem {
+    idx: Vec<V>,
+    offset: V,
+    mask: V,
+}
+
 /// Name of the shared-memory scratch buffer (reductions across warps, layout conversions).
 const SCRATCH: &str = "__tessera_scratch";
 /// The scratch base is aligned to this at run time (wgmma's 128-byte swizzle atoms repeat every
@@ -58,6 +66,10 @@ struct Gen<'c, 'k> {
     env: HashMap<ValueId, Val>,
     /// Pointer argument of each tensor parameter.
     tensors: HashMap<ParamId, V>,
+    /// Pointer argument of each scaled tensor's scale buffer.
+    scale_ptrs: HashMap<ParamId, V>,
+    /// Per register of each scaled tile: its block multiplier `s * g` (f32).
+    scales: HashMap<ValueId, Vec<V>>,
     syms: Vec<V>,
     lane: V,
     warp: V,
@@ -93,7 +105,7 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
         ice("the kernel has no layouts (run the sm_90a pipeline, which ends with assign-layouts)")
     })?;
     refuse_unlowered(kernel, &kernel.body)?;
-    let abi = abi::build(kernel, &HashMap::new())?;
+    let abi = abi::build_with(kernel, &HashMap::new(), true)?;
     let sink = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let ctx = pipeline::context(sink.clone());
     let loc = Location::unknown(&ctx);
@@ -118,6 +130,7 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
             .map_err(|e| ice(format!("entry argument {i}: {e}")))
     };
     let mut tensors = HashMap::new();
+    let mut scale_ptrs = HashMap::new();
     let mut syms = Vec::new();
     let mut env = HashMap::new();
     let scalar_args: Vec<ValueId> = kernel.body.args.clone();
@@ -135,8 +148,16 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
                     .ok_or_else(|| ice(format!("ABI names unknown tensor `{param}`")))?;
                 tensors.insert(ParamId(id as u32), arg(i)?);
             }
-            AbiArg::Ptr { param, .. } => {
-                return Err(ice(format!("scale pointer of `{param}` in the per-op ABI")));
+            AbiArg::Ptr {
+                param,
+                part: TensorPart::Scale,
+            } => {
+                let id = kernel
+                    .params
+                    .iter()
+                    .position(|p| p.name == *param)
+                    .ok_or_else(|| ice(format!("ABI names unknown tensor `{param}`")))?;
+                scale_ptrs.insert(ParamId(id as u32), arg(i)?);
             }
             AbiArg::ScalarF32 { .. } | AbiArg::ScalarI32 { .. } => {
                 let v = *scalar_args
@@ -163,6 +184,8 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
         cta,
         env,
         tensors,
+        scale_ptrs,
+        scales: HashMap::new(),
         syms,
         lane,
         warp,
@@ -291,23 +314,11 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
 fn refuse_unlowered(k: &Kernel, b: &IrBlock) -> Result<(), LoweringError> {
     for op in &b.ops {
         let why = match &op.kind {
-            OpKind::Dot { a, b, .. } => {
-                let (ta, tb) = (k.ty(*a).as_tile(), k.ty(*b).as_tile());
-                if ta.is_some_and(|t| t.scale.is_some()) || tb.is_some_and(|t| t.scale.is_some()) {
-                    Some(
-                        "a `dot` of scaled operands outside the Hopper GEMM main loop is not lowered per op yet",
-                    )
-                } else {
-                    None
-                }
-            }
-            OpKind::Quantize { .. } => Some("`quantize` is not lowered per op on sm_90a yet"),
-            OpKind::Dequant { .. } => Some("`dequant` is not lowered per op on sm_90a yet"),
-            OpKind::Load { access, .. } | OpKind::Store { access, .. } | OpKind::AtomicAdd { access, .. } => {
+            OpKind::Store { access, .. } | OpKind::AtomicAdd { access, .. } => {
                 match &k.param(access.tensor).kind {
-                    ParamKind::Tensor { ty, .. } if ty.scale.is_some() || ty.packed_axis.is_some() => {
-                        Some("scaled or packed-FP4 tensors are not lowered per op on sm_90a yet")
-                    }
+                    ParamKind::Tensor { ty, .. } if ty.scale.is_some() || ty.packed_axis.is_some() => Some(
+                        "storing a scaled or packed-FP4 tile (codes and scales) is not lowered per op on sm_90a yet (the interpreter does not implement it either)",
+                    ),
                     _ => None,
                 }
             }
@@ -481,6 +492,12 @@ impl<'c> Gen<'c, '_> {
 
     /// A value as the list of SSA values it is made of (a scalar, or every register).
     fn flat(&self, v: ValueId) -> Result<Vec<V>, LoweringError> {
+        if self.scales.contains_key(&v) {
+            return Err(ice(format!(
+                "scaled tile %{} carried through a loop or if (dequantize it first)",
+                v.0
+            )));
+        }
         Ok(match self.get(v)? {
             Val::Scalar(s) => vec![s],
             Val::Tile(t) => t,
@@ -632,6 +649,10 @@ impl<'c> Gen<'c, '_> {
             }
             OpKind::ExpandDims { x, .. } | OpKind::Transpose { x } => {
                 let v = self.get(*x)?;
+                // registers are renamed, not moved: a scaled tile keeps its multipliers
+                if let (Some(s), Some(r)) = (self.scales.get(x).cloned(), res) {
+                    self.scales.insert(r, s);
+                }
                 result(self, v)
             }
             OpKind::ConvertLayout { x } => {
@@ -652,7 +673,13 @@ impl<'c> Gen<'c, '_> {
             }
             OpKind::Load { access, other } => {
                 let r = res.ok_or_else(|| ice("load without result"))?;
-                let v = self.load(b, access, *other, r, span)?;
+                let v = if self.scaled_param(access.tensor) && res_tile {
+                    self.load_scaled(b, access, r, span)?
+                } else if self.scaled_param(access.tensor) {
+                    return Err(unsupported("a scalar load of a scaled or packed tensor", span));
+                } else {
+                    self.load(b, access, *other, r, span)?
+                };
                 result(self, v)
             }
             OpKind::Store { access, value } => self.store(b, access, *value, false, span),
@@ -727,10 +754,20 @@ impl<'c> Gen<'c, '_> {
                 let v = self.dot(b, *a, *bv, *acc, r, span)?;
                 result(self, Val::Tile(v))
             }
-            OpKind::Quantize { .. } | OpKind::Dequant { .. } => Err(unsupported(
-                format!("`{}` is not lowered per op on sm_90a yet", op.kind.mnemonic()),
-                span,
-            )),
+            OpKind::Quantize {
+                x,
+                elem,
+                spec,
+                global,
+            } => {
+                let r = res.ok_or_else(|| ice("quantize without result"))?;
+                let v = self.quantize(b, *x, *elem, spec, *global, r, span)?;
+                result(self, v)
+            }
+            OpKind::Dequant { x, scale, to } => {
+                let v = self.dequant(b, *x, *scale, *to, span)?;
+                result(self, Val::Tile(v))
+            }
         }
     }
 
@@ -1023,6 +1060,22 @@ impl<'c> Gen<'c, '_> {
         layout: Option<(&LinearLayout, Vec<u32>)>,
         span: Span,
     ) -> Result<Vec<(V, V)>, LoweringError> {
+        Ok(self
+            .indices(b, access, layout, span)?
+            .into_iter()
+            .map(|a| (a.offset, a.mask))
+            .collect())
+    }
+
+    /// Per register of the accessed tile: the absolute i64 index along every tensor dim, the
+    /// row-major element offset and the in-bounds mask.
+    fn indices(
+        &self,
+        b: &Block<'c>,
+        access: &Access,
+        layout: Option<(&LinearLayout, Vec<u32>)>,
+        span: Span,
+    ) -> Result<Vec<Elem>, LoweringError> {
         let m = &self.m;
         let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
             return Err(ice("access to a scalar parameter"));
@@ -1043,6 +1096,7 @@ impl<'c> Gen<'c, '_> {
             let mut offset = zero64;
             let mut mask = m.const_int(b, 1, 1)?;
             let mut tile_dim = 0usize;
+            let mut all_idx = Vec::with_capacity(access.index.len());
             for (d, ix) in access.index.iter().enumerate() {
                 let idx32 = match ix {
                     Index::Range { start, .. } => {
@@ -1101,13 +1155,18 @@ impl<'c> Gen<'c, '_> {
                 // row-major offset: offset * dim + idx (Horner)
                 let scaled = m.bin(b, "arith.muli", offset, dims[d])?;
                 offset = m.bin(b, "arith.addi", scaled, idx)?;
+                all_idx.push(idx);
             }
             if let Some((l, shape)) = &layout
                 && let Some(c) = self.in_shape(b, l, shape, r)?
             {
                 mask = m.bin(b, "arith.andi", mask, c)?;
             }
-            out.push((offset, mask));
+            out.push(Elem {
+                idx: all_idx,
+                offset,
+                mask,
+            });
         }
         Ok(out)
     }
@@ -1513,11 +1572,9 @@ impl<'c> Gen<'c, '_> {
         r: ValueId,
         span: Span,
     ) -> Result<Vec<V>, LoweringError> {
-        let (da, db, dc) = (
-            self.k.ty(a).dtype(),
-            self.k.ty(bv).dtype(),
-            self.k.ty(acc).dtype(),
-        );
+        let (ra, da) = self.mma_operand(b, a, span)?;
+        let (rb, db) = self.mma_operand(b, bv, span)?;
+        let dc = self.k.ty(acc).dtype();
         let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
         let (kstep, eb, dtype_name) = match (da, db) {
             (DType::BF16, DType::BF16) | (DType::F16, DType::F16) => (16u32, 2u32, None),
@@ -1590,8 +1647,9 @@ impl<'c> Gen<'c, '_> {
             self.m.barrier(b)?;
         }
         // Stage: element (row, k) of an R-row operand at slab (k*eb / sw), row, swizzled 16-byte chunk.
-        self.stage(b, a, false, pm, mm, sw, eb, 0, base, et_a)?;
-        self.stage(b, bv, true, pn, nn, sw, eb, a_bytes, base, et_b)?;
+        let (la, lb) = (self.layout_of(a)?.clone(), self.layout_of(bv)?.clone());
+        self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base, et_a)?;
+        self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, a_bytes, base, et_b)?;
         self.m.op(
             b,
             "nvvm.fence.proxy",
@@ -1739,7 +1797,7 @@ impl<'c> Gen<'c, '_> {
     fn stage(
         &mut self,
         b: &Block<'c>,
-        v: ValueId,
+        (l, shape, regs): (&LinearLayout, &[u32], &[V]),
         transposed: bool,
         pr: u32,
         rr: u32,
@@ -1749,10 +1807,7 @@ impl<'c> Gen<'c, '_> {
         base: V,
         et: Type<'c>,
     ) -> Result<(), LoweringError> {
-        let l = self.layout_of(v)?.clone();
-        let shape = self.shape_of(v);
-        let regs = self.regs(v)?;
-        let owner = self.owner(b, &l)?;
+        let owner = self.owner(b, l)?;
         for (i, val) in regs.iter().enumerate() {
             if !l.reg_is_owner(i as u32) {
                 continue;

@@ -1,0 +1,718 @@
+//! Block-scaled values in the per-op lowering: loading scaled (and packed FP4) tensors, `dequant`,
+//! `quantize` (OCP MX §6.3, the NVFP4 two-level recipe, f32 block scales) and the element/scale
+//! codecs they need, written to give the interpreter's results (compiler/interp/src/quant.rs and
+//! tessera-formats), not approximations of them.
+//!
+//! A scaled tile is its codes, one i8 register per element (FP4 codes 0..15 unpacked), plus, per
+//! register, the f32 multiplier `s * g` of its block (`s` the decoded block scale, `g` the NV
+//! per-tensor scale or 1) in `Gen::scales`: dequant is `decode(code) * (s * g)` rounded to the
+//! target type, exactly the interpreter's order. Quantize finds each block's amax with a segmented
+//! max over the layout's index bits that stay inside one block (in-thread registers, butterfly
+//! shuffles over lanes, shared memory over warps), so it works for blocks along any axis.
+
+use super::mlir::V;
+use super::{Elem, Gen, Val, ice, unsupported};
+use melior::ir::Block;
+use tessera_ir::{Access, DType, LinearLayout, ParamId, ParamKind, ScaleSpec, Span, ValueId};
+
+impl<'c> Gen<'c, '_> {
+    /// The NV per-tensor scale of `tensor`: the scalar parameter the checker recorded as
+    /// `global_scale.<tensor>`.
+    fn global_of(&self, tensor: ParamId) -> Result<Option<V>, LoweringError> {
+        let name = &self.k.param(tensor).name;
+        let Some(scalar) = self.k.attr(&format!("global_scale.{name}")) else {
+            return Ok(None);
+        };
+        let pos = self
+            .k
+            .params
+            .iter()
+            .filter(|p| matches!(p.kind, ParamKind::Scalar(_)))
+            .position(|p| p.name == scalar)
+            .ok_or_else(|| {
+                ice(format!(
+                    "global scale `{scalar}` of `{name}` is not a scalar parameter"
+                ))
+            })?;
+        let v = self
+            .k
+            .body
+            .args
+            .get(pos)
+            .ok_or_else(|| ice("global scale argument"))?;
+        self.scalar(*v).map(Some)
+    }
+
+    /// Decode one element code (i8 register) of narrow float `d` to f32, exactly.
+    pub(super) fn decode_code(&self, b: &Block<'c>, x: V, d: DType, span: Span) -> Result<V, LoweringError> {
+        let m = &self.m;
+        match d {
+            DType::F8E4M3 | DType::F8E5M2 => self.decode_fp8(b, x, d),
+            DType::F4E2M1 => {
+                // |v| = man * 0.5 for e = 0, else (1 + man/2) * 2^(e-1); the sign is bit 3.
+                let c = |v: i64| m.const_int(b, v, 32);
+                let u = m.conv(b, "arith.extui", x, m.i(32))?;
+                let man = m.bin(b, "arith.andi", u, c(1)?)?;
+                let e = m.bin(b, "arith.shrui", u, c(1)?)?;
+                let e = m.bin(b, "arith.andi", e, c(3)?)?;
+                let manf = m.conv(b, "arith.uitofp", man, m.f32())?;
+                let half = m.const_float(b, 0.5, m.f32())?;
+                let one = m.const_float(b, 1.0, m.f32())?;
+                let frac = m.bin(b, "arith.mulf", manf, half)?;
+                let sig = m.bin(b, "arith.addf", one, frac)?;
+                let em1 = m.bin(b, "arith.subi", e, c(1)?)?;
+                let pow = m.bin(b, "arith.shli", c(1)?, em1)?;
+                let powf = m.conv(b, "arith.uitofp", pow, m.f32())?;
+                let normal = m.bin(b, "arith.mulf", sig, powf)?;
+                let is_sub = m.cmp(b, false, 0, e, c(0)?)?;
+                let mag = m.select(b, is_sub, frac, normal)?;
+                let sb = m.bin(b, "arith.andi", u, c(8)?)?;
+                let neg = m.cmp(b, false, 1, sb, c(0)?)?;
+                let n = m.op1(b, "arith.negf", &[mag], m.f32(), &[])?;
+                m.select(b, neg, n, mag)
+            }
+            other => Err(unsupported(
+                format!("{other} codes are not decoded per op on sm_90a yet"),
+                span,
+            )),
+        }
+    }
+
+    /// Decode a block-scale register of `sd` to its f32 value.
+    fn decode_scale(&self, b: &Block<'c>, x: V, sd: DType, span: Span) -> Result<V, LoweringError> {
+        let m = &self.m;
+        match sd {
+            DType::F32 => Ok(x),
+            DType::UE4M3 => self.decode_fp8(b, x, DType::F8E4M3),
+            DType::E8M0 => {
+                // 2^(c - 127): the exponent field; code 0 is 2^-127 (subnormal), 255 is NaN.
+                let c = |v: i64| m.const_int(b, v, 32);
+                let u = m.conv(b, "arith.extui", x, m.i(32))?;
+                let bits = m.bin(b, "arith.shli", u, c(23)?)?;
+                let z = m.cmp(b, false, 0, u, c(0)?)?;
+                let bits = m.select(b, z, c(0x0040_0000)?, bits)?;
+                let f = m.conv(b, "arith.bitcast", bits, m.f32())?;
+                let nan = m.const_float(b, f64::NAN, m.f32())?;
+                let isn = m.cmp(b, false, 0, u, c(255)?)?;
+                m.select(b, isn, nan, f)
+            }
+            other => Err(unsupported(format!("{other} block scales on sm_90a"), span)),
+        }
+    }
+
+    /// Encode `q` (an f32 or f64 register) to the FP4 E2M1 code, round-to-nearest-even and
+    /// saturating at 6: the code counts the rounding boundaries below |q| (ties go to the even
+    /// code), and the sign bit follows q's sign (a negative value that rounds to zero is -0).
+    fn encode_fp4(&self, b: &Block<'c>, q: V) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let t = m.ty(q);
+        let a = m.op1(b, "llvm.intr.fabs", &[q], t, &[])?;
+        let mut code = m.const_int(b, 0, 32)?;
+        // (boundary, tie goes up)
+        for (bound, up) in [
+            (0.25, false),
+            (0.75, true),
+            (1.25, false),
+            (1.75, true),
+            (2.5, false),
+            (3.5, true),
+            (5.0, false),
+        ] {
+            let bv = m.const_float(b, bound, t)?;
+            let c = m.cmp(b, true, if up { 3 } else { 2 }, a, bv)?; // oge / ogt
+            let ci = m.conv(b, "arith.extui", c, m.i(32))?;
+            code = m.bin(b, "arith.addi", code, ci)?;
+        }
+        let zero = m.const_float(b, 0.0, t)?;
+        let neg = m.cmp(b, true, 4, q, zero)?; // olt
+        // -0.0 also carries the sign
+        let bits_ty = if t == m.f32() { m.i(32) } else { m.i(64) };
+        let qb = m.conv(b, "arith.bitcast", q, bits_ty)?;
+        let zb = m.op1(
+            b,
+            "arith.constant",
+            &[],
+            bits_ty,
+            &[m.attr(
+                "value",
+                melior::ir::attribute::IntegerAttribute::new(bits_ty, 0).into(),
+            )],
+        )?;
+        let neg0 = m.cmp(b, false, 2, qb, zb)?; // slt: sign bit set
+        let neg = m.bin(b, "arith.ori", neg, neg0)?;
+        let eight = m.const_int(b, 8, 32)?;
+        let signed = m.bin(b, "arith.ori", code, eight)?;
+        let code = m.select(b, neg, signed, code)?;
+        m.conv(b, "arith.trunci", code, m.i(8))
+    }
+
+    /// Encode an f32 register to element code `elem` (saturating, RNE).
+    fn encode_elem(&self, b: &Block<'c>, q: V, elem: DType, span: Span) -> Result<V, LoweringError> {
+        match elem {
+            DType::F8E4M3 | DType::F8E5M2 => self.cast(b, q, DType::F32, elem, span),
+            DType::F4E2M1 => self.encode_fp4(b, q),
+            other => Err(unsupported(
+                format!("quantize to {other} is not lowered per op on sm_90a yet"),
+                span,
+            )),
+        }
+    }
+
+    /// A scaled (or packed FP4) tensor load: codes per register, and each register's block
+    /// multiplier in `self.scales`.
+    pub(super) fn load_scaled(
+        &mut self,
+        b: &Block<'c>,
+        access: &Access,
+        r: ValueId,
+        span: Span,
+    ) -> Result<Val, LoweringError> {
+        let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
+            return Err(ice("scaled load of a scalar"));
+        };
+        let ty = ty.clone();
+        let l = self.layout_of(r)?.clone();
+        let shape = self.shape_of(r);
+        let elems: Vec<Elem> = self.indices(b, access, Some((&l, shape)), span)?;
+        let base = *self
+            .tensors
+            .get(&access.tensor)
+            .ok_or_else(|| ice("tensor pointer"))?;
+        let m = &self.m;
+        let i8t = m.i(8);
+        let zero8 = m.const_int(b, 0, 8)?;
+        let dims: Vec<V> = ty
+            .dims
+            .iter()
+            .map(|d| self.dim(b, d, span))
+            .collect::<Result<_, _>>()?;
+        let mut codes = Vec::with_capacity(elems.len());
+        for e in &elems {
+            let m = &self.m;
+            let (off, shift) = match ty.packed_axis {
+                None => (e.offset, None),
+                Some(ax) => {
+                    // two codes per byte along `ax`, element 2i in the low nibble
+                    let mut off = m.const_int(b, 0, 64)?;
+                    let two = m.const_int(b, 2, 64)?;
+                    let one = m.const_int(b, 1, 64)?;
+                    for (d, (idx, dim)) in e.idx.iter().zip(&dims).enumerate() {
+                        let (i, n) = if d == ax {
+                            let i = m.bin(b, "arith.divui", *idx, two)?;
+                            let n1 = m.bin(b, "arith.addi", *dim, one)?;
+                            (i, m.bin(b, "arith.divui", n1, two)?)
+                        } else {
+                            (*idx, *dim)
+                        };
+                        let s = m.bin(b, "arith.muli", off, n)?;
+                        off = m.bin(b, "arith.addi", s, i)?;
+                    }
+                    let odd = m.bin(b, "arith.remui", e.idx[ax], two)?;
+                    let odd8 = m.conv(b, "arith.trunci", odd, m.i(8))?;
+                    let four = m.const_int(b, 4, 8)?;
+                    (off, Some(m.bin(b, "arith.muli", odd8, four)?))
+                }
+            };
+            let v = m.if_(
+                b,
+                e.mask,
+                &[i8t],
+                |tb| {
+                    let p = m.gep(tb, base, off, i8t)?;
+                    Ok(vec![m.load(tb, p, i8t)?])
+                },
+                |_| Ok(vec![zero8]),
+            )?[0];
+            codes.push(match shift {
+                None => v,
+                Some(sh) => {
+                    let s = m.bin(b, "arith.shrui", v, sh)?;
+                    let f = m.const_int(b, 15, 8)?;
+                    m.bin(b, "arith.andi", s, f)?
+                }
+            });
+        }
+        if let Some(spec) = &ty.scale {
+            let mults = self.load_scales(b, access.tensor, spec, &dims, &elems, span)?;
+            self.scales.insert(r, mults);
+        }
+        Ok(Val::Tile(codes))
+    }
+
+    /// Per element: the block multiplier `decode(scale) * global` of a scaled tensor (masked-out
+    /// elements get the neutral scale 1.0).
+    fn load_scales(
+        &self,
+        b: &Block<'c>,
+        tensor: ParamId,
+        spec: &ScaleSpec,
+        dims: &[V],
+        elems: &[Elem],
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let m = &self.m;
+        let sptr = *self
+            .scale_ptrs
+            .get(&tensor)
+            .ok_or_else(|| ice("scale pointer of a scaled tensor"))?;
+        let st = match spec.scale_dtype {
+            DType::F32 => m.f32(),
+            _ => m.i(8),
+        };
+        let neutral = match spec.scale_dtype {
+            DType::F32 => m.const_float(b, 1.0, m.f32())?,
+            DType::E8M0 => m.const_int(b, 127, 8)?,
+            DType::UE4M3 => m.const_int(b, 0x38, 8)?,
+            other => return Err(unsupported(format!("{other} block scales on sm_90a"), span)),
+        };
+        let global = self.global_of(tensor)?;
+        let sdims: Vec<V> = dims
+            .iter()
+            .zip(&spec.block)
+            .map(|(d, bl)| {
+                let bv = m.const_int(b, *bl as i64, 64)?;
+                m.bin(b, "arith.ceildivui", *d, bv)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(elems.len());
+        for e in elems {
+            let mut off = m.const_int(b, 0, 64)?;
+            for ((idx, sd), bl) in e.idx.iter().zip(&sdims).zip(&spec.block) {
+                let bv = m.const_int(b, *bl as i64, 64)?;
+                let i = m.bin(b, "arith.divui", *idx, bv)?;
+                let s = m.bin(b, "arith.muli", off, *sd)?;
+                off = m.bin(b, "arith.addi", s, i)?;
+            }
+            let raw = m.if_(
+                b,
+                e.mask,
+                &[st],
+                |tb| {
+                    let p = m.gep(tb, sptr, off, st)?;
+                    Ok(vec![m.load(tb, p, st)?])
+                },
+                |_| Ok(vec![neutral]),
+            )?[0];
+            let s = self.decode_scale(b, raw, spec.scale_dtype, span)?;
+            out.push(match global {
+                Some(g) => m.bin(b, "arith.mulf", s, g)?,
+                None => s,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `dequant(x)` of a scaled tile, or `dequant(q, s)` with an explicit scale tile.
+    pub(super) fn dequant(
+        &mut self,
+        b: &Block<'c>,
+        x: ValueId,
+        scale: Option<ValueId>,
+        to: DType,
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let d = self.k.ty(x).dtype();
+        let codes = self.regs(x)?;
+        let mults = match scale {
+            None => self
+                .scales
+                .get(&x)
+                .cloned()
+                .ok_or_else(|| ice("a scaled tile without its scales"))?,
+            Some(s) => self.explicit_scales(b, x, s, span)?,
+        };
+        let mut out = Vec::with_capacity(codes.len());
+        for (c, s) in codes.iter().zip(&mults) {
+            let v = if d.is_narrow_float() {
+                self.decode_code(b, *c, d, span)?
+            } else {
+                self.cast(b, *c, d, DType::F32, span)?
+            };
+            let y = self.m.bin(b, "arith.mulf", v, *s)?;
+            out.push(self.cast(b, y, DType::F32, to, span)?);
+        }
+        Ok(out)
+    }
+
+    /// Per register of code tile `x`: the decoded element of the explicit scale tile `s` covering
+    /// it (block = shape ratio), fetched through shared memory (the two tiles have their own
+    /// layouts).
+    fn explicit_scales(
+        &mut self,
+        b: &Block<'c>,
+        x: ValueId,
+        s: ValueId,
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let sd = self.k.ty(s).dtype();
+        let sregs = self.regs(s)?;
+        let decoded: Vec<V> = sregs
+            .iter()
+            .map(|r| self.decode_scale(b, *r, sd, span))
+            .collect::<Result<_, _>>()?;
+        let (xs, ss) = (self.shape_of(x), self.shape_of(s));
+        let block: Vec<u32> = xs.iter().zip(&ss).map(|(a, c)| (a / c.max(&1)).max(1)).collect();
+        let sl = self.layout_of(s)?.clone();
+        let xl = self.layout_of(x)?.clone();
+        self.gather_through_smem(b, &sl, &ss, &decoded, &xl, &block, span)
+    }
+
+    /// Write tile `vals` (f32, layout `src`, shape `sshape`) to shared memory, then read for every
+    /// register of layout `dst` the element at its coordinates divided by `block`.
+    #[allow(clippy::too_many_arguments)]
+    fn gather_through_smem(
+        &mut self,
+        b: &Block<'c>,
+        src: &LinearLayout,
+        sshape: &[u32],
+        vals: &[V],
+        dst: &LinearLayout,
+        block: &[u32],
+        _span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let padded: Vec<u32> = sshape.iter().map(|d| tessera_ir::padded_extent(*d)).collect();
+        let n: u64 = padded.iter().map(|p| *p as u64).product();
+        self.scratch_bytes = self.scratch_bytes.max(n * 4);
+        let sp = self.scratch(b)?;
+        let f = self.m.f32();
+        let lin = |g: &Self, b: &Block<'c>, c: &[V]| -> Result<V, LoweringError> {
+            let mut acc = g.m.const_int(b, 0, 32)?;
+            for (cv, p) in c.iter().zip(&padded) {
+                let pv = g.m.const_int(b, *p as i64, 32)?;
+                let s = g.m.bin(b, "arith.muli", acc, pv)?;
+                acc = g.m.bin(b, "arith.addi", s, *cv)?;
+            }
+            g.m.conv(b, "arith.extui", acc, g.m.i(64))
+        };
+        self.m.barrier(b)?;
+        let owner = self.owner(b, src)?;
+        for (i, v) in vals.iter().enumerate() {
+            if !src.reg_is_owner(i as u32) {
+                continue;
+            }
+            let c = self.coords(b, src, i as u32)?;
+            let off = lin(self, b, &c)?;
+            let p = self.m.gep(b, sp, off, f)?;
+            match owner {
+                Some(o) => {
+                    let m = &self.m;
+                    m.if_(b, o, &[], |tb| m.store(tb, *v, p).map(|_| vec![]), |_| Ok(vec![]))?;
+                }
+                None => self.m.store(b, *v, p)?,
+            }
+        }
+        self.m.barrier(b)?;
+        let mut out = Vec::with_capacity(dst.num_regs());
+        for i in 0..dst.num_regs() as u32 {
+            let c = self.coords(b, dst, i)?;
+            let mut sc = Vec::with_capacity(c.len());
+            for (cv, bl) in c.iter().zip(block) {
+                let bv = self.m.const_int(b, *bl as i64, 32)?;
+                sc.push(self.m.bin(b, "arith.divui", *cv, bv)?);
+            }
+            // Padded coordinates of dst may point past the scale tile: clamp into it.
+            for (k, p) in padded.iter().enumerate() {
+                let lim = self.m.const_int(b, *p as i64 - 1, 32)?;
+                sc[k] = self.m.bin(b, "arith.minui", sc[k], lim)?;
+            }
+            let off = lin(self, b, &sc)?;
+            let p = self.m.gep(b, sp, off, f)?;
+            out.push(self.m.load(b, p, f)?);
+        }
+        self.m.barrier(b)?;
+        Ok(out)
+    }
+
+    /// `quantize<elem>(x)` under `spec`: codes per register and each register's block multiplier.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn quantize(
+        &mut self,
+        b: &Block<'c>,
+        x: ValueId,
+        elem: DType,
+        spec: &ScaleSpec,
+        global: Option<ValueId>,
+        r: ValueId,
+        span: Span,
+    ) -> Result<Val, LoweringError> {
+        let d = self.k.ty(x).dtype();
+        let l = self.layout_of(x)?.clone();
+        let shape = self.shape_of(x);
+        let regs = self.regs(x)?;
+        let f = self.m.f32();
+        let mut vals = Vec::with_capacity(regs.len());
+        for v in &regs {
+            vals.push(self.cast(b, *v, d, DType::F32, span)?);
+        }
+        // |x|, with padded elements contributing 0
+        let mut abs = Vec::with_capacity(vals.len());
+        for (i, v) in vals.iter().enumerate() {
+            let a = self.m.op1(b, "llvm.intr.fabs", &[*v], f, &[])?;
+            abs.push(match self.in_shape(b, &l, &shape, i as u32)? {
+                Some(c) => {
+                    let z = self.m.const_float(b, 0.0, f)?;
+                    self.m.select(b, c, a, z)?
+                }
+                None => a,
+            });
+        }
+        let amax = self.segmented_max(b, &l, abs, &spec.block, span)?;
+        let ef = match elem {
+            DType::F8E4M3 => tessera_formats::Format::F8E4M3,
+            DType::F8E5M2 => tessera_formats::Format::F8E5M2,
+            DType::F4E2M1 => tessera_formats::Format::F4E2M1,
+            other => {
+                return Err(unsupported(
+                    format!("quantize to {other} is not lowered per op on sm_90a yet"),
+                    span,
+                ));
+            }
+        };
+        let inf = self.m.const_float(b, f64::INFINITY, f)?;
+        let mut codes = Vec::with_capacity(vals.len());
+        let mut mults = Vec::with_capacity(vals.len());
+        let c32 = |g: &Self, v: i64| g.m.const_int(b, v, 32);
+        for (v, a) in vals.iter().zip(&amax) {
+            let m = &self.m;
+            // a block holding NaN or an infinity: uge is true for NaN and +inf
+            let nonfinite = m.cmp(b, true, 10, *a, inf)?;
+            let (code, mult) = match (spec.scale_dtype, spec.global) {
+                (DType::E8M0, false) => {
+                    let bits = m.conv(b, "arith.bitcast", *a, m.i(32))?;
+                    let e = m.bin(b, "arith.shrui", bits, c32(self, 23)?)?;
+                    let e = m.bin(b, "arith.andi", e, c32(self, 0xff)?)?;
+                    let x0 = m.bin(b, "arith.subi", e, c32(self, 127 + ef.emax() as i64)?)?;
+                    let is_sub = m.cmp(b, false, 0, e, c32(self, 0)?)?;
+                    let x0 = m.select(b, is_sub, c32(self, -127)?, x0)?;
+                    let zf = m.const_float(b, 0.0, f)?;
+                    let is_zero = m.cmp(b, true, 1, *a, zf)?;
+                    let x0 = m.select(b, is_zero, c32(self, 0)?, x0)?;
+                    let x0 = m.bin(b, "arith.maxsi", x0, c32(self, -127)?)?;
+                    let xx = m.bin(b, "arith.minsi", x0, c32(self, 127)?)?;
+                    let sc = m.bin(b, "arith.addi", xx, c32(self, 127)?)?;
+                    let sc = m.select(b, nonfinite, c32(self, 255)?, sc)?;
+                    let sc8 = m.conv(b, "arith.trunci", sc, m.i(8))?;
+                    // 2^-X: exponent field 127 - X, or the subnormal 2^-127 when X = 127
+                    let nx = m.bin(b, "arith.subi", c32(self, 127)?, xx)?;
+                    let fb = m.bin(b, "arith.shli", nx, c32(self, 23)?)?;
+                    let tiny = m.cmp(b, false, 0, nx, c32(self, 0)?)?;
+                    let fb = m.select(b, tiny, c32(self, 0x0040_0000)?, fb)?;
+                    let inv = m.conv(b, "arith.bitcast", fb, f)?;
+                    let q = m.bin(b, "arith.mulf", *v, inv)?;
+                    let code = self.encode_elem(b, q, elem, span)?;
+                    let z8 = m.const_int(b, 0, 8)?;
+                    let code = m.select(b, nonfinite, z8, code)?;
+                    (code, self.decode_scale(b, sc8, DType::E8M0, span)?)
+                }
+                (DType::UE4M3, true) if elem == DType::F4E2M1 => {
+                    let g = self.scalar(global.ok_or_else(|| ice("NV quantize without a global scale"))?)?;
+                    let f64t = melior::ir::Type::float64(m.ctx);
+                    let g64 = m.conv(b, "arith.extf", g, f64t)?;
+                    let a64 = m.conv(b, "arith.extf", *a, f64t)?;
+                    let six = m.const_float(b, 6.0, f64t)?;
+                    let den = m.bin(b, "arith.mulf", six, g64)?;
+                    let ratio = m.bin(b, "arith.divf", a64, den)?;
+                    let r32 = m.conv(b, "arith.truncf", ratio, f)?;
+                    let sc8 = self.cast(b, r32, DType::F32, DType::F8E4M3, span)?;
+                    let s = self.decode_fp8(b, sc8, DType::F8E4M3)?;
+                    let s64 = m.conv(b, "arith.extf", s, f64t)?;
+                    let sg = m.bin(b, "arith.mulf", s64, g64)?;
+                    let v64 = m.conv(b, "arith.extf", *v, f64t)?;
+                    let q = m.bin(b, "arith.divf", v64, sg)?;
+                    let z64 = m.const_float(b, 0.0, f64t)?;
+                    let szero = m.cmp(b, true, 1, sg, z64)?;
+                    let signed0 = m.op1(b, "llvm.intr.copysign", &[z64, v64], f64t, &[])?;
+                    let q = m.select(b, szero, signed0, q)?;
+                    let code = self.encode_fp4(b, q)?;
+                    // unusable block or global: NaN scale 0x7F, codes 0
+                    let gpos = m.cmp(b, true, 2, g, m.const_float(b, 0.0, f)?)?;
+                    let gfin = m.cmp(b, true, 4, g, inf)?;
+                    let gok = m.bin(b, "arith.andi", gpos, gfin)?;
+                    let bad = m.bin(b, "arith.xori", gok, m.const_int(b, 1, 1)?)?;
+                    let bad = m.bin(b, "arith.ori", bad, nonfinite)?;
+                    let nan8 = m.const_int(b, 0x7f, 8)?;
+                    let sc8 = m.select(b, bad, nan8, sc8)?;
+                    let z8 = m.const_int(b, 0, 8)?;
+                    let code = m.select(b, bad, z8, code)?;
+                    let s = self.decode_fp8(b, sc8, DType::F8E4M3)?;
+                    (code, m.bin(b, "arith.mulf", s, g)?)
+                }
+                (DType::F32, false) => {
+                    let zf = m.const_float(b, 0.0, f)?;
+                    let pos = m.cmp(b, true, 2, *a, zf)?;
+                    let fin = m.cmp(b, true, 4, *a, inf)?;
+                    let ok = m.bin(b, "arith.andi", pos, fin)?;
+                    let mx = m.const_float(b, ef.max_finite() as f64, f)?;
+                    let s = m.bin(b, "arith.divf", *a, mx)?;
+                    let one = m.const_float(b, 1.0, f)?;
+                    let s = m.select(b, ok, s, one)?;
+                    let q = m.bin(b, "arith.divf", *v, s)?;
+                    (self.encode_elem(b, q, elem, span)?, s)
+                }
+                (sd, g) => {
+                    return Err(unsupported(
+                        format!("no quantization recipe for {sd} scales (global: {g}) with {elem} elements"),
+                        span,
+                    ));
+                }
+            };
+            codes.push(code);
+            mults.push(mult);
+        }
+        self.scales.insert(r, mults);
+        Ok(Val::Tile(codes))
+    }
+
+    /// Each register's maximum over its block (`block` extent per dim): over the register, lane
+    /// and warp bits whose basis stays inside one block.
+    fn segmented_max(
+        &mut self,
+        b: &Block<'c>,
+        l: &LinearLayout,
+        vals: Vec<V>,
+        block: &[u32],
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let inside = |basis: &Vec<u32>| -> Result<bool, LoweringError> {
+            let nz: Vec<usize> = (0..basis.len()).filter(|d| basis[*d] != 0).collect();
+            match nz.as_slice() {
+                [] => Ok(false),
+                [d] => Ok(basis[*d] < block[*d]),
+                _ => Err(unsupported("quantize of a tile in a non-separable layout", span)),
+            }
+        };
+        let f = self.m.f32();
+        let max = |g: &Self, b: &Block<'c>, p: V, q: V| g.m.bin(b, "arith.maximumf", p, q);
+        // 1. in-thread
+        let reg_bits: Vec<usize> = (0..l.reg.len())
+            .filter_map(|i| match inside(&l.reg[i]) {
+                Ok(true) => Some(Ok(i)),
+                Ok(false) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()?;
+        let mut out = vals.clone();
+        for (r, o) in out.iter_mut().enumerate() {
+            let mut acc = vals[r];
+            for k in 1..1usize << reg_bits.len() {
+                let mut p = r;
+                for (j, bit) in reg_bits.iter().enumerate() {
+                    if k >> j & 1 == 1 {
+                        p ^= 1 << bit;
+                    }
+                }
+                acc = max(self, b, acc, vals[p])?;
+            }
+            *o = acc;
+        }
+        // 2. lanes
+        let full = self.m.const_int(b, -1, 32)?;
+        let clamp = self.m.const_int(b, 31, 32)?;
+        for (bit, basis) in l.lane.iter().enumerate() {
+            if !inside(basis)? {
+                continue;
+            }
+            let offv = self.m.const_int(b, 1 << bit, 32)?;
+            for a in out.iter_mut() {
+                let other = self.m.op1(
+                    b,
+                    "nvvm.shfl.sync",
+                    &[full, *a, offv, clamp],
+                    f,
+                    &[self.m.attr("kind", self.m.parse_attr("#nvvm<shfl_kind bfly>")?)],
+                )?;
+                *a = max(self, b, *a, other)?;
+            }
+        }
+        // 3. warps, through shared memory
+        let warp_bits: Vec<u32> = l
+            .warp
+            .iter()
+            .enumerate()
+            .filter_map(|(i, bs)| match inside(bs) {
+                Ok(true) => Some(Ok(i as u32)),
+                Ok(false) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()?;
+        if !warp_bits.is_empty() {
+            let threads = self.cta.threads() as u64;
+            let n = out.len();
+            self.scratch_bytes = self.scratch_bytes.max(threads * n as u64 * 4);
+            let sp = self.scratch(b)?;
+            let tid = self.tid(b)?;
+            self.m.barrier(b)?;
+            let slot = |g: &Self, b: &Block<'c>, t: V, o: usize| -> Result<V, LoweringError> {
+                let base = g.m.const_int(b, (o as u64 * threads) as i64, 32)?;
+                let i = g.m.bin(b, "arith.addi", base, t)?;
+                let i64v = g.m.conv(b, "arith.extui", i, g.m.i(64))?;
+                g.m.gep(b, sp, i64v, f)
+            };
+            for (o, a) in out.iter().enumerate() {
+                let p = slot(self, b, tid, o)?;
+                self.m.store(b, *a, p)?;
+            }
+            self.m.barrier(b)?;
+            let lane_shift = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
+            let mut res = Vec::with_capacity(n);
+            for o in 0..n {
+                let mut a = out[o];
+                for k in 1..1u32 << warp_bits.len() {
+                    let mut flip = 0i64;
+                    for (j, bit) in warp_bits.iter().enumerate() {
+                        if k >> j & 1 == 1 {
+                            flip |= 1 << bit;
+                        }
+                    }
+                    let fv = self.m.const_int(b, flip, 32)?;
+                    let w = self.m.bin(b, "arith.xori", self.warp, fv)?;
+                    let w = self.m.bin(b, "arith.shli", w, lane_shift)?;
+                    let t = self.m.bin(b, "arith.ori", w, self.lane)?;
+                    let p = slot(self, b, t, o)?;
+                    let v = self.m.load(b, p, f)?;
+                    a = max(self, b, a, v)?;
+                }
+                res.push(a);
+            }
+            self.m.barrier(b)?;
+            out = res;
+        }
+        Ok(out)
+    }
+
+    /// The registers of a dot operand as plain values the MMA can take: scaled MX operands are
+    /// dequantized to bf16 (exact: an FP8/FP4 code times a power of two fits bf16), plain ones
+    /// pass through. Returns the registers and their dtype.
+    pub(super) fn mma_operand(
+        &mut self,
+        b: &Block<'c>,
+        v: ValueId,
+        span: Span,
+    ) -> Result<(Vec<V>, DType), LoweringError> {
+        let t = self
+            .k
+            .ty(v)
+            .as_tile()
+            .ok_or_else(|| ice("dot operand is a scalar"))?;
+        match &t.scale {
+            None => Ok((self.regs(v)?, t.dtype)),
+            Some(spec) if spec.scale_dtype == DType::E8M0 && !spec.global => {
+                Ok((self.dequant(b, v, None, DType::BF16, span)?, DType::BF16))
+            }
+            Some(spec) => Err(unsupported(
+                format!(
+                    "a `dot` of {}-scaled operands outside the Hopper GEMM main loop is not lowered per op yet (MX operands are)",
+                    spec.family()
+                ),
+                span,
+            )),
+        }
+    }
+
+    /// Whether `op` reads a scaled or packed tensor.
+    pub(super) fn scaled_param(&self, tensor: ParamId) -> bool {
+        matches!(&self.k.param(tensor).kind, ParamKind::Tensor { ty, .. } if ty.scale.is_some() || ty.packed_axis.is_some())
+    }
+}
+
+use crate::LoweringError;
