@@ -20,8 +20,8 @@ macro_rules! gemm {
 const ADD_ONE: &str = "kernel add_one(x: f32[N], y: out f32[N]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], load(x[i .. +B]) + 1.0);\n}\n";
 /// A [N, 64] copy: the second dim is a constant of the type.
 const STRIP64: &str = "kernel k(x: f32[N, 64], y: out f32[N, 64]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B, 0 .. +64], load(x[i .. +B, 0 .. +64]));\n}\n";
-/// Two dots in one K loop (a SwiGLU-style gate and up projection).
-const TWO_DOTS: &str = "kernel k(a: bf16[M, K], b: bf16[N, K], c: bf16[N, K], y: out f32[M, N]) tiles(BM = 64, BN = 64, BK = 64) grid(cdiv(M, BM), cdiv(N, BN)) {\n    let m0 = program_id(0) * BM;\n    let n0 = program_id(1) * BN;\n    var g = zeros<f32>[BM, BN];\n    var u = zeros<f32>[BM, BN];\n    for k0 in 0..K step BK {\n        let ta = load(a[m0 .. +BM, k0 .. +BK]);\n        g = dot(ta, transpose(load(b[n0 .. +BN, k0 .. +BK])), g);\n        u = dot(ta, transpose(load(c[n0 .. +BN, k0 .. +BK])), u);\n    }\n    store(y[m0 .. +BM, n0 .. +BN], g * u);\n}\n";
+/// Quantize rows to MXFP8 and store codes + scales into a scaled output (docs/LANGUAGE.md §8).
+const QUANT_STORE: &str = "kernel quant_mx(x: f32[M, K], y: out mx<f8e4m3>[M, K]) tiles(BM = 32, BK = 128) grid(cdiv(M, BM), cdiv(K, BK)) {\n    let m0 = program_id(0) * BM;\n    let k0 = program_id(1) * BK;\n    store(y[m0 .. +BM, k0 .. +BK], quantize<mx<f8e4m3>>(load(x[m0 .. +BM, k0 .. +BK])));\n}\n";
 const GEMM_MXFP8: &str = gemm!("a: mx<f8e4m3>[M, K], b: mx<f8e4m3>[N, K]");
 const GEMM_MXFP4: &str = gemm!("a: mx<f4e2m1>[M, K], b: mx<f4e2m1>[N, K]");
 const GEMM_NVFP4: &str =
@@ -1089,21 +1089,22 @@ and `--verify-each` narrow it down to one pass.",
         title: "construct not supported by the sm_90a lowering",
         stage: "tessera-target-nvidia Hopper lowering (`tessera build --target sm_90a`)",
         explanation: "The checker accepts the program, but one of its ops is not lowered on sm_90a yet; the label \
-points at that op and the message says why. Kernels without a `dot` are lowered op by op from the distributed \
-level (elementwise math, casts, reductions, broadcasts, loads, stores, atomics, loops, ifs); `quantize`, `dequant` \
-and scaled or packed-FP4 tensors are not yet. Kernels with a `dot` use the Hopper mainloop (TMA + mbarrier + \
-wgmma), which takes one dot accumulating into one loop-carried tile per K loop, with or without fused \
-dequantization, and the FP8 attention forward; other dot programs (several dots per loop, int8, batched \
-operands) wait for the general wgmma lowering. The interpreter runs every checked kernel.",
+points at that op and the message says why. sm_90a lowers every op from the distributed level (elementwise \
+math, casts, reductions, broadcasts, loads, stores, atomics, loops, ifs, quantize/dequant of MX, NVFP4 and f32 \
+block scales, and dot on wgmma, or f32 FMAs for pairs no wgmma takes); the GEMM mainloop and FP8 attention \
+schedules are fast paths for the programs they implement exactly. Not lowered yet: storing a scaled or packed \
+FP4 tile into a scaled output (the interpreter does not store them either), fp6 codes, dots of NVFP4 or \
+f32-block-scaled operands outside the GEMM mainloop, and scaled tiles carried through loops. The interpreter \
+runs every checked kernel.",
         wrong: ex(
-            TWO_DOTS,
+            QUANT_STORE,
             "tessera build x.tsr -o out --target sm_90a --no-ptxas",
-            "Two dots in one K loop (not lowered on sm_90a yet).",
+            "Storing a quantized tile (codes and scales) into a scaled output: not lowered yet.",
         ),
         right: ex(
             ADD_ONE,
             "tessera build x.tsr -o out --target sm_90a --no-ptxas",
-            "An elementwise kernel, lowered op by op (for the two-dot one: `tessera run x.tsr --random`).",
+            "Any kernel whose ops are all lowered (here elementwise).",
         ),
         check: Check::Run,
     },

@@ -1582,13 +1582,10 @@ impl<'c> Gen<'c, '_> {
             (DType::I8, DType::I8) => (32, 1, None),
             (x, y) => (0, 0, Some(format!("{x} x {y}"))),
         };
-        if let Some(pair) = dtype_name {
-            return Err(unsupported(
-                format!(
-                    "`dot` of {pair} on sm_90a: wgmma multiplies bf16 x bf16, f16 x f16, fp8 x fp8 (e4m3/e5m2) and i8 x i8 (f32 operands would be rounded to tf32); cast the operands"
-                ),
-                span,
-            ));
+        if dtype_name.is_some() {
+            // No wgmma takes this pair at the interpreter's precision (f32 operands would be
+            // rounded to tf32; bf16 x f16 has no instruction): f32 FMAs from shared memory.
+            return self.dot_fma(b, (a, &ra, da), (bv, &rb, db), acc, span);
         }
         let wty = |d: DType| match d {
             DType::BF16 => "bf16",
@@ -1867,5 +1864,137 @@ impl<'c> Gen<'c, '_> {
             }
         }
         Ok(())
+    }
+
+    /// `acc + a @ b` with f32 fused multiply-adds: both operands are staged to shared memory as
+    /// f32 (row-major), then every accumulator register walks K. The exact-precision path for
+    /// operand pairs no MMA takes (f32, or mixed bf16/f16).
+    fn dot_fma(
+        &mut self,
+        b: &Block<'c>,
+        (a, ra, da): (ValueId, &[V], DType),
+        (bv, rb, db): (ValueId, &[V], DType),
+        acc: ValueId,
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let dc = self.k.ty(acc).dtype();
+        if !(is_float(da) || da.is_narrow_float())
+            || !(is_float(db) || db.is_narrow_float())
+            || dc != DType::F32
+        {
+            return Err(unsupported(
+                format!("`dot` of {da} x {db} into {dc} on sm_90a"),
+                span,
+            ));
+        }
+        let (sa, sb) = (self.shape_of(a), self.shape_of(bv));
+        let (pm, pk, pn) = (padded_extent(sa[0]), padded_extent(sa[1]), padded_extent(sb[1]));
+        let f = self.m.f32();
+        let a_words = pm * pk;
+        let b_words = pk * pn;
+        self.scratch_bytes = self.scratch_bytes.max(((a_words + b_words) * 4) as u64);
+        let base = self.scratch(b)?;
+        self.m.barrier(b)?;
+        // Stage both operands as f32, row-major over their padded shapes (owners write).
+        for (v, regs, d, offset, cols) in [(a, ra, da, 0u32, pk), (bv, rb, db, a_words, pn)] {
+            let l = self.layout_of(v)?.clone();
+            let shape = self.shape_of(v);
+            let owner = self.owner(b, &l)?;
+            for (i, r) in regs.iter().enumerate() {
+                if !l.reg_is_owner(i as u32) {
+                    continue;
+                }
+                let val = if d.is_narrow_float() {
+                    self.decode_code(b, *r, d, span)?
+                } else {
+                    self.cast(b, *r, d, DType::F32, span)?
+                };
+                // padded elements are zero, so they add nothing
+                let val = match self.in_shape(b, &l, &shape, i as u32)? {
+                    Some(c) => {
+                        let z = self.m.const_float(b, 0.0, f)?;
+                        self.m.select(b, c, val, z)?
+                    }
+                    None => val,
+                };
+                let c = self.coords(b, &l, i as u32)?;
+                let m = &self.m;
+                let cv = m.const_int(b, cols as i64, 32)?;
+                let row = m.bin(b, "arith.muli", c[0], cv)?;
+                let idx = m.bin(b, "arith.addi", row, c[1])?;
+                let ov = m.const_int(b, offset as i64, 32)?;
+                let idx = m.bin(b, "arith.addi", idx, ov)?;
+                let i64v = m.conv(b, "arith.extui", idx, m.i(64))?;
+                let p = m.gep(b, base, i64v, f)?;
+                match owner {
+                    Some(o) => {
+                        m.if_(
+                            b,
+                            o,
+                            &[],
+                            |tb| m.store(tb, val, p).map(|_| vec![]),
+                            |_| Ok(vec![]),
+                        )?;
+                    }
+                    None => m.store(b, val, p)?,
+                }
+            }
+        }
+        self.m.barrier(b)?;
+        let acc_l = self.layout_of(acc)?.clone();
+        let acc_regs = self.regs(acc)?;
+        let coords: Vec<Vec<V>> = (0..acc_l.num_regs() as u32)
+            .map(|r| self.coords(b, &acc_l, r))
+            .collect::<Result<_, _>>()?;
+        // scf.for k in 0..K, the accumulator registers as iteration arguments
+        let m = &self.m;
+        let lo = m.const_int(b, 0, 32)?;
+        let hi = m.const_int(b, pk as i64, 32)?;
+        let one = m.const_int(b, 1, 32)?;
+        let mut arg_types = vec![(m.i(32), m.loc)];
+        arg_types.extend(acc_regs.iter().map(|_| (f, m.loc)));
+        let body = Block::new(&arg_types);
+        let args: Vec<V> = (0..arg_types.len())
+            .map(|i| {
+                body.argument(i)
+                    .map(|x| melior::ir::ValueLike::to_raw(&melior::ir::Value::from(x)))
+                    .map_err(|e| ice(format!("loop argument: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let k = args[0];
+        let kcols = m.const_int(&body, pk as i64, 32)?;
+        let ncols = m.const_int(&body, pn as i64, 32)?;
+        let boff = m.const_int(&body, a_words as i64, 32)?;
+        let krow = m.bin(&body, "arith.muli", k, ncols)?;
+        let krow = m.bin(&body, "arith.addi", krow, boff)?;
+        let mut next = Vec::with_capacity(acc_regs.len());
+        for (r, c) in coords.iter().enumerate() {
+            let ai = m.bin(&body, "arith.muli", c[0], kcols)?;
+            let ai = m.bin(&body, "arith.addi", ai, k)?;
+            let ai = m.conv(&body, "arith.extui", ai, m.i(64))?;
+            let bi = m.bin(&body, "arith.addi", krow, c[1])?;
+            let bi = m.conv(&body, "arith.extui", bi, m.i(64))?;
+            let pa = m.gep(&body, base, ai, f)?;
+            let pb = m.gep(&body, base, bi, f)?;
+            let x = m.load(&body, pa, f)?;
+            let y = m.load(&body, pb, f)?;
+            let prod = m.bin(&body, "arith.mulf", x, y)?;
+            next.push(m.bin(&body, "arith.addf", args[r + 1], prod)?);
+        }
+        m.op(&body, "scf.yield", &next, &[], &[], Vec::new())?;
+        let region = melior::ir::Region::new();
+        region.append_block(body);
+        let mut operands = vec![lo, hi, one];
+        operands.extend(acc_regs.iter().copied());
+        let out = m.op(
+            b,
+            "scf.for",
+            &operands,
+            &vec![f; acc_regs.len()],
+            &[],
+            vec![region],
+        )?;
+        self.m.barrier(b)?;
+        Ok(out)
     }
 }
