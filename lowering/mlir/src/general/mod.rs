@@ -79,6 +79,8 @@ struct Gen<'c, 'k> {
     scratch_bytes: u64,
     /// The wgmma instruction families emitted (the build report checks the PTX has them).
     mma: Vec<String>,
+    /// Some dot dequantized scaled (MX) operands to bf16 in registers.
+    dequant_dots: bool,
 }
 
 fn unsupported(what: impl Into<String>, span: Span) -> LoweringError {
@@ -192,6 +194,7 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
         bases: HashMap::new(),
         scratch_bytes: 0,
         mma: Vec::new(),
+        dequant_dots: false,
     };
     // Every layout's lane/warp coordinate part, once, at entry (dominates every use).
     let mut layouts: Vec<LinearLayout> = Vec::new();

@@ -697,6 +697,7 @@ impl<'c> Gen<'c, '_> {
         match &t.scale {
             None => Ok((self.regs(v)?, t.dtype)),
             Some(spec) if spec.scale_dtype == DType::E8M0 && !spec.global => {
+                self.dequant_dots = true;
                 Ok((self.dequant(b, v, None, DType::BF16, span)?, DType::BF16))
             }
             Some(spec) => Err(unsupported(

@@ -64,8 +64,19 @@ pub fn compose(
     if dequant.is_empty() {
         t.push_str("dequant: none (no low-precision dot)\n");
     }
+    // The pass's plan is what the Hopper mainloop implements; a kernel lowered per op says
+    // what it did in the backend's own dequant line instead.
+    let per_op = lowered
+        .audit_text
+        .contains("per-op lowering from the distributed level");
     for (l, c, line) in &dequant {
-        t.push_str(&format!("{line} [dot at {source_name}:{l}:{c}]\n"));
+        if per_op {
+            t.push_str(&format!(
+                "(not used: lowered per op, see the backend's dequant line) {line} [dot at {source_name}:{l}:{c}]\n"
+            ));
+        } else {
+            t.push_str(&format!("{line} [dot at {source_name}:{l}:{c}]\n"));
+        }
     }
     t.push_str(&format!("--- {target} backend ---\n"));
     t.push_str(&lowered.audit_text);
