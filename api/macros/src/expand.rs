@@ -331,6 +331,39 @@ fn kernel_module(k: &tessera_ir::Kernel, text: &Text, target: &str) -> TokenStre
         "Tessera kernel `{name}` for {target}; parameters: {}.",
         docs.join(", ")
     );
+    // A bundle of this kernel that build.rs (tessera::build::compile_kernels) already wrote into
+    // OUT_DIR is embedded: the program then needs no compiler and no cache at run time.
+    let embedded = std::env::var_os("OUT_DIR")
+        .map(|d| std::path::PathBuf::from(d).join("tessera").join(name))
+        .filter(|d| d.join("meta.json").is_file() && d.join("kernel.tir").is_file());
+    let (make, kernel_doc) = match embedded {
+        Some(d) => {
+            let f = |n: &str| d.join(n).display().to_string();
+            let (meta, tir) = (f("meta.json"), f("kernel.tir"));
+            let ptx = if d.join("kernel.ptx").is_file() {
+                let p = f("kernel.ptx");
+                quote!(Some(include_str!(#p)))
+            } else {
+                quote!(None)
+            };
+            let cubin = if d.join("kernel.cubin").is_file() {
+                let p = f("kernel.cubin");
+                quote!(Some(&include_bytes!(#p)[..]))
+            } else {
+                quote!(None)
+            };
+            (
+                quote!(::tessera::Kernel::from_parts(include_str!(#meta), include_str!(#tir), #ptx, #cubin)),
+                "The kernel, from the bundle build.rs compiled and embedded (no compiler at run time).".to_string(),
+            )
+        }
+        None => (
+            quote!(::tessera::kernel_for_source(#file_name, SOURCE, Some(NAME), TARGET)),
+            "The compiled kernel: compiled on first use in this process (through the on-disk cache, so \
+             usually a load)."
+                .to_string(),
+        ),
+    };
     quote! {
         #[doc = #doc]
         #[allow(non_snake_case, dead_code, clippy::too_many_arguments)]
@@ -341,11 +374,10 @@ fn kernel_module(k: &tessera_ir::Kernel, text: &Text, target: &str) -> TokenStre
             pub const TARGET: &str = #target;
             static KERNEL: ::std::sync::OnceLock<::core::result::Result<::tessera::Kernel, ::tessera::Error>> =
                 ::std::sync::OnceLock::new();
-            /// The compiled kernel: compiled on first use in this process (through the on-disk
-            /// cache, so usually a load).
+            #[doc = #kernel_doc]
             pub fn kernel() -> ::core::result::Result<&'static ::tessera::Kernel, ::tessera::Error> {
                 KERNEL
-                    .get_or_init(|| ::tessera::compile_named(#file_name, SOURCE, Some(NAME), TARGET, &::tessera::Options::default()))
+                    .get_or_init(|| #make)
                     .as_ref()
                     .map_err(::core::clone::Clone::clone)
             }

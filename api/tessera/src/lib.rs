@@ -175,3 +175,39 @@ pub fn compile_named(
     }
     Kernel::from_bundle(built.bundle)
 }
+
+/// What `tessera::kernel!` calls for a kernel it did not find embedded by build.rs: with the
+/// `compile` feature, [`compile_named`] (through the cache); in a runtime-only build, the bundle a
+/// compiling build of the same source left in the cache (`$TESSERA_CACHE_DIR`, ...), else an
+/// error that says how to get one.
+#[doc(hidden)]
+pub fn kernel_for_source(name: &str, source: &str, kernel: Option<&str>, target: &str) -> Result<Kernel, Error> {
+    #[cfg(feature = "compile")]
+    {
+        compile_named(name, source, kernel, target, &Options::default())
+    }
+    #[cfg(not(feature = "compile"))]
+    {
+        let _ = name;
+        let options = Options::default();
+        let key = cache::key(source.as_bytes(), kernel, target, &options.key_text());
+        let dir = cache::default_dir().ok_or_else(|| {
+            Error::new(ErrorKind::Bundle, error::E_BUNDLE, "no cache directory (set TESSERA_CACHE_DIR)")
+        })?;
+        let mut k = Kernel::load_bundle(cache::entry(&dir, &key)).map_err(|e| {
+            Error::new(
+                ErrorKind::Bundle,
+                error::E_BUNDLE,
+                format!(
+                    "this build of tessera has no compiler (default-features = false) and the cache {} has no \\
+                     bundle of kernel `{}` for {target} ({e}); compile it once with the `compile` feature, \\
+                     or embed it with tessera::build::compile_kernels in build.rs",
+                    dir.display(),
+                    kernel.unwrap_or("?")
+                ),
+            )
+        })?;
+        k.cache_hit = true;
+        Ok(k)
+    }
+}
