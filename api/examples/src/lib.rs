@@ -61,14 +61,25 @@ pub fn run(m: usize, n: usize) -> Result<Report, Error> {
     let k = scale_add::kernel()?;
     lines.push(format!("scale_add: {} ({})", k.signature().display(), k.target()));
     let a = aot::axpy::kernel()?;
-    lines.push(format!("axpy (embedded by build.rs): {}", a.signature().display()));
+    lines.push(format!(
+        "axpy (embedded by build.rs): {}",
+        a.signature().display()
+    ));
     // Argument checks and dim inference need no GPU.
     let fake = |p: u64, s: &[usize]| tessera::DeviceTensor::new(p, DType::F32, s);
     let bound = scale_add::bind(fake(1, &[m, n]), fake(2, &[n]), 0.5, fake(3, &[m, n]))?;
-    lines.push(format!("scale_add at M={m} N={n}: dims {:?}, grid {:?}", bound.dims, bound.plan.grid));
+    lines.push(format!(
+        "scale_add at M={m} N={n}: dims {:?}, grid {:?}",
+        bound.dims, bound.plan.grid
+    ));
     if !tessera::cuda_available() {
-        lines.push("no CUDA device here: the launches were skipped (signatures and launch plans checked)".into());
-        return Ok(Report { lines, launched: false });
+        lines.push(
+            "no CUDA device here: the launches were skipped (signatures and launch plans checked)".into(),
+        );
+        return Ok(Report {
+            lines,
+            launched: false,
+        });
     }
     let ctx = CudaContext::new(0).map_err(dev)?;
     let stream = ctx.default_stream();
@@ -76,7 +87,10 @@ pub fn run(m: usize, n: usize) -> Result<Report, Error> {
     lines.push(axpy_on_gpu(&stream, &a, m * n + 3)?);
     #[cfg(feature = "compile")]
     lines.push(relu_on_gpu(&stream, 1000)?);
-    Ok(Report { lines, launched: true })
+    Ok(Report {
+        lines,
+        launched: true,
+    })
 }
 
 fn dev(e: impl std::fmt::Debug) -> Error {
@@ -102,15 +116,28 @@ fn scale_add_on_gpu(stream: &std::sync::Arc<CudaStream>, m: usize, n: usize) -> 
     if err > 1e-5 {
         return Err(dev(format!("scale_add differs from the CPU: max |err| {err}")));
     }
-    Ok(format!("scale_add on the GPU at M={m} N={n}: matches the CPU (max |err| {err:.2e})"))
+    Ok(format!(
+        "scale_add on the GPU at M={m} N={n}: matches the CPU (max |err| {err:.2e})"
+    ))
 }
 
 fn axpy_on_gpu(stream: &std::sync::Arc<CudaStream>, k: &tessera::Kernel, n: usize) -> Result<String, Error> {
     let (x, y, a) = (data(n, 3), data(n, 4), -1.5f32);
-    let (dx, dy) = (stream.clone_htod(&x).map_err(dev)?, stream.clone_htod(&y).map_err(dev)?);
+    let (dx, dy) = (
+        stream.clone_htod(&x).map_err(dev)?,
+        stream.clone_htod(&y).map_err(dev)?,
+    );
     let dz = stream.alloc_zeros::<f32>(n).map_err(dev)?;
     let t = |s, shape: &[usize]| tessera::device_tensor(s, stream, DType::F32, shape);
-    k.launch(stream, &[t(&dx, &[n])?.into(), t(&dy, &[n])?.into(), a.into(), t(&dz, &[n])?.into()])?;
+    k.launch(
+        stream,
+        &[
+            t(&dx, &[n])?.into(),
+            t(&dy, &[n])?.into(),
+            a.into(),
+            t(&dz, &[n])?.into(),
+        ],
+    )?;
     let z = stream.clone_dtoh(&dz).map_err(dev)?;
     stream.synchronize().map_err(dev)?;
     let want: Vec<f32> = x.iter().zip(&y).map(|(x, y)| a * x + y).collect();
@@ -118,7 +145,9 @@ fn axpy_on_gpu(stream: &std::sync::Arc<CudaStream>, k: &tessera::Kernel, n: usiz
     if err > 1e-5 {
         return Err(dev(format!("axpy differs from the CPU: max |err| {err}")));
     }
-    Ok(format!("axpy on the GPU at N={n}: matches the CPU (max |err| {err:.2e})"))
+    Ok(format!(
+        "axpy on the GPU at N={n}: matches the CPU (max |err| {err:.2e})"
+    ))
 }
 
 #[cfg(feature = "compile")]
@@ -138,5 +167,7 @@ fn relu_on_gpu(stream: &std::sync::Arc<CudaStream>, n: usize) -> Result<String, 
     if err > 0.0 {
         return Err(dev(format!("relu differs from the CPU: max |err| {err}")));
     }
-    Ok(format!("relu (inline kernel!, compiled at first use) on the GPU at N={n}: matches the CPU"))
+    Ok(format!(
+        "relu (inline kernel!, compiled at first use) on the GPU at N={n}: matches the CPU"
+    ))
 }

@@ -3,7 +3,10 @@
 
 fn main() -> std::process::ExitCode {
     let a: Vec<usize> = std::env::args().skip(1).filter_map(|s| s.parse().ok()).collect();
-    let (m, n) = (a.first().copied().unwrap_or(100), a.get(1).copied().unwrap_or(200));
+    let (m, n) = (
+        a.first().copied().unwrap_or(100),
+        a.get(1).copied().unwrap_or(200),
+    );
     match tessera_examples::run(m, n) {
         Ok(r) => {
             for l in &r.lines {

@@ -11,5 +11,9 @@ fn example_runs_or_skips_with_a_reason() {
         eprintln!("skipped the GPU part: no CUDA device here");
         assert!(r.lines.iter().any(|l| l.contains("skipped")));
     }
-    assert!(r.lines.iter().any(|l| l.contains("grid [4, 4, 1]")), "{:?}", r.lines);
+    assert!(
+        r.lines.iter().any(|l| l.contains("grid [4, 4, 1]")),
+        "{:?}",
+        r.lines
+    );
 }

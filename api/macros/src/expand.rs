@@ -354,7 +354,8 @@ fn kernel_module(k: &tessera_ir::Kernel, text: &Text, target: &str) -> TokenStre
             };
             (
                 quote!(::tessera::Kernel::from_parts(include_str!(#meta), include_str!(#tir), #ptx, #cubin)),
-                "The kernel, from the bundle build.rs compiled and embedded (no compiler at run time).".to_string(),
+                "The kernel, from the bundle build.rs compiled and embedded (no compiler at run time)."
+                    .to_string(),
             )
         }
         None => (

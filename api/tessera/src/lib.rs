@@ -181,7 +181,12 @@ pub fn compile_named(
 /// compiling build of the same source left in the cache (`$TESSERA_CACHE_DIR`, ...), else an
 /// error that says how to get one.
 #[doc(hidden)]
-pub fn kernel_for_source(name: &str, source: &str, kernel: Option<&str>, target: &str) -> Result<Kernel, Error> {
+pub fn kernel_for_source(
+    name: &str,
+    source: &str,
+    kernel: Option<&str>,
+    target: &str,
+) -> Result<Kernel, Error> {
     #[cfg(feature = "compile")]
     {
         compile_named(name, source, kernel, target, &Options::default())
@@ -192,7 +197,11 @@ pub fn kernel_for_source(name: &str, source: &str, kernel: Option<&str>, target:
         let options = Options::default();
         let key = cache::key(source.as_bytes(), kernel, target, &options.key_text());
         let dir = cache::default_dir().ok_or_else(|| {
-            Error::new(ErrorKind::Bundle, error::E_BUNDLE, "no cache directory (set TESSERA_CACHE_DIR)")
+            Error::new(
+                ErrorKind::Bundle,
+                error::E_BUNDLE,
+                "no cache directory (set TESSERA_CACHE_DIR)",
+            )
         })?;
         let mut k = Kernel::load_bundle(cache::entry(&dir, &key)).map_err(|e| {
             Error::new(
