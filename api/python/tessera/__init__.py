@@ -155,11 +155,14 @@ def register_op(k: Kernel, name: str | None = None):
     params = [p for p in k.signature]
     if any(p["scale"] is not None for p in params):
         raise _error("E0511", "register_op takes kernels without scaled tensors (pass codes and scales directly)")
-    ann = {"tensor": "Tensor", "scalar": "float"}
     sig = ", ".join(f"{p['name']}: {'torch.Tensor' if p['kind'] == 'tensor' else 'float'}" for p in params)
     src = f"def _op({sig}) -> None:\n    _k(" + ", ".join(p["name"] for p in params) + ")\n"
     env = {"torch": torch, "_k": k}
     exec(src, env)  # a real signature, so torch.library can infer the schema
     op = torch.library.custom_op(f"tessera::{name or k.name}", mutates_args=outs)(env["_op"])
-    del ann
+
+    def _fake(*_args, **_kwargs):
+        return None  # outputs are mutated in place: nothing to allocate under FakeTensor tracing
+
+    op.register_fake(_fake)
     return op
