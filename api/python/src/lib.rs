@@ -144,12 +144,14 @@ impl PyKernel {
         Ok(d)
     }
 
-    /// Launch on a raw CUDA stream handle of device `device` (asynchronous).
+    /// Launch on a raw CUDA stream handle of device `device` (asynchronous). Called by the Python
+    /// half with torch's current stream and checked tensors; calling it directly with other
+    /// pointers is as unsafe as any raw CUDA launch.
     fn launch(&self, a: &Bound<'_, PyList>, stream: u64, device: usize) -> PyResult<()> {
         let a = args(a)?;
-        self.k
-            .launch_raw(tessera::RawStream { stream, device }, &a)
-            .map_err(err)
+        // SAFETY: the Python half passes torch's current stream of the tensors' device and the
+        // data pointers of CUDA tensors it checked (device, contiguity, dtype, shape).
+        unsafe { self.k.launch_raw(tessera::RawStream { stream, device }, &a) }.map_err(err)
     }
 
     fn write_bundle(&self, dir: &str) -> PyResult<()> {

@@ -2,13 +2,11 @@
 //! bundles in the binary, so the program needs no compiler, no cache and no files at run time.
 //!
 //! ```no_run
-//! // build.rs (with `tessera` in [build-dependencies])
-//! fn main() {
-//!     tessera::build::compile_kernels(&[
-//!         tessera::build::KernelSpec::new("kernels/axpy.tsr", "sm_90a").name("axpy"),
-//!     ])
-//!     .unwrap_or_else(|e| panic!("{e}"));
-//! }
+//! // build.rs (with `tessera` in [build-dependencies]), in its `fn main`:
+//! tessera::build::compile_kernels(&[
+//!     tessera::build::KernelSpec::new("kernels/axpy.tsr", "sm_90a").name("axpy"),
+//! ])
+//! .unwrap_or_else(|e| panic!("{e}"));
 //! ```
 //! ```ignore
 //! // src/main.rs

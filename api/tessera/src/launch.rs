@@ -31,7 +31,10 @@ pub struct RawStream {
 impl Kernel {
     /// Launch on `stream` (cudarc) over `args` (device pointers + shapes, scalars), in the
     /// signature's order: the args are checked and the dims inferred first ([`Kernel::bind`]).
-    /// Asynchronous: synchronize the stream before reading outputs.
+    /// Asynchronous: synchronize the stream before reading outputs. The device addresses are
+    /// trusted to hold the bytes their shapes need (`device_tensor` checks a cudarc slice's
+    /// length); a wrong address is a device fault reported by the next synchronize, as with any
+    /// CUDA launch.
     pub fn launch(&self, stream: &CudaStream, args: &[Arg]) -> Result<(), Error> {
         let ctx = stream.context();
         ctx.bind_to_thread().map_err(|e| {
@@ -41,17 +44,27 @@ impl Kernel {
                 format!("binding the stream's context: {e:?}"),
             )
         })?;
-        self.launch_raw(
-            RawStream {
-                stream: stream.cu_stream() as u64,
-                device: ctx.ordinal(),
-            },
-            args,
-        )
+        // SAFETY: cudarc's stream is live and belongs to the context just made current (the
+        // device's primary context). The device addresses are the caller's (see the method docs).
+        unsafe {
+            self.launch_raw(
+                RawStream {
+                    stream: stream.cu_stream() as u64,
+                    device: ctx.ordinal(),
+                },
+                args,
+            )
+        }
     }
 
     /// [`Kernel::launch`] on a raw stream handle (what the Python module passes from torch).
-    pub fn launch_raw(&self, stream: RawStream, args: &[Arg]) -> Result<(), Error> {
+    ///
+    /// # Safety
+    /// `stream.stream` must be a live `CUstream` of device `stream.device`'s primary context (torch's
+    /// and cudarc's streams are), or 0 for the legacy default stream; the tensors' addresses must
+    /// be device allocations holding the bytes their dtype and shape need, alive until the stream
+    /// has run the kernel.
+    pub unsafe fn launch_raw(&self, stream: RawStream, args: &[Arg]) -> Result<(), Error> {
         let bound = self.bind(args)?;
         let mut guard = self.loaded().lock().map_err(|_| {
             Error::new(
@@ -80,14 +93,17 @@ impl Kernel {
         };
         let names: Vec<&str> = self.signature().params.iter().map(|p| p.name.as_str()).collect();
         let addr = |p: usize, part| bound.addr(p, part);
-        tessera_cuda::launch_on_stream(
-            &l.module,
-            &bound.plan,
-            &names,
-            &bound.bindings,
-            &addr,
-            stream.stream as sys::CUstream,
-        )?;
+        // SAFETY: the caller's guarantees (above) are launch_on_stream's.
+        unsafe {
+            tessera_cuda::launch_on_stream(
+                &l.module,
+                &bound.plan,
+                &names,
+                &bound.bindings,
+                &addr,
+                stream.stream as sys::CUstream,
+            )?;
+        }
         Ok(())
     }
 }

@@ -1,3 +1,4 @@
+#![cfg(feature = "compile")]
 //! The library API without a GPU: compile (and the on-disk cache), the typed signature, argument
 //! checking with dim inference, coded errors, bundles loaded without a compiler, build.rs output.
 

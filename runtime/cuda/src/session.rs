@@ -268,7 +268,12 @@ impl Drop for Events {
 /// TMA tensor map is encoded on the host and copied into stream-ordered memory
 /// (`cuMemAllocAsync`/`cuMemFreeAsync` on `stream`), so it lives exactly as long as the launch
 /// needs it. This is what the `tessera` library's `Kernel::launch` calls.
-pub fn launch_on_stream(
+///
+/// # Safety
+/// `stream` must be a live stream of the current context (or null, the legacy default stream), and
+/// every address `addr` returns must be a device allocation of at least the bytes its binding's
+/// dtype and shape need, alive until the work on `stream` has run.
+pub unsafe fn launch_on_stream(
     kernel: &Kernel,
     plan: &LaunchPlan,
     names: &[&str],
