@@ -101,6 +101,18 @@ impl Loaded {
         }
         let logical = problem::make_bindings_given(&logical_kernel, &syms, &scalars, c.seed, given)?;
         let bindings = problem::device_bindings(&kernel, &logical)?;
+        // Generated inputs are seeded and reproducible; a scalar nobody gave is said out loud, never
+        // silently defaulted (with any input file given it is an error instead: E0511).
+        for (p, v) in kernel.params.iter().zip(&logical.args) {
+            if let (tessera_ir::ParamKind::Scalar(_), tessera_numerics::ArgValue::Scalar(v)) = (&p.kind, v)
+                && !scalars.iter().any(|(n, _)| n == &p.name)
+            {
+                eprintln!(
+                    "note: scalar `{}` = {v} (not given: the default for seed {}; give --arg {}=VALUE)",
+                    p.name, c.seed, p.name
+                );
+            }
+        }
         Ok(Loaded {
             bundle,
             kernel,

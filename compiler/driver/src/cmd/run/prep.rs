@@ -160,12 +160,16 @@ fn scalar_value(
             tessera_numerics::args::missing_scalar(k, name, "--arg").to_string(),
         ));
     }
+    let said = |v: f64| {
+        eprintln!("note: scalar `{name}` = {v} (not given: the --random default; give --arg {name}=VALUE)");
+        v
+    };
     if let Some(v) = tessera_oracle::default_scalar(k, name, syms) {
-        return Ok(v);
+        return Ok(said(v));
     }
     if d.is_float() {
         // Moderate magnitude so scaled outputs stay well inside their range.
-        Ok(f64::from(g.values(1, 1.0)[0].abs().clamp(0.5, 2.0)))
+        Ok(said(f64::from(g.values(1, 1.0)[0].abs().clamp(0.5, 2.0))))
     } else {
         Err(Failure::usage(format!(
             "error: scalar `{name}: {d}` needs a value: --arg {name}=N"
