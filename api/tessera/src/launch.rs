@@ -10,8 +10,9 @@ use tessera_cuda::cudarc::driver::{CudaStream, sys};
 /// The loaded module of a kernel, and the device it was loaded for.
 pub(crate) struct Loaded {
     ordinal: usize,
-    _device: tessera_cuda::Device,
+    // Dropped in this order: the module is unloaded before the context reference is released.
     module: tessera_cuda::Kernel,
+    device: tessera_cuda::Device,
 }
 
 // SAFETY: the CUDA driver's module and function handles may be used from any thread whose
@@ -80,8 +81,8 @@ impl Kernel {
             let module = tessera_cuda::Kernel::load(&device, self.bundle())?;
             *guard = Some(Loaded {
                 ordinal: stream.device,
-                _device: device,
                 module,
+                device,
             });
         }
         let Some(l) = guard.as_ref() else {
@@ -91,6 +92,9 @@ impl Kernel {
                 "module not loaded",
             ));
         };
+        // The module lives in the device's primary context: make it current on this thread (a
+        // later launch may come from another thread than the one that loaded it).
+        l.device.bind_to_thread()?;
         let names: Vec<&str> = self.signature().params.iter().map(|p| p.name.as_str()).collect();
         let addr = |p: usize, part| bound.addr(p, part);
         // SAFETY: the caller's guarantees (above) are launch_on_stream's.
