@@ -127,10 +127,20 @@ fn output(k: &Kernel, i: usize, ty: &TensorType, shape: &[usize]) -> TensorArg {
     if tessera_oracle::accumulates_into(k, i) {
         data.bytes.iter_mut().for_each(|b| *b = 0);
     }
+    // A scaled output gets a (poisoned) scale buffer too: the kernel writes its scales
+    // (`--out NAME.scale=FILE.npy` writes them).
+    let scale = ty.scale.as_ref().map(|s| {
+        let sshape: Vec<usize> = shape
+            .iter()
+            .zip(&s.block)
+            .map(|(d, b)| d.div_ceil((*b).max(1) as usize))
+            .collect();
+        poison_buf(s.scale_dtype, &sshape, None)
+    });
     TensorArg {
         data,
-        scale: None,
-        global_scale: None,
+        scale,
+        global_scale: ty.scale.as_ref().filter(|s| s.global).map(|_| 1.0),
     }
 }
 
