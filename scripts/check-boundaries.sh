@@ -34,6 +34,10 @@ forbid tessera-formats "tessera-ir|tessera-interp" "formats depend on nothing of
 forbid tessera-interp "tessera-passes|tessera-reference|tessera-lowering-mlir" "the interpreter shares no code with passes, references or lowering"
 forbid tessera-reference "tessera-interp|tessera-ir" "the plain reference shares no code with the interpreter"
 forbid tessera-oracle "tessera-interp" "the reference adapter shares no code with the interpreter"
+# The `tessera` library without its `compile` feature is the runtime-only build: no LLVM/MLIR.
+hits=$(cargo tree -q -e normal -p tessera --no-default-features --features cuda --prefix none 2>/dev/null | awk '{print $1}' | sort -u | grep -E "^($LLVM)$" || true)
+[ -z "$hits" ] || { echo "boundary violated: tessera (default-features = false) depends on $hits -- the runtime-only library loads bundles without LLVM" >&2; fail=1; }
+forbid tessera-macros "$LLVM|$GPU" "the proc macro runs the front end only, inside every cargo build"
 # melior may be named by one crate only.
 namers=$(grep -l -E '^\s*melior' */*/Cargo.toml | grep -v '^lowering/mlir/' || true)
 [ -z "$namers" ] || { echo "boundary violated: melior named outside lowering/mlir: $namers" >&2; fail=1; }

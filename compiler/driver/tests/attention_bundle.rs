@@ -43,6 +43,7 @@ fn the_attention_bundle_plans_for_partial_sequences_and_both_mask_modes() {
             scalars: vec![format!("causal={causal}")],
             seed: 7,
             backend: None,
+            ..Common::default()
         };
         let lines = tessera_runner::plan_bundle(&common).unwrap_or_else(|e| panic!("plan: {e}"));
         let text = lines.join("\n");

@@ -106,8 +106,8 @@ fn run_binds_dims_from_npy_inputs() {
         "--arg",
         &format!("b={}", s(&pb48)),
     ]);
-    assert_ne!(code, 0, "{text}");
-    assert!(text.contains("E0604") && !text.contains("panicked"), "{text}");
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("E0502") && !text.contains("panicked"), "{text}");
     // So is a --dim too large for any host buffer (the element count would overflow).
     let (code, text) = tessera(&[
         "run",
@@ -268,4 +268,106 @@ fn run_refuses_nvfp4_files_without_their_global_scale() {
     args.extend(["--arg", "ga=0.5", "--arg", "gb=2"]);
     let (code, text) = tessera(&args);
     assert_eq!(code, 0, "{text}");
+}
+
+const EW: &str =
+    "kernel ew(x: f32[M, N], y: out f32[M, N]) tiles(BM = 32, BN = 32) grid(cdiv(M, BM), cdiv(N, BN)) {
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    store(y[m0 .. +BM, n0 .. +BN], load(x[m0 .. +BM, n0 .. +BN]) * 2.0);
+}
+";
+
+/// F11 (issue 12): nothing given on the command line is silently ignored, on every backend.
+#[test]
+fn run_refuses_args_that_do_not_fit_the_signature() {
+    let src = tmp("ew.tsr");
+    std::fs::write(&src, EW).expect("write ew.tsr");
+    let x = InputGen::new(1).plain(DType::F32, &[64, 64], None).expect("x");
+    let px = tmp("ew_x.npy");
+    write_npy(&px, &x).expect("write x");
+    let (s, xs) = (src.to_str().expect("utf8"), px.to_str().expect("utf8"));
+    let gemm_a = InputGen::new(2).plain(DType::F8E4M3, &[64, 64], None).expect("a");
+    let pa = tmp("f8_a.npy");
+    write_npy(&pa, &gemm_a).expect("write a");
+    let pas = pa.to_str().expect("utf8");
+    for backend in ["interp", "cuda"] {
+        let cases: Vec<(Vec<String>, &str)> = vec![
+            (vec![format!("x={xs}"), format!("y={xs}")], "error[E0511]"),
+            (
+                vec![format!("x={xs}"), "x=/nonexistent.npy".into()],
+                "error[E0511]",
+            ),
+            (
+                vec![format!("x={xs}"), "x.scale=/nonexistent.npy".into()],
+                "error[E0508]",
+            ),
+            (vec![format!("x={xs}"), "z=1".into()], "error[E0511]"),
+        ];
+        for (args, code) in cases {
+            let mut cmd = vec!["run", s, "--backend", backend];
+            for a in &args {
+                cmd.extend(["--arg", a]);
+            }
+            let (rc, text) = tessera(&cmd);
+            assert_eq!(rc, 2, "{backend} {args:?}: {text}");
+            assert!(text.contains(code), "{backend} {args:?}: want {code} in {text}");
+        }
+    }
+    // A missing f32 scalar is never defaulted on real data (it used to be a seeded value).
+    let (rc, text) = tessera(&[
+        "run",
+        "dsl_examples/gemm_fp8.tsr",
+        "--arg",
+        &format!("a={pas}"),
+        "--arg",
+        &format!("b={pas}"),
+    ]);
+    assert_eq!(rc, 2, "{text}");
+    assert!(
+        text.contains("error[E0511]") && text.contains("scale_a"),
+        "{text}"
+    );
+    // --out of an input
+    let (rc, text) = tessera(&["run", s, "--arg", &format!("x={xs}"), "--out", &format!("x={xs}")]);
+    assert_eq!(rc, 2, "{text}");
+    assert!(text.contains("error[E0511]"), "{text}");
+}
+
+/// `--backend cuda --arg x=FILE.npy` is accepted (it used to be refused): here, without a GPU, the
+/// run gets as far as the device and exits 3; with a GPU it runs on the file's data.
+#[test]
+fn run_cuda_takes_npy_inputs() {
+    let src = tmp("ew_gpu.tsr");
+    std::fs::write(&src, EW).expect("write");
+    let x = InputGen::new(1).plain(DType::F32, &[40, 72], None).expect("x");
+    let px = tmp("ew_gpu_x.npy");
+    write_npy(&px, &x).expect("write x");
+    let py = tmp("ew_gpu_y.npy");
+    let (rc, text) = tessera(&[
+        "run",
+        src.to_str().expect("utf8"),
+        "--backend",
+        "cuda",
+        "--arg",
+        &format!("x={}", px.display()),
+        "--out",
+        &format!("y={}", py.display()),
+    ]);
+    if tessera_cuda::device_available() {
+        assert_eq!(rc, 0, "{text}");
+        let y = read_npy(&py, DType::F32, Some(&[40, 72]), None).expect("y");
+        let (xv, yv) = (
+            tessera_numerics::decode_buf(&x).expect("x"),
+            tessera_numerics::decode_buf(&y).expect("y"),
+        );
+        assert!(
+            xv.iter().zip(&yv).all(|(a, b)| (a * 2.0 - b).abs() <= 1e-6),
+            "{text}"
+        );
+    } else {
+        eprintln!("skipped the launch: no CUDA device here");
+        assert_eq!(rc, 3, "{text}");
+        assert!(text.contains("no CUDA device"), "{text}");
+    }
 }

@@ -11,6 +11,8 @@
 //! - E0509 `.npy` input is not a regular file (a device such as /dev/zero, a FIFO, a directory)
 //!   or is larger than `npy::MAX_NPY_BYTES`
 //! - E0510 a byte that is not a code of the dtype (fp6 with bits 6-7 set, i1 other than 0/1)
+//! - E0511 an argument that does not fit the kernel's signature: an unknown name, an `out`
+//!   parameter given as input, a name given twice, a missing argument (a scalar with no value)
 
 use std::fmt;
 
@@ -48,3 +50,4 @@ pub const E_TYPE_SHAPE: &str = "E0507";
 pub const E_SCALE: &str = "E0508";
 pub const E_NPY_SOURCE: &str = "E0509";
 pub const E_BAD_CODE: &str = "E0510";
+pub const E_ARG: &str = "E0511";

@@ -2,6 +2,7 @@
 //! their exact device storage format, kernel argument bindings, validation metrics and tolerances,
 //! output poisoning, seeded input generators and `.npy` I/O. Conventions: docs/NUMERICS.md.
 
+pub mod args;
 pub mod blocks;
 pub mod buffer;
 pub mod compare;

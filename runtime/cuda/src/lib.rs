@@ -11,10 +11,13 @@ mod module;
 mod session;
 mod tensormap;
 
+/// The cudarc this crate is built with, for callers that pass their own `CudaStream`/`CudaSlice`
+/// (only runtime crates name cudarc in their manifests: scripts/check-boundaries.sh).
+pub use cudarc;
 pub use device::{Device, DeviceInfo, device_available, driver_present};
 pub use error::{CudaError, classify_init};
 pub use memory::DeviceBuffer;
 pub use module::Kernel;
-pub use session::{RunReport, bench, run};
+pub use session::{RunReport, bench, launch_on_stream, run};
 pub use tensormap::{TensorMapBytes, TensorMapPlan, TmaElem, encode};
 pub use tessera_bundle::{KernelArg, ParamBlock, marshal};

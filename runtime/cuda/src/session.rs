@@ -261,3 +261,113 @@ impl Drop for Events {
         }
     }
 }
+
+/// Launch `kernel` once over memory the caller owns, on the caller's `stream`, asynchronously (no
+/// synchronize, no copies of the caller's data): `addr(param, part)` gives the device address of
+/// each tensor buffer, `bindings` gives their dtypes and shapes (their host bytes are not read). A
+/// TMA tensor map is encoded on the host and copied into stream-ordered memory
+/// (`cuMemAllocAsync`/`cuMemFreeAsync` on `stream`), so it lives exactly as long as the launch
+/// needs it. This is what the `tessera` library's `Kernel::launch` calls.
+///
+/// # Safety
+/// `stream` must be a live stream of the current context (or null, the legacy default stream), and
+/// every address `addr` returns must be a device allocation of at least the bytes its binding's
+/// dtype and shape need, alive until the work on `stream` has run.
+pub unsafe fn launch_on_stream(
+    kernel: &Kernel,
+    plan: &LaunchPlan,
+    names: &[&str],
+    bindings: &Bindings,
+    addr: &dyn Fn(usize, TensorPart) -> Option<u64>,
+    stream: sys::CUstream,
+) -> Result<(), CudaError> {
+    let mut maps: Vec<(usize, sys::CUdeviceptr)> = Vec::new();
+    let free_all = |maps: &[(usize, sys::CUdeviceptr)]| {
+        for (_, p) in maps {
+            // SAFETY: allocated on this stream below; freed in stream order after the launch.
+            let _ = unsafe { sys::cuMemFreeAsync(*p, stream) };
+        }
+    };
+    for (slot, s) in plan.slots.iter().enumerate() {
+        let SlotValue::TensorMap { param, part, tma } = s else {
+            continue;
+        };
+        let ArgValue::Tensor(t) = &bindings.args[*param] else {
+            free_all(&maps);
+            return Err(CudaError::Invalid(format!(
+                "slot {slot}: tensor map over a scalar"
+            )));
+        };
+        let buf = match part {
+            TensorPart::Data => Some(&t.data),
+            TensorPart::Scale => t.scale.as_ref(),
+        };
+        let what = format!("`{}` {part:?} (slot {slot})", names.get(*param).unwrap_or(&"?"));
+        let encoded = buf
+            .ok_or_else(|| CudaError::Invalid(format!("slot {slot}: tensor map over missing scales")))
+            .and_then(|b| TensorMapPlan::new(tma, b, &what))
+            .and_then(|p| {
+                let a = addr(*param, *part)
+                    .ok_or_else(|| CudaError::Invalid(format!("slot {slot}: no device address")))?;
+                encode(&p, a, &what)
+            });
+        let bytes = match encoded {
+            Ok(b) => b,
+            Err(e) => {
+                free_all(&maps);
+                return Err(e);
+            }
+        };
+        let mut dptr: sys::CUdeviceptr = 0;
+        // SAFETY: out-pointer to a local; a live stream of the current context.
+        let r = check("cuMemAllocAsync", unsafe {
+            sys::cuMemAllocAsync(&mut dptr, bytes.len().max(256), stream)
+        })
+        .and_then(|()| {
+            // SAFETY: `dptr` holds at least `bytes.len()` bytes; pageable source: the call returns
+            // once the bytes are staged, so `bytes` may be dropped afterwards.
+            check("cuMemcpyHtoDAsync", unsafe {
+                sys::cuMemcpyHtoDAsync_v2(dptr, bytes.as_ptr().cast(), bytes.len(), stream)
+            })
+        });
+        maps.push((slot, dptr));
+        if let Err(e) = r {
+            free_all(&maps);
+            return Err(e);
+        }
+    }
+    let map_addr = |slot: usize| maps.iter().find(|(s, _)| *s == slot).map(|m| m.1);
+    let args = match marshal(&plan.slots, addr, &map_addr) {
+        Ok(a) => a,
+        Err(e) => {
+            free_all(&maps);
+            return Err(e.into());
+        }
+    };
+    let mut params = ParamBlock::new(&args);
+    let mut ptrs = params.pointers();
+    // SAFETY: `ptrs` point into `params`, alive for the call (the driver copies the parameter
+    // values at launch); the caller guarantees its buffers outlive the work on `stream`.
+    let r = unsafe {
+        sys::cuLaunchKernel(
+            kernel.func,
+            plan.grid[0],
+            plan.grid[1],
+            plan.grid[2],
+            plan.block[0],
+            plan.block[1],
+            plan.block[2],
+            plan.smem,
+            stream,
+            ptrs.as_mut_ptr(),
+            std::ptr::null_mut(),
+        )
+    };
+    free_all(&maps);
+    check("cuLaunchKernel", r).map_err(|e| {
+        CudaError::Invalid(format!(
+            "launch of `{}` with grid {:?} block {:?} shared {} B failed: {e}",
+            kernel.entry, plan.grid, plan.block, plan.smem
+        ))
+    })
+}

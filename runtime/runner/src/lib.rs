@@ -23,7 +23,7 @@ pub use backend::{Backend, Gpu};
 pub use bench::{BenchRow, bench_bundle, bench_loaded};
 pub use error::{ErrorKind, RunnerError};
 pub use plan::plan_bundle;
-pub use run::{RunRow, run_bundle, run_loaded};
+pub use run::{OutSpec, RunRow, run_bundle, run_bundle_to, run_loaded, run_loaded_to};
 pub use session::{Common, Loaded};
 pub use tessera_bundle::stats::BenchOptions;
 pub use validate::{ValidateOptions, ValidateRow, validate_bundle, validate_loaded};

@@ -32,6 +32,11 @@ struct CommonArgs {
     /// Scalar parameter value, e.g. `--scalar alpha=0.5`.
     #[arg(long = "scalar", value_name = "NAME=V")]
     scalars: Vec<String>,
+    /// Your data: `--arg a=a.npy` for a tensor input, `--arg a.scale=as.npy` for its block scales
+    /// (row-major, logical), `--arg alpha=0.5` for a scalar. Files bind the symbolic dims; inputs
+    /// not given are generated from --seed; with any file given, every scalar must be given.
+    #[arg(long = "arg", value_name = "NAME=FILE.npy|V")]
+    args: Vec<String>,
     /// Seed of the random inputs (printed with every result).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -49,9 +54,10 @@ enum Cmd {
     Run {
         #[command(flatten)]
         c: CommonArgs,
-        /// Write each output as DIR/<param>.npy.
-        #[arg(long)]
-        out: Option<PathBuf>,
+        /// `NAME=FILE.npy` writes output NAME (`NAME.scale=FILE.npy` its block scales, row-major);
+        /// a bare DIR writes every output as DIR/<param>.npy (and DIR/<param>.scale.npy).
+        #[arg(long = "out", value_name = "NAME=FILE.npy|DIR")]
+        out: Vec<String>,
     },
     /// Check the GPU against the interpreter and the plain reference on fresh random inputs.
     Validate {
@@ -98,6 +104,8 @@ fn common(c: &CommonArgs) -> Result<Common, RunnerError> {
         scalars: c.scalars.clone(),
         seed: c.seed,
         backend,
+        args: c.args.clone(),
+        default_dims: Vec::new(),
     })
 }
 
@@ -114,7 +122,11 @@ fn append_json(path: &Option<PathBuf>, v: serde_json::Value) -> Result<(), Runne
 fn go(cmd: Cmd) -> Result<bool, RunnerError> {
     match cmd {
         Cmd::Run { c, out } => {
-            let row = tessera_runner::run_bundle(&common(&c)?, out.as_deref())?;
+            let outs = tessera_runner::OutSpec::parse(&out)?;
+            let row = tessera_runner::run_bundle_to(&common(&c)?, &outs)?;
+            for (_, f) in &outs.files {
+                eprintln!("wrote {}", f.display());
+            }
             eprintln!("device: {}", row.device);
             println!("{}", row.line());
             let clean = row.outputs.iter().all(|o| o.poisoned == 0 && o.non_finite == 0);

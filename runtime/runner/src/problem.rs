@@ -143,6 +143,23 @@ pub fn make_bindings(
     scalars: &[(String, String)],
     seed: u64,
 ) -> Result<Bindings, RunnerError> {
+    make_bindings_given(k, syms, scalars, seed, vec![None; k.params.len()])
+}
+
+/// [`make_bindings`] where some inputs are the caller's data (`given[i]`, e.g. read from `--arg
+/// name=FILE.npy`, logical form): those are used as they are (their shapes must fit the bound dims)
+/// and never rewritten by the reference conventions. With any tensor given, every scalar must be
+/// in `scalars` (`E0511`): a made-up value would silently change the user's computation; an NVFP4
+/// input given from a file takes its per-tensor scale from its `global = ...` scalar.
+pub fn make_bindings_given(
+    k: &Kernel,
+    syms: &[(String, i64)],
+    scalars: &[(String, String)],
+    seed: u64,
+    mut given: Vec<Option<TensorArg>>,
+) -> Result<Bindings, RunnerError> {
+    given.resize(k.params.len(), None);
+    let real_data = given.iter().any(Option::is_some);
     let mut g = InputGen::new(seed);
     for (n, _) in scalars {
         if !k
@@ -166,18 +183,33 @@ pub fn make_bindings(
                     ArgValue::Tensor(zeroed(ty, &shape))
                 } else if *is_out {
                     ArgValue::Tensor(poisoned(ty, &shape))
+                } else if let Some(t) = given[i].clone() {
+                    if t.data.shape != shape {
+                        return Err(RunnerError::usage(format!(
+                            "error[{}]: `{}` has shape {:?} but the bound dims ({}) give {:?}",
+                            tessera_numerics::error::E_SHAPE,
+                            p.name,
+                            t.data.shape,
+                            shape_label(syms),
+                            shape
+                        )));
+                    }
+                    ArgValue::Tensor(t)
                 } else {
                     ArgValue::Tensor(g.tensor_arg(ty, &shape)?)
                 }
             }
             ParamKind::Scalar(d) => {
-                let given = scalars
+                let value = scalars
                     .iter()
                     .find(|(n, _)| n == &p.name)
                     .map(|(_, v)| v.as_str());
-                match (given, tessera_oracle::default_scalar(k, &p.name, syms)) {
+                if value.is_none() && real_data {
+                    return Err(tessera_numerics::args::missing_scalar(k, &p.name, "--arg").into());
+                }
+                match (value, tessera_oracle::default_scalar(k, &p.name, syms)) {
                     (None, Some(v)) => ArgValue::Scalar(v),
-                    _ => ArgValue::Scalar(scalar_value(&p.name, *d, given, &mut g)?),
+                    _ => ArgValue::Scalar(scalar_value(&p.name, *d, value, &mut g)?),
                 }
             }
         };
@@ -191,14 +223,24 @@ pub fn make_bindings(
         };
         let ti = k.params.iter().position(|p| p.name == tensor);
         let pi = k.params.iter().position(|p| &p.name == param);
-        if let (Some(ti), Some(pi)) = (ti, pi)
-            && let ArgValue::Tensor(TensorArg {
-                global_scale: Some(g),
-                ..
-            }) = &args[ti]
+        let (Some(ti), Some(pi)) = (ti, pi) else {
+            continue;
+        };
+        if given[ti].is_some() {
+            // The user's NVFP4 codes: the scale comes from the scalar they gave (checked above).
+            if let (ArgValue::Scalar(v), ArgValue::Tensor(t)) = (args[pi].clone(), &mut args[ti]) {
+                t.global_scale = Some(v as f32);
+            }
+        } else if let ArgValue::Tensor(TensorArg {
+            global_scale: Some(g),
+            ..
+        }) = &args[ti]
             && !scalars.iter().any(|(n, _)| n == param)
         {
             args[pi] = ArgValue::Scalar(f64::from(*g));
+        } else if let (ArgValue::Scalar(v), ArgValue::Tensor(t)) = (args[pi].clone(), &mut args[ti]) {
+            // A generated tensor and a given scalar: the tensor's contract follows the scalar.
+            t.global_scale = Some(v as f32);
         }
     }
     let mut b = Bindings {
@@ -206,6 +248,12 @@ pub fn make_bindings(
         syms: syms.to_vec(),
     };
     tessera_oracle::prepare_inputs(k, &mut b, seed).map_err(|e| RunnerError::usage(e.to_string()))?;
+    // The caller's data wins over the conventions' index inputs.
+    for (i, t) in given.into_iter().enumerate() {
+        if let Some(t) = t {
+            b.args[i] = ArgValue::Tensor(t);
+        }
+    }
     Ok(b)
 }
 

@@ -88,6 +88,7 @@ fn load(target: &str, dims: &[&str]) -> Loaded {
         scalars: vec![],
         seed: 11,
         backend: None,
+        ..Common::default()
     };
     Loaded::from_bundle(bundle_of(&k, target), &common).expect("loads")
 }

@@ -97,6 +97,7 @@ fn common(dir: &std::path::Path, dims: &[&str]) -> Common {
         scalars: vec![],
         seed: 7,
         backend: None,
+        ..Common::default()
     }
 }
 

@@ -291,6 +291,28 @@ for an fp6 parameter is the usual cause).",
         ),
         check: Check::Describe,
     },
+    StageCodeInfo {
+        code: "E0511",
+        title: "argument does not fit the kernel's signature",
+        stage: "tessera-numerics (`tessera run/validate --arg`, `tessera-runner --arg`, the `tessera` library's launch)",
+        explanation: "Every argument given by name is checked against the kernel's parameters before anything is read \
+or launched, so nothing given is silently ignored: a name that is not a parameter, an `out` parameter given as an \
+input (the kernel writes it; write it out with `--out NAME=FILE.npy`), the same name given twice, and a scalar \
+with no value (scalars are never defaulted when the inputs are your data) are refused. The `tessera` library \
+reports a wrong argument count, a tensor passed for a scalar (or the reverse), and a device buffer whose dtype, \
+rank or length does not match the parameter with the same code.",
+        wrong: ex(
+            ADD_ONE,
+            "tessera run x.tsr --arg x=x.npy --arg y=y.npy",
+            "`y` is `out`: the kernel overwrites it, so the file would be ignored.",
+        ),
+        right: ex(
+            ADD_ONE,
+            "tessera run x.tsr --arg x=x.npy --out y=y.npy",
+            "Give the inputs with --arg and name the outputs to write with --out.",
+        ),
+        check: Check::Describe,
+    },
     // ---- interpreter (compiler/interp/src/error.rs) ----
     StageCodeInfo {
         code: "E0601",
@@ -354,20 +376,19 @@ encoded for another dtype would be decoded as garbage, so they are refused befor
         stage: "tessera-interp (bindings)",
         explanation: "Each buffer's shape must match its parameter's type, and one symbolic dim must take one value \
 across all parameters (`K` of `a[M, K]` and `b[N, K]`). Logical scales given for a swizzled layout are refused \
-here too (the prepack check's E0657 is in the message).",
-        wrong: exf(
+here too (the prepack check's E0657 is in the message). `tessera run --arg` and the runner check `.npy` files \
+against each other before the interpreter sees them and report a disagreement as E0502.",
+        wrong: ex(
             GEMM_BF16,
-            &[npy("a.npy", "<u2", &[128, 256]), npy("b.npy", "<u2", &[64, 512])],
-            "tessera run x.tsr --arg a=a.npy --arg b=b.npy",
+            "tessera_interp::run(&kernel, &mut bindings, ProgramSet::All) with `a` bound as [128, 256] and `b` as [64, 512]",
             "K would be 256 for `a` and 512 for `b`.",
         ),
-        right: exf(
+        right: ex(
             GEMM_BF16,
-            &[npy("a.npy", "<u2", &[128, 256]), npy("b.npy", "<u2", &[64, 256])],
-            "tessera run x.tsr --arg a=a.npy --arg b=b.npy",
-            "b.npy is [64, 256], so K = 256 everywhere.",
+            "tessera_interp::run(&kernel, &mut bindings, ProgramSet::All) with `b` bound as [64, 256]",
+            "K = 256 everywhere.",
         ),
-        check: Check::Run,
+        check: Check::Describe,
     },
     StageCodeInfo {
         code: "E0605",

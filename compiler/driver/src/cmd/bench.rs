@@ -48,6 +48,7 @@ pub fn main(a: Args) -> ExitCode {
         scalars: a.scalars,
         seed: a.seed,
         backend,
+        ..Common::default()
     };
     let opts = BenchOptions {
         warmup: a.warmup,

@@ -2,18 +2,19 @@
 //! [--arg alpha=0.5] [--dim M=100 ...] [--random --seed N] --out c=c.npy`: run a kernel and write
 //! its outputs as `.npy`. Symbolic dims bind from the input shapes (or `--dim`/defaults with
 //! `--random`); the seed of random inputs is printed. `--backend cuda|hip` builds the kernel
-//! in-process (sm_90a / gfx950) and launches it once through the runner library (inputs from
-//! `--seed`; exit 3 when there is no GPU).
+//! in-process (sm_90a / gfx950) and launches it once through the runner library on the same
+//! `--arg` inputs (inputs not given come from `--seed`; exit 3 when there is no GPU). Every `--arg`
+//! is checked against the signature first (E0511 / E0508): nothing given is silently ignored.
 
 pub mod gpu;
 pub mod prep;
 
 use prep::{Backend, Failure, dims_label, fresh_seed, load_kernel, make_bindings, parse_dims, parse_pairs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 use tessera_interp::ProgramSet;
-use tessera_numerics::{ArgValue, decode_buf, write_npy};
+use tessera_numerics::{ArgValue, decode_buf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -62,19 +63,11 @@ fn run(args: Args) -> Result<(), Failure> {
 fn run_interp(args: Args) -> Result<(), Failure> {
     let kernel = load_kernel(&args.file, args.kernel.as_deref())?;
     let pairs = parse_pairs(&args.args, "arg")?;
-    let outs = parse_pairs(&args.outs, "out")?;
-    for (n, _) in &outs {
-        let ok = kernel
-            .params
-            .iter()
-            .any(|p| &p.name == n && matches!(p.kind, tessera_ir::ParamKind::Tensor { is_out: true, .. }));
-        if !ok {
-            return Err(Failure::usage(format!(
-                "error: --out {n}: `{n}` is not an `out` tensor of kernel `{}`",
-                kernel.name
-            )));
-        }
+    let outs = tessera_runner::OutSpec::parse(&args.outs).map_err(gpu::runner_failure)?;
+    if outs.dir.is_some() {
+        return Err(Failure::usage("error: --out takes NAME=FILE.npy"));
     }
+    outs.check(&kernel).map_err(gpu::runner_failure)?;
     let dims = parse_dims(&args.dims)?;
     let seed = args.seed.unwrap_or_else(fresh_seed);
     let mut b = make_bindings(&kernel, &pairs, &dims, args.random, seed)?;
@@ -106,27 +99,23 @@ fn run_interp(args: Args) -> Result<(), Failure> {
             v.len(),
             head.join(", ")
         );
-        if let Some((_, path)) = outs.iter().find(|(n, _)| n == &p.name) {
-            write_npy(Path::new(path), &t.data).map_err(|e| Failure::usage(e.to_string()))?;
-            println!("wrote {path}");
-        }
+    }
+    tessera_runner::run::write_outputs(&kernel, &b, &outs).map_err(gpu::runner_failure)?;
+    for (_, path) in &outs.files {
+        println!("wrote {}", path.display());
     }
     Ok(())
 }
 
-/// `--backend cuda|hip`: build in-process, launch once on fresh seeded inputs (the runner makes
-/// them; `.npy` inputs are an interpreter feature), write requested outputs.
+/// `--backend cuda|hip`: build in-process, launch once on the `--arg` inputs (`.npy` tensors and
+/// their `.scale`s, scalars; inputs not given are generated from the seed), write requested outputs
+/// (`--out c=c.npy`, `--out c.scale=cs.npy` for a scaled output's block scales).
 fn run_gpu(args: Args) -> Result<(), Failure> {
     let pairs = parse_pairs(&args.args, "arg")?;
-    if let Some((n, _)) = pairs
-        .iter()
-        .find(|(n, v)| v.ends_with(".npy") || n.ends_with(".scale"))
-    {
-        return Err(Failure::usage(format!(
-            "error: --arg {n}: with a GPU backend the inputs are generated from --seed; give scalars only"
-        )));
+    let outs = tessera_runner::OutSpec::parse(&args.outs).map_err(gpu::runner_failure)?;
+    if outs.dir.is_some() {
+        return Err(Failure::usage("error: --out takes NAME=FILE.npy"));
     }
-    let outs = parse_pairs(&args.outs, "out")?;
     let dims = parse_dims(&args.dims)?;
     let seed = args.seed.unwrap_or_else(fresh_seed);
     println!("seed: {seed}");
@@ -138,27 +127,10 @@ fn run_gpu(args: Args) -> Result<(), Failure> {
         &pairs,
         seed,
     )?;
-    for (n, _) in &outs {
-        if !tessera_runner::problem::outputs(&loaded.kernel)
-            .iter()
-            .any(|&i| loaded.kernel.params.get(i).is_some_and(|p| &p.name == n))
-        {
-            return Err(Failure::usage(format!(
-                "error: --out {n}: `{n}` is not an `out` tensor of kernel `{}`",
-                loaded.kernel.name
-            )));
-        }
-    }
-    // The runner writes `<dir>/<param>.npy`; outputs are staged there and moved where asked.
-    let stage = std::env::temp_dir().join(format!("tessera-run-{}-{seed}", std::process::id()));
-    let row = tessera_runner::run_loaded(loaded, (!outs.is_empty()).then_some(stage.as_path()), seed)
-        .map_err(gpu::runner_failure)?;
+    let row = tessera_runner::run_loaded_to(loaded, &outs, seed).map_err(gpu::runner_failure)?;
     println!("{}", row.line());
-    for (n, path) in &outs {
-        let from = stage.join(format!("{n}.npy"));
-        std::fs::copy(&from, path).map_err(|e| Failure::usage(format!("error: writing {path}: {e}")))?;
-        println!("wrote {path}");
+    for (_, path) in &outs.files {
+        println!("wrote {}", path.display());
     }
-    let _ = std::fs::remove_dir_all(&stage);
     Ok(())
 }

@@ -31,13 +31,14 @@ pub fn runner_failure(e: RunnerError) -> Failure {
     }
 }
 
-/// Build `file`'s kernel for `backend`'s target and prepare it with fresh seeded inputs.
+/// Build `file`'s kernel for `backend`'s target and prepare it: inputs from `args` (`name=FILE.npy`,
+/// `name.scale=FILE.npy`, scalars `name=VALUE`), the rest fresh from `seed`.
 pub fn load(
     file: &Path,
     kernel: Option<&str>,
     backend: Backend,
     dims: &[(String, i64)],
-    scalars: &[(String, String)],
+    args: &[(String, String)],
     seed: u64,
 ) -> Result<Loaded, Failure> {
     let Some((target, _)) = target_of(backend) else {
@@ -54,7 +55,7 @@ pub fn load(
         exit: f.exit,
         message: f.message.trim_end().to_string(),
     })?;
-    prepare(built, backend, dims, scalars, seed)
+    prepare(built, backend, dims, args, seed)
 }
 
 /// Prepare an already built bundle for `backend` with fresh seeded inputs (for callers that
@@ -63,21 +64,26 @@ pub fn prepare(
     built: Built,
     backend: Backend,
     dims: &[(String, i64)],
-    scalars: &[(String, String)],
+    args: &[(String, String)],
     seed: u64,
 ) -> Result<Loaded, Failure> {
     let Some((_, rb)) = target_of(backend) else {
         return Err(Failure::usage("error: the interpreter needs no build"));
     };
-    // The same defaults as the interpreter path (M=100, N=704, K=320, ...: partial tiles).
-    let dims = choose_dims(&built.ir, dims)?;
+    // The same defaults as the interpreter path (M=100, N=704, K=320, ...: partial tiles), used
+    // only for dims that neither --dim nor an input file binds.
+    let defaults = choose_dims(&built.ir, dims)?;
     let common = Common {
         // In-memory bundle: the directory is only used in messages.
         bundle_dir: PathBuf::from(format!("<in-memory {} build of {}>", built.target, built.kernel)),
         dims: dims.iter().map(|(n, v)| format!("{n}={v}")).collect(),
-        scalars: scalars.iter().map(|(n, v)| format!("{n}={v}")).collect(),
+        default_dims: defaults.iter().map(|(n, v)| format!("{n}={v}")).collect(),
+        // `--arg`: tensors from .npy files (and their `.scale`s) and scalars; the runner checks
+        // them against the signature (F11) and binds dims from the files.
+        args: args.iter().map(|(n, v)| format!("{n}={v}")).collect(),
         seed,
         backend: Some(rb),
+        ..Common::default()
     };
     Loaded::from_bundle(built.bundle, &common).map_err(runner_failure)
 }

@@ -6,24 +6,11 @@ use crate::cmd::check::E_UNREADABLE;
 use std::path::Path;
 use tessera_interp::concrete_shape;
 use tessera_ir::{DType, Kernel, ParamKind, TensorType};
-use tessera_numerics::error::{E_SCALE, E_SHAPE};
-use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg, poison_buf, read_npy};
+use tessera_numerics::error::E_SCALE;
+use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg, poison_buf};
 
 /// A CLI failure: the message to print and the exit code (1 = the check failed, 2 = usage/input).
-#[derive(Debug)]
-pub struct Failure {
-    pub exit: u8,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            exit: 2,
-            message: message.into(),
-        }
-    }
-}
+pub use tessera::compiler::Failure;
 
 /// The backends a kernel can run on; the interpreter is always available.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -140,10 +127,20 @@ fn output(k: &Kernel, i: usize, ty: &TensorType, shape: &[usize]) -> TensorArg {
     if tessera_oracle::accumulates_into(k, i) {
         data.bytes.iter_mut().for_each(|b| *b = 0);
     }
+    // A scaled output gets a (poisoned) scale buffer too: the kernel writes its scales
+    // (`--out NAME.scale=FILE.npy` writes them).
+    let scale = ty.scale.as_ref().map(|s| {
+        let sshape: Vec<usize> = shape
+            .iter()
+            .zip(&s.block)
+            .map(|(d, b)| d.div_ceil((*b).max(1) as usize))
+            .collect();
+        poison_buf(s.scale_dtype, &sshape, None)
+    });
     TensorArg {
         data,
-        scale: None,
-        global_scale: None,
+        scale,
+        global_scale: ty.scale.as_ref().filter(|s| s.global).map(|_| 1.0),
     }
 }
 
@@ -153,6 +150,7 @@ fn scalar_value(
     d: DType,
     given: &[(String, String)],
     syms: &[(String, i64)],
+    random: bool,
     g: &mut InputGen,
 ) -> Result<f64, Failure> {
     if let Some((_, v)) = given.iter().find(|(n, _)| n == name) {
@@ -166,12 +164,22 @@ fn scalar_value(
         }
         return Ok(x);
     }
+    if !random {
+        // The inputs are the user's data: a made-up scalar would silently change the result.
+        return Err(Failure::usage(
+            tessera_numerics::args::missing_scalar(k, name, "--arg").to_string(),
+        ));
+    }
+    let said = |v: f64| {
+        eprintln!("note: scalar `{name}` = {v} (not given: the --random default; give --arg {name}=VALUE)");
+        v
+    };
     if let Some(v) = tessera_oracle::default_scalar(k, name, syms) {
-        return Ok(v);
+        return Ok(said(v));
     }
     if d.is_float() {
         // Moderate magnitude so scaled outputs stay well inside their range.
-        Ok(f64::from(g.values(1, 1.0)[0].abs().clamp(0.5, 2.0)))
+        Ok(said(f64::from(g.values(1, 1.0)[0].abs().clamp(0.5, 2.0))))
     } else {
         Err(Failure::usage(format!(
             "error: scalar `{name}: {d}` needs a value: --arg {name}=N"
@@ -189,82 +197,29 @@ pub fn make_bindings(
     random: bool,
     seed: u64,
 ) -> Result<Bindings, Failure> {
-    for (n, _) in args {
-        let base = n.strip_suffix(".scale").unwrap_or(n);
-        if !k.params.iter().any(|p| p.name == base) {
-            return Err(Failure::usage(format!(
-                "error: --arg {n}: kernel `{}` has no parameter `{base}`",
-                k.name
-            )));
-        }
-    }
+    // 1. Every name checked against the signature (F11: an `out` parameter, a name given twice,
+    //    `x.scale` for an unscaled tensor are coded errors), then the given tensors read.
+    let read =
+        tessera_numerics::args::read_tensor_args(k, args).map_err(|e| Failure::usage(e.to_string()))?;
     let file = |n: &str| args.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
-    // 1. Read the given input tensors (shapes unknown yet: the file says).
-    let mut read: Vec<Option<TensorArg>> = vec![None; k.params.len()];
-    for (i, p) in k.params.iter().enumerate() {
-        let ParamKind::Tensor { ty, is_out: false } = &p.kind else {
-            continue;
-        };
-        let Some(path) = file(&p.name) else {
-            if random {
-                continue;
-            }
-            return Err(Failure::usage(format!(
-                "error: input `{}` needs --arg {}=FILE.npy (or use --random)",
-                p.name, p.name
-            )));
-        };
-        let data = read_npy(Path::new(path), ty.dtype, None, ty.packed_axis)
-            .map_err(|e| Failure::usage(e.to_string()))?;
-        let scale = match &ty.scale {
-            Some(spec) => {
-                let key = format!("{}.scale", p.name);
-                match file(&key) {
-                    Some(sp) => Some(
-                        read_npy(Path::new(sp), spec.scale_dtype, None, None)
-                            .map_err(|e| Failure::usage(e.to_string()))?,
-                    ),
-                    None => {
-                        return Err(Failure::usage(format!(
-                            "error[{E_SCALE}]: `{}` is block-scaled: give its scales with --arg {key}=FILE.npy",
-                            p.name
-                        )));
-                    }
-                }
-            }
-            None => None,
-        };
-        read[i] = Some(TensorArg {
-            data,
-            scale,
-            global_scale: None,
-        });
+    if !random
+        && let Some(p) = k.params.iter().zip(&read).find_map(|(p, r)| {
+            matches!(p.kind, ParamKind::Tensor { is_out: false, .. })
+                .then_some(p)
+                .filter(|_| r.is_none())
+        })
+    {
+        return Err(Failure::usage(format!(
+            "error[{}]: input `{}` needs --arg {}=FILE.npy (or use --random)",
+            tessera_numerics::error::E_ARG,
+            p.name,
+            p.name
+        )));
     }
     // 2. Dims: bound by the files' shapes, then --dim, then defaults.
-    let mut bound: Vec<(String, i64)> = Vec::new();
-    for (p, t) in k.params.iter().zip(&read) {
-        let (ParamKind::Tensor { ty, .. }, Some(t)) = (&p.kind, t) else {
-            continue;
-        };
-        for (d, n) in ty.dims.iter().zip(&t.data.shape) {
-            if let tessera_ir::Dim::Sym(s) = d
-                && !bound.iter().any(|(b, _)| b == s)
-            {
-                bound.push((s.clone(), *n as i64));
-            }
-        }
-    }
-    for (n, v) in dims {
-        match bound.iter().find(|(b, _)| b == n) {
-            Some((_, b)) if b != v => {
-                return Err(Failure::usage(format!(
-                    "error[{E_SHAPE}]: --dim {n}={v} but the inputs have {n} = {b}"
-                )));
-            }
-            Some(_) => {}
-            None => bound.push((n.clone(), *v)),
-        }
-    }
+    let bound = tessera_numerics::args::dims_of_tensors(k, &read)
+        .and_then(|f| tessera_numerics::args::merge_dims(&f, dims))
+        .map_err(|e| Failure::usage(e.to_string()))?;
     let syms = choose_dims(k, &bound)?;
     // 3. Everything else: random inputs, outputs, scalars.
     let mut g = InputGen::new(seed);
@@ -283,7 +238,9 @@ pub fn make_bindings(
                     )
                 }
             }
-            (ParamKind::Scalar(d), _) => ArgValue::Scalar(scalar_value(k, &p.name, *d, args, &syms, &mut g)?),
+            (ParamKind::Scalar(d), _) => {
+                ArgValue::Scalar(scalar_value(k, &p.name, *d, args, &syms, random, &mut g)?)
+            }
         });
     }
     // NV globals: the scalar and the tensor's per-tensor scale must agree. A scalar the user gave

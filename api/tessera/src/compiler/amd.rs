@@ -2,10 +2,10 @@
 //! `ld.lld` and audited with `llvm-objdump`, and the target's refusals (NVFP4, fnuz, ...) rendered
 //! as coded diagnostics.
 
+use super::Failure;
 use super::lowered::Lowered;
 use super::pipeline::SourceText;
 use super::{Emit, Knobs, emit};
-use crate::cmd::run::prep::Failure;
 use serde_json::json;
 use tessera_diag::{Diagnostic, Span as DSpan};
 use tessera_ir::Kernel;

@@ -1,10 +1,10 @@
 //! sm_90a: the Hopper mainloop (TMA + mbarrier + wgmma) through `tessera_target_nvidia::compile`,
 //! with `--emit` stages and lowering errors rendered against the source.
 
+use super::Failure;
 use super::lowered::Lowered;
 use super::pipeline::SourceText;
 use super::{Emit, Knobs, emit};
-use crate::cmd::run::prep::Failure;
 use tessera_diag::{Diagnostic, Span as DSpan};
 use tessera_ir::Kernel;
 use tessera_target_nvidia::{BuildError, BuildOptions, LoweringError, LoweringOptions, PtxasMode, Target};

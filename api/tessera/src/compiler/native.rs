@@ -2,10 +2,10 @@
 //! (`tessera_target_nvidia::native::build_kernel`), the pinned ptxas for the cubin and the
 //! register/spill figures, and the target's refusals rendered as coded diagnostics.
 
+use super::Failure;
 use super::lowered::Lowered;
 use super::pipeline::SourceText;
 use super::{Emit, Knobs, emit};
-use crate::cmd::run::prep::Failure;
 use serde_json::json;
 use tessera_diag::{Diagnostic, Span as DSpan};
 use tessera_ir::Kernel;

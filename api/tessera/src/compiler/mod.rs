@@ -1,0 +1,218 @@
+//! The compile flow of `tessera build`, as a library: check the source, run the target's pass
+//! pipeline, lower the kernel for the target and assemble the artifact bundle (not written). The
+//! `tessera` CLI's `build`, `run/validate --backend cuda|hip` and `demo` call this; so does
+//! [`crate::compile`]. Only with the `compile` feature (it links LLVM/MLIR through the targets).
+//!
+//! Modules: `targets` (names, backends, `--list-targets`), `pipeline` (the pass pipeline and its
+//! errors), `hopper` / `native` / `amd` (one backend each), `report`, `lowered` (backend result →
+//! bundle).
+
+mod amd;
+mod hopper;
+mod lowered;
+mod native;
+pub mod pipeline;
+mod report;
+pub mod targets;
+
+use lowered::Source;
+use pipeline::SourceText;
+use std::io::Write;
+use std::path::Path;
+use targets::Backend;
+use tessera_bundle::Bundle;
+use tessera_ir::{Kernel, Module};
+use tessera_passes::PipelineOptions;
+
+/// Code of a source file that cannot be read (the CLI's `E0910`).
+pub const E_UNREADABLE: &str = "E0910";
+
+/// A failed build: the rendered message (coded diagnostics) and the CLI exit status it maps to
+/// (1 = the program does not check or the target cannot express it, 2 = usage, 3 = internal).
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub exit: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            exit: 2,
+            message: message.into(),
+        }
+    }
+}
+
+/// Intermediate stages `tessera build --emit` prints to stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// The generated MLIR (all targets).
+    Mlir,
+    /// LLVM IR after the MLIR conversion passes (sm_90a, gfx950).
+    Llvm,
+    /// The PTX (NVIDIA targets).
+    Ptx,
+}
+
+/// Backend knobs (the `tessera build` flags `--stages`, `--fp8-fast-accum`, `--no-ptxas`, `--emit`).
+#[derive(Clone, Debug)]
+pub struct Knobs {
+    pub stages: u32,
+    pub fp8_fast_accum: bool,
+    /// Run ptxas on NVIDIA PTX when it can be found.
+    pub ptxas: bool,
+    pub emit: Option<Emit>,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            stages: 4,
+            fp8_fast_accum: false,
+            ptxas: true,
+            emit: None,
+        }
+    }
+}
+
+/// One build: which kernel of which file, for which target, with which pipeline options.
+pub struct Request<'a> {
+    pub file: &'a Path,
+    pub kernel: Option<&'a str>,
+    pub target: &'a str,
+    pub pipeline: PipelineOptions,
+    pub knobs: Knobs,
+}
+
+/// What a successful build produced.
+pub struct Built {
+    pub kernel: String,
+    /// The kernel after the pass pipeline (what kernel.tir holds and what was lowered).
+    pub ir: Kernel,
+    pub target: &'static str,
+    pub bundle: Bundle,
+    pub report_text: String,
+}
+
+/// Check, run the pass pipeline, lower and assemble the bundle (not written). Pass-pipeline
+/// printing goes to stderr, `--emit` stages to stdout; failures carry their rendered message.
+pub fn build(req: &Request) -> Result<Built, Failure> {
+    targets::resolve(req.target).map_err(Failure::usage)?;
+    let bytes = std::fs::read(req.file).map_err(|e| {
+        Failure::usage(format!(
+            "error[{E_UNREADABLE}]: cannot read {}: {e}",
+            req.file.display()
+        ))
+    })?;
+    let name = req.file.file_name().map_or_else(
+        || req.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    build_source(&name, &bytes, req)
+}
+
+/// [`build`] from source bytes in memory (`name` is used in diagnostics and meta.json); `req.file`
+/// is not read.
+pub fn build_source(name: &str, bytes: &[u8], req: &Request) -> Result<Built, Failure> {
+    let target = targets::resolve(req.target).map_err(Failure::usage)?;
+    let name = name.to_string();
+    let bytes = bytes.to_vec();
+    let src = SourceText {
+        name: &name,
+        bytes: &bytes,
+    };
+    let (module, diags) = tessera_check::check_source(&name, &bytes);
+    let rendered = if diags.is_empty() {
+        String::new()
+    } else {
+        tessera_check::render_diagnostics(&name, &bytes, &diags, false, false)
+    };
+    let module = match module {
+        Some(m) if !diags.iter().any(|d| d.is_error()) => {
+            // Warnings do not stop a build, but the user should still see them.
+            eprint!("{rendered}");
+            m
+        }
+        _ => {
+            return Err(Failure {
+                exit: 1,
+                message: rendered,
+            });
+        }
+    };
+    let picked = pick(&module, req.kernel).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    // Only the chosen kernel goes through the pipeline (and diff-interp); kernel.tir holds it alone.
+    let mut one = Module {
+        source_name: module.source_name.clone(),
+        kernels: vec![picked.clone()],
+    };
+    let pipe = pipeline::run(&mut one, target.caps, &req.pipeline, &src)?;
+    let tir = tessera_ir::print_module(&one);
+    let Some(kernel) = one.kernels.first() else {
+        return Err(Failure {
+            exit: pipeline::EXIT_INTERNAL,
+            message: format!(
+                "error[{}]: internal: the pass pipeline dropped kernel `{}`",
+                pipeline::E_INTERNAL,
+                picked.name
+            ),
+        });
+    };
+    let lowered = match target.backend {
+        Backend::Hopper(t) => hopper::build(kernel, t, &req.knobs, &src)?,
+        Backend::NvNative(t) => native::build(kernel, t, &req.knobs, &src)?,
+        Backend::Gfx950 => amd::build(kernel, &req.knobs, &src)?,
+    };
+    let rep = report::compose(&kernel.name, &name, &bytes, target.name, &pipe, &lowered);
+    let bundle = lowered::to_bundle(
+        kernel,
+        target.name,
+        lowered,
+        &Source {
+            file_name: &name,
+            bytes: &bytes,
+        },
+        tir,
+        rep.text.clone(),
+        rep.json,
+    );
+    Ok(Built {
+        kernel: kernel.name.clone(),
+        ir: kernel.clone(),
+        target: target.name,
+        bundle,
+        report_text: rep.text,
+    })
+}
+
+pub fn pick<'m>(module: &'m Module, name: Option<&str>) -> Result<&'m Kernel, String> {
+    let names = || {
+        module
+            .kernels
+            .iter()
+            .map(|k| k.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        Some(n) => module
+            .kernels
+            .iter()
+            .find(|k| k.name == n)
+            .ok_or_else(|| format!("no kernel `{n}` (found: {})", names())),
+        None => match module.kernels.as_slice() {
+            [k] => Ok(k),
+            [] => Err("the file defines no kernel".into()),
+            _ => Err(format!(
+                "the file defines several kernels; choose one with --kernel ({})",
+                names()
+            )),
+        },
+    }
+}
+
+/// Print to stdout. A closed pipe (`| head`) is not an error worth a panic.
+pub fn emit(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
