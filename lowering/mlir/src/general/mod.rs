@@ -958,7 +958,7 @@ impl<'c> Gen<'c, '_> {
                     &[w, w],
                     m.i(16),
                     &[
-                        m.attr("dstTy", m.parse_attr(&format!("{fmt}"))?),
+                        m.attr("dstTy", m.parse_attr(fmt)?),
                         m.attr("rnd", m.parse_attr("#nvvm.fp_rnd_mode<rn>")?),
                         m.attr("sat", m.parse_attr("#nvvm.sat_mode<satfinite>")?),
                     ],
@@ -1812,10 +1812,10 @@ impl<'c> Gen<'c, '_> {
             if !l.reg_is_owner(i as u32) {
                 continue;
             }
-            let c = self.coords(b, &l, i as u32)?;
+            let c = self.coords(b, l, i as u32)?;
             let (row, k) = if transposed { (c[1], c[0]) } else { (c[0], c[1]) };
             let mut conds = Vec::new();
-            if let Some(x) = self.in_shape(b, &l, &shape, i as u32)? {
+            if let Some(x) = self.in_shape(b, l, shape, i as u32)? {
                 conds.push(x);
             }
             if let Some(o) = owner {

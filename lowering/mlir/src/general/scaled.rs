@@ -655,8 +655,8 @@ impl<'c> Gen<'c, '_> {
             self.m.barrier(b)?;
             let lane_shift = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
             let mut res = Vec::with_capacity(n);
-            for o in 0..n {
-                let mut a = out[o];
+            for (o, first) in out.iter().enumerate() {
+                let mut a = *first;
                 for k in 1..1u32 << warp_bits.len() {
                     let mut flip = 0i64;
                     for (j, bit) in warp_bits.iter().enumerate() {
