@@ -139,27 +139,17 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
     let mut scalar_i = 0;
     for (i, s) in abi.slots.iter().enumerate() {
         match s {
-            AbiArg::Ptr {
-                param,
-                part: TensorPart::Data,
-            } => {
+            AbiArg::Ptr { param, part } => {
                 let id = kernel
                     .params
                     .iter()
                     .position(|p| p.name == *param)
                     .ok_or_else(|| ice(format!("ABI names unknown tensor `{param}`")))?;
-                tensors.insert(ParamId(id as u32), arg(i)?);
-            }
-            AbiArg::Ptr {
-                param,
-                part: TensorPart::Scale,
-            } => {
-                let id = kernel
-                    .params
-                    .iter()
-                    .position(|p| p.name == *param)
-                    .ok_or_else(|| ice(format!("ABI names unknown tensor `{param}`")))?;
-                scale_ptrs.insert(ParamId(id as u32), arg(i)?);
+                let map = match part {
+                    TensorPart::Data => &mut tensors,
+                    TensorPart::Scale => &mut scale_ptrs,
+                };
+                map.insert(ParamId(id as u32), arg(i)?);
             }
             AbiArg::ScalarF32 { .. } | AbiArg::ScalarI32 { .. } => {
                 let v = *scalar_args
@@ -1393,88 +1383,16 @@ impl<'c> Gen<'c, '_> {
         }
         // 2. across lanes: butterfly over the lane bits along the axis
         let along = |bs: &Vec<u32>| bs[axis] != 0;
-        let full = self.m.const_int(b, -1, 32)?;
-        let clamp = self.m.const_int(b, 31, 32)?;
-        for (bit, basis) in l.lane.iter().enumerate() {
-            if !along(basis) {
-                continue;
-            }
-            let offv = self.m.const_int(b, 1 << bit, 32)?;
-            for a in acc.iter_mut() {
-                let other = self.m.op1(
-                    b,
-                    "nvvm.shfl.sync",
-                    &[full, *a, offv, clamp],
-                    wt,
-                    &[self.m.attr("kind", self.m.parse_attr("#nvvm<shfl_kind bfly>")?)],
-                )?;
-                *a = combine(self, b, *a, other)?;
-            }
-        }
-        // 3. across warps: every thread writes its partials, then combines those of the warps
-        //    that differ from its own only in warp bits along the axis.
-        let warp_axis: Vec<u32> = l
-            .warp
-            .iter()
-            .enumerate()
-            .filter(|(_, bs)| along(bs))
-            .map(|(i, _)| i as u32)
+        let lane_bits: Vec<u32> = (0..l.lane.len() as u32)
+            .filter(|i| along(&l.lane[*i as usize]))
             .collect();
-        if !warp_axis.is_empty() {
-            let threads = self.cta.threads() as u64;
-            let bytes = threads * nout as u64 * 4;
-            self.scratch_bytes = self.scratch_bytes.max(bytes);
-            let sp = self.scratch(b)?;
-            let tid = {
-                let c = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
-                let w = self.m.bin(b, "arith.shli", self.warp, c)?;
-                self.m.bin(b, "arith.ori", w, self.lane)?
-            };
-            self.m.barrier(b)?;
-            let slot = |g: &Self, b: &Block<'c>, t: V, o: usize| -> Result<V, LoweringError> {
-                // element index = o * threads + t (consecutive threads, consecutive words)
-                let base = g.m.const_int(b, (o as u64 * threads) as i64, 32)?;
-                let i = g.m.bin(b, "arith.addi", base, t)?;
-                let i64v = g.m.conv(b, "arith.extui", i, g.m.i(64))?;
-                g.m.gep(b, sp, i64v, wt)
-            };
-            for (o, a) in acc.iter().enumerate() {
-                let p = slot(self, b, tid, o)?;
-                self.m.store(b, *a, p)?;
-            }
-            self.m.barrier(b)?;
-            let lane_shift = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
-            let mut res = Vec::with_capacity(nout);
-            for o in 0..nout {
-                let mut a = None;
-                for k in 0..1u32 << warp_axis.len() {
-                    // the partner warp: own warp with the axis bits replaced by k's bits
-                    let mut clear = 0i64;
-                    let mut set = 0i64;
-                    for (j, bit) in warp_axis.iter().enumerate() {
-                        clear |= 1 << bit;
-                        if k >> j & 1 == 1 {
-                            set |= 1 << bit;
-                        }
-                    }
-                    let cm = self.m.const_int(b, !clear, 32)?;
-                    let w = self.m.bin(b, "arith.andi", self.warp, cm)?;
-                    let sv = self.m.const_int(b, set, 32)?;
-                    let w = self.m.bin(b, "arith.ori", w, sv)?;
-                    let w = self.m.bin(b, "arith.shli", w, lane_shift)?;
-                    let t = self.m.bin(b, "arith.ori", w, self.lane)?;
-                    let p = slot(self, b, t, o)?;
-                    let v = self.m.load(b, p, wt)?;
-                    a = Some(match a {
-                        None => v,
-                        Some(q) => combine(self, b, q, v)?,
-                    });
-                }
-                res.push(a.ok_or_else(|| ice("empty warp reduction"))?);
-            }
-            self.m.barrier(b)?;
-            acc = res;
-        }
+        let warp_bits: Vec<u32> = (0..l.warp.len() as u32)
+            .filter(|i| along(&l.warp[*i as usize]))
+            .collect();
+        // 2. across lanes (butterfly shuffles), 3. across warps (shared memory): every copy ends
+        //    with the combination over the lanes/warps that differ only in bits along the axis.
+        let acc = self.combine_across_lanes(b, acc, wt, &lane_bits, &combine)?;
+        let acc = self.combine_across_warps(b, acc, wt, &warp_bits, &combine)?;
         let out_d = self.k.ty(r).dtype();
         let mut out = Vec::with_capacity(acc.len());
         for a in acc {
@@ -1484,6 +1402,102 @@ impl<'c> Gen<'c, '_> {
             IrType::Scalar(_) => Val::Scalar(out[0]),
             IrType::Tile(_) => Val::Tile(out),
         })
+    }
+
+    /// Combine every register with its copies in the lanes that differ from this one only in
+    /// `bits` (butterfly `shfl.sync`), so all those lanes end with the same result.
+    fn combine_across_lanes(
+        &self,
+        b: &Block<'c>,
+        mut vals: Vec<V>,
+        ty: Type<'c>,
+        bits: &[u32],
+        combine: &dyn Fn(&Self, &Block<'c>, V, V) -> Result<V, LoweringError>,
+    ) -> Result<Vec<V>, LoweringError> {
+        if bits.is_empty() {
+            return Ok(vals);
+        }
+        let full = self.m.const_int(b, -1, 32)?;
+        let clamp = self.m.const_int(b, 31, 32)?;
+        let kind = self.m.parse_attr("#nvvm<shfl_kind bfly>")?;
+        for bit in bits {
+            let offv = self.m.const_int(b, 1 << bit, 32)?;
+            for a in vals.iter_mut() {
+                let other = self.m.op1(
+                    b,
+                    "nvvm.shfl.sync",
+                    &[full, *a, offv, clamp],
+                    ty,
+                    &[self.m.attr("kind", kind)],
+                )?;
+                *a = combine(self, b, *a, other)?;
+            }
+        }
+        Ok(vals)
+    }
+
+    /// Combine every register with its copies in the warps that differ from this one only in
+    /// `bits`, through shared memory (slot `register * threads + tid`), in one order for all, so
+    /// all those warps end with the identical result.
+    fn combine_across_warps(
+        &mut self,
+        b: &Block<'c>,
+        vals: Vec<V>,
+        ty: Type<'c>,
+        bits: &[u32],
+        combine: &dyn Fn(&Self, &Block<'c>, V, V) -> Result<V, LoweringError>,
+    ) -> Result<Vec<V>, LoweringError> {
+        if bits.is_empty() {
+            return Ok(vals);
+        }
+        let threads = self.cta.threads() as u64;
+        self.scratch_bytes = self.scratch_bytes.max(threads * vals.len() as u64 * 4);
+        let sp = self.scratch(b)?;
+        let tid = self.tid(b)?;
+        self.m.barrier(b)?;
+        let slot = |g: &Self, b: &Block<'c>, t: V, o: usize| -> Result<V, LoweringError> {
+            let base = g.m.const_int(b, (o as u64 * threads) as i64, 32)?;
+            let i = g.m.bin(b, "arith.addi", base, t)?;
+            let i64v = g.m.conv(b, "arith.extui", i, g.m.i(64))?;
+            g.m.gep(b, sp, i64v, ty)
+        };
+        for (o, a) in vals.iter().enumerate() {
+            let p = slot(self, b, tid, o)?;
+            self.m.store(b, *a, p)?;
+        }
+        self.m.barrier(b)?;
+        let lane_shift = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
+        let mut out = Vec::with_capacity(vals.len());
+        for o in 0..vals.len() {
+            // The same absolute order in every warp (partner = this warp with the `bits` set to
+            // k's, k = 0, 1, ...): sums then round identically in every copy.
+            let mut a = None;
+            for k in 0..1u32 << bits.len() {
+                let (mut clear, mut set) = (0i64, 0i64);
+                for (j, bit) in bits.iter().enumerate() {
+                    clear |= 1 << bit;
+                    if k >> j & 1 == 1 {
+                        set |= 1 << bit;
+                    }
+                }
+                let cm = self.m.const_int(b, !clear, 32)?;
+                let w = self.m.bin(b, "arith.andi", self.warp, cm)?;
+                let sv = self.m.const_int(b, set, 32)?;
+                let w = self.m.bin(b, "arith.ori", w, sv)?;
+                let w = self.m.bin(b, "arith.shli", w, lane_shift)?;
+                let t = self.m.bin(b, "arith.ori", w, self.lane)?;
+                let p = slot(self, b, t, o)?;
+                let v = self.m.load(b, p, ty)?;
+                a = Some(match a {
+                    None => v,
+                    Some(q) => combine(self, b, q, v)?,
+                });
+            }
+            let a = a.ok_or_else(|| ice("empty warp combination"))?;
+            out.push(a);
+        }
+        self.m.barrier(b)?;
+        Ok(out)
     }
 
     /// `convert_layout`: a register renaming when lanes and warps hold the same elements in

@@ -605,78 +605,19 @@ impl<'c> Gen<'c, '_> {
             }
             *o = acc;
         }
-        // 2. lanes
-        let full = self.m.const_int(b, -1, 32)?;
-        let clamp = self.m.const_int(b, 31, 32)?;
-        for (bit, basis) in l.lane.iter().enumerate() {
-            if !inside(basis)? {
-                continue;
-            }
-            let offv = self.m.const_int(b, 1 << bit, 32)?;
-            for a in out.iter_mut() {
-                let other = self.m.op1(
-                    b,
-                    "nvvm.shfl.sync",
-                    &[full, *a, offv, clamp],
-                    f,
-                    &[self.m.attr("kind", self.m.parse_attr("#nvvm<shfl_kind bfly>")?)],
-                )?;
-                *a = max(self, b, *a, other)?;
-            }
-        }
-        // 3. warps, through shared memory
-        let warp_bits: Vec<u32> = l
-            .warp
-            .iter()
-            .enumerate()
-            .filter_map(|(i, bs)| match inside(bs) {
-                Ok(true) => Some(Ok(i as u32)),
-                Ok(false) => None,
-                Err(e) => Some(Err(e)),
-            })
-            .collect::<Result<_, _>>()?;
-        if !warp_bits.is_empty() {
-            let threads = self.cta.threads() as u64;
-            let n = out.len();
-            self.scratch_bytes = self.scratch_bytes.max(threads * n as u64 * 4);
-            let sp = self.scratch(b)?;
-            let tid = self.tid(b)?;
-            self.m.barrier(b)?;
-            let slot = |g: &Self, b: &Block<'c>, t: V, o: usize| -> Result<V, LoweringError> {
-                let base = g.m.const_int(b, (o as u64 * threads) as i64, 32)?;
-                let i = g.m.bin(b, "arith.addi", base, t)?;
-                let i64v = g.m.conv(b, "arith.extui", i, g.m.i(64))?;
-                g.m.gep(b, sp, i64v, f)
-            };
-            for (o, a) in out.iter().enumerate() {
-                let p = slot(self, b, tid, o)?;
-                self.m.store(b, *a, p)?;
-            }
-            self.m.barrier(b)?;
-            let lane_shift = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
-            let mut res = Vec::with_capacity(n);
-            for (o, first) in out.iter().enumerate() {
-                let mut a = *first;
-                for k in 1..1u32 << warp_bits.len() {
-                    let mut flip = 0i64;
-                    for (j, bit) in warp_bits.iter().enumerate() {
-                        if k >> j & 1 == 1 {
-                            flip |= 1 << bit;
-                        }
-                    }
-                    let fv = self.m.const_int(b, flip, 32)?;
-                    let w = self.m.bin(b, "arith.xori", self.warp, fv)?;
-                    let w = self.m.bin(b, "arith.shli", w, lane_shift)?;
-                    let t = self.m.bin(b, "arith.ori", w, self.lane)?;
-                    let p = slot(self, b, t, o)?;
-                    let v = self.m.load(b, p, f)?;
-                    a = max(self, b, a, v)?;
+        // 2. lanes, 3. warps
+        let bits = |bases: &[Vec<u32>]| -> Result<Vec<u32>, LoweringError> {
+            let mut out = Vec::new();
+            for (i, bs) in bases.iter().enumerate() {
+                if inside(bs)? {
+                    out.push(i as u32);
                 }
-                res.push(a);
             }
-            self.m.barrier(b)?;
-            out = res;
-        }
+            Ok(out)
+        };
+        let (lane_bits, warp_bits) = (bits(&l.lane)?, bits(&l.warp)?);
+        let out = self.combine_across_lanes(b, out, f, &lane_bits, &max)?;
+        let out = self.combine_across_warps(b, out, f, &warp_bits, &max)?;
         Ok(out)
     }
 
