@@ -46,6 +46,10 @@ enum Val {
     Tile(Vec<V>),
 }
 
+/// An associative, commutative combination of two registers (sum, max, min) for the cross-lane
+/// and cross-warp steps of reductions.
+type Combine<'c, 'f> = dyn Fn(&Mlir<'c>, &Block<'c>, V, V) -> Result<V, LoweringError> + 'f;
+
 /// One accessed element: absolute i64 index per tensor dim, row-major offset, in-bounds mask.
 struct Elem {
     idx: Vec<V>,
@@ -1330,7 +1334,7 @@ impl<'c> Gen<'c, '_> {
             (ReduceKind::Min, true) => self.m.const_float(b, f64::INFINITY, wt)?,
             (ReduceKind::Min, false) => self.m.const_int(b, i32::MAX as i64, 32)?,
         };
-        let combine = |g: &Self, b: &Block<'c>, p: V, q: V| -> Result<V, LoweringError> {
+        let combine = move |m: &Mlir<'c>, b: &Block<'c>, p: V, q: V| -> Result<V, LoweringError> {
             let name = match (kind, is_float(d)) {
                 (ReduceKind::Sum, true) => "arith.addf",
                 (ReduceKind::Sum, false) => "arith.addi",
@@ -1339,7 +1343,7 @@ impl<'c> Gen<'c, '_> {
                 (ReduceKind::Min, true) => "arith.minimumf",
                 (ReduceKind::Min, false) => "arith.minsi",
             };
-            g.m.bin(b, name, p, q)
+            m.bin(b, name, p, q)
         };
         // widen, and replace padded elements by the neutral value
         let mut vals = Vec::with_capacity(src.len());
@@ -1376,7 +1380,7 @@ impl<'c> Gen<'c, '_> {
                 let v = vals[reg as usize];
                 a = Some(match a {
                     None => v,
-                    Some(p) => combine(self, b, p, v)?,
+                    Some(p) => combine(&self.m, b, p, v)?,
                 });
             }
             acc.push(a.ok_or_else(|| ice("empty reduction"))?);
@@ -1412,7 +1416,7 @@ impl<'c> Gen<'c, '_> {
         mut vals: Vec<V>,
         ty: Type<'c>,
         bits: &[u32],
-        combine: &dyn Fn(&Self, &Block<'c>, V, V) -> Result<V, LoweringError>,
+        combine: &Combine<'c, '_>,
     ) -> Result<Vec<V>, LoweringError> {
         if bits.is_empty() {
             return Ok(vals);
@@ -1430,7 +1434,7 @@ impl<'c> Gen<'c, '_> {
                     ty,
                     &[self.m.attr("kind", kind)],
                 )?;
-                *a = combine(self, b, *a, other)?;
+                *a = combine(&self.m, b, *a, other)?;
             }
         }
         Ok(vals)
@@ -1445,7 +1449,7 @@ impl<'c> Gen<'c, '_> {
         vals: Vec<V>,
         ty: Type<'c>,
         bits: &[u32],
-        combine: &dyn Fn(&Self, &Block<'c>, V, V) -> Result<V, LoweringError>,
+        combine: &Combine<'c, '_>,
     ) -> Result<Vec<V>, LoweringError> {
         if bits.is_empty() {
             return Ok(vals);
@@ -1490,7 +1494,7 @@ impl<'c> Gen<'c, '_> {
                 let v = self.m.load(b, p, ty)?;
                 a = Some(match a {
                     None => v,
-                    Some(q) => combine(self, b, q, v)?,
+                    Some(q) => combine(&self.m, b, q, v)?,
                 });
             }
             let a = a.ok_or_else(|| ice("empty warp combination"))?;

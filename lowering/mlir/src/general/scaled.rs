@@ -582,7 +582,7 @@ impl<'c> Gen<'c, '_> {
             }
         };
         let f = self.m.f32();
-        let max = |g: &Self, b: &Block<'c>, p: V, q: V| g.m.bin(b, "arith.maximumf", p, q);
+        let max = |m: &super::mlir::Mlir<'c>, b: &Block<'c>, p: V, q: V| m.bin(b, "arith.maximumf", p, q);
         // 1. in-thread
         let reg_bits: Vec<usize> = (0..l.reg.len())
             .filter_map(|i| match inside(&l.reg[i]) {
@@ -601,7 +601,7 @@ impl<'c> Gen<'c, '_> {
                         p ^= 1 << bit;
                     }
                 }
-                acc = max(self, b, acc, vals[p])?;
+                acc = max(&self.m, b, acc, vals[p])?;
             }
             *o = acc;
         }
