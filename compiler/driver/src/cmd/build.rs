@@ -17,10 +17,12 @@ mod amd;
 mod hopper;
 mod lowered;
 mod native;
+pub mod out_dir;
 pub mod pipeline;
 mod report;
 pub mod targets;
 
+use crate::cmd::E_USAGE;
 use crate::cmd::check::E_UNREADABLE;
 use crate::cmd::run::prep::Failure;
 use clap::ValueEnum;
@@ -57,9 +59,14 @@ pub struct Args {
     /// List the targets with their capabilities and exit.
     #[arg(long)]
     list_targets: bool,
-    /// Bundle directory to write.
+    /// Bundle directory to write: a new or empty directory, or one an earlier `tessera build`
+    /// wrote (it is replaced whole).
     #[arg(short = 'o', long = "out")]
     out: Option<PathBuf>,
+    /// Replace the -o path even when it is not a bundle directory (a directory with other files, a
+    /// file, a symbolic link: the link is replaced, not its target).
+    #[arg(long)]
+    force: bool,
     /// Print the build report.
     #[arg(long)]
     report: bool,
@@ -126,19 +133,29 @@ pub fn main(args: Args) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let Some(file) = &args.file else {
-        eprintln!("error: give a .tsr file to build (or --list-targets)");
+        eprintln!("error[{E_USAGE}]: give a .tsr file to build (or --list-targets)");
         return ExitCode::from(2);
     };
     if args.stages < 2 {
         eprintln!(
-            "error: --stages {}: the mainloop needs at least 2 pipeline stages",
+            "error[{E_USAGE}]: --stages {}: the mainloop needs at least 2 pipeline stages",
             args.stages
         );
         return ExitCode::from(2);
     }
     if args.out.is_none() && args.emit.is_none() && !args.report {
-        eprintln!("error: nothing to do: give -o DIR (write a bundle), --report and/or --emit=mlir|llvm|ptx");
+        eprintln!(
+            "error[{E_USAGE}]: nothing to do: give -o DIR (write a bundle), --report and/or --emit=mlir|llvm|ptx"
+        );
         return ExitCode::from(2);
+    }
+    // Refuse a path that is not ours before spending time on the build.
+    if let Some(dir) = &args.out {
+        let refused = out_dir::inspect(dir).map(|s| out_dir::refusal(dir, &s, args.force));
+        if let Ok(Some(msg)) | Err(msg) = refused {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
     }
     let req = Request {
         file,
@@ -166,9 +183,9 @@ pub fn main(args: Args) -> ExitCode {
         emit(&built.report_text);
     }
     if let Some(dir) = &args.out {
-        if let Err(e) = built.bundle.write(dir) {
-            eprintln!("error: writing the bundle: {e}");
-            return ExitCode::from(1);
+        if let Err(msg) = out_dir::write(&built.bundle, dir, args.force) {
+            eprintln!("{msg}");
+            return ExitCode::from(if msg.contains(out_dir::E_OUT_DIR) { 2 } else { 1 });
         }
         let b = &built.bundle;
         let files: Vec<&str> = [
@@ -232,7 +249,7 @@ pub fn build(req: &Request) -> Result<Built, Failure> {
             });
         }
     };
-    let picked = pick(&module, req.kernel).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let picked = pick(&module, req.kernel).map_err(|e| Failure::usage(format!("error[{E_KERNEL}]: {e}")))?;
     // Only the chosen kernel goes through the pipeline (and diff-interp); kernel.tir holds it alone.
     let mut one = Module {
         source_name: module.source_name.clone(),
@@ -276,6 +293,9 @@ pub fn build(req: &Request) -> Result<Built, Failure> {
         report_text: rep.text,
     })
 }
+
+/// Code of a kernel choice that does not name one kernel of the file (`--kernel`).
+pub const E_KERNEL: &str = "E0904";
 
 fn pick<'m>(module: &'m Module, name: Option<&str>) -> Result<&'m Kernel, String> {
     let names = || {

@@ -112,7 +112,7 @@ fn failure(e: PipelineError, caps: &TargetCaps, src: &SourceText) -> Failure {
                 message: src.render(d),
             }
         }
-        e @ PipelineError::Registry(_) => Failure::usage(format!("error: {e}")),
+        PipelineError::Registry(r) => Failure::usage(crate::cmd::opt::coded_registry_error(&r.to_string())),
         e @ (PipelineError::VerifyFailed { .. }
         | PipelineError::Diff { .. }
         | PipelineError::InputInvalid(_)
@@ -122,7 +122,7 @@ fn failure(e: PipelineError, caps: &TargetCaps, src: &SourceText) -> Failure {
         },
         e => Failure {
             exit: 1,
-            message: format!("error: pass pipeline for {}: {e}", caps.name),
+            message: format!("error[{E_INTERNAL}]: pass pipeline for {}: {e}", caps.name),
         },
     }
 }
