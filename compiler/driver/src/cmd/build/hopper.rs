@@ -113,12 +113,12 @@ fn render(e: &BuildError, kernel: &str, target: &str, src: &SourceText) -> Strin
                 "the Hopper (sm_90a) lowering covers GEMM-shaped kernels and `@reference(attention)` FP8 attention; see docs/dev/hopper-gemm.md",
             ),
         ),
-        BuildError::Lowering(le @ LoweringError::TooLarge { what, span }) => src.render(
+        BuildError::Lowering(le @ LoweringError::TooLarge { span, .. }) => src.render(
             Diagnostic::error(
                 E_TOO_LARGE,
                 format!("target {target}: {le}"),
                 DSpan::new(span.lo, span.hi),
-                what.clone(),
+                "more than 2^31 - 1 elements",
             )
             .with_note(
                 "use symbolic dims (passed at launch) for large tensors, or split the tensor; the per-op sm_90a lowering (kernels without a dot) uses 64-bit offsets",

@@ -17,11 +17,14 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A usage error (exit 2). An uncoded `error: ...` message gets the usage code E0903.
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            exit: 2,
-            message: message.into(),
-        }
+        let message: String = message.into();
+        let message = match message.strip_prefix("error: ") {
+            Some(rest) => format!("error[{}]: {rest}", crate::cmd::E_USAGE),
+            None => message,
+        };
+        Failure { exit: 2, message }
     }
 }
 
