@@ -24,7 +24,11 @@ fn expr(leaves: Vec<&'static str>) -> impl Strategy<Value = String> {
     ];
     leaf.prop_recursive(4, 24, 2, |inner| {
         prop_oneof![
-            (inner.clone(), inner.clone(), prop::sample::select(vec!["+", "-", "*"]))
+            (
+                inner.clone(),
+                inner.clone(),
+                prop::sample::select(vec!["+", "-", "*"])
+            )
                 .prop_map(|(a, b, op)| format!("({a} {op} {b})")),
             inner.clone().prop_map(|a| format!("abs({a})")),
             inner.clone().prop_map(|a| format!("sqrt(abs({a}))")),
@@ -35,8 +39,12 @@ fn expr(leaves: Vec<&'static str>) -> impl Strategy<Value = String> {
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("where({a} > 0.0, {a}, {b})")),
             (inner.clone(), prop::sample::select(vec!["bf16", "f16"]))
                 .prop_map(|(a, t)| format!("cast<f32>(cast<{t}>({a}))")),
-            inner.clone().prop_map(|a| format!("({a} + reduce_sum({a}, axis = 1)[:, None])")),
-            inner.clone().prop_map(|a| format!("({a} * reduce_max({a}, axis = 0)[None, :])")),
+            inner
+                .clone()
+                .prop_map(|a| format!("({a} + reduce_sum({a}, axis = 1)[:, None])")),
+            inner
+                .clone()
+                .prop_map(|a| format!("({a} * reduce_max({a}, axis = 0)[None, :])")),
         ]
     })
 }
@@ -143,7 +151,10 @@ fn one(src: &str) -> Result<(), String> {
 }
 
 fn budget() -> Duration {
-    let secs = std::env::var("FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let secs = std::env::var("FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     Duration::from_secs(secs)
 }
 
@@ -203,7 +214,22 @@ fn mutate(text: &str, r: &mut SplitMix) -> String {
             out.splice(at..at, piece);
         }
         2 => {
-            const PIECES: &[&str] = &["0", "-1", "2147483648", "%9999", "f8e4m3", "(", ")", ",", "i32", "[", "]", " ", "x", "999999999999"];
+            const PIECES: &[&str] = &[
+                "0",
+                "-1",
+                "2147483648",
+                "%9999",
+                "f8e4m3",
+                "(",
+                ")",
+                ",",
+                "i32",
+                "[",
+                "]",
+                " ",
+                "x",
+                "999999999999",
+            ];
             let p = PIECES[r.below(PIECES.len())].as_bytes();
             let end = (at + 1 + r.below(3)).min(b.len());
             out.splice(at..end, p.iter().copied());
@@ -223,7 +249,11 @@ fn mutate(text: &str, r: &mut SplitMix) -> String {
 
 fn example_ir() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dsl_examples");
-    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     names.sort();
     names
         .into_iter()

@@ -56,9 +56,18 @@ fn user_files(dir: &Path) {
 }
 
 fn assert_user_files_intact(dir: &Path) {
-    assert_eq!(std::fs::read_to_string(dir.join("report.txt")).unwrap(), "my notes");
-    assert_eq!(std::fs::read_to_string(dir.join("meta.json")).unwrap(), "{\"mine\":1}");
-    assert_eq!(std::fs::read_to_string(dir.join("kernel.ptx")).unwrap(), "// hand-tuned");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("report.txt")).unwrap(),
+        "my notes"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("meta.json")).unwrap(),
+        "{\"mine\":1}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kernel.ptx")).unwrap(),
+        "// hand-tuned"
+    );
 }
 
 #[test]
@@ -81,7 +90,10 @@ fn f03_build_refuses_a_symlink_and_a_file() {
     std::os::unix::fs::symlink(&mine, &link).unwrap();
     let (code, err) = build_into(&link, "sm_90a", &[]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("error[E0911]") && err.contains("symbolic link"), "{err}");
+    assert!(
+        err.contains("error[E0911]") && err.contains("symbolic link"),
+        "{err}"
+    );
     assert_user_files_intact(&mine);
     // --force replaces the link, never what it points to.
     let (code, err) = build_into(&link, "sm_90a", &["--force"]);
@@ -97,7 +109,13 @@ fn f03_build_refuses_a_symlink_and_a_file() {
     assert!(err.contains("error[E0911]"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
 
-    let (code, _, err) = tessera(&["build", "dsl_examples/gemm_fp8.tsr", "--no-ptxas", "-o", "/dev/null"]);
+    let (code, _, err) = tessera(&[
+        "build",
+        "dsl_examples/gemm_fp8.tsr",
+        "--no-ptxas",
+        "-o",
+        "/dev/null",
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("error[E0911]"), "{err}");
     let (code, _, err) = tessera(&[
@@ -150,7 +168,12 @@ fn f03_empty_directory_and_force_on_a_foreign_one() {
     assert_eq!(code, 0, "{err}");
     let meta = std::fs::read_to_string(mine.join("meta.json")).unwrap();
     assert!(meta.contains("gemm_fp8"), "{meta}");
-    assert!(!mine.join("report.txt").is_file() || !std::fs::read_to_string(mine.join("report.txt")).unwrap().contains("my notes"));
+    assert!(
+        !mine.join("report.txt").is_file()
+            || !std::fs::read_to_string(mine.join("report.txt"))
+                .unwrap()
+                .contains("my notes")
+    );
 }
 
 const BIG_TILES: &str = "@reference(gemm)
@@ -179,7 +202,10 @@ fn f08_no_ptxas_bundle_says_it_cannot_be_assembled_and_ptxas_rejections_are_code
     let out = s.join("out2").display().to_string();
     let (code, _, err) = tessera(&["build", &src_s, "--target", "sm_90a", "--no-ptxas", "-o", &out]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("warning:") && err.contains("cannot be assembled"), "{err}");
+    assert!(
+        err.contains("warning:") && err.contains("cannot be assembled"),
+        "{err}"
+    );
     let report = std::fs::read_to_string(s.join("out2/report.txt")).unwrap();
     assert!(report.contains("NOT ASSEMBLABLE"), "{report}");
     let json = std::fs::read_to_string(s.join("out2/report.json")).unwrap();
@@ -203,7 +229,10 @@ fn f08_no_ptxas_bundle_says_it_cannot_be_assembled_and_ptxas_rejections_are_code
         let (code, _, err) = tessera(&["build", &src_s, "--target", "sm_90a", "-o", &out]);
         assert_eq!(code, 1, "{err}");
         assert!(
-            err.contains("error[E0713]") && err.contains("gemm_bf16") && err.contains("sm_90a") && err.contains("ptxas"),
+            err.contains("error[E0713]")
+                && err.contains("gemm_bf16")
+                && err.contains("sm_90a")
+                && err.contains("ptxas"),
             "{err}"
         );
         assert!(!s.join("out").exists());
@@ -252,13 +281,27 @@ fn f09_constant_dims_past_i32_are_refused_at_the_parameter() {
         huge("65536").replace("f8e4m3[65536, K]", "f8e4m3[65536, 65536]"),
     )
     .unwrap();
-    let (code, _, err) = tessera(&["build", &src.display().to_string(), "--target", "sm_90a", "--no-ptxas", "--report"]);
+    let (code, _, err) = tessera(&[
+        "build",
+        &src.display().to_string(),
+        "--target",
+        "sm_90a",
+        "--no-ptxas",
+        "--report",
+    ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("error[E0714]"), "{err}");
     // Below the limit it still builds.
     let src = s.join("small.tsr");
     std::fs::write(&src, huge("1048576")).unwrap();
-    let (code, _, err) = tessera(&["build", &src.display().to_string(), "--target", "sm_90a", "--no-ptxas", "--report"]);
+    let (code, _, err) = tessera(&[
+        "build",
+        &src.display().to_string(),
+        "--target",
+        "sm_90a",
+        "--no-ptxas",
+        "--report",
+    ]);
     assert_eq!(code, 0, "{err}");
 }
 
@@ -297,7 +340,10 @@ fn f18_several_kernels_and_unknown_kernel_are_coded() {
     let src_s = src.display().to_string();
     let (code, _, err) = tessera(&["build", &src_s, "--report"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("error[E0904]") && err.contains("several kernels"), "{err}");
+    assert!(
+        err.contains("error[E0904]") && err.contains("several kernels"),
+        "{err}"
+    );
     let (code, _, err) = tessera(&["build", &src_s, "--kernel", "c", "--report"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("error[E0904]"), "{err}");
@@ -308,13 +354,7 @@ fn f18_opt_parse_and_verify_errors_are_coded() {
     let s = scratch("f18-opt");
     let tir = s.join("k.tir");
     let tir_s = tir.display().to_string();
-    let (code, _, err) = tessera(&[
-        "opt",
-        "dsl_examples/gemm_fp8.tsr",
-        "--passes=",
-        "-o",
-        &tir_s,
-    ]);
+    let (code, _, err) = tessera(&["opt", "dsl_examples/gemm_fp8.tsr", "--passes=", "-o", &tir_s]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&tir).unwrap();
     // A parse error: a bracket removed.
@@ -322,7 +362,10 @@ fn f18_opt_parse_and_verify_errors_are_coded() {
     std::fs::write(&tir, &broken).unwrap();
     let (code, _, err) = tessera(&["opt", &tir_s]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("error[E0930]") && err.contains("IR parse error"), "{err}");
+    assert!(
+        err.contains("error[E0930]") && err.contains("IR parse error"),
+        "{err}"
+    );
     // Not UTF-8.
     std::fs::write(&tir, b"\xff\xfe module").unwrap();
     let (code, _, err) = tessera(&["opt", &tir_s]);

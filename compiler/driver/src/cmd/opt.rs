@@ -152,8 +152,13 @@ pub fn coded(e: &PipelineError) -> (u8, String) {
         ),
         PipelineError::Pass {
             kernel,
-            error: PassError::Unsupported { pass, code, message, .. },
-        } => (1, format!("error[{code}]: kernel `{kernel}`: {message} (pass `{pass}`)")),
+            error: PassError::Unsupported {
+                pass, code, message, ..
+            },
+        } => (
+            1,
+            format!("error[{code}]: kernel `{kernel}`: {message} (pass `{pass}`)"),
+        ),
         PipelineError::Reproducer { .. } | PipelineError::Log(_) => (1, format!("error[{E_WRITE}]: {e}")),
         other => (1, format!("error[{E_INTERNAL}]: {other}")),
     }

@@ -14,7 +14,8 @@ use tessera_bundle::{Bundle, E_BUNDLE_IO};
 pub const E_OUT_DIR: &str = "E0911";
 /// The file that marks a directory as written by `tessera build` (and so replaceable by the next).
 pub const MARKER_FILE: &str = ".tessera-bundle";
-const MARKER_TEXT: &str = "This directory was written by `tessera build`; the next `tessera build -o` into it replaces it whole.\n";
+const MARKER_TEXT: &str =
+    "This directory was written by `tessera build`; the next `tessera build -o` into it replaces it whole.\n";
 
 /// What is at the output path now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,9 +87,7 @@ pub fn refusal(dir: &Path, state: &State, force: bool) -> Option<String> {
             ));
         }
         _ if force => return None,
-        State::ForeignDir(what) => format!(
-            "is a directory that `tessera build` did not write: {what}"
-        ),
+        State::ForeignDir(what) => format!("is a directory that `tessera build` did not write: {what}"),
         State::Symlink => "is a symbolic link (a bundle is never written through one)".to_string(),
         State::File => "is a file, not a directory".to_string(),
     };
@@ -167,7 +166,10 @@ pub fn write(bundle: &Bundle, dir: &Path, force: bool) -> Result<(), String> {
                 },
             }
         }
-        State::Special => Err(format!("error[{E_OUT_DIR}]: output path {} is not a directory", dir.display())),
+        State::Special => Err(format!(
+            "error[{E_OUT_DIR}]: output path {} is not a directory",
+            dir.display()
+        )),
     };
     if installed.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
@@ -176,5 +178,8 @@ pub fn write(bundle: &Bundle, dir: &Path, force: bool) -> Result<(), String> {
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> String {
-    format!("error[{E_BUNDLE_IO}]: writing the bundle: {}: {e}", path.display())
+    format!(
+        "error[{E_BUNDLE_IO}]: writing the bundle: {}: {e}",
+        path.display()
+    )
 }
