@@ -418,10 +418,10 @@ impl<'a> V<'a> {
                     }
                 }
             }
-            OpKind::Dot { acc: x, .. } | OpKind::Dequant { x, .. } | OpKind::Quantize { x, .. } => {
-                if dist(*x)? != dist(op.results[0])? {
-                    return self.fail("the result must be in the layout of the accumulator / operand");
-                }
+            OpKind::Dot { acc: x, .. } | OpKind::Dequant { x, .. } | OpKind::Quantize { x, .. }
+                if dist(*x)? != dist(op.results[0])? =>
+            {
+                return self.fail("the result must be in the layout of the accumulator / operand");
             }
             OpKind::ConvertLayout { x } => {
                 let (a, b) = (self.ty(*x)?, self.res(op)?);

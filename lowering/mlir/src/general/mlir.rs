@@ -105,7 +105,7 @@ impl<'c> Mlir<'c> {
                 diagnostics: vec![format!("internal compiler error (lowering): `{name}`: {e}")],
             })?;
         let r = block.append_operation(op);
-        Ok((0..results.len())
+        (0..results.len())
             .map(|i| r.result(i).map(|x| Value::from(x).to_raw()))
             .collect::<Result<_, _>>()
             .map_err(|e| LoweringError::Mlir {
@@ -113,7 +113,7 @@ impl<'c> Mlir<'c> {
                 diagnostics: vec![format!(
                     "internal compiler error (lowering): `{name}` results: {e}"
                 )],
-            })?)
+            })
     }
 
     /// One-result op.

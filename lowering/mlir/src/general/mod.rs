@@ -875,7 +875,7 @@ impl<'c> Gen<'c, '_> {
                     &[w, w],
                     m.i(16),
                     &[
-                        m.attr("dstTy", m.parse_attr(&format!("{fmt}"))?),
+                        m.attr("dstTy", m.parse_attr(fmt)?),
                         m.attr("rnd", m.parse_attr("#nvvm.fp_rnd_mode<rn>")?),
                         m.attr("sat", m.parse_attr("#nvvm.sat_mode<satfinite>")?),
                     ],
