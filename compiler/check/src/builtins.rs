@@ -444,7 +444,7 @@ fn store(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -> 
         return None;
     }
     let dtype = t.ty.dtype;
-    if f == "atomic_add" && !matches!(dtype, DType::F32 | DType::I32) {
+    if f == "atomic_add" && !matches!(dtype, DType::F32 | DType::BF16 | DType::F16 | DType::I32) {
         cx.err(
             Diagnostic::error(
                 codes::UNSUPPORTED_DTYPE,
@@ -453,7 +453,7 @@ fn store(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -> 
                 format!("{dtype} tensor"),
             )
             .with_label(t.decl, "declared here")
-            .with_help("atomic_add accumulates into f32 or i32 tensors"),
+            .with_help("atomic_add accumulates into f32, bf16, f16 or i32 tensors"),
         );
         return None;
     }
@@ -476,8 +476,17 @@ fn store(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) -> 
                 "quantize it to the tensor's contract first: `quantize<{}<{dtype}>>(x)`",
                 s.family()
             )
+        } else if is_scaled(&vt) && vt.dtype() == dtype {
+            // A `quantize` result stored as its codes: the scales would be lost.
+            format!(
+                "a scaled value is codes plus scales, and `{name}` holds only {dtype} codes: declare it scaled to \
+store both (e.g. `{name}: out mx<{dtype}>[...]` for `quantize<mx<{dtype}>>`), or store `dequant<T>(x)` into a T tensor",
+                name = t.name
+            )
+        } else if is_scaled(&vt) && matches!(dtype, DType::F32 | DType::BF16 | DType::F16) {
+            format!("dequantize it first: `dequant<{dtype}>(x)`")
         } else if is_scaled(&vt) {
-            "dequantize it first: `dequant(x)`".to_string()
+            "dequantize it first: `dequant(x)` gives an f32 tile".to_string()
         } else {
             format!("convert it: `cast<{dtype}>(...)`")
         };

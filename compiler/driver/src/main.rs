@@ -2,6 +2,7 @@
 
 mod cmd;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -37,7 +38,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
     match cli.cmd {
         Command::Check(a) => cmd::check::main(a),
         Command::Explain(a) => cmd::explain::main(a),
@@ -47,5 +51,31 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::main(a),
         Command::Demo(a) => cmd::demo::main(a),
         Command::Opt(a) => cmd::opt::main(a),
+    }
+}
+
+/// clap's errors as a coded usage error (exit 2); `--help` and `--version` print and exit 0.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let text = e.render().to_string();
+            let coded = match text.strip_prefix("error: ") {
+                Some(rest) => format!("error[{}]: {rest}", cmd::E_USAGE),
+                // Help shown for a missing subcommand or argument: say why first.
+                None => format!(
+                    "error[{}]: missing a subcommand or argument\n\n{text}",
+                    cmd::E_USAGE
+                ),
+            };
+            eprint!("{coded}");
+            if !coded.ends_with('\n') {
+                eprintln!();
+            }
+            ExitCode::from(2)
+        }
     }
 }

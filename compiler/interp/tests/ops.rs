@@ -182,3 +182,46 @@ fn atomics_accumulate_in_program_order() {
         assert_eq!(decode_buf_f64(&t.data).unwrap(), vec![want as f64; 4]);
     }
 }
+
+/// `n` programs each `atomic_add` 1.0 into the same 4 elements of a `dtype` tensor.
+fn narrow_atomic_sum(dtype: DType, n: u32) -> Vec<f64> {
+    let mut b = KernelBuilder::new("atomic_narrow");
+    let y = b.tensor("y", tensor(dtype, &["N"]), true);
+    b.grid(vec![DimExpr::Const(i64::from(n))]);
+    let one = b.f32(1.0);
+    let v = b.op1(OpKind::Cast { x: one, to: dtype }, Type::Scalar(dtype));
+    let vt = b.op1(OpKind::Broadcast { x: v }, tile(dtype, 4));
+    let acc = range(&mut b, y, 4);
+    b.op(
+        OpKind::AtomicAdd {
+            access: acc,
+            value: vt,
+        },
+        vec![],
+    );
+    let k = b.finish();
+    tessera_ir::verify_kernel(&k).expect("atomic_add into bf16/f16 verifies");
+    let mut bind = Bindings {
+        args: vec![ArgValue::Tensor(TensorArg {
+            data: encode_buf(dtype, &[4], None, &[0.0; 4]).unwrap(),
+            scale: None,
+            global_scale: None,
+        })],
+        syms: vec![],
+    };
+    run(&k, &mut bind, ProgramSet::All).unwrap();
+    let ArgValue::Tensor(t) = &bind.args[0] else {
+        unreachable!("tensor")
+    };
+    decode_buf_f64(&t.data).unwrap()
+}
+
+#[test]
+fn bf16_and_f16_atomics_round_after_every_add() {
+    // Sequential adds in program order, rounded to the tensor's type after each: bf16 has 8
+    // significant bits, so from 256 on adding 1.0 rounds back to 256 (257 is a tie, to even); f16
+    // (11 bits) stalls at 2048. An f32 sum rounded once would give 300 and 3000.
+    assert_eq!(narrow_atomic_sum(DType::BF16, 300), vec![256.0; 4]);
+    assert_eq!(narrow_atomic_sum(DType::F16, 3000), vec![2048.0; 4]);
+    assert_eq!(narrow_atomic_sum(DType::BF16, 100), vec![100.0; 4]);
+}

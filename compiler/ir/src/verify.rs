@@ -712,9 +712,13 @@ impl<'a> V<'a> {
                         shape_str(&want)
                     ));
                 }
-                if matches!(op.kind, OpKind::AtomicAdd { .. }) && !matches!(tt.dtype, DType::F32 | DType::I32)
+                if matches!(op.kind, OpKind::AtomicAdd { .. })
+                    && !matches!(tt.dtype, DType::F32 | DType::BF16 | DType::F16 | DType::I32)
                 {
-                    return self.fail(format!("atomic_add into {} (f32 or i32 only)", tt.dtype));
+                    return self.fail(format!(
+                        "atomic_add into {} (f32, bf16, f16 or i32 only)",
+                        tt.dtype
+                    ));
                 }
             }
             OpKind::Dot { a, b, acc } => self.dot(op, *a, *b, *acc)?,

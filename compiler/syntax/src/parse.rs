@@ -141,6 +141,16 @@ fn parse_error(e: ParseError<usize, Tok<'_>, LexError>, eof: usize) -> Diagnosti
             token: (lo, tok, hi),
             expected,
         } => {
+            if matches!(tok, Tok::Out) {
+                // `out` marks output parameters; users reach for it as a name (`out: f32[N]`).
+                return Diagnostic::error(
+                    codes::UNEXPECTED_TOKEN,
+                    "`out` is a keyword and cannot be used as a name",
+                    Span::new(lo as u32, hi as u32),
+                    "keyword `out` (it marks an output parameter: `y: out f32[N]`)",
+                )
+                .with_help("rename it, e.g. `y`, `o` or `out_`");
+            }
             let mut d = Diagnostic::error(
                 codes::UNEXPECTED_TOKEN,
                 format!("unexpected `{tok}`"),

@@ -8,6 +8,10 @@ pub enum LoweringError {
     /// Verified tile IR that this lowering cannot (yet) turn into the target's program structure.
     #[error("unsupported for sm_90a lowering: {what}")]
     Unsupported { what: String, span: Span },
+    /// A tensor too large for the 32-bit element offsets of the Hopper GEMM / attention emitters
+    /// (more than 2^31 - 1 elements by its constant dims): refused instead of wrapping.
+    #[error("tensor too large for the sm_90a GEMM/attention lowering: {what}")]
+    TooLarge { what: String, span: Span },
     /// MLIR rejected the module at `stage` (parse, verify, a pass pipeline, or translation). This is a
     /// compiler bug when the input came from the generator; the diagnostics say what MLIR saw.
     #[error("MLIR {stage} failed:\n{}", diagnostics.join("\n"))]
@@ -28,7 +32,7 @@ impl LoweringError {
     /// The source span the error points at, when it has one.
     pub fn span(&self) -> Option<Span> {
         match self {
-            LoweringError::Unsupported { span, .. } => Some(*span),
+            LoweringError::Unsupported { span, .. } | LoweringError::TooLarge { span, .. } => Some(*span),
             LoweringError::Mlir { .. } => None,
         }
     }

@@ -9,7 +9,7 @@ use crate::scalar;
 use crate::text::Body;
 use crate::{LoweredKernel, LoweringError, LoweringOptions};
 use std::collections::{HashMap, HashSet};
-use tessera_ir::{Kernel, OpKind, ParamId, Span, Type, ValueId};
+use tessera_ir::{Dim, Kernel, OpKind, ParamId, ParamKind, Span, Type, ValueId};
 
 /// Lowering state shared by the mainloop and epilogue emitters.
 pub(crate) struct Lower<'k> {
@@ -151,7 +151,47 @@ pub(crate) fn entry_symbol(name: &str) -> String {
     }
 }
 
+/// The GEMM and attention emitters index global tensors with i32 dims and offsets. A tensor whose
+/// constant dims alone make more than 2^31 - 1 elements would wrap, so it is refused at its
+/// parameter (symbolic dims arrive as i32 at launch).
+fn check_i32_extents(kernel: &Kernel) -> Result<(), LoweringError> {
+    const LIMIT: u128 = i32::MAX as u128;
+    for p in &kernel.params {
+        let ParamKind::Tensor { ty, .. } = &p.kind else {
+            continue;
+        };
+        let mut elems: u128 = 1;
+        for d in &ty.dims {
+            if let Dim::Const(c) = d {
+                elems = elems.saturating_mul(u128::from(*c));
+            }
+        }
+        if elems > LIMIT {
+            let dims: Vec<String> = ty
+                .dims
+                .iter()
+                .map(|d| match d {
+                    Dim::Const(c) => c.to_string(),
+                    Dim::Sym(s) => s.clone(),
+                    Dim::CeilDiv(s, by) => format!("cdiv({s}, {by})"),
+                })
+                .collect();
+            return Err(LoweringError::TooLarge {
+                what: format!(
+                    "`{}` [{}] has at least {elems} elements by its constant dims, above 2^31 - 1 = {LIMIT}; \
+these emitters compute 32-bit element offsets, which would wrap",
+                    p.name,
+                    dims.join(", ")
+                ),
+                span: p.span,
+            });
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn lower_kernel(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
+    check_i32_extents(kernel)?;
     // `@reference(attention)` kernels take the attention path (attention/); all others are GEMMs.
     if let Some(att) = crate::attention::recognise(kernel) {
         return crate::attention::lower(kernel, &att?, opts);

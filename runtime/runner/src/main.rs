@@ -175,8 +175,27 @@ fn go(cmd: Cmd) -> Result<bool, RunnerError> {
     }
 }
 
+/// Code of a usage error (the same as `tessera`'s): a flag or value that does not parse, a bad
+/// `--dim`/`--scalar`, a combination the runner refuses.
+const E_USAGE: &str = "E0903";
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = e.render().to_string();
+            match text.strip_prefix("error: ") {
+                Some(rest) => eprint!("error[{E_USAGE}]: {rest}"),
+                None => eprint!("error[{E_USAGE}]: missing a subcommand or argument\n\n{text}"),
+            }
+            return ExitCode::from(2);
+        }
+    };
     match go(cli.cmd) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -185,6 +204,9 @@ fn main() -> ExitCode {
             let m = e.to_string();
             if m.starts_with("error[") {
                 eprintln!("{m}");
+            } else if e.exit_code() == 2 {
+                // Exit 2 is a bad invocation (a coded bundle error carries its own code above).
+                eprintln!("error[{E_USAGE}]: {m}");
             } else {
                 eprintln!("error: {m}");
             }

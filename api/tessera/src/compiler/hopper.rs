@@ -12,6 +12,37 @@ use tessera_target_nvidia::{BuildError, BuildOptions, LoweringError, LoweringOpt
 /// Code of a lowering error that points at the user's source (an IR shape the Hopper lowering
 /// cannot compile). Not a checker code: the checker accepts these programs.
 pub const UNSUPPORTED_ON_TARGET: &str = "L0001";
+/// ptxas rejected the PTX of an NVIDIA target (the log is kept in the message).
+pub const E_PTXAS: &str = "E0713";
+/// A tensor too large for the 32-bit offsets of the sm_90a GEMM / attention emitters.
+pub const E_TOO_LARGE: &str = "E0714";
+/// An internal failure of the sm_90a backend (MLIR rejected the generated module, codegen, a
+/// missing MMA): a compiler bug, reported with what the tool said.
+pub const E_BACKEND_INTERNAL: &str = "E0715";
+
+/// The message of a ptxas rejection: coded, naming the kernel and the target, with ptxas's log.
+pub fn ptxas_rejected(kernel: &str, target: &str, arch: &str, log: &str) -> String {
+    format!(
+        "error[{E_PTXAS}]: target {target}: ptxas rejected the PTX generated for kernel `{kernel}` (-arch={arch}); no bundle was written. ptxas said:\n{}\n  help: the usual cause is register pressure: a smaller BM/BN tile (or fewer stages) fits; `--no-ptxas --emit=ptx` shows the PTX\n",
+        log.trim_end()
+    )
+}
+
+/// Why the PTX of an sm_90a GEMM cannot be assembled, when that is known without ptxas: one
+/// `wgmma m64nN` holds N/2 f32 accumulator registers per thread, and a CTA of T threads gets at
+/// most min(255, 65536 / T) registers per thread; a few more are needed for its descriptors.
+pub fn known_unassemblable(tuning: &[(String, i64)], threads: u32) -> Option<String> {
+    let get = |k: &str| tuning.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+    let bn = get("BN")?;
+    let threads = i64::from(threads.max(1));
+    let limit = (65536 / threads).min(255) / 8 * 8;
+    let acc = bn / 2;
+    (acc + 8 > limit).then(|| {
+        format!(
+            "this PTX cannot be assembled: one m64n{bn} wgmma needs {acc} accumulator registers per thread plus its operands, and a CTA of {threads} threads leaves at most {limit} (65536 / {threads}); choose a smaller BN or BM"
+        )
+    })
+}
 
 pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -> Result<Lowered, Failure> {
     let opts = BuildOptions {
@@ -29,7 +60,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
     };
     let fail = |e: BuildError| Failure {
         exit: 1,
-        message: render(&e, target.name, src),
+        message: render(&e, &kernel.name, target.name, src),
     };
     if knobs.emit == Some(Emit::Mlir) {
         // Printed even when a later stage fails: that is when one wants to see it.
@@ -41,7 +72,18 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
         Some(Emit::Ptx) => emit(&art.ptx),
         Some(Emit::Mlir) | None => {}
     }
-    let audit_json = serde_json::to_value(&art.report).unwrap_or(serde_json::Value::Null);
+    let mut audit_text = art.report.to_text();
+    let mut audit_json = serde_json::to_value(&art.report).unwrap_or(serde_json::Value::Null);
+    // --no-ptxas (or no ptxas found): the bundle is written, but it must say it is unusable.
+    if art.cubin.is_none()
+        && let Some(why) = known_unassemblable(&art.lowered.tuning, art.lowered.block[0])
+    {
+        eprintln!("warning: target {}: kernel `{}`: {why}", target.name, kernel.name);
+        audit_text.push_str(&format!("NOT ASSEMBLABLE: {why}\n"));
+        if let Some(o) = audit_json.as_object_mut() {
+            o.insert("not_assemblable".into(), serde_json::Value::String(why));
+        }
+    }
     Ok(Lowered {
         entry: art.lowered.entry.clone(),
         abi: art.lowered.abi.clone(),
@@ -52,13 +94,13 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
         ptx: Some(art.ptx.clone()),
         cubin: art.cubin.clone(),
         hsaco: None,
-        audit_text: art.report.to_text(),
+        audit_text,
         audit_json,
     })
 }
 
 /// Lowering errors with a span are shown against the source like any diagnostic.
-fn render(e: &BuildError, target: &str, src: &SourceText) -> String {
+fn render(e: &BuildError, kernel: &str, target: &str, src: &SourceText) -> String {
     match e {
         BuildError::Lowering(le @ LoweringError::Unsupported { what, span }) => src.render(
             Diagnostic::error(
@@ -71,6 +113,20 @@ fn render(e: &BuildError, target: &str, src: &SourceText) -> String {
                 "on sm_90a, kernels without a dot are lowered op by op; kernels with a dot use the Hopper GEMM mainloop or the FP8 attention schedule (exactly dsl_examples/attention_fp8.tsr); see docs/dev/hopper-gemm.md and docs/dev/per-op-lowering.md",
             ),
         ),
-        other => format!("error: target {target}: {other}\n"),
+        BuildError::Lowering(le @ LoweringError::TooLarge { span, .. }) => src.render(
+            Diagnostic::error(
+                E_TOO_LARGE,
+                format!("target {target}: {le}"),
+                DSpan::new(span.lo, span.hi),
+                "more than 2^31 - 1 elements",
+            )
+            .with_note(
+                "use symbolic dims (passed at launch) for large tensors, or split the tensor; the per-op sm_90a lowering (kernels without a dot) uses 64-bit offsets",
+            ),
+        ),
+        BuildError::Ptxas { arch, log } => ptxas_rejected(kernel, target, arch, log),
+        other => format!(
+            "error[{E_BACKEND_INTERNAL}]: target {target}: kernel `{kernel}`: internal error in the sm_90a backend (please report it with the .tsr): {other}\n"
+        ),
     }
 }

@@ -35,12 +35,20 @@ pub struct Failure {
     pub message: String,
 }
 
+/// Code of a usage error that has no more specific code (a bad flag value, a missing argument).
+pub const E_USAGE: &str = "E0903";
+/// Code of a kernel choice that does not name one kernel of the file (`--kernel`).
+pub const E_KERNEL: &str = "E0904";
+
 impl Failure {
+    /// A usage error (exit 2). An uncoded `error: ...` message gets the usage code E0903.
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            exit: 2,
-            message: message.into(),
-        }
+        let message: String = message.into();
+        let message = match message.strip_prefix("error: ") {
+            Some(rest) => format!("error[{E_USAGE}]: {rest}"),
+            None => message,
+        };
+        Failure { exit: 2, message }
     }
 }
 
@@ -141,7 +149,7 @@ pub fn build_source(name: &str, bytes: &[u8], req: &Request) -> Result<Built, Fa
             });
         }
     };
-    let picked = pick(&module, req.kernel).map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let picked = pick(&module, req.kernel).map_err(|e| Failure::usage(format!("error[{E_KERNEL}]: {e}")))?;
     // Only the chosen kernel goes through the pipeline (and diff-interp); kernel.tir holds it alone.
     let mut one = Module {
         source_name: module.source_name.clone(),

@@ -32,9 +32,11 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
                     tessera_target_nvidia::ptxas_assemble(&path, &nb.build.ptx, target.ptxas_arch).map_err(
                         |log| Failure {
                             exit: 1,
-                            message: format!(
-                                "error: ptxas rejected the generated PTX for {}:\n{log}",
-                                target.ptxas_arch
+                            message: super::hopper::ptxas_rejected(
+                                &kernel.name,
+                                target.name,
+                                target.ptxas_arch,
+                                &log,
                             ),
                         },
                     )?;

@@ -36,6 +36,14 @@ pub fn run(
         .map_err(|e| failure(e, caps, src))
 }
 
+/// A registry error's text (`E0901: unknown pass ...`) as a coded diagnostic line.
+pub fn coded_registry_error(text: &str) -> String {
+    match text.split_once(": ") {
+        Some((code, rest)) if code.len() == 5 && code.starts_with('E') => format!("error[{code}]: {rest}"),
+        _ => format!("error[{}]: {text}", super::E_USAGE),
+    }
+}
+
 fn failure(e: PipelineError, caps: &TargetCaps, src: &SourceText) -> Failure {
     match e {
         PipelineError::Pass {
@@ -59,7 +67,7 @@ fn failure(e: PipelineError, caps: &TargetCaps, src: &SourceText) -> Failure {
                 message: src.render(d),
             }
         }
-        e @ PipelineError::Registry(_) => Failure::usage(format!("error: {e}")),
+        PipelineError::Registry(r) => Failure::usage(coded_registry_error(&r.to_string())),
         e @ (PipelineError::VerifyFailed { .. }
         | PipelineError::Diff { .. }
         | PipelineError::InputInvalid(_)
@@ -69,7 +77,7 @@ fn failure(e: PipelineError, caps: &TargetCaps, src: &SourceText) -> Failure {
         },
         e => Failure {
             exit: 1,
-            message: format!("error: pass pipeline for {}: {e}", caps.name),
+            message: format!("error[{E_INTERNAL}]: pass pipeline for {}: {e}", caps.name),
         },
     }
 }

@@ -30,6 +30,10 @@ const GEMM_BF16: &str = gemm!("a: bf16[M, K], b: bf16[N, K]");
 const GEMM_FP8: &str = gemm!("a: f8e4m3[M, K], b: f8e4m3[N, K]");
 const GEMM_FP6: &str = gemm!("a: f6e2m3[M, K], b: f6e2m3[N, K]");
 const GEMM_FNUZ: &str = gemm!("a: f8e4m3fnuz[M, K], b: f8e4m3fnuz[N, K]");
+/// An FP8 GEMM whose `a` has a constant first dim of 2^31 (2^31 * K elements).
+const GEMM_FP8_HUGE: &str = gemm!("a: f8e4m3[2147483648, K], b: f8e4m3[N, K]");
+/// Two kernels in one file.
+const TWO_KERNELS: &str = "kernel a(x: f32[N], y: out f32[N]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], load(x[i .. +B]) + 1.0);\n}\nkernel b(x: f32[N], y: out f32[N]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], load(x[i .. +B]) * 2.0);\n}\n";
 
 const fn ex(source: &'static str, command: &'static str, note: &'static str) -> Example {
     exf(source, &[], command, note)
@@ -822,6 +826,70 @@ build them for sm_90a or change the operand formats.",
     },
     // ---- validation oracle (compiler/oracle/src/lib.rs) ----
     StageCodeInfo {
+        code: "E0713",
+        title: "ptxas rejected the generated PTX",
+        stage: "tessera-cli (`tessera build` for sm_90a, sm_100a, sm_120a, sm_121a) with the pinned ptxas",
+        explanation: "The kernel was lowered to PTX, but the pinned ptxas refused to assemble it for the target. The \
+message names the kernel, the target and ptxas's -arch, and keeps ptxas's own log. No bundle is written. The \
+usual cause is register pressure: an sm_90a `wgmma m64nN` holds N/2 f32 accumulator registers per thread, and a \
+CTA of T threads (128 per 64 rows of BM) gets at most min(255, 65536 / T) registers per thread, so BM = 256 with \
+BN = 256 cannot be assembled. Choose a smaller BM or BN (or fewer stages). With `--no-ptxas` the PTX is written \
+without a cubin; when the tile sizes make it known to be unassemblable, `tessera build` warns and the report \
+says NOT ASSEMBLABLE.",
+        wrong: ex(
+            "",
+            "tessera build x.tsr -o out --target sm_90a",
+            "A bf16 GEMM with tiles(BM = 256, BN = 256, BK = 64): 512 threads leave 128 registers per thread, and one m64n256 wgmma needs 128 for its accumulator alone.",
+        ),
+        right: ex(
+            "",
+            "tessera build x.tsr -o out --target sm_90a",
+            "tiles(BM = 128, BN = 256, BK = 64) (or BM = 256, BN = 128) assembles.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0714",
+        title: "tensor too large for the sm_90a GEMM/attention lowering",
+        stage: "tessera-lowering-mlir (`LoweringError::TooLarge`, `tessera build --target sm_90a`)",
+        explanation: "The Hopper GEMM and attention emitters compute element offsets and extents in 32 bits. A tensor \
+parameter whose constant dims alone make more than 2^31 - 1 elements (for example `f8e4m3[2147483648, K]`) would \
+make those offsets wrap and the kernel read and write the wrong memory, so the build is refused at the parameter \
+instead. Symbolic dims are passed at launch as i32. Kernels without a `dot` are lowered op by op with 64-bit \
+offsets and are not affected. Use a symbolic dim, or split the tensor across launches.",
+        wrong: ex(
+            GEMM_FP8_HUGE,
+            "tessera build x.tsr -o out --target sm_90a --no-ptxas",
+            "`a` has 2^31 rows as a constant dim: 2^31 * K elements.",
+        ),
+        right: ex(
+            GEMM_FP8,
+            "tessera build x.tsr -o out --target sm_90a --no-ptxas",
+            "The rows are the symbolic dim M, given at launch.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0715",
+        title: "internal error in the sm_90a backend",
+        stage: "tessera-cli (`tessera build --target sm_90a`: tessera_target_nvidia::compile)",
+        explanation: "The sm_90a backend accepted the kernel, but a later step failed: MLIR rejected the generated \
+module (parse or verify), LLVM's PTX code generation failed, or the planned wgmma is missing from the PTX. The \
+source is fine (it checked, and the lowering took it), so this is a compiler bug; the message carries what the \
+tool said. Report it with the .tsr and the command.",
+        wrong: ex(
+            "",
+            "tessera build x.tsr -o out --target sm_90a",
+            "The generated MLIR did not parse (the message starts with `internal error in the sm_90a backend`).",
+        ),
+        right: ex(
+            "",
+            "tessera run x.tsr --random",
+            "While the bug is open, run the kernel on the interpreter, or build it for another target.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
         code: "E0801",
         title: "no reference for this kernel",
         stage: "tessera-oracle (`tessera validate`)",
@@ -1067,6 +1135,43 @@ with the list.",
         check: Check::Run,
     },
     StageCodeInfo {
+        code: "E0903",
+        title: "command-line usage error",
+        stage: "tessera-cli (every subcommand's flags and arguments)",
+        explanation: "The command line does not fit the subcommand: an unknown flag, a missing value, a value that \
+does not parse, or a combination the subcommand refuses (no file to build, nothing to do). The message says \
+which; `tessera help SUBCOMMAND` lists the flags. The exit status is 2.",
+        wrong: ex(
+            ADD_ONE,
+            "tessera build x.tsr --targt sm_90a -o out",
+            "`--targt` is not a flag of `tessera build`.",
+        ),
+        right: ex(
+            ADD_ONE,
+            "tessera build x.tsr --target sm_90a -o out --no-ptxas",
+            "The flag spelled as `tessera build --help` lists it.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0904",
+        title: "no single kernel chosen",
+        stage: "tessera-cli (`tessera build --kernel`)",
+        explanation: "`tessera build` compiles one kernel. When the file defines several, `--kernel NAME` must choose \
+one, and the name must be one of the file's kernels; the message lists them. The exit status is 2.",
+        wrong: ex(
+            TWO_KERNELS,
+            "tessera build x.tsr -o out --no-ptxas",
+            "x.tsr defines kernels `a` and `b`.",
+        ),
+        right: ex(
+            TWO_KERNELS,
+            "tessera build x.tsr --kernel b -o out --no-ptxas",
+            "`--kernel b` chooses one.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
         code: "E0910",
         title: "source file cannot be read",
         stage: "tessera-cli (check, build, opt, run, validate)",
@@ -1082,6 +1187,43 @@ checker diagnostic because there is no source to point into; the exit status is 
             "tessera check x.tsr",
             "Pass the path of an existing .tsr file.",
         ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0911",
+        title: "build output path is not a bundle directory",
+        stage: "tessera-cli (`tessera build -o DIR`)",
+        explanation: "`tessera build -o DIR` writes the bundle into a new directory, an empty one, or one that an \
+earlier `tessera build` wrote (it holds the marker file `.tessera-bundle`); such a directory is replaced whole \
+(the bundle is written into a temporary sibling and renamed into place, so no stale file of another target \
+stays). A directory holding other files, a file or a symbolic link is refused, so that nothing of yours is \
+overwritten; `--force` replaces it (a symbolic link itself is replaced, not what it points to). Devices, FIFOs \
+and sockets are never replaced. The exit status is 2, and nothing is built.",
+        wrong: ex(
+            ADD_ONE,
+            "tessera build x.tsr -o . --no-ptxas",
+            "The current directory holds x.tsr: it is not a bundle directory.",
+        ),
+        right: ex(
+            ADD_ONE,
+            "tessera build x.tsr -o out --no-ptxas",
+            "A new directory (building again into `out` replaces it).",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0912",
+        title: "an output file cannot be written",
+        stage: "tessera-cli (`tessera opt -o`, reproducers)",
+        explanation: "A file the command writes (the IR of `tessera opt -o FILE`, a reproducer, the pipeline log) \
+could not be created or written: its directory does not exist or is not writable, or the disk is full. The \
+message names the path and the system's reason.",
+        wrong: ex(
+            ADD_ONE,
+            "tessera opt x.tsr -o no/such/dir/y.tir",
+            "The directory no/such/dir does not exist.",
+        ),
+        right: ex(ADD_ONE, "tessera opt x.tsr -o y.tir", "A writable path."),
         check: Check::Run,
     },
     StageCodeInfo {
@@ -1102,6 +1244,42 @@ and `--verify-each` narrow it down to one pass.",
             "tessera build x.tsr -o out --target sm_120a --verify-each --print-after-all",
             "Find the failing pass from the output and report it; the source needs no change.",
         ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0930",
+        title: "tile-IR text does not parse",
+        stage: "tessera-cli (`tessera opt FILE.tir`: tessera_ir::parse_module)",
+        explanation: "`tessera opt` reads tile IR in the text form that `--print-after` and reproducers print. The \
+file is not UTF-8 or does not follow that grammar at the line:column given. Tile IR is a compiler format, not a \
+language: regenerate it (`tessera opt x.tsr --passes= -o x.tir` prints a kernel's IR) rather than editing it by \
+hand. The exit status is 2.",
+        wrong: ex(
+            "",
+            "tessera opt x.tir",
+            "x.tir was edited by hand and a `,` is missing (`IR parse error at 9:25`).",
+        ),
+        right: ex(
+            "",
+            "tessera opt x.tir",
+            "The IR as printed by `tessera opt x.tsr -o x.tir` or a reproducer.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0931",
+        title: "input tile IR does not verify",
+        stage: "tessera-cli (`tessera opt FILE.tir`: tessera_ir::verify)",
+        explanation: "The tile IR given to `tessera opt` parses but breaks an invariant of the IR (a value used \
+before it is defined, mismatched types, an op at the wrong level); the verifier's message says which, before \
+any pass runs. A reproducer written by the compiler always verifies; an edited one may not. The exit status \
+is 1.",
+        wrong: ex(
+            "",
+            "tessera opt x.tir",
+            "x.tir uses a value `%9` that no op defines.",
+        ),
+        right: ex("", "tessera opt x.tir", "IR as the compiler printed it."),
         check: Check::Describe,
     },
     // ---- lowering (compiler/driver/src/cmd/build/hopper.rs, tessera_target_nvidia::LoweringError) ----

@@ -194,8 +194,11 @@ bounds, indices, conditions), or a tile indexed like a tensor.",
         code: "E0114",
         title: "operation not supported for this dtype",
         explanation: "Math functions need float operands (f32/bf16/f16); arithmetic is not defined on \
-narrow codes (fp8/fp6/fp4, e8m0/ue4m3), which must be `dequant`ed or `cast` first; `dot` takes \
-bf16/f16/f32, fp8 or i8 operands; `atomic_add` takes f32 or i32 values.",
+narrow codes (fp8 f8e4m3/f8e5m2/f8e4m3fnuz, fp6 f6e2m3/f6e3m2, fp4 f4e2m1, and the scale types \
+e8m0/ue4m3), which must be `dequant`ed or `cast` first. `dot` takes bf16/f16/f32 or i8 operands, and \
+fp8, fp6 or fp4 codes (plain or scaled: `mx<..>`, `nv<f4e2m1>`, `scaled<..>` tensors); e8m0/ue4m3 are \
+scales, never operands. `atomic_add` takes f32, bf16, f16 or i32 values (bf16/f16 round after each add). \
+A scaled tile cannot be `cast`: `dequant` it.",
         wrong: b"kernel k(x: i32[N], y: out f32[N]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], exp2(load(x[i .. +B])));\n}\n",
         right: "kernel k(x: i32[N], y: out f32[N]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], exp2(cast<f32>(load(x[i .. +B]))));\n}\n",
     },

@@ -38,7 +38,10 @@ pub fn main(a: Args) -> ExitCode {
         None => None,
         Some((_, Some(b))) => Some(b),
         Some((s, None)) => {
-            eprintln!("error: --backend {s}: `tessera bench` runs on a GPU backend, `cuda` or `hip`");
+            eprintln!(
+                "error[{}]: --backend {s}: `tessera bench` runs on a GPU backend, `cuda` or `hip`",
+                crate::cmd::E_USAGE
+            );
             return ExitCode::from(2);
         }
     };

@@ -12,8 +12,10 @@
 //! The compile flow itself is the `tessera` library's (`tessera::compiler::build`); this module
 //! holds the flags and the output. `pipeline`: the pass-pipeline flags.
 
+pub mod out_dir;
 pub mod pipeline;
 
+use crate::cmd::E_USAGE;
 use clap::ValueEnum;
 use pipeline::PipelineFlags;
 use std::path::PathBuf;
@@ -43,9 +45,14 @@ pub struct Args {
     /// List the targets with their capabilities and exit.
     #[arg(long)]
     list_targets: bool,
-    /// Bundle directory to write.
+    /// Bundle directory to write: a new or empty directory, or one an earlier `tessera build`
+    /// wrote (it is replaced whole).
     #[arg(short = 'o', long = "out")]
     out: Option<PathBuf>,
+    /// Replace the -o path even when it is not a bundle directory (a directory with other files, a
+    /// file, a symbolic link: the link is replaced, not its target).
+    #[arg(long)]
+    force: bool,
     /// Print the build report.
     #[arg(long)]
     report: bool,
@@ -72,19 +79,29 @@ pub fn main(args: Args) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let Some(file) = &args.file else {
-        eprintln!("error: give a .tsr file to build (or --list-targets)");
+        eprintln!("error[{E_USAGE}]: give a .tsr file to build (or --list-targets)");
         return ExitCode::from(2);
     };
     if args.stages < 2 {
         eprintln!(
-            "error: --stages {}: the mainloop needs at least 2 pipeline stages",
+            "error[{E_USAGE}]: --stages {}: the mainloop needs at least 2 pipeline stages",
             args.stages
         );
         return ExitCode::from(2);
     }
     if args.out.is_none() && args.emit.is_none() && !args.report {
-        eprintln!("error: nothing to do: give -o DIR (write a bundle), --report and/or --emit=mlir|llvm|ptx");
+        eprintln!(
+            "error[{E_USAGE}]: nothing to do: give -o DIR (write a bundle), --report and/or --emit=mlir|llvm|ptx"
+        );
         return ExitCode::from(2);
+    }
+    // Refuse a path that is not ours before spending time on the build.
+    if let Some(dir) = &args.out {
+        let refused = out_dir::inspect(dir).map(|s| out_dir::refusal(dir, &s, args.force));
+        if let Ok(Some(msg)) | Err(msg) = refused {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
     }
     let req = Request {
         file,
@@ -116,9 +133,9 @@ pub fn main(args: Args) -> ExitCode {
         emit(&built.report_text);
     }
     if let Some(dir) = &args.out {
-        if let Err(e) = built.bundle.write(dir) {
-            eprintln!("error: writing the bundle: {e}");
-            return ExitCode::from(1);
+        if let Err(msg) = out_dir::write(&built.bundle, dir, args.force) {
+            eprintln!("{msg}");
+            return ExitCode::from(if msg.contains(out_dir::E_OUT_DIR) { 2 } else { 1 });
         }
         let b = &built.bundle;
         let files: Vec<&str> = [

@@ -19,11 +19,14 @@ pub fn main(args: Args) -> ExitCode {
         for (code, title) in codes::titles() {
             println!("{code}  {title}");
         }
-        return if args.list {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(2)
-        };
+        if args.list {
+            return ExitCode::SUCCESS;
+        }
+        eprintln!(
+            "error[{}]: give a code to explain, e.g. `tessera explain E0110` (the codes are listed above)",
+            crate::cmd::E_USAGE
+        );
+        return ExitCode::from(2);
     }
     let code = args.code.unwrap_or_default();
     match codes::explain(&code) {
@@ -32,7 +35,10 @@ pub fn main(args: Args) -> ExitCode {
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!("error: unknown diagnostic code `{code}` (`tessera explain --list` shows all codes)");
+            eprintln!(
+                "error[{}]: unknown diagnostic code `{code}` (`tessera explain --list` shows all codes)",
+                crate::cmd::E_USAGE
+            );
             ExitCode::from(2)
         }
     }

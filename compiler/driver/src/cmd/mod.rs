@@ -8,3 +8,7 @@ pub mod explain;
 pub mod opt;
 pub mod run;
 pub mod validate;
+
+/// Code of a command-line usage error: a flag or value clap rejects, or a combination a
+/// subcommand rejects (exit status 2).
+pub const E_USAGE: &str = "E0903";

@@ -3,13 +3,26 @@
 //! text (what `--print-after` prints and what an internal-compiler-error reproducer contains) and
 //! print the result. This is the command a reproducer's "replay:" line runs. A `.tsr` source is
 //! accepted too (checked first), to watch a kernel go through the pipeline. Exit 0 on success,
-//! 1 when a pass, the verifier or diff-interp fails, 2 when the input cannot be read or the target
-//! or a pass name is unknown.
+//! 1 when a pass, the verifier or diff-interp fails, 2 when the input cannot be read or parsed or the
+//! target or a pass name is unknown. Every error is coded: E0930 the IR text does not parse, E0931
+//! the input IR does not verify, E0920 a pass broke the IR (internal), E0912 the output cannot be
+//! written, E0901/E0902 unknown pass/target, E0910 unreadable input.
 
 use super::check::E_UNREADABLE;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tessera_passes::{DiffOptions, PipelineError, PipelineOptions, opt, registry};
+use tessera::compiler::pipeline::E_INTERNAL;
+use tessera_passes::{DiffOptions, PassError, PipelineError, PipelineOptions, opt, registry};
+
+/// Code of tile-IR text that does not parse (or is not UTF-8).
+pub const E_IR_PARSE: &str = "E0930";
+/// Code of input tile IR that parses but does not verify.
+pub const E_IR_VERIFY: &str = "E0931";
+/// Code of an output file that cannot be written.
+pub const E_WRITE: &str = "E0912";
+
+/// `E0901: message` (the registry's error text) as `error[E0901]: message`.
+pub use tessera::compiler::pipeline::coded_registry_error;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -70,7 +83,10 @@ pub fn main(args: Args) -> ExitCode {
         match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) => {
-                eprintln!("error: {} is not UTF-8 text", args.file.display());
+                eprintln!(
+                    "error[{E_IR_PARSE}]: {} is not UTF-8 text (tile IR is text; give a .tir or .tsr file)",
+                    args.file.display()
+                );
                 return ExitCode::from(2);
             }
         }
@@ -78,7 +94,7 @@ pub fn main(args: Args) -> ExitCode {
     let caps = match registry::target(&args.target) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", coded_registry_error(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -103,7 +119,7 @@ pub fn main(args: Args) -> ExitCode {
             Some(p) => match std::fs::write(p, out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("error: cannot write {}: {e}", p.display());
+                    eprintln!("error[{E_WRITE}]: cannot write {}: {e}", p.display());
                     ExitCode::from(2)
                 }
             },
@@ -112,13 +128,33 @@ pub fn main(args: Args) -> ExitCode {
                 ExitCode::SUCCESS
             }
         },
-        Err(e @ (PipelineError::Registry(_) | PipelineError::Parse(_))) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
+            let (exit, text) = coded(&e);
+            eprintln!("{text}");
+            ExitCode::from(exit)
         }
+    }
+}
+
+/// The exit status and the coded message of a failed `opt` run.
+pub fn coded(e: &PipelineError) -> (u8, String) {
+    match e {
+        PipelineError::Registry(r) => (2, coded_registry_error(&r.to_string())),
+        PipelineError::Parse(p) => (2, format!("error[{E_IR_PARSE}]: {p}")),
+        PipelineError::InputInvalid(v) => (
+            1,
+            format!("error[{E_IR_VERIFY}]: the input IR does not verify (before any pass): {v}"),
+        ),
+        PipelineError::Pass {
+            kernel,
+            error: PassError::Unsupported {
+                pass, code, message, ..
+            },
+        } => (
+            1,
+            format!("error[{code}]: kernel `{kernel}`: {message} (pass `{pass}`)"),
+        ),
+        PipelineError::Reproducer { .. } | PipelineError::Log(_) => (1, format!("error[{E_WRITE}]: {e}")),
+        other => (1, format!("error[{E_INTERNAL}]: {other}")),
     }
 }
