@@ -5,6 +5,7 @@ pub mod build;
 pub mod check;
 pub mod demo;
 pub mod explain;
+pub mod interp_run;
 pub mod opt;
 pub mod run;
 pub mod validate;

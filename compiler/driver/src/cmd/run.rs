@@ -41,6 +41,10 @@ pub struct Args {
     /// Seed for --random (printed; default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
+    /// Interpreter only: stop with E0612 after this many work units (an element operation is one
+    /// unit; see docs/NUMERICS.md); runs longer than 2 s print progress on stderr either way.
+    #[arg(long)]
+    max_work: Option<u64>,
 }
 
 pub fn main(args: Args) -> ExitCode {
@@ -76,7 +80,7 @@ fn run_interp(args: Args) -> Result<(), Failure> {
     }
     println!("kernel `{}` at {}", kernel.name, dims_label(&b.syms));
     let t = Instant::now();
-    tessera_interp::run(&kernel, &mut b, ProgramSet::All).map_err(|e| Failure {
+    crate::cmd::interp_run::interp_run(&kernel, &mut b, args.max_work).map_err(|e| Failure {
         exit: 1,
         message: e.to_string(),
     })?;

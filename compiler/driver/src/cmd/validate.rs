@@ -188,7 +188,7 @@ fn validate_gpu(args: &Args, dims: &[(String, i64)], scalars: &[(String, String)
 }
 
 fn run_interp(kernel: &Kernel, b: &mut Bindings) -> Result<(), Failure> {
-    tessera_interp::run(kernel, b, ProgramSet::All).map_err(|e| Failure {
+    crate::cmd::interp_run::interp_run(kernel, b, None).map_err(|e| Failure {
         exit: 1,
         message: format!("interp: {e}"),
     })
