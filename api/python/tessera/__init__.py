@@ -151,11 +151,16 @@ def register_op(k: Kernel, name: str | None = None):
     `out` tensors and returns nothing, so it also works under torch.compile. Returns the op."""
     import torch
 
-    outs = tuple(p["name"] for p in k.signature if p["kind"] == "tensor" and p["out"])
+    outs = tuple(p["name"] for p in k.signature if p["kind"] == "tensor" and p.get("out"))
     params = [p for p in k.signature]
-    if any(p["scale"] is not None for p in params):
+    if any(p.get("scale") is not None for p in params):
         raise _error("E0511", "register_op takes kernels without scaled tensors (pass codes and scales directly)")
-    sig = ", ".join(f"{p['name']}: {'torch.Tensor' if p['kind'] == 'tensor' else 'float'}" for p in params)
+    def ann(p):
+        if p["kind"] == "tensor":
+            return "torch.Tensor"
+        return "float" if p["dtype"] in ("f32", "f16", "bf16") else "int"
+
+    sig = ", ".join(f"{p['name']}: {ann(p)}" for p in params)
     src = f"def _op({sig}) -> None:\n    _k(" + ", ".join(p["name"] for p in params) + ")\n"
     env = {"torch": torch, "_k": k}
     exec(src, env)  # a real signature, so torch.library can infer the schema
