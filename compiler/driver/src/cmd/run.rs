@@ -13,7 +13,6 @@ use prep::{Backend, Failure, dims_label, fresh_seed, load_kernel, make_bindings,
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-use tessera_interp::ProgramSet;
 use tessera_numerics::{ArgValue, decode_buf};
 
 #[derive(clap::Args)]

@@ -11,7 +11,6 @@ use crate::cmd::run::prep::{
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
-use tessera_interp::ProgramSet;
 use tessera_ir::Kernel;
 use tessera_numerics::{ArgValue, Bindings, Metrics, Verdict, compare_buf};
 

@@ -1530,12 +1530,28 @@ impl<'c> Gen<'c, '_> {
             return Ok(out);
         }
         let shape = self.shape_of(x);
-        let padded: Vec<u32> = shape.iter().map(|d| padded_extent(*d)).collect();
         let d = self.k.ty(x).dtype();
         let et = self.m.elem(d, span)?;
-        let elem_bytes = (d.bits().max(8) / 8) as u64;
+        let bytes = (d.bits().max(8) / 8) as u64;
+        let unit = vec![1; shape.len()];
+        self.through_smem(b, (&src, &shape, &regs), &dst, &unit, (et, bytes))
+    }
+
+    /// Move a tile through shared memory: the owners of `src`'s registers write them row-major
+    /// over the padded shape (elements of `ty`, `bytes` wide), then each register of layout `dst`
+    /// reads the element at its coordinates divided by `block` (1s: a layout conversion; the
+    /// shape ratio: the scale of each element of a block-scaled tile). Barriers before and after.
+    fn through_smem(
+        &mut self,
+        b: &Block<'c>,
+        (src, sshape, vals): (&LinearLayout, &[u32], &[V]),
+        dst: &LinearLayout,
+        block: &[u32],
+        (ty, bytes): (Type<'c>, u64),
+    ) -> Result<Vec<V>, LoweringError> {
+        let padded: Vec<u32> = sshape.iter().map(|d| padded_extent(*d)).collect();
         let n: u64 = padded.iter().map(|p| *p as u64).product();
-        self.scratch_bytes = self.scratch_bytes.max(n * elem_bytes);
+        self.scratch_bytes = self.scratch_bytes.max(n * bytes);
         let sp = self.scratch(b)?;
         let lin = |g: &Self, b: &Block<'c>, c: &[V]| -> Result<V, LoweringError> {
             let mut acc = g.m.const_int(b, 0, 32)?;
@@ -1549,14 +1565,14 @@ impl<'c> Gen<'c, '_> {
         self.m.barrier(b)?;
         // Owners only: a duplicate may hold a padded computation's value (e.g. rows of an MMA atom
         // past a small tile), and one writer per element keeps the exchange race-free.
-        let owner = self.owner(b, &src)?;
-        for (i, v) in regs.iter().enumerate() {
+        let owner = self.owner(b, src)?;
+        for (i, v) in vals.iter().enumerate() {
             if !src.reg_is_owner(i as u32) {
                 continue;
             }
-            let c = self.coords(b, &src, i as u32)?;
+            let c = self.coords(b, src, i as u32)?;
             let off = lin(self, b, &c)?;
-            let p = self.m.gep(b, sp, off, et)?;
+            let p = self.m.gep(b, sp, off, ty)?;
             match owner {
                 Some(o) => {
                     let m = &self.m;
@@ -1566,12 +1582,22 @@ impl<'c> Gen<'c, '_> {
             }
         }
         self.m.barrier(b)?;
+        let blocked = block.iter().any(|x| *x > 1);
         let mut out = Vec::with_capacity(dst.num_regs());
         for i in 0..dst.num_regs() as u32 {
-            let c = self.coords(b, &dst, i)?;
+            let mut c = self.coords(b, dst, i)?;
+            if blocked {
+                for (k, (cv, bl)) in c.iter_mut().zip(block).enumerate() {
+                    let bv = self.m.const_int(b, *bl as i64, 32)?;
+                    let q = self.m.bin(b, "arith.divui", *cv, bv)?;
+                    // padded coordinates of `dst` may point past the source tile: clamp into it
+                    let lim = self.m.const_int(b, padded[k] as i64 - 1, 32)?;
+                    *cv = self.m.bin(b, "arith.minui", q, lim)?;
+                }
+            }
             let off = lin(self, b, &c)?;
-            let p = self.m.gep(b, sp, off, et)?;
-            out.push(self.m.load(b, p, et)?);
+            let p = self.m.gep(b, sp, off, ty)?;
+            out.push(self.m.load(b, p, ty)?);
         }
         self.m.barrier(b)?;
         Ok(out)

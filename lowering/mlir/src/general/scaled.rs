@@ -354,73 +354,8 @@ impl<'c> Gen<'c, '_> {
         let block: Vec<u32> = xs.iter().zip(&ss).map(|(a, c)| (a / c.max(&1)).max(1)).collect();
         let sl = self.layout_of(s)?.clone();
         let xl = self.layout_of(x)?.clone();
-        self.gather_through_smem(b, &sl, &ss, &decoded, &xl, &block, span)
-    }
-
-    /// Write tile `vals` (f32, layout `src`, shape `sshape`) to shared memory, then read for every
-    /// register of layout `dst` the element at its coordinates divided by `block`.
-    #[allow(clippy::too_many_arguments)]
-    fn gather_through_smem(
-        &mut self,
-        b: &Block<'c>,
-        src: &LinearLayout,
-        sshape: &[u32],
-        vals: &[V],
-        dst: &LinearLayout,
-        block: &[u32],
-        _span: Span,
-    ) -> Result<Vec<V>, LoweringError> {
-        let padded: Vec<u32> = sshape.iter().map(|d| tessera_ir::padded_extent(*d)).collect();
-        let n: u64 = padded.iter().map(|p| *p as u64).product();
-        self.scratch_bytes = self.scratch_bytes.max(n * 4);
-        let sp = self.scratch(b)?;
         let f = self.m.f32();
-        let lin = |g: &Self, b: &Block<'c>, c: &[V]| -> Result<V, LoweringError> {
-            let mut acc = g.m.const_int(b, 0, 32)?;
-            for (cv, p) in c.iter().zip(&padded) {
-                let pv = g.m.const_int(b, *p as i64, 32)?;
-                let s = g.m.bin(b, "arith.muli", acc, pv)?;
-                acc = g.m.bin(b, "arith.addi", s, *cv)?;
-            }
-            g.m.conv(b, "arith.extui", acc, g.m.i(64))
-        };
-        self.m.barrier(b)?;
-        let owner = self.owner(b, src)?;
-        for (i, v) in vals.iter().enumerate() {
-            if !src.reg_is_owner(i as u32) {
-                continue;
-            }
-            let c = self.coords(b, src, i as u32)?;
-            let off = lin(self, b, &c)?;
-            let p = self.m.gep(b, sp, off, f)?;
-            match owner {
-                Some(o) => {
-                    let m = &self.m;
-                    m.if_(b, o, &[], |tb| m.store(tb, *v, p).map(|_| vec![]), |_| Ok(vec![]))?;
-                }
-                None => self.m.store(b, *v, p)?,
-            }
-        }
-        self.m.barrier(b)?;
-        let mut out = Vec::with_capacity(dst.num_regs());
-        for i in 0..dst.num_regs() as u32 {
-            let c = self.coords(b, dst, i)?;
-            let mut sc = Vec::with_capacity(c.len());
-            for (cv, bl) in c.iter().zip(block) {
-                let bv = self.m.const_int(b, *bl as i64, 32)?;
-                sc.push(self.m.bin(b, "arith.divui", *cv, bv)?);
-            }
-            // Padded coordinates of dst may point past the scale tile: clamp into it.
-            for (k, p) in padded.iter().enumerate() {
-                let lim = self.m.const_int(b, *p as i64 - 1, 32)?;
-                sc[k] = self.m.bin(b, "arith.minui", sc[k], lim)?;
-            }
-            let off = lin(self, b, &sc)?;
-            let p = self.m.gep(b, sp, off, f)?;
-            out.push(self.m.load(b, p, f)?);
-        }
-        self.m.barrier(b)?;
-        Ok(out)
+        self.through_smem(b, (&sl, &ss, &decoded), &xl, &block, (f, 4))
     }
 
     /// `quantize<elem>(x)` under `spec`: codes per register and each register's block multiplier.
