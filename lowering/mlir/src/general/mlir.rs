@@ -241,6 +241,23 @@ impl<'c> Mlir<'c> {
         Ok(())
     }
 
+    /// `store v, p`, only where `cond` holds (always when `None`).
+    pub fn store_if(&self, b: &Block<'c>, cond: Option<V>, v: V, p: V) -> Result<(), LoweringError> {
+        match cond {
+            Some(c) => {
+                self.if_(
+                    b,
+                    c,
+                    &[],
+                    |tb| self.store(tb, v, p).map(|_| vec![]),
+                    |_| Ok(vec![]),
+                )?;
+                Ok(())
+            }
+            None => self.store(b, v, p),
+        }
+    }
+
     pub fn barrier(&self, b: &Block<'c>) -> Result<(), LoweringError> {
         self.op(b, "nvvm.barrier0", &[], &[], &[], Vec::new())?;
         Ok(())

@@ -332,13 +332,9 @@ fn refuse_unlowered(k: &Kernel, b: &IrBlock) -> Result<(), LoweringError> {
 }
 
 impl<'c> Gen<'c, '_> {
-    fn rank_of(l: &LinearLayout) -> usize {
-        l.rank()
-    }
-
     /// The lane/warp part of the coordinates of `l`: XOR of the bases of the set bits.
     fn thread_base(&self, b: &Block<'c>, l: &LinearLayout) -> Result<Vec<V>, LoweringError> {
-        let rank = Self::rank_of(l);
+        let rank = l.rank();
         let zero = self.m.const_int(b, 0, 32)?;
         let one = self.m.const_int(b, 1, 32)?;
         let mut acc = vec![zero; rank];
@@ -747,8 +743,7 @@ impl<'c> Gen<'c, '_> {
             }
             OpKind::Yield { .. } => Err(ice("yield in the middle of a block")),
             OpKind::Dot { a, b: bv, acc } => {
-                let r = res.ok_or_else(|| ice("dot without result"))?;
-                let v = self.dot(b, *a, *bv, *acc, r, span)?;
+                let v = self.dot(b, *a, *bv, *acc, span)?;
                 result(self, Val::Tile(v))
             }
             OpKind::Quantize {
@@ -1573,13 +1568,7 @@ impl<'c> Gen<'c, '_> {
             let c = self.coords(b, src, i as u32)?;
             let off = lin(self, b, &c)?;
             let p = self.m.gep(b, sp, off, ty)?;
-            match owner {
-                Some(o) => {
-                    let m = &self.m;
-                    m.if_(b, o, &[], |tb| m.store(tb, *v, p).map(|_| vec![]), |_| Ok(vec![]))?;
-                }
-                None => self.m.store(b, *v, p)?,
-            }
+            self.m.store_if(b, owner, *v, p)?;
         }
         self.m.barrier(b)?;
         let blocked = block.iter().any(|x| *x > 1);
@@ -1616,7 +1605,6 @@ impl<'c> Gen<'c, '_> {
         a: ValueId,
         bv: ValueId,
         acc: ValueId,
-        r: ValueId,
         span: Span,
     ) -> Result<Vec<V>, LoweringError> {
         let (ra, da) = self.mma_operand(b, a, span)?;
@@ -1658,8 +1646,6 @@ impl<'c> Gen<'c, '_> {
         let a_bytes = mm * kp * eb;
         let b_bytes = nn * kp * eb;
         self.scratch_bytes = self.scratch_bytes.max((a_bytes + b_bytes) as u64);
-        let et_a = self.m.elem(da, span)?;
-        let et_b = self.m.elem(db, span)?;
         let base = self.scratch(b)?;
         self.m.barrier(b)?;
         if pk < kp {
@@ -1692,8 +1678,8 @@ impl<'c> Gen<'c, '_> {
         }
         // Stage: element (row, k) of an R-row operand at slab (k*eb / sw), row, swizzled 16-byte chunk.
         let (la, lb) = (self.layout_of(a)?.clone(), self.layout_of(bv)?.clone());
-        self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base, et_a)?;
-        self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, a_bytes, base, et_b)?;
+        self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base)?;
+        self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, a_bytes, base)?;
         self.m.op(
             b,
             "nvvm.fence.proxy",
@@ -1823,7 +1809,6 @@ impl<'c> Gen<'c, '_> {
         }
         // The staging tiles are read by the async proxy until the wait above; the next scratch
         // user starts with a barrier.
-        let _ = r;
         Ok(regs)
     }
 
@@ -1849,7 +1834,6 @@ impl<'c> Gen<'c, '_> {
         eb: u32,
         region: u32,
         base: V,
-        et: Type<'c>,
     ) -> Result<(), LoweringError> {
         let owner = self.owner(b, l)?;
         for (i, val) in regs.iter().enumerate() {
@@ -1887,27 +1871,15 @@ impl<'c> Gen<'c, '_> {
                 let phys = m.bin(b, "arith.xori", lin, ph)?;
                 let phys = m.bin(b, "arith.addi", phys, c(region)?)?;
                 let p64 = m.conv(b, "arith.extui", phys, m.i(64))?;
-                let store = |tb: &Block<'c>| -> Result<Vec<V>, LoweringError> {
-                    let p = m.gep(tb, base, p64, m.i(8))?;
-                    let _ = et;
-                    m.store(tb, *val, p)?;
-                    Ok(vec![])
-                };
+                let p = m.gep(b, base, p64, m.i(8))?;
                 let mut cond = None;
                 for x in &conds {
                     cond = Some(match cond {
                         None => *x,
-                        Some(p) => m.bin(b, "arith.andi", p, *x)?,
+                        Some(q) => m.bin(b, "arith.andi", q, *x)?,
                     });
                 }
-                match cond {
-                    Some(cv) => {
-                        m.if_(b, cv, &[], store, |_| Ok(vec![]))?;
-                    }
-                    None => {
-                        store(b)?;
-                    }
-                }
+                m.store_if(b, cond, *val, p)?;
             }
         }
         Ok(())
@@ -1973,18 +1945,7 @@ impl<'c> Gen<'c, '_> {
                 let idx = m.bin(b, "arith.addi", idx, ov)?;
                 let i64v = m.conv(b, "arith.extui", idx, m.i(64))?;
                 let p = m.gep(b, base, i64v, f)?;
-                match owner {
-                    Some(o) => {
-                        m.if_(
-                            b,
-                            o,
-                            &[],
-                            |tb| m.store(tb, val, p).map(|_| vec![]),
-                            |_| Ok(vec![]),
-                        )?;
-                    }
-                    None => m.store(b, val, p)?,
-                }
+                m.store_if(b, owner, val, p)?;
             }
         }
         self.m.barrier(b)?;
