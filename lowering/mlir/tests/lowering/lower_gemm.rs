@@ -2,7 +2,7 @@
 //! to LLVM IR; its structure (TMA ring, mbarriers, wgmma, masked epilogue) is snapshot-tested; and
 //! shapes the mainloop does not cover are `Unsupported` errors that name the op's span.
 
-#[path = "fixtures/gemm.rs"]
+#[path = "../fixtures/gemm.rs"]
 mod gemm;
 
 use gemm::{Epilogue, Spec};

@@ -2,7 +2,7 @@
 //! lowering planned, TMA copies and mbarrier waits; ptxas (when present) accepts it for sm_90a; the
 //! normalized PTX is snapshot-tested; the bundle round-trips through `tessera_bundle`.
 
-#[path = "../../../lowering/mlir/tests/fixtures/gemm.rs"]
+#[path = "../../../../lowering/mlir/tests/fixtures/gemm.rs"]
 mod gemm;
 
 use gemm::{Epilogue, Spec};
