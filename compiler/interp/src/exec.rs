@@ -5,7 +5,7 @@
 
 use crate::dot::{DotFault, dot};
 use crate::elementwise::{self as ew, Fault};
-use crate::error::{E_ARITH, E_K_BLOCK, E_MISALIGNED, InterpError};
+use crate::error::{E_ARITH, E_K_BLOCK, E_MISALIGNED, E_SCALE_MISSING, InterpError};
 use crate::quant;
 use crate::tensor::{Addr, Elem, Geometry, read_f32, read_i64, round_to};
 use crate::value::{Data, Scales, Tile};
@@ -21,6 +21,8 @@ pub(crate) struct Write {
     pub v: Elem,
     /// `atomic_add` (read-modify-write) rather than a plain store.
     pub add: bool,
+    /// Into the tensor's block-scale buffer rather than its data.
+    pub scale: bool,
 }
 
 /// Per-launch facts shared (read-only) by all programs.
@@ -56,6 +58,17 @@ struct DimSel {
     keep: bool,
     lo: i64,
     hi: i64,
+}
+
+/// The scale-buffer side of a scaled access (see `Program::scale_sel`).
+struct ScaleView<'a> {
+    /// Per tensor dim: the block coordinates touched.
+    sel: Vec<DimSel>,
+    /// Per kept dim: the block extent.
+    block: Vec<usize>,
+    /// Per kept dim: the tensor's extent is a whole number of blocks.
+    whole: Vec<bool>,
+    geo: &'a Geometry,
 }
 
 impl<'a> Program<'a> {
@@ -546,15 +559,52 @@ impl<'a> Program<'a> {
         spec: &tessera_ir::ScaleSpec,
         t: &tessera_numerics::TensorArg,
     ) -> R<Scales> {
+        let Some(sbuf) = &t.scale else {
+            return Err(Self::unsupported(op, "scaled tensor without a scale buffer"));
+        };
+        let ScaleView {
+            sel: ssel,
+            block,
+            whole,
+            geo: sgeo,
+        } = self.scale_sel(op, a, sel, spec, false)?;
+        let sshape: Vec<usize> = ssel.iter().filter(|s| s.keep).map(|s| s.coords.len()).collect();
+        let mut v = vec![1.0f32; sshape.iter().product()];
+        Self::visit(&ssel, sgeo, |i, addr| {
+            if let Some(ad) = addr {
+                v[i] = read_f32(spec.scale_dtype, &sbuf.bytes, ad);
+            }
+        });
+        Ok(Scales {
+            block,
+            shape: sshape,
+            v,
+            global: t.global_scale,
+            whole,
+        })
+    }
+
+    /// The scale-buffer view of a scaled access whose data view is `sel`: per dim the block
+    /// coordinates it touches (a block counts if any of its elements is inside the view), and per
+    /// kept dim the block extent and whether the tensor's extent is whole blocks. Along blocked
+    /// dims a slice starts on a block boundary; a load may also sit inside one block (a tile
+    /// narrower than the block), but a store must cover every in-bounds element of each block it
+    /// touches, because it writes that block's one scale and another program's part of the block
+    /// would have been quantized against a different one.
+    fn scale_sel(
+        &self,
+        op: &Op,
+        a: &Access,
+        sel: &[DimSel],
+        spec: &tessera_ir::ScaleSpec,
+        store: bool,
+    ) -> R<ScaleView<'a>> {
         let sgeo = self
             .l
             .scale_geo
             .get(a.tensor.0 as usize)
             .and_then(|g| g.as_ref())
             .ok_or_else(|| Self::unsupported(op, "scaled tensor without a scale buffer"))?;
-        let Some(sbuf) = &t.scale else {
-            return Err(Self::unsupported(op, "scaled tensor without a scale buffer"));
-        };
         let mut ssel = Vec::new();
         let mut block = Vec::new();
         let mut whole = Vec::new();
@@ -580,9 +630,10 @@ impl<'a> Program<'a> {
                     ));
                 };
                 let st = self.int(*start, op)?;
+                let end = st + *size as i64;
                 // A slice inside one block (a tile narrower than the block) needs no alignment.
-                let one_block = st.div_euclid(b) == (st + *size as i64 - 1).div_euclid(b);
-                if st.rem_euclid(b) != 0 && !one_block {
+                let one_block = st.div_euclid(b) == (end - 1).div_euclid(b);
+                if st.rem_euclid(b) != 0 && (store || !one_block) {
                     return Err(self.rt(
                         E_MISALIGNED,
                         op.span,
@@ -591,10 +642,20 @@ impl<'a> Program<'a> {
                         ),
                     ));
                 }
+                if store && end.rem_euclid(b) != 0 && end < dim.min(s.hi) {
+                    return Err(self.rt(
+                        E_MISALIGNED,
+                        op.span,
+                        format!(
+                            "a scaled store along dim {d} ends at {end}, inside a scale block of {b} that continues to {}: \
+                             it would write that block's scale for part of its elements",
+                            (end.div_euclid(b) + 1) * b
+                        ),
+                    ));
+                }
                 let nb = (*size as i64 + b - 1) / b;
                 let sdim = sgeo.shape[d] as i64;
                 let coords: Vec<i64> = (0..nb).map(|j| st.div_euclid(b) + j).collect();
-                // A block counts if any of its elements is inside the view.
                 let valid = coords
                     .iter()
                     .map(|c| *c >= 0 && *c < sdim && (c * b).max(s.lo) < (c * b + b).min(s.hi))
@@ -612,32 +673,104 @@ impl<'a> Program<'a> {
                 whole.push(dim % b == 0);
             }
         }
-        let sshape: Vec<usize> = ssel.iter().filter(|s| s.keep).map(|s| s.coords.len()).collect();
-        let mut v = vec![1.0f32; sshape.iter().product()];
+        Ok(ScaleView {
+            sel: ssel,
+            block,
+            whole,
+            geo: sgeo,
+        })
+    }
+
+    /// Log a scaled tile's block scales into the tensor's scale buffer (its codes are logged by
+    /// [`Self::store`] like any data). The tile's blocks must be the tensor's, and an NV tile's
+    /// per-tensor scale must be the one the tensor declares, or the stored codes would decode to
+    /// other values.
+    fn store_scales(&mut self, op: &Op, a: &Access, sel: &[DimSel], sc: &Scales) -> R<()> {
+        let p = a.tensor.0;
+        let spec = match self.l.k.params.get(p as usize).map(|p| &p.kind) {
+            Some(ParamKind::Tensor { ty, .. }) => ty.scale.clone(),
+            _ => None,
+        };
+        let Some(spec) = spec else {
+            return Err(Self::unsupported(
+                op,
+                "storing a scaled tile into a tensor without a scale contract (store its dequantized values or codes)",
+            ));
+        };
+        let ScaleView {
+            sel: ssel,
+            block,
+            geo: sgeo,
+            ..
+        } = self.scale_sel(op, a, sel, &spec, true)?;
+        if block != sc.block {
+            return Err(Self::unsupported(
+                op,
+                format!(
+                    "the tile's scale blocks {:?} are not the tensor's {block:?}",
+                    sc.block
+                ),
+            ));
+        }
+        let (t, _) = self.tensor(op, p)?;
+        if let (Some(g), Some(want)) = (sc.global, t.global_scale)
+            && !(g == want || (g.is_nan() && want.is_nan()))
+        {
+            return Err(self.rt(
+                E_SCALE_MISSING,
+                op.span,
+                format!(
+                    "the stored tile was quantized under global scale {g:e} but the tensor's is {want:e}"
+                ),
+            ));
+        }
+        let n: usize = ssel.iter().filter(|s| s.keep).map(|s| s.coords.len()).product();
+        if n != sc.v.len() {
+            return Err(Self::unsupported(
+                op,
+                format!("the tile has {} scales, the view {n}", sc.v.len()),
+            ));
+        }
+        let log = &mut self.log;
         Self::visit(&ssel, sgeo, |i, addr| {
-            if let Some(ad) = addr {
-                v[i] = read_f32(spec.scale_dtype, &sbuf.bytes, ad);
+            if let Some(addr) = addr {
+                log.push(Write {
+                    param: p,
+                    addr,
+                    v: Elem::F(sc.v[i]),
+                    add: false,
+                    scale: true,
+                });
             }
         });
-        Ok(Scales {
-            block,
-            shape: sshape,
-            v,
-            global: t.global_scale,
-            whole,
-        })
+        Ok(())
     }
 
     fn store(&mut self, op: &Op, a: &Access, value: ValueId, add: bool) -> R<()> {
         let (_, geo) = self.tensor(op, a.tensor.0)?;
         let val = self.get(value)?;
-        if val.scale.is_some() {
-            return Err(Self::unsupported(
-                op,
-                "storing a scaled tile (store its dequantized values or codes)",
-            ));
-        }
         let sel = self.select(op, a, &geo.shape)?;
+        if let Some(ParamKind::Tensor { ty, .. }) = self.l.k.params.get(a.tensor.0 as usize).map(|p| &p.kind)
+            && let Some(ax) = ty.packed_axis
+            && let Some(Index::Range { start, .. }) = a.index.get(ax)
+        {
+            // Two codes share a byte: a store starting at an odd element would split bytes with
+            // the neighbouring program's store (and the GPU writes whole bytes).
+            let st = self.int(*start, op)?;
+            if st.rem_euclid(2) != 0 {
+                return Err(self.rt(
+                    E_MISALIGNED,
+                    op.span,
+                    format!("a store into packed FP4 tensor along its packed axis {ax} starts at odd element {st}; FP4 stores start at an even element"),
+                ));
+            }
+        }
+        if let Some(sc) = &val.scale {
+            if add {
+                return Err(Self::unsupported(op, "atomic_add of a scaled tile"));
+            }
+            self.store_scales(op, a, &sel, sc)?;
+        }
         let n: usize = sel.iter().filter(|s| s.keep).map(|s| s.coords.len()).product();
         if n != val.data.len() {
             return Err(Self::unsupported(
@@ -655,6 +788,7 @@ impl<'a> Program<'a> {
                         addr,
                         v: Elem::F(v[i]),
                         add,
+                        scale: false,
                     });
                 }
             }),
@@ -665,6 +799,7 @@ impl<'a> Program<'a> {
                         addr,
                         v: Elem::I(v[i]),
                         add,
+                        scale: false,
                     });
                 }
             }),

@@ -205,7 +205,7 @@ fn run_verified(
                 .collect()
         };
         for log in logs {
-            apply(&mut bindings.args, &geo, log?);
+            apply(&mut bindings.args, &geo, &scale_geo, log?);
         }
         work.programs_finished((end - start) as u64);
         start = end;
@@ -213,15 +213,21 @@ fn run_verified(
     Ok(())
 }
 
-/// Apply one program's write log: stores overwrite, atomics read-add-write (f32 add, or i32 wrap).
-fn apply(args: &mut [ArgValue], geo: &[Option<Geometry>], log: Vec<Write>) {
+/// Apply one program's write log: stores overwrite, atomics read-add-write (f32 add, or i32 wrap);
+/// scale writes go to the tensor's block-scale buffer.
+fn apply(args: &mut [ArgValue], geo: &[Option<Geometry>], scale_geo: &[Option<Geometry>], log: Vec<Write>) {
     for w in log {
+        let geo = if w.scale { scale_geo } else { geo };
         let (Some(ArgValue::Tensor(t)), Some(Some(g))) =
             (args.get_mut(w.param as usize), geo.get(w.param as usize))
         else {
             continue;
         };
-        let bytes = &mut t.data.bytes;
+        let bytes = match (&mut t.scale, w.scale) {
+            (Some(s), true) => &mut s.bytes,
+            (None, true) => continue,
+            (_, false) => &mut t.data.bytes,
+        };
         let v = if w.add {
             match w.v {
                 Elem::F(x) => Elem::F(read_f32(g.dtype, bytes, w.addr) + x),

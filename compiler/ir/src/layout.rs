@@ -293,6 +293,21 @@ impl LinearLayout {
         }
     }
 
+    /// The same layout with tile dims `a` and `b` exchanged in every basis (a transpose for any
+    /// rank): a layout built for the permuted shape, mapped back.
+    pub fn swap_dims(&self, a: usize, b: usize) -> LinearLayout {
+        let t = |v: &Vec<u32>| {
+            let mut v = v.clone();
+            v.swap(a, b);
+            v
+        };
+        LinearLayout {
+            reg: self.reg.iter().map(t).collect(),
+            lane: self.lane.iter().map(t).collect(),
+            warp: self.warp.iter().map(t).collect(),
+        }
+    }
+
     /// Register bits `0..k` walk contiguously along dim `d` (register `i < 2^k` holds coordinate
     /// `i` along `d` plus the same offset): the largest such `2^k` is the vector width of a
     /// memory access along a contiguous `d`.

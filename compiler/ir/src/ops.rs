@@ -91,6 +91,22 @@ pub struct Access {
     pub bounds: Vec<Bound>,
 }
 
+impl Access {
+    /// The tile dim that tensor dim `d` becomes when it is sliced by a range (points drop their
+    /// dim from the tile); `None` when `d` is a point or a gather.
+    pub fn range_tile_dim(&self, d: usize) -> Option<usize> {
+        match self.index.get(d)? {
+            Index::Range { .. } => Some(
+                self.index[..d]
+                    .iter()
+                    .filter(|i| !matches!(i, Index::Point(_)))
+                    .count(),
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// A straight-line list of ops with block arguments (loop induction variable and carried values).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Block {

@@ -291,7 +291,9 @@ fn poisoned(ty: &TensorType, shape: &[usize]) -> TensorArg {
     TensorArg {
         data,
         scale,
-        global_scale: ty.scale.as_ref().filter(|s| s.global).map(|_| 1.0),
+        // An NV output's per-tensor scale is its scalar parameter's value (an input the kernel
+        // quantizes under); the interpreter binds it from there, so none is made up here.
+        global_scale: None,
     }
 }
 
@@ -353,6 +355,14 @@ pub fn repoison(k: &Kernel, b: &Bindings) -> Result<Bindings, RunnerError> {
         }
     }
     Ok(out)
+}
+
+/// The block-scale buffer of parameter `i`, when it is a scaled tensor.
+pub fn output_scale_buf(b: &Bindings, i: usize) -> Option<&TensorBuf> {
+    match b.args.get(i) {
+        Some(ArgValue::Tensor(t)) => t.scale.as_ref(),
+        _ => None,
+    }
 }
 
 /// The output buffer of parameter `i` (data part).

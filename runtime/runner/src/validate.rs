@@ -301,6 +301,7 @@ pub fn validate_outputs(
     // Outputs accumulated with atomics start zeroed, not poisoned: those kernels are interpreted whole.
     let detectable = outs.iter().all(|&o| {
         problem::output_buf(&l.bindings, o).is_some_and(|b| poison_detectable(b.dtype))
+            && problem::output_scale_buf(&l.bindings, o).is_none_or(|b| poison_detectable(b.dtype))
             && !tessera_oracle::accumulates_into(&l.kernel, o)
     });
     let programs = if detectable {
@@ -417,6 +418,42 @@ pub fn validate_outputs(
             };
             row.checks
                 .push(check_on("reference", &name, &gv, &gp, ev, &sel, &tol)?);
+        }
+        // A scaled output's block scales are written by the kernel too: every one the interpreter
+        // wrote must be there (poison counts as unwritten) and equal the interpreter's exactly
+        // (both follow the same bit-exact recipe; a code check alone would pass wrong scales).
+        if let (Some(gs), Some(is)) = (
+            problem::output_scale_buf(on_gpu, o),
+            problem::output_scale_buf(&interp, o),
+        ) {
+            let gv = decode_buf(gs)?;
+            let gp = poisoned_mask(gs)?;
+            let iv = decode_buf_f64(is)?;
+            let wrote: Vec<bool> = poisoned_mask(is)?.iter().map(|p| !p).collect();
+            if gv.len() != iv.len() {
+                return Err(RunnerError::usage(format!(
+                    "error[E0502]: scales of output `{name}`: the device returned {} elements, the interpreter {}",
+                    gv.len(),
+                    iv.len()
+                )));
+            }
+            row.elements += gv.len();
+            row.unwritten += (0..gv.len()).filter(|&i| gp[i] && (full || wrote[i])).count();
+            let exact = Tolerance {
+                rtol: 0.0,
+                max_rel_l2: 0.0,
+                min_cosine: 0.0,
+                atol: 0.0,
+            };
+            row.checks.push(check_on(
+                "interp",
+                &format!("{name}.scale"),
+                &gv,
+                &gp,
+                &iv,
+                &wrote,
+                &exact,
+            )?);
         }
     }
     row.pass = row.unwritten == 0 && row.non_finite == 0 && row.checks.iter().all(|c| c.pass);

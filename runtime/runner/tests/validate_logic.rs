@@ -26,6 +26,51 @@ impl Drop for TempBundle {
     }
 }
 
+/// A bundle of `k` (its source text `src`) with launch ABI `abi` and grid `grid`, written to a
+/// temporary directory.
+fn write_bundle(
+    name: &str,
+    k: &tessera_ir::Kernel,
+    abi: Vec<AbiArg>,
+    grid: Vec<DimExpr>,
+    tiles: Vec<(String, i64)>,
+) -> TempBundle {
+    let module = tessera_ir::Module {
+        source_name: format!("{}.tsr", k.name),
+        kernels: vec![k.clone()],
+    };
+    let mut b = Bundle {
+        meta: BundleMeta {
+            format_version: BUNDLE_FORMAT_VERSION,
+            kernel: k.name.clone(),
+            entry: k.name.clone(),
+            target: "sm_90a".into(),
+            source_file: format!("{}.tsr", k.name),
+            source_sha256: tessera_bundle::sha256_hex(k.name.as_bytes()),
+            tiles,
+            grid,
+            block: [128, 1, 1],
+            dynamic_shared_bytes: 0,
+            abi,
+            ptx: None,
+            cubin: None,
+            hsaco: None,
+            tile_ir: String::new(),
+        },
+        ptx: None,
+        cubin: None,
+        hsaco: None,
+        tile_ir: tessera_ir::print_module(&module),
+        report_txt: None,
+        report_json: None,
+    };
+    b.ptx = Some(tessera_bundle::ptx::stub("sm_90a", &b.meta.entry, &b.meta.abi));
+    let dir = std::env::temp_dir().join(format!("tessera-runner-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    b.write(&dir).unwrap();
+    TempBundle(dir)
+}
+
 fn bundle_dir(name: &str) -> TempBundle {
     let k = samples::gemm(
         samples::tensor(DType::BF16, &["M", "K"]),
@@ -471,4 +516,80 @@ fn a_wrong_tile_outside_the_spot_check_is_caught_by_the_projection() {
         .map(|c| c.against.as_str())
         .collect();
     assert_eq!(failed, vec!["projection"], "{:?}", row.detail_lines());
+}
+
+/// A kernel that stores a scaled output (codes and block scales): the scales are validated too —
+/// a wrong or missing scale fails even when every code is right.
+#[test]
+fn a_scaled_output_is_judged_on_its_scales_too() {
+    let src = "kernel quant_mx(x: f32[M, K], y: out mx<f8e4m3>[M, K]) tiles(BM = 32, BK = 128) grid(cdiv(M, BM), cdiv(K, BK)) {
+    let m0 = program_id(0) * BM;
+    let k0 = program_id(1) * BK;
+    store(y[m0 .. +BM, k0 .. +BK], quantize<mx<f8e4m3>>(load(x[m0 .. +BM, k0 .. +BK])));
+}";
+    let (m, diags) = tessera_check::check_source("quant_mx.tsr", src.as_bytes());
+    let k = m.unwrap_or_else(|| panic!("{diags:?}")).kernels.remove(0);
+    let ptr = |param: &str, part| AbiArg::Ptr {
+        param: param.into(),
+        part,
+    };
+    let cdiv =
+        |s: &str, t: i64| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(t)));
+    let dir = write_bundle(
+        "quant",
+        &k,
+        vec![
+            ptr("x", TensorPart::Data),
+            ptr("y", TensorPart::Data),
+            ptr("y", TensorPart::Scale),
+            AbiArg::SymI32 { sym: "M".into() },
+            AbiArg::SymI32 { sym: "K".into() },
+        ],
+        vec![cdiv("M", 32), cdiv("K", 128)],
+        vec![("BM".into(), 32), ("BK".into(), 128)],
+    );
+    let l = Loaded::new(&common(&dir, &["M=40", "K=200"])).unwrap();
+    let good = interp_result(&l);
+    let row = validate_outputs(&l, "test".into(), &good, &ValidateOptions::default(), 7).unwrap();
+    assert!(row.pass, "{}\n{:?}", row.line(), row.detail_lines());
+    assert!(
+        row.checks.iter().any(|c| c.output == "y.scale" && c.pass),
+        "{:?}",
+        row.detail_lines()
+    );
+    let scales = |b: &mut Bindings| match &mut b.args[1] {
+        ArgValue::Tensor(t) => t.scale.as_mut().unwrap().bytes.clone(),
+        ArgValue::Scalar(_) => panic!("y is a tensor"),
+    };
+    let set_scales = |b: &mut Bindings, v: Vec<u8>| {
+        if let ArgValue::Tensor(t) = &mut b.args[1] {
+            t.scale.as_mut().unwrap().bytes = v;
+        }
+    };
+    // one block scale off by a factor of two, every code untouched
+    let mut bad = good.clone();
+    let mut s = scales(&mut bad);
+    s[9] = s[9].wrapping_add(1);
+    set_scales(&mut bad, s);
+    let row = validate_outputs(&l, "test".into(), &bad, &ValidateOptions::default(), 7).unwrap();
+    assert!(!row.pass, "{}", row.line());
+    assert!(
+        row.checks.iter().any(|c| c.output == "y.scale" && !c.pass),
+        "{:?}",
+        row.detail_lines()
+    );
+    // one block scale never written (still the poison of a fresh output: e8m0's only NaN, which
+    // cannot be told from a computed one, so it fails the comparison rather than being counted)
+    let mut unwritten = good.clone();
+    let poison = scales(&mut problem::repoison(&l.kernel, &l.bindings).unwrap());
+    let mut s = scales(&mut unwritten);
+    s[3] = poison[3];
+    set_scales(&mut unwritten, s);
+    let row = validate_outputs(&l, "test".into(), &unwritten, &ValidateOptions::default(), 7).unwrap();
+    assert!(!row.pass, "{}", row.line());
+    assert!(
+        row.checks.iter().any(|c| c.output == "y.scale" && !c.pass),
+        "{:?}",
+        row.detail_lines()
+    );
 }

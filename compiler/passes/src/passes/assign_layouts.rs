@@ -129,6 +129,25 @@ impl Assigner<'_> {
         )
     }
 
+    /// The packed axis of an FP4 tensor parameter.
+    fn packed_axis(&self, p: tessera_ir::ParamId) -> Option<usize> {
+        match &self.k.param(p).kind {
+            tessera_ir::ParamKind::Tensor { ty, .. } => ty.packed_axis,
+            _ => None,
+        }
+    }
+
+    /// A blocked layout whose registers walk the packed axis `ax` first (two or more elements per
+    /// thread along it): the blocked layout of the shape with `ax` moved last, mapped back.
+    fn packed_layout(&self, shape: &[u32], ax: usize) -> LinearLayout {
+        let last = shape.len() - 1;
+        let mut s = shape.to_vec();
+        s.swap(ax, last);
+        let vec = padded_extent(s[last]).clamp(1, 8);
+        LinearLayout::blocked(&s, vec, self.cta.lane_bits as usize, self.cta.warp_bits as usize)
+            .swap_dims(ax, last)
+    }
+
     fn default_for(&self, v: ValueId) -> Option<LinearLayout> {
         let t = self.k.ty(v).as_tile()?;
         Some(self.default_layout(&t.shape, t.dtype, t.scale.as_ref().map(|s| s.block.as_slice())))
@@ -330,6 +349,18 @@ impl Assigner<'_> {
                 }
             }
             OpKind::Store { access, value } | OpKind::AtomicAdd { access, value } => {
+                // FP4 codes are stored two per byte along the packed axis: each thread must hold
+                // both codes of its bytes (register bit 0 steps +1 along that axis).
+                if let Some(ax) = self
+                    .packed_axis(access.tensor)
+                    .and_then(|d| access.range_tile_dim(d))
+                    && let Some(l) = self.layout(*value)
+                    && l.contiguous_regs(ax) < 2
+                {
+                    let shape = self.tile_shape(*value).ok_or_else(|| internal("store type"))?;
+                    let want = self.packed_layout(&shape, ax);
+                    *value = self.want(out, *value, &want, span);
+                }
                 let l = self.layout(*value);
                 self.access(out, access, l.as_ref(), span);
             }

@@ -211,3 +211,35 @@ kernel k(x: f32[M, N], idx: i32[G], flag: i32, y: out f32[G, N], s: out f32[N])
     let m = distributed(src);
     assert!(m.kernels[0].cta.is_some());
 }
+
+/// A packed FP4 store needs both codes of each byte in one thread: a tile whose registers walk the
+/// other axis (quantized after a transpose) is converted to a layout that pairs neighbours along
+/// the packed axis, and the interpreter's result is unchanged (diff-interp in `distributed`).
+#[test]
+fn packed_fp4_stores_pair_neighbours_along_the_packed_axis() {
+    let m = distributed(
+        r#"
+kernel q(w: f32[K, N], y: out mx<f4e2m1, axis = 0>[N, K]) tiles(BK = 64, BN = 32) grid(cdiv(K, BK), cdiv(N, BN)) {
+    let k0 = program_id(0) * BK;
+    let n0 = program_id(1) * BN;
+    let t = transpose(load(w[k0 .. +BK, n0 .. +BN]));
+    store(y[n0 .. +BN, k0 .. +BK], quantize<mx<f4e2m1, axis = 0>>(t));
+}
+"#,
+    );
+    let k = &m.kernels[0];
+    let mut stored = None;
+    tessera_passes::walk_mut(&mut k.body.clone(), &mut |op| {
+        if let OpKind::Store { value, .. } = &op.kind {
+            stored = Some(*value);
+        }
+    });
+    let v = stored.expect("a store");
+    let Type::Tile(t) = k.ty(v) else { panic!("tile") };
+    let l = t.layout.as_dist().expect("a register layout");
+    assert!(
+        l.contiguous_regs(1) >= 2,
+        "the stored tile pairs codes along the packed axis: {l:?}"
+    );
+    assert!(count(k, "convert_layout") >= 1, "{}", print_module(&m));
+}

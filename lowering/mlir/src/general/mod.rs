@@ -74,6 +74,9 @@ struct Gen<'c, 'k> {
     scale_ptrs: HashMap<ParamId, V>,
     /// Per register of each scaled tile: its block multiplier `s * g` (f32).
     scales: HashMap<ValueId, Vec<V>>,
+    /// Per register of each scaled tile: its block scale as the tensor stores it (the i8 code of an
+    /// e8m0/ue4m3 scale, or the f32 scale), what a scaled `store` writes.
+    scale_codes: HashMap<ValueId, Vec<V>>,
     syms: Vec<V>,
     lane: V,
     warp: V,
@@ -182,6 +185,7 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
         tensors,
         scale_ptrs,
         scales: HashMap::new(),
+        scale_codes: HashMap::new(),
         syms,
         lane,
         warp,
@@ -311,14 +315,12 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
 fn refuse_unlowered(k: &Kernel, b: &IrBlock) -> Result<(), LoweringError> {
     for op in &b.ops {
         let why = match &op.kind {
-            OpKind::Store { access, .. } | OpKind::AtomicAdd { access, .. } => {
-                match &k.param(access.tensor).kind {
-                    ParamKind::Tensor { ty, .. } if ty.scale.is_some() || ty.packed_axis.is_some() => Some(
-                        "storing a scaled or packed-FP4 tile (codes and scales) is not lowered per op on sm_90a yet (the interpreter does not implement it either)",
-                    ),
-                    _ => None,
-                }
-            }
+            OpKind::AtomicAdd { access, .. } => match &k.param(access.tensor).kind {
+                ParamKind::Tensor { ty, .. } if ty.scale.is_some() || ty.packed_axis.is_some() => Some(
+                    "atomic_add into a scaled or packed-FP4 tensor (the hardware has no atomic for codes with scales)",
+                ),
+                _ => None,
+            },
             _ => None,
         };
         if let Some(why) = why {
@@ -646,11 +648,14 @@ impl<'c> Gen<'c, '_> {
                 if let (Some(s), Some(r)) = (self.scales.get(x).cloned(), res) {
                     self.scales.insert(r, s);
                 }
+                if let (Some(s), Some(r)) = (self.scale_codes.get(x).cloned(), res) {
+                    self.scale_codes.insert(r, s);
+                }
                 result(self, v)
             }
             OpKind::ConvertLayout { x } => {
                 let r = res.ok_or_else(|| ice("convert without result"))?;
-                let v = self.convert(b, *x, r, span)?;
+                let v = self.convert_tile(b, *x, r, span)?;
                 result(self, Val::Tile(v))
             }
             OpKind::Reduce { kind, x, axis } => {
@@ -674,6 +679,9 @@ impl<'c> Gen<'c, '_> {
                     self.load(b, access, *other, r, span)?
                 };
                 result(self, v)
+            }
+            OpKind::Store { access, value } if self.scaled_param(access.tensor) => {
+                self.store_scaled(b, access, *value, span)
             }
             OpKind::Store { access, value } => self.store(b, access, *value, false, span),
             OpKind::AtomicAdd { access, value } => self.store(b, access, *value, true, span),
@@ -1502,6 +1510,7 @@ impl<'c> Gen<'c, '_> {
     /// `convert_layout`: a register renaming when lanes and warps hold the same elements in
     /// both layouts, else every thread writes its registers to shared memory and reads back
     /// those of the new layout.
+    /// `convert_layout` of a plain tile's registers.
     fn convert(
         &mut self,
         b: &Block<'c>,
@@ -1509,9 +1518,30 @@ impl<'c> Gen<'c, '_> {
         r: ValueId,
         span: Span,
     ) -> Result<Vec<V>, LoweringError> {
+        let d = self.k.ty(x).dtype();
+        // sub-byte codes travel as the i8 registers they live in
+        let et = if d == DType::F4E2M1 {
+            self.m.i(8)
+        } else {
+            self.m.elem(d, span)?
+        };
+        let bytes = (d.bits().max(8) / 8) as u64;
+        let regs = self.regs(x)?;
+        self.move_regs(b, x, r, &regs, (et, bytes))
+    }
+
+    /// Registers laid out as `x` is, laid out as `r` is: renamed when only the register order
+    /// differs, else moved through shared memory.
+    fn move_regs(
+        &mut self,
+        b: &Block<'c>,
+        x: ValueId,
+        r: ValueId,
+        regs: &[V],
+        elem: (melior::ir::Type<'c>, u64),
+    ) -> Result<Vec<V>, LoweringError> {
         let src = self.layout_of(x)?.clone();
         let dst = self.layout_of(r)?.clone();
-        let regs = self.regs(x)?;
         let rank = src.rank();
         if src.lane == dst.lane && src.warp == dst.warp {
             let mut out = Vec::with_capacity(dst.num_regs());
@@ -1525,11 +1555,36 @@ impl<'c> Gen<'c, '_> {
             return Ok(out);
         }
         let shape = self.shape_of(x);
-        let d = self.k.ty(x).dtype();
-        let et = self.m.elem(d, span)?;
-        let bytes = (d.bits().max(8) / 8) as u64;
         let unit = vec![1; shape.len()];
-        self.through_smem(b, (&src, &shape, &regs), &dst, &unit, (et, bytes))
+        self.through_smem(b, (&src, &shape, regs), &dst, &unit, elem)
+    }
+
+    /// `convert_layout` of a tile: its registers, and for a scaled tile also its block multipliers
+    /// and stored scales (one per register, so they move like the codes).
+    fn convert_tile(
+        &mut self,
+        b: &Block<'c>,
+        x: ValueId,
+        r: ValueId,
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let out = self.convert(b, x, r, span)?;
+        for codes in [false, true] {
+            let map = if codes { &self.scale_codes } else { &self.scales };
+            let Some(regs) = map.get(&x).cloned() else {
+                continue;
+            };
+            let Some(first) = regs.first() else { continue };
+            let t = self.m.ty(*first);
+            let bytes = if t == self.m.f32() { 4 } else { 1 };
+            let moved = self.move_regs(b, x, r, &regs, (t, bytes))?;
+            if codes {
+                self.scale_codes.insert(r, moved);
+            } else {
+                self.scales.insert(r, moved);
+            }
+        }
+        Ok(out)
     }
 
     /// Move a tile through shared memory: the owners of `src`'s registers write them row-major

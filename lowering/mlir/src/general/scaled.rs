@@ -188,31 +188,19 @@ impl<'c> Gen<'c, '_> {
             .collect::<Result<_, _>>()?;
         let mut codes = Vec::with_capacity(elems.len());
         for e in &elems {
-            let m = &self.m;
             let (off, shift) = match ty.packed_axis {
                 None => (e.offset, None),
                 Some(ax) => {
-                    // two codes per byte along `ax`, element 2i in the low nibble
-                    let mut off = m.const_int(b, 0, 64)?;
+                    let m = &self.m;
+                    let off = self.packed_offset(b, e, &dims, ax)?;
                     let two = m.const_int(b, 2, 64)?;
-                    let one = m.const_int(b, 1, 64)?;
-                    for (d, (idx, dim)) in e.idx.iter().zip(&dims).enumerate() {
-                        let (i, n) = if d == ax {
-                            let i = m.bin(b, "arith.divui", *idx, two)?;
-                            let n1 = m.bin(b, "arith.addi", *dim, one)?;
-                            (i, m.bin(b, "arith.divui", n1, two)?)
-                        } else {
-                            (*idx, *dim)
-                        };
-                        let s = m.bin(b, "arith.muli", off, n)?;
-                        off = m.bin(b, "arith.addi", s, i)?;
-                    }
                     let odd = m.bin(b, "arith.remui", e.idx[ax], two)?;
                     let odd8 = m.conv(b, "arith.trunci", odd, m.i(8))?;
                     let four = m.const_int(b, 4, 8)?;
                     (off, Some(m.bin(b, "arith.muli", odd8, four)?))
                 }
             };
+            let m = &self.m;
             let v = m.if_(
                 b,
                 e.mask,
@@ -233,10 +221,200 @@ impl<'c> Gen<'c, '_> {
             });
         }
         if let Some(spec) = &ty.scale {
-            let mults = self.load_scales(b, access.tensor, spec, &dims, &elems, span)?;
+            let (mults, raw) = self.load_scales(b, access.tensor, spec, &dims, &elems, span)?;
             self.scales.insert(r, mults);
+            self.scale_codes.insert(r, raw);
         }
         Ok(Val::Tile(codes))
+    }
+
+    /// Byte offset of element `e` of a tensor packed two codes per byte along `ax` (element 2i in
+    /// the low nibble of byte i; an odd extent rounds the byte extent up).
+    fn packed_offset(&self, b: &Block<'c>, e: &Elem, dims: &[V], ax: usize) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let mut off = m.const_int(b, 0, 64)?;
+        let two = m.const_int(b, 2, 64)?;
+        let one = m.const_int(b, 1, 64)?;
+        for (d, (idx, dim)) in e.idx.iter().zip(dims).enumerate() {
+            let (i, n) = if d == ax {
+                let i = m.bin(b, "arith.divui", *idx, two)?;
+                let n1 = m.bin(b, "arith.addi", *dim, one)?;
+                (i, m.bin(b, "arith.divui", n1, two)?)
+            } else {
+                (*idx, *dim)
+            };
+            let s = m.bin(b, "arith.muli", off, n)?;
+            off = m.bin(b, "arith.addi", s, i)?;
+        }
+        Ok(off)
+    }
+
+    /// Extent of each dim of `tensor`'s scale buffer: `ceil(dim / block)`.
+    fn scale_dims(&self, b: &Block<'c>, spec: &ScaleSpec, dims: &[V]) -> Result<Vec<V>, LoweringError> {
+        let m = &self.m;
+        dims.iter()
+            .zip(&spec.block)
+            .map(|(d, bl)| {
+                let bv = m.const_int(b, *bl as i64, 64)?;
+                m.bin(b, "arith.ceildivui", *d, bv)
+            })
+            .collect()
+    }
+
+    /// Offset (in scale elements) of the block scale covering element `e`.
+    fn scale_offset(
+        &self,
+        b: &Block<'c>,
+        e: &Elem,
+        spec: &ScaleSpec,
+        sdims: &[V],
+    ) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let mut off = m.const_int(b, 0, 64)?;
+        for ((idx, sd), bl) in e.idx.iter().zip(sdims).zip(&spec.block) {
+            let bv = m.const_int(b, *bl as i64, 64)?;
+            let i = m.bin(b, "arith.divui", *idx, bv)?;
+            let s = m.bin(b, "arith.muli", off, *sd)?;
+            off = m.bin(b, "arith.addi", s, i)?;
+        }
+        Ok(off)
+    }
+
+    /// Store a scaled (or packed FP4) tile: its codes into the tensor (FP4 codes two per byte,
+    /// from register pairs that hold neighbours along the packed axis: `assign-layouts` gives a
+    /// packed store such a layout) and each block's scale into the scale buffer, written once per
+    /// block by the owner of the block's first element. The NV per-tensor scale is an input
+    /// scalar: nothing to store (the interpreter checks the tile was quantized under it).
+    pub(super) fn store_scaled(
+        &mut self,
+        b: &Block<'c>,
+        access: &Access,
+        value: ValueId,
+        span: Span,
+    ) -> Result<(), LoweringError> {
+        let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
+            return Err(ice("scaled store to a scalar"));
+        };
+        let ty = ty.clone();
+        let Val::Tile(codes) = self.get(value)? else {
+            return Err(unsupported("a scalar store into a scaled or packed tensor", span));
+        };
+        let l = self.layout_of(value)?.clone();
+        let shape = self.shape_of(value);
+        let elems: Vec<Elem> = self.indices(b, access, Some((&l, shape)), span)?;
+        let base = *self
+            .tensors
+            .get(&access.tensor)
+            .ok_or_else(|| ice("tensor pointer"))?;
+        let dims: Vec<V> = ty
+            .dims
+            .iter()
+            .map(|d| self.dim(b, d, span))
+            .collect::<Result<_, _>>()?;
+        let owner = self.owner(b, &l)?;
+        let i8t = self.m.i(8);
+        let guard = |g: &Self, mask: V| -> Result<V, LoweringError> {
+            match owner {
+                Some(o) => g.m.bin(b, "arith.andi", mask, o),
+                None => Ok(mask),
+            }
+        };
+        // 1. codes
+        match ty.packed_axis {
+            None => {
+                for (i, (e, c)) in elems.iter().zip(&codes).enumerate() {
+                    if !l.reg_is_owner(i as u32) {
+                        continue;
+                    }
+                    let cond = guard(self, e.mask)?;
+                    let p = self.m.gep(b, base, e.offset, i8t)?;
+                    self.m.store_if(b, Some(cond), *c, p)?;
+                }
+            }
+            Some(ax) => {
+                let Some(tax) = access.range_tile_dim(ax) else {
+                    return Err(unsupported(
+                        "a store into a packed FP4 tensor that indexes its packed axis by a point or a gather (a byte holds two codes; store a range along it)",
+                        span,
+                    ));
+                };
+                // register bit 0 steps +1 along the packed axis: registers 2j and 2j+1 fill a byte
+                if l.contiguous_regs(tax) < 2 {
+                    return Err(unsupported(
+                        "a store into a packed FP4 tensor of a tile one element wide along the packed axis (a byte holds two codes; store at least two along it)",
+                        span,
+                    ));
+                }
+                let m = &self.m;
+                let c15 = m.const_int(b, 15, 8)?;
+                let c4 = m.const_int(b, 4, 8)?;
+                let z8 = m.const_int(b, 0, 8)?;
+                for j in (0..elems.len()).step_by(2) {
+                    if !l.reg_is_owner(j as u32) {
+                        continue;
+                    }
+                    let (lo, hi) = (&elems[j], &elems[j + 1]);
+                    let m = &self.m;
+                    let lo_c = m.bin(b, "arith.andi", codes[j], c15)?;
+                    let hi_c = m.bin(b, "arith.andi", codes[j + 1], c15)?;
+                    let hi_c = m.select(b, hi.mask, hi_c, z8)?;
+                    let hi_c = m.bin(b, "arith.shli", hi_c, c4)?;
+                    let byte = m.bin(b, "arith.ori", lo_c, hi_c)?;
+                    let off = self.packed_offset(b, lo, &dims, ax)?;
+                    // A slice starting at an odd element would split bytes between programs: it
+                    // writes nothing (the interpreter refuses it with E0606).
+                    let m = &self.m;
+                    let one = m.const_int(b, 1, 64)?;
+                    let odd = m.bin(b, "arith.andi", lo.idx[ax], one)?;
+                    let z = m.const_int(b, 0, 64)?;
+                    let even = m.cmp(b, false, 0, odd, z)?;
+                    let ok = m.bin(b, "arith.andi", lo.mask, even)?;
+                    let cond = guard(self, ok)?;
+                    let p = self.m.gep(b, base, off, i8t)?;
+                    self.m.store_if(b, Some(cond), byte, p)?;
+                }
+            }
+        }
+        // 2. block scales
+        let Some(spec) = &ty.scale else {
+            return Ok(());
+        };
+        let raw = self
+            .scale_codes
+            .get(&value)
+            .cloned()
+            .ok_or_else(|| ice("a scaled tile without its stored scales"))?;
+        let sptr = *self
+            .scale_ptrs
+            .get(&access.tensor)
+            .ok_or_else(|| ice("scale pointer of a scaled tensor"))?;
+        let st = match spec.scale_dtype {
+            DType::F32 => self.m.f32(),
+            _ => i8t,
+        };
+        let sdims = self.scale_dims(b, spec, &dims)?;
+        for (i, (e, s)) in elems.iter().zip(&raw).enumerate() {
+            if !l.reg_is_owner(i as u32) {
+                continue;
+            }
+            // the block's first element, in bounds, writes its scale
+            let m = &self.m;
+            let mut first = e.mask;
+            for (idx, bl) in e.idx.iter().zip(&spec.block) {
+                if *bl > 1 {
+                    let bv = m.const_int(b, *bl as i64, 64)?;
+                    let r = m.bin(b, "arith.remui", *idx, bv)?;
+                    let z = m.const_int(b, 0, 64)?;
+                    let at0 = m.cmp(b, false, 0, r, z)?;
+                    first = m.bin(b, "arith.andi", first, at0)?;
+                }
+            }
+            let cond = guard(self, first)?;
+            let off = self.scale_offset(b, e, spec, &sdims)?;
+            let p = self.m.gep(b, sptr, off, st)?;
+            self.m.store_if(b, Some(cond), *s, p)?;
+        }
+        Ok(())
     }
 
     /// Per element: the block multiplier `decode(scale) * global` of a scaled tensor (masked-out
@@ -249,7 +427,7 @@ impl<'c> Gen<'c, '_> {
         dims: &[V],
         elems: &[Elem],
         span: Span,
-    ) -> Result<Vec<V>, LoweringError> {
+    ) -> Result<(Vec<V>, Vec<V>), LoweringError> {
         let m = &self.m;
         let sptr = *self
             .scale_ptrs
@@ -266,23 +444,12 @@ impl<'c> Gen<'c, '_> {
             other => return Err(unsupported(format!("{other} block scales on sm_90a"), span)),
         };
         let global = self.global_of(tensor)?;
-        let sdims: Vec<V> = dims
-            .iter()
-            .zip(&spec.block)
-            .map(|(d, bl)| {
-                let bv = m.const_int(b, *bl as i64, 64)?;
-                m.bin(b, "arith.ceildivui", *d, bv)
-            })
-            .collect::<Result<_, _>>()?;
+        let sdims = self.scale_dims(b, spec, dims)?;
         let mut out = Vec::with_capacity(elems.len());
+        let mut raws = Vec::with_capacity(elems.len());
         for e in elems {
-            let mut off = m.const_int(b, 0, 64)?;
-            for ((idx, sd), bl) in e.idx.iter().zip(&sdims).zip(&spec.block) {
-                let bv = m.const_int(b, *bl as i64, 64)?;
-                let i = m.bin(b, "arith.divui", *idx, bv)?;
-                let s = m.bin(b, "arith.muli", off, *sd)?;
-                off = m.bin(b, "arith.addi", s, i)?;
-            }
+            let off = self.scale_offset(b, e, spec, &sdims)?;
+            let m = &self.m;
             let raw = m.if_(
                 b,
                 e.mask,
@@ -298,8 +465,9 @@ impl<'c> Gen<'c, '_> {
                 Some(g) => m.bin(b, "arith.mulf", s, g)?,
                 None => s,
             });
+            raws.push(raw);
         }
-        Ok(out)
+        Ok((out, raws))
     }
 
     /// `dequant(x)` of a scaled tile, or `dequant(q, s)` with an explicit scale tile.
@@ -406,12 +574,13 @@ impl<'c> Gen<'c, '_> {
         let inf = self.m.const_float(b, f64::INFINITY, f)?;
         let mut codes = Vec::with_capacity(vals.len());
         let mut mults = Vec::with_capacity(vals.len());
+        let mut raws = Vec::with_capacity(vals.len());
         let c32 = |g: &Self, v: i64| g.m.const_int(b, v, 32);
         for (v, a) in vals.iter().zip(&amax) {
             let m = &self.m;
             // a block holding NaN or an infinity: uge is true for NaN and +inf
             let nonfinite = m.cmp(b, true, 10, *a, inf)?;
-            let (code, mult) = match (spec.scale_dtype, spec.global) {
+            let (code, mult, raw) = match (spec.scale_dtype, spec.global) {
                 (DType::E8M0, false) => {
                     let bits = m.conv(b, "arith.bitcast", *a, m.i(32))?;
                     let e = m.bin(b, "arith.shrui", bits, c32(self, 23)?)?;
@@ -437,7 +606,7 @@ impl<'c> Gen<'c, '_> {
                     let code = self.encode_elem(b, q, elem, span)?;
                     let z8 = m.const_int(b, 0, 8)?;
                     let code = m.select(b, nonfinite, z8, code)?;
-                    (code, self.decode_scale(b, sc8, DType::E8M0, span)?)
+                    (code, self.decode_scale(b, sc8, DType::E8M0, span)?, sc8)
                 }
                 (DType::UE4M3, true) if elem == DType::F4E2M1 => {
                     let g = self.scalar(global.ok_or_else(|| ice("NV quantize without a global scale"))?)?;
@@ -470,7 +639,7 @@ impl<'c> Gen<'c, '_> {
                     let z8 = m.const_int(b, 0, 8)?;
                     let code = m.select(b, bad, z8, code)?;
                     let s = self.decode_fp8(b, sc8, DType::F8E4M3)?;
-                    (code, m.bin(b, "arith.mulf", s, g)?)
+                    (code, m.bin(b, "arith.mulf", s, g)?, sc8)
                 }
                 (DType::F32, false) => {
                     let zf = m.const_float(b, 0.0, f)?;
@@ -482,7 +651,7 @@ impl<'c> Gen<'c, '_> {
                     let one = m.const_float(b, 1.0, f)?;
                     let s = m.select(b, ok, s, one)?;
                     let q = m.bin(b, "arith.divf", *v, s)?;
-                    (self.encode_elem(b, q, elem, span)?, s)
+                    (self.encode_elem(b, q, elem, span)?, s, s)
                 }
                 (sd, g) => {
                     return Err(unsupported(
@@ -493,8 +662,10 @@ impl<'c> Gen<'c, '_> {
             };
             codes.push(code);
             mults.push(mult);
+            raws.push(raw);
         }
         self.scales.insert(r, mults);
+        self.scale_codes.insert(r, raws);
         Ok(Val::Tile(codes))
     }
 

@@ -140,7 +140,8 @@ fn output(k: &Kernel, i: usize, ty: &TensorType, shape: &[usize]) -> TensorArg {
     TensorArg {
         data,
         scale,
-        global_scale: ty.scale.as_ref().filter(|s| s.global).map(|_| 1.0),
+        // An NV output's per-tensor scale is its scalar parameter's value (set below).
+        global_scale: None,
     }
 }
 
@@ -252,6 +253,13 @@ pub fn make_bindings(
         let ti = k.params.iter().position(|p| p.name == tensor);
         let pi = k.params.iter().position(|p| &p.name == param);
         let (Some(ti), Some(pi)) = (ti, pi) else { continue };
+        if matches!(k.params[ti].kind, ParamKind::Tensor { is_out: true, .. }) {
+            // the kernel quantizes its output under the scalar's value
+            if let (ArgValue::Scalar(v), ArgValue::Tensor(t)) = (out[pi].clone(), &mut out[ti]) {
+                t.global_scale = Some(v as f32);
+            }
+            continue;
+        }
         let given = match &out[pi] {
             ArgValue::Scalar(v) if file(param).is_some() => Some(*v),
             _ => None,
