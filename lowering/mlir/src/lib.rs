@@ -92,6 +92,9 @@ pub struct LoweredKernel {
     /// Chosen tile sizes and pipeline parameters.
     pub tuning: Vec<(String, i64)>,
     pub mma: MmaSummary,
+    /// Width of the element offsets the kernel computes (meta.json's `index_bits`): 64 for the
+    /// per-op lowering, 32 for the Hopper GEMM/attention emitters.
+    pub index_bits: u32,
 }
 
 /// Lower a checked kernel to sm_90a MLIR. Shapes the Hopper mainloop does not cover yet are

@@ -139,6 +139,36 @@ pub fn resolve_abi(
             Err(launch(format!("ABI slot {slot}: {what} = {v} is not an i32")))
         }
     };
+    // Offsets narrower than 64 bits reach 2^(bits-1) - 1 elements: a bigger tensor would make them
+    // wrap and the kernel touch the wrong memory (F09), so such a launch is refused.
+    if meta.index_bits < 64 {
+        let limit = (1u64 << meta.index_bits.saturating_sub(1)) - 1;
+        for (slot, arg) in meta.abi.iter().enumerate() {
+            let (AbiArg::Ptr { param, part } | AbiArg::TensorMap { param, part, .. }) = arg else {
+                continue;
+            };
+            let i = tensor(slot, param, *part)?;
+            let ArgValue::Tensor(t) = &bindings.args[i] else {
+                continue;
+            };
+            let shape = match part {
+                TensorPart::Data => &t.data.shape,
+                TensorPart::Scale => t.scale.as_ref().map_or(&t.data.shape, |s| &s.shape),
+            };
+            let n = shape
+                .iter()
+                .try_fold(1u64, |a, d| a.checked_mul(*d as u64))
+                .unwrap_or(u64::MAX);
+            if n > limit {
+                return Err(launch(format!(
+                    "`{param}` ({part:?}) has {n} elements, more than this kernel's {}-bit offsets reach ({limit}); \
+                     meta.json says index_bits = {}. Split the tensor across launches, or rebuild with a lowering that \
+                     uses 64-bit offsets (kernels without a dot on sm_90a do)",
+                    meta.index_bits, meta.index_bits
+                )));
+            }
+        }
+    }
     meta.abi
         .iter()
         .enumerate()

@@ -56,6 +56,7 @@ fn sample_meta_only() -> Bundle {
             cubin: None,
             hsaco: None,
             tile_ir: String::new(),
+            index_bits: 64,
         },
         ptx: Some(".version 8.0\n.target sm_90a\n".into()),
         cubin: Some(b"\x7fELF\0gemm_fp8_kernel\0\x01\x02".to_vec()),

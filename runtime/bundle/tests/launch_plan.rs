@@ -26,6 +26,7 @@ fn meta(abi: Vec<AbiArg>) -> BundleMeta {
         cubin: None,
         hsaco: None,
         tile_ir: "kernel.tir".into(),
+        index_bits: 64,
     }
 }
 
@@ -279,4 +280,36 @@ fn uploads_address_every_buffer_and_download_only_output_data() {
     );
     let e = up.download_outputs(&[1], &mut b, |m| m).unwrap_err();
     assert_eq!(e, "output 1 is not a tensor parameter");
+}
+
+/// F09 at launch: a kernel whose offsets are 32-bit (meta.json `index_bits = 32`) is not launched
+/// on a tensor with more than 2^31 - 1 elements (its offsets would wrap); 64-bit kernels are, and
+/// a meta.json without the field is read as 32-bit.
+#[test]
+fn thirty_two_bit_kernels_refuse_tensors_past_i32() {
+    let abi = vec![AbiArg::Ptr {
+        param: "c".into(),
+        part: TensorPart::Data,
+    }];
+    let mut b = bindings();
+    // the shape is what the check reads; no 4 GiB buffer is needed to test it
+    if let ArgValue::Tensor(t) = &mut b.args[3] {
+        t.data.shape = vec![1 << 16, (1 << 15) + 1];
+    }
+    let mut m = meta(abi.clone());
+    assert!(resolve_abi(&m, &NAMES, &b).is_ok());
+    m.index_bits = 32;
+    let e = resolve_abi(&m, &NAMES, &b).unwrap_err();
+    assert_eq!(e.code(), "E0866", "{e}");
+    assert!(e.to_string().contains("2147549184 elements"), "{e}");
+    // exactly 2^31 - 1 elements still fits
+    if let ArgValue::Tensor(t) = &mut b.args[3] {
+        t.data.shape = vec![i32::MAX as usize];
+    }
+    assert!(resolve_abi(&m, &NAMES, &b).is_ok());
+    // an older meta.json (no index_bits) is read as 32-bit
+    let mut json = serde_json::to_value(meta(abi)).unwrap();
+    json.as_object_mut().unwrap().remove("index_bits");
+    let old: BundleMeta = serde_json::from_value(json).unwrap();
+    assert_eq!(old.index_bits, 32);
 }

@@ -58,6 +58,7 @@ fn setup(name: &str) -> (Tmp, PathBuf) {
             cubin: None,
             hsaco: None,
             tile_ir: String::new(),
+            index_bits: 64,
             abi: abi.clone(),
         },
         ptx: Some(tessera_bundle::ptx::stub("sm_90a", &k.name, &abi)),

@@ -66,6 +66,7 @@ fn bundle_of(k: &Kernel, target: &str) -> Bundle {
             cubin: None,
             hsaco: None,
             tile_ir: String::new(),
+            index_bits: 64,
         },
         ptx: (!amd).then(|| ".version 8.0\n".into()),
         cubin: None,

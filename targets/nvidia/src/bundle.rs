@@ -43,6 +43,7 @@ pub fn make_bundle(
         cubin: None,
         hsaco: None,
         tile_ir: TIR_FILE.to_string(),
+        index_bits: art.lowered.index_bits,
     };
     let report_json = serde_json::to_string_pretty(&art.report).ok();
     Bundle {

@@ -51,6 +51,8 @@ pub fn build(kernel: &Kernel, knobs: &Knobs, src: &SourceText) -> Result<Lowered
         hsaco: Some(kb.build.hsaco.elf.clone()),
         audit_text: kb.build.report_text(),
         audit_json,
+        // the native block-scaled GEMM emitters compute offsets in 32 bits
+        index_bits: 32,
     })
 }
 

@@ -96,6 +96,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
         hsaco: None,
         audit_text,
         audit_json,
+        index_bits: art.lowered.index_bits,
     })
 }
 

@@ -20,6 +20,8 @@ pub struct Lowered {
     /// The backend's report section: instruction audit, registers/spills, dequant check.
     pub audit_text: String,
     pub audit_json: serde_json::Value,
+    /// Width of the kernel's element offsets (meta.json `index_bits`).
+    pub index_bits: u32,
 }
 
 /// The source file a build read (recorded in meta.json by name and hash).
@@ -62,6 +64,7 @@ pub fn to_bundle(
         cubin: None,
         hsaco: None,
         tile_ir: TIR_FILE.to_string(),
+        index_bits: l.index_bits,
     };
     Bundle {
         meta,

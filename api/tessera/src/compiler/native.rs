@@ -86,6 +86,8 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
         hsaco: None,
         audit_text,
         audit_json,
+        // the native block-scaled GEMM emitters compute offsets in 32 bits
+        index_bits: 32,
     })
 }
 

@@ -399,7 +399,11 @@ against each other before the interpreter sees them and report a disagreement as
         title: "scaled parameter without its scale buffer or global",
         stage: "tessera-interp (bindings)",
         explanation: "A scaled parameter is run with its block scales and, for NVFP4, the f32 scalar named by \
-`global = ...`; a run without them would be a different computation.",
+`global = ...`; a run without them would be a different computation. Inputs take their scales with `--arg \
+x.scale=FILE.npy`. A scaled `out` tensor needs nothing: `tessera run` allocates its scale buffer, the kernel writes \
+codes and scales, and `--out y=FILE.npy --out y.scale=FILE.npy` saves both; an NVFP4 output's per-tensor scale is \
+the value of its `global = ...` scalar. The same code reports a stored NVFP4 tile quantized under another per-tensor \
+scale than its tensor declares (its codes would decode to other values).",
         wrong: ex(
             GEMM_MXFP8,
             "tessera_interp::run(&kernel, &mut bindings, ProgramSet::All) with `a` bound as a TensorArg whose scale is None",
@@ -416,10 +420,12 @@ takes them as `--arg a.scale=FILE.npy`.",
     StageCodeInfo {
         code: "E0606",
         title: "scaled slice does not start on a scale-block boundary",
-        stage: "tessera-interp (loads of scaled tensors)",
+        stage: "tessera-interp (loads and stores of scaled or packed tensors)",
         explanation: "A load of a block-scaled tensor must start each scaled axis on a multiple of its block (32 \
-for MX, 16 for NVFP4), otherwise a tile would straddle two scales with no way to express it on hardware. The \
-checker cannot see run-time offsets, so the interpreter reports it with the program id.",
+for MX, 16 for NVFP4), otherwise a tile would straddle two scales with no way to express it on hardware (a tile \
+inside one block is fine). A store writes each block's one scale, so it must also cover every in-bounds element of \
+the blocks it touches, and a store into a packed FP4 tensor starts at an even element along the packed axis (two \
+codes share a byte). The checker cannot see run-time offsets, so the interpreter reports it with the program id.",
         wrong: ex(
             "kernel k(x: mx<f8e4m3>[M, K], y: out f32[M, 32]) tiles(B = 32) grid(cdiv(M, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B, 0 .. +32], dequant(load(x[i .. +B, 8 .. +32])));\n}\n",
             "tessera run x.tsr --random --dim M=64 --dim K=64",
@@ -855,8 +861,9 @@ says NOT ASSEMBLABLE.",
         explanation: "The Hopper GEMM and attention emitters compute element offsets and extents in 32 bits. A tensor \
 parameter whose constant dims alone make more than 2^31 - 1 elements (for example `f8e4m3[2147483648, K]`) would \
 make those offsets wrap and the kernel read and write the wrong memory, so the build is refused at the parameter \
-instead. Symbolic dims are passed at launch as i32. Kernels without a `dot` are lowered op by op with 64-bit \
-offsets and are not affected. Use a symbolic dim, or split the tensor across launches.",
+instead. Symbolic dims are passed at launch as i32, and such a bundle records `index_bits = 32` in meta.json, so a \
+launch with a bigger tensor is refused with E0866 rather than wrapping. Kernels without a `dot` are lowered op by op \
+with 64-bit offsets and are not affected. Use a symbolic dim, or split the tensor across launches.",
         wrong: ex(
             GEMM_FP8_HUGE,
             "tessera build x.tsr -o out --target sm_90a --no-ptxas",
@@ -1083,7 +1090,10 @@ would pass arguments in the wrong places, which the device does not detect.",
         stage: "tessera-bundle (`grid`, `resolve_abi`: tessera-runner, tessera run/validate --backend cuda|hip)",
         explanation: "The launch grid is evaluated over the bound dims and each ABI slot is resolved against the bindings. A grid dim \
 outside the device limits (x: 1 to 2^31-1; y, z: 1 to 65535), a dim that is not bound, or a slot whose parameter is \
-missing or of the wrong kind stops the launch here, on the host.",
+missing or of the wrong kind stops the launch here, on the host. So does a tensor with more elements than the kernel's \
+offsets reach: meta.json's `index_bits` is 32 for the Hopper GEMM/attention emitters and the native block-scaled targets, \
+so a tensor of more than 2^31 - 1 elements (a large embedding table or KV cache) would make them wrap; split it across \
+launches (the per-op sm_90a lowering uses 64-bit offsets).",
         wrong: ex(
             "",
             "tessera-runner plan out --dim M=0 --dim N=64 --dim K=64",

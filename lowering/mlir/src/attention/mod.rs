@@ -136,6 +136,8 @@ pub(crate) fn lower(
     text.push_str("  }\n}\n");
 
     Ok(LoweredKernel {
+        // element offsets and extents are i32 here (E0714 refuses constant dims past that)
+        index_bits: 32,
         entry,
         mlir: text,
         abi: abi.slots,

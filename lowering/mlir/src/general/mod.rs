@@ -269,6 +269,8 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
         module.as_operation()
     );
     Ok(LoweredKernel {
+        // element offsets are i64 throughout
+        index_bits: 64,
         entry: entry_name,
         mlir: text,
         abi: abi.slots,
