@@ -1,8 +1,9 @@
 //! Grammar-aware fuzzing (issue 12, item 7): proptest generates well-formed kernels (ranged loads and
 //! stores, elementwise math, casts, reductions, broadcasts `x[:, None]` / `x[None, :]`, a loop with a
 //! carried tile, an `if`) and runs each through check -> interpreter at small ragged dims -> the
-//! sm_90a build (library call, ptxas off). No stage may panic; every refusal must be coded, and the
-//! build must not fail inside the backend (an uncoded or internal failure is a compiler bug).
+//! build for every target (sm_90a, sm_100a, sm_120a, sm_121a, gfx950; library calls, assemblers
+//! off). No stage may panic; every refusal must be coded, and no build may fail inside the backend
+//! (an uncoded or internal failure is a compiler bug).
 //! Bounded for CI: a fixed number of cases and a wall-clock budget (`FUZZ_SECS`, default 5).
 
 use proptest::prelude::*;
@@ -144,10 +145,47 @@ fn one(src: &str) -> Result<(), String> {
         ptxas: PtxasMode::Off,
     };
     match catch_unwind(AssertUnwindSafe(|| tessera_target_nvidia::compile(k, &opts))) {
-        Err(_) => Err("the sm_90a build panicked".into()),
-        Ok(Err(e)) if build_code(&e) == "E0715" => Err(format!("internal sm_90a build error (E0715): {e}")),
-        Ok(_) => Ok(()),
+        Err(_) => return Err("the sm_90a build panicked".into()),
+        Ok(Err(e)) if build_code(&e) == "E0715" => {
+            return Err(format!("internal sm_90a build error (E0715): {e}"));
+        }
+        Ok(_) => {}
     }
+    other_targets(src)
+}
+
+/// The build of every other target through the library's whole flow (check, that target's pass
+/// pipeline, its lowering, the bundle), assemblers off: a refusal must be a coded diagnostic
+/// (exit 1), never a panic or an internal error (exit 3).
+fn other_targets(src: &str) -> Result<(), String> {
+    for target in tessera::compiler::targets::NAMES {
+        if target == "sm_90a" {
+            continue;
+        }
+        let req = tessera::compiler::Request {
+            file: std::path::Path::new("g.tsr"),
+            kernel: None,
+            target,
+            pipeline: tessera_passes::PipelineOptions::default(),
+            knobs: tessera::compiler::Knobs {
+                ptxas: false,
+                ..Default::default()
+            },
+        };
+        match catch_unwind(AssertUnwindSafe(|| {
+            tessera::compiler::build_source("g.tsr", src.as_bytes(), &req)
+        })) {
+            Err(_) => return Err(format!("the {target} build panicked")),
+            Ok(Err(f)) if f.exit != 1 || !f.message.contains("error[") => {
+                return Err(format!(
+                    "{target}: not a coded refusal (exit {}): {}",
+                    f.exit, f.message
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(())
 }
 
 fn budget() -> Duration {
