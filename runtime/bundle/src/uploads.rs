@@ -1,6 +1,6 @@
 //! The device copies of one launch's tensor buffers, generic over the backend's buffer type: both
 //! runtimes upload every data and scale buffer of the bindings, look them up by (parameter, part) to
-//! fill ABI slots, and copy output data back the same way; only the device calls differ.
+//! fill ABI slots, and copy outputs (data and scales) back the same way; only the device calls differ.
 
 use crate::TensorPart;
 use tessera_numerics::{ArgValue, Bindings};
@@ -45,7 +45,8 @@ impl<B: DeviceMemory> Uploads<B> {
             .map(|b| b.2.device_addr())
     }
 
-    /// Copy the data buffers of `outputs` (parameter indices) back into `bindings`. `invalid` builds
+    /// Copy the buffers of `outputs` (parameter indices; data, and block scales where the output
+    /// has them) back into `bindings`. `invalid` builds
     /// the backend's error for an output index that is not a tensor parameter.
     pub fn download_outputs(
         &self,
@@ -57,12 +58,20 @@ impl<B: DeviceMemory> Uploads<B> {
             let Some(ArgValue::Tensor(t)) = bindings.args.get_mut(o) else {
                 return Err(invalid(format!("output {o} is not a tensor parameter")));
             };
-            if let Some((_, _, b)) = self
-                .buffers
-                .iter()
-                .find(|(i, part, _)| *i == o && *part == TensorPart::Data)
-            {
-                b.download_into(&mut t.data.bytes)?;
+            // A scaled output's kernel writes its block scales too: both parts come back.
+            for (i, part, b) in &self.buffers {
+                if *i != o {
+                    continue;
+                }
+                match (part, &mut t.scale) {
+                    (TensorPart::Data, _) => b.download_into(&mut t.data.bytes)?,
+                    (TensorPart::Scale, Some(s)) => b.download_into(&mut s.bytes)?,
+                    (TensorPart::Scale, None) => {
+                        return Err(invalid(format!(
+                            "output {o} has a device scale buffer but no host one"
+                        )));
+                    }
+                }
             }
         }
         Ok(())

@@ -249,7 +249,7 @@ impl DeviceMemory for FakeBuf {
 }
 
 #[test]
-fn uploads_address_every_buffer_and_download_only_output_data() {
+fn uploads_address_every_buffer_and_download_outputs_with_their_scales() {
     let mut b = bindings();
     let mut n = 0u64;
     let up = Uploads::new(&b, |bytes| {
@@ -278,6 +278,13 @@ fn uploads_address_every_buffer_and_download_only_output_data() {
         a.data.bytes.iter().all(|x| *x == 0),
         "only outputs are copied back"
     );
+    // A scaled output (a quantization kernel's codes and block scales) comes back whole.
+    up.download_outputs(&[0], &mut b, |m| m).unwrap();
+    let ArgValue::Tensor(a) = &b.args[0] else {
+        panic!("a is a tensor")
+    };
+    assert!(a.data.bytes.iter().all(|x| *x == 1));
+    assert!(a.scale.as_ref().unwrap().bytes.iter().all(|x| *x == 2));
     let e = up.download_outputs(&[1], &mut b, |m| m).unwrap_err();
     assert_eq!(e, "output 1 is not a tensor parameter");
 }

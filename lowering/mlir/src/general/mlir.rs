@@ -236,6 +236,51 @@ impl<'c> Mlir<'c> {
         self.op1(b, "llvm.load", &[ptr], t, &[])
     }
 
+    /// `n` elements of type `t` from `ptr` in one vector load (`align` bytes known), as scalars.
+    pub fn load_vec(
+        &self,
+        b: &Block<'c>,
+        ptr: V,
+        t: Type<'c>,
+        n: u32,
+        align: u32,
+    ) -> Result<Vec<V>, LoweringError> {
+        let vt = Type::vector(&[n as u64], t);
+        let v = self.op1(
+            b,
+            "llvm.load",
+            &[ptr],
+            vt,
+            &[self.attr("alignment", self.int_attr(64, align as i64))],
+        )?;
+        (0..n)
+            .map(|i| {
+                let at = self.const_int(b, i as i64, 32)?;
+                self.op1(b, "llvm.extractelement", &[v, at], t, &[])
+            })
+            .collect()
+    }
+
+    /// Store the scalars `vals` (one type) at `ptr` in one vector store (`align` bytes known).
+    pub fn store_vec(&self, b: &Block<'c>, vals: &[V], ptr: V, align: u32) -> Result<(), LoweringError> {
+        let t = self.ty(vals[0]);
+        let vt = Type::vector(&[vals.len() as u64], t);
+        let mut v = self.op1(b, "llvm.mlir.undef", &[], vt, &[])?;
+        for (i, x) in vals.iter().enumerate() {
+            let at = self.const_int(b, i as i64, 32)?;
+            v = self.op1(b, "llvm.insertelement", &[v, *x, at], vt, &[])?;
+        }
+        self.op(
+            b,
+            "llvm.store",
+            &[v, ptr],
+            &[],
+            &[self.attr("alignment", self.int_attr(64, align as i64))],
+            Vec::new(),
+        )?;
+        Ok(())
+    }
+
     pub fn store(&self, b: &Block<'c>, v: V, ptr: V) -> Result<(), LoweringError> {
         self.op(b, "llvm.store", &[v, ptr], &[], &[], Vec::new())?;
         Ok(())

@@ -104,6 +104,11 @@ fn ice(what: impl Into<String>) -> LoweringError {
     }
 }
 
+/// Bytes of one element of `d` in memory (narrow floats and scale codes: one byte).
+fn elem_bytes(d: DType) -> u32 {
+    (d.bits() / 8).max(1)
+}
+
 fn is_float(d: DType) -> bool {
     matches!(d, DType::F32 | DType::BF16 | DType::F16)
 }
@@ -1197,11 +1202,13 @@ impl<'c> Gen<'c, '_> {
         } else {
             self.const_of(b, other, d, span)?
         };
-        let mut out = Vec::with_capacity(addrs.len());
-        for (off, mask) in addrs {
-            let m = &self.m;
-            let v = m.if_(
-                b,
+        let w = match &layout {
+            Some((l, _)) => self.vector_width(access, l, d),
+            None => 1,
+        };
+        let masked = |m: &Mlir<'c>, tb: &Block<'c>, off: V, mask: V| -> Result<V, LoweringError> {
+            Ok(m.if_(
+                tb,
                 mask,
                 &[et],
                 |tb| {
@@ -1209,8 +1216,37 @@ impl<'c> Gen<'c, '_> {
                     Ok(vec![m.load(tb, p, et)?])
                 },
                 |_| Ok(vec![fill]),
+            )?[0])
+        };
+        let mut out = Vec::with_capacity(addrs.len());
+        for group in addrs.chunks(w as usize) {
+            let m = &self.m;
+            if group.len() < 2 {
+                for (off, mask) in group {
+                    out.push(masked(m, b, *off, *mask)?);
+                }
+                continue;
+            }
+            // Whole group in bounds and aligned: one vector load; else element by element.
+            let cond = self.vector_ok(b, base, group, d)?;
+            let m = &self.m;
+            let tys = vec![et; group.len()];
+            let vals = m.if_(
+                b,
+                cond,
+                &tys,
+                |tb| {
+                    let p = m.gep(tb, base, group[0].0, et)?;
+                    m.load_vec(tb, p, et, group.len() as u32, group.len() as u32 * elem_bytes(d))
+                },
+                |tb| {
+                    group
+                        .iter()
+                        .map(|(off, mask)| masked(m, tb, *off, *mask))
+                        .collect()
+                },
             )?;
-            out.push(v[0]);
+            out.extend(vals);
         }
         Ok(match layout {
             Some(_) => Val::Tile(out),
@@ -1251,7 +1287,57 @@ impl<'c> Gen<'c, '_> {
                 Some(self.m.bin(b, "arith.andi", l0, w0)?)
             }
         };
+        // Plain stores of registers that walk the innermost dim contiguously go out as vectors
+        // where the group is in bounds and aligned (a group's registers share one owner).
+        let w = match (&layout, atomic) {
+            (Some((l, _)), false) => self.vector_width(access, l, d),
+            _ => 1,
+        };
+        let mut scalar_regs: Vec<usize> = Vec::new();
+        if w >= 2 {
+            for (g, (group, gv)) in addrs.chunks(w as usize).zip(vals.chunks(w as usize)).enumerate() {
+                let first = g * w as usize;
+                if let Some((l, _)) = &layout
+                    && !l.reg_is_owner(first as u32)
+                {
+                    continue;
+                }
+                let ok = self.vector_ok(b, base, group, d)?;
+                let ok = match owner {
+                    Some(o) => self.m.bin(b, "arith.andi", ok, o)?,
+                    None => ok,
+                };
+                let m = &self.m;
+                let elems = elem_bytes(d);
+                m.if_(
+                    b,
+                    ok,
+                    &[],
+                    |tb| {
+                        let p = m.gep(tb, base, group[0].0, et)?;
+                        m.store_vec(tb, gv, p, group.len() as u32 * elems)?;
+                        Ok(vec![])
+                    },
+                    |tb| {
+                        for ((off, mask), v) in group.iter().zip(gv) {
+                            let cond = match owner {
+                                Some(o) => m.bin(tb, "arith.andi", *mask, o)?,
+                                None => *mask,
+                            };
+                            let p = m.gep(tb, base, *off, et)?;
+                            m.store_if(tb, Some(cond), *v, p)?;
+                        }
+                        Ok(vec![])
+                    },
+                )?;
+            }
+        } else {
+            scalar_regs = (0..addrs.len()).collect();
+        }
         for (i, ((off, mask), v)) in addrs.into_iter().zip(vals).enumerate() {
+            if !scalar_regs.contains(&i) {
+                continue;
+            }
             if let Some((l, _)) = &layout
                 && !l.reg_is_owner(i as u32)
             {
@@ -1290,6 +1376,45 @@ impl<'c> Gen<'c, '_> {
             )?;
         }
         Ok(())
+    }
+
+    /// How many consecutive registers of a tile in layout `l` one vector access of `access` can
+    /// cover: the registers must walk the tensor's innermost dim (contiguous in memory) one
+    /// element at a time, up to 16 bytes; 1 when they do not (or for i1, whose registers are not
+    /// its bytes).
+    fn vector_width(&self, access: &Access, l: &LinearLayout, d: DType) -> u32 {
+        if d == DType::I1 {
+            return 1;
+        }
+        let Some(td) = access
+            .index
+            .len()
+            .checked_sub(1)
+            .and_then(|last| access.range_tile_dim(last))
+        else {
+            return 1;
+        };
+        let most = 16 / elem_bytes(d);
+        l.contiguous_regs(td).min(most).max(1)
+    }
+
+    /// Whether a group of consecutive elements (offsets and masks of [`Self::addresses`]) can be
+    /// accessed as one vector: all in bounds (the first and the last are, and bounds are
+    /// intervals) and the first element's address aligned to the vector's size.
+    fn vector_ok(&self, b: &Block<'c>, base: V, group: &[(V, V)], d: DType) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let n = group.len() as i64;
+        let eb = elem_bytes(d) as i64;
+        let inb = m.bin(b, "arith.andi", group[0].1, group[group.len() - 1].1)?;
+        let addr = m.conv(b, "llvm.ptrtoint", base, m.i(64))?;
+        let ebv = m.const_int(b, eb, 64)?;
+        let bytes = m.bin(b, "arith.muli", group[0].0, ebv)?;
+        let at = m.bin(b, "arith.addi", addr, bytes)?;
+        let mask = m.const_int(b, n * eb - 1, 64)?;
+        let low = m.bin(b, "arith.andi", at, mask)?;
+        let z = m.const_int(b, 0, 64)?;
+        let aligned = m.cmp(b, false, 0, low, z)?;
+        m.bin(b, "arith.andi", inb, aligned)
     }
 
     /// A pointer to byte `offset` of the shared scratch buffer.
@@ -1893,50 +2018,114 @@ impl<'c> Gen<'c, '_> {
         base: V,
     ) -> Result<(), LoweringError> {
         let owner = self.owner(b, l)?;
-        for (i, val) in regs.iter().enumerate() {
-            if !l.reg_is_owner(i as u32) {
+        // byte = slab * rr * sw + r * sw + kk, then the 16-byte chunk XOR (r % (sw / 16))
+        let addr = |g: &Self, b: &Block<'c>, row: V, k: V, rep: u32| -> Result<V, LoweringError> {
+            let m = &g.m;
+            let c = |x: u32| m.const_int(b, x as i64, 32);
+            let r = if rep == 0 {
+                row
+            } else {
+                m.bin(b, "arith.addi", row, c(rep * pr)?)?
+            };
+            let kb = m.bin(b, "arith.muli", k, c(eb)?)?;
+            let slab = m.bin(b, "arith.divui", kb, c(sw)?)?;
+            let within = m.bin(b, "arith.remui", kb, c(sw)?)?;
+            let s_off = m.bin(b, "arith.muli", slab, c(rr * sw)?)?;
+            let r_off = m.bin(b, "arith.muli", r, c(sw)?)?;
+            let lin = m.bin(b, "arith.addi", s_off, r_off)?;
+            let lin = m.bin(b, "arith.addi", lin, within)?;
+            let sh = m.bin(b, "arith.shrui", lin, c(7)?)?;
+            let ph = m.bin(b, "arith.andi", sh, c(sw / 16 - 1)?)?;
+            let ph = m.bin(b, "arith.shli", ph, c(4)?)?;
+            let phys = m.bin(b, "arith.xori", lin, ph)?;
+            let phys = m.bin(b, "arith.addi", phys, c(region)?)?;
+            let p64 = m.conv(b, "arith.extui", phys, m.i(64))?;
+            m.gep(b, base, p64, m.i(8))
+        };
+        let all = |m: &Mlir<'c>, b: &Block<'c>, conds: &[V]| -> Result<Option<V>, LoweringError> {
+            let mut cond = None;
+            for x in conds {
+                cond = Some(match cond {
+                    None => *x,
+                    Some(q) => m.bin(b, "arith.andi", q, *x)?,
+                });
+            }
+            Ok(cond)
+        };
+        // Registers that walk K one element at a time go in as one vector when the run starts on
+        // a multiple of its length (the swizzle moves whole 16-byte chunks, so the run stays
+        // contiguous) and lies inside the tile; other runs element by element.
+        let kdim = if transposed { 0 } else { 1 };
+        let w = l.contiguous_regs(kdim).min(16 / eb).max(1) as usize;
+        for (g, group) in regs.chunks(w).enumerate() {
+            let first = (g * w) as u32;
+            if !l.reg_is_owner(first) {
                 continue;
             }
-            let c = self.coords(b, l, i as u32)?;
+            let c = self.coords(b, l, first)?;
             let (row, k) = if transposed { (c[1], c[0]) } else { (c[0], c[1]) };
             let mut conds = Vec::new();
-            if let Some(x) = self.in_shape(b, l, shape, i as u32)? {
+            if let Some(x) = self.in_shape(b, l, shape, first)? {
+                conds.push(x);
+            }
+            if let Some(x) = self.in_shape(b, l, shape, first + group.len() as u32 - 1)? {
                 conds.push(x);
             }
             if let Some(o) = owner {
                 conds.push(o);
             }
-            for rep in 0..rr / pr {
-                let m = &self.m;
-                let c = |x: u32| m.const_int(b, x as i64, 32);
-                let r = if rep == 0 {
-                    row
+            let mut each = Vec::with_capacity(group.len());
+            for j in 0..group.len() as u32 {
+                let cj = self.coords(b, l, first + j)?;
+                let (rj, kj) = if transposed {
+                    (cj[1], cj[0])
                 } else {
-                    m.bin(b, "arith.addi", row, c(rep * pr)?)?
+                    (cj[0], cj[1])
                 };
-                // byte = slab * rr * sw + r * sw + kk, then the 16-byte chunk XOR (r % (sw / 16))
-                let kb = m.bin(b, "arith.muli", k, c(eb)?)?;
-                let slab = m.bin(b, "arith.divui", kb, c(sw)?)?;
-                let within = m.bin(b, "arith.remui", kb, c(sw)?)?;
-                let s_off = m.bin(b, "arith.muli", slab, c(rr * sw)?)?;
-                let r_off = m.bin(b, "arith.muli", r, c(sw)?)?;
-                let lin = m.bin(b, "arith.addi", s_off, r_off)?;
-                let lin = m.bin(b, "arith.addi", lin, within)?;
-                let sh = m.bin(b, "arith.shrui", lin, c(7)?)?;
-                let ph = m.bin(b, "arith.andi", sh, c(sw / 16 - 1)?)?;
-                let ph = m.bin(b, "arith.shli", ph, c(4)?)?;
-                let phys = m.bin(b, "arith.xori", lin, ph)?;
-                let phys = m.bin(b, "arith.addi", phys, c(region)?)?;
-                let p64 = m.conv(b, "arith.extui", phys, m.i(64))?;
-                let p = m.gep(b, base, p64, m.i(8))?;
-                let mut cond = None;
-                for x in &conds {
-                    cond = Some(match cond {
-                        None => *x,
-                        Some(q) => m.bin(b, "arith.andi", q, *x)?,
-                    });
+                let mut cj = Vec::new();
+                if let Some(x) = self.in_shape(b, l, shape, first + j)? {
+                    cj.push(x);
                 }
-                m.store_if(b, cond, *val, p)?;
+                if let Some(o) = owner {
+                    cj.push(o);
+                }
+                each.push((rj, kj, cj));
+            }
+            for rep in 0..rr / pr {
+                if group.len() < 2 {
+                    let p = addr(self, b, row, k, rep)?;
+                    let cond = all(&self.m, b, &each[0].2)?;
+                    self.m.store_if(b, cond, group[0], p)?;
+                    continue;
+                }
+                let m = &self.m;
+                let wv = m.const_int(b, group.len() as i64, 32)?;
+                let r = m.bin(b, "arith.remui", k, wv)?;
+                let z = m.const_int(b, 0, 32)?;
+                let at = m.cmp(b, false, 0, r, z)?;
+                let mut vc = conds.clone();
+                vc.push(at);
+                let ok = all(m, b, &vc)?.ok_or_else(|| ice("vector stage condition"))?;
+                let p = addr(self, b, row, k, rep)?;
+                let bytes = group.len() as u32 * eb;
+                let m = &self.m;
+                m.if_(
+                    b,
+                    ok,
+                    &[],
+                    |tb| {
+                        m.store_vec(tb, group, p, bytes)?;
+                        Ok(vec![])
+                    },
+                    |tb| {
+                        for (v, (rj, kj, cj)) in group.iter().zip(&each) {
+                            let pj = addr(self, tb, *rj, *kj, rep)?;
+                            let cond = all(m, tb, cj)?;
+                            m.store_if(tb, cond, *v, pj)?;
+                        }
+                        Ok(vec![])
+                    },
+                )?;
             }
         }
         Ok(())
