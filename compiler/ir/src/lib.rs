@@ -24,7 +24,7 @@ mod verify;
 
 pub use builder::KernelBuilder;
 pub use dtype::DType;
-pub use kernel::{Cta, DimExpr, Kernel, Module, Param, ParamKind, TileParam};
+pub use kernel::{Cta, DimExpr, Kernel, Module, Param, ParamKind, TileParam, ceil_div, floor_div};
 pub use layout::{HwDim, LinearLayout, SharedLayout, erase_layouts, padded_extent};
 pub use ops::{
     Access, BinOp, Block, Bound, CmpPred, Index, Op, OpKind, ParamId, ReduceKind, UnOp, ValueId, ValueInfo,
