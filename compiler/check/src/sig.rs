@@ -181,7 +181,10 @@ pub fn reference_options(cx: &mut Cx, attrs: &[Attr]) {
         let text = match value {
             AttrValue::Name(n) => n.name.clone(),
             AttrValue::Bool(b, _) => b.to_string(),
-            AttrValue::Int(i) => i.value.map_or_else(|| "0".into(), |v| v.to_string()),
+            AttrValue::Int(i) => match i.value {
+                Some(v) => v.to_string(),
+                None => continue, // E0007, reported by `attrs`
+            },
             AttrValue::Float(..) => continue, // reported by `attrs`
         };
         let Err(problem) = reference::check_option(family, &key.name, &text, &class) else {

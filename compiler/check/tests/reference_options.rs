@@ -96,6 +96,12 @@ fn structural_errors_are_located() {
     // Options on an attribute other than `@reference`: that attribute is unknown.
     let (code, at, _) = one_error("@validate(gemm, bias = bias)", GEMM_PARAMS);
     assert_eq!((code, at.as_str()), ("E0108", "validate"));
+    // An integer too large for u64 is E0007 once, not also a value of the wrong kind.
+    let (code, at, _) = one_error(
+        "@reference(attention, causal = 99999999999999999999999)",
+        ATTN_PARAMS,
+    );
+    assert_eq!((code, at.as_str()), ("E0007", "99999999999999999999999"));
     // A second `@reference`.
     let (code, _, msg) = one_error("@reference(gemm)\n@reference(gemm, bias = bias)", GEMM_PARAMS);
     assert_eq!(code, "E0109", "{msg}");
