@@ -1281,6 +1281,11 @@ fn select(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<E
     let c = (expr(cx, pos[0]), pos[0].span);
     let x = (expr(cx, pos[1]), pos[1].span);
     let y = (expr(cx, pos[2]), pos[2].span);
+    select_ev(cx, c, x, y, span)
+}
+
+/// `where(c, x, y)` on checked operands (also builds `cdiv`'s rounding step).
+fn select_ev(cx: &mut Cx, c: (Ev, Span), x: (Ev, Span), y: (Ev, Span), span: Span) -> Option<Ev> {
     let cv = match c.0 {
         Ev::Lit(Lit::Bool(b)) => lit_to(cx, Lit::Bool(b), DType::I1, c.1)?,
         other => value(cx, other, c.1)?,
@@ -1361,14 +1366,55 @@ fn reduce(cx: &mut Cx, f: &str, targs: &[TypeExpr], args: &[Arg], span: Span) ->
     )))
 }
 
-/// `cdiv(a, b)` on i32 scalars: (a + b - 1) / b.
+/// `cdiv(a, b)`: the integer `ceil(a / b)` for every sign of `a` and `b`. It is the truncating
+/// quotient `q = a / b`, plus one when the remainder `r = a % b` is nonzero and has the divisor's
+/// sign: then the exact quotient is positive and truncation rounded it down. (The textbook
+/// `(a + b - 1) / b` is right only for `a >= 0`, `b > 0`: it gave `cdiv(-4, 2) = -1`, and it can
+/// overflow.) A constant divisor, the usual case (`cdiv(n, 2)`, `cdiv(K, BK)`), needs one compare.
 fn cdiv(cx: &mut Cx, targs: &[TypeExpr], args: &[Arg], span: Span) -> Option<Ev> {
+    use tessera_syntax::BinaryOp as B;
     let pos = positional(cx, "cdiv", targs, args, 2, span, "cdiv(a, b) = ceil(a / b)")?;
     let x = (expr(cx, pos[0]), pos[0].span);
     let y = (expr(cx, pos[1]), pos[1].span);
-    use tessera_syntax::BinaryOp as B;
-    let one = (Ev::Lit(Lit::Int(1)), span);
-    let bm1 = crate::expr::binary(cx, B::Sub, y.clone(), one, span);
-    let num = crate::expr::binary(cx, B::Add, x, (bm1, span), span);
-    Some(crate::expr::binary(cx, B::Div, (num, span), y, span))
+    if let (Ev::Lit(Lit::Int(a)), Ev::Lit(Lit::Int(b))) = (&x.0, &y.0)
+        && let Some(q) = tessera_ir::ceil_div(*a, *b)
+    {
+        return Some(crate::expr::int_lit(cx, q, span));
+    }
+    let q = crate::expr::binary(cx, B::Div, x.clone(), y.clone(), span);
+    match q {
+        Ev::Val(v) if !cx.ty(v).dtype().is_int() => {
+            let d = cx.ty(v).dtype();
+            cx.err(
+                Diagnostic::error(
+                    codes::UNSUPPORTED_DTYPE,
+                    format!("`cdiv` is integer ceiling division, found {d} operands"),
+                    span,
+                    format!("{d} operands"),
+                )
+                .with_help("convert the operands first, e.g. `cdiv(cast<i32>(x), 4)`"),
+            );
+            return None;
+        }
+        Ev::Val(_) => {}
+        // Both literals with a zero divisor (left to the run, like `/`), or already reported.
+        other => return Some(other),
+    }
+    let r = crate::expr::binary(cx, B::Rem, x, y.clone(), span);
+    let zero = || (Ev::Lit(Lit::Int(0)), span);
+    let up = match y.0 {
+        Ev::Lit(Lit::Int(b)) if b > 0 => crate::expr::binary(cx, B::Gt, (r, span), zero(), span),
+        Ev::Lit(Lit::Int(b)) if b < 0 => crate::expr::binary(cx, B::Lt, (r, span), zero(), span),
+        _ => {
+            let rp = crate::expr::binary(cx, B::Gt, (r.clone(), span), zero(), span);
+            let bp = crate::expr::binary(cx, B::Gt, y.clone(), zero(), span);
+            let rn = crate::expr::binary(cx, B::Lt, (r, span), zero(), span);
+            let bn = crate::expr::binary(cx, B::Lt, y, zero(), span);
+            let pos = crate::expr::binary(cx, B::And, (rp, span), (bp, span), span);
+            let neg = crate::expr::binary(cx, B::And, (rn, span), (bn, span), span);
+            crate::expr::binary(cx, B::Or, (pos, span), (neg, span), span)
+        }
+    };
+    let q1 = crate::expr::binary(cx, B::Add, (q.clone(), span), (Ev::Lit(Lit::Int(1)), span), span);
+    select_ev(cx, (up, span), (q1, span), (q, span), span)
 }

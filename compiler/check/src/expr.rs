@@ -15,7 +15,7 @@ fn overflow(cx: &mut Cx, span: Span, what: String) -> Ev {
     Ev::Err
 }
 
-fn int_lit(cx: &mut Cx, v: i64, span: Span) -> Ev {
+pub(crate) fn int_lit(cx: &mut Cx, v: i64, span: Span) -> Ev {
     if v < i64::from(i32::MIN) || v > i64::from(i32::MAX) {
         return overflow(cx, span, format!("integer constant {v} does not fit in i32"));
     }

@@ -1,5 +1,5 @@
 //! Checking one kernel: signature (tiles first, since dims may name them; then parameters, NV global
-//! scales, grid, attributes), then the body.
+//! scales, grid, `@reference` options), then the body.
 
 use crate::cx::{Cx, ParamRef, TensorParam, sp};
 use crate::types::{ParamType, param_type};
@@ -171,6 +171,8 @@ pub fn check_kernel(def: &KernelDef) -> (Kernel, Vec<Diagnostic>) {
     }
     cx.k.syms = syms;
     cx.k.grid = crate::sig::grid(&mut cx, def.grid.as_ref());
+    // Options name parameters, so they are checked once every parameter is known.
+    crate::sig::reference_options(&mut cx, &def.attrs);
 
     crate::stmt::block(&mut cx, &def.body);
     let ops = cx.blocks.pop().unwrap_or_default();

@@ -1,43 +1,229 @@
-//! The kernel signature apart from parameters: attributes, tile parameters and the launch grid.
+//! The kernel signature apart from parameters: attributes (and `@reference` options), tile
+//! parameters and the launch grid.
 
-use crate::cx::{Cx, TileConst};
+use crate::cx::{Cx, ParamRef, TileConst};
 use tessera_diag::{Diagnostic, Span, codes};
+use tessera_ir::reference::{self, OptionProblem, ParamClass};
 use tessera_ir::{DimExpr, TileParam};
-use tessera_syntax::{Attr, BinaryOp, Expr, ExprKind, TileDef};
+use tessera_syntax::{Attr, AttrArg, AttrValue, BinaryOp, Expr, ExprKind, TileDef};
 
-/// `@reference(NAME)` → ("reference", NAME).
+/// `@reference(FAMILY, key = value, ...)` → `("reference", FAMILY)` and one `("reference.key",
+/// value)` per option (`tessera_ir::reference`). The structure is checked here: the family first,
+/// options after it, each key once. What the options mean is checked by [`reference_options`] once
+/// the parameters are known.
 pub fn attrs(cx: &mut Cx, attrs: &[Attr]) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    let mut first_reference: Option<Span> = None;
     for a in attrs {
-        if a.name.name != "reference" {
+        if a.name.name != reference::ATTR {
             let mut d = Diagnostic::error(
                 codes::UNKNOWN_ATTRIBUTE,
                 format!("unknown attribute `@{}`", a.name.name),
                 a.name.span,
                 "unknown attribute",
             );
-            d = d.with_help(match crate::names::suggest(&a.name.name, ["reference"]) {
+            let has_options = a.args.iter().any(|x| matches!(x, AttrArg::Option { .. }));
+            d = d.with_help(match crate::names::suggest(&a.name.name, [reference::ATTR]) {
                 Some(s) => format!("did you mean `@{s}`?"),
+                None if has_options => {
+                    "the only attribute is `@reference(FAMILY, key = value, ...)`: options belong to it"
+                        .to_string()
+                }
                 None => "the only attribute is `@reference(NAME)`".to_string(),
             });
             cx.err(d);
             continue;
         }
-        if a.args.len() != 1 {
+        if let Some(prev) = first_reference {
             cx.err(
                 Diagnostic::error(
-                    codes::WRONG_ARITY,
-                    format!("`@reference` takes one name, found {}", a.args.len()),
+                    codes::BAD_REFERENCE_OPTION,
+                    "a kernel has one `@reference`",
                     a.span,
-                    "expected one argument",
+                    "second `@reference`",
                 )
-                .with_help("e.g. `@reference(gemm)`"),
+                .with_label(prev, "first given here")
+                .with_help("give the family once and put its options in the same attribute"),
             );
             continue;
         }
-        out.push(("reference".to_string(), a.args[0].name.clone()));
+        first_reference = Some(a.span);
+        let family = match a.args.first() {
+            Some(AttrArg::Name(f)) => f,
+            Some(AttrArg::Option { span, .. }) => {
+                cx.err(
+                    Diagnostic::error(
+                        codes::WRONG_ARITY,
+                        "`@reference` takes the family name first",
+                        *span,
+                        "an option where the family name belongs",
+                    )
+                    .with_help("e.g. `@reference(attention, causal = true)`"),
+                );
+                continue;
+            }
+            None => {
+                cx.err(
+                    Diagnostic::error(
+                        codes::WRONG_ARITY,
+                        "`@reference` takes one name, found 0",
+                        a.span,
+                        "expected one argument",
+                    )
+                    .with_help("e.g. `@reference(gemm)`"),
+                );
+                continue;
+            }
+        };
+        out.push((reference::ATTR.to_string(), family.name.clone()));
+        let mut seen: Vec<(&str, Span)> = Vec::new();
+        for arg in &a.args[1..] {
+            match arg {
+                AttrArg::Name(n) => cx.err(
+                    Diagnostic::error(
+                        codes::WRONG_ARITY,
+                        format!(
+                            "`@reference` takes one name, then options: `{}` is a second name",
+                            n.name
+                        ),
+                        n.span,
+                        "a positional argument after the family",
+                    )
+                    .with_help(format!(
+                        "write options as `key = value`, e.g. `@reference({}, causal = true)`",
+                        family.name
+                    )),
+                ),
+                AttrArg::Option { key, value, span } => {
+                    if let Some((_, prev)) = seen.iter().find(|(k, _)| *k == key.name) {
+                        cx.err(
+                            Diagnostic::error(
+                                codes::BAD_REFERENCE_OPTION,
+                                format!("option `{}` is given twice", key.name),
+                                *span,
+                                "second value",
+                            )
+                            .with_label(*prev, "first given here")
+                            .with_help("give each option once"),
+                        );
+                        continue;
+                    }
+                    seen.push((&key.name, *span));
+                    let text = match value {
+                        AttrValue::Name(n) => n.name.clone(),
+                        AttrValue::Bool(b, _) => b.to_string(),
+                        AttrValue::Float(f, sp) => {
+                            cx.err(
+                                Diagnostic::error(
+                                    codes::BAD_REFERENCE_OPTION,
+                                    format!(
+                                        "option `{}` cannot be the number {f}: option values are names, integers, `true` or `false`",
+                                        key.name
+                                    ),
+                                    *sp,
+                                    "a float literal",
+                                )
+                                .with_help("pass a value at run time through a scalar parameter, and name the parameter"),
+                            );
+                            continue;
+                        }
+                        AttrValue::Int(i) => match i.value.and_then(|v| i64::try_from(v).ok()) {
+                            Some(v) => v.to_string(),
+                            None => {
+                                cx.err(Diagnostic::error(
+                                    codes::INT_OVERFLOW,
+                                    "option value does not fit in i64",
+                                    i.span,
+                                    "too large",
+                                ));
+                                continue;
+                            }
+                        },
+                    };
+                    out.push((format!("{}{}", reference::OPTION_PREFIX, key.name), text));
+                }
+            }
+        }
     }
     out
+}
+
+/// The options of a known family checked against it and the parameters: a key the family has, a
+/// value of the right kind (`tessera_ir::reference::check_option`). A family the checker does not
+/// know is left to the oracle (`tessera validate` reports it, E0801).
+pub fn reference_options(cx: &mut Cx, attrs: &[Attr]) {
+    let Some(a) = attrs.iter().find(|a| a.name.name == reference::ATTR) else {
+        return;
+    };
+    let Some(AttrArg::Name(f)) = a.args.first() else {
+        return;
+    };
+    let Some(family) = reference::family(&f.name) else {
+        return;
+    };
+    let params = cx.params.clone();
+    let class = |n: &str| {
+        params.get(n).map(|p| match p {
+            ParamRef::Scalar { .. } => ParamClass::Scalar,
+            ParamRef::Tensor(t) if t.is_out => ParamClass::OutTensor,
+            ParamRef::Tensor(_) => ParamClass::InputTensor,
+        })
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for arg in &a.args[1..] {
+        let AttrArg::Option { key, value, .. } = arg else {
+            continue;
+        };
+        if seen.contains(&key.name.as_str()) {
+            continue; // reported by `attrs`
+        }
+        seen.push(&key.name);
+        let text = match value {
+            AttrValue::Name(n) => n.name.clone(),
+            AttrValue::Bool(b, _) => b.to_string(),
+            AttrValue::Int(i) => match i.value {
+                Some(v) => v.to_string(),
+                None => continue, // E0007, reported by `attrs`
+            },
+            AttrValue::Float(..) => continue, // reported by `attrs`
+        };
+        let Err(problem) = reference::check_option(family, &key.name, &text, &class) else {
+            continue;
+        };
+        let (span, label, help) = match &problem {
+            OptionProblem::UnknownKey { .. } => {
+                let help = match crate::names::suggest(&key.name, family.options.iter().map(|o| o.key)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if family.options.is_empty() => {
+                        format!("`@reference({})` takes no options", family.name)
+                    }
+                    None => format!("`@reference({})` options: {}", family.name, family.keys()),
+                };
+                (key.span, "unknown option", help)
+            }
+            OptionProblem::BadValue { .. } => {
+                let spec = family.option(&key.name).map(|o| o.doc).unwrap_or_default();
+                (value.span(), "invalid value", format!("`{}`: {spec}", key.name))
+            }
+        };
+        let mut d = Diagnostic::error(
+            codes::BAD_REFERENCE_OPTION,
+            problem.message(&key.name),
+            span,
+            label,
+        )
+        .with_help(help);
+        if let AttrValue::Name(n) = value
+            && let Some(ParamRef::Tensor(t)) = params.get(&n.name)
+        {
+            d = d.with_label(t.decl, "declared here");
+        } else if let AttrValue::Name(n) = value
+            && let Some(ParamRef::Scalar { decl, .. }) = params.get(&n.name)
+        {
+            d = d.with_label(*decl, "declared here");
+        }
+        cx.err(d);
+    }
 }
 
 fn positive(cx: &mut Cx, v: Option<u64>, span: Span) -> Option<i64> {

@@ -50,6 +50,8 @@ fn each_rule_reports_its_code() {
         ("E0113", "let t = dequant(load(m[0 .. +B, 0 .. +B]));"),
         ("E0113", "let t = load(x[1.5]);"),
         ("E0114", "let t = exp(load(xi[0 .. +B]));"),
+        // cdiv is integer ceiling division (its expansion uses `%` and compares).
+        ("E0114", "let t = cdiv(load(x[0 .. +B]), 2);"),
         ("E0114", "let t = load(a[0 .. +B, 0 .. +BK]) * 2.0;"),
         // bf16/f16 atomics are allowed (issue 12); codes are not.
         (

@@ -90,6 +90,7 @@ pub const UNKNOWN_TYPE: &str = "E0105";
 pub const ASSIGN_NOT_VAR: &str = "E0106";
 pub const VAR_UNASSIGNED: &str = "E0107";
 pub const UNKNOWN_ATTRIBUTE: &str = "E0108";
+pub const BAD_REFERENCE_OPTION: &str = "E0109";
 // ---- types and shapes ----
 pub const DTYPE_MISMATCH: &str = "E0110";
 pub const SHAPE_MISMATCH: &str = "E0111";

@@ -60,7 +60,7 @@ pub fn bind_syms(k: &Kernel, b: &mut Bindings) -> Result<(), InterpError> {
     let mut known: Vec<(String, i64, String)> = b
         .syms
         .iter()
-        .map(|(n, v)| (n.clone(), *v, "a given dim".to_string()))
+        .map(|(n, v)| (n.clone(), *v, given_dim_origin(k, b, n, *v)))
         .collect();
     // Pass 1: plain symbolic dims bind; pass 2 checks ceil-div dims against them.
     for (p, a) in k.params.iter().zip(&b.args) {
@@ -101,6 +101,28 @@ pub fn bind_syms(k: &Kernel, b: &mut Bindings) -> Result<(), InterpError> {
     }
     b.syms = syms;
     Ok(())
+}
+
+/// Where a dim bound before the run (`b.syms`) came from, for E0604's message. Callers fill
+/// `b.syms` from `--dim`, from defaults, and from the shapes of input files or arrays (`tessera run
+/// --arg x=x.npy`, the API), and do not say which; an input tensor whose shape has `sym = v` is the
+/// likely source (a `--dim` that disagreed with a file was refused before, as E0502), otherwise the
+/// value was given as a dim.
+fn given_dim_origin(k: &Kernel, b: &Bindings, sym: &str, v: i64) -> String {
+    for (p, a) in k.params.iter().zip(&b.args) {
+        let (ParamKind::Tensor { ty, is_out: false }, ArgValue::Tensor(t)) = (&p.kind, a) else {
+            continue;
+        };
+        if ty.dims.len() != t.data.shape.len() {
+            continue;
+        }
+        for (i, (d, &n)) in ty.dims.iter().zip(&t.data.shape).enumerate() {
+            if matches!(d, Dim::Sym(s) if s == sym) && n as i64 == v {
+                return format!("the shape of input `{}` (dim {i})", p.name);
+            }
+        }
+    }
+    format!("the given dims (`--dim {sym}={v}`, a default, or `Bindings::syms`)")
 }
 
 /// Check every argument against its parameter (after [`bind_syms`]).

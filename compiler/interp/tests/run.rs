@@ -324,3 +324,43 @@ fn program_subsets_and_determinism() {
         "E0609"
     );
 }
+
+/// E0604 says where a dim bound before the run came from: the shape of an input (a file or an
+/// array the caller read it from) or the given dims, never just "a given dim".
+#[test]
+fn a_dim_conflict_names_its_source() {
+    let k = gemm(
+        tensor(DType::BF16, &["M", "K"]),
+        tensor(DType::BF16, &["N", "K"]),
+        DType::F32,
+        (16, 16, 16),
+        0,
+    );
+    // The caller bound K = 32 from `a`'s shape (as `tessera run --arg a=a.npy` does); `b` has 48.
+    let mut b = bindings(
+        &k,
+        &[("a", vec![16, 32]), ("b", vec![16, 48]), ("c", vec![16, 16])],
+        &[],
+        1,
+    );
+    b.syms = vec![("K".into(), 32)];
+    let e = run(&k, &mut b, ProgramSet::All).unwrap_err();
+    assert_eq!(e.code(), "E0604");
+    let msg = e.to_string();
+    assert!(msg.contains("`b` dim 1 is K = 48"), "{msg}");
+    assert!(
+        msg.contains("K = 32 from the shape of input `a` (dim 1)"),
+        "{msg}"
+    );
+    assert!(!msg.contains("a given dim"), "{msg}");
+    // K = 64 given by hand, which no input has.
+    let mut b = bindings(
+        &k,
+        &[("a", vec![16, 48]), ("b", vec![16, 48]), ("c", vec![16, 16])],
+        &[],
+        1,
+    );
+    b.syms = vec![("K".into(), 64)];
+    let msg = run(&k, &mut b, ProgramSet::All).unwrap_err().to_string();
+    assert!(msg.contains("K = 64 from the given dims (`--dim K=64`"), "{msg}");
+}

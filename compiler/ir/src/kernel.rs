@@ -41,14 +41,11 @@ impl DimExpr {
             }
             DimExpr::FloorDiv(a, b) => {
                 let (a, b) = bin(a, b)?;
-                a.checked_div_euclid(b)?
+                floor_div(a, b)?
             }
             DimExpr::CeilDiv(a, b) => {
                 let (a, b) = bin(a, b)?;
-                if b == 0 {
-                    return None;
-                }
-                (a + b - 1).div_euclid(b)
+                ceil_div(a, b)?
             }
             DimExpr::Max(a, b) => {
                 let (a, b) = bin(a, b)?;
@@ -59,6 +56,32 @@ impl DimExpr {
                 a.min(b)
             }
         })
+    }
+}
+
+/// `floor(a / b)` for every sign (`div_euclid` is the floor only for `b > 0`); `None` for a zero
+/// divisor or an overflow.
+pub fn floor_div(a: i64, b: i64) -> Option<i64> {
+    let q = a.checked_div(b)?;
+    // The truncating quotient rounded toward zero; it is one too high when the exact quotient is
+    // negative and inexact (remainder and divisor of opposite signs).
+    if a % b != 0 && ((a % b < 0) != (b < 0)) {
+        Some(q - 1)
+    } else {
+        Some(q)
+    }
+}
+
+/// `ceil(a / b)` for every sign; `None` for a zero divisor or an overflow. The textbook
+/// `(a + b - 1) / b` holds only for `a >= 0 < b` (and overflows near `i64::MAX`).
+pub fn ceil_div(a: i64, b: i64) -> Option<i64> {
+    let q = a.checked_div(b)?;
+    // One too low when the exact quotient is positive and inexact (remainder and divisor of the
+    // same sign).
+    if a % b != 0 && ((a % b > 0) == (b > 0)) {
+        Some(q + 1)
+    } else {
+        Some(q)
     }
 }
 

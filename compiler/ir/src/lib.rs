@@ -6,6 +6,8 @@
 //! - [`Op`], [`OpKind`], [`Block`]: SSA ops with structured control flow; tensors are only reached
 //!   through bounded, masked accesses.
 //! - [`Kernel`], [`Module`]: what a source file compiles to.
+//! - [`reference`]: the families and options of `@reference(...)`, shared by the checker and the
+//!   validation oracle.
 
 mod builder;
 mod dtype;
@@ -14,6 +16,7 @@ mod layout;
 mod ops;
 mod parse;
 mod print;
+pub mod reference;
 pub mod samples;
 mod span;
 mod types;
@@ -21,7 +24,7 @@ mod verify;
 
 pub use builder::KernelBuilder;
 pub use dtype::DType;
-pub use kernel::{Cta, DimExpr, Kernel, Module, Param, ParamKind, TileParam};
+pub use kernel::{Cta, DimExpr, Kernel, Module, Param, ParamKind, TileParam, ceil_div, floor_div};
 pub use layout::{HwDim, LinearLayout, SharedLayout, erase_layouts, padded_extent};
 pub use ops::{
     Access, BinOp, Block, Bound, CmpPred, Index, Op, OpKind, ParamId, ReduceKind, UnOp, ValueId, ValueInfo,

@@ -265,3 +265,28 @@ fn mutated_text_never_panics() {
     let e = parse_module(&big).unwrap_err();
     assert!(e.message.contains("larger than this text can define"), "{e}");
 }
+
+#[test]
+fn reference_options_roundtrip() {
+    let mut k = gemm(
+        tensor(DType::F32, &["M", "K"]),
+        tensor(DType::F32, &["N", "K"]),
+        DType::F32,
+        (16, 16, 16),
+        0,
+    );
+    k.attrs.push(("reference.activation".into(), "gelu_tanh".into()));
+    k.attrs.push(("reference.causal".into(), "true".into()));
+    k.attrs.push(("reference.window".into(), "128".into()));
+    let m = module(vec![k]);
+    let text = print_module(&m);
+    assert!(
+        text.contains("\"reference.activation\" = \"gelu_tanh\", \"reference.causal\" = \"true\""),
+        "{text}"
+    );
+    roundtrip(&m);
+    assert_eq!(
+        reference::options(&m.kernels[0]),
+        [("activation", "gelu_tanh"), ("causal", "true"), ("window", "128")]
+    );
+}

@@ -1,27 +1,36 @@
-//! The plain reference as a validation oracle: maps a kernel — by its `@reference(NAME)` attribute
-//! and the parameter conventions below (docs/NUMERICS.md, "Reference conventions") — and its
+//! The plain reference as a validation oracle: maps a kernel — by its `@reference(FAMILY, key =
+//! value, ...)` attribute and the parameter conventions below (docs/NUMERICS.md, "Reference
+//! conventions"; the options are in docs/LANGUAGE.md §3 and `tessera_ir::reference`) — and its
 //! bindings to `tessera-reference` calls on dequantized f64 data. It shares no code with the
 //! interpreter; the interpreter's and a GPU's outputs are both judged against it.
 //!
-//! - `gemm`: the non-`out` tensors are A `[M, K]` and B (`[N, K]`, or `[K, N]` when its first dim
-//!   is A's K), each optionally scaled (contract in its type, or an explicit e8m0/ue4m3 scale
-//!   tensor right after it); every f32 scalar that is not an NV global multiplies C.
-//! - `attention`: the first three tensors are Q, K, V (`[heads, seq, d]` or `[seq, d]`); scalar
-//!   `sm_scale` scales the scores (default `1/sqrt(d)`), `scale_<q|k|v>` multiplies that tensor
-//!   (default: one over the generated data's RMS, so operands are about unit size), i32 `causal`
-//!   != 0 masks keys after the query (top-left aligned; default 1).
+//! - `gemm`: the non-`out` tensors no option names are A `[M, K]` and B (`[N, K]`, or `[K, N]`
+//!   when its first dim is A's K), each optionally scaled (contract in its type, or an explicit
+//!   e8m0/ue4m3 scale tensor right after it); every f32 scalar that is not an NV global multiplies
+//!   C. Options add an epilogue: `C = act(C × row_scale[m] × col_scale[n] + bias) + residual`.
+//! - `attention`: the first three tensors are Q, K, V (`[S, D]`, `[H, S, D]` or `[B, H, S, D]`; K/V
+//!   may have fewer heads than Q: grouped-query attention); `sm_scale` (option, else a scalar of
+//!   that name, else `1/sqrt(d)`) scales the scores, `scale_<q|k|v>` multiplies that tensor
+//!   (default: one over the generated data's RMS, so operands are about unit size); the causal
+//!   mask (top-left aligned) is `causal = true | false | PARAM`, else a scalar named `causal`
+//!   (nonzero = causal; default 1), else off — and [`comparison`] says which.
 //! - `moe_gated`: X `[T, K]`, gate and up weights `[E, I, K]` (in that order), i32 `[E + 1]` group
 //!   offsets, i32 `[P]` token ids and f32 `[P]` routing weights; out `[T, I]`
 //!   `+= w * silu(x·gᵀ) * (x·uᵀ)` per route.
+//!
+//! A kernel without `@reference`, or whose parameters do not fit its family, has no plain
+//! reference: [`comparison`] says so ([`Comparison::InterpreterOnly`]) and [`tolerance`] gives
+//! the interpreter-vs-backend bounds.
 
 mod attention;
 mod gemm;
 mod moe;
+mod options;
 mod roles;
 
 pub use attention::AttentionStats;
-use tessera_ir::{DType, Kernel, OpKind, ParamKind};
-use tessera_numerics::{Bindings, Tolerance, compare::unit_roundoff};
+use tessera_ir::{DType, Kernel, OpKind, ParamKind, reference};
+use tessera_numerics::{ArgValue, Bindings, Tolerance, compare::unit_roundoff};
 
 /// Why the oracle cannot produce expected values. Codes (E08xx, the oracle range; E07xx belongs to
 /// the targets, docs/TARGETS.md):
@@ -29,6 +38,9 @@ use tessera_numerics::{Bindings, Tolerance, compare::unit_roundoff};
 /// - E0802 the parameters do not fit the family's conventions
 /// - E0803 the bindings do not fit (missing or undecodable argument)
 /// - E0804 K is not a multiple of a scaled operand's block along K
+/// - E0805 an option the family does not know, or a value of the wrong kind
+/// - E0806 the bound shapes do not fit the family (attention heads that do not group, an epilogue
+///   tensor of the wrong shape, operands that disagree)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OracleError {
     pub code: &'static str,
@@ -47,6 +59,8 @@ pub const E_NO_REFERENCE: &str = "E0801";
 pub const E_CONVENTION: &str = "E0802";
 pub const E_BINDING: &str = "E0803";
 pub const E_K_BLOCK: &str = "E0804";
+pub const E_OPTION: &str = "E0805";
+pub const E_SHAPE: &str = "E0806";
 
 /// Default problem sizes for symbolic dims no input binds: the issue's partial-tile shapes (M=100,
 /// N=704, K=320: 704 = 5.5 x 128 tiles) and small attention/MoE problems. `tessera run/validate`
@@ -117,15 +131,17 @@ pub(crate) fn err(code: &'static str, message: impl Into<String>) -> OracleError
     }
 }
 
-/// The reference family a kernel declares.
+/// The reference family a kernel declares (E0801 when it declares none, or one the oracle does not
+/// implement).
 pub fn family(k: &Kernel) -> Result<&str, OracleError> {
-    match k.attr("reference") {
-        Some(f @ ("gemm" | "attention" | "moe_gated")) => Ok(f),
+    match k.attr(reference::ATTR) {
+        Some(f) if reference::family(f).is_some() => Ok(f),
         Some(f) => Err(err(
             E_NO_REFERENCE,
             format!(
-                "kernel `{}`: unknown reference `{f}` (gemm, attention, moe_gated)",
-                k.name
+                "kernel `{}`: unknown reference `{f}` ({})",
+                k.name,
+                reference::family_names()
             ),
         )),
         None => Err(err(
@@ -143,6 +159,103 @@ pub fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)>, Orac
         "attention" => attention::expected(k, b),
         _ => moe::expected(k, b),
     }
+}
+
+/// What validate's report says it compares with (see [`comparison`]).
+pub const INTERPRETER_ONLY: &str = "compares with the interpreter only";
+
+/// What `tessera validate` compares a kernel's outputs with.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Comparison {
+    /// The plain reference applies. `summary` is one line naming the family, the roles and how
+    /// each setting was decided, e.g. `attention: Q `q`, ... ; causal (declared `causal = true`);
+    /// sm_scale 0.125000 (default 1/sqrt(64))`. Print it with the verdict.
+    Reference { summary: String },
+    /// No plain reference applies: the kernel has no `@reference` (E0801), or its parameters do
+    /// not fit its family's conventions and no option fixes that (E0802). Outputs can only be
+    /// compared with the interpreter ([`INTERPRETER_ONLY`]), under [`tolerance`]'s bounds for
+    /// kernels without a convention; `reason` is the coded explanation to print with it.
+    InterpreterOnly { reason: OracleError },
+}
+
+/// What the outputs of `k` are compared with on bindings `b` (its dims bound), for validate's
+/// report. A declared reference that cannot be used is an error, not a fallback: an unknown family
+/// (E0801), an invalid option (E0805), bindings or shapes that do not fit (E0803, E0806).
+pub fn comparison(k: &Kernel, b: &Bindings) -> Result<Comparison, OracleError> {
+    let fam = match family(k) {
+        Ok(f) => f,
+        // No attribute at all: nothing was claimed, so the interpreter is the only oracle.
+        Err(reason) if k.attr(reference::ATTR).is_none() => {
+            return Ok(Comparison::InterpreterOnly { reason });
+        }
+        Err(e) => return Err(e),
+    };
+    options::options(k)?;
+    match fits(k, fam) {
+        Err(e) if e.code == E_CONVENTION => return Ok(Comparison::InterpreterOnly { reason: e }),
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    let summary = match fam {
+        "gemm" => gemm::summary(k)?,
+        "attention" => attention::summary(k, b)?.0,
+        _ => moe::summary(k)?,
+    };
+    Ok(Comparison::Reference { summary })
+}
+
+fn fits(k: &Kernel, fam: &str) -> Result<(), OracleError> {
+    match fam {
+        "gemm" => gemm::fits(k),
+        "attention" => attention::fits(k),
+        _ => moe::fits(k),
+    }
+}
+
+/// Whether the plain reference applies to `k` at all (a known family whose conventions fit, with
+/// valid options): the kernels [`tolerance`] judges against the reference rather than the
+/// interpreter.
+pub fn has_reference(k: &Kernel) -> bool {
+    family(k).is_ok_and(|f| fits(k, f).is_ok())
+}
+
+/// A hint for a failed comparison of output `param`, for validate to print under the verdict;
+/// `b` holds the outputs as the backend wrote them. Today: an attention kernel compared with a
+/// non-causal reference that nobody declared (no `causal` option, no `causal` parameter) — the
+/// most likely cause of a mismatch is a mask written in the body (`where(cols > rows, -inf, s)`).
+/// The hint says to declare `causal = ...`, and whether the output does match the causal
+/// reference. `None` when there is nothing to suggest.
+pub fn failure_hint(k: &Kernel, b: &Bindings, param: usize) -> Option<String> {
+    if family(k).ok()? != "attention" {
+        return None;
+    }
+    let (_, c) = attention::summary(k, b).ok()?;
+    if !c.defaulted {
+        return None;
+    }
+    let mut hint =
+        "the reference is non-causal because the kernel declares no `causal = ...` option and has no \
+`causal` parameter; if it masks keys after the query, say so: `@reference(attention, causal = true)` \
+(or `causal = PARAM` for a runtime flag)"
+            .to_string();
+    let matches_causal = (|| {
+        let want = attention::expected_with(k, b, Some(true))
+            .ok()?
+            .into_iter()
+            .find(|(i, _)| *i == param)?
+            .1;
+        let Some(ArgValue::Tensor(t)) = b.args.get(param) else {
+            return None;
+        };
+        let m = tessera_numerics::compare_buf(&t.data, &want).ok()?;
+        Some((tolerance(k, b, param).judge(&m).pass, m.rel_l2))
+    })();
+    if let Some((true, rel_l2)) = matches_causal {
+        hint.push_str(&format!(
+            "; the output does match the causal reference (rel_l2 {rel_l2:.2e})"
+        ));
+    }
+    Some(hint)
 }
 
 /// Outputs a kernel accumulates into with `atomic_add`: they must start zeroed, not poisoned.
@@ -168,15 +281,23 @@ pub fn prepare_inputs(k: &Kernel, b: &mut Bindings, seed: u64) -> Result<(), Ora
     }
 }
 
-/// Default values for scalars the conventions give a meaning to (attention's `sm_scale`,
-/// `causal` and the per-tensor dequant scales `scale_<q|k|v>`). Callers use it only for scalars
-/// the user did not give.
+/// Default values for scalars the conventions give a meaning to (attention's softmax scale — the
+/// parameter `sm_scale = PARAM` names, else `sm_scale` —, its causal flag — the one `causal =
+/// PARAM` names, else `causal`; default 1 — and the per-tensor dequant scales `scale_<q|k|v>`).
+/// Callers use it only for scalars the user did not give.
 pub fn default_scalar(k: &Kernel, name: &str, syms: &[(String, i64)]) -> Option<f64> {
-    match (family(k).ok()?, name) {
-        ("attention", "sm_scale") => attention::default_sm_scale(k, syms),
-        ("attention", "causal") => Some(1.0),
-        ("attention", n) if n.starts_with("scale_") => attention::default_operand_scale(k, n),
-        _ => None,
+    if family(k).ok()? != "attention" {
+        return None;
+    }
+    let opts = options::options(k).ok()?;
+    if attention::sm_scale_param(&opts) == name {
+        attention::default_sm_scale(k, syms)
+    } else if attention::causal_param(&opts) == Some(name) {
+        Some(1.0)
+    } else if name.starts_with("scale_") {
+        attention::default_operand_scale(k, name)
+    } else {
+        None
     }
 }
 
@@ -208,25 +329,33 @@ pub fn tolerance(k: &Kernel, b: &Bindings, param: usize) -> Tolerance {
         Some(ParamKind::Tensor { ty, .. }) => ty.dtype,
         _ => DType::F32,
     };
-    let fam = family(k).unwrap_or("gemm");
-    let len = match (family(k), fam) {
+    // A kernel the plain reference does not apply to (no family, or one whose conventions do not
+    // fit: `Comparison::InterpreterOnly`) is judged like one without a family.
+    let fam = if has_reference(k) {
+        family(k).unwrap_or("gemm")
+    } else {
+        ""
+    };
+    let len = match fam {
         // No reference convention: the compared values may sum as many terms as the longest
         // dim bound at launch (a row reduction over N, a dot over K, a loop over a sequence).
-        (Err(_), _) => b
+        "" => b
             .syms
             .iter()
             .map(|(_, v)| (*v).max(1) as usize)
             .max()
             .unwrap_or(1),
-        (_, "attention") => attention::accum_len(k, b),
-        (_, "moe_gated") => moe::accum_len(k, b),
+        "attention" => attention::accum_len(k, b),
+        "moe_gated" => moe::accum_len(k, b),
         _ => gemm::accum_len(k, b),
     };
     let mut base = Tolerance::for_output(out, len);
-    if family(k).is_err() && out.is_float() {
+    if matches!(fam, "" | "gemm") && out.is_float() {
         // Backends compute exp/exp2/log/log2 with the hardware approximations (PTX ex2.approx /
         // lg2.approx: about 2^-22 relative, times the argument's magnitude for exp) and sqrt/rsqrt
         // with rounding the interpreter does not copy: allow APPROX_RTOL per such op of the kernel.
+        // A GEMM has such ops only in an epilogue activation (GELU, SiLU, sigmoid), where the
+        // plain reference computes the exact function.
         let n = approximate_ops(k).min(8) as f64;
         base.rtol += n * APPROX_RTOL;
         base.max_rel_l2 += n * APPROX_RTOL;

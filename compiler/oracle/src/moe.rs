@@ -62,6 +62,8 @@ fn ints(b: &Bindings, t: &TParam) -> Result<Vec<i64>, OracleError> {
 }
 
 pub(crate) fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)>, OracleError> {
+    // moe_gated takes no options: any is refused here rather than ignored.
+    crate::options::options(k)?;
     let r = roles(k)?;
     let xa = arg(b, &r.x)?;
     let (t, h) = (xa.data.shape[0], xa.data.shape[1]);
@@ -94,6 +96,21 @@ pub(crate) fn expected(k: &Kernel, b: &Bindings) -> Result<Vec<(usize, Vec<f64>)
         r.out.index,
         moe_gated(&x, (t, h), &g, &u, (e, inter), &routes),
     )])
+}
+
+/// Whether the kernel's parameters fit the moe_gated roles (types only).
+pub(crate) fn fits(k: &Kernel) -> Result<(), OracleError> {
+    crate::options::options(k)?;
+    roles(k).map(|_| ())
+}
+
+/// One line for validate's report.
+pub(crate) fn summary(k: &Kernel) -> Result<String, OracleError> {
+    let r = roles(k)?;
+    Ok(format!(
+        "moe_gated: out `{}` += w * silu(x gate^T) * (x up^T) with x `{}`, gate `{}`, up `{}`, offsets `{}`, token ids `{}`, weights `{}`",
+        r.out.name, r.x.name, r.gate.name, r.up.name, r.offs.name, r.ids.name, r.weights.name
+    ))
 }
 
 /// SplitMix64: a tiny deterministic generator for routing (no dependency on the numerics RNG).

@@ -1,5 +1,6 @@
 //! f64 attention forward: `O = softmax(Q Kᵀ · sm_scale [+ causal mask]) V`, softmax over full
-//! rows (max-subtracted, exact in f64), per head.
+//! rows (max-subtracted, exact in f64), per head; K/V heads may be shared by groups of query
+//! heads (grouped-query attention).
 
 /// Shapes of one attention problem; every tensor is row-major `[heads, seq, dim]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,6 +15,23 @@ pub struct AttnShape {
 /// `q[h, sq, d]`, `k[h, sk, d]`, `v[h, sk, dv]` → `o[h, sq, dv]`. With `causal`, query i attends to
 /// keys j <= i (top-left aligned: query 0 sees key 0); a fully masked row gives zeros.
 pub fn attention(q: &[f64], k: &[f64], v: &[f64], s: AttnShape, sm_scale: f64, causal: bool) -> Vec<f64> {
+    attention_grouped(q, k, v, s, s.heads, sm_scale, causal)
+}
+
+/// [`attention`] with `kv_heads` K/V heads shared by groups of `heads / kv_heads` query heads
+/// (grouped-query attention; `kv_heads == heads` is plain multi-head attention): query head `h`
+/// reads K/V head `h / (heads / kv_heads)`. `k` and `v` are `[kv_heads, sk, d|dv]`. Flattened
+/// batches keep this mapping: with `[B * Hq]` query heads and `[B * Hkv]` K/V heads, query head
+/// `b Hq + h` maps to `b Hkv + h / g`. `kv_heads` must divide `heads` (callers check).
+pub fn attention_grouped(
+    q: &[f64],
+    k: &[f64],
+    v: &[f64],
+    s: AttnShape,
+    kv_heads: usize,
+    sm_scale: f64,
+    causal: bool,
+) -> Vec<f64> {
     let AttnShape {
         heads,
         seq_q,
@@ -21,11 +39,13 @@ pub fn attention(q: &[f64], k: &[f64], v: &[f64], s: AttnShape, sm_scale: f64, c
         d,
         dv,
     } = s;
+    let group = (heads / kv_heads.max(1)).max(1);
     let mut o = vec![0.0; heads * seq_q * dv];
     let mut scores = vec![0.0; seq_k];
-    for h in 0..heads {
+    for hq in 0..heads {
+        let h = hq / group;
         for i in 0..seq_q {
-            let qi = &q[(h * seq_q + i) * d..(h * seq_q + i + 1) * d];
+            let qi = &q[(hq * seq_q + i) * d..(hq * seq_q + i + 1) * d];
             let mut mx = f64::NEG_INFINITY;
             for (j, sc) in scores.iter_mut().enumerate() {
                 *sc = if causal && j > i {
@@ -40,7 +60,7 @@ pub fn attention(q: &[f64], k: &[f64], v: &[f64], s: AttnShape, sm_scale: f64, c
                 continue;
             }
             let den: f64 = scores.iter().map(|x| (x - mx).exp()).sum();
-            let out = &mut o[(h * seq_q + i) * dv..(h * seq_q + i + 1) * dv];
+            let out = &mut o[(hq * seq_q + i) * dv..(hq * seq_q + i + 1) * dv];
             for (j, sc) in scores.iter().enumerate() {
                 let p = (sc - mx).exp() / den;
                 if p == 0.0 {

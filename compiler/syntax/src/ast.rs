@@ -27,12 +27,56 @@ pub struct IntLit {
     pub span: Span,
 }
 
-/// `@name(arg, ...)` before a kernel.
+/// `@name(arg, key = value, ...)` before a kernel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attr {
     pub name: Ident,
-    pub args: Vec<Ident>,
+    pub args: Vec<AttrArg>,
     pub span: Span,
+}
+
+/// One argument of an attribute. The parser accepts both kinds in any order; which order and which
+/// keys are valid is the checker's business, so it can report them with codes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrArg {
+    /// A bare name: `gemm` in `@reference(gemm)`.
+    Name(Ident),
+    /// `key = value`: an option, e.g. `causal = true`.
+    Option {
+        key: Ident,
+        value: AttrValue,
+        span: Span,
+    },
+}
+
+impl AttrArg {
+    pub fn span(&self) -> Span {
+        match self {
+            AttrArg::Name(i) => i.span,
+            AttrArg::Option { span, .. } => *span,
+        }
+    }
+}
+
+/// The value of an attribute option: a name (a parameter, or a word such as `relu`), an integer
+/// literal, or `true` / `false` (keywords, so they cannot be names). A float literal parses too,
+/// so that the checker can say why it is refused (E0109) instead of a bare parse error.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrValue {
+    Name(Ident),
+    Int(IntLit),
+    Bool(bool, Span),
+    Float(String, Span),
+}
+
+impl AttrValue {
+    pub fn span(&self) -> Span {
+        match self {
+            AttrValue::Name(i) => i.span,
+            AttrValue::Int(i) => i.span,
+            AttrValue::Bool(_, s) | AttrValue::Float(_, s) => *s,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

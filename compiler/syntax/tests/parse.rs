@@ -106,3 +106,51 @@ fn integer_literals_too_large_for_u64_are_kept_as_none() {
     };
     assert_eq!(value.kind, ExprKind::Int(None));
 }
+
+#[test]
+fn attribute_options_parse_with_spans() {
+    use tessera_syntax::{AttrArg, AttrValue};
+    let src = "@reference(attention, causal = true, sm_scale = s, n = 4, x = 0.5)\nkernel k() {}\n";
+    let (ast, diags) = parse(src);
+    assert!(diags.is_empty(), "{diags:?}");
+    let Item::Kernel(k) = &ast.items[0] else {
+        panic!("kernel expected")
+    };
+    let text = |s: tessera_syntax::Span| &src[s.lo as usize..s.hi as usize];
+    let args = &k.attrs[0].args;
+    assert!(matches!(&args[0], AttrArg::Name(n) if n.name == "attention"));
+    let opts: Vec<(&str, &str, &str)> = args[1..]
+        .iter()
+        .map(|a| match a {
+            AttrArg::Option { key, value, span } => {
+                let kind = match value {
+                    AttrValue::Bool(..) => "bool",
+                    AttrValue::Name(_) => "name",
+                    AttrValue::Int(_) => "int",
+                    AttrValue::Float(..) => "float",
+                };
+                assert_eq!(text(*span), format!("{} = {}", key.name, text(value.span())));
+                (text(key.span), text(value.span()), kind)
+            }
+            AttrArg::Name(n) => panic!("`{}` parsed as a name", n.name),
+        })
+        .collect();
+    assert_eq!(
+        opts,
+        [
+            ("causal", "true", "bool"),
+            ("sm_scale", "s", "name"),
+            ("n", "4", "int"),
+            ("x", "0.5", "float")
+        ]
+    );
+    // Names and options in any order parse; the order is the checker's business.
+    let (ast, diags) = parse("@reference(a = b, gemm, relu)\nkernel k() {}\n");
+    assert!(diags.is_empty(), "{diags:?}");
+    let Item::Kernel(k) = &ast.items[0] else {
+        panic!("kernel expected")
+    };
+    assert_eq!(k.attrs[0].args.len(), 3);
+    // A value must be there.
+    assert_eq!(codes("@reference(gemm, bias = )\nkernel k() {}\n"), ["E0004"]);
+}

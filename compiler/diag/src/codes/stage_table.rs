@@ -22,6 +22,8 @@ const ADD_ONE: &str = "kernel add_one(x: f32[N], y: out f32[N]) tiles(B = 64) gr
 const STRIP64: &str = "kernel k(x: f32[N, 64], y: out f32[N, 64]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B, 0 .. +64], load(x[i .. +B, 0 .. +64]));\n}\n";
 /// Quantize rows to MXFP8 and store codes + scales into a scaled output (docs/LANGUAGE.md §8).
 const QUANT_STORE: &str = "kernel quant_mx(x: f32[M, K], y: out mx<f8e4m3>[M, K]) tiles(BM = 32, BK = 128) grid(cdiv(M, BM), cdiv(K, BK)) {\n    let m0 = program_id(0) * BM;\n    let k0 = program_id(1) * BK;\n    store(y[m0 .. +BM, k0 .. +BK], quantize<mx<f8e4m3>>(load(x[m0 .. +BM, k0 .. +BK])));\n}\n";
+/// Grouped-query attention on [B, H, S, 32] (f32): query head h reads K/V head h / (H / HKV).
+const GQA: &str = "@reference(attention, causal = false)\nkernel attn_gqa(q: f32[B, H, S, HD], k: f32[B, HKV, S, HD], v: f32[B, HKV, S, HD], o: out f32[B, H, S, HD])\n    tiles(BM = 16, BN = 16, HD = 32)\n    grid(cdiv(S, BM), H, B)\n{\n    let z = program_id(2);\n    let h = program_id(1);\n    let hk = h / (H / HKV);\n    let m0 = program_id(0) * BM;\n    let tq = load(q[z, h, m0 .. +BM, 0 .. +HD]);\n    var m_i = full<f32>[BM](-inf);\n    var l_i = zeros<f32>[BM];\n    var acc = zeros<f32>[BM, HD];\n    for n0 in 0..S step BN {\n        let cols = n0 + arange(BN);\n        let raw = dot(tq, transpose(load(k[z, hk, n0 .. +BN, 0 .. +HD]))) * 0.17677669529663687;\n        let s = where(cols[None, :] < S, raw, -inf);\n        let m_new = max(m_i, reduce_max(s, axis = 1));\n        let p = exp(s - m_new[:, None]);\n        let alpha = exp(m_i - m_new);\n        l_i = l_i * alpha + reduce_sum(p, axis = 1);\n        acc = acc * alpha[:, None] + dot(p, load(v[z, hk, n0 .. +BN, 0 .. +HD]));\n        m_i = m_new;\n    }\n    store(o[z, h, m0 .. +BM, 0 .. +HD], acc / l_i[:, None]);\n}\n";
 const GEMM_MXFP8: &str = gemm!("a: mx<f8e4m3>[M, K], b: mx<f8e4m3>[N, K]");
 const GEMM_MXFP4: &str = gemm!("a: mx<f4e2m1>[M, K], b: mx<f4e2m1>[N, K]");
 const GEMM_NVFP4: &str =
@@ -902,7 +904,9 @@ tool said. Report it with the .tsr and the command.",
         stage: "tessera-oracle (`tessera validate`)",
         explanation: "`tessera validate` compares a backend against the interpreter and a plain f64 reference chosen \
 by the kernel's `@reference(NAME)` attribute. A kernel without the attribute, or with a family the oracle does \
-not know (known: gemm, attention, moe_gated), has nothing to compare against.",
+not know (known: gemm, attention, moe_gated), has nothing to compare against. Without the attribute a GPU \
+backend is compared with the interpreter only (`tessera_oracle::comparison` says so); an unknown family is an \
+error, since the kernel claims a reference that does not exist.",
         wrong: ex(
             ADD_ONE,
             "tessera validate x.tsr --backend interp",
@@ -968,6 +972,48 @@ reports the same situation as E0607). Choose K as a multiple of 32 for MX operan
             GEMM_MXFP8,
             "tessera validate x.tsr --backend interp --dim M=64 --dim N=64 --dim K=256",
             "K = 256.",
+        ),
+        check: Check::Run,
+    },
+    StageCodeInfo {
+        code: "E0805",
+        title: "reference: an option the family does not know, or a value of the wrong kind",
+        stage: "tessera-oracle (`tessera validate`, the runner)",
+        explanation: "The oracle checks the `@reference(FAMILY, key = value, ...)` options it finds in the IR against \
+the family's table (docs/LANGUAGE.md section 3): an unknown key, a key given twice, or a value of the wrong kind \
+(a scalar where a tensor is needed, an `out` tensor, a word that is not an activation) is refused, never ignored, \
+since an ignored option validates a different computation. From source the checker reports the same problems \
+first, located (E0109); this code is for IR from the text form (`.tir`, bundles) or built by hand.",
+        wrong: ex(
+            "",
+            "tessera_oracle::expected(&kernel, &bindings) with the IR attribute (\"reference.causl\", \"true\") on an attention kernel",
+            "`causl` is not an option of `attention` (causal, sm_scale).",
+        ),
+        right: ex(
+            "",
+            "tessera_oracle::expected(&kernel, &bindings) with (\"reference.causal\", \"true\")",
+            "Spell the option as the table does; `tessera check` on the source names it with a did-you-mean.",
+        ),
+        check: Check::Describe,
+    },
+    StageCodeInfo {
+        code: "E0806",
+        title: "reference: the bound shapes do not fit the family",
+        stage: "tessera-oracle (`tessera validate`, the runner)",
+        explanation: "The reference reads operands by role and needs their bound shapes to agree: attention's K and V \
+may have fewer heads than Q only by a whole factor (grouped-query attention: query head h reads K/V head \
+h / (Hq / Hkv)), with one batch, head dim and key length; a GEMM epilogue's bias is [N] or [M, N], row_scale [M], \
+col_scale [N], residual [M, N]; A and B share K. Shapes that do not fit are refused instead of indexed out of \
+range.",
+        wrong: ex(
+            GQA,
+            "tessera validate x.tsr --backend interp --seed 1 --dim B=2 --dim H=3 --dim HKV=2 --dim S=24",
+            "3 query heads cannot share 2 K/V heads.",
+        ),
+        right: ex(
+            GQA,
+            "tessera validate x.tsr --backend interp --seed 1 --dim B=2 --dim H=4 --dim HKV=2 --dim S=24",
+            "4 query heads, 2 per K/V head.",
         ),
         check: Check::Run,
     },

@@ -111,8 +111,9 @@ dot, exp2, reduce_max, ...). There are no user-defined functions.",
     CodeInfo {
         code: "E0103",
         title: "wrong number of arguments",
-        explanation: "A builtin was called with too few or too many arguments. The message gives the \
-accepted forms.",
+        explanation: "A builtin was called with too few or too many arguments, or `@reference` was not given \
+exactly one family name before its options (`@reference(gemm, relu)` has a second name: options are written \
+`key = value`). The message gives the accepted forms.",
         wrong: b"kernel k(x: f32[N], y: out f32[N]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    let t = load(x[i .. +B]);\n    store(y[i .. +B], max(t));\n}\n",
         right: "kernel k(x: f32[N], y: out f32[N]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    let t = load(x[i .. +B]);\n    store(y[i .. +B], max(t, 0.0));\n}\n",
     },
@@ -151,10 +152,24 @@ An `if` without `else`, or a loop (which may run zero times), does not assign it
     CodeInfo {
         code: "E0108",
         title: "unknown attribute",
-        explanation: "The only attribute is `@reference(NAME)`, which names the plain-reference family a \
-kernel computes (gemm, attention, moe_gated, ...).",
+        explanation: "The only attribute is `@reference(NAME)` (with optional `key = value` options, E0109), \
+which names the plain-reference family a kernel computes (gemm, attention, moe_gated, ...). Options belong to \
+`@reference`; no other attribute takes them.",
         wrong: b"@refrence(gemm)\nkernel k() {\n}\n",
         right: "@reference(gemm)\nkernel k() {\n}\n",
+    },
+    CodeInfo {
+        code: "E0109",
+        title: "invalid `@reference` option",
+        explanation: "`@reference(FAMILY, key = value, ...)` tells `tessera validate` how the kernel's plain \
+reference is set up (docs/LANGUAGE.md section 3): gemm takes `bias`, `row_scale`, `col_scale`, `residual` \
+(input tensor parameters) and `activation` (relu, gelu, gelu_tanh, silu, sigmoid); attention takes `causal` \
+(`true`, `false` or a scalar parameter whose runtime value decides) and `sm_scale` (a scalar parameter); \
+moe_gated takes none. An option the family does not have, a value of the wrong kind (a name that is not a \
+parameter, a scalar where a tensor is needed, an `out` tensor), an option given twice, or a second \
+`@reference` is refused: a reference that silently ignored an option would validate the wrong computation.",
+        wrong: b"@reference(attention, causl = true)\nkernel k() {\n}\n",
+        right: "@reference(attention, causal = true)\nkernel k() {\n}\n",
     },
     CodeInfo {
         code: "E0110",
