@@ -1376,7 +1376,7 @@ fn p_cdiv(k: &Kernel, b: &mut Bindings, r: &mut Rng) {
     let d: Vec<i64> = (0..n)
         .map(|_| {
             let v = r.range(1, 6);
-            if r.next() % 2 == 0 { v } else { -v }
+            if r.next().is_multiple_of(2) { v } else { -v }
         })
         .collect();
     set_ints(k, b, "d", &d);

@@ -371,3 +371,43 @@ fn run_cuda_takes_npy_inputs() {
         assert!(text.contains("no CUDA device"), "{text}");
     }
 }
+
+/// `validate` says what its reference assumed: a causal attention written with `where` and no
+/// `causal` parameter fails against the non-causal reference with a hint to declare it, and passes
+/// once `@reference(attention, causal = true)` says so. A quantization kernel (no reference)
+/// is refused on the interpreter backend with the reason.
+#[test]
+fn validate_names_its_reference_assumptions_and_hints_at_causal_masks() {
+    let src = |declared: bool| {
+        format!(
+            "@reference(attention{})
+kernel attn(q: f32[S, 64], k: f32[S, 64], v: f32[S, 64], o: out f32[S, 64]) tiles(BM = 16) grid(cdiv(S, BM)) {{
+    let m0 = program_id(0) * BM;
+    let s = dot(load(q[m0 .. +BM, 0 .. +64]), transpose(load(k[0 .. +128, 0 .. +64]))) * 0.125;
+    let rows = m0 + arange(BM);
+    let s = where(arange(128)[None, :] > rows[:, None], -inf, s);
+    let p = exp(s - reduce_max(s, axis = 1)[:, None]);
+    let p = p / reduce_sum(p, axis = 1)[:, None];
+    store(o[m0 .. +BM, 0 .. +64], dot(p, load(v[0 .. +128, 0 .. +64])));
+}}
+",
+            if declared { ", causal = true" } else { "" }
+        )
+    };
+    for declared in [false, true] {
+        let f = tmp(&format!("causal_{declared}.tsr"));
+        std::fs::write(&f, src(declared)).expect("write kernel");
+        let (code, text) = tessera(&["validate", f.to_str().unwrap(), "--dim", "S=128", "--seed", "3"]);
+        if declared {
+            assert_eq!(code, 0, "{text}");
+            assert!(text.contains("causal (declared `causal = true`)"), "{text}");
+        } else {
+            assert_eq!(code, 1, "{text}");
+            assert!(text.contains("non-causal (no `causal` option"), "{text}");
+            assert!(text.contains("hint:") && text.contains("causal = true"), "{text}");
+        }
+    }
+    let (code, text) = tessera(&["validate", "tests/conformance/lang_quant_mx.tsr", "--seed", "3"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("compares with the interpreter only"), "{text}");
+}

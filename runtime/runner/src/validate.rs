@@ -68,6 +68,9 @@ pub struct ValidateRow {
     pub checks: Vec<Check>,
     /// Oracles that could not be used, with the reason (e.g. no reference for this kernel).
     pub skipped: Vec<String>,
+    /// What the plain reference assumed (family, roles, causal or not and why), or why there is
+    /// none; and for a failed reference check, what the kernel may do differently.
+    pub notes: Vec<String>,
     pub pass: bool,
 }
 
@@ -125,6 +128,7 @@ impl ValidateRow {
             })
             .collect();
         v.extend(self.skipped.iter().map(|s| format!("skipped: {s}")));
+        v.extend(self.notes.iter().cloned());
         v
     }
 
@@ -329,8 +333,19 @@ pub fn validate_outputs(
         elements: 0,
         checks: Vec::new(),
         skipped: Vec::new(),
+        notes: Vec::new(),
         pass: true,
     };
+    match tessera_oracle::comparison(&l.logical_kernel, &l.logical) {
+        Ok(tessera_oracle::Comparison::Reference { summary }) => {
+            row.notes.push(format!("reference: {summary}"))
+        }
+        Ok(tessera_oracle::Comparison::InterpreterOnly { reason }) => row.notes.push(format!(
+            "reference: {} ({reason})",
+            tessera_oracle::INTERPRETER_ONLY
+        )),
+        Err(e) => row.notes.push(format!("reference: {e}")),
+    }
     // The elements the interpreter wrote, per output: all of them, or the spot-checked tiles'.
     let mut written: Vec<(usize, Vec<bool>)> = Vec::new();
     for &o in &outs {
@@ -416,8 +431,22 @@ pub fn validate_outputs(
             } else {
                 written.clone()
             };
-            row.checks
-                .push(check_on("reference", &name, &gv, &gp, ev, &sel, &tol)?);
+            let c = check_on("reference", &name, &gv, &gp, ev, &sel, &tol)?;
+            if !c.pass {
+                // the GPU's output in the logical bindings, for the oracle to say what it matches
+                let mut seen = l.logical.clone();
+                if let (
+                    Some(tessera_numerics::ArgValue::Tensor(t)),
+                    Some(tessera_numerics::ArgValue::Tensor(d)),
+                ) = (seen.args.get_mut(o), on_gpu.args.get(o))
+                {
+                    t.data = d.data.clone();
+                    if let Some(h) = tessera_oracle::failure_hint(&l.logical_kernel, &seen, o) {
+                        row.notes.push(format!("hint: {h}"));
+                    }
+                }
+            }
+            row.checks.push(c);
         }
         // A scaled output's block scales are written by the kernel too: every one the interpreter
         // wrote must be there (poison counts as unwritten) and equal the interpreter's exactly

@@ -41,6 +41,9 @@ pub struct OutputCheck {
     pub name: String,
     pub metrics: Metrics,
     pub verdict: Verdict,
+    /// For a failure: what the reference assumed that the kernel may not do (e.g. an attention
+    /// compared non-causally whose output matches the causal reference).
+    pub hint: Option<String>,
 }
 
 /// Everything one validation did.
@@ -50,6 +53,9 @@ pub struct Report {
     pub dims: Vec<(String, i64)>,
     pub seed: u64,
     pub seconds: f64,
+    /// What the outputs were compared with: the reference family and how each of its settings was
+    /// decided (causal or not, and why), so a wrong assumption is never silent.
+    pub reference: String,
     pub outputs: Vec<OutputCheck>,
 }
 
@@ -106,6 +112,22 @@ pub fn validate(
     seed: u64,
 ) -> Result<Report, Failure> {
     let mut b = make_bindings(kernel, scalars, dims, true, seed)?;
+    let reference = match tessera_oracle::comparison(kernel, &b) {
+        Ok(tessera_oracle::Comparison::Reference { summary }) => summary,
+        Ok(tessera_oracle::Comparison::InterpreterOnly { reason }) => {
+            // The interpreter is the backend judged here: with no plain reference there is
+            // nothing independent to compare it with.
+            return Err(Failure {
+                exit: 1,
+                message: format!(
+                    "reference: {reason}\nvalidate --backend interp {}: nothing independent to compare the interpreter with \
+                     (`tessera run` runs it; `validate --backend cuda` compares a GPU with it)",
+                    tessera_oracle::INTERPRETER_ONLY
+                ),
+            });
+        }
+        Err(e) => format!("{e}"),
+    };
     let expected = tessera_oracle::expected(kernel, &b);
     let t = Instant::now();
     let ran = match backend {
@@ -140,10 +162,16 @@ pub fn validate(
         };
         let metrics = compare_buf(&t.data, &want).map_err(|e| Failure::usage(e.to_string()))?;
         let verdict = tessera_oracle::tolerance(kernel, &b, i).judge(&metrics);
+        let hint = if verdict.pass {
+            None
+        } else {
+            tessera_oracle::failure_hint(kernel, &b, i)
+        };
         outputs.push(OutputCheck {
             name,
             metrics,
             verdict,
+            hint,
         });
     }
     Ok(Report {
@@ -151,6 +179,7 @@ pub fn validate(
         dims: b.syms.clone(),
         seed,
         seconds,
+        reference,
         outputs,
     })
 }
@@ -201,6 +230,7 @@ pub fn print_report(r: &Report) {
         r.seed,
         r.seconds
     );
+    println!("reference: {}", r.reference);
     for o in &r.outputs {
         let m = &o.metrics;
         println!(
@@ -215,5 +245,8 @@ pub fn print_report(r: &Report) {
             if o.verdict.pass { "PASS" } else { "FAIL" }
         );
         println!("    {}", o.verdict.reason);
+        if let Some(h) = &o.hint {
+            println!("    hint: {h}");
+        }
     }
 }
