@@ -449,10 +449,10 @@ fn run_and_validate_on_cuda_build_in_process_and_fail_cleanly_without_a_gpu() {
     // before any GPU.
     let dir = std::env::temp_dir().join(format!("tessera-build-test-{}-quant", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("quant_mx.tsr");
+    let src = dir.join("widen_fp6.tsr");
     std::fs::write(
         &src,
-        "kernel quant_mx(x: f32[M, K], y: out mx<f8e4m3>[M, K]) tiles(BM = 32, BK = 128) grid(cdiv(M, BM), cdiv(K, BK)) {\n    let m0 = program_id(0) * BM;\n    let k0 = program_id(1) * BK;\n    store(y[m0 .. +BM, k0 .. +BK], quantize<mx<f8e4m3>>(load(x[m0 .. +BM, k0 .. +BK])));\n}\n",
+        "kernel widen_fp6(x: f6e2m3[N], y: out f32[N]) tiles(B = 128) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], cast<f32>(load(x[i .. +B])));\n}\n",
     )
     .unwrap();
     let (code, _, err) = tessera(&["validate", src.to_str().unwrap(), "--backend", "cuda"]);

@@ -121,14 +121,18 @@ fn epilogue_tensor(
     Ok((dequantized(t, a, None, None)?, which))
 }
 
-/// The product of the f32 scalars that are not NV per-tensor globals (they scale their tensor).
-fn scalar_product(k: &Kernel, b: &Bindings) -> f64 {
-    let globals: Vec<&str> = k
-        .attrs
+/// The scalar parameters that carry an NV tensor's per-tensor scale (`global = ...`).
+fn global_scalars(k: &Kernel) -> Vec<&str> {
+    k.attrs
         .iter()
         .filter(|(key, _)| key.starts_with("global_scale."))
         .map(|(_, v)| v.as_str())
-        .collect();
+        .collect()
+}
+
+/// The product of the f32 scalars that are not NV per-tensor globals (they scale their tensor).
+fn scalar_product(k: &Kernel, b: &Bindings) -> f64 {
+    let globals = global_scalars(k);
     let mut s = 1.0;
     for (p, a) in k.params.iter().zip(&b.args) {
         if let (ParamKind::Scalar(DType::F32), ArgValue::Scalar(v)) = (&p.kind, a)
@@ -226,12 +230,7 @@ pub(crate) fn summary(k: &Kernel) -> Result<String, OracleError> {
             "[K, N]"
         }
     );
-    let globals: Vec<&str> = k
-        .attrs
-        .iter()
-        .filter(|(key, _)| key.starts_with("global_scale."))
-        .map(|(_, v)| v.as_str())
-        .collect();
+    let globals = global_scalars(k);
     for p in &k.params {
         if matches!(p.kind, ParamKind::Scalar(DType::F32)) && !globals.contains(&p.name.as_str()) {
             s.push_str(&format!(" * `{}`", p.name));

@@ -80,61 +80,28 @@ fn bundle_dir(name: &str) -> TempBundle {
         (32, 32, 32),
         1,
     );
-    let module = tessera_ir::Module {
-        source_name: "gemm.tsr".into(),
-        kernels: vec![k.clone()],
-    };
     let cdiv = |s: &str| DimExpr::CeilDiv(Box::new(DimExpr::Sym(s.into())), Box::new(DimExpr::Const(32)));
-    let mut b = Bundle {
-        meta: BundleMeta {
-            format_version: BUNDLE_FORMAT_VERSION,
-            kernel: k.name.clone(),
-            entry: k.name.clone(),
-            target: "sm_90a".into(),
-            source_file: "gemm.tsr".into(),
-            source_sha256: tessera_bundle::sha256_hex(b"gemm"),
-            tiles: vec![("BM".into(), 32), ("BN".into(), 32), ("BK".into(), 32)],
-            grid: vec![cdiv("M"), cdiv("N")],
-            block: [128, 1, 1],
-            dynamic_shared_bytes: 0,
-            abi: vec![
-                AbiArg::Ptr {
-                    param: "a".into(),
-                    part: TensorPart::Data,
-                },
-                AbiArg::Ptr {
-                    param: "b".into(),
-                    part: TensorPart::Data,
-                },
-                AbiArg::ScalarF32 {
-                    param: "scale0".into(),
-                },
-                AbiArg::Ptr {
-                    param: "c".into(),
-                    part: TensorPart::Data,
-                },
-                AbiArg::SymI32 { sym: "M".into() },
-                AbiArg::SymI32 { sym: "N".into() },
-                AbiArg::SymI32 { sym: "K".into() },
-            ],
-            ptx: None,
-            cubin: None,
-            hsaco: None,
-            tile_ir: String::new(),
-            index_bits: 64,
-        },
-        ptx: Some(".version 8.0\n.target sm_90a\n".into()),
-        cubin: None,
-        hsaco: None,
-        tile_ir: tessera_ir::print_module(&module),
-        report_txt: None,
-        report_json: None,
+    let ptr = |param: &str| AbiArg::Ptr {
+        param: param.into(),
+        part: TensorPart::Data,
     };
-    b.ptx = Some(tessera_bundle::ptx::stub("sm_90a", &b.meta.entry, &b.meta.abi));
-    let dir = std::env::temp_dir().join(format!("tessera-runner-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    b.write(&dir).unwrap();
-    TempBundle(dir)
+    write_bundle(
+        name,
+        &k,
+        vec![
+            ptr("a"),
+            ptr("b"),
+            AbiArg::ScalarF32 {
+                param: "scale0".into(),
+            },
+            ptr("c"),
+            AbiArg::SymI32 { sym: "M".into() },
+            AbiArg::SymI32 { sym: "N".into() },
+            AbiArg::SymI32 { sym: "K".into() },
+        ],
+        vec![cdiv("M"), cdiv("N")],
+        vec![("BM".into(), 32), ("BN".into(), 32), ("BK".into(), 32)],
+    )
 }
 
 fn common(dir: &std::path::Path, dims: &[&str]) -> Common {

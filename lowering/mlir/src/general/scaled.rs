@@ -728,8 +728,8 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// The registers of a dot operand as plain values the MMA can take: scaled MX operands are
-    /// dequantized to bf16 (exact: an FP8/FP4 code times a power of two fits bf16), plain ones
-    /// pass through. Returns the registers and their dtype.
+    /// dequantized to bf16 (exact: an FP8/FP4 code times a power of two fits bf16), NVFP4 and
+    /// f32-block operands to f32, plain ones pass through. Returns the registers and their dtype.
     pub(super) fn mma_operand(
         &mut self,
         b: &Block<'c>,
@@ -747,13 +747,13 @@ impl<'c> Gen<'c, '_> {
                 self.dequant_dots = true;
                 Ok((self.dequant(b, v, None, DType::BF16, span)?, DType::BF16))
             }
-            Some(spec) => Err(unsupported(
-                format!(
-                    "a `dot` of {}-scaled operands outside the Hopper GEMM main loop is not lowered per op yet (MX operands are)",
-                    spec.family()
-                ),
-                span,
-            )),
+            Some(_) => {
+                // NVFP4 (ue4m3 scale times an f32 global) and f32 block scales are not powers of
+                // two: the dequantized values need f32, and the dot takes the exact-precision FMA
+                // path (no wgmma takes f32 operands without rounding them to tf32).
+                self.dequant_dots = true;
+                Ok((self.dequant(b, v, None, DType::F32, span)?, DType::F32))
+            }
         }
     }
 
