@@ -1570,6 +1570,7 @@ fn cases() -> Vec<Case> {
         case("gemm_bias_gelu_bf16.tsr", r_gemm_bias_gelu),
         case("gemm_residual_f16.tsr", r_gemm_residual),
         case("gemm_nvfp4_residual.tsr", r_gemm_residual).dims(&[("K", 192)]),
+        case("gemm_mxfp8_prefetch.tsr", r_gemm),
         case("gemm_fp8_blockscale_residual.tsr", r_gemm_residual).dims(&[("K", 256), ("N", 160)]),
         case("gemm_fp8_rowcol_scale.tsr", r_gemm_rowcol),
         case("gemm_kn_alpha_beta.tsr", r_gemm_kn).scalars(&[("alpha", 0.5), ("beta", -2.0)]),

@@ -1348,9 +1348,9 @@ is 1.",
 points at that op and the message says why. sm_90a lowers every op from the distributed level (elementwise \
 math, casts, reductions, broadcasts, loads, stores, atomics, loops, ifs, quantize/dequant of MX, NVFP4 and f32 \
 block scales, and dot on wgmma, or f32 FMAs for pairs no wgmma takes); the GEMM mainloop and FP8 attention \
-schedules are fast paths for the programs they implement exactly. Not lowered yet: fp6 codes, scaled tiles \
-carried through loops, `atomic_add` into scaled or packed tensors, and FP4 stores that index the packed axis by \
-a point or a gather. The interpreter runs every checked kernel.",
+schedules are fast paths for the programs they implement exactly. Not lowered yet: fp6 codes, `atomic_add` \
+into scaled or packed tensors, and FP4 stores that index the packed axis by a point or a gather. The interpreter \
+runs every checked kernel.",
         wrong: ex(
             FP6_WIDEN,
             "tessera build x.tsr -o out --target sm_90a --no-ptxas",

@@ -493,26 +493,47 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// A value as the list of SSA values it is made of (a scalar, or every register).
+    /// A value as the list of SSA values it is made of (a scalar, or every register; a scaled tile
+    /// also its per-register block multipliers and stored scales), for loop-carried values and
+    /// `if` results.
     fn flat(&self, v: ValueId) -> Result<Vec<V>, LoweringError> {
-        if self.scales.contains_key(&v) {
-            return Err(ice(format!(
-                "scaled tile %{} carried through a loop or if (dequantize it first)",
-                v.0
-            )));
-        }
-        Ok(match self.get(v)? {
+        let mut out = match self.get(v)? {
             Val::Scalar(s) => vec![s],
             Val::Tile(t) => t,
-        })
+        };
+        if self.k.ty(v).as_tile().is_some_and(|t| t.scale.is_some()) {
+            let missing = || ice(format!("scaled tile %{} without its scales", v.0));
+            out.extend(self.scales.get(&v).ok_or_else(missing)?);
+            out.extend(self.scale_codes.get(&v).ok_or_else(missing)?);
+        }
+        Ok(out)
     }
 
     /// The MLIR types of `flat(v)`.
     fn flat_types(&self, v: ValueId, span: Span) -> Result<Vec<Type<'c>>, LoweringError> {
         let t = self.k.ty(v);
-        let e = self.m.elem(t.dtype(), span)?;
+        // FP4 codes live in i8 registers
+        let e = if t.dtype() == DType::F4E2M1 {
+            self.m.i(8)
+        } else {
+            self.m.elem(t.dtype(), span)?
+        };
         Ok(match t {
             IrType::Scalar(_) => vec![e],
-            IrType::Tile(_) => vec![e; self.layout_of(v)?.num_regs()],
+            IrType::Tile(tt) => {
+                let n = self.layout_of(v)?.num_regs();
+                let mut out = vec![e; n];
+                if let Some(spec) = &tt.scale {
+                    let stored = if spec.scale_dtype == DType::F32 {
+                        self.m.f32()
+                    } else {
+                        self.m.i(8)
+                    };
+                    out.extend(vec![self.m.f32(); n]);
+                    out.extend(vec![stored; n]);
+                }
+                out
+            }
         })
     }
 
@@ -520,20 +541,28 @@ impl<'c> Gen<'c, '_> {
     fn unflat(&mut self, vs: &[ValueId], flat: &[V]) -> Result<(), LoweringError> {
         let mut i = 0;
         for v in vs {
-            let n = match self.k.ty(*v) {
-                IrType::Scalar(_) => 1,
-                IrType::Tile(_) => self.layout_of(*v)?.num_regs(),
+            let (n, scaled) = match self.k.ty(*v) {
+                IrType::Scalar(_) => (1, false),
+                IrType::Tile(t) => (self.layout_of(*v)?.num_regs(), t.scale.is_some()),
             };
-            let part = flat.get(i..i + n).ok_or_else(|| ice("flattened value count"))?;
-            self.env.insert(
-                *v,
-                if matches!(self.k.ty(*v), IrType::Scalar(_)) {
-                    Val::Scalar(part[0])
-                } else {
-                    Val::Tile(part.to_vec())
-                },
-            );
-            i += n;
+            let mut take = |n: usize| -> Result<Vec<V>, LoweringError> {
+                let part = flat.get(i..i + n).ok_or_else(|| ice("flattened value count"))?;
+                i += n;
+                Ok(part.to_vec())
+            };
+            let regs = take(n)?;
+            let val = if matches!(self.k.ty(*v), IrType::Scalar(_)) {
+                Val::Scalar(regs[0])
+            } else {
+                Val::Tile(regs)
+            };
+            if scaled {
+                let mults = take(n)?;
+                let stored = take(n)?;
+                self.scales.insert(*v, mults);
+                self.scale_codes.insert(*v, stored);
+            }
+            self.env.insert(*v, val);
         }
         Ok(())
     }
