@@ -954,6 +954,28 @@ fn r_quant_mx(c: &Ctx) -> Vec<Want> {
     stored_mx(c, "y", "x", Format::F8E4M3, 1)
 }
 
+fn r_quant_mxfp6(c: &Ctx) -> Vec<Want> {
+    stored_mx(c, "y", "x", Format::F6E2M3, 1)
+}
+
+/// Each element rounded to `f` (round to nearest even, saturating) by `tessera-formats`.
+fn rounded(x: &[f64], f: Format) -> Vec<f64> {
+    x.iter()
+        .map(|v| fdecode(f, tessera_formats::encode(f, *v as f32)) as f64)
+        .collect()
+}
+
+fn r_cast_fp6_fp4(c: &Ctx) -> Vec<Want> {
+    let x = c.t("x");
+    let e2m3 = rounded(&x, Format::F6E2M3);
+    vec![
+        close("q2", e2m3.clone(), exact()),
+        close("q3", rounded(&x, Format::F6E3M2), exact()),
+        close("q4", rounded(&x, Format::F4E2M1), exact()),
+        close("y", e2m3, exact()),
+    ]
+}
+
 fn r_quant_mxfp4(c: &Ctx) -> Vec<Want> {
     stored_mx(c, "q", "w", Format::F4E2M1, 1)
 }
@@ -1551,6 +1573,8 @@ fn cases() -> Vec<Case> {
         case("lang_quant_mx.tsr", r_quant_mx).dims(&[("K", 208)]),
         case("quant_mxfp8_bf16.tsr", r_quant_mx),
         case("quant_mxfp4.tsr", r_quant_mxfp4),
+        case("quant_mxfp6.tsr", r_quant_mxfp6),
+        case("cast_fp6_fp4_codes.tsr", r_cast_fp6_fp4),
         case("quant_mxfp8_cols.tsr", r_quant_mxfp8_cols).dims(&[("K", 80)]),
         case("quant_nvfp4.tsr", r_quant_nvfp4)
             .dims(&[("K", 112)])

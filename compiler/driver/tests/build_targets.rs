@@ -449,10 +449,10 @@ fn run_and_validate_on_cuda_build_in_process_and_fail_cleanly_without_a_gpu() {
     // before any GPU.
     let dir = std::env::temp_dir().join(format!("tessera-build-test-{}-quant", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("widen_fp6.tsr");
+    let src = dir.join("pack_col.tsr");
     std::fs::write(
         &src,
-        "kernel widen_fp6(x: f6e2m3[N], y: out f32[N]) tiles(B = 128) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], cast<f32>(load(x[i .. +B])));\n}\n",
+        "kernel pack_col(x: f32[N, K], y: out f4e2m1[N, K]) tiles(B = 64) grid(cdiv(N, B), K) {\n    let n0 = program_id(0) * B;\n    let k = program_id(1);\n    store(y[n0 .. +B, k], cast<f4e2m1>(load(x[n0 .. +B, k])));\n}\n",
     )
     .unwrap();
     let (code, _, err) = tessera(&["validate", src.to_str().unwrap(), "--backend", "cuda"]);

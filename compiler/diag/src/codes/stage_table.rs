@@ -21,8 +21,9 @@ const ADD_ONE: &str = "kernel add_one(x: f32[N], y: out f32[N]) tiles(B = 64) gr
 /// A [N, 64] copy: the second dim is a constant of the type.
 const STRIP64: &str = "kernel k(x: f32[N, 64], y: out f32[N, 64]) tiles(B = 64) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B, 0 .. +64], load(x[i .. +B, 0 .. +64]));\n}\n";
 /// Quantize rows to MXFP8 and store codes + scales into a scaled output (docs/LANGUAGE.md §8).
-/// Widening fp6 codes: an op the sm_90a per-op lowering does not lower yet (L0001).
-const FP6_WIDEN: &str = "kernel widen_fp6(x: f6e2m3[N], y: out f32[N]) tiles(B = 128) grid(cdiv(N, B)) {\n    let i = program_id(0) * B;\n    store(y[i .. +B], cast<f32>(load(x[i .. +B])));\n}\n";
+/// An FP4 store one element wide along the packed axis (two programs would share each byte): a
+/// store the sm_90a per-op lowering refuses (L0001).
+const FP4_COLUMN_STORE: &str = "kernel pack_col(x: f32[N, K], y: out f4e2m1[N, K]) tiles(B = 64) grid(cdiv(N, B), K) {\n    let n0 = program_id(0) * B;\n    let k = program_id(1);\n    store(y[n0 .. +B, k], cast<f4e2m1>(load(x[n0 .. +B, k])));\n}\n";
 /// Grouped-query attention on [B, H, S, 32] (f32): query head h reads K/V head h / (H / HKV).
 const GQA: &str = "@reference(attention, causal = false)\nkernel attn_gqa(q: f32[B, H, S, HD], k: f32[B, HKV, S, HD], v: f32[B, HKV, S, HD], o: out f32[B, H, S, HD])\n    tiles(BM = 16, BN = 16, HD = 32)\n    grid(cdiv(S, BM), H, B)\n{\n    let z = program_id(2);\n    let h = program_id(1);\n    let hk = h / (H / HKV);\n    let m0 = program_id(0) * BM;\n    let tq = load(q[z, h, m0 .. +BM, 0 .. +HD]);\n    var m_i = full<f32>[BM](-inf);\n    var l_i = zeros<f32>[BM];\n    var acc = zeros<f32>[BM, HD];\n    for n0 in 0..S step BN {\n        let cols = n0 + arange(BN);\n        let raw = dot(tq, transpose(load(k[z, hk, n0 .. +BN, 0 .. +HD]))) * 0.17677669529663687;\n        let s = where(cols[None, :] < S, raw, -inf);\n        let m_new = max(m_i, reduce_max(s, axis = 1));\n        let p = exp(s - m_new[:, None]);\n        let alpha = exp(m_i - m_new);\n        l_i = l_i * alpha + reduce_sum(p, axis = 1);\n        acc = acc * alpha[:, None] + dot(p, load(v[z, hk, n0 .. +BN, 0 .. +HD]));\n        m_i = m_new;\n    }\n    store(o[z, h, m0 .. +BM, 0 .. +HD], acc / l_i[:, None]);\n}\n";
 const GEMM_MXFP8: &str = gemm!("a: mx<f8e4m3>[M, K], b: mx<f8e4m3>[N, K]");
@@ -1348,13 +1349,13 @@ is 1.",
 points at that op and the message says why. sm_90a lowers every op from the distributed level (elementwise \
 math, casts, reductions, broadcasts, loads, stores, atomics, loops, ifs, quantize/dequant of MX, NVFP4 and f32 \
 block scales, and dot on wgmma, or f32 FMAs for pairs no wgmma takes); the GEMM mainloop and FP8 attention \
-schedules are fast paths for the programs they implement exactly. Not lowered yet: fp6 codes, `atomic_add` \
-into scaled or packed tensors, and FP4 stores that index the packed axis by a point or a gather. The interpreter \
-runs every checked kernel.",
+schedules are fast paths for the programs they implement exactly. Not lowered: stores into packed FP4 tensors \
+that index the packed axis by a point or a gather (two codes share a byte, so neighbouring programs would race \
+on it), and AMD's f8e4m3fnuz in registers. The interpreter runs every checked kernel.",
         wrong: ex(
-            FP6_WIDEN,
+            FP4_COLUMN_STORE,
             "tessera build x.tsr -o out --target sm_90a --no-ptxas",
-            "fp6 codes in registers: not lowered per op yet.",
+            "Each program stores one FP4 column: half a byte per row.",
         ),
         right: ex(
             ADD_ONE,

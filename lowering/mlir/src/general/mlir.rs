@@ -47,7 +47,15 @@ impl<'c> Mlir<'c> {
     pub fn elem(&self, d: DType, span: Span) -> Result<Type<'c>, LoweringError> {
         Ok(match d {
             DType::I1 => self.i(1),
-            DType::I8 | DType::F8E4M3 | DType::F8E5M2 | DType::E8M0 | DType::UE4M3 => self.i(8),
+            DType::I8
+            | DType::F8E4M3
+            | DType::F8E5M2
+            | DType::F6E2M3
+            | DType::F6E3M2
+            // FP4 codes are unpacked into one i8 register each (0..15); packing is the store's
+            | DType::F4E2M1
+            | DType::E8M0
+            | DType::UE4M3 => self.i(8),
             DType::I32 => self.i(32),
             DType::BF16 => Type::bfloat16(self.ctx),
             DType::F16 => Type::float16(self.ctx),
@@ -55,7 +63,7 @@ impl<'c> Mlir<'c> {
             other => {
                 return Err(LoweringError::unsupported(
                     format!(
-                        "{other} values in registers on sm_90a (packed sub-byte elements are not lowered per op yet)"
+                        "{other} values in registers are not lowered per op on sm_90a"
                     ),
                     span,
                 ));

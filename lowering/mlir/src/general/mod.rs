@@ -512,12 +512,7 @@ impl<'c> Gen<'c, '_> {
     /// The MLIR types of `flat(v)`.
     fn flat_types(&self, v: ValueId, span: Span) -> Result<Vec<Type<'c>>, LoweringError> {
         let t = self.k.ty(v);
-        // FP4 codes live in i8 registers
-        let e = if t.dtype() == DType::F4E2M1 {
-            self.m.i(8)
-        } else {
-            self.m.elem(t.dtype(), span)?
-        };
+        let e = self.m.elem(t.dtype(), span)?;
         Ok(match t {
             IrType::Scalar(_) => vec![e],
             IrType::Tile(tt) => {
@@ -1000,6 +995,20 @@ impl<'c> Gen<'c, '_> {
             }
             (DType::F8E4M3 | DType::F8E5M2, t) if is_float(t) => {
                 let f = self.decode_fp8(b, x, from)?;
+                self.cast(b, f, DType::F32, t, span)
+            }
+            (f, DType::F6E2M3 | DType::F6E3M2 | DType::F4E2M1) if is_float(f) => {
+                // rounding from the exact f32 value (bf16/f16 widen exactly)
+                let w = self.cast(b, x, f, DType::F32, span)?;
+                let fmt = match to {
+                    DType::F6E2M3 => tessera_formats::Format::F6E2M3,
+                    DType::F6E3M2 => tessera_formats::Format::F6E3M2,
+                    _ => tessera_formats::Format::F4E2M1,
+                };
+                self.encode_small(b, w, fmt)
+            }
+            (DType::F6E2M3 | DType::F6E3M2 | DType::F4E2M1, t) if is_float(t) => {
+                let f = self.decode_code(b, x, from, span)?;
                 self.cast(b, f, DType::F32, t, span)
             }
             (DType::I1, t) if is_float(t) => m.conv(b, "arith.uitofp", x, tt),
@@ -1675,12 +1684,7 @@ impl<'c> Gen<'c, '_> {
         span: Span,
     ) -> Result<Vec<V>, LoweringError> {
         let d = self.k.ty(x).dtype();
-        // sub-byte codes travel as the i8 registers they live in
-        let et = if d == DType::F4E2M1 {
-            self.m.i(8)
-        } else {
-            self.m.elem(d, span)?
-        };
+        let et = self.m.elem(d, span)?;
         let bytes = (d.bits().max(8) / 8) as u64;
         let regs = self.regs(x)?;
         self.move_regs(b, x, r, &regs, (et, bytes))

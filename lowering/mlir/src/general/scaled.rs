@@ -71,11 +71,86 @@ impl<'c> Gen<'c, '_> {
                 let n = m.op1(b, "arith.negf", &[mag], m.f32(), &[])?;
                 m.select(b, neg, n, mag)
             }
+            DType::F6E2M3 | DType::F6E3M2 => {
+                // one code per byte (bits 6-7 zero): sign bit 5, then exponent and mantissa; no
+                // infinities or NaN. |v| = sig * 2^(max(e, 1) - bias - mbits) with
+                // sig = man (+ 2^mbits when e > 0).
+                let (eb, mb, bias) = if d == DType::F6E2M3 { (2, 3, 1) } else { (3, 2, 3) };
+                let c = |v: i64| m.const_int(b, v, 32);
+                let u = m.conv(b, "arith.extui", x, m.i(32))?;
+                let man = m.bin(b, "arith.andi", u, c((1 << mb) - 1)?)?;
+                let e = m.bin(b, "arith.shrui", u, c(mb)?)?;
+                let e = m.bin(b, "arith.andi", e, c((1 << eb) - 1)?)?;
+                let is_sub = m.cmp(b, false, 0, e, c(0)?)?;
+                let hidden = m.bin(b, "arith.addi", man, c(1 << mb)?)?;
+                let sig = m.select(b, is_sub, man, hidden)?;
+                let e1 = m.bin(b, "arith.maxui", e, c(1)?)?;
+                // 2^(e1 - bias - mb) as an f32 bit pattern (a normal exponent for every code)
+                let k = m.bin(b, "arith.addi", e1, c(127 - bias - mb)?)?;
+                let bits = m.bin(b, "arith.shli", k, c(23)?)?;
+                let pow = m.conv(b, "arith.bitcast", bits, m.f32())?;
+                let sigf = m.conv(b, "arith.uitofp", sig, m.f32())?;
+                let mag = m.bin(b, "arith.mulf", sigf, pow)?;
+                let sb = m.bin(b, "arith.andi", u, c(32)?)?;
+                let neg = m.cmp(b, false, 1, sb, c(0)?)?;
+                let n = m.op1(b, "arith.negf", &[mag], m.f32(), &[])?;
+                m.select(b, neg, n, mag)
+            }
             other => Err(unsupported(
                 format!("{other} codes are not decoded per op on sm_90a yet"),
                 span,
             )),
         }
+    }
+
+    /// Encode `q` (an f32 or f64 register) to the code of a small float without infinities
+    /// (`fmt`: FP4 or FP6), round-to-nearest-even and saturating, as `tessera-formats` does: the
+    /// magnitude code counts the rounding boundaries below |q| (midpoints of neighbouring
+    /// magnitudes; a tie goes to the even code), the sign bit follows q's sign (-0 included),
+    /// and NaN gives the format's NaN code (+max: these formats have no NaN).
+    pub(super) fn encode_small(
+        &self,
+        b: &Block<'c>,
+        q: V,
+        fmt: tessera_formats::Format,
+    ) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let t = m.ty(q);
+        let a = m.op1(b, "llvm.intr.fabs", &[q], t, &[])?;
+        let mut code = m.const_int(b, 0, 32)?;
+        let max = fmt.max_code() as i64;
+        for c in 0..max {
+            let lo = tessera_formats::decode(fmt, c as u16) as f64;
+            let hi = tessera_formats::decode(fmt, (c + 1) as u16) as f64;
+            let up = (c + 1) % 2 == 0;
+            let bv = m.const_float(b, (lo + hi) / 2.0, t)?;
+            let above = m.cmp(b, true, if up { 3 } else { 2 }, a, bv)?; // oge / ogt
+            let ci = m.conv(b, "arith.extui", above, m.i(32))?;
+            code = m.bin(b, "arith.addi", code, ci)?;
+        }
+        let zero = m.const_float(b, 0.0, t)?;
+        let neg = m.cmp(b, true, 4, q, zero)?; // olt
+        let bits_ty = if t == m.f32() { m.i(32) } else { m.i(64) };
+        let qb = m.conv(b, "arith.bitcast", q, bits_ty)?;
+        let zb = m.op1(
+            b,
+            "arith.constant",
+            &[],
+            bits_ty,
+            &[m.attr(
+                "value",
+                melior::ir::attribute::IntegerAttribute::new(bits_ty, 0).into(),
+            )],
+        )?;
+        let neg0 = m.cmp(b, false, 2, qb, zb)?; // slt: sign bit set
+        let neg = m.bin(b, "arith.ori", neg, neg0)?;
+        let sign = m.const_int(b, 1 << (fmt.bits() - 1), 32)?;
+        let signed = m.bin(b, "arith.ori", code, sign)?;
+        let code = m.select(b, neg, signed, code)?;
+        let nan = m.cmp(b, true, 14, q, q)?; // uno: q is NaN
+        let nan_code = m.const_int(b, fmt.nan_code() as i64, 32)?;
+        let code = m.select(b, nan, nan_code, code)?;
+        m.conv(b, "arith.trunci", code, m.i(8))
     }
 
     /// Decode a block-scale register of `sd` to its f32 value.
@@ -151,6 +226,8 @@ impl<'c> Gen<'c, '_> {
         match elem {
             DType::F8E4M3 | DType::F8E5M2 => self.cast(b, q, DType::F32, elem, span),
             DType::F4E2M1 => self.encode_fp4(b, q),
+            DType::F6E2M3 => self.encode_small(b, q, tessera_formats::Format::F6E2M3),
+            DType::F6E3M2 => self.encode_small(b, q, tessera_formats::Format::F6E3M2),
             other => Err(unsupported(
                 format!("quantize to {other} is not lowered per op on sm_90a yet"),
                 span,
@@ -564,6 +641,8 @@ impl<'c> Gen<'c, '_> {
             DType::F8E4M3 => tessera_formats::Format::F8E4M3,
             DType::F8E5M2 => tessera_formats::Format::F8E5M2,
             DType::F4E2M1 => tessera_formats::Format::F4E2M1,
+            DType::F6E2M3 => tessera_formats::Format::F6E2M3,
+            DType::F6E3M2 => tessera_formats::Format::F6E3M2,
             other => {
                 return Err(unsupported(
                     format!("quantize to {other} is not lowered per op on sm_90a yet"),
