@@ -175,57 +175,11 @@ impl<'c> Gen<'c, '_> {
         }
     }
 
-    /// Encode `q` (an f32 or f64 register) to the FP4 E2M1 code, round-to-nearest-even and
-    /// saturating at 6: the code counts the rounding boundaries below |q| (ties go to the even
-    /// code), and the sign bit follows q's sign (a negative value that rounds to zero is -0).
-    fn encode_fp4(&self, b: &Block<'c>, q: V) -> Result<V, LoweringError> {
-        let m = &self.m;
-        let t = m.ty(q);
-        let a = m.op1(b, "llvm.intr.fabs", &[q], t, &[])?;
-        let mut code = m.const_int(b, 0, 32)?;
-        // (boundary, tie goes up)
-        for (bound, up) in [
-            (0.25, false),
-            (0.75, true),
-            (1.25, false),
-            (1.75, true),
-            (2.5, false),
-            (3.5, true),
-            (5.0, false),
-        ] {
-            let bv = m.const_float(b, bound, t)?;
-            let c = m.cmp(b, true, if up { 3 } else { 2 }, a, bv)?; // oge / ogt
-            let ci = m.conv(b, "arith.extui", c, m.i(32))?;
-            code = m.bin(b, "arith.addi", code, ci)?;
-        }
-        let zero = m.const_float(b, 0.0, t)?;
-        let neg = m.cmp(b, true, 4, q, zero)?; // olt
-        // -0.0 also carries the sign
-        let bits_ty = if t == m.f32() { m.i(32) } else { m.i(64) };
-        let qb = m.conv(b, "arith.bitcast", q, bits_ty)?;
-        let zb = m.op1(
-            b,
-            "arith.constant",
-            &[],
-            bits_ty,
-            &[m.attr(
-                "value",
-                melior::ir::attribute::IntegerAttribute::new(bits_ty, 0).into(),
-            )],
-        )?;
-        let neg0 = m.cmp(b, false, 2, qb, zb)?; // slt: sign bit set
-        let neg = m.bin(b, "arith.ori", neg, neg0)?;
-        let eight = m.const_int(b, 8, 32)?;
-        let signed = m.bin(b, "arith.ori", code, eight)?;
-        let code = m.select(b, neg, signed, code)?;
-        m.conv(b, "arith.trunci", code, m.i(8))
-    }
-
     /// Encode an f32 register to element code `elem` (saturating, RNE).
     fn encode_elem(&self, b: &Block<'c>, q: V, elem: DType, span: Span) -> Result<V, LoweringError> {
         match elem {
             DType::F8E4M3 | DType::F8E5M2 => self.cast(b, q, DType::F32, elem, span),
-            DType::F4E2M1 => self.encode_fp4(b, q),
+            DType::F4E2M1 => self.encode_small(b, q, tessera_formats::Format::F4E2M1),
             DType::F6E2M3 => self.encode_small(b, q, tessera_formats::Format::F6E2M3),
             DType::F6E3M2 => self.encode_small(b, q, tessera_formats::Format::F6E3M2),
             other => Err(unsupported(
@@ -706,7 +660,7 @@ impl<'c> Gen<'c, '_> {
                     let szero = m.cmp(b, true, 1, sg, z64)?;
                     let signed0 = m.op1(b, "llvm.intr.copysign", &[z64, v64], f64t, &[])?;
                     let q = m.select(b, szero, signed0, q)?;
-                    let code = self.encode_fp4(b, q)?;
+                    let code = self.encode_small(b, q, tessera_formats::Format::F4E2M1)?;
                     // unusable block or global: NaN scale 0x7F, codes 0
                     let gpos = m.cmp(b, true, 2, g, m.const_float(b, 0.0, f)?)?;
                     let gfin = m.cmp(b, true, 4, g, inf)?;
