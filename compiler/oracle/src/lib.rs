@@ -70,6 +70,10 @@ pub const DEFAULT_DIMS: &[(&str, i64)] = &[
     ("N", 704),
     ("K", 320),
     ("BH", 2),
+    // 4-D attention [B, H, S, D]; HKV (grouped-query K/V heads) divides H
+    ("B", 2),
+    ("H", 4),
+    ("HKV", 2),
     ("S", 200),
     ("T", 48),
     ("E", 4),
