@@ -18,7 +18,7 @@ use tessera_formats::{
 use tessera_interp::{ProgramSet, concrete_shape, run};
 use tessera_ir::{DType, Kernel, Module, ParamKind, TensorType};
 use tessera_numerics::{
-    ArgValue, Bindings, InputGen, TensorArg, Tolerance, compare_buf, decode_buf_f64, encode_buf, poison_buf,
+    ArgValue, Bindings, InputGen, TensorArg, Tolerance, compare_buf, decode_buf_f64, encode_buf,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -152,23 +152,11 @@ fn bindings(k: &Kernel, case: &Case, variant: &[(&str, f64)], seed: u64) -> Bind
             ParamKind::Tensor { ty, is_out } => {
                 let shape = concrete_shape(ty, &sym).expect("shape");
                 if *is_out {
-                    let mut data = poison_buf(ty.dtype, &shape, ty.packed_axis);
+                    let mut out = tessera_numerics::poison::poisoned_output(ty, &shape);
                     if tessera_oracle::accumulates_into(k, i) {
-                        data.bytes.fill(0);
+                        out.data.bytes.fill(0);
                     }
-                    let scale = ty.scale.as_ref().map(|s| {
-                        let gs: Vec<usize> = shape
-                            .iter()
-                            .zip(&s.block)
-                            .map(|(d, b)| d.div_ceil(*b as usize))
-                            .collect();
-                        poison_buf(s.scale_dtype, &gs, None)
-                    });
-                    ArgValue::Tensor(TensorArg {
-                        data,
-                        scale,
-                        global_scale: None,
-                    })
+                    ArgValue::Tensor(out)
                 } else {
                     ArgValue::Tensor(g.tensor_arg(ty, &shape).expect("inputs"))
                 }

@@ -16,10 +16,10 @@
 //! Undetectable poisons still fail comparisons when never overwritten (NaN or -max against a
 //! finite expected value, almost always); they are just not *counted* as poisoned.
 
-use crate::TensorBuf;
 use crate::dtype_map::element_words;
 use crate::error::NumericsError;
-use tessera_ir::DType;
+use crate::{TensorArg, TensorBuf};
+use tessera_ir::{DType, TensorType};
 
 /// The per-element poison word (a code, a 16-bit word or a 32-bit word).
 pub fn poison_word(d: DType) -> u32 {
@@ -63,6 +63,25 @@ pub fn poison_buf(dtype: DType, shape: &[usize], packed_axis: Option<usize>) -> 
         shape: shape.to_vec(),
         packed_axis,
         bytes,
+    }
+}
+
+/// A fresh output of type `ty` at `shape`: its data poisoned and, for a scaled type, its block-scale
+/// buffer (`ceil(shape / block)`, row-major) poisoned too, since the kernel writes both. No NV
+/// per-tensor scale: an output's comes from its `global = ...` scalar when the run binds it.
+pub fn poisoned_output(ty: &TensorType, shape: &[usize]) -> TensorArg {
+    let scale = ty.scale.as_ref().map(|s| {
+        let sshape: Vec<usize> = shape
+            .iter()
+            .zip(&s.block)
+            .map(|(d, b)| d.div_ceil((*b).max(1) as usize))
+            .collect();
+        poison_buf(s.scale_dtype, &sshape, None)
+    });
+    TensorArg {
+        data: poison_buf(ty.dtype, shape, ty.packed_axis),
+        scale,
+        global_scale: None,
     }
 }
 

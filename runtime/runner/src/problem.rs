@@ -4,7 +4,7 @@
 use crate::error::RunnerError;
 use tessera_bundle::Bundle;
 use tessera_ir::{DType, Dim, Kernel, ParamKind, TensorType};
-use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg, TensorBuf, poison_buf};
+use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg, TensorBuf};
 
 /// `NAME=VALUE` pairs from `--dim` / `--scalar` flags.
 pub fn parse_assignments(items: &[String], what: &str) -> Result<Vec<(String, String)>, RunnerError> {
@@ -182,7 +182,7 @@ pub fn make_bindings_given(
                 if *is_out && tessera_oracle::accumulates_into(k, i) {
                     ArgValue::Tensor(zeroed(ty, &shape))
                 } else if *is_out {
-                    ArgValue::Tensor(poisoned(ty, &shape))
+                    ArgValue::Tensor(tessera_numerics::poison::poisoned_output(ty, &shape))
                 } else if let Some(t) = given[i].clone() {
                     if t.data.shape != shape {
                         return Err(RunnerError::usage(format!(
@@ -278,25 +278,6 @@ fn scalar_value(name: &str, d: DType, given: Option<&str>, g: &mut InputGen) -> 
     }
 }
 
-fn poisoned(ty: &TensorType, shape: &[usize]) -> TensorArg {
-    let data = poison_buf(ty.dtype, shape, ty.packed_axis);
-    let scale = ty.scale.as_ref().map(|s| {
-        let sshape: Vec<usize> = shape
-            .iter()
-            .zip(&s.block)
-            .map(|(d, b)| d.div_ceil((*b).max(1) as usize))
-            .collect();
-        poison_buf(s.scale_dtype, &sshape, None)
-    });
-    TensorArg {
-        data,
-        scale,
-        // An NV output's per-tensor scale is its scalar parameter's value (an input the kernel
-        // quantizes under); the interpreter binds it from there, so none is made up here.
-        global_scale: None,
-    }
-}
-
 fn zeroed(ty: &TensorType, shape: &[usize]) -> TensorArg {
     let n = TensorBuf::expected_bytes(ty.dtype, shape, ty.packed_axis);
     let data = TensorBuf {
@@ -347,7 +328,7 @@ pub fn repoison(k: &Kernel, b: &Bindings) -> Result<Bindings, RunnerError> {
             let fresh = if tessera_oracle::accumulates_into(k, i) {
                 zeroed(ty, &shape)
             } else {
-                poisoned(ty, &shape)
+                tessera_numerics::poison::poisoned_output(ty, &shape)
             };
             out.args[i] = ArgValue::Tensor(fresh);
             tessera_prepack::prepack_arg(&k.params[i], &mut out.args[i])

@@ -14,7 +14,8 @@ use tessera_ir::{DType, Kernel, ParamKind};
 use tessera_numerics::compare::HOPPER_FP8_ACCUM_EPS;
 use tessera_numerics::poison::poison_detectable;
 use tessera_numerics::{
-    Bindings, Metrics, Tolerance, compare, decode_buf, decode_buf_f64, non_finite_agrees, poisoned_mask,
+    Bindings, Metrics, TensorBuf, Tolerance, compare, decode_buf, decode_buf_f64, non_finite_agrees,
+    poisoned_mask,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -274,6 +275,24 @@ fn check_on(
     })
 }
 
+/// A device buffer decoded (values and poison flags) beside the interpreter's (exact values); the
+/// two must have the same number of elements (`what` names the buffer in the error).
+fn device_and_interp(
+    g: &TensorBuf,
+    i: &TensorBuf,
+    what: &str,
+) -> Result<(Vec<f32>, Vec<bool>, Vec<f64>), RunnerError> {
+    let (gv, gp, iv) = (decode_buf(g)?, poisoned_mask(g)?, decode_buf_f64(i)?);
+    if gv.len() != iv.len() {
+        return Err(RunnerError::usage(format!(
+            "error[E0502]: {what}: the device returned {} elements, the interpreter {}",
+            gv.len(),
+            iv.len()
+        )));
+    }
+    Ok((gv, gp, iv))
+}
+
 /// Validate the bundle of `c` on its GPU backend.
 pub fn validate_bundle(c: &Common, opts: &ValidateOptions) -> Result<ValidateRow, RunnerError> {
     validate_loaded(&Loaded::new(c)?, opts, c.seed)
@@ -371,17 +390,8 @@ pub fn validate_outputs(
         let (Some(g), Some(ib)) = (problem::output_buf(on_gpu, o), problem::output_buf(&interp, o)) else {
             continue;
         };
-        let gv = decode_buf(g)?;
-        let gp = poisoned_mask(g)?;
-        let iv = decode_buf_f64(ib)?;
+        let (gv, gp, iv) = device_and_interp(g, ib, &format!("output `{name}`"))?;
         let written = written.iter().find(|(p, _)| *p == o).map(|(_, w)| w);
-        if gv.len() != iv.len() {
-            return Err(RunnerError::usage(format!(
-                "error[E0502]: output `{name}`: the device returned {} elements, the interpreter {}",
-                gv.len(),
-                iv.len()
-            )));
-        }
         row.elements += gv.len();
         row.unwritten += gp.iter().filter(|p| **p).count();
         // The same rule as `compare`: NaN never validates, an infinity only against the same one.
@@ -455,17 +465,8 @@ pub fn validate_outputs(
             problem::output_scale_buf(on_gpu, o),
             problem::output_scale_buf(&interp, o),
         ) {
-            let gv = decode_buf(gs)?;
-            let gp = poisoned_mask(gs)?;
-            let iv = decode_buf_f64(is)?;
+            let (gv, gp, iv) = device_and_interp(gs, is, &format!("scales of output `{name}`"))?;
             let wrote: Vec<bool> = poisoned_mask(is)?.iter().map(|p| !p).collect();
-            if gv.len() != iv.len() {
-                return Err(RunnerError::usage(format!(
-                    "error[E0502]: scales of output `{name}`: the device returned {} elements, the interpreter {}",
-                    gv.len(),
-                    iv.len()
-                )));
-            }
             row.elements += gv.len();
             row.unwritten += (0..gv.len()).filter(|&i| gp[i] && (full || wrote[i])).count();
             let exact = Tolerance {

@@ -294,6 +294,29 @@ impl<'c> Mlir<'c> {
         Ok(())
     }
 
+    /// Element `offset` (in elements of `t`) of `base` where `cond` holds, else `fill`: the masked
+    /// load of every tensor access (the address is only formed inside the guarded branch).
+    pub fn load_or(
+        &self,
+        b: &Block<'c>,
+        cond: V,
+        base: V,
+        offset: V,
+        t: Type<'c>,
+        fill: V,
+    ) -> Result<V, LoweringError> {
+        Ok(self.if_(
+            b,
+            cond,
+            &[t],
+            |tb| {
+                let p = self.gep(tb, base, offset, t)?;
+                Ok(vec![self.load(tb, p, t)?])
+            },
+            |_| Ok(vec![fill]),
+        )?[0])
+    }
+
     /// `store v, p`, only where `cond` holds (always when `None`).
     pub fn store_if(&self, b: &Block<'c>, cond: Option<V>, v: V, p: V) -> Result<(), LoweringError> {
         match cond {

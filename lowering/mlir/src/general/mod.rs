@@ -686,7 +686,7 @@ impl<'c> Gen<'c, '_> {
             }
             OpKind::ConvertLayout { x } => {
                 let r = res.ok_or_else(|| ice("convert without result"))?;
-                let v = self.convert_tile(b, *x, r, span)?;
+                let v = self.convert(b, *x, r, span)?;
                 result(self, Val::Tile(v))
             }
             OpKind::Reduce { kind, x, axis } => {
@@ -1072,6 +1072,11 @@ impl<'c> Gen<'c, '_> {
         }
     }
 
+    /// Every extent of a tensor type, as i64 values.
+    fn dims(&self, b: &Block<'c>, dims: &[Dim], span: Span) -> Result<Vec<V>, LoweringError> {
+        dims.iter().map(|d| self.dim(b, d, span)).collect()
+    }
+
     /// The i64 extent of tensor dim `d`.
     fn dim(&self, b: &Block<'c>, d: &Dim, span: Span) -> Result<V, LoweringError> {
         let m = &self.m;
@@ -1125,11 +1130,7 @@ impl<'c> Gen<'c, '_> {
         let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
             return Err(ice("access to a scalar parameter"));
         };
-        let dims: Vec<V> = ty
-            .dims
-            .iter()
-            .map(|d| self.dim(b, d, span))
-            .collect::<Result<_, _>>()?;
+        let dims = self.dims(b, &ty.dims, span)?;
         let nregs = layout.as_ref().map_or(1, |(l, _)| l.num_regs());
         let zero64 = m.const_int(b, 0, 64)?;
         let mut out = Vec::with_capacity(nregs);
@@ -1244,18 +1245,7 @@ impl<'c> Gen<'c, '_> {
             Some((l, _)) => self.vector_width(access, l, d),
             None => 1,
         };
-        let masked = |m: &Mlir<'c>, tb: &Block<'c>, off: V, mask: V| -> Result<V, LoweringError> {
-            Ok(m.if_(
-                tb,
-                mask,
-                &[et],
-                |tb| {
-                    let p = m.gep(tb, base, off, et)?;
-                    Ok(vec![m.load(tb, p, et)?])
-                },
-                |_| Ok(vec![fill]),
-            )?[0])
-        };
+        let masked = |m: &Mlir<'c>, tb: &Block<'c>, off: V, mask: V| m.load_or(tb, mask, base, off, et, fill);
         let mut out = Vec::with_capacity(addrs.len());
         for group in addrs.chunks(w as usize) {
             let m = &self.m;
@@ -1672,10 +1662,8 @@ impl<'c> Gen<'c, '_> {
         Ok(out)
     }
 
-    /// `convert_layout`: a register renaming when lanes and warps hold the same elements in
-    /// both layouts, else every thread writes its registers to shared memory and reads back
-    /// those of the new layout.
-    /// `convert_layout` of a plain tile's registers.
+    /// `convert_layout` of a tile: its registers and, for a scaled tile, its per-register block
+    /// multipliers and stored scales, which move exactly like the codes.
     fn convert(
         &mut self,
         b: &Block<'c>,
@@ -1685,13 +1673,29 @@ impl<'c> Gen<'c, '_> {
     ) -> Result<Vec<V>, LoweringError> {
         let d = self.k.ty(x).dtype();
         let et = self.m.elem(d, span)?;
-        let bytes = (d.bits().max(8) / 8) as u64;
         let regs = self.regs(x)?;
-        self.move_regs(b, x, r, &regs, (et, bytes))
+        let out = self.move_regs(b, x, r, &regs, (et, elem_bytes(d) as u64))?;
+        for codes in [false, true] {
+            let map = if codes { &self.scale_codes } else { &self.scales };
+            let Some(regs) = map.get(&x).cloned() else {
+                continue;
+            };
+            let Some(first) = regs.first() else { continue };
+            let t = self.m.ty(*first);
+            let bytes = if t == self.m.f32() { 4 } else { 1 };
+            let moved = self.move_regs(b, x, r, &regs, (t, bytes))?;
+            if codes {
+                self.scale_codes.insert(r, moved);
+            } else {
+                self.scales.insert(r, moved);
+            }
+        }
+        Ok(out)
     }
 
-    /// Registers laid out as `x` is, laid out as `r` is: renamed when only the register order
-    /// differs, else moved through shared memory.
+    /// Registers laid out as `x` is, laid out as `r` is: a renaming when lanes and warps hold the
+    /// same elements in both layouts, else every thread writes its registers to shared memory and
+    /// reads back those of the new layout.
     fn move_regs(
         &mut self,
         b: &Block<'c>,
@@ -1717,34 +1721,6 @@ impl<'c> Gen<'c, '_> {
         let shape = self.shape_of(x);
         let unit = vec![1; shape.len()];
         self.through_smem(b, (&src, &shape, regs), &dst, &unit, elem)
-    }
-
-    /// `convert_layout` of a tile: its registers, and for a scaled tile also its block multipliers
-    /// and stored scales (one per register, so they move like the codes).
-    fn convert_tile(
-        &mut self,
-        b: &Block<'c>,
-        x: ValueId,
-        r: ValueId,
-        span: Span,
-    ) -> Result<Vec<V>, LoweringError> {
-        let out = self.convert(b, x, r, span)?;
-        for codes in [false, true] {
-            let map = if codes { &self.scale_codes } else { &self.scales };
-            let Some(regs) = map.get(&x).cloned() else {
-                continue;
-            };
-            let Some(first) = regs.first() else { continue };
-            let t = self.m.ty(*first);
-            let bytes = if t == self.m.f32() { 4 } else { 1 };
-            let moved = self.move_regs(b, x, r, &regs, (t, bytes))?;
-            if codes {
-                self.scale_codes.insert(r, moved);
-            } else {
-                self.scales.insert(r, moved);
-            }
-        }
-        Ok(out)
     }
 
     /// Move a tile through shared memory: the owners of `src`'s registers write them row-major

@@ -212,11 +212,7 @@ impl<'c> Gen<'c, '_> {
         let m = &self.m;
         let i8t = m.i(8);
         let zero8 = m.const_int(b, 0, 8)?;
-        let dims: Vec<V> = ty
-            .dims
-            .iter()
-            .map(|d| self.dim(b, d, span))
-            .collect::<Result<_, _>>()?;
+        let dims = self.dims(b, &ty.dims, span)?;
         let mut codes = Vec::with_capacity(elems.len());
         for e in &elems {
             let (off, shift) = match ty.packed_axis {
@@ -232,16 +228,7 @@ impl<'c> Gen<'c, '_> {
                 }
             };
             let m = &self.m;
-            let v = m.if_(
-                b,
-                e.mask,
-                &[i8t],
-                |tb| {
-                    let p = m.gep(tb, base, off, i8t)?;
-                    Ok(vec![m.load(tb, p, i8t)?])
-                },
-                |_| Ok(vec![zero8]),
-            )?[0];
+            let v = m.load_or(b, e.mask, base, off, i8t, zero8)?;
             codes.push(match shift {
                 None => v,
                 Some(sh) => {
@@ -337,11 +324,7 @@ impl<'c> Gen<'c, '_> {
             .tensors
             .get(&access.tensor)
             .ok_or_else(|| ice("tensor pointer"))?;
-        let dims: Vec<V> = ty
-            .dims
-            .iter()
-            .map(|d| self.dim(b, d, span))
-            .collect::<Result<_, _>>()?;
+        let dims = self.dims(b, &ty.dims, span)?;
         let owner = self.owner(b, &l)?;
         let i8t = self.m.i(8);
         let guard = |g: &Self, mask: V| -> Result<V, LoweringError> {
@@ -481,16 +464,7 @@ impl<'c> Gen<'c, '_> {
         for e in elems {
             let off = self.scale_offset(b, e, spec, &sdims)?;
             let m = &self.m;
-            let raw = m.if_(
-                b,
-                e.mask,
-                &[st],
-                |tb| {
-                    let p = m.gep(tb, sptr, off, st)?;
-                    Ok(vec![m.load(tb, p, st)?])
-                },
-                |_| Ok(vec![neutral]),
-            )?[0];
+            let raw = m.load_or(b, e.mask, sptr, off, st, neutral)?;
             let s = self.decode_scale(b, raw, spec.scale_dtype, span)?;
             out.push(match global {
                 Some(g) => m.bin(b, "arith.mulf", s, g)?,

@@ -7,7 +7,7 @@ use std::path::Path;
 use tessera_interp::concrete_shape;
 use tessera_ir::{DType, Kernel, ParamKind, TensorType};
 use tessera_numerics::error::E_SCALE;
-use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg, poison_buf};
+use tessera_numerics::{ArgValue, Bindings, InputGen, TensorArg};
 
 /// A CLI failure: the message to print and the exit code (1 = the check failed, 2 = usage/input).
 pub use tessera::compiler::Failure;
@@ -121,28 +121,14 @@ fn shape_of(ty: &TensorType, syms: &[(String, i64)]) -> Result<Vec<usize>, Failu
         .map_err(|e| Failure::usage(e.to_string()))
 }
 
-/// An output buffer: poisoned, or zeroed when the kernel accumulates into it.
+/// An output buffer: poisoned (its scales too), or its data zeroed when the kernel accumulates
+/// into it. An NV output's per-tensor scale is its scalar parameter's value (set below).
 fn output(k: &Kernel, i: usize, ty: &TensorType, shape: &[usize]) -> TensorArg {
-    let mut data = poison_buf(ty.dtype, shape, ty.packed_axis);
+    let mut out = tessera_numerics::poison::poisoned_output(ty, shape);
     if tessera_oracle::accumulates_into(k, i) {
-        data.bytes.iter_mut().for_each(|b| *b = 0);
+        out.data.bytes.fill(0);
     }
-    // A scaled output gets a (poisoned) scale buffer too: the kernel writes its scales
-    // (`--out NAME.scale=FILE.npy` writes them).
-    let scale = ty.scale.as_ref().map(|s| {
-        let sshape: Vec<usize> = shape
-            .iter()
-            .zip(&s.block)
-            .map(|(d, b)| d.div_ceil((*b).max(1) as usize))
-            .collect();
-        poison_buf(s.scale_dtype, &sshape, None)
-    });
-    TensorArg {
-        data,
-        scale,
-        // An NV output's per-tensor scale is its scalar parameter's value (set below).
-        global_scale: None,
-    }
+    out
 }
 
 fn scalar_value(
