@@ -275,13 +275,12 @@ fn check_on(
     })
 }
 
+/// A device buffer's values and poison flags, and the interpreter's exact values.
+type Decoded = (Vec<f32>, Vec<bool>, Vec<f64>);
+
 /// A device buffer decoded (values and poison flags) beside the interpreter's (exact values); the
 /// two must have the same number of elements (`what` names the buffer in the error).
-fn device_and_interp(
-    g: &TensorBuf,
-    i: &TensorBuf,
-    what: &str,
-) -> Result<(Vec<f32>, Vec<bool>, Vec<f64>), RunnerError> {
+fn device_and_interp(g: &TensorBuf, i: &TensorBuf, what: &str) -> Result<Decoded, RunnerError> {
     let (gv, gp, iv) = (decode_buf(g)?, poisoned_mask(g)?, decode_buf_f64(i)?);
     if gv.len() != iv.len() {
         return Err(RunnerError::usage(format!(
