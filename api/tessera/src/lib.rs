@@ -161,6 +161,7 @@ pub fn compile_named(
             fp8_fast_accum: options.fp8_fast_accum,
             ptxas: options.ptxas,
             emit: None,
+            ..compiler::Knobs::default()
         },
     };
     let built = compiler::build_source(name, source.as_bytes(), &req).map_err(|f| {

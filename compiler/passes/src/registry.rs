@@ -3,7 +3,7 @@
 //! `compiler/passes/tests/<name>/` and the `## <name>` heading of docs/dev/passes.md (a test
 //! checks all four). Target pipelines are lists of these names in [`crate::TargetCaps`].
 
-use crate::passes::{assign_layouts, assign_scale_layout, canonicalize, fuse_dequant};
+use crate::passes::{assign_layouts, assign_scale_layout, canonicalize, fuse_dequant, pipeline_loads};
 use crate::{Pass, TargetCaps};
 
 /// One registered pass.
@@ -20,6 +20,7 @@ pub const REGISTRY: &[PassInfo] = &[
     canonicalize::INFO,
     fuse_dequant::INFO,
     assign_scale_layout::INFO,
+    pipeline_loads::INFO,
     assign_layouts::INFO,
 ];
 

@@ -39,6 +39,10 @@ pub struct TargetCaps {
     pub lane_bits: u32,
     /// log2 of the warps per CTA the distributed level lays tiles out for.
     pub warp_bits: u32,
+    /// log2 of the most warps per CTA `assign-layouts` may choose: a kernel whose dots have more
+    /// accumulator rows than one MMA warp group covers gets one group per block of rows (each
+    /// thread then holds fewer accumulator registers), up to this.
+    pub max_warp_bits: u32,
     /// The register fragment of the target's MMA accumulator.
     pub mma_acc: AccFragment,
 }
@@ -53,6 +57,14 @@ pub enum AccFragment {
 }
 
 impl AccFragment {
+    /// Accumulator rows one group of `2^warp_bits` warps covers with one MMA atom, if described.
+    pub fn rows_per_group(self) -> Option<u32> {
+        match self {
+            AccFragment::WgmmaM64 => Some(64),
+            AccFragment::Undescribed => None,
+        }
+    }
+
     /// The layout of an `[m, n]` accumulator, or `None` where the atom does not tile that shape.
     pub fn layout(self, m: u32, n: u32, lane_bits: usize, warp_bits: usize) -> Option<LinearLayout> {
         match self {
@@ -92,6 +104,7 @@ pub const TARGETS: &[TargetCaps] = &[
         pipeline: DIST_PIPELINE,
         lane_bits: 5,
         warp_bits: 2,
+        max_warp_bits: 3,
         mma_acc: AccFragment::WgmmaM64,
     },
     TargetCaps {
@@ -118,6 +131,7 @@ pub const TARGETS: &[TargetCaps] = &[
         pipeline: PIPELINE,
         lane_bits: 5,
         warp_bits: 2,
+        max_warp_bits: 2,
         mma_acc: AccFragment::Undescribed,
     },
     TargetCaps {
@@ -147,6 +161,7 @@ pub const TARGETS: &[TargetCaps] = &[
         pipeline: PIPELINE,
         lane_bits: 5,
         warp_bits: 2,
+        max_warp_bits: 2,
         mma_acc: AccFragment::Undescribed,
     },
     TargetCaps {
@@ -166,6 +181,7 @@ pub const TARGETS: &[TargetCaps] = &[
         pipeline: PIPELINE,
         lane_bits: 6,
         warp_bits: 2,
+        max_warp_bits: 2,
         mma_acc: AccFragment::Undescribed,
     },
 ];

@@ -50,6 +50,10 @@ pub struct LoweringOptions {
     /// fp8 only: let the wgmma chain accumulate across the whole K loop (Hopper's fp8 MMA keeps
     /// fewer accumulator bits) instead of promoting each K tile's partial into f32 registers.
     pub fp8_fast_accum: bool,
+    /// Let the Hopper fast schedules (the TMA GEMM mainloop, the FA attention) take the kernels
+    /// they implement exactly. Off: every kernel is lowered per op (`tessera build
+    /// --no-schedules`), which is how the GPU scripts compare the two paths in one call.
+    pub schedules: bool,
 }
 
 impl Default for LoweringOptions {
@@ -58,6 +62,7 @@ impl Default for LoweringOptions {
             stages: 4,
             max_shared_bytes: SM90_MAX_DYNAMIC_SMEM,
             fp8_fast_accum: false,
+            schedules: true,
         }
     }
 }
@@ -108,14 +113,14 @@ pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKer
     if kernel.cta.is_none() {
         return lower::lower_kernel(kernel, opts);
     }
-    if !has_dot(&kernel.body) {
-        return general::lower(kernel);
+    if !has_dot(&kernel.body) || !opts.schedules {
+        return general::lower(kernel, opts);
     }
     // Fast structures first: the TMA/mbarrier GEMM mainloop and the FA-style attention schedule
     // take the programs they implement exactly; every other dot program is lowered per op.
     match lower::lower_kernel(&tessera_ir::erase_layouts(kernel), opts) {
         Ok(l) => Ok(l),
-        Err(LoweringError::Unsupported { what, span }) => general::lower(kernel).map_err(|e| match e {
+        Err(LoweringError::Unsupported { what, span }) => general::lower(kernel, opts).map_err(|e| match e {
             // Report the per-op refusal; the Hopper emitters' reason goes along as context.
             LoweringError::Unsupported { what: w2, span: s2 } => LoweringError::Unsupported {
                 what: format!(

@@ -50,6 +50,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
         lowering: LoweringOptions {
             stages: knobs.stages,
             fp8_fast_accum: knobs.fp8_fast_accum,
+            schedules: knobs.schedules,
             ..LoweringOptions::default()
         },
         ptxas: if knobs.ptxas {

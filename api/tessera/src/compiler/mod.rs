@@ -68,6 +68,9 @@ pub enum Emit {
 pub struct Knobs {
     pub stages: u32,
     pub fp8_fast_accum: bool,
+    /// sm_90a: let the Hopper fast schedules take the kernels they implement (`--no-schedules`
+    /// turns them off and lowers every kernel per op).
+    pub schedules: bool,
     /// Run ptxas on NVIDIA PTX when it can be found.
     pub ptxas: bool,
     pub emit: Option<Emit>,
@@ -78,6 +81,7 @@ impl Default for Knobs {
         Knobs {
             stages: 4,
             fp8_fast_accum: false,
+            schedules: true,
             ptxas: true,
             emit: None,
         }

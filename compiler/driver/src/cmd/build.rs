@@ -69,6 +69,10 @@ pub struct Args {
     /// bits) instead of promoting each K tile's partial into f32 registers.
     #[arg(long)]
     fp8_fast_accum: bool,
+    /// sm_90a: lower every kernel per op, without the Hopper fast schedules (the TMA GEMM
+    /// mainloop and the FA attention), e.g. to compare the two paths' speed.
+    #[arg(long)]
+    no_schedules: bool,
     #[command(flatten)]
     pipeline: PipelineFlags,
 }
@@ -111,6 +115,7 @@ pub fn main(args: Args) -> ExitCode {
         knobs: Knobs {
             stages: args.stages,
             fp8_fast_accum: args.fp8_fast_accum,
+            schedules: !args.no_schedules,
             ptxas: !args.no_ptxas,
             emit: args.emit.map(|e| match e {
                 EmitArg::Mlir => tessera::compiler::Emit::Mlir,

@@ -40,6 +40,28 @@ pub const INFO: PassInfo = PassInfo {
 
 pub struct AssignLayouts;
 
+/// log2 of the warps per CTA: the target's default, doubled while the largest `dot` accumulator
+/// has rows for another group of MMA warps (at most `max_warp_bits`), so that no group holds more
+/// than one atom's rows of accumulators when it can be avoided.
+fn warp_bits_for(body: &Block, k: &Kernel, caps: &TargetCaps) -> u32 {
+    let Some(rows) = caps.mma_acc.rows_per_group() else {
+        return caps.warp_bits;
+    };
+    let mut m = 0;
+    crate::walk::walk(body, &mut |op| {
+        if let (OpKind::Dot { .. }, Some(r)) = (&op.kind, op.results.first())
+            && let Type::Tile(t) = k.ty(*r)
+        {
+            m = m.max(padded_extent(t.shape[0]));
+        }
+    });
+    let mut wb = caps.warp_bits;
+    while wb < caps.max_warp_bits && rows << (wb - caps.warp_bits + 1) <= m {
+        wb += 1;
+    }
+    wb
+}
+
 impl Pass for AssignLayouts {
     fn name(&self) -> &'static str {
         INFO.name
@@ -51,7 +73,7 @@ impl Pass for AssignLayouts {
         }
         let cta = Cta {
             lane_bits: caps.lane_bits,
-            warp_bits: caps.warp_bits,
+            warp_bits: warp_bits_for(&kernel.body, kernel, caps),
         };
         let body = std::mem::take(&mut kernel.body);
         let mut a = Assigner {

@@ -4,3 +4,4 @@ pub mod assign_layouts;
 pub mod assign_scale_layout;
 pub mod canonicalize;
 pub mod fuse_dequant;
+pub mod pipeline_loads;

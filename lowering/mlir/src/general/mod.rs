@@ -88,6 +88,9 @@ struct Gen<'c, 'k> {
     mma: Vec<String>,
     /// Some dot dequantized scaled (MX) operands to bf16 in registers.
     dequant_dots: bool,
+    /// fp8 dots chain wgmma into the accumulator (fewer accumulator bits) instead of promoting
+    /// each dot's partial into the f32 registers.
+    fp8_fast_accum: bool,
 }
 
 fn unsupported(what: impl Into<String>, span: Span) -> LoweringError {
@@ -114,7 +117,7 @@ fn is_float(d: DType) -> bool {
 }
 
 /// Lower a distributed-level kernel (after `assign-layouts`) to MLIR text for sm_90a.
-pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
+pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     let cta = kernel.cta.ok_or_else(|| {
         ice("the kernel has no layouts (run the sm_90a pipeline, which ends with assign-layouts)")
     })?;
@@ -198,6 +201,7 @@ pub(crate) fn lower(kernel: &Kernel) -> Result<LoweredKernel, LoweringError> {
         scratch_bytes: 0,
         mma: Vec::new(),
         dequant_dots: false,
+        fp8_fast_accum: opts.fp8_fast_accum,
     };
     // Every layout's lane/warp coordinate part, once, at entry (dominates every use).
     let mut layouts: Vec<LinearLayout> = Vec::new();
@@ -1822,17 +1826,24 @@ impl<'c> Gen<'c, '_> {
             DType::I32 => "s32",
             _ => "f32",
         };
+        let promote = fp8(da) && fp8(db) && !self.fp8_fast_accum;
         let (sa, sb) = (self.shape_of(a), self.shape_of(bv));
         let (m, kk, n) = (sa[0], sa[1], sb[1]);
         let (pm, pk, pn) = (padded_extent(m), padded_extent(kk), padded_extent(n));
         let (mm, kp, nn) = (pm.max(64), pk.max(kstep), pn.max(8));
         let acc_l = self.layout_of(acc)?.clone();
         let want = LinearLayout::wgmma_acc(m, n, self.cta.lane_bits as usize, self.cta.warp_bits as usize);
-        if want.as_ref() != Some(&acc_l) || self.cta.warp_bits != 2 {
+        if want.as_ref() != Some(&acc_l) || self.cta.warp_bits < 2 {
             return Err(ice(
-                "the dot accumulator is not in the wgmma fragment of one warpgroup (assign-layouts)",
+                "the dot accumulator is not in the wgmma fragment of the CTA's warpgroups (assign-layouts)",
             ));
         }
+        // Warpgroups split the rows in blocks of 64 (the layout's warp bits above the first two);
+        // groups past the accumulator's rows hold replicas. Each group's rows start at
+        // `64 * (warp / 4 mod row_groups)`; its registers cover the rest, `group_rows` apart.
+        let groups = 1u32 << (self.cta.warp_bits - 2);
+        let group_rows = mm.min(64 * groups);
+        let row_groups = group_rows / 64;
         let sw = (kp * eb).min(128); // swizzle width in bytes: 32, 64 or 128
         let a_bytes = mm * kp * eb;
         let b_bytes = nn * kp * eb;
@@ -1893,9 +1904,23 @@ impl<'c> Gen<'c, '_> {
         };
         let high = (mode << 62) | ((((8 * sw) >> 4) as i64) << 32) | (1 << 16);
         let base_addr = self.m.conv(b, "llvm.ptrtoint", base, self.m.i(64))?;
-        let desc = |g: &Self, b: &Block<'c>, byte_off: u32| -> Result<V, LoweringError> {
+        // This warpgroup's first A row, as a byte offset into every A slab.
+        let a_addr = if row_groups > 1 {
+            let m = &self.m;
+            let two = m.const_int(b, 2, 32)?;
+            let wg = m.bin(b, "arith.shrui", self.warp, two)?;
+            let mask = m.const_int(b, (row_groups - 1) as i64, 32)?;
+            let wg = m.bin(b, "arith.andi", wg, mask)?;
+            let wg = m.conv(b, "arith.extui", wg, m.i(64))?;
+            let rb = m.const_int(b, (64 * sw) as i64, 64)?;
+            let off = m.bin(b, "arith.muli", wg, rb)?;
+            m.bin(b, "arith.addi", base_addr, off)?
+        } else {
+            base_addr
+        };
+        let desc = |g: &Self, b: &Block<'c>, from: V, byte_off: u32| -> Result<V, LoweringError> {
             let o = g.m.const_int(b, byte_off as i64, 64)?;
-            let addr = g.m.bin(b, "arith.addi", base_addr, o)?;
+            let addr = g.m.bin(b, "arith.addi", from, o)?;
             let mask = g.m.const_int(b, 0x3FFFF, 64)?;
             let am = g.m.bin(b, "arith.andi", addr, mask)?;
             let four = g.m.const_int(b, 4, 64)?;
@@ -1907,7 +1932,7 @@ impl<'c> Gen<'c, '_> {
         let acc_et = self.m.elem(dc, span)?;
         let nw = nn.min(256);
         let col_bits = (nn / 8).trailing_zeros();
-        for mi in 0..mm / 64 {
+        for mi in 0..mm / group_rows {
             for nj in 0..nn / nw {
                 let nregs = nw / 2;
                 let idx = |i: u32| -> usize {
@@ -1941,10 +1966,18 @@ impl<'c> Gen<'c, '_> {
                 self.m
                     .op(b, "nvvm.wgmma.fence.aligned", &[], &[], &[], Vec::new())?;
                 for step in 0..kp / kstep {
+                    // fp8 promotion: Hopper's fp8 wgmma keeps fewer accumulator bits than f32, so
+                    // each dot's chain starts from zero and its partial is added in f32 below.
+                    let scale_d = if promote && step == 0 { "zero" } else { "one" };
                     let kb = step * kstep * eb;
                     let (slab, within) = (kb / sw, kb % sw);
-                    let d_a = desc(self, b, slab * mm * sw + mi * 64 * sw + within)?;
-                    let d_b = desc(self, b, a_bytes + slab * nn * sw + nj * nw * sw + within)?;
+                    let d_a = desc(self, b, a_addr, slab * mm * sw + mi * group_rows * sw + within)?;
+                    let d_b = desc(
+                        self,
+                        b,
+                        base_addr,
+                        a_bytes + slab * nn * sw + nj * nw * sw + within,
+                    )?;
                     let m = &self.m;
                     cur = m.op1(
                         b,
@@ -1959,7 +1992,10 @@ impl<'c> Gen<'c, '_> {
                             m.attr("typeA", m.parse_attr(&format!("#nvvm.wgmma_type<{}>", wty(da)))?),
                             m.attr("typeB", m.parse_attr(&format!("#nvvm.wgmma_type<{}>", wty(db)))?),
                             m.attr("typeD", m.parse_attr(&format!("#nvvm.wgmma_type<{}>", wty(dc)))?),
-                            m.attr("scaleD", m.parse_attr("#nvvm.wgmma_scale_out<one>")?),
+                            m.attr(
+                                "scaleD",
+                                m.parse_attr(&format!("#nvvm.wgmma_scale_out<{scale_d}>"))?,
+                            ),
                             m.attr("scaleA", m.parse_attr("#nvvm.wgmma_scale_in<one>")?),
                             m.attr("scaleB", m.parse_attr("#nvvm.wgmma_scale_in<one>")?),
                             m.attr("layoutA", m.parse_attr("#nvvm.mma_layout<row>")?),
@@ -1984,7 +2020,7 @@ impl<'c> Gen<'c, '_> {
                     Vec::new(),
                 )?;
                 for i in 0..nregs {
-                    regs[idx(i)] = self.m.op1(
+                    let part = self.m.op1(
                         b,
                         "llvm.extractvalue",
                         &[cur],
@@ -1995,6 +2031,11 @@ impl<'c> Gen<'c, '_> {
                                 .into(),
                         )],
                     )?;
+                    regs[idx(i)] = if promote {
+                        self.m.bin(b, "arith.addf", regs[idx(i)], part)?
+                    } else {
+                        part
+                    };
                 }
             }
         }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Stage the per-op vs fast-schedule comparison for one device call (run after
+# scripts/gpu-conformance.sh, which builds the runner into .gpu/bin): every dsl_example built three
+# ways for sm_90a:
+#   <name>.sched  the default build (the Hopper mainloop / FA schedule where they take the kernel)
+#   <name>.perop  `--no-schedules`: lowered per op from the distributed level
+#   <name>.pipe   `--no-schedules` plus the `pipeline-loads` pass (a register double buffer)
+# The per-op builds are validated (partial and large shape) and all three are benchmarked with the
+# peers (cuBLAS, Triton, SDPA) in the same call.
+#   device run: carry [".gpu"], command `bash .gpu/paths.sh`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .gpu/bin/tessera-runner ] || { echo "run scripts/gpu-conformance.sh first" >&2; exit 2; }
+cargo build -q -p tessera-cli
+T=target/debug/tessera
+PIPE=canonicalize,fuse-dequant,assign-scale-layout,pipeline-loads,assign-layouts
+rm -rf .gpu/paths && mkdir -p .gpu/paths
+for f in dsl_examples/*.tsr; do
+  n=$(basename "$f" .tsr)
+  [ "$n" = moe_mxfp8 ] && continue # no square-GEMM shape; it is in the conformance run
+  $T build "$f" --target sm_90a -o ".gpu/paths/$n.sched" --report > ".gpu/paths/$n.sched.log" 2>&1 || echo "$n.sched: build failed"
+  $T build "$f" --target sm_90a --no-schedules -o ".gpu/paths/$n.perop" --report > ".gpu/paths/$n.perop.log" 2>&1 || echo "$n.perop: build failed"
+  $T build "$f" --target sm_90a --no-schedules --passes=$PIPE -o ".gpu/paths/$n.pipe" --report > ".gpu/paths/$n.pipe.log" 2>&1 || echo "$n.pipe: build failed"
+done
+grep -H "^ptxas" .gpu/paths/*.log | sed 's|.gpu/paths/||' > .gpu/paths/ptxas.txt
+cp scripts/gpu/paths.sh scripts/gpu/peers.py .gpu/
+echo "staged $(ls -d .gpu/paths/*/ | wc -l) bundles ($(du -sh .gpu | cut -f1) in .gpu)"
