@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Stage the per-op vs fast-schedule comparison for one device call (run after
-# scripts/gpu-conformance.sh, which builds the runner into .gpu/bin): every dsl_example built three
+# scripts/gpu-conformance.sh, which builds the runner into .gpu/bin): every dsl_example built four
 # ways for sm_90a:
-#   <name>.sched  the default build (the Hopper mainloop / FA schedule where they take the kernel)
-#   <name>.perop  `--no-schedules`: lowered per op from the distributed level
-#   <name>.pipe   `--no-schedules` plus the `pipeline-loads` pass (a register double buffer)
-# The per-op builds are validated (partial and large shape) and all three are benchmarked with the
+#   <name>.sched    the default build (the Hopper mainloop / FA schedule where they take the kernel)
+#   <name>.perop    `--no-schedules`: lowered per op from the distributed level
+#   <name>.perop64  the same with BM = 64 where the example says BM = 128 (more CTAs per SM)
+#   <name>.pipe64   perop64 plus the `pipeline-loads` pass (a register double buffer)
+# The per-op builds are validated (partial and large shape) and all are benchmarked with the
 # peers (cuBLAS, Triton, SDPA) in the same call.
 #   device run: carry [".gpu"], command `bash .gpu/paths.sh`
 set -euo pipefail
@@ -14,13 +15,16 @@ cd "$(dirname "$0")/.."
 cargo build -q -p tessera-cli
 T=target/debug/tessera
 PIPE=canonicalize,fuse-dequant,assign-scale-layout,pipeline-loads,assign-layouts
-rm -rf .gpu/paths && mkdir -p .gpu/paths
+rm -rf .gpu/paths && mkdir -p .gpu/paths .gpu/paths-src
 for f in dsl_examples/*.tsr; do
   n=$(basename "$f" .tsr)
   [ "$n" = moe_mxfp8 ] && continue # no square-GEMM shape; it is in the conformance run
-  $T build "$f" --target sm_90a -o ".gpu/paths/$n.sched" --report > ".gpu/paths/$n.sched.log" 2>&1 || echo "$n.sched: build failed"
-  $T build "$f" --target sm_90a --no-schedules -o ".gpu/paths/$n.perop" --report > ".gpu/paths/$n.perop.log" 2>&1 || echo "$n.perop: build failed"
-  $T build "$f" --target sm_90a --no-schedules --passes=$PIPE -o ".gpu/paths/$n.pipe" --report > ".gpu/paths/$n.pipe.log" 2>&1 || echo "$n.pipe: build failed"
+  sed 's/BM = 128/BM = 64/' "$f" > ".gpu/paths-src/$n.tsr"
+  b() { $T build "$1" --target sm_90a -o ".gpu/paths/$n.$2" --report "${@:3}" > ".gpu/paths/$n.$2.log" 2>&1 || echo "$n.$2: build failed"; }
+  b "$f" sched
+  b "$f" perop --no-schedules
+  b ".gpu/paths-src/$n.tsr" perop64 --no-schedules
+  b ".gpu/paths-src/$n.tsr" pipe64 --no-schedules --passes=$PIPE
 done
 grep -H "^ptxas" .gpu/paths/*.log | sed 's|.gpu/paths/||' > .gpu/paths/ptxas.txt
 cp scripts/gpu/paths.sh scripts/gpu/peers.py .gpu/

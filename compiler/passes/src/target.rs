@@ -104,7 +104,10 @@ pub const TARGETS: &[TargetCaps] = &[
         pipeline: DIST_PIPELINE,
         lane_bits: 5,
         warp_bits: 2,
-        max_warp_bits: 3,
+        // One warpgroup per CTA: on the H200 a 128-row per-op GEMM tile ran 2.6x slower as two
+        // warpgroups (one CTA per SM, 864 us at 4096^3) than as one (two CTAs per SM overlap
+        // each other's staging and MMA, 330 us), while the per-op dot has no async copies.
+        max_warp_bits: 2,
         mma_acc: AccFragment::WgmmaM64,
     },
     TargetCaps {

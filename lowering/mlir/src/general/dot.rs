@@ -1,0 +1,738 @@
+//! `dot` from the distributed level: wgmma from operands staged in shared memory (plain bf16/f16,
+//! fp8 and i8; fp8 partials promoted into f32; scaled operands either as codes with their scales
+//! applied per K group, or dequantized), and f32 FMAs for operand pairs no wgmma takes exactly.
+
+use super::*;
+
+impl<'c> Gen<'c, '_> {
+    /// `acc + a @ b` on wgmma (`m64nNk16` for bf16/f16, `k32` for fp8 and i8): the operands are
+    /// staged from their registers into shared memory, K-major with the widest swizzle their K
+    /// extent allows (what the descriptors describe), fenced for the async proxy, and the
+    /// accumulator registers, already in the wgmma fragment (`assign-layouts`), are the `inouts`
+    /// of one instruction chain per 64-row by up-to-256-column block. Tiles smaller than the atom are
+    /// padded: rows/columns past the tile repeat real ones (so duplicates stay equal), K past the
+    /// tile is zero.
+    pub(super) fn dot(
+        &mut self,
+        b: &Block<'c>,
+        a: ValueId,
+        bv: ValueId,
+        acc: ValueId,
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        // Scaled fp8/fp6/fp4 operands whose scales are constant over aligned K groups go in as
+        // codes, with the scales applied to each group's partial; others are dequantized.
+        let grouped = self.group_size(a, bv);
+        let ((ra, da), (rb, db)) = match grouped {
+            Some(_) => (self.code_operand(b, a, span)?, self.code_operand(b, bv, span)?),
+            None => (self.mma_operand(b, a, span)?, self.mma_operand(b, bv, span)?),
+        };
+        let dc = self.k.ty(acc).dtype();
+        let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
+        let (kstep, eb, dtype_name) = match (da, db) {
+            (DType::BF16, DType::BF16) | (DType::F16, DType::F16) => (16u32, 2u32, None),
+            (x, y) if fp8(x) && fp8(y) => (32, 1, None),
+            (DType::I8, DType::I8) => (32, 1, None),
+            (x, y) => (0, 0, Some(format!("{x} x {y}"))),
+        };
+        if dtype_name.is_some() {
+            // No wgmma takes this pair at the interpreter's precision (f32 operands would be
+            // rounded to tf32; bf16 x f16 has no instruction): f32 FMAs from shared memory.
+            return self.dot_fma(b, (a, &ra, da), (bv, &rb, db), acc, span);
+        }
+        let wty = |d: DType| match d {
+            DType::BF16 => "bf16",
+            DType::F16 => "f16",
+            DType::F8E4M3 => "e4m3",
+            DType::F8E5M2 => "e5m2",
+            DType::I8 => "s8",
+            DType::I32 => "s32",
+            _ => "f32",
+        };
+        let promote = (fp8(da) && fp8(db) && !self.fp8_fast_accum) || grouped.is_some();
+        let (sa, sb) = (self.shape_of(a), self.shape_of(bv));
+        let (m, kk, n) = (sa[0], sa[1], sb[1]);
+        let (pm, pk, pn) = (padded_extent(m), padded_extent(kk), padded_extent(n));
+        let (mm, kp, nn) = (pm.max(64), pk.max(kstep), pn.max(8));
+        let acc_l = self.layout_of(acc)?.clone();
+        let want = LinearLayout::wgmma_acc(m, n, self.cta.lane_bits as usize, self.cta.warp_bits as usize);
+        if want.as_ref() != Some(&acc_l) || self.cta.warp_bits < 2 {
+            return Err(ice(
+                "the dot accumulator is not in the wgmma fragment of the CTA's warpgroups (assign-layouts)",
+            ));
+        }
+        // Warpgroups split the rows in blocks of 64 (the layout's warp bits above the first two);
+        // groups past the accumulator's rows hold replicas. Each group's rows start at
+        // `64 * (warp / 4 mod row_groups)`; its registers cover the rest, `group_rows` apart.
+        let groups = 1u32 << (self.cta.warp_bits - 2);
+        let group_rows = mm.min(64 * groups);
+        let row_groups = group_rows / 64;
+        let sw = (kp * eb).min(128); // swizzle width in bytes: 32, 64 or 128
+        let a_bytes = mm * kp * eb;
+        let b_bytes = nn * kp * eb;
+        // K groups: one wgmma chain each (a grouped dot: `group` elements, scales per group in
+        // two f32 tables after the operand tiles, `[rows][groups]`), else one chain over all of K.
+        let (group, ngroups) = match grouped {
+            Some(g) => (g, kk / g),
+            None => (kp, 1),
+        };
+        let tables = a_bytes + b_bytes;
+        let table_bytes = if grouped.is_some() {
+            (mm + nn) * ngroups * 4
+        } else {
+            0
+        };
+        self.scratch_bytes = self.scratch_bytes.max((a_bytes + b_bytes + table_bytes) as u64);
+        let base = self.scratch(b)?;
+        self.m.barrier(b)?;
+        if pk < kp {
+            // K past the tile must contribute nothing: zero both staging tiles first.
+            let z = self.m.const_int(b, 0, 32)?;
+            let tid = self.tid(b)?;
+            let words = (a_bytes + b_bytes) / 4;
+            let threads = self.cta.threads();
+            for w in 0..words.div_ceil(threads) {
+                let off = self.m.const_int(b, (w * threads) as i64, 32)?;
+                let idx = self.m.bin(b, "arith.addi", off, tid)?;
+                let lim = self.m.const_int(b, words as i64, 32)?;
+                let inb = self.m.cmp(b, false, 2, idx, lim)?;
+                let four = self.m.const_int(b, 4, 32)?;
+                let byte = self.m.bin(b, "arith.muli", idx, four)?;
+                let b64 = self.m.conv(b, "arith.extui", byte, self.m.i(64))?;
+                let m = &self.m;
+                m.if_(
+                    b,
+                    inb,
+                    &[],
+                    |tb| {
+                        let p = m.gep(tb, base, b64, m.i(8))?;
+                        m.store(tb, z, p).map(|_| vec![])
+                    },
+                    |_| Ok(vec![]),
+                )?;
+            }
+            self.m.barrier(b)?;
+        }
+        // Stage: element (row, k) of an R-row operand at slab (k*eb / sw), row, swizzled 16-byte chunk.
+        let (la, lb) = (self.layout_of(a)?.clone(), self.layout_of(bv)?.clone());
+        self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base)?;
+        self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, a_bytes, base)?;
+        if grouped.is_some() {
+            self.scale_table(b, a, 1, group, ngroups, base, tables)?;
+            self.scale_table(b, bv, 0, group, ngroups, base, tables + mm * ngroups * 4)?;
+        }
+        self.m.op(
+            b,
+            "nvvm.fence.proxy",
+            &[],
+            &[],
+            &[
+                self.m
+                    .attr("kind", self.m.parse_attr("#nvvm.proxy_kind<async.shared>")?),
+                self.m
+                    .attr("space", self.m.parse_attr("#nvvm.shared_space<cta>")?),
+            ],
+            Vec::new(),
+        )?;
+        self.m.barrier(b)?;
+        // Descriptors: start address >> 4 | LBO 1 | SBO (8 rows x sw) >> 4 | swizzle mode.
+        let mode: i64 = match sw {
+            128 => 1,
+            64 => 2,
+            _ => 3,
+        };
+        let high = (mode << 62) | ((((8 * sw) >> 4) as i64) << 32) | (1 << 16);
+        let base_addr = self.m.conv(b, "llvm.ptrtoint", base, self.m.i(64))?;
+        // This warpgroup's first A row, as a byte offset into every A slab.
+        let a_addr = if row_groups > 1 {
+            let m = &self.m;
+            let two = m.const_int(b, 2, 32)?;
+            let wg = m.bin(b, "arith.shrui", self.warp, two)?;
+            let mask = m.const_int(b, (row_groups - 1) as i64, 32)?;
+            let wg = m.bin(b, "arith.andi", wg, mask)?;
+            let wg = m.conv(b, "arith.extui", wg, m.i(64))?;
+            let rb = m.const_int(b, (64 * sw) as i64, 64)?;
+            let off = m.bin(b, "arith.muli", wg, rb)?;
+            m.bin(b, "arith.addi", base_addr, off)?
+        } else {
+            base_addr
+        };
+        let desc = |g: &Self, b: &Block<'c>, from: V, byte_off: u32| -> Result<V, LoweringError> {
+            let o = g.m.const_int(b, byte_off as i64, 64)?;
+            let addr = g.m.bin(b, "arith.addi", from, o)?;
+            let mask = g.m.const_int(b, 0x3FFFF, 64)?;
+            let am = g.m.bin(b, "arith.andi", addr, mask)?;
+            let four = g.m.const_int(b, 4, 64)?;
+            let sh = g.m.bin(b, "arith.shrui", am, four)?;
+            let hi = g.m.const_int(b, high, 64)?;
+            g.m.bin(b, "arith.ori", sh, hi)
+        };
+        let mut regs = self.regs(acc)?;
+        let acc_et = self.m.elem(dc, span)?;
+        // Scale table reads, per (group, row / column part of a register's coordinates).
+        let mut row_scale: HashMap<(u32, u32), V> = HashMap::new();
+        let mut col_scale: HashMap<(u32, u32), V> = HashMap::new();
+        let nw = nn.min(256);
+        let col_bits = (nn / 8).trailing_zeros();
+        let (scaled_a, scaled_b) = (self.is_scaled(a), self.is_scaled(bv));
+        for j in 0..ngroups {
+            for mi in 0..mm / group_rows {
+                for nj in 0..nn / nw {
+                    let nregs = nw / 2;
+                    let idx = |i: u32| -> usize {
+                        ((i & 3) | ((nj * (nw / 8) + (i >> 2)) << 2) | (mi << (2 + col_bits))) as usize
+                    };
+                    let st = melior::dialect::llvm::r#type::r#struct(
+                        self.m.ctx,
+                        &vec![acc_et; nregs as usize],
+                        false,
+                    );
+                    let mut cur = self.m.op1(b, "llvm.mlir.undef", &[], st, &[])?;
+                    for i in 0..nregs {
+                        cur = self.m.op1(
+                            b,
+                            "llvm.insertvalue",
+                            &[cur, regs[idx(i)]],
+                            st,
+                            &[self.m.attr(
+                                "position",
+                                melior::ir::attribute::DenseI64ArrayAttribute::new(self.m.ctx, &[i as i64])
+                                    .into(),
+                            )],
+                        )?;
+                    }
+                    let fam = format!(
+                        "wgmma.mma_async.sync.aligned.m64n{nw}k{kstep}.{}.{}.{}",
+                        wty(dc),
+                        wty(da),
+                        wty(db)
+                    );
+                    if !self.mma.contains(&fam) {
+                        self.mma.push(fam);
+                    }
+                    self.m
+                        .op(b, "nvvm.wgmma.fence.aligned", &[], &[], &[], Vec::new())?;
+                    let steps = group / kstep;
+                    for step in j * steps..(j + 1) * steps {
+                        // fp8 promotion: Hopper's fp8 wgmma keeps fewer accumulator bits than f32, so
+                        // each dot's (or K group's) chain starts from zero and its partial is added in
+                        // f32 below.
+                        let scale_d = if promote && step == j * steps {
+                            "zero"
+                        } else {
+                            "one"
+                        };
+                        let kb = step * kstep * eb;
+                        let (slab, within) = (kb / sw, kb % sw);
+                        let d_a = desc(self, b, a_addr, slab * mm * sw + mi * group_rows * sw + within)?;
+                        let d_b = desc(
+                            self,
+                            b,
+                            base_addr,
+                            a_bytes + slab * nn * sw + nj * nw * sw + within,
+                        )?;
+                        let m = &self.m;
+                        cur = m.op1(
+                            b,
+                            "nvvm.wgmma.mma_async",
+                            &[cur, d_a, d_b],
+                            st,
+                            &[
+                                m.attr(
+                                    "shape",
+                                    m.parse_attr(&format!("#nvvm.shape<m = 64, n = {nw}, k = {kstep}>"))?,
+                                ),
+                                m.attr("typeA", m.parse_attr(&format!("#nvvm.wgmma_type<{}>", wty(da)))?),
+                                m.attr("typeB", m.parse_attr(&format!("#nvvm.wgmma_type<{}>", wty(db)))?),
+                                m.attr("typeD", m.parse_attr(&format!("#nvvm.wgmma_type<{}>", wty(dc)))?),
+                                m.attr(
+                                    "scaleD",
+                                    m.parse_attr(&format!("#nvvm.wgmma_scale_out<{scale_d}>"))?,
+                                ),
+                                m.attr("scaleA", m.parse_attr("#nvvm.wgmma_scale_in<one>")?),
+                                m.attr("scaleB", m.parse_attr("#nvvm.wgmma_scale_in<one>")?),
+                                m.attr("layoutA", m.parse_attr("#nvvm.mma_layout<row>")?),
+                                m.attr("layoutB", m.parse_attr("#nvvm.mma_layout<col>")?),
+                            ],
+                        )?;
+                    }
+                    self.m.op(
+                        b,
+                        "nvvm.wgmma.commit.group.sync.aligned",
+                        &[],
+                        &[],
+                        &[],
+                        Vec::new(),
+                    )?;
+                    self.m.op(
+                        b,
+                        "nvvm.wgmma.wait.group.sync.aligned",
+                        &[],
+                        &[],
+                        &[self.m.attr("group", self.m.int_attr(64, 0))],
+                        Vec::new(),
+                    )?;
+                    for i in 0..nregs {
+                        let part = self.m.op1(
+                            b,
+                            "llvm.extractvalue",
+                            &[cur],
+                            acc_et,
+                            &[self.m.attr(
+                                "position",
+                                melior::ir::attribute::DenseI64ArrayAttribute::new(self.m.ctx, &[i as i64])
+                                    .into(),
+                            )],
+                        )?;
+                        let r = idx(i);
+                        regs[r] = if grouped.is_some() {
+                            // acc += part * scale_a[row] * scale_b[col] of this K group.
+                            let rc = acc_l.reg_coords(2, r as u32);
+                            let c = self.coords(b, &acc_l, r as u32)?;
+                            let mut f = None;
+                            for (on, cache, coord, key, off) in [
+                                (scaled_a, &mut row_scale, c[0], rc[0], tables),
+                                (scaled_b, &mut col_scale, c[1], rc[1], tables + mm * ngroups * 4),
+                            ] {
+                                if !on {
+                                    continue;
+                                }
+                                let s = match cache.get(&(j, key)) {
+                                    Some(s) => *s,
+                                    None => {
+                                        let s = self.table_entry(b, base, off, coord, ngroups, j)?;
+                                        cache.insert((j, key), s);
+                                        s
+                                    }
+                                };
+                                f = Some(match f {
+                                    None => s,
+                                    Some(x) => self.m.bin(b, "arith.mulf", x, s)?,
+                                });
+                            }
+                            let scaled = match f {
+                                Some(f) => self.m.bin(b, "arith.mulf", part, f)?,
+                                None => part,
+                            };
+                            self.m.bin(b, "arith.addf", regs[r], scaled)?
+                        } else if promote {
+                            self.m.bin(b, "arith.addf", regs[r], part)?
+                        } else {
+                            part
+                        };
+                    }
+                }
+            }
+        }
+        // The staging tiles are read by the async proxy until the wait above; the next scratch
+        // user starts with a barrier.
+        Ok(regs)
+    }
+
+    /// Whether `v` is a scaled tile.
+    fn is_scaled(&self, v: ValueId) -> bool {
+        self.k.ty(v).as_tile().is_some_and(|t| t.scale.is_some())
+    }
+
+    /// The K group size of a dot taken as codes: at least one operand scaled, both fp8/fp6/fp4,
+    /// and every scaled operand loaded at a K start and with a K block that the group divides
+    /// (so each group of each tile lies inside one scale block); a multiple of the fp8 wgmma's K
+    /// (32) and a power of two. `None`: dequantize instead.
+    fn group_size(&self, a: ValueId, bv: ValueId) -> Option<u32> {
+        let code = |d: DType| {
+            matches!(
+                d,
+                DType::F8E4M3 | DType::F8E5M2 | DType::F6E2M3 | DType::F6E3M2 | DType::F4E2M1
+            )
+        };
+        let (ta, tb) = (self.k.ty(a).as_tile()?, self.k.ty(bv).as_tile()?);
+        if (ta.scale.is_none() && tb.scale.is_none()) || !code(ta.dtype) || !code(tb.dtype) {
+            return None;
+        }
+        let gcd = |mut x: u64, mut y: u64| {
+            while y != 0 {
+                (x, y) = (y, x % y);
+            }
+            x
+        };
+        let mut g = u64::from(ta.shape[1]);
+        for (v, axis, t) in [(a, 1usize, ta), (bv, 0, tb)] {
+            if t.scale.is_none() {
+                continue;
+            }
+            let (access, d, start) = self.align.tile_start(v, axis)?;
+            let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
+                return None;
+            };
+            let block = u64::from(*ty.scale.as_ref()?.block.get(d)?);
+            g = gcd(g, gcd(block, start));
+        }
+        (g % 32 == 0 && g.is_power_of_two()).then_some(g as u32)
+    }
+
+    /// The codes of dot operand `v` as fp8 (e4m3 / e5m2 as they are; fp6 and fp4 codes re-encoded
+    /// as e4m3, which holds every one of their values exactly).
+    fn code_operand(&self, b: &Block<'c>, v: ValueId, span: Span) -> Result<(Vec<V>, DType), LoweringError> {
+        let d = self.k.ty(v).dtype();
+        let regs = self.regs(v)?;
+        if matches!(d, DType::F8E4M3 | DType::F8E5M2) {
+            return Ok((regs, d));
+        }
+        let mut out = Vec::with_capacity(regs.len());
+        for c in regs {
+            let x = self.decode_code(b, c, d, span)?;
+            out.push(self.cast(b, x, DType::F32, DType::F8E4M3, span)?);
+        }
+        Ok((out, DType::F8E4M3))
+    }
+
+    /// Write the block multipliers of scaled operand `v` into its `[rows][ngroups]` f32 table at
+    /// `off` bytes from `base`: the register holding the first element of each K group writes it
+    /// (its owner copy; rows past the tile never do). Plain operands have no table.
+    #[allow(clippy::too_many_arguments)]
+    fn scale_table(
+        &self,
+        b: &Block<'c>,
+        v: ValueId,
+        kaxis: usize,
+        group: u32,
+        ngroups: u32,
+        base: V,
+        off: u32,
+    ) -> Result<(), LoweringError> {
+        let Some(mults) = self.scales.get(&v) else {
+            return Ok(());
+        };
+        let l = self.layout_of(v)?.clone();
+        let shape = self.shape_of(v);
+        let owner = self.owner(b, &l)?;
+        // When no lane or warp bit moves K inside a group, which registers start a group is known
+        // here; otherwise each register checks at run time.
+        let thread_k = l.lane.iter().chain(&l.warp).fold(0u32, |acc, x| acc | x[kaxis]);
+        let static_k = thread_k & (group - 1) == 0;
+        let m = &self.m;
+        for r in 0..l.num_regs() as u32 {
+            if !l.reg_is_owner(r) {
+                continue;
+            }
+            let rk = l.reg_coords(l.rank(), r)[kaxis];
+            if static_k && rk & (group - 1) != 0 {
+                continue;
+            }
+            let c = self.coords(b, &l, r)?;
+            let mut conds = Vec::new();
+            if !static_k {
+                let mask = m.const_int(b, (group - 1) as i64, 32)?;
+                let low = m.bin(b, "arith.andi", c[kaxis], mask)?;
+                let z = m.const_int(b, 0, 32)?;
+                conds.push(m.cmp(b, false, 0, low, z)?);
+            }
+            if let Some(x) = self.in_shape(b, &l, &shape, r)? {
+                conds.push(x);
+            }
+            if let Some(o) = owner {
+                conds.push(o);
+            }
+            let sh = m.const_int(b, group.trailing_zeros() as i64, 32)?;
+            let gi = m.bin(b, "arith.shrui", c[kaxis], sh)?;
+            let p = self.table_ptr(b, base, off, c[1 - kaxis], ngroups, gi)?;
+            let mut cond = None;
+            for x in conds {
+                cond = Some(match cond {
+                    None => x,
+                    Some(q) => m.bin(b, "arith.andi", q, x)?,
+                });
+            }
+            m.store_if(b, cond, mults[r as usize], p)?;
+        }
+        Ok(())
+    }
+
+    /// Pointer to entry `[row][group]` of a scale table at `off` bytes from `base`.
+    fn table_ptr(
+        &self,
+        b: &Block<'c>,
+        base: V,
+        off: u32,
+        row: V,
+        ngroups: u32,
+        group: V,
+    ) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let ng = m.const_int(b, ngroups as i64, 32)?;
+        let i = m.bin(b, "arith.muli", row, ng)?;
+        let i = m.bin(b, "arith.addi", i, group)?;
+        let four = m.const_int(b, 4, 32)?;
+        let byte = m.bin(b, "arith.muli", i, four)?;
+        let o = m.const_int(b, off as i64, 32)?;
+        let byte = m.bin(b, "arith.addi", byte, o)?;
+        let b64 = m.conv(b, "arith.extui", byte, m.i(64))?;
+        m.gep(b, base, b64, m.i(8))
+    }
+
+    /// Entry `[row][j]` of a scale table.
+    fn table_entry(
+        &self,
+        b: &Block<'c>,
+        base: V,
+        off: u32,
+        row: V,
+        ngroups: u32,
+        j: u32,
+    ) -> Result<V, LoweringError> {
+        let jv = self.m.const_int(b, j as i64, 32)?;
+        let p = self.table_ptr(b, base, off, row, ngroups, jv)?;
+        self.m.load(b, p, self.m.f32())
+    }
+
+    /// Write operand `v` into its K-major swizzled staging tile at `region` bytes from `base`:
+    /// `a` is `[rows, K]`; `b` (`transposed`) is `[K, rows]`. Rows past the tile (`pr` of the padded
+    /// `rr`) repeat real rows.
+    #[allow(clippy::too_many_arguments)]
+    fn stage(
+        &mut self,
+        b: &Block<'c>,
+        (l, shape, regs): (&LinearLayout, &[u32], &[V]),
+        transposed: bool,
+        pr: u32,
+        rr: u32,
+        sw: u32,
+        eb: u32,
+        region: u32,
+        base: V,
+    ) -> Result<(), LoweringError> {
+        let owner = self.owner(b, l)?;
+        // byte = slab * rr * sw + r * sw + kk, then the 16-byte chunk XOR (r % (sw / 16))
+        let addr = |g: &Self, b: &Block<'c>, row: V, k: V, rep: u32| -> Result<V, LoweringError> {
+            let m = &g.m;
+            let c = |x: u32| m.const_int(b, x as i64, 32);
+            let r = if rep == 0 {
+                row
+            } else {
+                m.bin(b, "arith.addi", row, c(rep * pr)?)?
+            };
+            let kb = m.bin(b, "arith.muli", k, c(eb)?)?;
+            let slab = m.bin(b, "arith.divui", kb, c(sw)?)?;
+            let within = m.bin(b, "arith.remui", kb, c(sw)?)?;
+            let s_off = m.bin(b, "arith.muli", slab, c(rr * sw)?)?;
+            let r_off = m.bin(b, "arith.muli", r, c(sw)?)?;
+            let lin = m.bin(b, "arith.addi", s_off, r_off)?;
+            let lin = m.bin(b, "arith.addi", lin, within)?;
+            let sh = m.bin(b, "arith.shrui", lin, c(7)?)?;
+            let ph = m.bin(b, "arith.andi", sh, c(sw / 16 - 1)?)?;
+            let ph = m.bin(b, "arith.shli", ph, c(4)?)?;
+            let phys = m.bin(b, "arith.xori", lin, ph)?;
+            let phys = m.bin(b, "arith.addi", phys, c(region)?)?;
+            let p64 = m.conv(b, "arith.extui", phys, m.i(64))?;
+            m.gep(b, base, p64, m.i(8))
+        };
+        let all = |m: &Mlir<'c>, b: &Block<'c>, conds: &[V]| -> Result<Option<V>, LoweringError> {
+            let mut cond = None;
+            for x in conds {
+                cond = Some(match cond {
+                    None => *x,
+                    Some(q) => m.bin(b, "arith.andi", q, *x)?,
+                });
+            }
+            Ok(cond)
+        };
+        // Registers that walk K one element at a time go in as one vector when the run starts on
+        // a multiple of its length (the swizzle moves whole 16-byte chunks, so the run stays
+        // contiguous) and lies inside the tile; other runs element by element.
+        let kdim = if transposed { 0 } else { 1 };
+        let w = l.contiguous_regs(kdim).min(16 / eb).max(1) as usize;
+        for (g, group) in regs.chunks(w).enumerate() {
+            let first = (g * w) as u32;
+            if !l.reg_is_owner(first) {
+                continue;
+            }
+            let c = self.coords(b, l, first)?;
+            let (row, k) = if transposed { (c[1], c[0]) } else { (c[0], c[1]) };
+            let mut conds = Vec::new();
+            if let Some(x) = self.in_shape(b, l, shape, first)? {
+                conds.push(x);
+            }
+            if let Some(x) = self.in_shape(b, l, shape, first + group.len() as u32 - 1)? {
+                conds.push(x);
+            }
+            if let Some(o) = owner {
+                conds.push(o);
+            }
+            let mut each = Vec::with_capacity(group.len());
+            for j in 0..group.len() as u32 {
+                let cj = self.coords(b, l, first + j)?;
+                let (rj, kj) = if transposed {
+                    (cj[1], cj[0])
+                } else {
+                    (cj[0], cj[1])
+                };
+                let mut cj = Vec::new();
+                if let Some(x) = self.in_shape(b, l, shape, first + j)? {
+                    cj.push(x);
+                }
+                if let Some(o) = owner {
+                    cj.push(o);
+                }
+                each.push((rj, kj, cj));
+            }
+            for rep in 0..rr / pr {
+                if group.len() < 2 {
+                    let p = addr(self, b, row, k, rep)?;
+                    let cond = all(&self.m, b, &each[0].2)?;
+                    self.m.store_if(b, cond, group[0], p)?;
+                    continue;
+                }
+                let m = &self.m;
+                let wv = m.const_int(b, group.len() as i64, 32)?;
+                let r = m.bin(b, "arith.remui", k, wv)?;
+                let z = m.const_int(b, 0, 32)?;
+                let at = m.cmp(b, false, 0, r, z)?;
+                let mut vc = conds.clone();
+                vc.push(at);
+                let ok = all(m, b, &vc)?.ok_or_else(|| ice("vector stage condition"))?;
+                let p = addr(self, b, row, k, rep)?;
+                let bytes = group.len() as u32 * eb;
+                let m = &self.m;
+                m.if_(
+                    b,
+                    ok,
+                    &[],
+                    |tb| {
+                        m.store_vec(tb, group, p, bytes)?;
+                        Ok(vec![])
+                    },
+                    |tb| {
+                        for (v, (rj, kj, cj)) in group.iter().zip(&each) {
+                            let pj = addr(self, tb, *rj, *kj, rep)?;
+                            let cond = all(m, tb, cj)?;
+                            m.store_if(tb, cond, *v, pj)?;
+                        }
+                        Ok(vec![])
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `acc + a @ b` with f32 fused multiply-adds: both operands are staged to shared memory as
+    /// f32 (row-major), then every accumulator register walks K. The exact-precision path for
+    /// operand pairs no MMA takes (f32, or mixed bf16/f16).
+    fn dot_fma(
+        &mut self,
+        b: &Block<'c>,
+        (a, ra, da): (ValueId, &[V], DType),
+        (bv, rb, db): (ValueId, &[V], DType),
+        acc: ValueId,
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let dc = self.k.ty(acc).dtype();
+        if !(is_float(da) || da.is_narrow_float())
+            || !(is_float(db) || db.is_narrow_float())
+            || dc != DType::F32
+        {
+            return Err(unsupported(
+                format!("`dot` of {da} x {db} into {dc} on sm_90a"),
+                span,
+            ));
+        }
+        let (sa, sb) = (self.shape_of(a), self.shape_of(bv));
+        let (pm, pk, pn) = (padded_extent(sa[0]), padded_extent(sa[1]), padded_extent(sb[1]));
+        let f = self.m.f32();
+        let a_words = pm * pk;
+        let b_words = pk * pn;
+        self.scratch_bytes = self.scratch_bytes.max(((a_words + b_words) * 4) as u64);
+        let base = self.scratch(b)?;
+        self.m.barrier(b)?;
+        // Stage both operands as f32, row-major over their padded shapes (owners write).
+        for (v, regs, d, offset, cols) in [(a, ra, da, 0u32, pk), (bv, rb, db, a_words, pn)] {
+            let l = self.layout_of(v)?.clone();
+            let shape = self.shape_of(v);
+            let owner = self.owner(b, &l)?;
+            for (i, r) in regs.iter().enumerate() {
+                if !l.reg_is_owner(i as u32) {
+                    continue;
+                }
+                let val = if d.is_narrow_float() {
+                    self.decode_code(b, *r, d, span)?
+                } else {
+                    self.cast(b, *r, d, DType::F32, span)?
+                };
+                // padded elements are zero, so they add nothing
+                let val = match self.in_shape(b, &l, &shape, i as u32)? {
+                    Some(c) => {
+                        let z = self.m.const_float(b, 0.0, f)?;
+                        self.m.select(b, c, val, z)?
+                    }
+                    None => val,
+                };
+                let c = self.coords(b, &l, i as u32)?;
+                let m = &self.m;
+                let cv = m.const_int(b, cols as i64, 32)?;
+                let row = m.bin(b, "arith.muli", c[0], cv)?;
+                let idx = m.bin(b, "arith.addi", row, c[1])?;
+                let ov = m.const_int(b, offset as i64, 32)?;
+                let idx = m.bin(b, "arith.addi", idx, ov)?;
+                let i64v = m.conv(b, "arith.extui", idx, m.i(64))?;
+                let p = m.gep(b, base, i64v, f)?;
+                m.store_if(b, owner, val, p)?;
+            }
+        }
+        self.m.barrier(b)?;
+        let acc_l = self.layout_of(acc)?.clone();
+        let acc_regs = self.regs(acc)?;
+        let coords: Vec<Vec<V>> = (0..acc_l.num_regs() as u32)
+            .map(|r| self.coords(b, &acc_l, r))
+            .collect::<Result<_, _>>()?;
+        // scf.for k in 0..K, the accumulator registers as iteration arguments
+        let m = &self.m;
+        let lo = m.const_int(b, 0, 32)?;
+        let hi = m.const_int(b, pk as i64, 32)?;
+        let one = m.const_int(b, 1, 32)?;
+        let mut arg_types = vec![(m.i(32), m.loc)];
+        arg_types.extend(acc_regs.iter().map(|_| (f, m.loc)));
+        let body = Block::new(&arg_types);
+        let args: Vec<V> = (0..arg_types.len())
+            .map(|i| {
+                body.argument(i)
+                    .map(|x| melior::ir::ValueLike::to_raw(&melior::ir::Value::from(x)))
+                    .map_err(|e| ice(format!("loop argument: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let k = args[0];
+        let kcols = m.const_int(&body, pk as i64, 32)?;
+        let ncols = m.const_int(&body, pn as i64, 32)?;
+        let boff = m.const_int(&body, a_words as i64, 32)?;
+        let krow = m.bin(&body, "arith.muli", k, ncols)?;
+        let krow = m.bin(&body, "arith.addi", krow, boff)?;
+        let mut next = Vec::with_capacity(acc_regs.len());
+        for (r, c) in coords.iter().enumerate() {
+            let ai = m.bin(&body, "arith.muli", c[0], kcols)?;
+            let ai = m.bin(&body, "arith.addi", ai, k)?;
+            let ai = m.conv(&body, "arith.extui", ai, m.i(64))?;
+            let bi = m.bin(&body, "arith.addi", krow, c[1])?;
+            let bi = m.conv(&body, "arith.extui", bi, m.i(64))?;
+            let pa = m.gep(&body, base, ai, f)?;
+            let pb = m.gep(&body, base, bi, f)?;
+            let x = m.load(&body, pa, f)?;
+            let y = m.load(&body, pb, f)?;
+            let prod = m.bin(&body, "arith.mulf", x, y)?;
+            next.push(m.bin(&body, "arith.addf", args[r + 1], prod)?);
+        }
+        m.op(&body, "scf.yield", &next, &[], &[], Vec::new())?;
+        let region = melior::ir::Region::new();
+        region.append_block(body);
+        let mut operands = vec![lo, hi, one];
+        operands.extend(acc_regs.iter().copied());
+        let out = m.op(
+            b,
+            "scf.for",
+            &operands,
+            &vec![f; acc_regs.len()],
+            &[],
+            vec![region],
+        )?;
+        self.m.barrier(b)?;
+        Ok(out)
+    }
+}
