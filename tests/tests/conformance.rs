@@ -634,7 +634,11 @@ fn r_cdiv(c: &Ctx) -> Vec<Want> {
     let (a, d) = (c.ints("a"), c.ints("d"));
     let y = a.iter().map(|&x| ceil(x, 2)).collect();
     let yn = a.iter().map(|&x| ceil(x, -3)).collect();
-    let yd = a.iter().zip(&d).map(|(&x, &q)| ceil(x, q)).collect();
+    let yd = a
+        .iter()
+        .zip(&d)
+        .map(|(&x, &q)| ceil(x, if q == 0 { 1 } else { q }))
+        .collect();
     vec![
         close("y", y, exact()),
         close("yn", yn, exact()),
@@ -1381,11 +1385,11 @@ fn p_zoo(k: &Kernel, b: &mut Bindings, r: &mut Rng) {
 
 fn p_cdiv(k: &Kernel, b: &mut Bindings, r: &mut Rng) {
     rand_ints(k, b, r, "a", -50, 51);
-    // divisors of both signs, never 0
+    // divisors of both signs, and 0 (which the kernel counts as 1)
     let n = numel(k, b, "d");
     let d: Vec<i64> = (0..n)
         .map(|_| {
-            let v = r.range(1, 6);
+            let v = r.range(0, 6);
             if r.next().is_multiple_of(2) { v } else { -v }
         })
         .collect();

@@ -23,10 +23,24 @@ impl<'c> Gen<'c, '_> {
         // Scaled fp8/fp6/fp4 operands whose scales are constant over aligned K groups go in as
         // codes, with the scales applied to each group's partial; others are dequantized.
         let grouped = self.group_size(a, bv);
-        let ((ra, da), (rb, db)) = match grouped {
-            Some(_) => (self.code_operand(b, a, span)?, self.code_operand(b, bv, span)?),
-            None => (self.mma_operand(b, a, span)?, self.mma_operand(b, bv, span)?),
+        // Operands whose load the dot issues as cp.async copies: a plain wgmma pair, whole
+        // (unpadded) tiles, K at least one wgmma step.
+        let (async_a, async_b) = self.async_operands(a, bv, grouped.is_some());
+        if !async_a {
+            self.materialize(b, a, span)?;
+        }
+        if !async_b {
+            self.materialize(b, bv, span)?;
+        }
+        let operand = |g: &mut Self, v: ValueId, issued: bool| -> Result<(Vec<V>, DType), LoweringError> {
+            match (issued, grouped) {
+                (true, _) => Ok((Vec::new(), g.k.ty(v).dtype())),
+                (false, Some(_)) => g.code_operand(b, v, span),
+                (false, None) => g.mma_operand(b, v, span),
+            }
         };
+        let (ra, da) = operand(self, a, async_a)?;
+        let (rb, db) = operand(self, bv, async_b)?;
         let dc = self.k.ty(acc).dtype();
         let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
         let (kstep, eb, dtype_name) = match (da, db) {
@@ -115,8 +129,14 @@ impl<'c> Gen<'c, '_> {
         }
         // Stage: element (row, k) of an R-row operand at slab (k*eb / sw), row, swizzled 16-byte chunk.
         let (la, lb) = (self.layout_of(a)?.clone(), self.layout_of(bv)?.clone());
-        self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base)?;
-        self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, a_bytes, base)?;
+        match self.deferred_of(a) {
+            Some(l) if async_a => self.stage_async(b, l, (mm, kk, eb), sw, 0, base, span)?,
+            _ => self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base)?,
+        }
+        match self.deferred_of(bv) {
+            Some(l) if async_b => self.stage_async(b, l, (nn, kk, eb), sw, a_bytes, base, span)?,
+            _ => self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, a_bytes, base)?,
+        }
         if grouped.is_some() {
             self.scale_table(b, a, 1, group, ngroups, base, tables)?;
             self.scale_table(b, bv, 0, group, ngroups, base, tables + mm * ngroups * 4)?;
@@ -329,6 +349,30 @@ impl<'c> Gen<'c, '_> {
         Ok(regs)
     }
 
+    /// Which operands the dot copies in itself (`async_copy`): deferred loads of a plain
+    /// wgmma pair whose tiles need no padding (rows a power of two, at least 64 for A and 8 for B;
+    /// K a power of two holding at least one wgmma step and whole 16-byte chunks).
+    fn async_operands(&self, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
+        let (Some(ta), Some(tb)) = (self.k.ty(a).as_tile(), self.k.ty(bv).as_tile()) else {
+            return (false, false);
+        };
+        let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
+        let kstep = match (ta.dtype, tb.dtype) {
+            (DType::BF16, DType::BF16) | (DType::F16, DType::F16) => 16,
+            (x, y) if fp8(x) && fp8(y) => 32,
+            (DType::I8, DType::I8) => 32,
+            _ => return (false, false),
+        };
+        let kk = ta.shape[1];
+        let eb = elem_bytes(ta.dtype);
+        let k_ok = !grouped && kk.is_power_of_two() && kk >= kstep && (kk * eb).is_multiple_of(16);
+        let (m, n) = (ta.shape[0], tb.shape[1]);
+        (
+            k_ok && self.deferred_of(a).is_some() && m.is_power_of_two() && m >= 64,
+            k_ok && self.deferred_of(bv).is_some() && n.is_power_of_two() && n >= 8,
+        )
+    }
+
     /// Whether `v` is a scaled tile.
     fn is_scaled(&self, v: ValueId) -> bool {
         self.k.ty(v).as_tile().is_some_and(|t| t.scale.is_some())
@@ -485,6 +529,39 @@ impl<'c> Gen<'c, '_> {
         self.m.load(b, p, self.m.f32())
     }
 
+    /// Address of element `(row, k)` of a K-major staging tile of `rr` rows at `region` bytes
+    /// from `base`: slab `k * eb / sw`, then the row, then the 16-byte chunk XOR `row % (sw / 16)`
+    /// (the swizzle the wgmma descriptors describe).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn swizzled(
+        &self,
+        b: &Block<'c>,
+        row: V,
+        k: V,
+        rr: u32,
+        sw: u32,
+        eb: u32,
+        region: u32,
+        base: V,
+    ) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let c = |x: u32| m.const_int(b, x as i64, 32);
+        let kb = m.bin(b, "arith.muli", k, c(eb)?)?;
+        let slab = m.bin(b, "arith.divui", kb, c(sw)?)?;
+        let within = m.bin(b, "arith.remui", kb, c(sw)?)?;
+        let s_off = m.bin(b, "arith.muli", slab, c(rr * sw)?)?;
+        let r_off = m.bin(b, "arith.muli", row, c(sw)?)?;
+        let lin = m.bin(b, "arith.addi", s_off, r_off)?;
+        let lin = m.bin(b, "arith.addi", lin, within)?;
+        let sh = m.bin(b, "arith.shrui", lin, c(7)?)?;
+        let ph = m.bin(b, "arith.andi", sh, c(sw / 16 - 1)?)?;
+        let ph = m.bin(b, "arith.shli", ph, c(4)?)?;
+        let phys = m.bin(b, "arith.xori", lin, ph)?;
+        let phys = m.bin(b, "arith.addi", phys, c(region)?)?;
+        let p64 = m.conv(b, "arith.extui", phys, m.i(64))?;
+        m.gep(b, base, p64, m.i(8))
+    }
+
     /// Write operand `v` into its K-major swizzled staging tile at `region` bytes from `base`:
     /// `a` is `[rows, K]`; `b` (`transposed`) is `[K, rows]`. Rows past the tile (`pr` of the padded
     /// `rr`) repeat real rows.
@@ -504,27 +581,13 @@ impl<'c> Gen<'c, '_> {
         let owner = self.owner(b, l)?;
         // byte = slab * rr * sw + r * sw + kk, then the 16-byte chunk XOR (r % (sw / 16))
         let addr = |g: &Self, b: &Block<'c>, row: V, k: V, rep: u32| -> Result<V, LoweringError> {
-            let m = &g.m;
-            let c = |x: u32| m.const_int(b, x as i64, 32);
             let r = if rep == 0 {
                 row
             } else {
-                m.bin(b, "arith.addi", row, c(rep * pr)?)?
+                let off = g.m.const_int(b, (rep * pr) as i64, 32)?;
+                g.m.bin(b, "arith.addi", row, off)?
             };
-            let kb = m.bin(b, "arith.muli", k, c(eb)?)?;
-            let slab = m.bin(b, "arith.divui", kb, c(sw)?)?;
-            let within = m.bin(b, "arith.remui", kb, c(sw)?)?;
-            let s_off = m.bin(b, "arith.muli", slab, c(rr * sw)?)?;
-            let r_off = m.bin(b, "arith.muli", r, c(sw)?)?;
-            let lin = m.bin(b, "arith.addi", s_off, r_off)?;
-            let lin = m.bin(b, "arith.addi", lin, within)?;
-            let sh = m.bin(b, "arith.shrui", lin, c(7)?)?;
-            let ph = m.bin(b, "arith.andi", sh, c(sw / 16 - 1)?)?;
-            let ph = m.bin(b, "arith.shli", ph, c(4)?)?;
-            let phys = m.bin(b, "arith.xori", lin, ph)?;
-            let phys = m.bin(b, "arith.addi", phys, c(region)?)?;
-            let p64 = m.conv(b, "arith.extui", phys, m.i(64))?;
-            m.gep(b, base, p64, m.i(8))
+            g.swizzled(b, r, k, rr, sw, eb, region, base)
         };
         let all = |m: &Mlir<'c>, b: &Block<'c>, conds: &[V]| -> Result<Option<V>, LoweringError> {
             let mut cond = None;

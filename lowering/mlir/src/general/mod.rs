@@ -22,6 +22,7 @@
 //! scaled and packed FP4 tensors.
 
 mod align;
+mod async_copy;
 mod dot;
 mod mlir;
 mod scaled;
@@ -95,6 +96,12 @@ struct Gen<'c, 'k> {
     fp8_fast_accum: bool,
     /// Divisibility facts (the grouped scaled dot checks its K groups are block-aligned).
     align: align::Align<'k>,
+    /// Loads a dot may issue itself as `cp.async` copies (`async_copy::candidates`).
+    deferrable: HashMap<ValueId, async_copy::Deferred>,
+    /// Dot operand → the deferred load under its `transpose`.
+    transposed: HashMap<ValueId, ValueId>,
+    /// Deferred loads not issued yet.
+    pending: HashMap<ValueId, async_copy::Deferred>,
 }
 
 fn unsupported(what: impl Into<String>, span: Span) -> LoweringError {
@@ -189,6 +196,7 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
     let c5 = m.const_int(&entry, cta.lane_bits as i64, 32)?;
     let lane = m.bin(&entry, "arith.andi", tid, c31)?;
     let warp = m.bin(&entry, "arith.shrui", tid, c5)?;
+    let (deferrable, transposed) = async_copy::candidates(kernel);
     let mut g = Gen {
         m,
         k: kernel,
@@ -207,6 +215,9 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
         dequant_dots: false,
         fp8_fast_accum: opts.fp8_fast_accum,
         align: align::Align::new(kernel),
+        deferrable,
+        transposed,
+        pending: HashMap::new(),
     };
     // Every layout's lane/warp coordinate part, once, at entry (dominates every use).
     let mut layouts: Vec<LinearLayout> = Vec::new();
@@ -682,6 +693,7 @@ impl<'c> Gen<'c, '_> {
                     }
                 }
             }
+            OpKind::Transpose { x } if self.pending.contains_key(x) => Ok(()),
             OpKind::ExpandDims { x, .. } | OpKind::Transpose { x } => {
                 let v = self.get(*x)?;
                 // registers are renamed, not moved: a scaled tile keeps its multipliers
@@ -711,6 +723,11 @@ impl<'c> Gen<'c, '_> {
             }
             OpKind::Load { access, other } => {
                 let r = res.ok_or_else(|| ice("load without result"))?;
+                if let Some(d) = self.deferrable.get(&r) {
+                    // Its dot issues it (async_copy).
+                    self.pending.insert(r, d.clone());
+                    return Ok(());
+                }
                 let v = if self.scaled_param(access.tensor) && res_tile {
                     self.load_scaled(b, access, r, span)?
                 } else if self.scaled_param(access.tensor) {

@@ -1,0 +1,304 @@
+//! Dot operands copied from global to shared memory with `cp.async`, skipping registers.
+//!
+//! A `load` whose only use is a `dot` operand (the A tile `[M, K]`, or the B tile `[N, K]` under
+//! the `transpose` that makes it `[K, N]`) in the same block is not lowered where it stands: the
+//! dot issues it, each thread copying 16-byte chunks of K straight into the swizzled K-major
+//! staging tile (`cp.async.cg`, zero-filled past the tensor's edge), so the tile never occupies
+//! registers. This is instruction selection (a load folded into its user), not a change of
+//! meaning: a deferred load that the dot cannot take this way (a scaled or FMA dot, a padded tile,
+//! a run not 16-byte aligned at run time) is lowered as an ordinary load after all.
+
+use super::*;
+
+/// A load the dot may issue itself: its access and its `other` value.
+#[derive(Clone)]
+pub(super) struct Deferred {
+    pub access: Access,
+    pub other: f64,
+}
+
+/// The loads of `k` that only feed a dot operand in their own block (directly for A, through one
+/// `transpose` for B), read a 2-D tensor the kernel never writes with a K-contiguous range tile,
+/// and fill masked elements with 0; with, for each, the `transpose` result that carries it to the
+/// dot (B operands).
+pub(super) fn candidates(k: &Kernel) -> (HashMap<ValueId, Deferred>, HashMap<ValueId, ValueId>) {
+    let mut uses: HashMap<ValueId, u32> = HashMap::new();
+    let mut written = std::collections::HashSet::new();
+    fn walk<'k>(b: &'k IrBlock, f: &mut dyn FnMut(&'k IrBlock, &'k Op)) {
+        for op in &b.ops {
+            f(b, op);
+            for inner in op.kind.blocks() {
+                walk(inner, f);
+            }
+        }
+    }
+    walk(&k.body, &mut |_, op| {
+        for v in op.kind.operands() {
+            *uses.entry(v).or_default() += 1;
+        }
+        if let OpKind::Store { access, .. } | OpKind::AtomicAdd { access, .. } = &op.kind {
+            written.insert(access.tensor);
+        }
+    });
+    let eligible = |op: &Op| -> Option<Deferred> {
+        let OpKind::Load { access, other } = &op.kind else {
+            return None;
+        };
+        let r = *op.results.first()?;
+        let t = k.ty(r).as_tile()?;
+        let ParamKind::Tensor { ty, .. } = &k.param(access.tensor).kind else {
+            return None;
+        };
+        let plain = t.scale.is_none() && ty.scale.is_none() && ty.packed_axis.is_none();
+        let two_ranges = access.index.len() == 2
+            && access.index.iter().all(|i| matches!(i, Index::Range { .. }))
+            && access.bounds.iter().all(|b| b.lo.is_none() && b.hi.is_none());
+        let dtype_ok = matches!(
+            t.dtype,
+            DType::BF16 | DType::F16 | DType::F8E4M3 | DType::F8E5M2 | DType::I8
+        );
+        (plain
+            && two_ranges
+            && dtype_ok
+            && *other == 0.0
+            && !written.contains(&access.tensor)
+            && uses.get(&r) == Some(&1))
+        .then(|| Deferred {
+            access: access.clone(),
+            other: *other,
+        })
+    };
+    let mut loads = HashMap::new();
+    let mut transposed = HashMap::new();
+    walk(&k.body, &mut |blk, op| {
+        let OpKind::Dot { a, b, .. } = &op.kind else {
+            return;
+        };
+        let def = |v: ValueId| blk.ops.iter().find(|o| o.results.first() == Some(&v));
+        if let Some(d) = def(*a).and_then(eligible) {
+            loads.insert(*a, d);
+        }
+        if let Some(t) = def(*b)
+            && let OpKind::Transpose { x } = &t.kind
+            && uses.get(b) == Some(&1)
+            && let Some(d) = def(*x).and_then(eligible)
+        {
+            loads.insert(*x, d);
+            transposed.insert(*b, *x);
+        }
+    });
+    (loads, transposed)
+}
+
+impl<'c> Gen<'c, '_> {
+    /// The deferred load behind dot operand `v` (`v` itself, or the load under its transpose).
+    pub(super) fn deferred_of(&self, v: ValueId) -> Option<ValueId> {
+        let l = self.transposed.get(&v).copied().unwrap_or(v);
+        self.pending.contains_key(&l).then_some(l)
+    }
+
+    /// Lower the deferred load behind `v` as an ordinary load (and its transpose as a renaming).
+    pub(super) fn materialize(&mut self, b: &Block<'c>, v: ValueId, span: Span) -> Result<(), LoweringError> {
+        let Some(l) = self.deferred_of(v) else {
+            return Ok(());
+        };
+        let d = self.pending.remove(&l).ok_or_else(|| ice("deferred load"))?;
+        let val = self.load(b, &d.access, d.other, l, span)?;
+        if l != v {
+            self.env.insert(v, val.clone());
+        }
+        self.env.insert(l, val);
+        Ok(())
+    }
+
+    /// Copy the `[rows, kk]` tile of deferred load `l` into the K-major swizzled staging tile at
+    /// `region` bytes from `base` (`cp.async`, 16 bytes per copy, zero-filled out of bounds), or,
+    /// when the tensor's rows or the tile's K start are not 16-byte aligned at run time, through
+    /// registers as an ordinary load. Ends with the copies complete (this thread's).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn stage_async(
+        &mut self,
+        b: &Block<'c>,
+        l: ValueId,
+        (rows, kk, eb): (u32, u32, u32),
+        sw: u32,
+        region: u32,
+        base: V,
+        span: Span,
+    ) -> Result<(), LoweringError> {
+        let d = self.pending.remove(&l).ok_or_else(|| ice("deferred load"))?;
+        let Index::Range { start: r0, .. } = d.access.index[0] else {
+            return Err(ice("deferred load index"));
+        };
+        let Index::Range { start: k0, .. } = d.access.index[1] else {
+            return Err(ice("deferred load index"));
+        };
+        let ParamKind::Tensor { ty, .. } = &self.k.param(d.access.tensor).kind else {
+            return Err(ice("deferred load of a scalar"));
+        };
+        let dims = self.dims(b, &ty.dims, span)?;
+        let (r0, k0) = (self.scalar(r0)?, self.scalar(k0)?);
+        let gbase = *self
+            .tensors
+            .get(&d.access.tensor)
+            .ok_or_else(|| ice("tensor pointer"))?;
+        let m = &self.m;
+        let c64 = |b: &Block<'c>, x: i64| m.const_int(b, x, 64);
+        let (r0, k0) = (
+            m.conv(b, "arith.extsi", r0, m.i(64))?,
+            m.conv(b, "arith.extsi", k0, m.i(64))?,
+        );
+        // Aligned when the row length and the K start are multiples of 16 bytes (buffers
+        // themselves are 256-byte aligned by the runtime).
+        let per = c64(b, (16 / eb) as i64)?;
+        let z64 = c64(b, 0)?;
+        let rem_row = m.bin(b, "arith.remsi", dims[1], per)?;
+        let rem_k = m.bin(b, "arith.remsi", k0, per)?;
+        let a1 = m.cmp(b, false, 0, rem_row, z64)?;
+        let a2 = m.cmp(b, false, 0, rem_k, z64)?;
+        let aligned = m.bin(b, "arith.andi", a1, a2)?;
+        let tid = self.tid(b)?;
+        // Unaligned at run time: the same chunks, element by element through registers (one
+        // element live at a time, so the fallback costs no registers).
+        let this = &*self;
+        let dims = &dims;
+        this.m.if_(
+            b,
+            aligned,
+            &[],
+            |tb| {
+                this.copy_chunks(
+                    tb,
+                    (gbase, r0, k0, dims),
+                    tid,
+                    (rows, kk, eb),
+                    sw,
+                    region,
+                    base,
+                    true,
+                )?;
+                Ok(vec![])
+            },
+            |eb_| {
+                this.copy_chunks(
+                    eb_,
+                    (gbase, r0, k0, dims),
+                    tid,
+                    (rows, kk, eb),
+                    sw,
+                    region,
+                    base,
+                    false,
+                )?;
+                Ok(vec![])
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Copy one `[rows, kk]` tile in 16-byte chunks of K, round-robin over the CTA's threads:
+    /// `cp.async` copies, committed and waited for, or (`asynchronous` false) element by element.
+    #[allow(clippy::too_many_arguments)]
+    fn copy_chunks(
+        &self,
+        tb: &Block<'c>,
+        (gbase, r0, k0, dims): (V, V, V, &[V]),
+        tid: V,
+        (rows, kk, eb): (u32, u32, u32),
+        sw: u32,
+        region: u32,
+        base: V,
+        asynchronous: bool,
+    ) -> Result<(), LoweringError> {
+        let m = &self.m;
+        let threads = self.cta.threads();
+        let cpr = kk * eb / 16; // chunks per row
+        let total = rows * cpr;
+        for it in 0..total.div_ceil(threads) {
+            let off = m.const_int(tb, (it * threads) as i64, 32)?;
+            let idx = m.bin(tb, "arith.addi", off, tid)?;
+            let copy = |cb: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+                let c = |x: u32| m.const_int(cb, x as i64, 32);
+                let row = m.bin(cb, "arith.divui", idx, c(cpr)?)?;
+                let ch = m.bin(cb, "arith.remui", idx, c(cpr)?)?;
+                let kel = m.bin(cb, "arith.muli", ch, c(16 / eb)?)?;
+                let dst = self.swizzled(cb, row, kel, rows, sw, eb, region, base)?;
+                // Global element (r0 + row, k0 + kel); the bytes left in its row, clamped to 16.
+                let row64 = m.conv(cb, "arith.extui", row, m.i(64))?;
+                let kel64 = m.conv(cb, "arith.extui", kel, m.i(64))?;
+                let gr = m.bin(cb, "arith.addi", r0, row64)?;
+                let gk = m.bin(cb, "arith.addi", k0, kel64)?;
+                let z = m.const_int(cb, 0, 64)?;
+                let r_lo = m.cmp(cb, false, 5, gr, z)?; // sge
+                let r_hi = m.cmp(cb, false, 2, gr, dims[0])?; // slt
+                let k_lo = m.cmp(cb, false, 5, gk, z)?;
+                let row_ok = m.bin(cb, "arith.andi", r_lo, r_hi)?;
+                let ok = m.bin(cb, "arith.andi", row_ok, k_lo)?;
+                let left = m.bin(cb, "arith.subi", dims[1], gk)?;
+                let eb64 = m.const_int(cb, eb as i64, 64)?;
+                let left = m.bin(cb, "arith.muli", left, eb64)?;
+                let sixteen = m.const_int(cb, 16, 64)?;
+                let left = m.bin(cb, "arith.minsi", left, sixteen)?;
+                let left = m.bin(cb, "arith.maxsi", left, z)?;
+                let bytes = m.op1(cb, "arith.select", &[ok, left, z], m.i(64), &[])?;
+                let bytes = m.conv(cb, "arith.trunci", bytes, m.i(32))?;
+                let lin = m.bin(cb, "arith.muli", gr, dims[1])?;
+                let lin = m.bin(cb, "arith.addi", lin, gk)?;
+                if !asynchronous {
+                    let et = m.i(8 * eb);
+                    let zero = m.const_int(cb, 0, 8 * eb)?;
+                    for e in 0..16 / eb {
+                        let ev = m.const_int(cb, e as i64, 64)?;
+                        let ke = m.bin(cb, "arith.addi", gk, ev)?;
+                        let in_k = m.cmp(cb, false, 2, ke, dims[1])?; // slt
+                        let valid = m.bin(cb, "arith.andi", ok, in_k)?;
+                        let le = m.bin(cb, "arith.addi", lin, ev)?;
+                        let x = m.load_or(cb, valid, gbase, le, et, zero)?;
+                        let o = m.const_int(cb, (e * eb) as i64, 64)?;
+                        let p = m.gep(cb, dst, o, m.i(8))?;
+                        m.store(cb, x, p)?;
+                    }
+                    return Ok(vec![]);
+                }
+                // A copy of nothing (zero fill) reads from the tensor's first element.
+                let z32 = m.const_int(cb, 0, 32)?;
+                let has = m.cmp(cb, false, 1, bytes, z32)?; // ne
+                let lin = m.op1(cb, "arith.select", &[has, lin, z], m.i(64), &[])?;
+                let byte_off = m.bin(cb, "arith.muli", lin, eb64)?;
+                let src = m.gep(cb, gbase, byte_off, m.i(8))?;
+                m.op(
+                    cb,
+                    "nvvm.cp.async.shared.global",
+                    &[dst, src, bytes],
+                    &[],
+                    &[
+                        m.attr("size", m.int_attr(32, 16)),
+                        m.attr("modifier", m.parse_attr("#nvvm<load_cache_modifier cg>")?),
+                    ],
+                    Vec::new(),
+                )?;
+                Ok(vec![])
+            };
+            if (it + 1) * threads <= total {
+                copy(tb)?;
+            } else {
+                let lim = m.const_int(tb, total as i64, 32)?;
+                let inb = m.cmp(tb, false, 6, idx, lim)?; // ult
+                m.if_(tb, inb, &[], copy, |_| Ok(vec![]))?;
+            }
+        }
+        if !asynchronous {
+            return Ok(());
+        }
+        m.op(tb, "nvvm.cp.async.commit.group", &[], &[], &[], Vec::new())?;
+        m.op(
+            tb,
+            "nvvm.cp.async.wait.group",
+            &[],
+            &[],
+            &[m.attr("n", m.int_attr(32, 0))],
+            Vec::new(),
+        )?;
+        Ok(())
+    }
+}
