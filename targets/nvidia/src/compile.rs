@@ -155,7 +155,8 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
             }
         ));
     }
-    if !lowered.mma.family.is_empty() && lowered.mma.stages > 0 {
+    // Said from what the PTX does (the per-op lowering's cp.async ring has stages but no TMA).
+    if !lowered.mma.family.is_empty() && scan.tma_loads > 0 {
         notes.push(
             "operand tensors are read through TMA tensor maps (row-major, K contiguous; row pitch must be a multiple of 16 bytes)"
                 .to_string(),

@@ -86,7 +86,7 @@ fn rewrite_block(
 }
 
 /// Whether an op may be re-evaluated at another induction value: pure, and unable to fail.
-fn replayable(kind: &OpKind, body: &Block) -> bool {
+pub fn replayable(kind: &OpKind, body: &Block) -> bool {
     match kind {
         OpKind::ConstInt { .. }
         | OpKind::ConstFloat { .. }
@@ -118,7 +118,8 @@ fn replayable(kind: &OpKind, body: &Block) -> bool {
 /// defined before the loop, added to `slice`; `Ok(true)` when `v` depends on the induction
 /// variable, `Err(())` when it cannot be recomputed (reads a carried value, another load, or a
 /// value made inside a nested block).
-fn slice_of(
+#[allow(clippy::result_unit_err)] // the caller only needs "not recomputable"
+pub fn slice_of(
     v: ValueId,
     body: &Block,
     def: &HashMap<ValueId, usize>,
@@ -148,7 +149,7 @@ fn slice_of(
 }
 
 /// Every value defined inside `b` (its arguments, op results, nested blocks included).
-fn defined_inside(b: &Block, out: &mut HashSet<ValueId>) {
+pub fn defined_inside(b: &Block, out: &mut HashSet<ValueId>) {
     out.extend(b.args.iter().copied());
     for op in &b.ops {
         out.extend(op.results.iter().copied());

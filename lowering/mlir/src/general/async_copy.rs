@@ -90,6 +90,27 @@ pub(super) fn candidates(k: &Kernel) -> (HashMap<ValueId, Deferred>, HashMap<Val
     (loads, transposed)
 }
 
+/// Whether dot `a @ b`'s operand tiles can be copied in whole: a plain wgmma pair, no K groups,
+/// rows a power of two (an atom taller than the tile, 64 rows for A and 8 for B, repeats them),
+/// K a power of two holding at least one wgmma step and whole 16-byte chunks.
+pub(super) fn whole_tiles(k: &Kernel, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
+    let (Some(ta), Some(tb)) = (k.ty(a).as_tile(), k.ty(bv).as_tile()) else {
+        return (false, false);
+    };
+    let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
+    let kstep = match (ta.dtype, tb.dtype) {
+        (DType::BF16, DType::BF16) | (DType::F16, DType::F16) => 16,
+        (x, y) if fp8(x) && fp8(y) => 32,
+        (DType::I8, DType::I8) => 32,
+        _ => return (false, false),
+    };
+    let kk = ta.shape[1];
+    let eb = elem_bytes(ta.dtype);
+    let k_ok = !grouped && kk.is_power_of_two() && kk >= kstep && (kk * eb).is_multiple_of(16);
+    let (m, n) = (ta.shape[0], tb.shape[1]);
+    (k_ok && m.is_power_of_two(), k_ok && n.is_power_of_two())
+}
+
 impl<'c> Gen<'c, '_> {
     /// The deferred load behind dot operand `v` (`v` itself, or the load under its transpose).
     pub(super) fn deferred_of(&self, v: ValueId) -> Option<ValueId> {
@@ -112,35 +133,55 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// Copy the `[rows, kk]` tile of deferred load `l` into the K-major swizzled staging tile at
-    /// `region` bytes from `base` (`cp.async`, 16 bytes per copy, zero-filled out of bounds), or,
-    /// when the tensor's rows or the tile's K start are not 16-byte aligned at run time, through
-    /// registers as an ordinary load. Ends with the copies complete (this thread's).
+    /// `region` bytes from `base` (see [`Self::issue_tile`]), and wait for this thread's copies.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn stage_async(
         &mut self,
         b: &Block<'c>,
         l: ValueId,
-        (rows, kk, eb): (u32, u32, u32),
+        shape: (u32, u32, u32),
         sw: u32,
         region: u32,
         base: V,
         span: Span,
     ) -> Result<(), LoweringError> {
         let d = self.pending.remove(&l).ok_or_else(|| ice("deferred load"))?;
-        let Index::Range { start: r0, .. } = d.access.index[0] else {
-            return Err(ice("deferred load index"));
-        };
-        let Index::Range { start: k0, .. } = d.access.index[1] else {
-            return Err(ice("deferred load index"));
-        };
-        let ParamKind::Tensor { ty, .. } = &self.k.param(d.access.tensor).kind else {
+        let (r0, k0) = tile_starts(&d.access)?;
+        let (r0, k0) = (self.scalar(r0)?, self.scalar(k0)?);
+        self.issue_tile(b, &d.access, (r0, k0), shape, sw, (region, base), true, span)
+    }
+
+    /// Copy the `[rows, kk]` tile of `access` starting at row `r0`, K `k0` into the K-major
+    /// swizzled staging tile at `region` bytes from `base`: `cp.async`, 16 bytes per copy,
+    /// zero-filled out of bounds, or, when the tensor's rows or the tile's K start are not 16-byte
+    /// aligned at run time, element by element through registers. `complete`: commit the copies
+    /// and wait for them; else the caller commits them as one group (the ring).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn issue_tile(
+        &self,
+        b: &Block<'c>,
+        access: &Access,
+        (r0, k0): (V, V),
+        (rows, kk, eb): (u32, u32, u32),
+        sw: u32,
+        (region, base): (u32, V),
+        complete: bool,
+        span: Span,
+    ) -> Result<(), LoweringError> {
+        let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
             return Err(ice("deferred load of a scalar"));
         };
+        // Staging rows past the tile's own (an atom taller than the tile) repeat its rows.
+        let Index::Range { size: real_rows, .. } = access.index[0] else {
+            return Err(ice("deferred load index"));
+        };
+        if !real_rows.is_power_of_two() || !rows.is_multiple_of(real_rows) {
+            return Err(ice("deferred tile rows do not divide the staging rows"));
+        }
         let dims = self.dims(b, &ty.dims, span)?;
-        let (r0, k0) = (self.scalar(r0)?, self.scalar(k0)?);
         let gbase = *self
             .tensors
-            .get(&d.access.tensor)
+            .get(&access.tensor)
             .ok_or_else(|| ice("tensor pointer"))?;
         let m = &self.m;
         let c64 = |b: &Block<'c>, x: i64| m.const_int(b, x, 64);
@@ -160,51 +201,36 @@ impl<'c> Gen<'c, '_> {
         let tid = self.tid(b)?;
         // Unaligned at run time: the same chunks, element by element through registers (one
         // element live at a time, so the fallback costs no registers).
-        let this = &*self;
         let dims = &dims;
-        this.m.if_(
-            b,
-            aligned,
-            &[],
-            |tb| {
-                this.copy_chunks(
-                    tb,
-                    (gbase, r0, k0, dims),
-                    tid,
-                    (rows, kk, eb),
-                    sw,
-                    region,
-                    base,
-                    true,
-                )?;
-                Ok(vec![])
-            },
-            |eb_| {
-                this.copy_chunks(
-                    eb_,
-                    (gbase, r0, k0, dims),
-                    tid,
-                    (rows, kk, eb),
-                    sw,
-                    region,
-                    base,
-                    false,
-                )?;
-                Ok(vec![])
-            },
-        )?;
+        let chunks = |blk: &Block<'c>, asynchronous: bool| -> Result<Vec<V>, LoweringError> {
+            self.copy_chunks(
+                blk,
+                (gbase, r0, k0, dims),
+                tid,
+                (rows, real_rows, kk, eb),
+                sw,
+                region,
+                base,
+                asynchronous,
+            )?;
+            if asynchronous && complete {
+                self.m.async_commit_wait(blk, 0)?;
+            }
+            Ok(vec![])
+        };
+        m.if_(b, aligned, &[], |tb| chunks(tb, true), |eb_| chunks(eb_, false))?;
         Ok(())
     }
 
     /// Copy one `[rows, kk]` tile in 16-byte chunks of K, round-robin over the CTA's threads:
-    /// `cp.async` copies, committed and waited for, or (`asynchronous` false) element by element.
+    /// `cp.async` copies (not committed), or (`asynchronous` false) element by element.
     #[allow(clippy::too_many_arguments)]
     fn copy_chunks(
         &self,
         tb: &Block<'c>,
         (gbase, r0, k0, dims): (V, V, V, &[V]),
         tid: V,
-        (rows, kk, eb): (u32, u32, u32),
+        (rows, real_rows, kk, eb): (u32, u32, u32, u32),
         sw: u32,
         region: u32,
         base: V,
@@ -223,8 +249,14 @@ impl<'c> Gen<'c, '_> {
                 let ch = m.bin(cb, "arith.remui", idx, c(cpr)?)?;
                 let kel = m.bin(cb, "arith.muli", ch, c(16 / eb)?)?;
                 let dst = self.swizzled(cb, row, kel, rows, sw, eb, region, base)?;
-                // Global element (r0 + row, k0 + kel); the bytes left in its row, clamped to 16.
-                let row64 = m.conv(cb, "arith.extui", row, m.i(64))?;
+                // Global element (r0 + row mod real_rows, k0 + kel); the bytes left in its row,
+                // clamped to 16.
+                let trow = if real_rows < rows {
+                    m.bin(cb, "arith.andi", row, c(real_rows - 1)?)?
+                } else {
+                    row
+                };
+                let row64 = m.conv(cb, "arith.extui", trow, m.i(64))?;
                 let kel64 = m.conv(cb, "arith.extui", kel, m.i(64))?;
                 let gr = m.bin(cb, "arith.addi", r0, row64)?;
                 let gk = m.bin(cb, "arith.addi", k0, kel64)?;
@@ -287,18 +319,14 @@ impl<'c> Gen<'c, '_> {
                 m.if_(tb, inb, &[], copy, |_| Ok(vec![]))?;
             }
         }
-        if !asynchronous {
-            return Ok(());
-        }
-        m.op(tb, "nvvm.cp.async.commit.group", &[], &[], &[], Vec::new())?;
-        m.op(
-            tb,
-            "nvvm.cp.async.wait.group",
-            &[],
-            &[],
-            &[m.attr("n", m.int_attr(32, 0))],
-            Vec::new(),
-        )?;
         Ok(())
+    }
+}
+
+/// The row and K starts of a deferred load's two range indices.
+pub(super) fn tile_starts(access: &Access) -> Result<(ValueId, ValueId), LoweringError> {
+    match access.index[..] {
+        [Index::Range { start: r0, .. }, Index::Range { start: k0, .. }] => Ok((r0, k0)),
+        _ => Err(ice("deferred load index")),
     }
 }

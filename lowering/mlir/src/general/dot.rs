@@ -25,7 +25,12 @@ impl<'c> Gen<'c, '_> {
         let grouped = self.group_size(a, bv);
         // Operands whose load the dot issues as cp.async copies: a plain wgmma pair, whole
         // (unpadded) tiles, K at least one wgmma step.
-        let (async_a, async_b) = self.async_operands(a, bv, grouped.is_some());
+        // A dot streaming through a ring (`ring`) copies both operands there, ahead of time.
+        let ring = self.rings.get(&a).cloned();
+        let (async_a, async_b) = match ring {
+            Some(_) => (true, true),
+            None => self.async_operands(a, bv, grouped.is_some()),
+        };
         if !async_a {
             self.materialize(b, a, span)?;
         }
@@ -96,51 +101,62 @@ impl<'c> Gen<'c, '_> {
         } else {
             0
         };
-        self.scratch_bytes = self.scratch_bytes.max((a_bytes + b_bytes + table_bytes) as u64);
-        let base = self.scratch(b)?;
-        self.m.barrier(b)?;
-        if pk < kp {
-            // K past the tile must contribute nothing: zero both staging tiles first.
-            let z = self.m.const_int(b, 0, 32)?;
-            let tid = self.tid(b)?;
-            let words = (a_bytes + b_bytes) / 4;
-            let threads = self.cta.threads();
-            for w in 0..words.div_ceil(threads) {
-                let off = self.m.const_int(b, (w * threads) as i64, 32)?;
-                let idx = self.m.bin(b, "arith.addi", off, tid)?;
-                let lim = self.m.const_int(b, words as i64, 32)?;
-                let inb = self.m.cmp(b, false, 2, idx, lim)?;
-                let four = self.m.const_int(b, 4, 32)?;
-                let byte = self.m.bin(b, "arith.muli", idx, four)?;
-                let b64 = self.m.conv(b, "arith.extui", byte, self.m.i(64))?;
-                let m = &self.m;
-                m.if_(
-                    b,
-                    inb,
-                    &[],
-                    |tb| {
-                        let p = m.gep(tb, base, b64, m.i(8))?;
-                        m.store(tb, z, p).map(|_| vec![])
-                    },
-                    |_| Ok(vec![]),
-                )?;
+        let base = match &ring {
+            Some(r) => {
+                if r.a_bytes() != a_bytes || r.sw != sw || r.rows != [mm, nn] {
+                    return Err(ice("the ring's stage does not hold this dot's operand tiles"));
+                }
+                self.ring_step(b, r, span)?
             }
-            self.m.barrier(b)?;
-        }
-        // Stage: element (row, k) of an R-row operand at slab (k*eb / sw), row, swizzled 16-byte chunk.
-        let (la, lb) = (self.layout_of(a)?.clone(), self.layout_of(bv)?.clone());
-        match self.deferred_of(a) {
-            Some(l) if async_a => self.stage_async(b, l, (mm, kk, eb), sw, 0, base, span)?,
-            _ => self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base)?,
-        }
-        match self.deferred_of(bv) {
-            Some(l) if async_b => self.stage_async(b, l, (nn, kk, eb), sw, a_bytes, base, span)?,
-            _ => self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, a_bytes, base)?,
-        }
-        if grouped.is_some() {
-            self.scale_table(b, a, 1, group, ngroups, base, tables)?;
-            self.scale_table(b, bv, 0, group, ngroups, base, tables + mm * ngroups * 4)?;
-        }
+            None => {
+                self.scratch_bytes = self.scratch_bytes.max((a_bytes + b_bytes + table_bytes) as u64);
+                let base = self.scratch(b)?;
+                self.m.barrier(b)?;
+                if pk < kp {
+                    // K past the tile must contribute nothing: zero both staging tiles first.
+                    let z = self.m.const_int(b, 0, 32)?;
+                    let tid = self.tid(b)?;
+                    let words = (a_bytes + b_bytes) / 4;
+                    let threads = self.cta.threads();
+                    for w in 0..words.div_ceil(threads) {
+                        let off = self.m.const_int(b, (w * threads) as i64, 32)?;
+                        let idx = self.m.bin(b, "arith.addi", off, tid)?;
+                        let lim = self.m.const_int(b, words as i64, 32)?;
+                        let inb = self.m.cmp(b, false, 2, idx, lim)?;
+                        let four = self.m.const_int(b, 4, 32)?;
+                        let byte = self.m.bin(b, "arith.muli", idx, four)?;
+                        let b64 = self.m.conv(b, "arith.extui", byte, self.m.i(64))?;
+                        let m = &self.m;
+                        m.if_(
+                            b,
+                            inb,
+                            &[],
+                            |tb| {
+                                let p = m.gep(tb, base, b64, m.i(8))?;
+                                m.store(tb, z, p).map(|_| vec![])
+                            },
+                            |_| Ok(vec![]),
+                        )?;
+                    }
+                    self.m.barrier(b)?;
+                }
+                // Stage: element (row, k) of an R-row operand at slab (k*eb / sw), row, swizzled 16-byte chunk.
+                let (la, lb) = (self.layout_of(a)?.clone(), self.layout_of(bv)?.clone());
+                match self.deferred_of(a) {
+                    Some(l) if async_a => self.stage_async(b, l, (mm, kk, eb), sw, 0, base, span)?,
+                    _ => self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base)?,
+                }
+                match self.deferred_of(bv) {
+                    Some(l) if async_b => self.stage_async(b, l, (nn, kk, eb), sw, a_bytes, base, span)?,
+                    _ => self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, a_bytes, base)?,
+                }
+                if grouped.is_some() {
+                    self.scale_table(b, a, 1, group, ngroups, base, tables)?;
+                    self.scale_table(b, bv, 0, group, ngroups, base, tables + mm * ngroups * 4)?;
+                }
+                base
+            }
+        };
         self.m.op(
             b,
             "nvvm.fence.proxy",
@@ -195,18 +211,24 @@ impl<'c> Gen<'c, '_> {
         let nw = nn.min(256);
         let col_bits = (nn / 8).trailing_zeros();
         let (scaled_a, scaled_b) = (self.is_scaled(a), self.is_scaled(bv));
+        // The (64-row block, column block) chains of one K group. Chains that accumulate in place
+        // are all issued before one wait, so the tensor cores run them back to back; a promoted
+        // chain's partial needs its own registers until it is added, so those wait one by one
+        // (two partials at once would spill).
+        let blocks: Vec<(u32, u32)> = (0..mm / group_rows)
+            .flat_map(|mi| (0..nn / nw).map(move |nj| (mi, nj)))
+            .collect();
+        let batch = if promote { 1 } else { blocks.len() };
+        let nregs = nw / 2;
+        let idx = |mi: u32, nj: u32, i: u32| -> usize {
+            ((i & 3) | ((nj * (nw / 8) + (i >> 2)) << 2) | (mi << (2 + col_bits))) as usize
+        };
+        let st = melior::dialect::llvm::r#type::r#struct(self.m.ctx, &vec![acc_et; nregs as usize], false);
         for j in 0..ngroups {
-            for mi in 0..mm / group_rows {
-                for nj in 0..nn / nw {
-                    let nregs = nw / 2;
-                    let idx = |i: u32| -> usize {
-                        ((i & 3) | ((nj * (nw / 8) + (i >> 2)) << 2) | (mi << (2 + col_bits))) as usize
-                    };
-                    let st = melior::dialect::llvm::r#type::r#struct(
-                        self.m.ctx,
-                        &vec![acc_et; nregs as usize],
-                        false,
-                    );
+            for chunk in blocks.chunks(batch) {
+                let mut chains = Vec::new();
+                for &(mi, nj) in chunk {
+                    let idx = |i: u32| idx(mi, nj, i);
                     let mut cur = self.m.op1(b, "llvm.mlir.undef", &[], st, &[])?;
                     for i in 0..nregs {
                         cur = self.m.op1(
@@ -276,22 +298,26 @@ impl<'c> Gen<'c, '_> {
                             ],
                         )?;
                     }
-                    self.m.op(
-                        b,
-                        "nvvm.wgmma.commit.group.sync.aligned",
-                        &[],
-                        &[],
-                        &[],
-                        Vec::new(),
-                    )?;
-                    self.m.op(
-                        b,
-                        "nvvm.wgmma.wait.group.sync.aligned",
-                        &[],
-                        &[],
-                        &[self.m.attr("group", self.m.int_attr(64, 0))],
-                        Vec::new(),
-                    )?;
+                    chains.push(cur);
+                }
+                self.m.op(
+                    b,
+                    "nvvm.wgmma.commit.group.sync.aligned",
+                    &[],
+                    &[],
+                    &[],
+                    Vec::new(),
+                )?;
+                self.m.op(
+                    b,
+                    "nvvm.wgmma.wait.group.sync.aligned",
+                    &[],
+                    &[],
+                    &[self.m.attr("group", self.m.int_attr(64, 0))],
+                    Vec::new(),
+                )?;
+                for (&(mi, nj), cur) in chunk.iter().zip(chains) {
+                    let idx = |i: u32| idx(mi, nj, i);
                     for i in 0..nregs {
                         let part = self.m.op1(
                             b,
@@ -349,27 +375,13 @@ impl<'c> Gen<'c, '_> {
         Ok(regs)
     }
 
-    /// Which operands the dot copies in itself (`async_copy`): deferred loads of a plain
-    /// wgmma pair whose tiles need no padding (rows a power of two, at least 64 for A and 8 for B;
-    /// K a power of two holding at least one wgmma step and whole 16-byte chunks).
+    /// Which operands the dot copies in itself (`async_copy`): deferred loads whose tiles
+    /// [`async_copy::whole_tiles`] allows.
     fn async_operands(&self, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
-        let (Some(ta), Some(tb)) = (self.k.ty(a).as_tile(), self.k.ty(bv).as_tile()) else {
-            return (false, false);
-        };
-        let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
-        let kstep = match (ta.dtype, tb.dtype) {
-            (DType::BF16, DType::BF16) | (DType::F16, DType::F16) => 16,
-            (x, y) if fp8(x) && fp8(y) => 32,
-            (DType::I8, DType::I8) => 32,
-            _ => return (false, false),
-        };
-        let kk = ta.shape[1];
-        let eb = elem_bytes(ta.dtype);
-        let k_ok = !grouped && kk.is_power_of_two() && kk >= kstep && (kk * eb).is_multiple_of(16);
-        let (m, n) = (ta.shape[0], tb.shape[1]);
+        let (wa, wb) = async_copy::whole_tiles(self.k, a, bv, grouped);
         (
-            k_ok && self.deferred_of(a).is_some() && m.is_power_of_two() && m >= 64,
-            k_ok && self.deferred_of(bv).is_some() && n.is_power_of_two() && n >= 8,
+            wa && self.deferred_of(a).is_some(),
+            wb && self.deferred_of(bv).is_some(),
         )
     }
 

@@ -334,6 +334,21 @@ impl<'c> Mlir<'c> {
         }
     }
 
+    /// Commit this thread's outstanding `cp.async` copies as one group, then wait until at most
+    /// `pending` groups are still in flight.
+    pub fn async_commit_wait(&self, b: &Block<'c>, pending: u32) -> Result<(), LoweringError> {
+        self.op(b, "nvvm.cp.async.commit.group", &[], &[], &[], Vec::new())?;
+        self.op(
+            b,
+            "nvvm.cp.async.wait.group",
+            &[],
+            &[],
+            &[self.attr("n", self.int_attr(32, pending as i64))],
+            Vec::new(),
+        )?;
+        Ok(())
+    }
+
     pub fn barrier(&self, b: &Block<'c>) -> Result<(), LoweringError> {
         self.op(b, "nvvm.barrier0", &[], &[], &[], Vec::new())?;
         Ok(())

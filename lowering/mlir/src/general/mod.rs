@@ -15,16 +15,18 @@
 //!   through shared memory;
 //! - loads and stores: one masked access per register at a 64-bit offset (tensors may exceed 2^31
 //!   elements); stores and atomics only from each element's owner;
-//! - `for`/`if`: `scf` with every register of every carried tile as an iteration argument.
+//! - `for`/`if`: `scf` with every register of every carried tile as an iteration argument;
+//! - `dot`: wgmma from operands staged in swizzled shared memory (general/dot.rs); loads that only
+//!   feed a dot are copied there by `cp.async` (general/async_copy.rs), several iterations ahead
+//!   through a ring when the dot is in a loop (general/ring.rs).
 //!
-//! Not lowered yet, refused per op with the reason: `dot` (general wgmma from the distributed
-//! level is the next step; GEMM-shaped kernels use the Hopper mainloop), `quantize`/`dequant`,
-//! scaled and packed FP4 tensors.
+//! What a target cannot do is refused per op, at its span, with the reason (`refuse_unlowered`).
 
 mod align;
 mod async_copy;
 mod dot;
 mod mlir;
+mod ring;
 mod scaled;
 
 use crate::abi;
@@ -102,6 +104,12 @@ struct Gen<'c, 'k> {
     transposed: HashMap<ValueId, ValueId>,
     /// Deferred loads not issued yet.
     pending: HashMap<ValueId, async_copy::Deferred>,
+    /// Dots whose operands stream through a shared-memory ring, by their A load (`ring`).
+    rings: HashMap<ValueId, ring::Ring>,
+    /// Bytes of shared memory the rings take, before the scratch buffer.
+    ring_bytes: u32,
+    /// Lowered `(lo, hi, step)` of each loop holding a ring, by induction variable.
+    loop_bounds: HashMap<ValueId, (V, V, V)>,
 }
 
 fn unsupported(what: impl Into<String>, span: Span) -> LoweringError {
@@ -197,6 +205,13 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
     let lane = m.bin(&entry, "arith.andi", tid, c31)?;
     let warp = m.bin(&entry, "arith.shrui", tid, c5)?;
     let (deferrable, transposed) = async_copy::candidates(kernel);
+    let (rings, ring_bytes) = ring::plan(
+        kernel,
+        &deferrable,
+        &transposed,
+        opts.stages,
+        opts.max_shared_bytes,
+    );
     let mut g = Gen {
         m,
         k: kernel,
@@ -218,6 +233,9 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
         deferrable,
         transposed,
         pending: HashMap::new(),
+        rings,
+        ring_bytes,
+        loop_bounds: HashMap::new(),
     };
     // Every layout's lane/warp coordinate part, once, at entry (dominates every use).
     let mut layouts: Vec<LinearLayout> = Vec::new();
@@ -259,7 +277,8 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
         .add_regions([region])
         .build()
         .map_err(|e| ice(format!("llvm.func: {e}")))?;
-    if g.scratch_bytes > 0 {
+    let shared_bytes = g.scratch_bytes + u64::from(g.ring_bytes);
+    if shared_bytes > 0 {
         // Dynamic shared memory (sized at launch from meta.json), so MMA staging may exceed the 48 KiB
         // static limit; the base is aligned to 1024 bytes at run time (swizzle atoms).
         let arr = melior::dialect::llvm::r#type::array(g.m.i(8), 0);
@@ -287,6 +306,15 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
             diagnostics: d,
         });
     }
+    // What the build report says about operands: the deepest ring, if any dot streams through one.
+    let ring_stages = g.rings.values().map(|r| r.stages).max().unwrap_or(0);
+    let operand_path = if g.mma.is_empty() {
+        String::new()
+    } else if ring_stages > 0 {
+        format!("cp.async ring of {ring_stages} stages in swizzled shared memory")
+    } else {
+        "registers staged to swizzled shared memory".into()
+    };
     let text = format!(
         "// Tessera: kernel `{}` for sm_90a, lowered per op from the distributed level ({} threads)\n{}",
         kernel.name,
@@ -300,8 +328,8 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
         mlir: text,
         abi: abi.slots,
         block: [threads, 1, 1],
-        dynamic_shared_bytes: if g.scratch_bytes > 0 {
-            u32::try_from(g.scratch_bytes + SCRATCH_ALIGN).map_err(|_| ice("shared memory size"))?
+        dynamic_shared_bytes: if shared_bytes > 0 {
+            u32::try_from(shared_bytes + SCRATCH_ALIGN).map_err(|_| ice("shared memory size"))?
         } else {
             0
         },
@@ -309,17 +337,9 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
         mma: MmaSummary {
             family: g.mma.first().cloned().unwrap_or_default(),
             per_k_tile: 0,
-            operand_a: if g.mma.is_empty() {
-                String::new()
-            } else {
-                "registers staged to swizzled shared memory".into()
-            },
-            operand_b: if g.mma.is_empty() {
-                String::new()
-            } else {
-                "registers staged to swizzled shared memory".into()
-            },
-            stages: 0,
+            operand_a: operand_path.clone(),
+            operand_b: operand_path.clone(),
+            stages: ring_stages,
             dequant: if g.mma.is_empty() {
                 "none (no dot)".into()
             } else {
@@ -329,8 +349,9 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
                 "per-op lowering from the distributed level".into()
             } else {
                 format!(
-                    "per-op lowering from the distributed level; wgmma: {}",
-                    g.mma.join(", ")
+                    "per-op lowering from the distributed level; wgmma: {}; operands: {}",
+                    g.mma.join(", "),
+                    operand_path
                 )
             }),
         },
@@ -762,6 +783,7 @@ impl<'c> Gen<'c, '_> {
                 let hi = self.m.select(b, pos, hi, lo)?;
                 let one = self.m.const_int(b, 1, 32)?;
                 let step = self.m.select(b, pos, step, one)?;
+                self.ring_prologue(b, body.args[0], (lo, hi, step), span)?;
                 let mut arg_types = vec![(self.m.i(32), self.m.loc)];
                 arg_types.extend(types.iter().map(|t| (*t, self.m.loc)));
                 let body_b = Block::new(&arg_types);
@@ -1486,7 +1508,6 @@ impl<'c> Gen<'c, '_> {
         m.bin(b, "arith.andi", inb, aligned)
     }
 
-    /// A pointer to byte `offset` of the shared scratch buffer.
     /// This thread's index in the CTA.
     pub(super) fn tid(&self, b: &Block<'c>) -> Result<V, LoweringError> {
         let c = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
@@ -1494,7 +1515,8 @@ impl<'c> Gen<'c, '_> {
         self.m.bin(b, "arith.ori", w, self.lane)
     }
 
-    fn scratch(&self, b: &Block<'c>) -> Result<V, LoweringError> {
+    /// The dynamic shared memory, aligned: the rings, then the scratch buffer.
+    fn shared_base(&self, b: &Block<'c>) -> Result<V, LoweringError> {
         let m = &self.m;
         let raw = m.op1(
             b,
@@ -1514,6 +1536,16 @@ impl<'c> Gen<'c, '_> {
         let delta = m.bin(b, "arith.subi", aligned, addr)?;
         let d64 = m.conv(b, "arith.extui", delta, m.i(64))?;
         m.gep(b, raw, d64, m.i(8))
+    }
+
+    /// The scratch buffer (reductions across warps, layout conversions, per-iteration staging).
+    fn scratch(&self, b: &Block<'c>) -> Result<V, LoweringError> {
+        let base = self.shared_base(b)?;
+        if self.ring_bytes == 0 {
+            return Ok(base);
+        }
+        let off = self.m.const_int(b, i64::from(self.ring_bytes), 64)?;
+        self.m.gep(b, base, off, self.m.i(8))
     }
 
     fn reduce(

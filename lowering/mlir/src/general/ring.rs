@@ -1,0 +1,297 @@
+//! Software pipelining of a loop's dot operands: a ring of shared-memory stages filled by
+//! `cp.async` copies several iterations ahead of the wgmma that reads them.
+//!
+//! A `dot` qualifies when it stands at the top level of a `for` body (it runs once per iteration)
+//! and both of its operands are loads the dot issues itself (`async_copy`: plain tiles of tensors
+//! the kernel never writes, copied whole), and the loads' tile starts are pure functions of the
+//! induction variable and of values from before the loop (`pipeline_loads::slice_of`: only ops
+//! that cannot fail). Then, with `S` stages of `[A tile | B tile]`, each swizzled as the
+//! descriptors expect:
+//! - before the loop: the tiles of iterations `lo`, `lo + step`, .., `lo + (S-2) step` (those below
+//!   `hi`) are issued into stages `0..S-1`, one commit group per iteration;
+//! - iteration `t` (`iv = lo + t step`): a barrier (every thread is done with iteration `t-1`'s
+//!   stage), the copies of iteration `t + S - 1` into that stage (if it runs), a commit, a wait
+//!   until at most `S - 1` groups are in flight (so iteration `t`'s group has landed), the proxy
+//!   fence and a barrier, then the wgmma chain reads stage `t mod S`.
+//!
+//! Meaning is unchanged: the copies read tensors nothing writes, at the coordinates the loads
+//! compute for that iteration (the same ops replayed at another induction value), and never for
+//! an iteration that does not run; a stage is overwritten only after the barrier that follows the
+//! last read of it. A dot that does not qualify stages its operands per iteration in the scratch
+//! buffer, as before.
+
+use super::*;
+use std::collections::{BTreeSet, HashSet};
+use tessera_passes::passes::pipeline_loads::{defined_inside, slice_of};
+
+/// Shared memory kept out of the rings' budget for the scratch buffer (reductions and layout
+/// conversions elsewhere in the kernel).
+const SCRATCH_RESERVE: u32 = 32 * 1024;
+
+/// One dot whose operands stream through a ring.
+#[derive(Clone)]
+pub(super) struct Ring {
+    /// The induction variable of the loop that holds the dot.
+    pub iv: ValueId,
+    /// The A load and the B load (under its transpose).
+    pub loads: [ValueId; 2],
+    /// Body ops (in program order) computing the loads' tile starts from the induction variable.
+    pub slice: Vec<Op>,
+    pub stages: u32,
+    /// Byte offset of stage 0 from the aligned dynamic shared-memory base.
+    pub offset: u32,
+    pub stage_bytes: u32,
+    /// A tile rows, B tile rows (N), K, element bytes, swizzle width in bytes.
+    pub rows: [u32; 2],
+    pub kk: u32,
+    pub eb: u32,
+    pub sw: u32,
+}
+
+impl Ring {
+    /// Bytes of the A tile in a stage (the B tile follows).
+    pub fn a_bytes(&self) -> u32 {
+        self.rows[0] * self.kk * self.eb
+    }
+}
+
+/// The rings of kernel `k` (keyed by the dot's A load) and the shared memory they take, in
+/// `max_shared` bytes less the scratch reserve; `stages` per ring where it fits, reduced to two,
+/// else the dot is left unpipelined.
+pub(super) fn plan(
+    k: &Kernel,
+    deferrable: &HashMap<ValueId, async_copy::Deferred>,
+    transposed: &HashMap<ValueId, ValueId>,
+    stages: u32,
+    max_shared: u32,
+) -> (HashMap<ValueId, Ring>, u32) {
+    let budget = max_shared.saturating_sub(SCRATCH_ALIGN as u32 + SCRATCH_RESERVE);
+    let mut rings = HashMap::new();
+    let mut used = 0u32;
+    let mut loops = Vec::new();
+    collect_loops(&k.body, &mut loops);
+    for body in loops {
+        let Some(&iv) = body.args.first() else {
+            continue;
+        };
+        let mut inside = HashSet::new();
+        defined_inside(body, &mut inside);
+        let def: HashMap<ValueId, usize> = body
+            .ops
+            .iter()
+            .enumerate()
+            .flat_map(|(i, o)| o.results.iter().map(move |r| (*r, i)))
+            .collect();
+        for op in &body.ops {
+            let OpKind::Dot { a, b, .. } = &op.kind else {
+                continue;
+            };
+            let Some(&bl) = transposed.get(b) else {
+                continue;
+            };
+            let (Some(da), Some(db)) = (deferrable.get(a), deferrable.get(&bl)) else {
+                continue;
+            };
+            if !def.contains_key(a) || !def.contains_key(&bl) {
+                continue;
+            }
+            if async_copy::whole_tiles(k, *a, *b, false) != (true, true) {
+                continue;
+            }
+            let mut slice = BTreeSet::new();
+            let starts_ok = [da, db].iter().all(|d| {
+                async_copy::tile_starts(&d.access).is_ok_and(|(r0, k0)| {
+                    [r0, k0]
+                        .iter()
+                        .all(|s| slice_of(*s, body, &def, &inside, &mut slice).is_ok())
+                })
+            });
+            if !starts_ok {
+                continue;
+            }
+            let (Some(ta), Some(tb)) = (k.ty(*a).as_tile(), k.ty(*b).as_tile()) else {
+                continue;
+            };
+            let (kk, eb) = (ta.shape[1], elem_bytes(ta.dtype));
+            // Staging rows: the wgmma atom's at least (64 for A, 8 for B), the tile's rows repeated.
+            let rows = [ta.shape[0].max(64), tb.shape[1].max(8)];
+            let stage_bytes = ((rows[0] + rows[1]) * kk * eb).next_multiple_of(1024);
+            let fit = budget.saturating_sub(used) / stage_bytes;
+            let s = stages.min(fit);
+            if s < 2 {
+                continue;
+            }
+            rings.insert(
+                *a,
+                Ring {
+                    iv,
+                    loads: [*a, bl],
+                    slice: slice.iter().map(|&i| body.ops[i].clone()).collect(),
+                    stages: s,
+                    offset: used,
+                    stage_bytes,
+                    rows,
+                    kk,
+                    eb,
+                    sw: (kk * eb).min(128),
+                },
+            );
+            used += s * stage_bytes;
+        }
+    }
+    (rings, used)
+}
+
+/// Every `for` body in `b`, outer loops first.
+fn collect_loops<'k>(b: &'k IrBlock, out: &mut Vec<&'k IrBlock>) {
+    for op in &b.ops {
+        if let OpKind::For { body, .. } = &op.kind {
+            out.push(body);
+        }
+        for inner in op.kind.blocks() {
+            collect_loops(inner, out);
+        }
+    }
+}
+
+impl<'c> Gen<'c, '_> {
+    /// Before the `for` whose induction variable is `iv` (bounds already lowered): fill the first
+    /// `S - 1` stages of each of its rings.
+    pub(super) fn ring_prologue(
+        &mut self,
+        b: &Block<'c>,
+        iv: ValueId,
+        (lo, hi, step): (V, V, V),
+        span: Span,
+    ) -> Result<(), LoweringError> {
+        let mut rings: Vec<Ring> = self.rings.values().filter(|r| r.iv == iv).cloned().collect();
+        if rings.is_empty() {
+            return Ok(());
+        }
+        rings.sort_by_key(|r| r.offset);
+        self.loop_bounds.insert(iv, (lo, hi, step));
+        // A stage may still be read by the wgmma of an earlier run of this loop (nested loops).
+        self.m.barrier(b)?;
+        for r in &rings {
+            for s in 0..r.stages - 1 {
+                let m = &self.m;
+                let sc = m.const_int(b, s as i64, 32)?;
+                let off = m.bin(b, "arith.muli", sc, step)?;
+                let it = m.bin(b, "arith.addi", lo, off)?;
+                let runs = m.cmp(b, false, 2, it, hi)?; // slt
+                self.ring_issue(b, r, (it, sc, runs), span)?;
+                self.m.async_commit_wait(b, r.stages - 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// In iteration `iv` of the ring's loop: prefetch iteration `iv + (S-1) step` into the stage
+    /// iteration `iv - step` used, wait for this iteration's copies, and return a pointer to this
+    /// iteration's stage. The caller fences and synchronises before the wgmma reads it.
+    pub(super) fn ring_step(&mut self, b: &Block<'c>, r: &Ring, span: Span) -> Result<V, LoweringError> {
+        for l in r.loads {
+            self.pending
+                .remove(&l)
+                .ok_or_else(|| ice("ring operand not deferred"))?;
+        }
+        let &(lo, hi, step) = self
+            .loop_bounds
+            .get(&r.iv)
+            .ok_or_else(|| ice("ring loop bounds"))?;
+        let iv = self.scalar(r.iv)?;
+        let m = &self.m;
+        let s = m.const_int(b, r.stages as i64, 32)?;
+        let rel = m.bin(b, "arith.subi", iv, lo)?;
+        let t = m.bin(b, "arith.divui", rel, step)?;
+        let cur = m.bin(b, "arith.remui", t, s)?;
+        let ahead = m.const_int(b, (r.stages - 1) as i64, 32)?;
+        let tn = m.bin(b, "arith.addi", t, ahead)?;
+        let next = m.bin(b, "arith.remui", tn, s)?;
+        let dist = m.bin(b, "arith.muli", ahead, step)?;
+        let it = m.bin(b, "arith.addi", iv, dist)?;
+        let runs = m.cmp(b, false, 2, it, hi)?; // slt
+        self.m.barrier(b)?;
+        self.ring_issue(b, r, (it, next, runs), span)?;
+        self.m.async_commit_wait(b, r.stages - 1)?;
+        self.stage_ptr(b, r, cur)
+    }
+
+    /// Issue (when `runs`) the copies of both operand tiles of iteration `it` into stage `stage`.
+    fn ring_issue(
+        &mut self,
+        b: &Block<'c>,
+        r: &Ring,
+        (it, stage, runs): (V, V, V),
+        span: Span,
+    ) -> Result<(), LoweringError> {
+        // The tile starts at `it`: the slice replayed with the induction variable bound to `it`
+        // (pure ops that cannot fail, so they run unconditionally), then the bindings restored.
+        let saved: Vec<(ValueId, Option<Val>)> = std::iter::once(r.iv)
+            .chain(r.slice.iter().flat_map(|o| o.results.iter().copied()))
+            .map(|v| (v, self.env.get(&v).cloned()))
+            .collect();
+        self.env.insert(r.iv, Val::Scalar(it));
+        let mut replayed = Ok(());
+        for op in &r.slice {
+            replayed = self.op(b, op);
+            if replayed.is_err() {
+                break;
+            }
+        }
+        let mut starts = Vec::new();
+        let mut accesses = Vec::new();
+        if replayed.is_ok() {
+            for l in r.loads {
+                let d = self.deferrable.get(&l).ok_or_else(|| ice("ring load"))?;
+                let (r0, k0) = async_copy::tile_starts(&d.access)?;
+                starts.push((self.scalar(r0)?, self.scalar(k0)?));
+                accesses.push(d.access.clone());
+            }
+        }
+        for (v, old) in saved {
+            match old {
+                Some(x) => self.env.insert(v, x),
+                None => self.env.remove(&v),
+            };
+        }
+        replayed?;
+        let base = self.stage_ptr(b, r, stage)?;
+        let this = &*self;
+        this.m.if_(
+            b,
+            runs,
+            &[],
+            |tb| {
+                for (i, (access, st)) in accesses.iter().zip(&starts).enumerate() {
+                    let region = if i == 0 { 0 } else { r.a_bytes() };
+                    this.issue_tile(
+                        tb,
+                        access,
+                        *st,
+                        (r.rows[i], r.kk, r.eb),
+                        r.sw,
+                        (region, base),
+                        false,
+                        span,
+                    )?;
+                }
+                Ok(vec![])
+            },
+            |_| Ok(vec![]),
+        )?;
+        Ok(())
+    }
+
+    /// A pointer to stage `stage` (i32) of ring `r`.
+    fn stage_ptr(&self, b: &Block<'c>, r: &Ring, stage: V) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let base = self.shared_base(b)?;
+        let sb = m.const_int(b, r.stage_bytes as i64, 32)?;
+        let off = m.bin(b, "arith.muli", stage, sb)?;
+        let first = m.const_int(b, r.offset as i64, 32)?;
+        let off = m.bin(b, "arith.addi", off, first)?;
+        let off = m.conv(b, "arith.extui", off, m.i(64))?;
+        m.gep(b, base, off, m.i(8))
+    }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Stage the per-op dot check for one short device call (see docs/GPU-TESTING.md):
+#   bash scripts/gpu-dots.sh        # here: runner, every corpus kernel whose dot is lowered per op,
+#                                   # and gemm_bf16 / gemm_fp8 built three ways
+#   device run: carry [".gpu"], command `bash .gpu/dots.sh`  -> $OUT/dots.txt, $OUT/peers.jsonl
+# Builds under .gpu/paths: <example>.sched (the Hopper fast schedule), .perop (per op, default
+# ring depth) and .perop-s3 (ring depth 3), so the ring depth is chosen from
+# numbers measured in one call, next to cuBLAS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf .gpu && mkdir -p .gpu/bin .gpu/conformance .gpu/paths
+cargo build --release -q -p tessera-runner -p tessera-cli
+cp target/release/tessera-runner .gpu/bin/ && strip .gpu/bin/tessera-runner 2>/dev/null || true
+T=target/release/tessera
+small() { case "$1" in N) echo 96;; K) echo 256;; S) echo 80;; BH|B|H) echo 2;; E) echo 4;; *) echo 70;; esac; }
+large() { case "$1" in M|T|P|R|G) echo 3000;; N) echo 2048;; K) echo 1024;; S) echo 1000;; BH) echo 16;; B|H) echo 4;; E) echo 8;; D) echo 128;; Z) echo 8;; *) echo 512;; esac; }
+: > .gpu/conformance/cases.txt
+for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
+  n=$(basename "$f" .tsr)
+  d=".gpu/conformance/$n"
+  "$T" build "$f" --target sm_90a -o "$d" > /dev/null 2>&1 || { rm -rf "$d"; continue; }
+  # Only kernels whose dot the per-op lowering emits (its report names the operand path).
+  grep -q "operands:" "$d/report.txt" || { rm -rf "$d"; continue; }
+  syms=$(sed -n 's/^  syms \[\(.*\)\]$/\1/p' "$d/kernel.tir" | head -1 | tr -d ' ')
+  s=""; l=""
+  IFS=, read -ra names <<<"$syms"
+  for x in "${names[@]}"; do [ "$x" = E1 ] && continue; [ -n "$x" ] && s="$s --dim $x=$(small "$x")" && l="$l --dim $x=$(large "$x")"; done
+  echo "$n|$s|$l" >> .gpu/conformance/cases.txt
+done
+for e in gemm_bf16 gemm_fp8; do
+  "$T" build "dsl_examples/$e.tsr" -o ".gpu/paths/$e.sched" > /dev/null
+  "$T" build "dsl_examples/$e.tsr" --no-schedules -o ".gpu/paths/$e.perop" > /dev/null
+  for s in 3; do "$T" build "dsl_examples/$e.tsr" --no-schedules --stages $s -o ".gpu/paths/$e.perop-s$s" > /dev/null; done
+done
+cp scripts/gpu/dots.sh scripts/gpu/peers.py .gpu/
+echo "staged $(wc -l < .gpu/conformance/cases.txt) per-op dot kernels, $(ls .gpu/paths | wc -l) path builds ($(du -sh .gpu | cut -f1))"
