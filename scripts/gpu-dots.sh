@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Stage the per-op dot check for one short device call (see docs/GPU-TESTING.md):
-#   bash scripts/gpu-dots.sh        # here: runner, every corpus kernel whose dot is lowered per op,
-#                                   # and gemm_bf16 / gemm_fp8 built three ways
+#   bash scripts/gpu-dots.sh        # here: runner, every corpus kernel whose dot is lowered per op
+#                                   # (built with --async-copies), gemm_bf16 / gemm_fp8 four ways
 #   device run: carry [".gpu"], command `bash .gpu/dots.sh`  -> $OUT/dots.txt, $OUT/peers.jsonl
-# Builds under .gpu/paths: <example>.sched (the Hopper fast schedule), .perop (per op, default
-# ring depth) and .perop-s3 (ring depth 3), so the ring depth is chosen from
+# Builds under .gpu/paths: <example>.sched (the Hopper fast schedule), .perop (per op,
+# --async-copies, default ring depth), .perop-s3 (ring depth 3) and .perop-regs (per op, operands
+# staged from registers: today's default), so the ring is judged, and its depth chosen, from
 # numbers measured in one call, next to cuBLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ large() { case "$1" in M|T|P|R|G) echo 3000;; N) echo 2048;; K) echo 1024;; S) e
 for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
   n=$(basename "$f" .tsr)
   d=".gpu/conformance/$n"
-  "$T" build "$f" --target sm_90a -o "$d" > /dev/null 2>&1 || { rm -rf "$d"; continue; }
+  "$T" build "$f" --target sm_90a --async-copies -o "$d" > /dev/null 2>&1 || { rm -rf "$d"; continue; }
   # Only kernels whose dot the per-op lowering emits (its report names the operand path).
   grep -q "operands:" "$d/report.txt" || { rm -rf "$d"; continue; }
   syms=$(sed -n 's/^  syms \[\(.*\)\]$/\1/p' "$d/kernel.tir" | head -1 | tr -d ' ')
@@ -29,8 +30,9 @@ for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
 done
 for e in gemm_bf16 gemm_fp8; do
   "$T" build "dsl_examples/$e.tsr" -o ".gpu/paths/$e.sched" > /dev/null
-  "$T" build "dsl_examples/$e.tsr" --no-schedules -o ".gpu/paths/$e.perop" > /dev/null
-  for s in 3; do "$T" build "dsl_examples/$e.tsr" --no-schedules --stages $s -o ".gpu/paths/$e.perop-s$s" > /dev/null; done
+  "$T" build "dsl_examples/$e.tsr" --no-schedules --async-copies -o ".gpu/paths/$e.perop" > /dev/null
+  "$T" build "dsl_examples/$e.tsr" --no-schedules --async-copies --stages 3 -o ".gpu/paths/$e.perop-s3" > /dev/null
+  "$T" build "dsl_examples/$e.tsr" --no-schedules -o ".gpu/paths/$e.perop-regs" > /dev/null
 done
 cp scripts/gpu/dots.sh scripts/gpu/peers.py .gpu/
 echo "staged $(wc -l < .gpu/conformance/cases.txt) per-op dot kernels, $(ls .gpu/paths | wc -l) path builds ($(du -sh .gpu | cut -f1))"

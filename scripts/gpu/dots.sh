@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine (staged by scripts/gpu-dots.sh), most important first so that a call cut short
-# still reports: gemm_bf16 / gemm_fp8 built per op (ring depth 4 and 3) validated at a partial and
+# still reports: gemm_bf16 / gemm_fp8 built per op with --async-copies (ring depth 4 and 3) validated at a partial and
 # at 4096^3 and benchmarked next to the fast schedule, cuBLAS at the same shapes (peers.py), then
 # every corpus kernel whose dot is lowered per op (ring kernels at a partial and a large shape,
 # memcheck on two; the rest at the partial shape). Writes $OUT/dots.txt and $OUT/peers.jsonl.

@@ -54,6 +54,11 @@ pub struct LoweringOptions {
     /// they implement exactly. Off: every kernel is lowered per op (`tessera build
     /// --no-schedules`), which is how the GPU scripts compare the two paths in one call.
     pub schedules: bool,
+    /// Per-op dots: loads that only feed a dot are copied by the dot with `cp.async`, through a
+    /// ring of `stages` across loop iterations where the dot is in a loop, and in-place wgmma
+    /// chains share one wait (general/async_copy.rs, general/ring.rs). Off by default until the
+    /// H200 validates it (scripts/gpu-dots.sh); off, operands are staged from registers.
+    pub async_copies: bool,
 }
 
 impl Default for LoweringOptions {
@@ -63,6 +68,7 @@ impl Default for LoweringOptions {
             max_shared_bytes: SM90_MAX_DYNAMIC_SMEM,
             fp8_fast_accum: false,
             schedules: true,
+            async_copies: false,
         }
     }
 }

@@ -51,6 +51,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
             stages: knobs.stages,
             fp8_fast_accum: knobs.fp8_fast_accum,
             schedules: knobs.schedules,
+            async_copies: knobs.async_copies,
             ..LoweringOptions::default()
         },
         ptxas: if knobs.ptxas {

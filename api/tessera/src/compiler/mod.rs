@@ -71,6 +71,9 @@ pub struct Knobs {
     /// sm_90a: let the Hopper fast schedules take the kernels they implement (`--no-schedules`
     /// turns them off and lowers every kernel per op).
     pub schedules: bool,
+    /// sm_90a per-op dots: copy operand loads with `cp.async` through a multi-stage ring
+    /// (`--async-copies`; off until validated on hardware, see docs/GPU-TESTING.md).
+    pub async_copies: bool,
     /// Run ptxas on NVIDIA PTX when it can be found.
     pub ptxas: bool,
     pub emit: Option<Emit>,
@@ -82,6 +85,7 @@ impl Default for Knobs {
             stages: 4,
             fp8_fast_accum: false,
             schedules: true,
+            async_copies: false,
             ptxas: true,
             emit: None,
         }

@@ -73,6 +73,11 @@ pub struct Args {
     /// mainloop and the FA attention), e.g. to compare the two paths' speed.
     #[arg(long)]
     no_schedules: bool,
+    /// sm_90a, experimental: per-op dots copy their operand loads with `cp.async` through a
+    /// multi-stage shared-memory ring (`--stages` deep) and batch their wgmma waits. Not yet
+    /// validated on hardware, hence off by default.
+    #[arg(long)]
+    async_copies: bool,
     #[command(flatten)]
     pipeline: PipelineFlags,
 }
@@ -116,6 +121,7 @@ pub fn main(args: Args) -> ExitCode {
             stages: args.stages,
             fp8_fast_accum: args.fp8_fast_accum,
             schedules: !args.no_schedules,
+            async_copies: args.async_copies,
             ptxas: !args.no_ptxas,
             emit: args.emit.map(|e| match e {
                 EmitArg::Mlir => tessera::compiler::Emit::Mlir,

@@ -218,7 +218,11 @@ impl<'c> Gen<'c, '_> {
         let blocks: Vec<(u32, u32)> = (0..mm / group_rows)
             .flat_map(|mi| (0..nn / nw).map(move |nj| (mi, nj)))
             .collect();
-        let batch = if promote { 1 } else { blocks.len() };
+        let batch = if promote || !self.batch_chains {
+            1
+        } else {
+            blocks.len()
+        };
         let nregs = nw / 2;
         let idx = |mi: u32, nj: u32, i: u32| -> usize {
             ((i & 3) | ((nj * (nw / 8) + (i >> 2)) << 2) | (mi << (2 + col_bits))) as usize

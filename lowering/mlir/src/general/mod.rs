@@ -104,6 +104,8 @@ struct Gen<'c, 'k> {
     transposed: HashMap<ValueId, ValueId>,
     /// Deferred loads not issued yet.
     pending: HashMap<ValueId, async_copy::Deferred>,
+    /// In-place wgmma chains of a dot share one wait (`LoweringOptions::async_copies`).
+    batch_chains: bool,
     /// Dots whose operands stream through a shared-memory ring, by their A load (`ring`).
     rings: HashMap<ValueId, ring::Ring>,
     /// Bytes of shared memory the rings take, before the scratch buffer.
@@ -204,7 +206,11 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
     let c5 = m.const_int(&entry, cta.lane_bits as i64, 32)?;
     let lane = m.bin(&entry, "arith.andi", tid, c31)?;
     let warp = m.bin(&entry, "arith.shrui", tid, c5)?;
-    let (deferrable, transposed) = async_copy::candidates(kernel);
+    let (deferrable, transposed) = if opts.async_copies {
+        async_copy::candidates(kernel)
+    } else {
+        (HashMap::new(), HashMap::new())
+    };
     let (rings, ring_bytes) = ring::plan(
         kernel,
         &deferrable,
@@ -233,6 +239,7 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
         deferrable,
         transposed,
         pending: HashMap::new(),
+        batch_chains: opts.async_copies,
         rings,
         ring_bytes,
         loop_bounds: HashMap::new(),

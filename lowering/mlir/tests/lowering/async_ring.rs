@@ -1,0 +1,139 @@
+//! `--async-copies` (experimental, off by default): per-op dots copy their operand loads with
+//! `cp.async`, through a multi-stage ring when the dot is in a loop. These tests check what is
+//! emitted and when; the H200 validates it (scripts/gpu-dots.sh).
+
+use std::path::Path;
+use tessera_lowering_mlir::{LoweringOptions, lower_sm90a};
+
+fn piped_src(name: &str, src: &str) -> tessera_ir::Kernel {
+    let (m, d) = tessera_check::check_source(name, src.as_bytes());
+    let mut m = m.unwrap_or_else(|| panic!("{name}: {d:?}"));
+    let caps = tessera_passes::TargetCaps::lookup("sm_90a").unwrap();
+    tessera_passes::run_pipeline(&mut m, caps, &Default::default(), &mut std::io::sink()).unwrap();
+    m.kernels.pop().unwrap()
+}
+
+fn example(rel: &str) -> tessera_ir::Kernel {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
+    piped_src(rel, &std::fs::read_to_string(&path).unwrap())
+}
+
+fn per_op(stages: u32, async_copies: bool) -> LoweringOptions {
+    LoweringOptions {
+        stages,
+        schedules: false,
+        async_copies,
+        ..LoweringOptions::default()
+    }
+}
+
+/// `nvvm.cp.async.wait.group` operations and their `n`, in order.
+fn waits(mlir: &str) -> Vec<String> {
+    mlir.lines()
+        .filter(|l| l.contains("nvvm.cp.async.wait.group"))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn a_gemm_loop_streams_its_operands_through_a_ring_of_the_requested_depth() {
+    let k = example("dsl_examples/gemm_bf16.tsr");
+    for stages in [2u32, 3, 4] {
+        let l = lower_sm90a(&k, &per_op(stages, true)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(l.mlir.contains("per op"), "not the per-op lowering");
+        assert_eq!(l.mma.stages, stages);
+        assert!(l.mma.operand_a.contains(&format!("ring of {stages} stages")), "{}", l.mma.operand_a);
+        // S - 1 prologue groups and one per iteration, each followed by a wait that leaves the
+        // S - 1 youngest groups in flight.
+        let w = waits(&l.mlir);
+        assert_eq!(w.len(), stages as usize, "{w:?}");
+        assert!(w.iter().all(|x| x.ends_with(&format!("group {}", stages - 1))), "{w:?}");
+        // 128x64 A and 128x64 B bf16 tiles per stage, plus the 1 KiB alignment slack.
+        let stage = 2 * 128 * 64 * 2;
+        assert!(l.dynamic_shared_bytes >= stages * stage + 1024, "{}", l.dynamic_shared_bytes);
+    }
+}
+
+#[test]
+fn off_by_default_the_operands_are_staged_from_registers() {
+    let k = example("dsl_examples/gemm_bf16.tsr");
+    let l = lower_sm90a(&k, &per_op(4, false)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!l.mlir.contains("cp.async"), "cp.async without --async-copies");
+    assert_eq!(l.mma.stages, 0);
+    assert!(l.mma.operand_a.contains("registers"), "{}", l.mma.operand_a);
+}
+
+#[test]
+fn a_ring_that_does_not_fit_shrinks_and_one_that_cannot_is_not_built() {
+    let k = example("dsl_examples/gemm_bf16.tsr");
+    let l = lower_sm90a(&k, &per_op(64, true)).unwrap_or_else(|e| panic!("{e}"));
+    let stage = 2 * 128 * 64 * 2;
+    assert!(l.mma.stages >= 2 && l.mma.stages * stage <= 232_448 - 1024 - 32 * 1024, "{}", l.mma.stages);
+    let tight = LoweringOptions {
+        max_shared_bytes: 64 * 1024,
+        ..per_op(4, true)
+    };
+    let l = lower_sm90a(&k, &tight).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(l.mma.stages, 0, "a ring in {} bytes", 64 * 1024);
+    // Without a ring the dot still copies its operands, one iteration at a time.
+    assert!(l.mlir.contains("nvvm.cp.async.shared.global"));
+    let w = waits(&l.mlir);
+    assert!(!w.is_empty() && w.iter().all(|x| x.ends_with("group 0")), "{w:?}");
+}
+
+/// A GEMM whose B tile start reads a loop-carried value: its next iteration's start is not known
+/// ahead, so the dot is not pipelined (the copies still happen, per iteration).
+const CARRIED_START: &str = "
+kernel carried(a: bf16[M, K], b: bf16[N, K], c: out f32[M, N])
+    tiles(BM = 64, BN = 64, BK = 64)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    var acc = zeros<f32>[BM, BN];
+    var kb = 0;
+    for k0 in 0..K step BK {
+        acc = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(load(b[n0 .. +BN, kb .. +BK])), acc);
+        kb = kb + BK;
+    }
+    store(c[m0 .. +BM, n0 .. +BN], acc);
+}
+";
+
+/// The same GEMM with its starts computed from the induction variable through pure ops.
+const COMPUTED_START: &str = "
+kernel computed(a: bf16[M, K], b: bf16[N, K], c: out f32[M, N])
+    tiles(BM = 64, BN = 64, BK = 64)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    var acc = zeros<f32>[BM, BN];
+    for kt in 0..cdiv(K, BK) {
+        let k0 = kt * BK;
+        acc = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(load(b[n0 .. +BN, k0 .. +BK])), acc);
+    }
+    store(c[m0 .. +BM, n0 .. +BN], acc);
+}
+";
+
+#[test]
+fn only_starts_known_ahead_are_prefetched() {
+    let carried = piped_src("carried.tsr", CARRIED_START);
+    let l = lower_sm90a(&carried, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(l.mma.stages, 0, "a start read from a carried value was prefetched");
+    assert!(l.mlir.contains("nvvm.cp.async.shared.global"));
+    let computed = piped_src("computed.tsr", COMPUTED_START);
+    let l = lower_sm90a(&computed, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(l.mma.stages, 3, "a start computed from the induction variable was not prefetched");
+}
+
+#[test]
+fn tiles_shorter_than_the_wgmma_atom_are_copied_with_repeated_rows() {
+    // BM = 32: the 64-row A atom repeats the tile's rows (the copy reads row `row & 31`); before,
+    // such tiles were staged from registers.
+    let src = COMPUTED_START.replace("BM = 64", "BM = 32");
+    let k = piped_src("short.tsr", &src);
+    let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(l.mma.stages, 3);
+}
