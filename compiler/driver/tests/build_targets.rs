@@ -528,10 +528,17 @@ fn async_copies_build_every_corpus_dot_and_ptxas_accepts_them() {
             out.to_str().unwrap(),
         ]);
         assert_eq!(code, 0, "{}: {err}", f.display());
-        assert!(out.join("kernel.cubin").exists(), "{}: ptxas gave no cubin", f.display());
+        assert!(
+            out.join("kernel.cubin").exists(),
+            "{}: ptxas gave no cubin",
+            f.display()
+        );
         let report = std::fs::read_to_string(out.join("report.txt")).unwrap();
         rings += usize::from(report.contains("cp.async ring of"));
         let _ = std::fs::remove_dir_all(&out);
     }
-    assert!(rings >= 5, "only {rings} kernels streamed their operands through a ring");
+    assert!(
+        rings >= 5,
+        "only {rings} kernels streamed their operands through a ring"
+    );
 }

@@ -55,6 +55,32 @@ impl Ring {
     }
 }
 
+/// The ring's schedule as numbers: what the emitter issues where, and what the model check at the
+/// end of this file replays against a model of `cp.async` groups.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Schedule {
+    pub stages: u32,
+}
+
+impl Schedule {
+    /// Iterations (relative to the first) issued before the loop, each into the stage of its number.
+    pub fn prologue(self) -> std::ops::Range<u32> {
+        0..self.stages - 1
+    }
+    /// How far ahead iteration `t` prefetches: iteration `t + ahead` into its stage.
+    pub fn ahead(self) -> u32 {
+        self.stages - 1
+    }
+    /// Commit groups left in flight by every wait.
+    pub fn in_flight(self) -> u32 {
+        self.stages - 1
+    }
+    /// The stage that holds iteration `t`.
+    pub fn stage_of(self, t: u32) -> u32 {
+        t % self.stages
+    }
+}
+
 /// The rings of kernel `k` (keyed by the dot's A load) and the shared memory they take, in
 /// `max_shared` bytes less the scratch reserve; `stages` per ring where it fits, reduced to two,
 /// else the dot is left unpipelined.
@@ -173,14 +199,15 @@ impl<'c> Gen<'c, '_> {
         // A stage may still be read by the wgmma of an earlier run of this loop (nested loops).
         self.m.barrier(b)?;
         for r in &rings {
-            for s in 0..r.stages - 1 {
+            let sched = Schedule { stages: r.stages };
+            for s in sched.prologue() {
                 let m = &self.m;
                 let sc = m.const_int(b, s as i64, 32)?;
                 let off = m.bin(b, "arith.muli", sc, step)?;
                 let it = m.bin(b, "arith.addi", lo, off)?;
                 let runs = m.cmp(b, false, 2, it, hi)?; // slt
                 self.ring_issue(b, r, (it, sc, runs), span)?;
-                self.m.async_commit_wait(b, r.stages - 1)?;
+                self.m.async_commit_wait(b, sched.in_flight())?;
             }
         }
         Ok(())
@@ -200,12 +227,15 @@ impl<'c> Gen<'c, '_> {
             .get(&r.iv)
             .ok_or_else(|| ice("ring loop bounds"))?;
         let iv = self.scalar(r.iv)?;
+        let sched = Schedule { stages: r.stages };
         let m = &self.m;
+        // t = (iv - lo) / step; this stage `t mod S` (Schedule::stage_of), the prefetch's
+        // `(t + ahead) mod S`.
         let s = m.const_int(b, r.stages as i64, 32)?;
         let rel = m.bin(b, "arith.subi", iv, lo)?;
         let t = m.bin(b, "arith.divui", rel, step)?;
         let cur = m.bin(b, "arith.remui", t, s)?;
-        let ahead = m.const_int(b, (r.stages - 1) as i64, 32)?;
+        let ahead = m.const_int(b, sched.ahead() as i64, 32)?;
         let tn = m.bin(b, "arith.addi", t, ahead)?;
         let next = m.bin(b, "arith.remui", tn, s)?;
         let dist = m.bin(b, "arith.muli", ahead, step)?;
@@ -213,7 +243,7 @@ impl<'c> Gen<'c, '_> {
         let runs = m.cmp(b, false, 2, it, hi)?; // slt
         self.m.barrier(b)?;
         self.ring_issue(b, r, (it, next, runs), span)?;
-        self.m.async_commit_wait(b, r.stages - 1)?;
+        self.m.async_commit_wait(b, sched.in_flight())?;
         self.stage_ptr(b, r, cur)
     }
 
@@ -293,5 +323,68 @@ impl<'c> Gen<'c, '_> {
         let off = m.bin(b, "arith.addi", off, first)?;
         let off = m.conv(b, "arith.extui", off, m.i(64))?;
         m.gep(b, base, off, m.i(8))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Schedule;
+
+    /// Stage contents: the iteration each stage holds and whether its copies landed.
+    type Stages = Vec<Option<(u32, bool)>>;
+
+    /// Replay the schedule against a model of `cp.async` commit groups (a wait for `n` completes
+    /// every group but the `n` youngest) and of the CTA barriers, for loops of every length up to
+    /// past the ring: each iteration must read a stage whose copies of that very iteration have
+    /// landed, and no copy may target a stage whose contents are still to be read.
+    #[test]
+    fn every_iteration_reads_its_own_landed_tile_and_nothing_unread_is_overwritten() {
+        for stages in 2..=6u32 {
+            let s = Schedule { stages };
+            for trips in 0..=3 * stages + 2 {
+                let mut holds: Stages = vec![None; stages as usize];
+                let mut groups: Vec<Option<u32>> = Vec::new(); // in flight, oldest first
+                let issue =
+                    |holds: &mut Stages, groups: &mut Vec<Option<u32>>, it: u32, read_upto: Option<u32>| {
+                        let mut g = None;
+                        if it < trips {
+                            let st = s.stage_of(it) as usize;
+                            if let Some((old, _)) = holds[st] {
+                                assert!(
+                                    read_upto.is_some_and(|r| old <= r),
+                                    "S={stages} T={trips}: iteration {it} overwrites unread iteration {old}"
+                                );
+                            }
+                            holds[st] = Some((it, false));
+                            g = Some(it);
+                        }
+                        groups.push(g); // a commit with nothing issued is an empty group
+                    };
+                let wait = |holds: &mut Stages, groups: &mut Vec<Option<u32>>| {
+                    while groups.len() > s.in_flight() as usize {
+                        if let Some(it) = groups.remove(0)
+                            && let Some((h, landed)) = holds[s.stage_of(it) as usize].as_mut()
+                            && *h == it
+                        {
+                            *landed = true;
+                        }
+                    }
+                };
+                for i in s.prologue() {
+                    issue(&mut holds, &mut groups, i, None);
+                    wait(&mut holds, &mut groups);
+                }
+                for t in 0..trips {
+                    // After the barrier every read of iterations before `t` is done.
+                    issue(&mut holds, &mut groups, t + s.ahead(), t.checked_sub(1));
+                    wait(&mut holds, &mut groups);
+                    assert_eq!(
+                        holds[s.stage_of(t) as usize],
+                        Some((t, true)),
+                        "S={stages} T={trips}: iteration {t} reads a stage without its own landed tile"
+                    );
+                }
+            }
+        }
     }
 }

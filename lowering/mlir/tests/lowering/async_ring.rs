@@ -42,15 +42,26 @@ fn a_gemm_loop_streams_its_operands_through_a_ring_of_the_requested_depth() {
         let l = lower_sm90a(&k, &per_op(stages, true)).unwrap_or_else(|e| panic!("{e}"));
         assert!(l.mlir.contains("per op"), "not the per-op lowering");
         assert_eq!(l.mma.stages, stages);
-        assert!(l.mma.operand_a.contains(&format!("ring of {stages} stages")), "{}", l.mma.operand_a);
+        assert!(
+            l.mma.operand_a.contains(&format!("ring of {stages} stages")),
+            "{}",
+            l.mma.operand_a
+        );
         // S - 1 prologue groups and one per iteration, each followed by a wait that leaves the
         // S - 1 youngest groups in flight.
         let w = waits(&l.mlir);
         assert_eq!(w.len(), stages as usize, "{w:?}");
-        assert!(w.iter().all(|x| x.ends_with(&format!("group {}", stages - 1))), "{w:?}");
+        assert!(
+            w.iter().all(|x| x.ends_with(&format!("group {}", stages - 1))),
+            "{w:?}"
+        );
         // 128x64 A and 128x64 B bf16 tiles per stage, plus the 1 KiB alignment slack.
         let stage = 2 * 128 * 64 * 2;
-        assert!(l.dynamic_shared_bytes >= stages * stage + 1024, "{}", l.dynamic_shared_bytes);
+        assert!(
+            l.dynamic_shared_bytes >= stages * stage + 1024,
+            "{}",
+            l.dynamic_shared_bytes
+        );
     }
 }
 
@@ -68,7 +79,11 @@ fn a_ring_that_does_not_fit_shrinks_and_one_that_cannot_is_not_built() {
     let k = example("dsl_examples/gemm_bf16.tsr");
     let l = lower_sm90a(&k, &per_op(64, true)).unwrap_or_else(|e| panic!("{e}"));
     let stage = 2 * 128 * 64 * 2;
-    assert!(l.mma.stages >= 2 && l.mma.stages * stage <= 232_448 - 1024 - 32 * 1024, "{}", l.mma.stages);
+    assert!(
+        l.mma.stages >= 2 && l.mma.stages * stage <= 232_448 - 1024 - 32 * 1024,
+        "{}",
+        l.mma.stages
+    );
     let tight = LoweringOptions {
         max_shared_bytes: 64 * 1024,
         ..per_op(4, true)
@@ -121,11 +136,17 @@ kernel computed(a: bf16[M, K], b: bf16[N, K], c: out f32[M, N])
 fn only_starts_known_ahead_are_prefetched() {
     let carried = piped_src("carried.tsr", CARRIED_START);
     let l = lower_sm90a(&carried, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(l.mma.stages, 0, "a start read from a carried value was prefetched");
+    assert_eq!(
+        l.mma.stages, 0,
+        "a start read from a carried value was prefetched"
+    );
     assert!(l.mlir.contains("nvvm.cp.async.shared.global"));
     let computed = piped_src("computed.tsr", COMPUTED_START);
     let l = lower_sm90a(&computed, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(l.mma.stages, 3, "a start computed from the induction variable was not prefetched");
+    assert_eq!(
+        l.mma.stages, 3,
+        "a start computed from the induction variable was not prefetched"
+    );
 }
 
 #[test]
