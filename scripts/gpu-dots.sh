@@ -34,5 +34,28 @@ for e in gemm_bf16 gemm_fp8; do
   "$T" build "dsl_examples/$e.tsr" --no-schedules --async-copies --stages 3 -o ".gpu/paths/$e.perop-s3" > /dev/null
   "$T" build "dsl_examples/$e.tsr" --no-schedules -o ".gpu/paths/$e.perop-regs" > /dev/null
 done
+# MMA-first layouts (the experimental `assign-layouts-mma` pass): the FP8 attention per op with and
+# without it, and every corpus kernel whose layouts it changes, built with it.
+MMA=canonicalize,fuse-dequant,assign-scale-layout,assign-layouts-mma
+"$T" build dsl_examples/attention_fp8.tsr -o .gpu/paths/attention_fp8.sched > /dev/null
+"$T" build dsl_examples/attention_fp8.tsr --no-schedules -o .gpu/paths/attention_fp8.perop-regs > /dev/null
+"$T" build dsl_examples/attention_fp8.tsr --no-schedules --passes $MMA -o .gpu/paths/attention_fp8.perop-mma > /dev/null
+mkdir -p .gpu/mma
+: > .gpu/mma/cases.txt
+for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
+  n=$(basename "$f" .tsr)
+  a=$("$T" build "$f" --no-schedules --no-ptxas --print-after assign-layouts -o /tmp/tessera-mma-a --force 2>&1 | grep -c convert_layout || true)
+  b=$("$T" build "$f" --no-schedules --no-ptxas --passes $MMA --print-after assign-layouts-mma -o /tmp/tessera-mma-b --force 2>&1 | grep -c convert_layout || true)
+  [ "$a" = "$b" ] && continue
+  "$T" build "$f" --no-schedules --passes $MMA -o ".gpu/mma/$n" > /dev/null 2>&1 || continue
+  grep "^$n|" .gpu/conformance/cases.txt >> .gpu/mma/cases.txt 2>/dev/null || {
+    syms=$(sed -n 's/^  syms \[\(.*\)\]$/\1/p' ".gpu/mma/$n/kernel.tir" | head -1 | tr -d ' ')
+    s=""; l=""
+    IFS=, read -ra names <<<"$syms"
+    for x in "${names[@]}"; do [ "$x" = E1 ] && continue; [ -n "$x" ] && s="$s --dim $x=$(small "$x")" && l="$l --dim $x=$(large "$x")"; done
+    echo "$n|$s|$l" >> .gpu/mma/cases.txt
+  }
+done
+rm -rf /tmp/tessera-mma-a /tmp/tessera-mma-b
 cp scripts/gpu/dots.sh scripts/gpu/peers.py .gpu/
-echo "staged $(wc -l < .gpu/conformance/cases.txt) per-op dot kernels, $(ls .gpu/paths | wc -l) path builds ($(du -sh .gpu | cut -f1))"
+echo "staged $(wc -l < .gpu/conformance/cases.txt) per-op dot kernels, $(wc -l < .gpu/mma/cases.txt) MMA-first builds, $(ls .gpu/paths | wc -l) path builds ($(du -sh .gpu | cut -f1))"

@@ -22,6 +22,7 @@ pub const REGISTRY: &[PassInfo] = &[
     assign_scale_layout::INFO,
     pipeline_loads::INFO,
     assign_layouts::INFO,
+    assign_layouts::INFO_MMA,
 ];
 
 /// Looking up a pipeline failed. Codes E09xx belong to the pass pipeline (E07xx: targets, E08xx: the

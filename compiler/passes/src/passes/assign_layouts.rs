@@ -26,7 +26,7 @@
 //! elements.
 
 use crate::{Changed, Pass, PassError, PassInfo, TargetCaps};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tessera_ir::{
     Access, Block, Cta, DType, Index, Kernel, LinearLayout, Op, OpKind, Span, TileLayout, Type, ValueId,
     padded_extent,
@@ -35,10 +35,24 @@ use tessera_ir::{
 pub const INFO: PassInfo = PassInfo {
     name: "assign-layouts",
     summary: "give every tile a register layout (the distributed level), inserting convert_layout where uses disagree",
-    make: || Box::new(AssignLayouts),
+    make: || Box::new(AssignLayouts { prefer_mma: false }),
 };
 
-pub struct AssignLayouts;
+/// The same pass with MMA-first propagation (experimental, not in a pipeline yet: opt in with
+/// `--passes`): elementwise ops take the layout of an operand that descends from a `dot`
+/// accumulator before any other, loop-carried tiles with a cheap initial value follow the body,
+/// and index/mask chains built from `arange`, `full` and scalars are recomputed in the wanted
+/// layout instead of converted. In attention this keeps the scores, the softmax statistics and
+/// the output accumulator in the wgmma fragment, so the loop converts nothing.
+pub const INFO_MMA: PassInfo = PassInfo {
+    name: "assign-layouts-mma",
+    summary: "assign-layouts, keeping values that descend from a dot in the MMA layout (experimental)",
+    make: || Box::new(AssignLayouts { prefer_mma: true }),
+};
+
+pub struct AssignLayouts {
+    prefer_mma: bool,
+}
 
 /// log2 of the warps per CTA: the target's default, doubled while the largest `dot` accumulator
 /// has rows for another group of MMA warps (at most `max_warp_bits`), so that no group holds more
@@ -64,7 +78,7 @@ fn warp_bits_for(body: &Block, k: &Kernel, caps: &TargetCaps) -> u32 {
 
 impl Pass for AssignLayouts {
     fn name(&self) -> &'static str {
-        INFO.name
+        if self.prefer_mma { INFO_MMA.name } else { INFO.name }
     }
 
     fn run(&self, kernel: &mut Kernel, caps: &TargetCaps) -> Result<Changed, PassError> {
@@ -83,6 +97,9 @@ impl Pass for AssignLayouts {
             remat: HashMap::new(),
             cache: vec![HashMap::new()],
             by_shape: Vec::new(),
+            prefer_mma: self.prefer_mma,
+            derived: HashSet::new(),
+            flexible: HashSet::new(),
         };
         let body = a.block(body)?;
         a.k.body = body;
@@ -110,6 +127,12 @@ struct Assigner<'k> {
     cache: Vec<HashMap<(ValueId, LinearLayout), ValueId>>,
     /// Layouts given to tiles so far, with their shapes (broadcast results pick from these).
     by_shape: Vec<(Vec<u32>, LinearLayout)>,
+    /// MMA-first propagation (`assign-layouts-mma`).
+    prefer_mma: bool,
+    /// Values whose layout descends from a `dot` accumulator (MMA-first propagation).
+    derived: HashSet<ValueId>,
+    /// Loop-carried tiles of a trial run whose initial value is cheap: they follow the body.
+    flexible: HashSet<ValueId>,
 }
 
 fn internal(message: impl Into<String>) -> PassError {
@@ -132,6 +155,45 @@ impl Assigner<'_> {
         if let Type::Tile(t) = &mut self.k.values[v.0 as usize].ty {
             self.by_shape.push((t.shape.clone(), l.clone()));
             t.layout = TileLayout::Dist(l);
+        }
+    }
+
+    /// How strongly an operand's layout should win an elementwise op (MMA-first propagation):
+    /// descending from a dot, then any other computed tile, then cheap or flexible ones.
+    fn rank(&self, v: ValueId) -> u8 {
+        if self.derived.contains(&v) {
+            2
+        } else if self.remat.contains_key(&v) || self.flexible.contains(&v) {
+            0
+        } else {
+            1
+        }
+    }
+
+    /// The result of `op` is cheap to recompute when every tile operand is (MMA-first only:
+    /// `n0 + arange(BN)`, its `[None, :]`, comparisons and masks built from them).
+    fn mark_remat_chain(&mut self, op: &Op) {
+        if !self.prefer_mma {
+            return;
+        }
+        let Some(&r) = op.results.first() else {
+            return;
+        };
+        let tiles: Vec<ValueId> = op
+            .kind
+            .operands()
+            .into_iter()
+            .filter(|v| self.layout(*v).is_some())
+            .collect();
+        if !tiles.is_empty() && tiles.iter().all(|v| self.remat.contains_key(v)) {
+            self.remat.insert(r, op.clone());
+        }
+    }
+
+    /// Mark `r` as descending from a dot when `from` does.
+    fn inherit(&mut self, r: ValueId, from: ValueId) {
+        if self.derived.contains(&from) {
+            self.derived.insert(r);
         }
     }
 
@@ -195,9 +257,40 @@ impl Assigner<'_> {
         }
         let name = self.k.value(v).name.clone();
         let r = self.k.new_value(ty, name);
-        let op = match self.remat.get(&v) {
+        let op = match self.remat.get(&v).cloned() {
             Some(def) => {
-                let mut op = def.clone();
+                let mut op = def;
+                // Tile operands of a recomputed chain are wanted in the layouts that give `l`.
+                let rshape = self.tile_shape(v).unwrap_or_default();
+                match &mut op.kind {
+                    OpKind::Broadcast { x } if self.layout(*x).is_some() => {
+                        let xshape = self.tile_shape(*x).unwrap_or_default();
+                        let dims: Vec<bool> = xshape.iter().zip(&rshape).map(|(a, b)| a != b).collect();
+                        *x = self.want(out, *x, &l.project(&dims), span);
+                    }
+                    OpKind::ExpandDims { x, axis } => {
+                        let axis = *axis as usize;
+                        *x = self.want(out, *x, &l.squeeze(axis), span);
+                    }
+                    OpKind::Full { .. } | OpKind::Arange { .. } | OpKind::Broadcast { .. } => {}
+                    kind => {
+                        let tiles: Vec<ValueId> = kind
+                            .operands()
+                            .into_iter()
+                            .filter(|x| self.layout(*x).is_some())
+                            .collect();
+                        let mut map = HashMap::new();
+                        for x in tiles {
+                            let y = self.want(out, x, l, span);
+                            map.insert(x, y);
+                        }
+                        kind.for_each_operand_mut(|x| {
+                            if let Some(y) = map.get(x) {
+                                *x = *y;
+                            }
+                        });
+                    }
+                }
                 op.results = vec![r];
                 self.remat.insert(r, op.clone());
                 op
@@ -294,7 +387,10 @@ impl Assigner<'_> {
                             .or_else(|| self.default_for(r))
                             .ok_or_else(|| internal("broadcast type"))?;
                         *x = self.want(out, *x, &chosen.project(&dims), span);
+                        let x = *x;
                         self.set(r, chosen);
+                        self.inherit(r, x);
+                        self.mark_remat_chain(&op);
                     }
                 }
             }
@@ -314,16 +410,29 @@ impl Assigner<'_> {
                     .into_iter()
                     .filter(|v| self.layout(*v).is_some())
                     .collect();
-                let target = operands
-                    .iter()
-                    .find(|v| !self.remat.contains_key(v))
-                    .or(operands.first())
-                    .and_then(|v| self.layout(*v))
+                let from = if self.prefer_mma {
+                    // The first operand of the highest rank.
+                    operands.iter().rev().max_by_key(|v| self.rank(**v)).copied()
+                } else {
+                    operands
+                        .iter()
+                        .find(|v| !self.remat.contains_key(v))
+                        .or(operands.first())
+                        .copied()
+                };
+                let target = from
+                    .and_then(|v| self.layout(v))
                     .or_else(|| self.default_for(r))
                     .ok_or_else(|| internal("elementwise result type"))?;
                 op.kind
                     .for_each_operand_mut(|v| *v = self.want(out, *v, &target, span));
                 self.set(r, target);
+                if let Some(f) = from {
+                    self.inherit(r, f);
+                }
+                if !matches!(op.kind, OpKind::Quantize { .. } | OpKind::Dequant { .. }) {
+                    self.mark_remat_chain(&op);
+                }
             }
             OpKind::Dequant {
                 x, scale: Some(s), ..
@@ -343,11 +452,16 @@ impl Assigner<'_> {
                     .layout(*x)
                     .ok_or_else(|| internal("expand_dims of a scalar"))?;
                 self.set(r, xl.expand_dims(*axis as usize));
+                let x = *x;
+                self.inherit(r, x);
+                self.mark_remat_chain(&op);
             }
             OpKind::Transpose { x } => {
                 let r = res.ok_or_else(|| internal("transpose without a result"))?;
                 let xl = self.layout(*x).ok_or_else(|| internal("transpose of a scalar"))?;
                 self.set(r, xl.transpose());
+                let x = *x;
+                self.inherit(r, x);
             }
             OpKind::Reduce { x, axis, .. } => {
                 let mut xl = self.layout(*x).ok_or_else(|| internal("reduce of a scalar"))?;
@@ -359,6 +473,8 @@ impl Assigner<'_> {
                     && res_is_tile
                 {
                     self.set(r, xl.slice(*axis as usize));
+                    let x = *x;
+                    self.inherit(r, x);
                 }
             }
             OpKind::Load { access, .. } => {
@@ -404,6 +520,7 @@ impl Assigner<'_> {
                     .ok_or_else(|| internal("dot type"))?;
                 *acc = self.want(out, *acc, &l, span);
                 self.set(r, l);
+                self.derived.insert(r);
             }
             OpKind::ConvertLayout { .. } => {
                 return Err(internal("convert_layout in a kernel without layouts"));
@@ -421,15 +538,28 @@ impl Assigner<'_> {
                         remat: self.remat.clone(),
                         cache: vec![HashMap::new()],
                         by_shape: self.by_shape.clone(),
+                        prefer_mma: self.prefer_mma,
+                        derived: self.derived.clone(),
+                        flexible: HashSet::new(),
                     };
-                    for (arg, l) in body.args.iter().skip(1).zip(&carried) {
+                    for (i, (arg, l)) in body.args.iter().skip(1).zip(&carried).enumerate() {
                         if let Some(l) = l {
                             t.set(*arg, l.clone());
                         }
+                        if t.prefer_mma && self.remat.contains_key(&inits[i]) {
+                            t.flexible.insert(*arg);
+                        }
                     }
                     let tb = t.block(body.clone())?;
-                    yield_layouts(&t, &tb)
+                    let derived: Vec<bool> = match tb.ops.last().map(|o| &o.kind) {
+                        Some(OpKind::Yield { values }) => {
+                            values.iter().map(|v| t.derived.contains(v)).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    (yield_layouts(&t, &tb), derived)
                 };
+                let (trial, trial_derived) = trial;
                 let mut chosen = carried.clone();
                 for (i, (c, y)) in carried.iter().zip(&trial).enumerate() {
                     if c.is_some() && y.is_some() && c != y && self.remat.contains_key(&inits[i]) {
@@ -440,6 +570,10 @@ impl Assigner<'_> {
                     if let Some(l) = l {
                         inits[i] = self.want(out, inits[i], l, span);
                         self.set(body.args[i + 1], l.clone());
+                        if self.prefer_mma && chosen[i] == trial[i] && trial_derived.get(i) == Some(&true) {
+                            self.derived.insert(body.args[i + 1]);
+                            self.derived.insert(op.results[i]);
+                        }
                     }
                 }
                 self.cache.push(HashMap::new());

@@ -75,7 +75,8 @@ impl Schedule {
     pub fn in_flight(self) -> u32 {
         self.stages - 1
     }
-    /// The stage that holds iteration `t`.
+    /// The stage that holds iteration `t` (the emitted `t mod S`).
+    #[cfg(test)]
     pub fn stage_of(self, t: u32) -> u32 {
         t % self.stages
     }
