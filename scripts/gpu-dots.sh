@@ -13,8 +13,7 @@ rm -rf .gpu && mkdir -p .gpu/bin .gpu/conformance .gpu/paths
 cargo build --release -q -p tessera-runner -p tessera-cli
 cp target/release/tessera-runner .gpu/bin/ && strip .gpu/bin/tessera-runner 2>/dev/null || true
 T=target/release/tessera
-small() { case "$1" in N) echo 96;; K) echo 256;; S) echo 80;; BH|B|H) echo 2;; E) echo 4;; *) echo 70;; esac; }
-large() { case "$1" in M|T|P|R|G) echo 3000;; N) echo 2048;; K) echo 1024;; S) echo 1000;; BH) echo 16;; B|H) echo 4;; E) echo 8;; D) echo 128;; Z) echo 8;; *) echo 512;; esac; }
+source scripts/gpu/shapes.sh
 : > .gpu/conformance/cases.txt
 for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
   n=$(basename "$f" .tsr)
@@ -22,11 +21,7 @@ for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
   "$T" build "$f" --target sm_90a --async-copies -o "$d" > /dev/null 2>&1 || { rm -rf "$d"; continue; }
   # Only kernels whose dot the per-op lowering emits (its report names the operand path).
   grep -q "operands:" "$d/report.txt" || { rm -rf "$d"; continue; }
-  syms=$(sed -n 's/^  syms \[\(.*\)\]$/\1/p' "$d/kernel.tir" | head -1 | tr -d ' ')
-  s=""; l=""
-  IFS=, read -ra names <<<"$syms"
-  for x in "${names[@]}"; do [ "$x" = E1 ] && continue; [ -n "$x" ] && s="$s --dim $x=$(small "$x")" && l="$l --dim $x=$(large "$x")"; done
-  echo "$n|$s|$l" >> .gpu/conformance/cases.txt
+  case_line "$n" "$d" >> .gpu/conformance/cases.txt
 done
 for e in gemm_bf16 gemm_fp8; do
   "$T" build "dsl_examples/$e.tsr" -o ".gpu/paths/$e.sched" > /dev/null
@@ -48,13 +43,7 @@ for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
   b=$("$T" build "$f" --no-schedules --no-ptxas --passes $MMA --print-after assign-layouts-mma -o /tmp/tessera-mma-b --force 2>&1 | grep -c convert_layout || true)
   [ "$a" = "$b" ] && continue
   "$T" build "$f" --no-schedules --passes $MMA -o ".gpu/mma/$n" > /dev/null 2>&1 || continue
-  grep "^$n|" .gpu/conformance/cases.txt >> .gpu/mma/cases.txt 2>/dev/null || {
-    syms=$(sed -n 's/^  syms \[\(.*\)\]$/\1/p' ".gpu/mma/$n/kernel.tir" | head -1 | tr -d ' ')
-    s=""; l=""
-    IFS=, read -ra names <<<"$syms"
-    for x in "${names[@]}"; do [ "$x" = E1 ] && continue; [ -n "$x" ] && s="$s --dim $x=$(small "$x")" && l="$l --dim $x=$(large "$x")"; done
-    echo "$n|$s|$l" >> .gpu/mma/cases.txt
-  }
+  case_line "$n" ".gpu/mma/$n" >> .gpu/mma/cases.txt
 done
 rm -rf /tmp/tessera-mma-a /tmp/tessera-mma-b
 cp scripts/gpu/dots.sh scripts/gpu/peers.py .gpu/
