@@ -3,7 +3,9 @@
 //! `compiler/passes/tests/<name>/` and the `## <name>` heading of docs/dev/passes.md (a test
 //! checks all four). Target pipelines are lists of these names in [`crate::TargetCaps`].
 
-use crate::passes::{assign_layouts, assign_scale_layout, canonicalize, fuse_dequant, pipeline_loads};
+use crate::passes::{
+    assign_layouts, assign_layouts_mma, assign_scale_layout, canonicalize, fuse_dequant, pipeline_loads,
+};
 use crate::{Pass, TargetCaps};
 
 /// One registered pass.
@@ -22,7 +24,7 @@ pub const REGISTRY: &[PassInfo] = &[
     assign_scale_layout::INFO,
     pipeline_loads::INFO,
     assign_layouts::INFO,
-    assign_layouts::INFO_MMA,
+    assign_layouts_mma::INFO,
 ];
 
 /// Looking up a pipeline failed. Codes E09xx belong to the pass pipeline (E07xx: targets, E08xx: the

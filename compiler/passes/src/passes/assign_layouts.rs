@@ -38,20 +38,15 @@ pub const INFO: PassInfo = PassInfo {
     make: || Box::new(AssignLayouts { prefer_mma: false }),
 };
 
-/// The same pass with MMA-first propagation (experimental, not in a pipeline yet: opt in with
-/// `--passes`): elementwise ops take the layout of an operand that descends from a `dot`
-/// accumulator before any other, loop-carried tiles with a cheap initial value follow the body,
-/// and index/mask chains built from `arange`, `full` and scalars are recomputed in the wanted
-/// layout instead of converted. In attention this keeps the scores, the softmax statistics and
-/// the output accumulator in the wgmma fragment, so the loop converts nothing.
-pub const INFO_MMA: PassInfo = PassInfo {
-    name: "assign-layouts-mma",
-    summary: "assign-layouts, keeping values that descend from a dot in the MMA layout (experimental)",
-    make: || Box::new(AssignLayouts { prefer_mma: true }),
-};
-
 pub struct AssignLayouts {
     prefer_mma: bool,
+}
+
+impl AssignLayouts {
+    /// The pass with MMA-first propagation (`assign-layouts-mma`).
+    pub fn mma_first() -> Self {
+        AssignLayouts { prefer_mma: true }
+    }
 }
 
 /// log2 of the warps per CTA: the target's default, doubled while the largest `dot` accumulator
@@ -78,7 +73,11 @@ fn warp_bits_for(body: &Block, k: &Kernel, caps: &TargetCaps) -> u32 {
 
 impl Pass for AssignLayouts {
     fn name(&self) -> &'static str {
-        if self.prefer_mma { INFO_MMA.name } else { INFO.name }
+        if self.prefer_mma {
+            super::assign_layouts_mma::INFO.name
+        } else {
+            INFO.name
+        }
     }
 
     fn run(&self, kernel: &mut Kernel, caps: &TargetCaps) -> Result<Changed, PassError> {

@@ -148,6 +148,20 @@ pub fn slice_of(
     Ok(dep)
 }
 
+/// What [`slice_of`] needs of a loop body: every value defined inside it, and the index of the
+/// top-level op defining each top-level result.
+pub fn body_facts(body: &Block) -> (HashSet<ValueId>, HashMap<ValueId, usize>) {
+    let mut inside = HashSet::new();
+    defined_inside(body, &mut inside);
+    let def = body
+        .ops
+        .iter()
+        .enumerate()
+        .flat_map(|(i, o)| o.results.iter().map(move |r| (*r, i)))
+        .collect();
+    (inside, def)
+}
+
 /// Every value defined inside `b` (its arguments, op results, nested blocks included).
 pub fn defined_inside(b: &Block, out: &mut HashSet<ValueId>) {
     out.extend(b.args.iter().copied());
@@ -205,14 +219,7 @@ fn pipeline_loop(
     let Some(&iv) = body.args.first() else {
         return Err(internal("a `for` body without its induction variable"));
     };
-    let mut inside = HashSet::new();
-    defined_inside(body, &mut inside);
-    let def: HashMap<ValueId, usize> = body
-        .ops
-        .iter()
-        .enumerate()
-        .flat_map(|(i, o)| o.results.iter().map(move |r| (*r, i)))
-        .collect();
+    let (inside, def) = body_facts(body);
     // Candidates: tile loads of read-only tensors whose coordinates move with the induction variable.
     let mut loads = Vec::new();
     let mut slice = BTreeSet::new();

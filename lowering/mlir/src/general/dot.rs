@@ -240,11 +240,7 @@ impl<'c> Gen<'c, '_> {
                             "llvm.insertvalue",
                             &[cur, regs[idx(i)]],
                             st,
-                            &[self.m.attr(
-                                "position",
-                                melior::ir::attribute::DenseI64ArrayAttribute::new(self.m.ctx, &[i as i64])
-                                    .into(),
-                            )],
+                            &[self.m.position(i)],
                         )?;
                     }
                     let fam = format!(
@@ -323,17 +319,9 @@ impl<'c> Gen<'c, '_> {
                 for (&(mi, nj), cur) in chunk.iter().zip(chains) {
                     let idx = |i: u32| idx(mi, nj, i);
                     for i in 0..nregs {
-                        let part = self.m.op1(
-                            b,
-                            "llvm.extractvalue",
-                            &[cur],
-                            acc_et,
-                            &[self.m.attr(
-                                "position",
-                                melior::ir::attribute::DenseI64ArrayAttribute::new(self.m.ctx, &[i as i64])
-                                    .into(),
-                            )],
-                        )?;
+                        let part =
+                            self.m
+                                .op1(b, "llvm.extractvalue", &[cur], acc_et, &[self.m.position(i)])?;
                         let r = idx(i);
                         regs[r] = if grouped.is_some() {
                             // acc += part * scale_a[row] * scale_b[col] of this K group.

@@ -79,6 +79,14 @@ impl<'c> Mlir<'c> {
         IntegerAttribute::new(self.i(bits), v).into()
     }
 
+    /// The `position` attribute of `llvm.insertvalue` / `llvm.extractvalue` (field `i`).
+    pub fn position(&self, i: u32) -> (Identifier<'c>, Attribute<'c>) {
+        self.attr(
+            "position",
+            melior::ir::attribute::DenseI64ArrayAttribute::new(self.ctx, &[i64::from(i)]).into(),
+        )
+    }
+
     /// An attribute from its MLIR spelling (enum attributes such as `#llvm.atomic_ordering<..>`,
     /// which melior has no typed constructor for).
     pub fn parse_attr(&self, text: &str) -> Result<Attribute<'c>, LoweringError> {

@@ -21,8 +21,8 @@
 //! buffer, as before.
 
 use super::*;
-use std::collections::{BTreeSet, HashSet};
-use tessera_passes::passes::pipeline_loads::{defined_inside, slice_of};
+use std::collections::BTreeSet;
+use tessera_passes::passes::pipeline_loads::{body_facts, slice_of};
 
 /// Shared memory kept out of the rings' budget for the scratch buffer (reductions and layout
 /// conversions elsewhere in the kernel).
@@ -101,14 +101,7 @@ pub(super) fn plan(
         let Some(&iv) = body.args.first() else {
             continue;
         };
-        let mut inside = HashSet::new();
-        defined_inside(body, &mut inside);
-        let def: HashMap<ValueId, usize> = body
-            .ops
-            .iter()
-            .enumerate()
-            .flat_map(|(i, o)| o.results.iter().map(move |r| (*r, i)))
-            .collect();
+        let (inside, def) = body_facts(body);
         for op in &body.ops {
             let OpKind::Dot { a, b, .. } = &op.kind else {
                 continue;
