@@ -282,8 +282,11 @@ impl<'c> Gen<'c, '_> {
                     for e in 0..16 / eb {
                         let ev = m.const_int(cb, e as i64, 64)?;
                         let ke = m.bin(cb, "arith.addi", gk, ev)?;
-                        let in_k = m.cmp(cb, false, 2, ke, dims[1])?; // slt
-                        let valid = m.bin(cb, "arith.andi", ok, in_k)?;
+                        // Per element: an unaligned chunk may straddle K = 0 as well as K's end.
+                        let k_lo = m.cmp(cb, false, 5, ke, z)?; // sge
+                        let k_hi = m.cmp(cb, false, 2, ke, dims[1])?; // slt
+                        let in_k = m.bin(cb, "arith.andi", k_lo, k_hi)?;
+                        let valid = m.bin(cb, "arith.andi", row_ok, in_k)?;
                         let le = m.bin(cb, "arith.addi", lin, ev)?;
                         let x = m.load_or(cb, valid, gbase, le, et, zero)?;
                         let o = m.const_int(cb, (e * eb) as i64, 64)?;

@@ -109,7 +109,7 @@ impl<'c> Gen<'c, '_> {
                 self.ring_step(b, r, span)?
             }
             None => {
-                self.scratch_bytes = self.scratch_bytes.max((a_bytes + b_bytes + table_bytes) as u64);
+                self.need_scratch((a_bytes + b_bytes + table_bytes) as u64);
                 let base = self.scratch(b)?;
                 self.m.barrier(b)?;
                 if pk < kp {
@@ -708,7 +708,7 @@ impl<'c> Gen<'c, '_> {
         let f = self.m.f32();
         let a_words = pm * pk;
         let b_words = pk * pn;
-        self.scratch_bytes = self.scratch_bytes.max(((a_words + b_words) * 4) as u64);
+        self.need_scratch(((a_words + b_words) * 4) as u64);
         let base = self.scratch(b)?;
         self.m.barrier(b)?;
         // Stage both operands as f32, row-major over their padded shapes (owners write).

@@ -87,8 +87,11 @@ struct Gen<'c, 'k> {
     warp: V,
     /// Lane/warp part of the coordinates, per layout (computed at entry).
     bases: HashMap<LinearLayout, Vec<V>>,
-    /// Bytes of scratch shared memory the kernel needs.
+    /// Bytes of scratch shared memory the kernel needs (`need_scratch`), and the op needing most.
     scratch_bytes: u64,
+    scratch_span: Span,
+    /// The span of the op being lowered.
+    span: Span,
     /// The wgmma instruction families emitted (the build report checks the PTX has them).
     mma: Vec<String>,
     /// Some dot dequantized scaled (MX) operands to bf16 in registers.
@@ -139,6 +142,45 @@ fn is_float(d: DType) -> bool {
 
 /// Lower a distributed-level kernel (after `assign-layouts`) to MLIR text for sm_90a.
 pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<LoweredKernel, LoweringError> {
+    // The rings are planned before the scratch buffer's size is known: when both do not fit, plan
+    // them again around the scratch buffer actually needed (fewer stages, or no ring).
+    let mut reserve = ring::SCRATCH_RESERVE;
+    loop {
+        let (lowered, fit) = lower_with(kernel, opts, reserve)?;
+        let Err(over) = fit else {
+            return Ok(lowered);
+        };
+        if over.ring_bytes > 0 && u64::from(reserve) < over.scratch_bytes {
+            reserve = u32::try_from(over.scratch_bytes).unwrap_or(u32::MAX);
+            continue;
+        }
+        return Err(unsupported(
+            format!(
+                "the kernel needs {} bytes of shared memory on sm_90a, which gives a CTA at most {} \
+                 (this op needs the most: use smaller tiles)",
+                over.scratch_bytes + u64::from(over.ring_bytes) + SCRATCH_ALIGN,
+                opts.max_shared_bytes
+            ),
+            over.span,
+        ));
+    }
+}
+
+/// Shared memory a lowering asked for beyond the target's limit.
+struct OverShared {
+    scratch_bytes: u64,
+    ring_bytes: u32,
+    /// The op that needs the most scratch.
+    span: Span,
+}
+
+/// Lower with `reserve` bytes of shared memory kept from the rings for the scratch buffer; the
+/// kernel, and whether its shared memory fits the target.
+fn lower_with(
+    kernel: &Kernel,
+    opts: &crate::LoweringOptions,
+    reserve: u32,
+) -> Result<(LoweredKernel, Result<(), OverShared>), LoweringError> {
     let cta = kernel.cta.ok_or_else(|| {
         ice("the kernel has no layouts (run the sm_90a pipeline, which ends with assign-layouts)")
     })?;
@@ -217,6 +259,7 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
         &transposed,
         opts.stages,
         opts.max_shared_bytes,
+        reserve,
     );
     let mut g = Gen {
         m,
@@ -232,6 +275,8 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
         warp,
         bases: HashMap::new(),
         scratch_bytes: 0,
+        scratch_span: Span::default(),
+        span: Span::default(),
         mma: Vec::new(),
         dequant_dots: false,
         fp8_fast_accum: opts.fp8_fast_accum,
@@ -328,7 +373,16 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
         threads,
         module.as_operation()
     );
-    Ok(LoweredKernel {
+    let fit = if shared_bytes + SCRATCH_ALIGN > u64::from(opts.max_shared_bytes) {
+        Err(OverShared {
+            scratch_bytes: g.scratch_bytes,
+            ring_bytes: g.ring_bytes,
+            span: g.scratch_span,
+        })
+    } else {
+        Ok(())
+    };
+    let lowered = LoweredKernel {
         // element offsets are i64 throughout
         index_bits: 64,
         entry: entry_name,
@@ -362,7 +416,8 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
                 )
             }),
         },
-    })
+    };
+    Ok((lowered, fit))
 }
 
 /// Ops the per-op lowering does not handle yet, refused with their own span before anything is
@@ -612,6 +667,7 @@ impl<'c> Gen<'c, '_> {
 
     fn op(&mut self, b: &Block<'c>, op: &Op) -> Result<(), LoweringError> {
         let span = op.span;
+        self.span = span;
         let res = op.results.first().copied();
         let res_tile = res.is_some_and(|r| self.k.ty(r).as_tile().is_some());
         let result = |g: &mut Self, v: Val| -> Result<(), LoweringError> {
@@ -1546,6 +1602,14 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// The scratch buffer (reductions across warps, layout conversions, per-iteration staging).
+    /// Note that the op being lowered needs `bytes` of scratch shared memory.
+    pub(super) fn need_scratch(&mut self, bytes: u64) {
+        if bytes > self.scratch_bytes {
+            self.scratch_bytes = bytes;
+            self.scratch_span = self.span;
+        }
+    }
+
     fn scratch(&self, b: &Block<'c>) -> Result<V, LoweringError> {
         let base = self.shared_base(b)?;
         if self.ring_bytes == 0 {
@@ -1700,7 +1764,7 @@ impl<'c> Gen<'c, '_> {
             return Ok(vals);
         }
         let threads = self.cta.threads() as u64;
-        self.scratch_bytes = self.scratch_bytes.max(threads * vals.len() as u64 * 4);
+        self.need_scratch(threads * vals.len() as u64 * 4);
         let sp = self.scratch(b)?;
         let tid = self.tid(b)?;
         self.m.barrier(b)?;
@@ -1824,7 +1888,7 @@ impl<'c> Gen<'c, '_> {
     ) -> Result<Vec<V>, LoweringError> {
         let padded: Vec<u32> = sshape.iter().map(|d| padded_extent(*d)).collect();
         let n: u64 = padded.iter().map(|p| *p as u64).product();
-        self.scratch_bytes = self.scratch_bytes.max(n * bytes);
+        self.need_scratch(n * bytes);
         let sp = self.scratch(b)?;
         let lin = |g: &Self, b: &Block<'c>, c: &[V]| -> Result<V, LoweringError> {
             let mut acc = g.m.const_int(b, 0, 32)?;

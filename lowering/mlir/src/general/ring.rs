@@ -24,9 +24,10 @@ use super::*;
 use std::collections::BTreeSet;
 use tessera_passes::passes::pipeline_loads::{body_facts, slice_of};
 
-/// Shared memory kept out of the rings' budget for the scratch buffer (reductions and layout
-/// conversions elsewhere in the kernel).
-const SCRATCH_RESERVE: u32 = 32 * 1024;
+/// Shared memory first kept out of the rings' budget for the scratch buffer (reductions and layout
+/// conversions elsewhere in the kernel); `general::lower` plans again around the scratch buffer
+/// actually needed when this was too little.
+pub(super) const SCRATCH_RESERVE: u32 = 32 * 1024;
 
 /// One dot whose operands stream through a ring.
 #[derive(Clone)]
@@ -83,16 +84,17 @@ impl Schedule {
 }
 
 /// The rings of kernel `k` (keyed by the dot's A load) and the shared memory they take, in
-/// `max_shared` bytes less the scratch reserve; `stages` per ring where it fits, reduced to two,
-/// else the dot is left unpipelined.
+/// `max_shared` bytes less `reserve` for the scratch buffer; `stages` per ring where it fits,
+/// reduced to two, else the dot is left unpipelined.
 pub(super) fn plan(
     k: &Kernel,
     deferrable: &HashMap<ValueId, async_copy::Deferred>,
     transposed: &HashMap<ValueId, ValueId>,
     stages: u32,
     max_shared: u32,
+    reserve: u32,
 ) -> (HashMap<ValueId, Ring>, u32) {
-    let budget = max_shared.saturating_sub(SCRATCH_ALIGN as u32 + SCRATCH_RESERVE);
+    let budget = max_shared.saturating_sub(SCRATCH_ALIGN as u32 + reserve);
     let mut rings = HashMap::new();
     let mut used = 0u32;
     let mut loops = Vec::new();

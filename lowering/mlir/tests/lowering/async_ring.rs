@@ -158,3 +158,47 @@ fn tiles_shorter_than_the_wgmma_atom_are_copied_with_repeated_rows() {
     let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(l.mma.stages, 3);
 }
+
+/// A GEMM with 64 KiB stages (BK = 128) whose f32 residual epilogue converts a 128x128 f32 tile
+/// through 64 KiB of scratch: three stages plus the scratch exceed sm_90a's shared memory.
+const BIG_EPILOGUE: &str = "
+kernel gemm_res(a: bf16[M, K], b: bf16[N, K], r: f32[M, N], c: out f32[M, N])
+    tiles(BM = 128, BN = 128, BK = 128)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    var acc = zeros<f32>[BM, BN];
+    for k0 in 0..K step BK {
+        acc = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(load(b[n0 .. +BN, k0 .. +BK])), acc);
+    }
+    store(c[m0 .. +BM, n0 .. +BN], acc + load(r[m0 .. +BM, n0 .. +BN]));
+}
+";
+
+#[test]
+fn rings_are_planned_again_around_the_scratch_the_kernel_needs() {
+    let k = piped_src("gemm_res.tsr", BIG_EPILOGUE);
+    let l = lower_sm90a(&k, &per_op(4, true)).unwrap_or_else(|e| panic!("{e}"));
+    let max = LoweringOptions::default().max_shared_bytes;
+    assert!(l.dynamic_shared_bytes <= max, "{} > {max}", l.dynamic_shared_bytes);
+    assert_eq!(l.mma.stages, 2, "two 64 KiB stages fit next to 64 KiB of scratch");
+}
+
+#[test]
+fn a_kernel_needing_more_shared_memory_than_the_target_has_is_refused_at_the_op() {
+    let src = COMPUTED_START;
+    let k = piped_src("computed.tsr", src);
+    let tiny = LoweringOptions {
+        max_shared_bytes: 8 * 1024,
+        ..per_op(4, false)
+    };
+    match lower_sm90a(&k, &tiny) {
+        Err(tessera_lowering_mlir::LoweringError::Unsupported { what, span }) => {
+            assert!(what.contains("shared memory"), "{what}");
+            let at = &src[span.lo as usize..span.hi as usize];
+            assert!(at.contains("dot("), "refused at `{at}`, not at the dot");
+        }
+        r => panic!("{:?}", r.map(|l| l.dynamic_shared_bytes)),
+    }
+}
