@@ -4,34 +4,16 @@
 //! laid out as `assign-layouts` lays it out.
 
 use tessera_ir::{Kernel, LinearLayout, Module, OpKind, Type, parse_module, print_module, verify_module};
-use tessera_passes::{DiffOptions, PipelineOptions, TargetCaps, run_pipeline};
 
-/// The sm_90a pipeline (or `passes` in its place) with verify-each and diff-interp on.
-fn distributed_with(src: &str, passes: Option<&str>) -> Module {
-    let (m, diags) = tessera_check::check_source("t.tsr", src.as_bytes());
-    let mut m = m.unwrap_or_else(|| panic!("does not check: {diags:?}"));
-    let opts = PipelineOptions {
-        passes: passes.map(str::to_string),
-        verify_each: true,
-        diff_interp: Some(DiffOptions::default()),
-        ..Default::default()
-    };
-    run_pipeline(
-        &mut m,
-        TargetCaps::lookup("sm_90a").unwrap(),
-        &opts,
-        &mut Vec::new(),
-    )
-    .unwrap_or_else(|e| panic!("pipeline: {e}"));
-    m
-}
+#[path = "../common/mod.rs"]
+mod common;
 
 fn distributed(src: &str) -> Module {
-    distributed_with(src, None)
+    common::sm90a_distributed(src, None)
 }
 
 fn distributed_mma(src: &str) -> Module {
-    distributed_with(
+    common::sm90a_distributed(
         src,
         Some("canonicalize,fuse-dequant,assign-scale-layout,assign-layouts-mma"),
     )

@@ -5,29 +5,13 @@
 //! interpreter's results are unchanged (diff-interp).
 
 use tessera_ir::{Kernel, LinearLayout, Module, OpKind, Type, parse_module, print_module, verify_module};
-use tessera_passes::{DiffOptions, PipelineOptions, TargetCaps, run_pipeline};
 
-fn checked(src: &str) -> Module {
-    let (m, diags) = tessera_check::check_source("t.tsr", src.as_bytes());
-    m.unwrap_or_else(|| panic!("does not check: {diags:?}"))
-}
+#[path = "../common/mod.rs"]
+mod common;
 
 /// The sm_90a pipeline with verify-each and diff-interp on.
 fn distributed(src: &str) -> Module {
-    let mut m = checked(src);
-    let opts = PipelineOptions {
-        verify_each: true,
-        diff_interp: Some(DiffOptions::default()),
-        ..Default::default()
-    };
-    run_pipeline(
-        &mut m,
-        TargetCaps::lookup("sm_90a").unwrap(),
-        &opts,
-        &mut Vec::new(),
-    )
-    .unwrap_or_else(|e| panic!("pipeline: {e}"));
-    m
+    common::sm90a_distributed(src, None)
 }
 
 fn count(k: &Kernel, mnemonic: &str) -> usize {

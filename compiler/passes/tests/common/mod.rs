@@ -247,3 +247,24 @@ pub fn count_ops(k: &Kernel, mnemonic: &str) -> usize {
     }
     go(&k.body, mnemonic)
 }
+
+/// Check `src` and run the sm_90a pipeline (or `passes` in its place) with verify-each and
+/// diff-interp on.
+pub fn sm90a_distributed(src: &str, passes: Option<&str>) -> tessera_ir::Module {
+    let (m, diags) = tessera_check::check_source("t.tsr", src.as_bytes());
+    let mut m = m.unwrap_or_else(|| panic!("does not check: {diags:?}"));
+    let opts = tessera_passes::PipelineOptions {
+        passes: passes.map(str::to_string),
+        verify_each: true,
+        diff_interp: Some(tessera_passes::DiffOptions::default()),
+        ..Default::default()
+    };
+    tessera_passes::run_pipeline(
+        &mut m,
+        TargetCaps::lookup("sm_90a").unwrap(),
+        &opts,
+        &mut Vec::new(),
+    )
+    .unwrap_or_else(|e| panic!("pipeline: {e}"));
+    m
+}

@@ -181,7 +181,11 @@ fn rings_are_planned_again_around_the_scratch_the_kernel_needs() {
     let k = piped_src("gemm_res.tsr", BIG_EPILOGUE);
     let l = lower_sm90a(&k, &per_op(4, true)).unwrap_or_else(|e| panic!("{e}"));
     let max = LoweringOptions::default().max_shared_bytes;
-    assert!(l.dynamic_shared_bytes <= max, "{} > {max}", l.dynamic_shared_bytes);
+    assert!(
+        l.dynamic_shared_bytes <= max,
+        "{} > {max}",
+        l.dynamic_shared_bytes
+    );
     assert_eq!(l.mma.stages, 2, "two 64 KiB stages fit next to 64 KiB of scratch");
 }
 
