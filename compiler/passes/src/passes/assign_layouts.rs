@@ -389,7 +389,12 @@ impl Assigner<'_> {
                         let x = *x;
                         self.set(r, chosen);
                         self.inherit(r, x);
-                        self.mark_remat_chain(&op);
+                        if self.prefer_mma {
+                            // MMA-first: a broadcast is recomputed where another layout is
+                            // wanted, its (smaller) source converted to the projection, instead
+                            // of converting the broadcast tile whole.
+                            self.remat.insert(r, op.clone());
+                        }
                     }
                 }
             }
