@@ -97,15 +97,10 @@ pub(super) fn whole_tiles(k: &Kernel, a: ValueId, bv: ValueId, grouped: bool) ->
     let (Some(ta), Some(tb)) = (k.ty(a).as_tile(), k.ty(bv).as_tile()) else {
         return (false, false);
     };
-    let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
-    let kstep = match (ta.dtype, tb.dtype) {
-        (DType::BF16, DType::BF16) | (DType::F16, DType::F16) => 16,
-        (x, y) if fp8(x) && fp8(y) => 32,
-        (DType::I8, DType::I8) => 32,
-        _ => return (false, false),
+    let Some((kstep, eb)) = super::dot::wgmma_step(ta.dtype, tb.dtype) else {
+        return (false, false);
     };
     let kk = ta.shape[1];
-    let eb = elem_bytes(ta.dtype);
     let k_ok = !grouped && kk.is_power_of_two() && kk >= kstep && (kk * eb).is_multiple_of(16);
     let (m, n) = (ta.shape[0], tb.shape[1]);
     (k_ok && m.is_power_of_two(), k_ok && n.is_power_of_two())

@@ -4,6 +4,18 @@
 
 use super::*;
 
+/// The K of one wgmma and the operand element bytes for an operand pair wgmma takes exactly:
+/// bf16/f16 pairs k16, fp8 pairs and i8 pairs k32.
+pub(super) fn wgmma_step(da: DType, db: DType) -> Option<(u32, u32)> {
+    let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
+    match (da, db) {
+        (DType::BF16, DType::BF16) | (DType::F16, DType::F16) => Some((16, 2)),
+        (x, y) if fp8(x) && fp8(y) => Some((32, 1)),
+        (DType::I8, DType::I8) => Some((32, 1)),
+        _ => None,
+    }
+}
+
 impl<'c> Gen<'c, '_> {
     /// `acc + a @ b` on wgmma (`m64nNk16` for bf16/f16, `k32` for fp8 and i8): the operands are
     /// staged from their registers into shared memory, K-major with the widest swizzle their K
@@ -48,17 +60,11 @@ impl<'c> Gen<'c, '_> {
         let (rb, db) = operand(self, bv, async_b)?;
         let dc = self.k.ty(acc).dtype();
         let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
-        let (kstep, eb, dtype_name) = match (da, db) {
-            (DType::BF16, DType::BF16) | (DType::F16, DType::F16) => (16u32, 2u32, None),
-            (x, y) if fp8(x) && fp8(y) => (32, 1, None),
-            (DType::I8, DType::I8) => (32, 1, None),
-            (x, y) => (0, 0, Some(format!("{x} x {y}"))),
-        };
-        if dtype_name.is_some() {
+        let Some((kstep, eb)) = wgmma_step(da, db) else {
             // No wgmma takes this pair at the interpreter's precision (f32 operands would be
             // rounded to tf32; bf16 x f16 has no instruction): f32 FMAs from shared memory.
             return self.dot_fma(b, (a, &ra, da), (bv, &rb, db), acc, span);
-        }
+        };
         let wty = |d: DType| match d {
             DType::BF16 => "bf16",
             DType::F16 => "f16",
@@ -103,7 +109,7 @@ impl<'c> Gen<'c, '_> {
         };
         let base = match &ring {
             Some(r) => {
-                if r.a_bytes() != a_bytes || r.sw != sw || r.rows != [mm, nn] {
+                if r.a_bytes() != a_bytes || r.sw() != sw || r.rows != [mm, nn] {
                     return Err(ice("the ring's stage does not hold this dot's operand tiles"));
                 }
                 self.ring_step(b, r, span)?

@@ -42,17 +42,21 @@ pub(super) struct Ring {
     /// Byte offset of stage 0 from the aligned dynamic shared-memory base.
     pub offset: u32,
     pub stage_bytes: u32,
-    /// A tile rows, B tile rows (N), K, element bytes, swizzle width in bytes.
+    /// A tile rows, B tile rows (N), K, element bytes.
     pub rows: [u32; 2],
     pub kk: u32,
     pub eb: u32,
-    pub sw: u32,
 }
 
 impl Ring {
     /// Bytes of the A tile in a stage (the B tile follows).
     pub fn a_bytes(&self) -> u32 {
         self.rows[0] * self.kk * self.eb
+    }
+
+    /// The swizzle width in bytes (what the dot's descriptors use for this K extent).
+    pub fn sw(&self) -> u32 {
+        (self.kk * self.eb).min(128)
     }
 }
 
@@ -155,7 +159,6 @@ pub(super) fn plan(
                     rows,
                     kk,
                     eb,
-                    sw: (kk * eb).min(128),
                 },
             );
             used += s * stage_bytes;
@@ -296,7 +299,7 @@ impl<'c> Gen<'c, '_> {
                         access,
                         *st,
                         (r.rows[i], r.kk, r.eb),
-                        r.sw,
+                        r.sw(),
                         (region, base),
                         false,
                         span,
