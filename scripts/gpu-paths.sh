@@ -5,7 +5,7 @@
 #   <name>.sched    the default build (the Hopper mainloop / FA schedule where they take the kernel)
 #   <name>.perop    `--no-schedules`: lowered per op from the distributed level
 #   <name>.perop64  the same with BM = 64 where the example says BM = 128 (more CTAs per SM)
-#   <name>.pipe64   perop64 plus the `pipeline-loads` pass (a register double buffer)
+#   <name>.regs     `--no-schedules --no-async-copies`: per op, dot operands staged from registers
 # The per-op builds are validated (partial and large shape) and all are benchmarked with the
 # peers (cuBLAS, Triton, SDPA) in the same call.
 #   device run: carry [".gpu"], command `bash .gpu/paths.sh`
@@ -14,7 +14,6 @@ cd "$(dirname "$0")/.."
 [ -x .gpu/bin/tessera-runner ] || { echo "run scripts/gpu-conformance.sh first" >&2; exit 2; }
 cargo build -q -p tessera-cli
 T=target/debug/tessera
-PIPE=canonicalize,fuse-dequant,assign-scale-layout,pipeline-loads,assign-layouts
 rm -rf .gpu/paths && mkdir -p .gpu/paths .gpu/paths-src
 for f in dsl_examples/*.tsr; do
   n=$(basename "$f" .tsr)
@@ -24,7 +23,7 @@ for f in dsl_examples/*.tsr; do
   b "$f" sched
   b "$f" perop --no-schedules
   b ".gpu/paths-src/$n.tsr" perop64 --no-schedules
-  b ".gpu/paths-src/$n.tsr" pipe64 --no-schedules --passes=$PIPE
+  b "$f" regs --no-schedules --no-async-copies
 done
 grep -H "^ptxas" .gpu/paths/*.log | sed 's|.gpu/paths/||' > .gpu/paths/ptxas.txt
 cp scripts/gpu/paths.sh scripts/gpu/peers.py .gpu/

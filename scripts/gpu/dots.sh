@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine (staged by scripts/gpu-dots.sh), most important first so that a call cut short
-# still reports: gemm_bf16 / gemm_fp8 built per op with --async-copies (ring depth 4 and 3) validated at a partial and
+# still reports: gemm_bf16 / gemm_fp8 built per op with cp.async rings (automatic depth and 4) validated at a partial and
 # at 4096^3 and benchmarked next to the fast schedule, cuBLAS at the same shapes (peers.py), then
 # every corpus kernel whose dot is lowered per op (ring kernels at a partial and a large shape,
 # memcheck on two; the rest at the partial shape), the FP8 attention per op with MMA-first layouts
@@ -18,7 +18,7 @@ val() { # name bundle shape-label dims...
   printf '%-28s %-8s rc=%s %s\n' "$n" "$l" "$rc" "$(echo "$res" | grep -E '^validate \||error' | tail -1 | cut -c1-300)" >> "$log"
 }
 BIG="--dim M=4096 --dim N=4096 --dim K=4096"
-for b in paths/gemm_*.perop paths/gemm_*.perop-s3; do
+for b in paths/gemm_*.perop paths/gemm_*.perop-s4; do
   n=$(basename "$b")
   val "$n" "$b" partial --dim M=100 --dim N=704 --dim K=320
   val "$n" "$b" large $BIG

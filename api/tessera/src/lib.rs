@@ -59,8 +59,8 @@ pub fn cuda_available() -> bool {
 /// Compile options (each one is part of the cache key).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
-    /// sm_90a: shared-memory pipeline stages of the GEMM mainloop (at least 2).
-    pub stages: u32,
+    /// sm_90a: shared-memory pipeline stages (at least 2); `None` lets the compiler choose.
+    pub stages: Option<u32>,
     /// sm_90a fp8: accumulate the whole K loop inside wgmma.
     pub fp8_fast_accum: bool,
     /// NVIDIA: assemble a cubin with ptxas when it is found (else PTX only, JIT by the driver).
@@ -76,7 +76,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            stages: 4,
+            stages: None,
             fp8_fast_accum: false,
             ptxas: true,
             verify_each: false,
@@ -91,7 +91,10 @@ impl Options {
     pub fn key_text(&self) -> String {
         format!(
             "stages={} fp8_fast_accum={} ptxas={} verify_each={}",
-            self.stages, self.fp8_fast_accum, self.ptxas, self.verify_each
+            self.stages.map_or("auto".to_string(), |s| s.to_string()),
+            self.fp8_fast_accum,
+            self.ptxas,
+            self.verify_each
         )
     }
 }
@@ -157,7 +160,7 @@ pub fn compile_named(
             ..tessera_passes::PipelineOptions::default()
         },
         knobs: compiler::Knobs {
-            stages: options.stages.max(2),
+            stages: options.stages.map(|s| s.max(2)),
             fp8_fast_accum: options.fp8_fast_accum,
             ptxas: options.ptxas,
             emit: None,

@@ -496,9 +496,9 @@ fn hip_backend_builds_for_gfx950_and_fails_cleanly_without_an_amd_gpu() {
 
 #[test]
 fn async_copies_build_every_corpus_dot_and_ptxas_accepts_them() {
-    // `--async-copies` (experimental, off by default) changes how per-op dots fetch their
-    // operands; every corpus kernel whose dot reads `load`/`transpose(load)` operands builds with
-    // it, per op, and ptxas accepts the result. The H200 validates it (scripts/gpu-dots.sh).
+    // Async copies (the default) change how per-op dots fetch their operands; every corpus
+    // kernel whose dot reads `load`/`transpose(load)` operands builds with them, per op, and
+    // ptxas accepts the result. The H200 validates it (scripts/gpu-dots.sh).
     if let Some(why) = missing_tool("sm_90a") {
         eprintln!("skipped: {why}");
         return;
@@ -522,7 +522,6 @@ fn async_copies_build_every_corpus_dot_and_ptxas_accepts_them() {
             "build",
             f.to_str().unwrap(),
             "--no-schedules",
-            "--async-copies",
             "--report",
             "-o",
             out.to_str().unwrap(),

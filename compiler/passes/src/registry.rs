@@ -102,7 +102,7 @@ mod tests {
                 "canonicalize",
                 "fuse-dequant",
                 "assign-scale-layout",
-                "assign-layouts"
+                "assign-layouts-mma"
             ]
         );
     }

@@ -35,7 +35,7 @@ mod wgmma;
 pub mod native_scaled;
 
 pub use error::LoweringError;
-pub use mainloop::SM90_MAX_DYNAMIC_SMEM;
+pub use mainloop::{DEFAULT_STAGES, SM90_MAX_DYNAMIC_SMEM, SM90_SHARED_PER_SM};
 pub use pipeline::{PIPELINE, mlir_to_llvm_ir};
 use tessera_bundle::AbiArg;
 use tessera_ir::Kernel;
@@ -43,10 +43,14 @@ use tessera_ir::Kernel;
 /// Tuning knobs of the sm_90a lowering (tile sizes come from the kernel's tile parameters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoweringOptions {
-    /// Shared-memory ring depth; at least 2. Reduced (with a note) when it does not fit.
-    pub stages: u32,
+    /// Shared-memory ring depth (`--stages`); at least 2, reduced (with a note) when it does not
+    /// fit. `None`: the TMA mainloop takes [`DEFAULT_STAGES`], the per-op rings the deepest that
+    /// leaves room for two CTAs per SM (general/ring.rs).
+    pub stages: Option<u32>,
     /// Shared memory one CTA may use (static + dynamic), from the target's capabilities.
     pub max_shared_bytes: u32,
+    /// Shared memory of one SM, which its resident CTAs share, from the target's capabilities.
+    pub shared_per_sm: u32,
     /// fp8 only: let the wgmma chain accumulate across the whole K loop (Hopper's fp8 MMA keeps
     /// fewer accumulator bits) instead of promoting each K tile's partial into f32 registers.
     pub fp8_fast_accum: bool,
@@ -55,20 +59,22 @@ pub struct LoweringOptions {
     /// --no-schedules`), which is how the GPU scripts compare the two paths in one call.
     pub schedules: bool,
     /// Per-op dots: loads that only feed a dot are copied by the dot with `cp.async`, through a
-    /// ring of `stages` across loop iterations where the dot is in a loop, and in-place wgmma
-    /// chains share one wait (general/async_copy.rs, general/ring.rs). Off by default until the
-    /// H200 validates it (scripts/gpu-dots.sh); off, operands are staged from registers.
+    /// ring of stages across loop iterations where the dot is in a loop, and in-place wgmma
+    /// chains share one wait (general/async_copy.rs, general/ring.rs). On by default (validated
+    /// on the H200, docs/GPU-TESTING.md); off (`--no-async-copies`), operands are staged from
+    /// registers.
     pub async_copies: bool,
 }
 
 impl Default for LoweringOptions {
     fn default() -> Self {
         LoweringOptions {
-            stages: 4,
+            stages: None,
             max_shared_bytes: SM90_MAX_DYNAMIC_SMEM,
+            shared_per_sm: SM90_SHARED_PER_SM,
             fp8_fast_accum: false,
             schedules: true,
-            async_copies: false,
+            async_copies: true,
         }
     }
 }

@@ -27,6 +27,10 @@ use tessera_ir::{DType, Kernel};
 
 /// The largest dynamic shared memory block an sm_90 CTA may opt into (227 KiB).
 pub const SM90_MAX_DYNAMIC_SMEM: u32 = 232_448;
+/// Shared memory of one sm_90 SM (228 KiB), shared by the CTAs resident on it.
+pub const SM90_SHARED_PER_SM: u32 = 233_472;
+/// The mainloop's ring depth when the user does not choose one.
+pub const DEFAULT_STAGES: u32 = 4;
 /// The widest swizzle (and K chunk): 128 bytes. A K tile of 64 or 32 bytes uses the 64B/32B modes.
 const MAX_SWIZZLE: u32 = 128;
 /// Extra dynamic shared memory requested so the ring can be aligned to 1024 bytes at run time.
@@ -294,7 +298,7 @@ pub(crate) fn plan(
     let mx = fused.as_ref().is_some_and(|f| f.mode == FuseMode::MxPromote);
     let mx_scale_bytes = if mx { round_up(bn * (bk / 32) * 4, 1024) } else { 0 };
     let conv_total = conv_a + conv_b + mx_scale_bytes;
-    let requested = opts.stages;
+    let requested = opts.stages.unwrap_or(DEFAULT_STAGES);
     if requested < 2 {
         return Err(LoweringError::unsupported(
             format!("{requested} pipeline stages (at least 2)"),

@@ -81,6 +81,7 @@ pub fn lower(kernel: &Kernel, opts: &BuildOptions) -> Result<LoweredKernel, Buil
     // The target's shared-memory limit bounds the ring, whatever the caller's options said.
     let lowering = LoweringOptions {
         max_shared_bytes: opts.target.caps.max_dynamic_smem,
+        shared_per_sm: opts.target.caps.shared_per_sm,
         ..opts.lowering.clone()
     };
     let piped = with_pipeline(kernel, &opts.target)?;

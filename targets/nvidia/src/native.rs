@@ -15,6 +15,7 @@ const NATIVE_CAPS: Capabilities = Capabilities {
     tma: true,
     block_scaled_mma: true,
     max_dynamic_smem: 232_448,
+    shared_per_sm: 233_472,
 };
 
 /// Datacenter Blackwell: tcgen05 (TMEM accumulators, block-scaled kinds). PTX ISA 8.8 is needed
@@ -37,6 +38,7 @@ pub const SM120A: Target = Target {
     ptxas_arch: "sm_120a",
     caps: Capabilities {
         max_dynamic_smem: 101_376,
+        shared_per_sm: 102_400,
         ..NATIVE_CAPS
     },
 };

@@ -14,6 +14,9 @@ pub struct Capabilities {
     pub block_scaled_mma: bool,
     /// The most dynamic shared memory a CTA can opt into, in bytes.
     pub max_dynamic_smem: u32,
+    /// Shared memory of one SM, shared by its resident CTAs, in bytes (what occupancy is
+    /// planned against).
+    pub shared_per_sm: u32,
 }
 
 /// A compilation target.
@@ -41,6 +44,7 @@ pub const SM90A: Target = Target {
         tma: true,
         block_scaled_mma: false,
         max_dynamic_smem: 232_448,
+        shared_per_sm: 233_472,
     },
 };
 

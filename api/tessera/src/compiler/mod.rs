@@ -66,13 +66,14 @@ pub enum Emit {
 /// Backend knobs (the `tessera build` flags `--stages`, `--fp8-fast-accum`, `--no-ptxas`, `--emit`).
 #[derive(Clone, Debug)]
 pub struct Knobs {
-    pub stages: u32,
+    /// `--stages`: `None` lets the lowering choose (tessera_lowering_mlir::LoweringOptions::stages).
+    pub stages: Option<u32>,
     pub fp8_fast_accum: bool,
     /// sm_90a: let the Hopper fast schedules take the kernels they implement (`--no-schedules`
     /// turns them off and lowers every kernel per op).
     pub schedules: bool,
     /// sm_90a per-op dots: copy operand loads with `cp.async` through a multi-stage ring
-    /// (`--async-copies`; off until validated on hardware, see docs/GPU-TESTING.md).
+    /// (on by default; `--no-async-copies` stages them from registers).
     pub async_copies: bool,
     /// Run ptxas on NVIDIA PTX when it can be found.
     pub ptxas: bool,
@@ -82,10 +83,10 @@ pub struct Knobs {
 impl Default for Knobs {
     fn default() -> Self {
         Knobs {
-            stages: 4,
+            stages: None,
             fp8_fast_accum: false,
             schedules: true,
-            async_copies: false,
+            async_copies: true,
             ptxas: true,
             emit: None,
         }

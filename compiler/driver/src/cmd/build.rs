@@ -59,9 +59,10 @@ pub struct Args {
     /// Print an intermediate stage to stdout.
     #[arg(long, value_enum)]
     emit: Option<EmitArg>,
-    /// sm_90a: shared-memory pipeline stages of the mainloop (at least 2).
-    #[arg(long, default_value_t = 4)]
-    stages: u32,
+    /// sm_90a: shared-memory pipeline stages (at least 2). Default: 4 for the TMA mainloop; per-op
+    /// dots the deepest ring (up to 4) that leaves room for two CTAs per SM.
+    #[arg(long)]
+    stages: Option<u32>,
     /// NVIDIA: do not run ptxas (the bundle then has PTX only).
     #[arg(long)]
     no_ptxas: bool,
@@ -73,11 +74,10 @@ pub struct Args {
     /// mainloop and the FA attention), e.g. to compare the two paths' speed.
     #[arg(long)]
     no_schedules: bool,
-    /// sm_90a, experimental: per-op dots copy their operand loads with `cp.async` through a
-    /// multi-stage shared-memory ring (`--stages` deep) and batch their wgmma waits. Not yet
-    /// validated on hardware, hence off by default.
+    /// sm_90a: per-op dots stage their operands from registers instead of copying their loads
+    /// with `cp.async` through a multi-stage shared-memory ring (the default), e.g. to compare.
     #[arg(long)]
-    async_copies: bool,
+    no_async_copies: bool,
     #[command(flatten)]
     pipeline: PipelineFlags,
 }
@@ -91,11 +91,8 @@ pub fn main(args: Args) -> ExitCode {
         eprintln!("error[{E_USAGE}]: give a .tsr file to build (or --list-targets)");
         return ExitCode::from(2);
     };
-    if args.stages < 2 {
-        eprintln!(
-            "error[{E_USAGE}]: --stages {}: the mainloop needs at least 2 pipeline stages",
-            args.stages
-        );
+    if let Some(stages) = args.stages.filter(|&s| s < 2) {
+        eprintln!("error[{E_USAGE}]: --stages {stages}: a pipeline needs at least 2 stages");
         return ExitCode::from(2);
     }
     if args.out.is_none() && args.emit.is_none() && !args.report {
@@ -121,7 +118,7 @@ pub fn main(args: Args) -> ExitCode {
             stages: args.stages,
             fp8_fast_accum: args.fp8_fast_accum,
             schedules: !args.no_schedules,
-            async_copies: args.async_copies,
+            async_copies: !args.no_async_copies,
             ptxas: !args.no_ptxas,
             emit: args.emit.map(|e| match e {
                 EmitArg::Mlir => tessera::compiler::Emit::Mlir,

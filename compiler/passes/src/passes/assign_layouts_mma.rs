@@ -1,5 +1,5 @@
-//! `assign-layouts-mma`: `assign-layouts` with MMA-first propagation (experimental, in no pipeline
-//! yet: opt in with `--passes`; docs/dev/passes.md). Elementwise ops take the layout of an
+//! `assign-layouts-mma`: `assign-layouts` with MMA-first propagation, the last pass of the sm_90a
+//! pipeline (docs/dev/passes.md; `--passes ...,assign-layouts` gives operand-first layouts). Elementwise ops take the layout of an
 //! operand that descends from a `dot` accumulator before any other, loop-carried tiles with a
 //! cheap initial value follow the body, and index/mask chains built from `arange`, `full` and
 //! scalars are recomputed in the wanted layout instead of converted. In attention this keeps the
@@ -11,6 +11,6 @@ use crate::PassInfo;
 
 pub const INFO: PassInfo = PassInfo {
     name: "assign-layouts-mma",
-    summary: "assign-layouts, keeping values that descend from a dot in the MMA layout (experimental)",
+    summary: "assign-layouts, keeping values that descend from a dot in the MMA layout",
     make: || Box::new(AssignLayouts::mma_first()),
 };

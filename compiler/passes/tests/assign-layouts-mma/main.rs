@@ -8,8 +8,12 @@ use tessera_ir::{Kernel, LinearLayout, Module, OpKind, Type, parse_module, print
 #[path = "../common/mod.rs"]
 mod common;
 
+/// Operand-first layouts (`assign-layouts`; the sm_90a pipeline's default is MMA-first).
 fn distributed(src: &str) -> Module {
-    common::sm90a_distributed(src, None)
+    common::sm90a_distributed(
+        src,
+        Some("canonicalize,fuse-dequant,assign-scale-layout,assign-layouts"),
+    )
 }
 
 fn distributed_mma(src: &str) -> Module {

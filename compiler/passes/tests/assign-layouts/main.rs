@@ -9,9 +9,13 @@ use tessera_ir::{Kernel, LinearLayout, Module, OpKind, Type, parse_module, print
 #[path = "../common/mod.rs"]
 mod common;
 
-/// The sm_90a pipeline with verify-each and diff-interp on.
+/// The sm_90a pipeline with verify-each and diff-interp on, with operand-first layouts
+/// (`assign-layouts`; the pipeline's default is MMA-first, tests/assign-layouts-mma).
 fn distributed(src: &str) -> Module {
-    common::sm90a_distributed(src, None)
+    common::sm90a_distributed(
+        src,
+        Some("canonicalize,fuse-dequant,assign-scale-layout,assign-layouts"),
+    )
 }
 
 fn count(k: &Kernel, mnemonic: &str) -> usize {

@@ -142,45 +142,52 @@ fn is_float(d: DType) -> bool {
 
 /// Lower a distributed-level kernel (after `assign-layouts`) to MLIR text for sm_90a.
 pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<LoweredKernel, LoweringError> {
-    // The rings are planned before the scratch buffer's size is known: when both do not fit, plan
-    // them again around the scratch buffer actually needed (fewer stages, or no ring).
+    // The rings are planned before the scratch buffer's size is known, around a guess of it. Once
+    // a lowering has measured the scratch buffer, the rings are planned again around exactly that
+    // (deeper when the guess was too large, shallower or none when it was too small); a kernel
+    // that does not fit even then is refused at the op needing the most scratch.
     let mut reserve = ring::SCRATCH_RESERVE;
+    let mut tried = vec![reserve];
     loop {
-        let (lowered, fit) = lower_with(kernel, opts, reserve)?;
-        let Err(over) = fit else {
-            return Ok(lowered);
-        };
-        if over.ring_bytes > 0 && u64::from(reserve) < over.scratch_bytes {
-            reserve = u32::try_from(over.scratch_bytes).unwrap_or(u32::MAX);
+        let (lowered, used) = lower_with(kernel, opts, reserve)?;
+        let exact = u32::try_from(used.scratch_bytes).unwrap_or(u32::MAX);
+        if used.ring_candidates && !tried.contains(&exact) {
+            reserve = exact;
+            tried.push(exact);
             continue;
+        }
+        let total = used.scratch_bytes + u64::from(used.ring_bytes) + SCRATCH_ALIGN;
+        if total <= u64::from(opts.max_shared_bytes) {
+            return Ok(lowered);
         }
         return Err(unsupported(
             format!(
-                "the kernel needs {} bytes of shared memory on sm_90a, which gives a CTA at most {} \
+                "the kernel needs {total} bytes of shared memory on sm_90a, which gives a CTA at most {} \
                  (this op needs the most: use smaller tiles)",
-                over.scratch_bytes + u64::from(over.ring_bytes) + SCRATCH_ALIGN,
                 opts.max_shared_bytes
             ),
-            over.span,
+            used.span,
         ));
     }
 }
 
-/// Shared memory a lowering asked for beyond the target's limit.
-struct OverShared {
+/// The shared memory one lowering used.
+struct SharedUse {
     scratch_bytes: u64,
     ring_bytes: u32,
+    /// Whether a dot could stream through a ring (so planning again may change the rings).
+    ring_candidates: bool,
     /// The op that needs the most scratch.
     span: Span,
 }
 
 /// Lower with `reserve` bytes of shared memory kept from the rings for the scratch buffer; the
-/// kernel, and whether its shared memory fits the target.
+/// kernel, and the shared memory it uses.
 fn lower_with(
     kernel: &Kernel,
     opts: &crate::LoweringOptions,
     reserve: u32,
-) -> Result<(LoweredKernel, Result<(), OverShared>), LoweringError> {
+) -> Result<(LoweredKernel, SharedUse), LoweringError> {
     let cta = kernel.cta.ok_or_else(|| {
         ice("the kernel has no layouts (run the sm_90a pipeline, which ends with assign-layouts)")
     })?;
@@ -258,8 +265,11 @@ fn lower_with(
         &deferrable,
         &transposed,
         opts.stages,
-        opts.max_shared_bytes,
-        reserve,
+        &ring::Budget {
+            max_shared: opts.max_shared_bytes,
+            shared_per_sm: opts.shared_per_sm,
+            reserve,
+        },
     );
     let mut g = Gen {
         m,
@@ -373,14 +383,11 @@ fn lower_with(
         threads,
         module.as_operation()
     );
-    let fit = if shared_bytes + SCRATCH_ALIGN > u64::from(opts.max_shared_bytes) {
-        Err(OverShared {
-            scratch_bytes: g.scratch_bytes,
-            ring_bytes: g.ring_bytes,
-            span: g.scratch_span,
-        })
-    } else {
-        Ok(())
+    let used = SharedUse {
+        scratch_bytes: g.scratch_bytes,
+        ring_bytes: g.ring_bytes,
+        ring_candidates: !g.deferrable.is_empty(),
+        span: g.scratch_span,
     };
     let lowered = LoweredKernel {
         // element offsets are i64 throughout
@@ -417,7 +424,7 @@ fn lower_with(
             }),
         },
     };
-    Ok((lowered, fit))
+    Ok((lowered, used))
 }
 
 /// Ops the per-op lowering does not handle yet, refused with their own span before anything is

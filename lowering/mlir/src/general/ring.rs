@@ -87,18 +87,64 @@ impl Schedule {
     }
 }
 
-/// The rings of kernel `k` (keyed by the dot's A load) and the shared memory they take, in
-/// `max_shared` bytes less `reserve` for the scratch buffer; `stages` per ring where it fits,
-/// reduced to two, else the dot is left unpipelined.
+/// The deepest ring the automatic choice considers.
+pub(super) const AUTO_STAGES: u32 = 4;
+
+/// Shared memory the hardware keeps per resident CTA (sm_90: 1 KiB), out of the SM's total.
+const CTA_RESERVED_SHARED: u32 = 1024;
+
+/// Where the rings' shared memory comes from.
+pub(super) struct Budget {
+    /// The most one CTA may use (the target's opt-in limit).
+    pub max_shared: u32,
+    /// The SM's shared memory, shared by its resident CTAs.
+    pub shared_per_sm: u32,
+    /// Kept from the rings for the scratch buffer.
+    pub reserve: u32,
+}
+
+/// The rings of kernel `k` (keyed by the dot's A load) and the shared memory they take.
+///
+/// `Some(stages)` (the user's `--stages`): that depth per ring where it fits in the CTA's limit,
+/// else as deep as fits, at least two, else the dot is left unpipelined. `None`: the deepest ring
+/// up to [`AUTO_STAGES`] that still leaves room for a second CTA on the SM, because one
+/// warpgroup waiting on its wgmma chain cannot keep the tensor cores busy alone and a second
+/// CTA's warpgroup hides that wait (measured on the H200: bf16 4096³ per op, 3 stages and two
+/// CTAs 314.8 us, 4 stages and one CTA 449.5 us; docs/PERFORMANCE.md). Only where even two stages
+/// do not leave that room are the rings planned for one CTA per SM.
 pub(super) fn plan(
     k: &Kernel,
     deferrable: &HashMap<ValueId, async_copy::Deferred>,
     transposed: &HashMap<ValueId, ValueId>,
-    stages: u32,
-    max_shared: u32,
-    reserve: u32,
+    stages: Option<u32>,
+    budget: &Budget,
 ) -> (HashMap<ValueId, Ring>, u32) {
-    let budget = max_shared.saturating_sub(SCRATCH_ALIGN as u32 + reserve);
+    let one_cta = budget
+        .max_shared
+        .saturating_sub(SCRATCH_ALIGN as u32 + budget.reserve);
+    let Some(depth) = stages else {
+        let two_ctas = (budget.shared_per_sm / 2)
+            .saturating_sub(CTA_RESERVED_SHARED + SCRATCH_ALIGN as u32 + budget.reserve)
+            .min(one_cta);
+        let shared = plan_in(k, deferrable, transposed, AUTO_STAGES, two_ctas);
+        let alone = plan_in(k, deferrable, transposed, AUTO_STAGES, one_cta);
+        return if shared.0.len() == alone.0.len() {
+            shared
+        } else {
+            alone
+        };
+    };
+    plan_in(k, deferrable, transposed, depth, one_cta)
+}
+
+/// The rings of `k` at up to `stages` each, in `budget` bytes.
+fn plan_in(
+    k: &Kernel,
+    deferrable: &HashMap<ValueId, async_copy::Deferred>,
+    transposed: &HashMap<ValueId, ValueId>,
+    stages: u32,
+    budget: u32,
+) -> (HashMap<ValueId, Ring>, u32) {
     let mut rings = HashMap::new();
     let mut used = 0u32;
     let mut loops = Vec::new();

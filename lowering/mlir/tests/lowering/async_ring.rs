@@ -1,6 +1,7 @@
-//! `--async-copies` (experimental, off by default): per-op dots copy their operand loads with
-//! `cp.async`, through a multi-stage ring when the dot is in a loop. These tests check what is
-//! emitted and when; the H200 validates it (scripts/gpu-dots.sh).
+//! Async copies (on by default; `--no-async-copies` turns them off): per-op dots copy their
+//! operand loads with `cp.async`, through a multi-stage ring when the dot is in a loop. These
+//! tests check what is emitted and when; the H200 validates it (scripts/gpu-dots.sh,
+//! scripts/gpu-conformance.sh).
 
 use std::path::Path;
 use tessera_lowering_mlir::{LoweringOptions, lower_sm90a};
@@ -20,7 +21,7 @@ fn example(rel: &str) -> tessera_ir::Kernel {
 
 fn per_op(stages: u32, async_copies: bool) -> LoweringOptions {
     LoweringOptions {
-        stages,
+        stages: Some(stages),
         schedules: false,
         async_copies,
         ..LoweringOptions::default()
@@ -66,10 +67,41 @@ fn a_gemm_loop_streams_its_operands_through_a_ring_of_the_requested_depth() {
 }
 
 #[test]
-fn off_by_default_the_operands_are_staged_from_registers() {
+fn the_automatic_ring_depth_leaves_room_for_two_ctas_per_sm() {
+    let k = example("dsl_examples/gemm_bf16.tsr");
+    let auto = LoweringOptions {
+        schedules: false,
+        ..LoweringOptions::default()
+    };
+    assert!(auto.async_copies, "async copies are the default");
+    let l = lower_sm90a(&k, &auto).unwrap_or_else(|e| panic!("{e}"));
+    // 32 KiB stages: 4 would leave one CTA per SM (2 x 132 KiB > 228 KiB), 3 leave two.
+    assert_eq!(l.mma.stages, 3, "{}", l.mma.operand_a);
+    assert!(
+        2 * (l.dynamic_shared_bytes + 1024) <= 233_472,
+        "{}",
+        l.dynamic_shared_bytes
+    );
+    // An SM too small for two CTAs with two stages each: the ring is planned for one CTA.
+    let small_sm = LoweringOptions {
+        shared_per_sm: 120 * 1024,
+        ..auto.clone()
+    };
+    let l = lower_sm90a(&k, &small_sm).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(l.mma.stages, 4, "{}", l.mma.operand_a);
+    // The user's --stages wins over occupancy.
+    let asked = LoweringOptions {
+        stages: Some(4),
+        ..auto
+    };
+    assert_eq!(lower_sm90a(&k, &asked).unwrap().mma.stages, 4);
+}
+
+#[test]
+fn without_async_copies_the_operands_are_staged_from_registers() {
     let k = example("dsl_examples/gemm_bf16.tsr");
     let l = lower_sm90a(&k, &per_op(4, false)).unwrap_or_else(|e| panic!("{e}"));
-    assert!(!l.mlir.contains("cp.async"), "cp.async without --async-copies");
+    assert!(!l.mlir.contains("cp.async"), "cp.async with --no-async-copies");
     assert_eq!(l.mma.stages, 0);
     assert!(l.mma.operand_a.contains("registers"), "{}", l.mma.operand_a);
 }
@@ -80,10 +112,11 @@ fn a_ring_that_does_not_fit_shrinks_and_one_that_cannot_is_not_built() {
     let l = lower_sm90a(&k, &per_op(64, true)).unwrap_or_else(|e| panic!("{e}"));
     let stage = 2 * 128 * 64 * 2;
     assert!(
-        l.mma.stages >= 2 && l.mma.stages * stage <= 232_448 - 1024 - 32 * 1024,
+        l.mma.stages >= 2 && l.mma.stages < 64 && l.mma.stages * stage <= 232_448 - 1024,
         "{}",
         l.mma.stages
     );
+    assert!(l.dynamic_shared_bytes <= 232_448, "{}", l.dynamic_shared_bytes);
     let tight = LoweringOptions {
         max_shared_bytes: 64 * 1024,
         ..per_op(4, true)

@@ -83,7 +83,7 @@ fn generated_mlir_snapshot() {
     let l = lower_sm90a(
         &k,
         &LoweringOptions {
-            stages: 2,
+            stages: Some(2),
             ..LoweringOptions::default()
         },
     )
@@ -144,7 +144,7 @@ fn one_stage_is_rejected_and_oversized_rings_shrink() {
         lower_sm90a(
             &k,
             &LoweringOptions {
-                stages: 1,
+                stages: Some(1),
                 ..LoweringOptions::default()
             }
         ),
@@ -153,7 +153,7 @@ fn one_stage_is_rejected_and_oversized_rings_shrink() {
     let l = lower_sm90a(
         &k,
         &LoweringOptions {
-            stages: 12,
+            stages: Some(12),
             ..LoweringOptions::default()
         },
     )

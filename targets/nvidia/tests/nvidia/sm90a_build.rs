@@ -108,7 +108,7 @@ fn ptx_snapshot_small_fp8_gemm() {
     let opts = BuildOptions {
         target: SM90A,
         lowering: LoweringOptions {
-            stages: 2,
+            stages: Some(2),
             ..LoweringOptions::default()
         },
         ptxas: PtxasMode::Off,
