@@ -200,7 +200,18 @@ fn f08_no_ptxas_bundle_says_it_cannot_be_assembled_and_ptxas_rejections_are_code
     std::fs::write(&src, BIG_TILES).unwrap();
     let src_s = src.display().to_string();
     let out = s.join("out2").display().to_string();
-    let (code, _, err) = tessera(&["build", &src_s, "--target", "sm_90a", "--no-ptxas", "-o", &out]);
+    // `--no-async-copies` keeps this plain GEMM on the TMA mainloop (per op, with async copies, a
+    // 256x256 tile assembles, with spills), whose 256-wide wgmma ptxas cannot fit in registers.
+    let (code, _, err) = tessera(&[
+        "build",
+        &src_s,
+        "--target",
+        "sm_90a",
+        "--no-async-copies",
+        "--no-ptxas",
+        "-o",
+        &out,
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("warning:") && err.contains("cannot be assembled"),
@@ -226,7 +237,15 @@ fn f08_no_ptxas_bundle_says_it_cannot_be_assembled_and_ptxas_rejections_are_code
     // With ptxas (when this machine has it): a coded rejection naming kernel and target, with the log.
     if tessera_target_nvidia::locate_ptxas().is_ok() {
         let out = s.join("out").display().to_string();
-        let (code, _, err) = tessera(&["build", &src_s, "--target", "sm_90a", "-o", &out]);
+        let (code, _, err) = tessera(&[
+            "build",
+            &src_s,
+            "--target",
+            "sm_90a",
+            "--no-async-copies",
+            "-o",
+            &out,
+        ]);
         assert_eq!(code, 1, "{err}");
         assert!(
             err.contains("error[E0713]")

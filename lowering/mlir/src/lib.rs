@@ -117,10 +117,10 @@ pub struct LoweredKernel {
 /// Lower a checked kernel to sm_90a MLIR. Shapes the Hopper mainloop does not cover yet are
 /// `Err(Unsupported { what, span })`; this never panics on verified IR.
 ///
-/// A kernel at the distributed level (after `assign-layouts`) with no `dot` is lowered per op
-/// (`general`); kernels with a dot still go to the Hopper GEMM / attention emitters, which read
-/// the tile-IR view of the kernel (layouts erased) until the general path covers `dot` at their
-/// speed.
+/// A kernel at the distributed level (after `assign-layouts`) is lowered per op (`general`),
+/// except the scaled GEMMs the Hopper mainloop implements and the FP8 attention the FA schedule
+/// implements, which still run faster on those emitters (they read the tile-IR view of the
+/// kernel, layouts erased).
 pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     if kernel.cta.is_none() {
         return lower::lower_kernel(kernel, opts);
@@ -128,9 +128,19 @@ pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKer
     if !has_dot(&kernel.body) || !opts.schedules {
         return general::lower(kernel, opts);
     }
-    // Fast structures first: the TMA/mbarrier GEMM mainloop and the FA-style attention schedule
-    // take the programs they implement exactly; every other dot program is lowered per op.
-    match lower::lower_kernel(&tessera_ir::erase_layouts(kernel), opts) {
+    let tile = tessera_ir::erase_layouts(kernel);
+    // GEMMs of plain operands at 128x128 tiles or more are lowered per op (as fast as the
+    // mainloop with cp.async rings); the mainloop takes one only where the per-op path refuses it.
+    if opts.async_copies && lower::plain_gemm(&tile, opts) {
+        return general::lower(kernel, opts).or_else(|e| match e {
+            LoweringError::Unsupported { .. } => lower::lower_kernel(&tile, opts).map_err(|_| e),
+            other => Err(other),
+        });
+    }
+    // Fast structures first: the TMA/mbarrier GEMM mainloop (for scaled operands) and the
+    // FA-style attention schedule take the programs they implement exactly; every other dot
+    // program is lowered per op.
+    match lower::lower_kernel(&tile, opts) {
         Ok(l) => Ok(l),
         Err(LoweringError::Unsupported { what, span }) => general::lower(kernel, opts).map_err(|e| match e {
             // Report the per-op refusal; the Hopper emitters' reason goes along as context.

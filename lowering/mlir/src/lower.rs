@@ -190,6 +190,26 @@ these emitters compute 32-bit element offsets, which would wrap",
     Ok(())
 }
 
+/// Output tiles from which the per-op lowering runs plain GEMMs at least as fast as the mainloop.
+const PER_OP_MIN_TILE: u32 = 128 * 128;
+
+/// Whether the TMA mainloop would take `kernel` (tile IR) as a GEMM of plain operands (no block
+/// scales, no fused dequant) with an output tile of at least 128x128: those run as fast per op
+/// with cp.async rings (H200, session 6, 4096^3: bf16 310.2 vs 308.4 us, fp8 218.0 vs 262.1 us;
+/// docs/PERFORMANCE.md). Smaller tiles stay on the mainloop, whose single-thread TMA issue wins
+/// there (64x64: bf16 with a GELU epilogue 573.9 vs 511.6 us, fp8 with row/column scales 347.8
+/// vs 262.6 us), as do the scaled GEMMs.
+pub(crate) fn plain_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
+    if check_i32_extents(kernel).is_err() || crate::attention::recognise(kernel).is_some() {
+        return false;
+    }
+    let Ok(pat) = pattern::match_gemm(kernel) else {
+        return false;
+    };
+    mainloop::plan(kernel, &pat, opts)
+        .is_ok_and(|p| p.block_scales.is_none() && p.fused.is_none() && p.bm * p.bn >= PER_OP_MIN_TILE)
+}
+
 pub(crate) fn lower_kernel(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     check_i32_extents(kernel)?;
     // `@reference(attention)` kernels take the attention path (attention/); all others are GEMMs.

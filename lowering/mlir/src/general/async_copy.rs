@@ -50,8 +50,13 @@ pub(super) fn candidates(k: &Kernel) -> (HashMap<ValueId, Deferred>, HashMap<Val
             return None;
         };
         let plain = t.scale.is_none() && ty.scale.is_none() && ty.packed_axis.is_none();
-        let two_ranges = access.index.len() == 2
-            && access.index.iter().all(|i| matches!(i, Index::Range { .. }))
+        // A 2-D tile: leading point coordinates (batch, head), then a row and a K range.
+        let n = access.index.len();
+        let two_ranges = n >= 2
+            && access.index[..n - 2].iter().all(|i| matches!(i, Index::Point(_)))
+            && access.index[n - 2..]
+                .iter()
+                .all(|i| matches!(i, Index::Range { .. }))
             && access.bounds.iter().all(|b| b.lo.is_none() && b.hi.is_none());
         let dtype_ok = matches!(
             t.dtype,
@@ -141,22 +146,35 @@ impl<'c> Gen<'c, '_> {
         span: Span,
     ) -> Result<(), LoweringError> {
         let d = self.pending.remove(&l).ok_or_else(|| ice("deferred load"))?;
-        let (r0, k0) = tile_starts(&d.access)?;
-        let (r0, k0) = (self.scalar(r0)?, self.scalar(k0)?);
-        self.issue_tile(b, &d.access, (r0, k0), shape, sw, (region, base), true, span)
+        let at = self.tile_at(&tile_starts(&d.access)?)?;
+        self.issue_tile(b, &d.access, &at, shape, sw, (region, base), true, span)
     }
 
-    /// Copy the `[rows, kk]` tile of `access` starting at row `r0`, K `k0` into the K-major
-    /// swizzled staging tile at `region` bytes from `base`: `cp.async`, 16 bytes per copy,
-    /// zero-filled out of bounds, or, when the tensor's rows or the tile's K start are not 16-byte
-    /// aligned at run time, element by element through registers. `complete`: commit the copies
-    /// and wait for them; else the caller commits them as one group (the ring).
+    /// The lowered coordinates of a deferred load's tile.
+    pub(super) fn tile_at(&self, t: &TileIndex) -> Result<TileAt, LoweringError> {
+        Ok(TileAt {
+            points: t
+                .points
+                .iter()
+                .map(|p| self.scalar(*p))
+                .collect::<Result<_, _>>()?,
+            r0: self.scalar(t.r0)?,
+            k0: self.scalar(t.k0)?,
+        })
+    }
+
+    /// Copy the `[rows, kk]` tile of `access` at `at` (leading points, row `r0`, K `k0`) into the
+    /// K-major swizzled staging tile at `region` bytes from `base`: `cp.async`, 16 bytes per copy,
+    /// zero-filled out of bounds (a point out of its dimension zero-fills the whole tile), or,
+    /// when the tensor's rows or the tile's K start are not 16-byte aligned at run time, element by
+    /// element through registers. `complete`: commit the copies and wait for them; else the caller
+    /// commits them as one group (the ring).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn issue_tile(
         &self,
         b: &Block<'c>,
         access: &Access,
-        (r0, k0): (V, V),
+        at: &TileAt,
         (rows, kk, eb): (u32, u32, u32),
         sw: u32,
         (region, base): (u32, V),
@@ -167,13 +185,18 @@ impl<'c> Gen<'c, '_> {
             return Err(ice("deferred load of a scalar"));
         };
         // Staging rows past the tile's own (an atom taller than the tile) repeat its rows.
-        let Index::Range { size: real_rows, .. } = access.index[0] else {
+        let n = access.index.len();
+        let Some(Index::Range { size: real_rows, .. }) = n.checked_sub(2).map(|i| &access.index[i]) else {
             return Err(ice("deferred load index"));
         };
+        let real_rows = *real_rows;
         if !real_rows.is_power_of_two() || !rows.is_multiple_of(real_rows) {
             return Err(ice("deferred tile rows do not divide the staging rows"));
         }
-        let dims = self.dims(b, &ty.dims, span)?;
+        if at.points.len() != n - 2 {
+            return Err(ice("deferred load points"));
+        }
+        let all_dims = self.dims(b, &ty.dims, span)?;
         let gbase = *self
             .tensors
             .get(&access.tensor)
@@ -181,9 +204,26 @@ impl<'c> Gen<'c, '_> {
         let m = &self.m;
         let c64 = |b: &Block<'c>, x: i64| m.const_int(b, x, 64);
         let (r0, k0) = (
-            m.conv(b, "arith.extsi", r0, m.i(64))?,
-            m.conv(b, "arith.extsi", k0, m.i(64))?,
+            m.conv(b, "arith.extsi", at.r0, m.i(64))?,
+            m.conv(b, "arith.extsi", at.k0, m.i(64))?,
         );
+        // The leading points: the 2-D slice's first element (row-major) and whether every point
+        // lies inside its dimension.
+        let mut first = c64(b, 0)?;
+        let mut inside = m.const_int(b, 1, 1)?;
+        for (i, p) in at.points.iter().enumerate() {
+            let p = m.conv(b, "arith.extsi", *p, m.i(64))?;
+            let lo = m.cmp(b, false, 5, p, c64(b, 0)?)?; // sge
+            let hi = m.cmp(b, false, 2, p, all_dims[i])?; // slt
+            inside = m.bin(b, "arith.andi", inside, lo)?;
+            inside = m.bin(b, "arith.andi", inside, hi)?;
+            first = m.bin(b, "arith.muli", first, all_dims[i])?;
+            first = m.bin(b, "arith.addi", first, p)?;
+        }
+        for d in &all_dims[n - 2..] {
+            first = m.bin(b, "arith.muli", first, *d)?;
+        }
+        let dims = &all_dims[n - 2..];
         // Aligned when the row length and the K start are multiples of 16 bytes (buffers
         // themselves are 256-byte aligned by the runtime).
         let per = c64(b, (16 / eb) as i64)?;
@@ -196,11 +236,10 @@ impl<'c> Gen<'c, '_> {
         let tid = self.tid(b)?;
         // Unaligned at run time: the same chunks, element by element through registers (one
         // element live at a time, so the fallback costs no registers).
-        let dims = &dims;
         let chunks = |blk: &Block<'c>, asynchronous: bool| -> Result<Vec<V>, LoweringError> {
             self.copy_chunks(
                 blk,
-                (gbase, r0, k0, dims),
+                (gbase, (first, inside), r0, k0, dims),
                 tid,
                 (rows, real_rows, kk, eb),
                 sw,
@@ -223,7 +262,7 @@ impl<'c> Gen<'c, '_> {
     fn copy_chunks(
         &self,
         tb: &Block<'c>,
-        (gbase, r0, k0, dims): (V, V, V, &[V]),
+        (gbase, (first, inside), r0, k0, dims): (V, (V, V), V, V, &[V]),
         tid: V,
         (rows, real_rows, kk, eb): (u32, u32, u32, u32),
         sw: u32,
@@ -260,6 +299,7 @@ impl<'c> Gen<'c, '_> {
                 let r_hi = m.cmp(cb, false, 2, gr, dims[0])?; // slt
                 let k_lo = m.cmp(cb, false, 5, gk, z)?;
                 let row_ok = m.bin(cb, "arith.andi", r_lo, r_hi)?;
+                let row_ok = m.bin(cb, "arith.andi", row_ok, inside)?;
                 let ok = m.bin(cb, "arith.andi", row_ok, k_lo)?;
                 let left = m.bin(cb, "arith.subi", dims[1], gk)?;
                 let eb64 = m.const_int(cb, eb as i64, 64)?;
@@ -271,6 +311,7 @@ impl<'c> Gen<'c, '_> {
                 let bytes = m.conv(cb, "arith.trunci", bytes, m.i(32))?;
                 let lin = m.bin(cb, "arith.muli", gr, dims[1])?;
                 let lin = m.bin(cb, "arith.addi", lin, gk)?;
+                let lin = m.bin(cb, "arith.addi", lin, first)?;
                 if !asynchronous {
                     let et = m.i(8 * eb);
                     let zero = m.const_int(cb, 0, 8 * eb)?;
@@ -321,10 +362,49 @@ impl<'c> Gen<'c, '_> {
     }
 }
 
-/// The row and K starts of a deferred load's two range indices.
-pub(super) fn tile_starts(access: &Access) -> Result<(ValueId, ValueId), LoweringError> {
-    match access.index[..] {
-        [Index::Range { start: r0, .. }, Index::Range { start: k0, .. }] => Ok((r0, k0)),
+/// Where a deferred load's tile lies: its leading point coordinates, then its row and K starts.
+pub(super) struct TileIndex {
+    pub points: Vec<ValueId>,
+    pub r0: ValueId,
+    pub k0: ValueId,
+}
+
+impl TileIndex {
+    /// Every scalar the tile's position depends on.
+    pub fn values(&self) -> impl Iterator<Item = ValueId> + '_ {
+        self.points.iter().copied().chain([self.r0, self.k0])
+    }
+}
+
+/// [`TileIndex`] lowered.
+pub(super) struct TileAt {
+    pub points: Vec<V>,
+    pub r0: V,
+    pub k0: V,
+}
+
+/// The coordinates of a deferred load: leading points, then two ranges.
+pub(super) fn tile_starts(access: &Access) -> Result<TileIndex, LoweringError> {
+    let n = access.index.len();
+    let (Some(lead), Some(last)) = (
+        access.index.get(..n.wrapping_sub(2)),
+        access.index.get(n.wrapping_sub(2)..),
+    ) else {
+        return Err(ice("deferred load index"));
+    };
+    let points = lead
+        .iter()
+        .map(|i| match i {
+            Index::Point(p) => Ok(*p),
+            _ => Err(ice("deferred load index")),
+        })
+        .collect::<Result<_, _>>()?;
+    match last {
+        [Index::Range { start: r0, .. }, Index::Range { start: k0, .. }] => Ok(TileIndex {
+            points,
+            r0: *r0,
+            k0: *k0,
+        }),
         _ => Err(ice("deferred load index")),
     }
 }

@@ -6,6 +6,12 @@ use super::*;
 
 /// The K of one wgmma and the operand element bytes for an operand pair wgmma takes exactly:
 /// bf16/f16 pairs k16, fp8 pairs and i8 pairs k32.
+/// The smallest operand tile a dot outside a ring copies with `cp.async`: without a ring nothing
+/// overlaps the copy, and below this the per-copy address and bounds work costs more than the
+/// register round trip it saves (H200, session 6: attention_bf16_d64's 4 KiB K tile took 129.9 us
+/// copied vs 105.4 us through registers; the FP8 attention's 8 KiB K tile 1211.5 vs 1374.3 us).
+const MIN_ASYNC_TILE_BYTES: u32 = 8 * 1024;
+
 pub(super) fn wgmma_step(da: DType, db: DType) -> Option<(u32, u32)> {
     let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
     match (da, db) {
@@ -373,13 +379,19 @@ impl<'c> Gen<'c, '_> {
         Ok(regs)
     }
 
-    /// Which operands the dot copies in itself (`async_copy`): deferred loads whose tiles
-    /// [`async_copy::whole_tiles`] allows.
+    /// Which operands a dot that does not stream through a ring copies in itself (`async_copy`):
+    /// deferred loads whose tiles [`async_copy::whole_tiles`] allows and that hold at least
+    /// [`MIN_ASYNC_TILE_BYTES`].
     fn async_operands(&self, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
         let (wa, wb) = async_copy::whole_tiles(self.k, a, bv, grouped);
+        let big = |v: ValueId| {
+            self.k.ty(v).as_tile().is_some_and(|t| {
+                t.shape.iter().product::<u32>() * elem_bytes(t.dtype) >= MIN_ASYNC_TILE_BYTES
+            })
+        };
         (
-            wa && self.deferred_of(a).is_some(),
-            wb && self.deferred_of(bv).is_some(),
+            wa && big(a) && self.deferred_of(a).is_some(),
+            wb && big(bv) && self.deferred_of(bv).is_some(),
         )
     }
 

@@ -172,10 +172,9 @@ fn plan_in(
             }
             let mut slice = BTreeSet::new();
             let starts_ok = [da, db].iter().all(|d| {
-                async_copy::tile_starts(&d.access).is_ok_and(|(r0, k0)| {
-                    [r0, k0]
-                        .iter()
-                        .all(|s| slice_of(*s, body, &def, &inside, &mut slice).is_ok())
+                async_copy::tile_starts(&d.access).is_ok_and(|t| {
+                    t.values()
+                        .all(|s| slice_of(s, body, &def, &inside, &mut slice).is_ok())
                 })
             });
             if !starts_ok {
@@ -319,8 +318,7 @@ impl<'c> Gen<'c, '_> {
         if replayed.is_ok() {
             for l in r.loads {
                 let d = self.deferrable.get(&l).ok_or_else(|| ice("ring load"))?;
-                let (r0, k0) = async_copy::tile_starts(&d.access)?;
-                starts.push((self.scalar(r0)?, self.scalar(k0)?));
+                starts.push(self.tile_at(&async_copy::tile_starts(&d.access)?)?);
                 accesses.push(d.access.clone());
             }
         }
@@ -343,7 +341,7 @@ impl<'c> Gen<'c, '_> {
                     this.issue_tile(
                         tb,
                         access,
-                        *st,
+                        st,
                         (r.rows[i], r.kk, r.eb),
                         r.sw(),
                         (region, base),

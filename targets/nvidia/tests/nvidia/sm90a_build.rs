@@ -1,5 +1,5 @@
-//! The sm_90a build end to end on hand-built GEMM IR: PTX from inkwell has the wgmma family the
-//! lowering planned, TMA copies and mbarrier waits; ptxas (when present) accepts it for sm_90a; the
+//! The sm_90a TMA mainloop end to end on hand-built GEMM IR: PTX from inkwell has the wgmma family
+//! the lowering planned, TMA copies and mbarrier waits; ptxas (when present) accepts it for sm_90a; the
 //! normalized PTX is snapshot-tested; the bundle round-trips through `tessera_bundle`.
 
 #[path = "../../../../lowering/mlir/tests/fixtures/gemm.rs"]
@@ -12,10 +12,15 @@ use tessera_target_nvidia::{
     Artifacts, BuildOptions, LoweringOptions, PtxasMode, SM90A, Source, compile, make_bundle,
 };
 
+/// Build on the TMA mainloop: without async copies the per-op lowering does not take plain GEMMs
+/// (with them, 128x128 plain tiles go per op; tests/lowering/async_ring.rs covers that path).
 fn build(k: &tessera_ir::Kernel, ptxas: PtxasMode) -> Artifacts {
     let opts = BuildOptions {
         target: SM90A,
-        lowering: LoweringOptions::default(),
+        lowering: LoweringOptions {
+            async_copies: false,
+            ..LoweringOptions::default()
+        },
         ptxas,
     };
     compile(k, &opts).unwrap_or_else(|e| panic!("build of {} failed: {e}", k.name))
