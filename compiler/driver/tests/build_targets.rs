@@ -541,3 +541,36 @@ fn async_copies_build_every_corpus_dot_and_ptxas_accepts_them() {
         "only {rings} kernels streamed their operands through a ring"
     );
 }
+
+#[test]
+fn nvfp4_wgmma_builds_every_nvfp4_dot_and_ptxas_accepts_them() {
+    // `--nvfp4-wgmma` (experimental, off by default): NVFP4 dots per op on bf16 wgmma. Every
+    // corpus kernel with an NVFP4 dot builds with it, per op, and ptxas accepts the result; the
+    // H200 validates it (scripts/gpu-nvfp4.sh).
+    if let Some(why) = missing_tool("sm_90a") {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let files = [
+        "dsl_examples/gemm_nvfp4.tsr",
+        "tests/conformance/gemm_nvfp4_residual.tsr",
+    ];
+    for f in files {
+        let p = root().join(f);
+        let out = scratch(&format!("nvfp4-{}", p.file_stem().unwrap().to_string_lossy()));
+        let (code, _, err) = tessera(&[
+            "build",
+            p.to_str().unwrap(),
+            "--no-schedules",
+            "--nvfp4-wgmma",
+            "--report",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{f}: {err}");
+        assert!(out.join("kernel.cubin").exists(), "{f}: ptxas gave no cubin");
+        let report = std::fs::read_to_string(out.join("report.txt")).unwrap();
+        assert!(report.contains("f32.bf16.bf16"), "{f}: {report}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}

@@ -64,6 +64,10 @@ pub struct LoweringOptions {
     /// on the H200, docs/GPU-TESTING.md); off (`--no-async-copies`), operands are staged from
     /// registers.
     pub async_copies: bool,
+    /// Per-op dots of NVFP4 operands (with a bf16 partner) on bf16 wgmma: `code * s` is exact in
+    /// bf16 and the per-tensor scales multiply each dot's partial. Off by default until the H200
+    /// validates it (`scripts/gpu-nvfp4.sh`); off, NVFP4 dots take the f32 FMA path.
+    pub nvfp4_wgmma: bool,
 }
 
 impl Default for LoweringOptions {
@@ -75,6 +79,7 @@ impl Default for LoweringOptions {
             fp8_fast_accum: false,
             schedules: true,
             async_copies: true,
+            nvfp4_wgmma: false,
         }
     }
 }
@@ -133,7 +138,18 @@ pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKer
     // mainloop with cp.async rings); the mainloop takes one only where the per-op path refuses it.
     if opts.async_copies && lower::plain_gemm(&tile, opts) {
         return general::lower(kernel, opts).or_else(|e| match e {
-            LoweringError::Unsupported { .. } => lower::lower_kernel(&tile, opts).map_err(|_| e),
+            LoweringError::Unsupported { what, span } => {
+                lower::lower_kernel(&tile, opts).map_err(|e2| match e2 {
+                    // Report the per-op refusal; the mainloop's reason goes along as context.
+                    LoweringError::Unsupported { what: w2, .. } => LoweringError::Unsupported {
+                        what: format!(
+                            "{what} (the Hopper GEMM mainloop does not take this kernel either: {w2})"
+                        ),
+                        span,
+                    },
+                    other => other,
+                })
+            }
             other => Err(other),
         });
     }

@@ -52,6 +52,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
             fp8_fast_accum: knobs.fp8_fast_accum,
             schedules: knobs.schedules,
             async_copies: knobs.async_copies,
+            nvfp4_wgmma: knobs.nvfp4_wgmma,
             ..LoweringOptions::default()
         },
         ptxas: if knobs.ptxas {

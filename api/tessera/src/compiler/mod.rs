@@ -75,6 +75,8 @@ pub struct Knobs {
     /// sm_90a per-op dots: copy operand loads with `cp.async` through a multi-stage ring
     /// (on by default; `--no-async-copies` stages them from registers).
     pub async_copies: bool,
+    /// sm_90a per-op NVFP4 dots on bf16 wgmma (`--nvfp4-wgmma`; experimental, off by default).
+    pub nvfp4_wgmma: bool,
     /// Run ptxas on NVIDIA PTX when it can be found.
     pub ptxas: bool,
     pub emit: Option<Emit>,
@@ -87,6 +89,7 @@ impl Default for Knobs {
             fp8_fast_accum: false,
             schedules: true,
             async_copies: true,
+            nvfp4_wgmma: false,
             ptxas: true,
             emit: None,
         }

@@ -78,6 +78,11 @@ pub struct Args {
     /// with `cp.async` through a multi-stage shared-memory ring (the default), e.g. to compare.
     #[arg(long)]
     no_async_copies: bool,
+    /// sm_90a, experimental: per-op dots of NVFP4 operands run on bf16 wgmma (codes times their
+    /// block scale, exact in bf16; the per-tensor scales applied to each partial) instead of f32
+    /// FMAs. Not yet validated on hardware, hence off by default.
+    #[arg(long)]
+    nvfp4_wgmma: bool,
     #[command(flatten)]
     pipeline: PipelineFlags,
 }
@@ -119,6 +124,7 @@ pub fn main(args: Args) -> ExitCode {
             fp8_fast_accum: args.fp8_fast_accum,
             schedules: !args.no_schedules,
             async_copies: !args.no_async_copies,
+            nvfp4_wgmma: args.nvfp4_wgmma,
             ptxas: !args.no_ptxas,
             emit: args.emit.map(|e| match e {
                 EmitArg::Mlir => tessera::compiler::Emit::Mlir,

@@ -4,14 +4,14 @@
 
 use super::*;
 
-/// The K of one wgmma and the operand element bytes for an operand pair wgmma takes exactly:
-/// bf16/f16 pairs k16, fp8 pairs and i8 pairs k32.
 /// The smallest operand tile a dot outside a ring copies with `cp.async`: without a ring nothing
 /// overlaps the copy, and below this the per-copy address and bounds work costs more than the
 /// register round trip it saves (H200, session 6: attention_bf16_d64's 4 KiB K tile took 129.9 us
 /// copied vs 105.4 us through registers; the FP8 attention's 8 KiB K tile 1211.5 vs 1374.3 us).
 const MIN_ASYNC_TILE_BYTES: u32 = 8 * 1024;
 
+/// The K of one wgmma and the operand element bytes for an operand pair wgmma takes exactly:
+/// bf16/f16 pairs k16, fp8 pairs and i8 pairs k32.
 pub(super) fn wgmma_step(da: DType, db: DType) -> Option<(u32, u32)> {
     let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
     match (da, db) {
@@ -55,15 +55,24 @@ impl<'c> Gen<'c, '_> {
         if !async_b {
             self.materialize(b, bv, span)?;
         }
-        let operand = |g: &mut Self, v: ValueId, issued: bool| -> Result<(Vec<V>, DType), LoweringError> {
-            match (issued, grouped) {
-                (true, _) => Ok((Vec::new(), g.k.ty(v).dtype())),
-                (false, Some(_)) => g.code_operand(b, v, span),
-                (false, None) => g.mma_operand(b, v, span),
-            }
+        // NVFP4 operands go on bf16 wgmma (their per-tensor scales applied to the partial) when
+        // the other operand is bf16 too.
+        let pair_bf16 = self.on_bf16(a) && self.on_bf16(bv);
+        let operand =
+            |g: &mut Self, v: ValueId, issued: bool| -> Result<(Vec<V>, DType, Option<V>), LoweringError> {
+                match (issued, grouped) {
+                    (true, _) => Ok((Vec::new(), g.k.ty(v).dtype(), None)),
+                    (false, Some(_)) => g.code_operand(b, v, span).map(|(r, d)| (r, d, None)),
+                    (false, None) => g.mma_operand(b, v, pair_bf16, span),
+                }
+            };
+        let (ra, da, fa) = operand(self, a, async_a)?;
+        let (rb, db, fb) = operand(self, bv, async_b)?;
+        // The factor the partial product is multiplied by (the NV per-tensor scales).
+        let factor = match (fa, fb) {
+            (Some(x), Some(y)) => Some(self.m.bin(b, "arith.mulf", x, y)?),
+            (x, y) => x.or(y),
         };
-        let (ra, da) = operand(self, a, async_a)?;
-        let (rb, db) = operand(self, bv, async_b)?;
         let dc = self.k.ty(acc).dtype();
         let fp8 = |d: DType| matches!(d, DType::F8E4M3 | DType::F8E5M2);
         let Some((kstep, eb)) = wgmma_step(da, db) else {
@@ -80,7 +89,7 @@ impl<'c> Gen<'c, '_> {
             DType::I32 => "s32",
             _ => "f32",
         };
-        let promote = (fp8(da) && fp8(db) && !self.fp8_fast_accum) || grouped.is_some();
+        let promote = (fp8(da) && fp8(db) && !self.fp8_fast_accum) || grouped.is_some() || factor.is_some();
         let (sa, sb) = (self.shape_of(a), self.shape_of(bv));
         let (m, kk, n) = (sa[0], sa[1], sb[1]);
         let (pm, pk, pn) = (padded_extent(m), padded_extent(kk), padded_extent(n));
@@ -366,6 +375,10 @@ impl<'c> Gen<'c, '_> {
                             };
                             self.m.bin(b, "arith.addf", regs[r], scaled)?
                         } else if promote {
+                            let part = match factor {
+                                Some(f) => self.m.bin(b, "arith.mulf", part, f)?,
+                                None => part,
+                            };
                             self.m.bin(b, "arith.addf", regs[r], part)?
                         } else {
                             part
@@ -393,6 +406,19 @@ impl<'c> Gen<'c, '_> {
             wa && big(a) && self.deferred_of(a).is_some(),
             wb && big(bv) && self.deferred_of(bv).is_some(),
         )
+    }
+
+    /// Whether dot operand `v` reaches the MMA as bf16: a bf16 tile, an MX tile (dequantized to
+    /// bf16) or an NVFP4 tile that can leave its per-tensor scale to the partial.
+    fn on_bf16(&self, v: ValueId) -> bool {
+        let Some(t) = self.k.ty(v).as_tile() else {
+            return false;
+        };
+        match &t.scale {
+            None => t.dtype == DType::BF16,
+            Some(s) if s.scale_dtype == DType::E8M0 && !s.global => true,
+            Some(_) => self.nv_on_bf16(v),
+        }
     }
 
     /// Whether `v` is a scaled tile.

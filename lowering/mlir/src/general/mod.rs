@@ -82,6 +82,9 @@ struct Gen<'c, 'k> {
     /// Per register of each scaled tile: its block scale as the tensor stores it (the i8 code of an
     /// e8m0/ue4m3 scale, or the f32 scale), what a scaled `store` writes.
     scale_codes: HashMap<ValueId, Vec<V>>,
+    /// The NV per-tensor scale `g` of each scaled tile loaded from a tensor that has one (a dot
+    /// of such tiles applies it to its partial: `Gen::mma_operand`).
+    globals: HashMap<ValueId, V>,
     syms: Vec<V>,
     lane: V,
     warp: V,
@@ -109,6 +112,8 @@ struct Gen<'c, 'k> {
     pending: HashMap<ValueId, async_copy::Deferred>,
     /// In-place wgmma chains of a dot share one wait (`LoweringOptions::async_copies`).
     batch_chains: bool,
+    /// NVFP4 dot operands on bf16 wgmma (`LoweringOptions::nvfp4_wgmma`).
+    nvfp4_wgmma: bool,
     /// Dots whose operands stream through a shared-memory ring, by their A load (`ring`).
     rings: HashMap<ValueId, ring::Ring>,
     /// Bytes of shared memory the rings take, before the scratch buffer.
@@ -144,30 +149,34 @@ fn is_float(d: DType) -> bool {
 pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     // The rings are planned before the scratch buffer's size is known, around a guess of it. Once
     // a lowering has measured the scratch buffer, the rings are planned again around exactly that
-    // (deeper when the guess was too large, shallower or none when it was too small); a kernel
-    // that does not fit even then is refused at the op needing the most scratch.
+    // (deeper when the guess was too large, shallower or none when it was too small). Planning
+    // again can change which dots stage through scratch, so the last lowering that fits is kept;
+    // a kernel none of whose plans fits is refused at the op needing the most scratch.
     let mut reserve = ring::SCRATCH_RESERVE;
     let mut tried = vec![reserve];
+    let mut fitting = None;
     loop {
         let (lowered, used) = lower_with(kernel, opts, reserve)?;
+        let total = used.scratch_bytes + u64::from(used.ring_bytes) + SCRATCH_ALIGN;
+        if total <= u64::from(opts.max_shared_bytes) {
+            fitting = Some(lowered);
+        }
         let exact = u32::try_from(used.scratch_bytes).unwrap_or(u32::MAX);
         if used.ring_candidates && !tried.contains(&exact) {
             reserve = exact;
             tried.push(exact);
             continue;
         }
-        let total = used.scratch_bytes + u64::from(used.ring_bytes) + SCRATCH_ALIGN;
-        if total <= u64::from(opts.max_shared_bytes) {
-            return Ok(lowered);
-        }
-        return Err(unsupported(
-            format!(
-                "the kernel needs {total} bytes of shared memory on sm_90a, which gives a CTA at most {} \
-                 (this op needs the most: use smaller tiles)",
-                opts.max_shared_bytes
-            ),
-            used.span,
-        ));
+        return fitting.ok_or_else(|| {
+            unsupported(
+                format!(
+                    "the kernel needs {total} bytes of shared memory on sm_90a, which gives a CTA at most {} \
+                     (this op needs the most: use smaller tiles)",
+                    opts.max_shared_bytes
+                ),
+                used.span,
+            )
+        });
     }
 }
 
@@ -280,6 +289,7 @@ fn lower_with(
         scale_ptrs,
         scales: HashMap::new(),
         scale_codes: HashMap::new(),
+        globals: HashMap::new(),
         syms,
         lane,
         warp,
@@ -295,6 +305,7 @@ fn lower_with(
         transposed,
         pending: HashMap::new(),
         batch_chains: opts.async_copies,
+        nvfp4_wgmma: opts.nvfp4_wgmma,
         rings,
         ring_bytes,
         loop_bounds: HashMap::new(),
@@ -793,6 +804,9 @@ impl<'c> Gen<'c, '_> {
                 }
                 if let (Some(s), Some(r)) = (self.scale_codes.get(x).cloned(), res) {
                     self.scale_codes.insert(r, s);
+                }
+                if let (Some(g), Some(r)) = (self.globals.get(x).copied(), res) {
+                    self.globals.insert(r, g);
                 }
                 result(self, v)
             }
@@ -1847,6 +1861,10 @@ impl<'c> Gen<'c, '_> {
             } else {
                 self.scales.insert(r, moved);
             }
+        }
+        // The per-tensor scale is one scalar for the whole tile, whatever its layout.
+        if let Some(g) = self.globals.get(&x).copied() {
+            self.globals.insert(r, g);
         }
         Ok(out)
     }

@@ -316,11 +316,13 @@ impl<'c> Gen<'c, '_> {
         let mut starts = Vec::new();
         let mut accesses = Vec::new();
         if replayed.is_ok() {
-            for l in r.loads {
-                let d = self.deferrable.get(&l).ok_or_else(|| ice("ring load"))?;
+            // Collected before the bindings are restored; an error is returned after.
+            replayed = r.loads.iter().try_for_each(|l| {
+                let d = self.deferrable.get(l).ok_or_else(|| ice("ring load"))?;
                 starts.push(self.tile_at(&async_copy::tile_starts(&d.access)?)?);
                 accesses.push(d.access.clone());
-            }
+                Ok(())
+            });
         }
         for (v, old) in saved {
             match old {

@@ -244,6 +244,9 @@ impl<'c> Gen<'c, '_> {
             let (mults, raw) = self.load_scales(b, access.tensor, spec, &dims, &elems, span)?;
             self.scales.insert(r, mults);
             self.scale_codes.insert(r, raw);
+            if let Some(g) = self.global_of(access.tensor)? {
+                self.globals.insert(r, g);
+            }
         }
         Ok(Val::Tile(codes))
     }
@@ -736,34 +739,72 @@ impl<'c> Gen<'c, '_> {
         Ok(out)
     }
 
-    /// The registers of a dot operand as plain values the MMA can take: scaled MX operands are
-    /// dequantized to bf16 (exact: an FP8/FP4 code times a power of two fits bf16), NVFP4 and
-    /// f32-block operands to f32, plain ones pass through. Returns the registers and their dtype.
+    /// A dot operand's registers, their type, and a factor its dot applies to the partial
+    /// product: MX tiles (power-of-two scales) dequantized to bf16 exactly; NVFP4 tiles whose
+    /// per-tensor scale is known (`Gen::globals`) and whose dot pairs them with bf16 (`pair_bf16`)
+    /// dequantized without it, `code * s` (an e2m1 value times a ue4m3 scale has at most six
+    /// significant bits and lies in [2^-10, 2688], so bf16 holds it exactly), with `g` returned as
+    /// the factor; other scaled tiles dequantized to f32 (not powers of two: the FMA path).
     pub(super) fn mma_operand(
         &mut self,
         b: &Block<'c>,
         v: ValueId,
+        pair_bf16: bool,
         span: Span,
-    ) -> Result<(Vec<V>, DType), LoweringError> {
+    ) -> Result<(Vec<V>, DType, Option<V>), LoweringError> {
         let t = self
             .k
             .ty(v)
             .as_tile()
             .ok_or_else(|| ice("dot operand is a scalar"))?;
         match &t.scale {
-            None => Ok((self.regs(v)?, t.dtype)),
+            None => Ok((self.regs(v)?, t.dtype, None)),
             Some(spec) if spec.scale_dtype == DType::E8M0 && !spec.global => {
                 self.dequant_dots = true;
-                Ok((self.dequant(b, v, None, DType::BF16, span)?, DType::BF16))
+                Ok((self.dequant(b, v, None, DType::BF16, span)?, DType::BF16, None))
+            }
+            Some(spec) if pair_bf16 && self.nv_on_bf16(v) => {
+                self.dequant_dots = true;
+                let (d, sd) = (t.dtype, spec.scale_dtype);
+                let g = *self.globals.get(&v).ok_or_else(|| ice("NV global scale"))?;
+                let codes = self.regs(v)?;
+                let raws = self
+                    .scale_codes
+                    .get(&v)
+                    .cloned()
+                    .ok_or_else(|| ice("an NV tile without its scale codes"))?;
+                let mut out = Vec::with_capacity(codes.len());
+                for (c, raw) in codes.iter().zip(&raws) {
+                    let x = self.decode_code(b, *c, d, span)?;
+                    let s = self.decode_scale(b, *raw, sd, span)?;
+                    let y = self.m.bin(b, "arith.mulf", x, s)?;
+                    out.push(self.cast(b, y, DType::F32, DType::BF16, span)?);
+                }
+                Ok((out, DType::BF16, Some(g)))
             }
             Some(_) => {
                 // NVFP4 (ue4m3 scale times an f32 global) and f32 block scales are not powers of
                 // two: the dequantized values need f32, and the dot takes the exact-precision FMA
                 // path (no wgmma takes f32 operands without rounding them to tf32).
                 self.dequant_dots = true;
-                Ok((self.dequant(b, v, None, DType::F32, span)?, DType::F32))
+                Ok((self.dequant(b, v, None, DType::F32, span)?, DType::F32, None))
             }
         }
+    }
+
+    /// Whether `v` is an FP4 tile with ue4m3 block scales and a known per-tensor scale (NVFP4
+    /// loaded from its tensor), which a dot can take on bf16 wgmma with `g` factored out (with
+    /// `--nvfp4-wgmma`: not yet validated on hardware).
+    pub(super) fn nv_on_bf16(&self, v: ValueId) -> bool {
+        self.nvfp4_wgmma
+            && self.k.ty(v).as_tile().is_some_and(|t| {
+                t.dtype == DType::F4E2M1
+                    && t.scale
+                        .as_ref()
+                        .is_some_and(|s| s.scale_dtype == DType::UE4M3 && s.global)
+            })
+            && self.globals.contains_key(&v)
+            && self.scale_codes.contains_key(&v)
     }
 
     /// Whether `op` reads a scaled or packed tensor.

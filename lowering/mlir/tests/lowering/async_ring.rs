@@ -266,3 +266,26 @@ fn a_dot_outside_a_ring_copies_only_tiles_of_8_kib_or_more() {
     let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
     assert!(!l.mlir.contains("nvvm.cp.async.shared.global"));
 }
+
+#[test]
+fn nvfp4_dots_take_bf16_wgmma_only_when_asked() {
+    // `--nvfp4-wgmma` (experimental): the codes times their ue4m3 block scale go into bf16 wgmma
+    // and each dot's partial is multiplied by the per-tensor scales before it is added; off, the
+    // dot runs on f32 FMAs.
+    let k = example("dsl_examples/gemm_nvfp4.tsr");
+    let off = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !off.mlir.contains("nvvm.wgmma.mma_async"),
+        "wgmma without --nvfp4-wgmma"
+    );
+    let on = LoweringOptions {
+        nvfp4_wgmma: true,
+        ..per_op(3, true)
+    };
+    let l = lower_sm90a(&k, &on).unwrap_or_else(|e| panic!("{e}"));
+    assert!(l.mma.family.ends_with(".f32.bf16.bf16"), "{}", l.mma.family);
+    // Promoted: each of the two 64-row chains starts from zero (its partial is scaled by the
+    // per-tensor scales, then added), and continues over the K tile's 8 k16 steps.
+    assert_eq!(l.mlir.matches("D[<f32>, <zero>]").count(), 2);
+    assert_eq!(l.mlir.matches("D[<f32>, <one>]").count(), 14);
+}
