@@ -26,4 +26,5 @@ for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
   fi
 done
 cp scripts/gpu/run-conformance.sh .gpu/
+cp -r tests/conformance/inputs .gpu/conformance/inputs
 echo "staged $(wc -l < .gpu/conformance/cases.txt) kernels ($(du -sh .gpu | cut -f1)); refused: $(wc -l < .gpu/conformance/refused.txt)"

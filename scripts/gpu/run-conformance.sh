@@ -7,7 +7,17 @@ R=bin/tessera-runner
 out=${OUT:-.}/conformance.txt
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$out" 2>&1
 printf '%-28s %-8s %-10s %s\n' kernel shape verdict detail >> "$out"
+# Inputs a kernel's contract constrains (tests/conformance/inputs/README.md): `inputs <name> <dims>`
+# prints the runner arguments, writing the files under conformance/<name>/in-<shape>.
+inputs() {
+  local n=$1 shape=$2; shift 2
+  [ -f "conformance/inputs/$n.py" ] || return 0
+  mkdir -p "conformance/$n/in-$shape"
+  (cd conformance/inputs && python3 "$n.py" "../$n/in-$shape" "$@") | sed "s|\.\./$n/|conformance/$n/|g"
+}
 while IFS='|' read -r n s l; do
+  s="$s $(inputs "$n" partial $s)"
+  l="$l $(inputs "$n" large $l)"
   for shape in partial large; do
     dims=$s; [ "$shape" = large ] && dims=$l
     # a scalar the runner has no convention for is asked for by name: give it 1 and retry

@@ -68,6 +68,11 @@ pub struct LoweringOptions {
     /// bf16 and the per-tensor scales multiply each dot's partial. Off by default until the H200
     /// validates it (`scripts/gpu-nvfp4.sh`); off, NVFP4 dots take the f32 FMA path.
     pub nvfp4_wgmma: bool,
+    /// Async copies (and rings) also for MXFP8 dot operands taken as codes: the e4m3/e5m2 codes
+    /// are copied like plain fp8 tiles and each K group's e8m0 scales are read from global
+    /// memory into the dot's scale tables. Off by default until the H200 validates it
+    /// (`scripts/gpu-scaled-copies.sh`).
+    pub async_scaled_copies: bool,
 }
 
 impl Default for LoweringOptions {
@@ -80,6 +85,7 @@ impl Default for LoweringOptions {
             schedules: true,
             async_copies: true,
             nvfp4_wgmma: false,
+            async_scaled_copies: false,
         }
     }
 }

@@ -53,6 +53,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
             schedules: knobs.schedules,
             async_copies: knobs.async_copies,
             nvfp4_wgmma: knobs.nvfp4_wgmma,
+            async_scaled_copies: knobs.async_scaled_copies,
             ..LoweringOptions::default()
         },
         ptxas: if knobs.ptxas {

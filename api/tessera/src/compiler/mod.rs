@@ -77,6 +77,9 @@ pub struct Knobs {
     pub async_copies: bool,
     /// sm_90a per-op NVFP4 dots on bf16 wgmma (`--nvfp4-wgmma`; experimental, off by default).
     pub nvfp4_wgmma: bool,
+    /// sm_90a per-op MXFP8 code operands copied with `cp.async` (`--async-scaled-copies`;
+    /// experimental, off by default).
+    pub async_scaled_copies: bool,
     /// Run ptxas on NVIDIA PTX when it can be found.
     pub ptxas: bool,
     pub emit: Option<Emit>,
@@ -90,6 +93,7 @@ impl Default for Knobs {
             schedules: true,
             async_copies: true,
             nvfp4_wgmma: false,
+            async_scaled_copies: false,
             ptxas: true,
             emit: None,
         }

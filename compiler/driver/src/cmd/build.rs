@@ -83,6 +83,11 @@ pub struct Args {
     /// FMAs. Not yet validated on hardware, hence off by default.
     #[arg(long)]
     nvfp4_wgmma: bool,
+    /// sm_90a, experimental: per-op dots of MXFP8 codes copy them with `cp.async` (through a ring
+    /// in loops) and read their e8m0 scales from global memory. Not yet validated on hardware,
+    /// hence off by default.
+    #[arg(long)]
+    async_scaled_copies: bool,
     #[command(flatten)]
     pipeline: PipelineFlags,
 }
@@ -125,6 +130,7 @@ pub fn main(args: Args) -> ExitCode {
             schedules: !args.no_schedules,
             async_copies: !args.no_async_copies,
             nvfp4_wgmma: args.nvfp4_wgmma,
+            async_scaled_copies: args.async_scaled_copies,
             ptxas: !args.no_ptxas,
             emit: args.emit.map(|e| match e {
                 EmitArg::Mlir => tessera::compiler::Emit::Mlir,

@@ -21,7 +21,10 @@ pub(super) struct Deferred {
 /// `transpose` for B), read a 2-D tensor the kernel never writes with a K-contiguous range tile,
 /// and fill masked elements with 0; with, for each, the `transpose` result that carries it to the
 /// dot (B operands).
-pub(super) fn candidates(k: &Kernel) -> (HashMap<ValueId, Deferred>, HashMap<ValueId, ValueId>) {
+pub(super) fn candidates(
+    k: &Kernel,
+    scaled: bool,
+) -> (HashMap<ValueId, Deferred>, HashMap<ValueId, ValueId>) {
     let mut uses: HashMap<ValueId, u32> = HashMap::new();
     let mut written = std::collections::HashSet::new();
     fn walk<'k>(b: &'k IrBlock, f: &mut dyn FnMut(&'k IrBlock, &'k Op)) {
@@ -49,7 +52,14 @@ pub(super) fn candidates(k: &Kernel) -> (HashMap<ValueId, Deferred>, HashMap<Val
         let ParamKind::Tensor { ty, .. } = &k.param(access.tensor).kind else {
             return None;
         };
-        let plain = t.scale.is_none() && ty.scale.is_none() && ty.packed_axis.is_none();
+        // Plain tiles, or (`scaled`) MXFP8 codes: one byte each, e8m0 scales read by the dot.
+        let mx_codes = scaled
+            && matches!(t.dtype, DType::F8E4M3 | DType::F8E5M2)
+            && ty
+                .scale
+                .as_ref()
+                .is_some_and(|s| s.scale_dtype == DType::E8M0 && !s.global);
+        let plain = (mx_codes || (t.scale.is_none() && ty.scale.is_none())) && ty.packed_axis.is_none();
         // A 2-D tile: leading point coordinates (batch, head), then a row and a K range.
         let n = access.index.len();
         let two_ranges = n >= 2
@@ -95,9 +105,42 @@ pub(super) fn candidates(k: &Kernel) -> (HashMap<ValueId, Deferred>, HashMap<Val
     (loads, transposed)
 }
 
-/// Whether dot `a @ b`'s operand tiles can be copied in whole: a plain wgmma pair, no K groups,
-/// rows a power of two (an atom taller than the tile, 64 rows for A and 8 for B, repeats them),
-/// K a power of two holding at least one wgmma step and whole 16-byte chunks.
+/// Scaled loads stay deferrable only where their dot takes them as codes with per-K-group scales
+/// (`dot::group_size`); any other dot dequantizes its scaled operands from registers.
+pub(super) fn keep_grouped_codes(
+    k: &Kernel,
+    align: &super::align::Align,
+    deferrable: &mut HashMap<ValueId, Deferred>,
+    transposed: &HashMap<ValueId, ValueId>,
+) {
+    let mut drop = Vec::new();
+    fn walk(b: &IrBlock, f: &mut dyn FnMut(&Op)) {
+        for op in &b.ops {
+            f(op);
+            for inner in op.kind.blocks() {
+                walk(inner, f);
+            }
+        }
+    }
+    walk(&k.body, &mut |op| {
+        if let OpKind::Dot { a, b, .. } = &op.kind
+            && super::dot::group_size(k, align, *a, *b).is_none()
+        {
+            drop.push(*a);
+            drop.push(transposed.get(b).copied().unwrap_or(*b));
+        }
+    });
+    for l in drop {
+        if k.ty(l).as_tile().is_some_and(|t| t.scale.is_some()) {
+            deferrable.remove(&l);
+        }
+    }
+}
+
+/// Whether dot `a @ b`'s operand tiles can be copied in whole: a plain wgmma pair (or, `grouped`
+/// allowed, fp8 codes), rows a power of two (an atom taller than the tile, 64 rows for A and 8
+/// for B, repeats them), K a power of two holding at least one wgmma step and whole 16-byte chunks.
+/// `grouped`: the dot applies scales per K group, which only `--async-scaled-copies` allows.
 pub(super) fn whole_tiles(k: &Kernel, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
     let (Some(ta), Some(tb)) = (k.ty(a).as_tile(), k.ty(bv).as_tile()) else {
         return (false, false);
@@ -126,7 +169,17 @@ impl<'c> Gen<'c, '_> {
         let d = self.pending.remove(&l).ok_or_else(|| ice("deferred load"))?;
         let val = self.load(b, &d.access, d.other, l, span)?;
         if l != v {
+            // The transpose renames registers: a scaled tile keeps its scales.
             self.env.insert(v, val.clone());
+            if let Some(x) = self.scales.get(&l).cloned() {
+                self.scales.insert(v, x);
+            }
+            if let Some(x) = self.scale_codes.get(&l).cloned() {
+                self.scale_codes.insert(v, x);
+            }
+            if let Some(g) = self.globals.get(&l).copied() {
+                self.globals.insert(v, g);
+            }
         }
         self.env.insert(l, val);
         Ok(())

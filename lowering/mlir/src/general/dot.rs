@@ -4,6 +4,42 @@
 
 use super::*;
 
+/// The K group size of a dot taken as codes: at least one operand scaled, both fp8/fp6/fp4,
+/// and every scaled operand loaded at a K start and with a K block that the group divides
+/// (so each group of each tile lies inside one scale block); a multiple of the fp8 wgmma's K
+/// (32) and a power of two. `None`: dequantize instead.
+pub(super) fn group_size(k: &Kernel, align: &align::Align, a: ValueId, bv: ValueId) -> Option<u32> {
+    let code = |d: DType| {
+        matches!(
+            d,
+            DType::F8E4M3 | DType::F8E5M2 | DType::F6E2M3 | DType::F6E3M2 | DType::F4E2M1
+        )
+    };
+    let (ta, tb) = (k.ty(a).as_tile()?, k.ty(bv).as_tile()?);
+    if (ta.scale.is_none() && tb.scale.is_none()) || !code(ta.dtype) || !code(tb.dtype) {
+        return None;
+    }
+    let gcd = |mut x: u64, mut y: u64| {
+        while y != 0 {
+            (x, y) = (y, x % y);
+        }
+        x
+    };
+    let mut g = u64::from(ta.shape[1]);
+    for (v, axis, t) in [(a, 1usize, ta), (bv, 0, tb)] {
+        if t.scale.is_none() {
+            continue;
+        }
+        let (access, d, start) = align.tile_start(v, axis)?;
+        let ParamKind::Tensor { ty, .. } = &k.param(access.tensor).kind else {
+            return None;
+        };
+        let block = u64::from(*ty.scale.as_ref()?.block.get(d)?);
+        g = gcd(g, gcd(block, start));
+    }
+    (g % 32 == 0 && g.is_power_of_two()).then_some(g as u32)
+}
+
 /// The smallest operand tile a dot outside a ring copies with `cp.async`: without a ring nothing
 /// overlaps the copy, and below this the per-copy address and bounds work costs more than the
 /// register round trip it saves (H200, session 6: attention_bf16_d64's 4 KiB K tile took 129.9 us
@@ -116,22 +152,34 @@ impl<'c> Gen<'c, '_> {
             Some(g) => (g, kk / g),
             None => (kp, 1),
         };
-        let tables = a_bytes + b_bytes;
         let table_bytes = if grouped.is_some() {
             (mm + nn) * ngroups * 4
         } else {
             0
         };
-        let base = match &ring {
+        // Where the scale tables live: after the operand tiles in scratch, or, for a dot whose
+        // operands stream through a ring, at the start of scratch.
+        let (base, tbase, tables) = match &ring {
             Some(r) => {
                 if r.a_bytes() != a_bytes || r.sw() != sw || r.rows != [mm, nn] {
                     return Err(ice("the ring's stage does not hold this dot's operand tiles"));
                 }
-                self.ring_step(b, r, span)?
+                let base = self.ring_step(b, r, span)?;
+                // ring_step's barrier: every thread is done with scratch's earlier users.
+                let tbase = if grouped.is_some() {
+                    self.need_scratch(u64::from(table_bytes));
+                    let t = self.scratch(b)?;
+                    self.deferred_tables(b, (a, bv), group, ngroups, (mm, t, 0))?;
+                    t
+                } else {
+                    base
+                };
+                (base, tbase, 0)
             }
             None => {
                 self.need_scratch((a_bytes + b_bytes + table_bytes) as u64);
                 let base = self.scratch(b)?;
+                let tables = a_bytes + b_bytes;
                 self.m.barrier(b)?;
                 if pk < kp {
                     // K past the tile must contribute nothing: zero both staging tiles first.
@@ -174,8 +222,9 @@ impl<'c> Gen<'c, '_> {
                 if grouped.is_some() {
                     self.scale_table(b, a, 1, group, ngroups, base, tables)?;
                     self.scale_table(b, bv, 0, group, ngroups, base, tables + mm * ngroups * 4)?;
+                    self.deferred_tables(b, (a, bv), group, ngroups, (mm, base, tables))?;
                 }
-                base
+                (base, base, tables)
             }
         };
         self.m.op(
@@ -359,7 +408,7 @@ impl<'c> Gen<'c, '_> {
                                 let s = match cache.get(&(j, key)) {
                                     Some(s) => *s,
                                     None => {
-                                        let s = self.table_entry(b, base, off, coord, ngroups, j)?;
+                                        let s = self.table_entry(b, tbase, off, coord, ngroups, j)?;
                                         cache.insert((j, key), s);
                                         s
                                     }
@@ -396,7 +445,7 @@ impl<'c> Gen<'c, '_> {
     /// deferred loads whose tiles [`async_copy::whole_tiles`] allows and that hold at least
     /// [`MIN_ASYNC_TILE_BYTES`].
     fn async_operands(&self, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
-        let (wa, wb) = async_copy::whole_tiles(self.k, a, bv, grouped);
+        let (wa, wb) = async_copy::whole_tiles(self.k, a, bv, grouped && !self.async_scaled);
         let big = |v: ValueId| {
             self.k.ty(v).as_tile().is_some_and(|t| {
                 t.shape.iter().product::<u32>() * elem_bytes(t.dtype) >= MIN_ASYNC_TILE_BYTES
@@ -426,40 +475,9 @@ impl<'c> Gen<'c, '_> {
         self.k.ty(v).as_tile().is_some_and(|t| t.scale.is_some())
     }
 
-    /// The K group size of a dot taken as codes: at least one operand scaled, both fp8/fp6/fp4,
-    /// and every scaled operand loaded at a K start and with a K block that the group divides
-    /// (so each group of each tile lies inside one scale block); a multiple of the fp8 wgmma's K
-    /// (32) and a power of two. `None`: dequantize instead.
+    /// The K group size of this dot taken as codes ([`group_size`]).
     fn group_size(&self, a: ValueId, bv: ValueId) -> Option<u32> {
-        let code = |d: DType| {
-            matches!(
-                d,
-                DType::F8E4M3 | DType::F8E5M2 | DType::F6E2M3 | DType::F6E3M2 | DType::F4E2M1
-            )
-        };
-        let (ta, tb) = (self.k.ty(a).as_tile()?, self.k.ty(bv).as_tile()?);
-        if (ta.scale.is_none() && tb.scale.is_none()) || !code(ta.dtype) || !code(tb.dtype) {
-            return None;
-        }
-        let gcd = |mut x: u64, mut y: u64| {
-            while y != 0 {
-                (x, y) = (y, x % y);
-            }
-            x
-        };
-        let mut g = u64::from(ta.shape[1]);
-        for (v, axis, t) in [(a, 1usize, ta), (bv, 0, tb)] {
-            if t.scale.is_none() {
-                continue;
-            }
-            let (access, d, start) = self.align.tile_start(v, axis)?;
-            let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
-                return None;
-            };
-            let block = u64::from(*ty.scale.as_ref()?.block.get(d)?);
-            g = gcd(g, gcd(block, start));
-        }
-        (g % 32 == 0 && g.is_power_of_two()).then_some(g as u32)
+        group_size(self.k, &self.align, a, bv)
     }
 
     /// The codes of dot operand `v` as fp8 (e4m3 / e5m2 as they are; fp6 and fp4 codes re-encoded
@@ -536,6 +554,118 @@ impl<'c> Gen<'c, '_> {
                 });
             }
             m.store_if(b, cond, mults[r as usize], p)?;
+        }
+        Ok(())
+    }
+
+    /// Fill the scale tables of the dot's scaled operands whose scales were never in registers
+    /// (their loads are issued by the dot, `--async-scaled-copies`): A's table at `off` bytes
+    /// from `tbase`, B's `mm * ngroups * 4` bytes after it.
+    #[allow(clippy::type_complexity)]
+    fn deferred_tables(
+        &mut self,
+        b: &Block<'c>,
+        (a, bv): (ValueId, ValueId),
+        group: u32,
+        ngroups: u32,
+        (mm, tbase, off): (u32, V, u32),
+    ) -> Result<(), LoweringError> {
+        for (i, v) in [a, bv].into_iter().enumerate() {
+            if !self.is_scaled(v) || self.scales.contains_key(&v) {
+                continue;
+            }
+            let l = self.transposed.get(&v).copied().unwrap_or(v);
+            let d = self
+                .deferrable
+                .get(&l)
+                .cloned()
+                .ok_or_else(|| ice("a scaled dot operand without its scales"))?;
+            let toff = off + if i == 0 { 0 } else { mm * ngroups * 4 };
+            self.global_scale_table(b, &d.access, group, ngroups, (tbase, toff))?;
+        }
+        Ok(())
+    }
+
+    /// Entry `[row][j]` of a scale table at `off` bytes from `tbase`: the decoded e8m0 scale of the
+    /// block holding element `(r0 + row, k0 + j * group)` of `access`'s tile, read from global
+    /// memory (1, the neutral scale, out of bounds, as a masked scaled load reads), entries spread
+    /// over the CTA's threads.
+    fn global_scale_table(
+        &self,
+        b: &Block<'c>,
+        access: &tessera_ir::Access,
+        group: u32,
+        ngroups: u32,
+        (tbase, off): (V, u32),
+    ) -> Result<(), LoweringError> {
+        let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
+            return Err(ice("scaled load of a scalar"));
+        };
+        let Some(spec) = ty.scale.as_ref() else {
+            return Err(ice("scale table of a plain tensor"));
+        };
+        let n = access.index.len();
+        let Some(tessera_ir::Index::Range { size: rows, .. }) = n.checked_sub(2).map(|i| &access.index[i])
+        else {
+            return Err(ice("deferred load index"));
+        };
+        let rows = *rows;
+        let at = self.tile_at(&async_copy::tile_starts(access)?)?;
+        let span = self.span;
+        let dims = self.dims(b, &ty.dims, span)?;
+        let sdims = self.scale_dims(b, spec, &dims)?;
+        let sptr = *self
+            .scale_ptrs
+            .get(&access.tensor)
+            .ok_or_else(|| ice("scale pointer of a scaled tensor"))?;
+        let tid = self.tid(b)?;
+        let m = &self.m;
+        let threads = self.cta.threads();
+        let entries = rows * ngroups;
+        for t in 0..entries.div_ceil(threads) {
+            let first = m.const_int(b, (t * threads) as i64, 32)?;
+            let idx = m.bin(b, "arith.addi", first, tid)?;
+            let fill = |eb: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+                let c32 = |x: u32| m.const_int(eb, x as i64, 32);
+                let row = m.bin(eb, "arith.divui", idx, c32(ngroups)?)?;
+                let j = m.bin(eb, "arith.remui", idx, c32(ngroups)?)?;
+                let kin = m.bin(eb, "arith.muli", j, c32(group)?)?;
+                // The element's coordinates: the points, then the row and the K start.
+                let mut coords = Vec::with_capacity(n);
+                for p in &at.points {
+                    coords.push(m.conv(eb, "arith.extsi", *p, m.i(64))?);
+                }
+                let r = m.bin(eb, "arith.addi", at.r0, row)?;
+                coords.push(m.conv(eb, "arith.extsi", r, m.i(64))?);
+                let k = m.bin(eb, "arith.addi", at.k0, kin)?;
+                coords.push(m.conv(eb, "arith.extsi", k, m.i(64))?);
+                let z = m.const_int(eb, 0, 64)?;
+                let mut ok = m.const_int(eb, 1, 1)?;
+                let mut soff = m.const_int(eb, 0, 64)?;
+                for ((x, d), (sd, bl)) in coords.iter().zip(&dims).zip(sdims.iter().zip(&spec.block)) {
+                    let lo = m.cmp(eb, false, 5, *x, z)?; // sge
+                    let hi = m.cmp(eb, false, 2, *x, *d)?; // slt
+                    ok = m.bin(eb, "arith.andi", ok, lo)?;
+                    ok = m.bin(eb, "arith.andi", ok, hi)?;
+                    let blv = m.const_int(eb, i64::from(*bl), 64)?;
+                    let q = m.bin(eb, "arith.divsi", *x, blv)?;
+                    soff = m.bin(eb, "arith.muli", soff, *sd)?;
+                    soff = m.bin(eb, "arith.addi", soff, q)?;
+                }
+                let neutral = m.const_int(eb, 127, 8)?;
+                let raw = m.load_or(eb, ok, sptr, soff, m.i(8), neutral)?;
+                let s = self.decode_scale(eb, raw, spec.scale_dtype, span)?;
+                let p = self.table_ptr(eb, tbase, off, row, ngroups, j)?;
+                m.store(eb, s, p)?;
+                Ok(vec![])
+            };
+            if (t + 1) * threads <= entries {
+                fill(b)?;
+            } else {
+                let lim = m.const_int(b, entries as i64, 32)?;
+                let inb = m.cmp(b, false, 6, idx, lim)?; // ult
+                m.if_(b, inb, &[], fill, |_| Ok(vec![]))?;
+            }
         }
         Ok(())
     }

@@ -114,6 +114,8 @@ struct Gen<'c, 'k> {
     batch_chains: bool,
     /// NVFP4 dot operands on bf16 wgmma (`LoweringOptions::nvfp4_wgmma`).
     nvfp4_wgmma: bool,
+    /// MXFP8 code operands copied by the dot (`LoweringOptions::async_scaled_copies`).
+    async_scaled: bool,
     /// Dots whose operands stream through a shared-memory ring, by their A load (`ring`).
     rings: HashMap<ValueId, ring::Ring>,
     /// Bytes of shared memory the rings take, before the scratch buffer.
@@ -264,8 +266,11 @@ fn lower_with(
     let c5 = m.const_int(&entry, cta.lane_bits as i64, 32)?;
     let lane = m.bin(&entry, "arith.andi", tid, c31)?;
     let warp = m.bin(&entry, "arith.shrui", tid, c5)?;
+    let align = align::Align::new(kernel);
     let (deferrable, transposed) = if opts.async_copies {
-        async_copy::candidates(kernel)
+        let (mut d, t) = async_copy::candidates(kernel, opts.async_scaled_copies);
+        async_copy::keep_grouped_codes(kernel, &align, &mut d, &t);
+        (d, t)
     } else {
         (HashMap::new(), HashMap::new())
     };
@@ -300,12 +305,13 @@ fn lower_with(
         mma: Vec::new(),
         dequant_dots: false,
         fp8_fast_accum: opts.fp8_fast_accum,
-        align: align::Align::new(kernel),
+        align,
         deferrable,
         transposed,
         pending: HashMap::new(),
         batch_chains: opts.async_copies,
         nvfp4_wgmma: opts.nvfp4_wgmma,
+        async_scaled: opts.async_scaled_copies,
         rings,
         ring_bytes,
         loop_bounds: HashMap::new(),

@@ -154,7 +154,13 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// Decode a block-scale register of `sd` to its f32 value.
-    fn decode_scale(&self, b: &Block<'c>, x: V, sd: DType, span: Span) -> Result<V, LoweringError> {
+    pub(super) fn decode_scale(
+        &self,
+        b: &Block<'c>,
+        x: V,
+        sd: DType,
+        span: Span,
+    ) -> Result<V, LoweringError> {
         let m = &self.m;
         match sd {
             DType::F32 => Ok(x),
@@ -273,7 +279,12 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// Extent of each dim of `tensor`'s scale buffer: `ceil(dim / block)`.
-    fn scale_dims(&self, b: &Block<'c>, spec: &ScaleSpec, dims: &[V]) -> Result<Vec<V>, LoweringError> {
+    pub(super) fn scale_dims(
+        &self,
+        b: &Block<'c>,
+        spec: &ScaleSpec,
+        dims: &[V],
+    ) -> Result<Vec<V>, LoweringError> {
         let m = &self.m;
         dims.iter()
             .zip(&spec.block)

@@ -289,3 +289,40 @@ fn nvfp4_dots_take_bf16_wgmma_only_when_asked() {
     assert_eq!(l.mlir.matches("D[<f32>, <zero>]").count(), 2);
     assert_eq!(l.mlir.matches("D[<f32>, <one>]").count(), 14);
 }
+
+#[test]
+fn mxfp8_codes_stream_through_a_ring_only_when_asked() {
+    // `--async-scaled-copies` (experimental): MXFP8 codes taken by a grouped dot are copied like
+    // fp8 tiles (through a ring here) and their e8m0 scales read from global memory into the
+    // dot's tables; off, the codes and scales go through registers.
+    let k = example("dsl_examples/gemm_mxfp8.tsr");
+    let off = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(off.mma.stages, 0, "{}", off.mma.operand_a);
+    let on = LoweringOptions {
+        async_scaled_copies: true,
+        ..per_op(3, true)
+    };
+    let l = lower_sm90a(&k, &on).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(l.mma.stages, 3, "{}", l.mma.operand_a);
+    assert!(l.mma.family.ends_with(".f32.e4m3.e4m3"), "{}", l.mma.family);
+    // A dot that dequantizes its MX operands (an fp8 x bf16 pair has no code path) keeps them in
+    // registers even when asked.
+    let mixed = piped_src(
+        "mixed.tsr",
+        "
+kernel mixed(a: mx<f8e4m3>[M, K], b: bf16[N, K], c: out f32[M, N])
+    tiles(BM = 64, BN = 64, BK = 64)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    var acc = zeros<f32>[BM, BN];
+    for k0 in 0..K step BK {
+        acc = dot(dequant<bf16>(load(a[m0 .. +BM, k0 .. +BK])), transpose(load(b[n0 .. +BN, k0 .. +BK])), acc);
+    }
+    store(c[m0 .. +BM, n0 .. +BN], acc);
+}
+",
+    );
+    lower_sm90a(&mixed, &on).unwrap_or_else(|e| panic!("{e}"));
+}
