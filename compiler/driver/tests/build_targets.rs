@@ -494,6 +494,45 @@ fn hip_backend_builds_for_gfx950_and_fails_cleanly_without_an_amd_gpu() {
     assert!(err.contains("error[E0701]"), "{err}");
 }
 
+/// Corpus kernels (tests/conformance, dsl_examples) whose source contains every one of `needles`.
+fn corpus_with(needles: &[&str]) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["tests/conformance", "dsl_examples"] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            let src = std::fs::read_to_string(&p).unwrap_or_default();
+            if p.extension().is_some_and(|x| x == "tsr") && needles.iter().all(|n| src.contains(n)) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Build each of `files` per op with `flags` (ptxas on) and return the build reports.
+fn per_op_reports(files: &[std::path::PathBuf], flags: &[&str], tag: &str) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| {
+            let out = scratch(&format!("{tag}-{}", f.file_stem().unwrap().to_string_lossy()));
+            let mut args = vec!["build", f.to_str().unwrap(), "--no-schedules", "--report"];
+            args.extend(flags);
+            args.extend(["-o", out.to_str().unwrap()]);
+            let (code, _, err) = tessera(&args);
+            assert_eq!(code, 0, "{}: {err}", f.display());
+            assert!(
+                out.join("kernel.cubin").exists(),
+                "{}: ptxas gave no cubin",
+                f.display()
+            );
+            let report = std::fs::read_to_string(out.join("report.txt")).unwrap();
+            let _ = std::fs::remove_dir_all(&out);
+            report
+        })
+        .collect()
+}
+
 #[test]
 fn async_copies_build_every_corpus_dot_and_ptxas_accepts_them() {
     // Async copies (the default) change how per-op dots fetch their operands; every corpus
@@ -503,39 +542,10 @@ fn async_copies_build_every_corpus_dot_and_ptxas_accepts_them() {
         eprintln!("skipped: {why}");
         return;
     }
-    let mut files = Vec::new();
-    for dir in ["tests/conformance", "dsl_examples"] {
-        for e in std::fs::read_dir(root().join(dir)).unwrap() {
-            let p = e.unwrap().path();
-            let src = std::fs::read_to_string(&p).unwrap_or_default();
-            if p.extension().is_some_and(|x| x == "tsr") && src.contains("transpose(load(") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = corpus_with(&["transpose(load("]);
     assert!(files.len() >= 10, "{files:?}");
-    let mut rings = 0;
-    for f in &files {
-        let out = scratch(&format!("async-{}", f.file_stem().unwrap().to_string_lossy()));
-        let (code, _, err) = tessera(&[
-            "build",
-            f.to_str().unwrap(),
-            "--no-schedules",
-            "--report",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{}: {err}", f.display());
-        assert!(
-            out.join("kernel.cubin").exists(),
-            "{}: ptxas gave no cubin",
-            f.display()
-        );
-        let report = std::fs::read_to_string(out.join("report.txt")).unwrap();
-        rings += usize::from(report.contains("cp.async ring of"));
-        let _ = std::fs::remove_dir_all(&out);
-    }
+    let reports = per_op_reports(&files, &[], "async");
+    let rings = reports.iter().filter(|r| r.contains("cp.async ring of")).count();
     assert!(
         rings >= 5,
         "only {rings} kernels streamed their operands through a ring"
@@ -546,32 +556,18 @@ fn async_copies_build_every_corpus_dot_and_ptxas_accepts_them() {
 fn nvfp4_wgmma_builds_every_nvfp4_dot_and_ptxas_accepts_them() {
     // `--nvfp4-wgmma` (experimental, off by default): NVFP4 dots per op on bf16 wgmma. Every
     // corpus kernel with an NVFP4 dot builds with it, per op, and ptxas accepts the result; the
-    // H200 validates it (scripts/gpu-nvfp4.sh).
+    // H200 validates it (scripts/gpu-experimental.sh).
     if let Some(why) = missing_tool("sm_90a") {
         eprintln!("skipped: {why}");
         return;
     }
-    let files = [
-        "dsl_examples/gemm_nvfp4.tsr",
-        "tests/conformance/gemm_nvfp4_residual.tsr",
-    ];
-    for f in files {
-        let p = root().join(f);
-        let out = scratch(&format!("nvfp4-{}", p.file_stem().unwrap().to_string_lossy()));
-        let (code, _, err) = tessera(&[
-            "build",
-            p.to_str().unwrap(),
-            "--no-schedules",
-            "--nvfp4-wgmma",
-            "--report",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{f}: {err}");
-        assert!(out.join("kernel.cubin").exists(), "{f}: ptxas gave no cubin");
-        let report = std::fs::read_to_string(out.join("report.txt")).unwrap();
-        assert!(report.contains("f32.bf16.bf16"), "{f}: {report}");
-        let _ = std::fs::remove_dir_all(&out);
+    let files = corpus_with(&["nv<", "dot("]);
+    assert!(files.len() >= 2, "{files:?}");
+    for (f, r) in files
+        .iter()
+        .zip(per_op_reports(&files, &["--nvfp4-wgmma"], "nvfp4"))
+    {
+        assert!(r.contains("f32.bf16.bf16"), "{}: {r}", f.display());
     }
 }
 
@@ -579,44 +575,16 @@ fn nvfp4_wgmma_builds_every_nvfp4_dot_and_ptxas_accepts_them() {
 fn async_scaled_copies_build_every_mx_dot_and_ptxas_accepts_them() {
     // `--async-scaled-copies` (experimental, off by default): MXFP8 code operands copied by the
     // dot. Every corpus kernel with an MX dot builds with it, per op, and ptxas accepts the
-    // result; the H200 validates it (scripts/gpu-scaled-copies.sh).
+    // result; the H200 validates it (scripts/gpu-experimental.sh).
     if let Some(why) = missing_tool("sm_90a") {
         eprintln!("skipped: {why}");
         return;
     }
-    let mut files = Vec::new();
-    for dir in ["tests/conformance", "dsl_examples"] {
-        for e in std::fs::read_dir(root().join(dir)).unwrap() {
-            let p = e.unwrap().path();
-            let src = std::fs::read_to_string(&p).unwrap_or_default();
-            if p.extension().is_some_and(|x| x == "tsr") && src.contains("mx<") && src.contains("dot(") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = corpus_with(&["mx<", "dot("]);
     assert!(files.len() >= 5, "{files:?}");
-    let mut rings = 0;
-    for f in &files {
-        let out = scratch(&format!("mxasync-{}", f.file_stem().unwrap().to_string_lossy()));
-        let (code, _, err) = tessera(&[
-            "build",
-            f.to_str().unwrap(),
-            "--no-schedules",
-            "--async-scaled-copies",
-            "--report",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{}: {err}", f.display());
-        assert!(
-            out.join("kernel.cubin").exists(),
-            "{}: ptxas gave no cubin",
-            f.display()
-        );
-        let report = std::fs::read_to_string(out.join("report.txt")).unwrap();
-        rings += usize::from(report.contains("cp.async ring of"));
-        let _ = std::fs::remove_dir_all(&out);
-    }
-    assert!(rings >= 1, "no MX dot streams through a ring");
+    let reports = per_op_reports(&files, &["--async-scaled-copies"], "mxasync");
+    assert!(
+        reports.iter().any(|r| r.contains("cp.async ring of")),
+        "no MX dot streams through a ring"
+    );
 }

@@ -324,94 +324,82 @@ impl<'c> Gen<'c, '_> {
         asynchronous: bool,
     ) -> Result<(), LoweringError> {
         let m = &self.m;
-        let threads = self.cta.threads();
         let cpr = kk * eb / 16; // chunks per row
         let total = rows * cpr;
-        for it in 0..total.div_ceil(threads) {
-            let off = m.const_int(tb, (it * threads) as i64, 32)?;
-            let idx = m.bin(tb, "arith.addi", off, tid)?;
-            let copy = |cb: &Block<'c>| -> Result<Vec<V>, LoweringError> {
-                let c = |x: u32| m.const_int(cb, x as i64, 32);
-                let row = m.bin(cb, "arith.divui", idx, c(cpr)?)?;
-                let ch = m.bin(cb, "arith.remui", idx, c(cpr)?)?;
-                let kel = m.bin(cb, "arith.muli", ch, c(16 / eb)?)?;
-                let dst = self.swizzled(cb, row, kel, rows, sw, eb, region, base)?;
-                // Global element (r0 + row mod real_rows, k0 + kel); the bytes left in its row,
-                // clamped to 16.
-                let trow = if real_rows < rows {
-                    m.bin(cb, "arith.andi", row, c(real_rows - 1)?)?
-                } else {
-                    row
-                };
-                let row64 = m.conv(cb, "arith.extui", trow, m.i(64))?;
-                let kel64 = m.conv(cb, "arith.extui", kel, m.i(64))?;
-                let gr = m.bin(cb, "arith.addi", r0, row64)?;
-                let gk = m.bin(cb, "arith.addi", k0, kel64)?;
-                let z = m.const_int(cb, 0, 64)?;
-                let r_lo = m.cmp(cb, false, 5, gr, z)?; // sge
-                let r_hi = m.cmp(cb, false, 2, gr, dims[0])?; // slt
-                let k_lo = m.cmp(cb, false, 5, gk, z)?;
-                let row_ok = m.bin(cb, "arith.andi", r_lo, r_hi)?;
-                let row_ok = m.bin(cb, "arith.andi", row_ok, inside)?;
-                let ok = m.bin(cb, "arith.andi", row_ok, k_lo)?;
-                let left = m.bin(cb, "arith.subi", dims[1], gk)?;
-                let eb64 = m.const_int(cb, eb as i64, 64)?;
-                let left = m.bin(cb, "arith.muli", left, eb64)?;
-                let sixteen = m.const_int(cb, 16, 64)?;
-                let left = m.bin(cb, "arith.minsi", left, sixteen)?;
-                let left = m.bin(cb, "arith.maxsi", left, z)?;
-                let bytes = m.op1(cb, "arith.select", &[ok, left, z], m.i(64), &[])?;
-                let bytes = m.conv(cb, "arith.trunci", bytes, m.i(32))?;
-                let lin = m.bin(cb, "arith.muli", gr, dims[1])?;
-                let lin = m.bin(cb, "arith.addi", lin, gk)?;
-                let lin = m.bin(cb, "arith.addi", lin, first)?;
-                if !asynchronous {
-                    let et = m.i(8 * eb);
-                    let zero = m.const_int(cb, 0, 8 * eb)?;
-                    for e in 0..16 / eb {
-                        let ev = m.const_int(cb, e as i64, 64)?;
-                        let ke = m.bin(cb, "arith.addi", gk, ev)?;
-                        // Per element: an unaligned chunk may straddle K = 0 as well as K's end.
-                        let k_lo = m.cmp(cb, false, 5, ke, z)?; // sge
-                        let k_hi = m.cmp(cb, false, 2, ke, dims[1])?; // slt
-                        let in_k = m.bin(cb, "arith.andi", k_lo, k_hi)?;
-                        let valid = m.bin(cb, "arith.andi", row_ok, in_k)?;
-                        let le = m.bin(cb, "arith.addi", lin, ev)?;
-                        let x = m.load_or(cb, valid, gbase, le, et, zero)?;
-                        let o = m.const_int(cb, (e * eb) as i64, 64)?;
-                        let p = m.gep(cb, dst, o, m.i(8))?;
-                        m.store(cb, x, p)?;
-                    }
-                    return Ok(vec![]);
-                }
-                // A copy of nothing (zero fill) reads from the tensor's first element.
-                let z32 = m.const_int(cb, 0, 32)?;
-                let has = m.cmp(cb, false, 1, bytes, z32)?; // ne
-                let lin = m.op1(cb, "arith.select", &[has, lin, z], m.i(64), &[])?;
-                let byte_off = m.bin(cb, "arith.muli", lin, eb64)?;
-                let src = m.gep(cb, gbase, byte_off, m.i(8))?;
-                m.op(
-                    cb,
-                    "nvvm.cp.async.shared.global",
-                    &[dst, src, bytes],
-                    &[],
-                    &[
-                        m.attr("size", m.int_attr(32, 16)),
-                        m.attr("modifier", m.parse_attr("#nvvm<load_cache_modifier cg>")?),
-                    ],
-                    Vec::new(),
-                )?;
-                Ok(vec![])
-            };
-            if (it + 1) * threads <= total {
-                copy(tb)?;
+        let copy = |cb: &Block<'c>, idx: V| -> Result<(), LoweringError> {
+            let c = |x: u32| m.const_int(cb, x as i64, 32);
+            let row = m.bin(cb, "arith.divui", idx, c(cpr)?)?;
+            let ch = m.bin(cb, "arith.remui", idx, c(cpr)?)?;
+            let kel = m.bin(cb, "arith.muli", ch, c(16 / eb)?)?;
+            let dst = self.swizzled(cb, row, kel, rows, sw, eb, region, base)?;
+            // Global element (r0 + row mod real_rows, k0 + kel); the bytes left in its row,
+            // clamped to 16.
+            let trow = if real_rows < rows {
+                m.bin(cb, "arith.andi", row, c(real_rows - 1)?)?
             } else {
-                let lim = m.const_int(tb, total as i64, 32)?;
-                let inb = m.cmp(tb, false, 6, idx, lim)?; // ult
-                m.if_(tb, inb, &[], copy, |_| Ok(vec![]))?;
+                row
+            };
+            let row64 = m.conv(cb, "arith.extui", trow, m.i(64))?;
+            let kel64 = m.conv(cb, "arith.extui", kel, m.i(64))?;
+            let gr = m.bin(cb, "arith.addi", r0, row64)?;
+            let gk = m.bin(cb, "arith.addi", k0, kel64)?;
+            let z = m.const_int(cb, 0, 64)?;
+            let r_lo = m.cmp(cb, false, 5, gr, z)?; // sge
+            let r_hi = m.cmp(cb, false, 2, gr, dims[0])?; // slt
+            let k_lo = m.cmp(cb, false, 5, gk, z)?;
+            let row_ok = m.bin(cb, "arith.andi", r_lo, r_hi)?;
+            let row_ok = m.bin(cb, "arith.andi", row_ok, inside)?;
+            let ok = m.bin(cb, "arith.andi", row_ok, k_lo)?;
+            let left = m.bin(cb, "arith.subi", dims[1], gk)?;
+            let eb64 = m.const_int(cb, eb as i64, 64)?;
+            let left = m.bin(cb, "arith.muli", left, eb64)?;
+            let sixteen = m.const_int(cb, 16, 64)?;
+            let left = m.bin(cb, "arith.minsi", left, sixteen)?;
+            let left = m.bin(cb, "arith.maxsi", left, z)?;
+            let bytes = m.op1(cb, "arith.select", &[ok, left, z], m.i(64), &[])?;
+            let bytes = m.conv(cb, "arith.trunci", bytes, m.i(32))?;
+            let lin = m.bin(cb, "arith.muli", gr, dims[1])?;
+            let lin = m.bin(cb, "arith.addi", lin, gk)?;
+            let lin = m.bin(cb, "arith.addi", lin, first)?;
+            if !asynchronous {
+                let et = m.i(8 * eb);
+                let zero = m.const_int(cb, 0, 8 * eb)?;
+                for e in 0..16 / eb {
+                    let ev = m.const_int(cb, e as i64, 64)?;
+                    let ke = m.bin(cb, "arith.addi", gk, ev)?;
+                    // Per element: an unaligned chunk may straddle K = 0 as well as K's end.
+                    let k_lo = m.cmp(cb, false, 5, ke, z)?; // sge
+                    let k_hi = m.cmp(cb, false, 2, ke, dims[1])?; // slt
+                    let in_k = m.bin(cb, "arith.andi", k_lo, k_hi)?;
+                    let valid = m.bin(cb, "arith.andi", row_ok, in_k)?;
+                    let le = m.bin(cb, "arith.addi", lin, ev)?;
+                    let x = m.load_or(cb, valid, gbase, le, et, zero)?;
+                    let o = m.const_int(cb, (e * eb) as i64, 64)?;
+                    let p = m.gep(cb, dst, o, m.i(8))?;
+                    m.store(cb, x, p)?;
+                }
+                return Ok(());
             }
-        }
-        Ok(())
+            // A copy of nothing (zero fill) reads from the tensor's first element.
+            let z32 = m.const_int(cb, 0, 32)?;
+            let has = m.cmp(cb, false, 1, bytes, z32)?; // ne
+            let lin = m.op1(cb, "arith.select", &[has, lin, z], m.i(64), &[])?;
+            let byte_off = m.bin(cb, "arith.muli", lin, eb64)?;
+            let src = m.gep(cb, gbase, byte_off, m.i(8))?;
+            m.op(
+                cb,
+                "nvvm.cp.async.shared.global",
+                &[dst, src, bytes],
+                &[],
+                &[
+                    m.attr("size", m.int_attr(32, 16)),
+                    m.attr("modifier", m.parse_attr("#nvvm<load_cache_modifier cg>")?),
+                ],
+                Vec::new(),
+            )?;
+            Ok(())
+        };
+        self.spread(tb, total, tid, &copy)
     }
 }
 

@@ -620,54 +620,41 @@ impl<'c> Gen<'c, '_> {
             .ok_or_else(|| ice("scale pointer of a scaled tensor"))?;
         let tid = self.tid(b)?;
         let m = &self.m;
-        let threads = self.cta.threads();
-        let entries = rows * ngroups;
-        for t in 0..entries.div_ceil(threads) {
-            let first = m.const_int(b, (t * threads) as i64, 32)?;
-            let idx = m.bin(b, "arith.addi", first, tid)?;
-            let fill = |eb: &Block<'c>| -> Result<Vec<V>, LoweringError> {
-                let c32 = |x: u32| m.const_int(eb, x as i64, 32);
-                let row = m.bin(eb, "arith.divui", idx, c32(ngroups)?)?;
-                let j = m.bin(eb, "arith.remui", idx, c32(ngroups)?)?;
-                let kin = m.bin(eb, "arith.muli", j, c32(group)?)?;
-                // The element's coordinates: the points, then the row and the K start.
-                let mut coords = Vec::with_capacity(n);
-                for p in &at.points {
-                    coords.push(m.conv(eb, "arith.extsi", *p, m.i(64))?);
-                }
-                let r = m.bin(eb, "arith.addi", at.r0, row)?;
-                coords.push(m.conv(eb, "arith.extsi", r, m.i(64))?);
-                let k = m.bin(eb, "arith.addi", at.k0, kin)?;
-                coords.push(m.conv(eb, "arith.extsi", k, m.i(64))?);
-                let z = m.const_int(eb, 0, 64)?;
-                let mut ok = m.const_int(eb, 1, 1)?;
-                let mut soff = m.const_int(eb, 0, 64)?;
-                for ((x, d), (sd, bl)) in coords.iter().zip(&dims).zip(sdims.iter().zip(&spec.block)) {
-                    let lo = m.cmp(eb, false, 5, *x, z)?; // sge
-                    let hi = m.cmp(eb, false, 2, *x, *d)?; // slt
-                    ok = m.bin(eb, "arith.andi", ok, lo)?;
-                    ok = m.bin(eb, "arith.andi", ok, hi)?;
-                    let blv = m.const_int(eb, i64::from(*bl), 64)?;
-                    let q = m.bin(eb, "arith.divsi", *x, blv)?;
-                    soff = m.bin(eb, "arith.muli", soff, *sd)?;
-                    soff = m.bin(eb, "arith.addi", soff, q)?;
-                }
-                let neutral = m.const_int(eb, 127, 8)?;
-                let raw = m.load_or(eb, ok, sptr, soff, m.i(8), neutral)?;
-                let s = self.decode_scale(eb, raw, spec.scale_dtype, span)?;
-                let p = self.table_ptr(eb, tbase, off, row, ngroups, j)?;
-                m.store(eb, s, p)?;
-                Ok(vec![])
-            };
-            if (t + 1) * threads <= entries {
-                fill(b)?;
-            } else {
-                let lim = m.const_int(b, entries as i64, 32)?;
-                let inb = m.cmp(b, false, 6, idx, lim)?; // ult
-                m.if_(b, inb, &[], fill, |_| Ok(vec![]))?;
+        let fill = |eb: &Block<'c>, idx: V| -> Result<(), LoweringError> {
+            let c32 = |x: u32| m.const_int(eb, x as i64, 32);
+            let row = m.bin(eb, "arith.divui", idx, c32(ngroups)?)?;
+            let j = m.bin(eb, "arith.remui", idx, c32(ngroups)?)?;
+            let kin = m.bin(eb, "arith.muli", j, c32(group)?)?;
+            // The element's coordinates: the points, then the row and the K start.
+            let mut coords = Vec::with_capacity(n);
+            for p in &at.points {
+                coords.push(m.conv(eb, "arith.extsi", *p, m.i(64))?);
             }
-        }
-        Ok(())
+            let r = m.bin(eb, "arith.addi", at.r0, row)?;
+            coords.push(m.conv(eb, "arith.extsi", r, m.i(64))?);
+            let k = m.bin(eb, "arith.addi", at.k0, kin)?;
+            coords.push(m.conv(eb, "arith.extsi", k, m.i(64))?);
+            let z = m.const_int(eb, 0, 64)?;
+            let mut ok = m.const_int(eb, 1, 1)?;
+            let mut soff = m.const_int(eb, 0, 64)?;
+            for ((x, d), (sd, bl)) in coords.iter().zip(&dims).zip(sdims.iter().zip(&spec.block)) {
+                let lo = m.cmp(eb, false, 5, *x, z)?; // sge
+                let hi = m.cmp(eb, false, 2, *x, *d)?; // slt
+                ok = m.bin(eb, "arith.andi", ok, lo)?;
+                ok = m.bin(eb, "arith.andi", ok, hi)?;
+                let blv = m.const_int(eb, i64::from(*bl), 64)?;
+                let q = m.bin(eb, "arith.divsi", *x, blv)?;
+                soff = m.bin(eb, "arith.muli", soff, *sd)?;
+                soff = m.bin(eb, "arith.addi", soff, q)?;
+            }
+            let neutral = m.const_int(eb, 127, 8)?;
+            let raw = m.load_or(eb, ok, sptr, soff, m.i(8), neutral)?;
+            let s = self.decode_scale(eb, raw, spec.scale_dtype, span)?;
+            let p = self.table_ptr(eb, tbase, off, row, ngroups, j)?;
+            m.store(eb, s, p)?;
+            Ok(())
+        };
+        self.spread(b, rows * ngroups, tid, &fill)
     }
 
     /// Pointer to entry `[row][group]` of a scale table at `off` bytes from `base`.

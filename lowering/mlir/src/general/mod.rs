@@ -1598,6 +1598,31 @@ impl<'c> Gen<'c, '_> {
         m.bin(b, "arith.andi", inb, aligned)
     }
 
+    /// Run `f(block, i)` for every `i < total`, spread round-robin over the CTA's threads (round
+    /// `it` takes `i = it * threads + tid`); only a partial last round is guarded.
+    pub(super) fn spread(
+        &self,
+        b: &Block<'c>,
+        total: u32,
+        tid: V,
+        f: &dyn Fn(&Block<'c>, V) -> Result<(), LoweringError>,
+    ) -> Result<(), LoweringError> {
+        let m = &self.m;
+        let threads = self.cta.threads();
+        for it in 0..total.div_ceil(threads) {
+            let first = m.const_int(b, (it * threads) as i64, 32)?;
+            let i = m.bin(b, "arith.addi", first, tid)?;
+            if (it + 1) * threads <= total {
+                f(b, i)?;
+            } else {
+                let lim = m.const_int(b, total as i64, 32)?;
+                let inb = m.cmp(b, false, 6, i, lim)?; // ult
+                m.if_(b, inb, &[], |tb| f(tb, i).map(|_| vec![]), |_| Ok(vec![]))?;
+            }
+        }
+        Ok(())
+    }
+
     /// This thread's index in the CTA.
     pub(super) fn tid(&self, b: &Block<'c>) -> Result<V, LoweringError> {
         let c = self.m.const_int(b, self.cta.lane_bits as i64, 32)?;
