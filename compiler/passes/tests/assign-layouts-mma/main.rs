@@ -23,16 +23,7 @@ fn distributed_mma(src: &str) -> Module {
     )
 }
 
-const SOFTMAX: &str = r#"
-kernel softmax(x: f32[M, N], y: out f32[M, N]) tiles(BM = 16 in [16], BN = 256 in [256]) grid(cdiv(M, BM)) {
-    let m0 = program_id(0) * BM;
-    let t = load(x[m0 .. +BM, 0 .. +BN], other = -inf);
-    let mx = reduce_max(t, axis = 1);
-    let e = exp(t - mx[:, None]);
-    let s = reduce_sum(e, axis = 1);
-    store(y[m0 .. +BM, 0 .. +BN], e / s[:, None]);
-}
-"#;
+use common::SOFTMAX_ROWS as SOFTMAX;
 
 /// Flash attention with a causal mask built from `arange`: scores, softmax statistics and the
 /// output accumulator all descend from the two dots.

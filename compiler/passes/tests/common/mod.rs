@@ -268,3 +268,15 @@ pub fn sm90a_distributed(src: &str, passes: Option<&str>) -> tessera_ir::Module 
     .unwrap_or_else(|e| panic!("pipeline: {e}"));
     m
 }
+
+/// A one-tile row softmax (no dot): the layout-assignment tests' reduction case.
+pub const SOFTMAX_ROWS: &str = r#"
+kernel softmax(x: f32[M, N], y: out f32[M, N]) tiles(BM = 16 in [16], BN = 256 in [256]) grid(cdiv(M, BM)) {
+    let m0 = program_id(0) * BM;
+    let t = load(x[m0 .. +BM, 0 .. +BN], other = -inf);
+    let mx = reduce_max(t, axis = 1);
+    let e = exp(t - mx[:, None]);
+    let s = reduce_sum(e, axis = 1);
+    store(y[m0 .. +BM, 0 .. +BN], e / s[:, None]);
+}
+"#;
