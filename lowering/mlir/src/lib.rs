@@ -66,12 +66,12 @@ pub struct LoweringOptions {
     pub async_copies: bool,
     /// Per-op dots of NVFP4 operands (with a bf16 partner) on bf16 wgmma: `code * s` is exact in
     /// bf16 and the per-tensor scales multiply each dot's partial. Off by default until the H200
-    /// validates it (`scripts/gpu-nvfp4.sh`); off, NVFP4 dots take the f32 FMA path.
+    /// validates it (`scripts/gpu-experimental.sh`); off, NVFP4 dots take the f32 FMA path.
     pub nvfp4_wgmma: bool,
     /// Async copies (and rings) also for MXFP8 dot operands taken as codes: the e4m3/e5m2 codes
     /// are copied like plain fp8 tiles and each K group's e8m0 scales are read from global
     /// memory into the dot's scale tables. Off by default until the H200 validates it
-    /// (`scripts/gpu-scaled-copies.sh`).
+    /// (`scripts/gpu-experimental.sh`).
     pub async_scaled_copies: bool,
 }
 
@@ -140,44 +140,44 @@ pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKer
         return general::lower(kernel, opts);
     }
     let tile = tessera_ir::erase_layouts(kernel);
+    let per_op = || general::lower(kernel, opts);
+    let schedules = || lower::lower_kernel(&tile, opts);
     // GEMMs of plain operands at 128x128 tiles or more are lowered per op (as fast as the
     // mainloop with cp.async rings); the mainloop takes one only where the per-op path refuses it.
     if opts.async_copies && lower::plain_gemm(&tile, opts) {
-        return general::lower(kernel, opts).or_else(|e| match e {
-            LoweringError::Unsupported { what, span } => {
-                lower::lower_kernel(&tile, opts).map_err(|e2| match e2 {
-                    // Report the per-op refusal; the mainloop's reason goes along as context.
-                    LoweringError::Unsupported { what: w2, .. } => LoweringError::Unsupported {
-                        what: format!(
-                            "{what} (the Hopper GEMM mainloop does not take this kernel either: {w2})"
-                        ),
-                        span,
-                    },
-                    other => other,
-                })
-            }
-            other => Err(other),
-        });
+        return first_then(per_op, schedules, true);
     }
     // Fast structures first: the TMA/mbarrier GEMM mainloop (for scaled operands) and the
     // FA-style attention schedule take the programs they implement exactly; every other dot
     // program is lowered per op.
-    match lower::lower_kernel(&tile, opts) {
-        Ok(l) => Ok(l),
-        Err(LoweringError::Unsupported { what, span }) => general::lower(kernel, opts).map_err(|e| match e {
-            // Report the per-op refusal; the Hopper emitters' reason goes along as context.
-            LoweringError::Unsupported { what: w2, span: s2 } => LoweringError::Unsupported {
-                what: format!(
-                    "{w2} (the Hopper GEMM/attention schedule does not take this kernel either: {what})"
-                ),
-                span: s2,
-            },
-            other => {
-                let _ = span;
-                other
+    first_then(schedules, per_op, false)
+}
+
+/// `first`, or where it refuses the kernel, `second`. When both refuse, the per-op path's refusal
+/// (its reason and span) is reported, with the Hopper schedules' reason as context.
+fn first_then(
+    first: impl FnOnce() -> Result<LoweredKernel, LoweringError>,
+    second: impl FnOnce() -> Result<LoweredKernel, LoweringError>,
+    per_op_first: bool,
+) -> Result<LoweredKernel, LoweringError> {
+    match first() {
+        Err(LoweringError::Unsupported { what, span }) => second().map_err(|e| match e {
+            LoweringError::Unsupported { what: w2, span: s2 } => {
+                let ((per_op, at), schedule) = if per_op_first {
+                    ((what, span), w2)
+                } else {
+                    ((w2, s2), what)
+                };
+                LoweringError::Unsupported {
+                    what: format!(
+                        "{per_op} (the Hopper GEMM/attention schedule does not take this kernel either: {schedule})"
+                    ),
+                    span: at,
+                }
             }
+            other => other,
         }),
-        Err(e) => Err(e),
+        r => r,
     }
 }
 

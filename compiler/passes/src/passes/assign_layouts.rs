@@ -178,15 +178,19 @@ impl Assigner<'_> {
         let Some(&r) = op.results.first() else {
             return;
         };
-        let tiles: Vec<ValueId> = op
-            .kind
-            .operands()
-            .into_iter()
-            .filter(|v| self.layout(*v).is_some())
-            .collect();
+        let tiles = self.tile_operands(op);
         if !tiles.is_empty() && tiles.iter().all(|v| self.remat.contains_key(v)) {
             self.remat.insert(r, op.clone());
         }
+    }
+
+    /// The operands of `op` that are tiles with a layout.
+    fn tile_operands(&self, op: &Op) -> Vec<ValueId> {
+        op.kind
+            .operands()
+            .into_iter()
+            .filter(|v| self.layout(*v).is_some())
+            .collect()
     }
 
     /// Mark `r` as descending from a dot when `from` does.
@@ -408,12 +412,7 @@ impl Assigner<'_> {
                 if res_is_tile =>
             {
                 let r = res.ok_or_else(|| internal("elementwise op without a result"))?;
-                let operands: Vec<ValueId> = op
-                    .kind
-                    .operands()
-                    .into_iter()
-                    .filter(|v| self.layout(*v).is_some())
-                    .collect();
+                let operands = self.tile_operands(&op);
                 let from = if self.prefer_mma {
                     // The first operand of the highest rank.
                     operands.iter().rev().max_by_key(|v| self.rank(**v)).copied()

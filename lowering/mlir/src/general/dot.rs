@@ -125,7 +125,8 @@ impl<'c> Gen<'c, '_> {
             DType::I32 => "s32",
             _ => "f32",
         };
-        let promote = (fp8(da) && fp8(db) && !self.fp8_fast_accum) || grouped.is_some() || factor.is_some();
+        let promote =
+            (fp8(da) && fp8(db) && !self.opts.fp8_fast_accum) || grouped.is_some() || factor.is_some();
         let (sa, sb) = (self.shape_of(a), self.shape_of(bv));
         let (m, kk, n) = (sa[0], sa[1], sb[1]);
         let (pm, pk, pn) = (padded_extent(m), padded_extent(kk), padded_extent(n));
@@ -288,7 +289,7 @@ impl<'c> Gen<'c, '_> {
         let blocks: Vec<(u32, u32)> = (0..mm / group_rows)
             .flat_map(|mi| (0..nn / nw).map(move |nj| (mi, nj)))
             .collect();
-        let batch = if promote || !self.batch_chains {
+        let batch = if promote || !self.opts.async_copies {
             1
         } else {
             blocks.len()
@@ -445,7 +446,7 @@ impl<'c> Gen<'c, '_> {
     /// deferred loads whose tiles [`async_copy::whole_tiles`] allows and that hold at least
     /// [`MIN_ASYNC_TILE_BYTES`].
     fn async_operands(&self, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
-        let (wa, wb) = async_copy::whole_tiles(self.k, a, bv, grouped && !self.async_scaled);
+        let (wa, wb) = async_copy::whole_tiles(self.k, a, bv, grouped && !self.opts.async_scaled_copies);
         let big = |v: ValueId| {
             self.k.ty(v).as_tile().is_some_and(|t| {
                 t.shape.iter().product::<u32>() * elem_bytes(t.dtype) >= MIN_ASYNC_TILE_BYTES
@@ -561,7 +562,6 @@ impl<'c> Gen<'c, '_> {
     /// Fill the scale tables of the dot's scaled operands whose scales were never in registers
     /// (their loads are issued by the dot, `--async-scaled-copies`): A's table at `off` bytes
     /// from `tbase`, B's `mm * ngroups * 4` bytes after it.
-    #[allow(clippy::type_complexity)]
     fn deferred_tables(
         &mut self,
         b: &Block<'c>,
@@ -636,17 +636,14 @@ impl<'c> Gen<'c, '_> {
             coords.push(m.conv(eb, "arith.extsi", k, m.i(64))?);
             let z = m.const_int(eb, 0, 64)?;
             let mut ok = m.const_int(eb, 1, 1)?;
-            let mut soff = m.const_int(eb, 0, 64)?;
-            for ((x, d), (sd, bl)) in coords.iter().zip(&dims).zip(sdims.iter().zip(&spec.block)) {
+            for (x, d) in coords.iter().zip(&dims) {
                 let lo = m.cmp(eb, false, 5, *x, z)?; // sge
                 let hi = m.cmp(eb, false, 2, *x, *d)?; // slt
                 ok = m.bin(eb, "arith.andi", ok, lo)?;
                 ok = m.bin(eb, "arith.andi", ok, hi)?;
-                let blv = m.const_int(eb, i64::from(*bl), 64)?;
-                let q = m.bin(eb, "arith.divsi", *x, blv)?;
-                soff = m.bin(eb, "arith.muli", soff, *sd)?;
-                soff = m.bin(eb, "arith.addi", soff, q)?;
             }
+            // Only read where `ok`: the offset of coordinates out of bounds is never used.
+            let soff = self.scale_offset(eb, &coords, spec, &sdims)?;
             let neutral = m.const_int(eb, 127, 8)?;
             let raw = m.load_or(eb, ok, sptr, soff, m.i(8), neutral)?;
             let s = self.decode_scale(eb, raw, spec.scale_dtype, span)?;

@@ -99,9 +99,9 @@ struct Gen<'c, 'k> {
     mma: Vec<String>,
     /// Some dot dequantized scaled (MX) operands to bf16 in registers.
     dequant_dots: bool,
-    /// fp8 dots chain wgmma into the accumulator (fewer accumulator bits) instead of promoting
-    /// each dot's partial into the f32 registers.
-    fp8_fast_accum: bool,
+    /// The lowering's options (`fp8_fast_accum`, `async_copies`: in-place wgmma chains of a dot
+    /// share one wait, `nvfp4_wgmma`, `async_scaled_copies`).
+    opts: &'k crate::LoweringOptions,
     /// Divisibility facts (the grouped scaled dot checks its K groups are block-aligned).
     align: align::Align<'k>,
     /// Loads a dot may issue itself as `cp.async` copies (`async_copy::candidates`).
@@ -110,12 +110,6 @@ struct Gen<'c, 'k> {
     transposed: HashMap<ValueId, ValueId>,
     /// Deferred loads not issued yet.
     pending: HashMap<ValueId, async_copy::Deferred>,
-    /// In-place wgmma chains of a dot share one wait (`LoweringOptions::async_copies`).
-    batch_chains: bool,
-    /// NVFP4 dot operands on bf16 wgmma (`LoweringOptions::nvfp4_wgmma`).
-    nvfp4_wgmma: bool,
-    /// MXFP8 code operands copied by the dot (`LoweringOptions::async_scaled_copies`).
-    async_scaled: bool,
     /// Dots whose operands stream through a shared-memory ring, by their A load (`ring`).
     rings: HashMap<ValueId, ring::Ring>,
     /// Bytes of shared memory the rings take, before the scratch buffer.
@@ -304,14 +298,11 @@ fn lower_with(
         span: Span::default(),
         mma: Vec::new(),
         dequant_dots: false,
-        fp8_fast_accum: opts.fp8_fast_accum,
+        opts,
         align,
         deferrable,
         transposed,
         pending: HashMap::new(),
-        batch_chains: opts.async_copies,
-        nvfp4_wgmma: opts.nvfp4_wgmma,
-        async_scaled: opts.async_scaled_copies,
         rings,
         ring_bytes,
         loop_bounds: HashMap::new(),

@@ -295,17 +295,18 @@ impl<'c> Gen<'c, '_> {
             .collect()
     }
 
-    /// Offset (in scale elements) of the block scale covering element `e`.
-    fn scale_offset(
+    /// Offset (in scale elements) of the block scale covering the element at coordinates `idx`
+    /// (i64).
+    pub(super) fn scale_offset(
         &self,
         b: &Block<'c>,
-        e: &Elem,
+        idx: &[V],
         spec: &ScaleSpec,
         sdims: &[V],
     ) -> Result<V, LoweringError> {
         let m = &self.m;
         let mut off = m.const_int(b, 0, 64)?;
-        for ((idx, sd), bl) in e.idx.iter().zip(sdims).zip(&spec.block) {
+        for ((idx, sd), bl) in idx.iter().zip(sdims).zip(&spec.block) {
             let bv = m.const_int(b, *bl as i64, 64)?;
             let i = m.bin(b, "arith.divui", *idx, bv)?;
             let s = m.bin(b, "arith.muli", off, *sd)?;
@@ -440,7 +441,7 @@ impl<'c> Gen<'c, '_> {
                 }
             }
             let cond = guard(self, first)?;
-            let off = self.scale_offset(b, e, spec, &sdims)?;
+            let off = self.scale_offset(b, &e.idx, spec, &sdims)?;
             let p = self.m.gep(b, sptr, off, st)?;
             self.m.store_if(b, Some(cond), *s, p)?;
         }
@@ -478,7 +479,7 @@ impl<'c> Gen<'c, '_> {
         let mut out = Vec::with_capacity(elems.len());
         let mut raws = Vec::with_capacity(elems.len());
         for e in elems {
-            let off = self.scale_offset(b, e, spec, &sdims)?;
+            let off = self.scale_offset(b, &e.idx, spec, &sdims)?;
             let m = &self.m;
             let raw = m.load_or(b, e.mask, sptr, off, st, neutral)?;
             let s = self.decode_scale(b, raw, spec.scale_dtype, span)?;
@@ -500,8 +501,6 @@ impl<'c> Gen<'c, '_> {
         to: DType,
         span: Span,
     ) -> Result<Vec<V>, LoweringError> {
-        let d = self.k.ty(x).dtype();
-        let codes = self.regs(x)?;
         let mults = match scale {
             None => self
                 .scales
@@ -510,8 +509,22 @@ impl<'c> Gen<'c, '_> {
                 .ok_or_else(|| ice("a scaled tile without its scales"))?,
             Some(s) => self.explicit_scales(b, x, s, span)?,
         };
+        self.dequant_by(b, x, &mults, to, span)
+    }
+
+    /// Each code register of `x` times its multiplier in `mults`, rounded to `to`.
+    fn dequant_by(
+        &self,
+        b: &Block<'c>,
+        x: ValueId,
+        mults: &[V],
+        to: DType,
+        span: Span,
+    ) -> Result<Vec<V>, LoweringError> {
+        let d = self.k.ty(x).dtype();
+        let codes = self.regs(x)?;
         let mut out = Vec::with_capacity(codes.len());
-        for (c, s) in codes.iter().zip(&mults) {
+        for (c, s) in codes.iter().zip(mults) {
             let v = if d.is_narrow_float() {
                 self.decode_code(b, *c, d, span)?
             } else {
@@ -776,21 +789,17 @@ impl<'c> Gen<'c, '_> {
             }
             Some(spec) if pair_bf16 && self.nv_on_bf16(v) => {
                 self.dequant_dots = true;
-                let (d, sd) = (t.dtype, spec.scale_dtype);
                 let g = *self.globals.get(&v).ok_or_else(|| ice("NV global scale"))?;
-                let codes = self.regs(v)?;
+                // The block scales alone (the stored codes decoded), without `g`.
                 let raws = self
                     .scale_codes
                     .get(&v)
-                    .cloned()
                     .ok_or_else(|| ice("an NV tile without its scale codes"))?;
-                let mut out = Vec::with_capacity(codes.len());
-                for (c, raw) in codes.iter().zip(&raws) {
-                    let x = self.decode_code(b, *c, d, span)?;
-                    let s = self.decode_scale(b, *raw, sd, span)?;
-                    let y = self.m.bin(b, "arith.mulf", x, s)?;
-                    out.push(self.cast(b, y, DType::F32, DType::BF16, span)?);
-                }
+                let block_scales = raws
+                    .iter()
+                    .map(|r| self.decode_scale(b, *r, spec.scale_dtype, span))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let out = self.dequant_by(b, v, &block_scales, DType::BF16, span)?;
                 Ok((out, DType::BF16, Some(g)))
             }
             Some(_) => {
@@ -807,7 +816,7 @@ impl<'c> Gen<'c, '_> {
     /// loaded from its tensor), which a dot can take on bf16 wgmma with `g` factored out (with
     /// `--nvfp4-wgmma`: not yet validated on hardware).
     pub(super) fn nv_on_bf16(&self, v: ValueId) -> bool {
-        self.nvfp4_wgmma
+        self.opts.nvfp4_wgmma
             && self.k.ty(v).as_tile().is_some_and(|t| {
                 t.dtype == DType::F4E2M1
                     && t.scale
