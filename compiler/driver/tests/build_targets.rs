@@ -554,35 +554,32 @@ fn async_copies_build_every_corpus_dot_and_ptxas_accepts_them() {
 
 #[test]
 fn nvfp4_wgmma_builds_every_nvfp4_dot_and_ptxas_accepts_them() {
-    // `--nvfp4-wgmma` (experimental, off by default): NVFP4 dots per op on bf16 wgmma. Every
-    // corpus kernel with an NVFP4 dot builds with it, per op, and ptxas accepts the result; the
-    // H200 validates it (scripts/gpu-experimental.sh).
+    // NVFP4 dots per op on bf16 wgmma (the default since session 7; `--no-nvfp4-wgmma` turns it
+    // off): every corpus kernel with an NVFP4 dot builds so, per op, and ptxas accepts the result;
+    // the H200 validated them (docs/GPU-TESTING.md).
     if let Some(why) = missing_tool("sm_90a") {
         eprintln!("skipped: {why}");
         return;
     }
     let files = corpus_with(&["nv<", "dot("]);
     assert!(files.len() >= 2, "{files:?}");
-    for (f, r) in files
-        .iter()
-        .zip(per_op_reports(&files, &["--nvfp4-wgmma"], "nvfp4"))
-    {
+    for (f, r) in files.iter().zip(per_op_reports(&files, &[], "nvfp4")) {
         assert!(r.contains("f32.bf16.bf16"), "{}: {r}", f.display());
     }
 }
 
 #[test]
 fn async_scaled_copies_build_every_mx_dot_and_ptxas_accepts_them() {
-    // `--async-scaled-copies` (experimental, off by default): MXFP8 code operands copied by the
-    // dot. Every corpus kernel with an MX dot builds with it, per op, and ptxas accepts the
-    // result; the H200 validates it (scripts/gpu-experimental.sh).
+    // MXFP8 code operands copied by the dot (the default since session 7;
+    // `--no-async-scaled-copies` turns it off): every corpus kernel with an MX dot builds so, per
+    // op, and ptxas accepts the result; the H200 validated them (docs/GPU-TESTING.md).
     if let Some(why) = missing_tool("sm_90a") {
         eprintln!("skipped: {why}");
         return;
     }
     let files = corpus_with(&["mx<", "dot("]);
     assert!(files.len() >= 5, "{files:?}");
-    let reports = per_op_reports(&files, &["--async-scaled-copies"], "mxasync");
+    let reports = per_op_reports(&files, &[], "mxasync");
     assert!(
         reports.iter().any(|r| r.contains("cp.async ring of")),
         "no MX dot streams through a ring"

@@ -39,10 +39,13 @@ pub struct TargetCaps {
     pub lane_bits: u32,
     /// log2 of the warps per CTA the distributed level lays tiles out for.
     pub warp_bits: u32,
-    /// log2 of the most warps per CTA `assign-layouts` may choose: a kernel whose dots have more
-    /// accumulator rows than one MMA warp group covers gets one group per block of rows (each
-    /// thread then holds fewer accumulator registers), up to this.
+    /// log2 of the most warps per CTA `assign-layouts` may choose: a kernel whose dots would hold
+    /// more than `acc_regs` accumulator registers per thread, and have the rows for another MMA
+    /// warp group, gets one more group (each thread then holds fewer), up to this.
     pub max_warp_bits: u32,
+    /// Accumulator registers per thread (all dots of the kernel together) past which
+    /// `assign-layouts` adds a warp group, where `max_warp_bits` allows.
+    pub acc_regs: u32,
     /// The register fragment of the target's MMA accumulator.
     pub mma_acc: AccFragment,
 }
@@ -106,10 +109,13 @@ pub const TARGETS: &[TargetCaps] = &[
         pipeline: DIST_PIPELINE,
         lane_bits: 5,
         warp_bits: 2,
-        // One warpgroup per CTA: on the H200 a 128-row per-op GEMM tile ran 2.6x slower as two
-        // warpgroups (one CTA per SM, 864 us at 4096^3) than as one (two CTAs per SM overlap
-        // each other's staging and MMA, 330 us), measured before per-op dots had async copies.
-        max_warp_bits: 2,
+        // A second warpgroup only when one would hold more than 128 accumulator registers per
+        // thread: on the H200 a 128x128 per-op GEMM tile ran 2.6x slower as two warpgroups (one
+        // CTA per SM, 864 us at 4096^3) than as one (two CTAs per SM overlap each other's staging
+        // and MMA, 330 us), while the per-op FP8 attention (128x64 scores + 128x128 output, 192
+        // registers in one warpgroup) spilled 1.5 KiB per thread in one warpgroup (session 7).
+        max_warp_bits: 3,
+        acc_regs: 128,
         mma_acc: AccFragment::WgmmaM64,
     },
     TargetCaps {
@@ -137,6 +143,7 @@ pub const TARGETS: &[TargetCaps] = &[
         lane_bits: 5,
         warp_bits: 2,
         max_warp_bits: 2,
+        acc_regs: 128,
         mma_acc: AccFragment::Undescribed,
     },
     TargetCaps {
@@ -167,6 +174,7 @@ pub const TARGETS: &[TargetCaps] = &[
         lane_bits: 5,
         warp_bits: 2,
         max_warp_bits: 2,
+        acc_regs: 128,
         mma_acc: AccFragment::Undescribed,
     },
     TargetCaps {
@@ -187,6 +195,7 @@ pub const TARGETS: &[TargetCaps] = &[
         lane_bits: 6,
         warp_bits: 2,
         max_warp_bits: 2,
+        acc_regs: 128,
         mma_acc: AccFragment::Undescribed,
     },
 ];

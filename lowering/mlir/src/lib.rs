@@ -65,13 +65,14 @@ pub struct LoweringOptions {
     /// registers.
     pub async_copies: bool,
     /// Per-op dots of NVFP4 operands (with a bf16 partner) on bf16 wgmma: `code * s` is exact in
-    /// bf16 and the per-tensor scales multiply each dot's partial. Off by default until the H200
-    /// validates it (`scripts/gpu-experimental.sh`); off, NVFP4 dots take the f32 FMA path.
+    /// bf16 and the per-tensor scales multiply each dot's partial. On by default (validated on the
+    /// H200, session 7: docs/GPU-TESTING.md); off (`--no-nvfp4-wgmma`), NVFP4 dots take the f32
+    /// FMA path.
     pub nvfp4_wgmma: bool,
     /// Async copies (and rings) also for MXFP8 dot operands taken as codes: the e4m3/e5m2 codes
     /// are copied like plain fp8 tiles and each K group's e8m0 scales are read from global
-    /// memory into the dot's scale tables. Off by default until the H200 validates it
-    /// (`scripts/gpu-experimental.sh`).
+    /// memory into the dot's scale tables. On by default (validated on the H200, session 7); off
+    /// (`--no-async-scaled-copies`), codes and scales go through registers.
     pub async_scaled_copies: bool,
 }
 
@@ -84,8 +85,8 @@ impl Default for LoweringOptions {
             fp8_fast_accum: false,
             schedules: true,
             async_copies: true,
-            nvfp4_wgmma: false,
-            async_scaled_copies: false,
+            nvfp4_wgmma: true,
+            async_scaled_copies: true,
         }
     }
 }

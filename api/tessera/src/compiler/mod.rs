@@ -75,10 +75,11 @@ pub struct Knobs {
     /// sm_90a per-op dots: copy operand loads with `cp.async` through a multi-stage ring
     /// (on by default; `--no-async-copies` stages them from registers).
     pub async_copies: bool,
-    /// sm_90a per-op NVFP4 dots on bf16 wgmma (`--nvfp4-wgmma`; experimental, off by default).
+    /// sm_90a per-op NVFP4 dots on bf16 wgmma (on by default; `--no-nvfp4-wgmma` runs them on
+    /// f32 FMAs).
     pub nvfp4_wgmma: bool,
-    /// sm_90a per-op MXFP8 code operands copied with `cp.async` (`--async-scaled-copies`;
-    /// experimental, off by default).
+    /// sm_90a per-op MXFP8 code operands copied with `cp.async` (on by default;
+    /// `--no-async-scaled-copies` takes them through registers).
     pub async_scaled_copies: bool,
     /// Run ptxas on NVIDIA PTX when it can be found.
     pub ptxas: bool,
@@ -92,8 +93,8 @@ impl Default for Knobs {
             fp8_fast_accum: false,
             schedules: true,
             async_copies: true,
-            nvfp4_wgmma: false,
-            async_scaled_copies: false,
+            nvfp4_wgmma: true,
+            async_scaled_copies: true,
             ptxas: true,
             emit: None,
         }

@@ -78,16 +78,16 @@ pub struct Args {
     /// with `cp.async` through a multi-stage shared-memory ring (the default), e.g. to compare.
     #[arg(long)]
     no_async_copies: bool,
-    /// sm_90a, experimental: per-op dots of NVFP4 operands run on bf16 wgmma (codes times their
-    /// block scale, exact in bf16; the per-tensor scales applied to each partial) instead of f32
-    /// FMAs. Not yet validated on hardware, hence off by default.
+    /// sm_90a: per-op dots of NVFP4 operands run on f32 FMAs instead of bf16 wgmma (the default:
+    /// codes times their block scale, exact in bf16, the per-tensor scales applied to each
+    /// partial), e.g. to compare.
     #[arg(long)]
-    nvfp4_wgmma: bool,
-    /// sm_90a, experimental: per-op dots of MXFP8 codes copy them with `cp.async` (through a ring
-    /// in loops) and read their e8m0 scales from global memory. Not yet validated on hardware,
-    /// hence off by default.
+    no_nvfp4_wgmma: bool,
+    /// sm_90a: per-op dots of MXFP8 codes take them (and their e8m0 scales) through registers
+    /// instead of copying them with `cp.async` (through a ring in loops) and reading the scales
+    /// from global memory (the default), e.g. to compare.
     #[arg(long)]
-    async_scaled_copies: bool,
+    no_async_scaled_copies: bool,
     #[command(flatten)]
     pipeline: PipelineFlags,
 }
@@ -129,8 +129,8 @@ pub fn main(args: Args) -> ExitCode {
             fp8_fast_accum: args.fp8_fast_accum,
             schedules: !args.no_schedules,
             async_copies: !args.no_async_copies,
-            nvfp4_wgmma: args.nvfp4_wgmma,
-            async_scaled_copies: args.async_scaled_copies,
+            nvfp4_wgmma: !args.no_nvfp4_wgmma,
+            async_scaled_copies: !args.no_async_scaled_copies,
             ptxas: !args.no_ptxas,
             emit: args.emit.map(|e| match e {
                 EmitArg::Mlir => tessera::compiler::Emit::Mlir,

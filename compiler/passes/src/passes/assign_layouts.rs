@@ -49,23 +49,29 @@ impl AssignLayouts {
     }
 }
 
-/// log2 of the warps per CTA: the target's default, doubled while the largest `dot` accumulator
-/// has rows for another group of MMA warps (at most `max_warp_bits`), so that no group holds more
-/// than one atom's rows of accumulators when it can be avoided.
+/// log2 of the warps per CTA: the target's default, doubled while the kernel's `dot` accumulators
+/// together would hold more than `acc_regs` registers per thread and the largest has rows for
+/// another group of MMA warps (at most `max_warp_bits`). One group keeps more CTAs per SM (they
+/// overlap each other's copies and MMAs); past the register budget, spills cost more than that.
 fn warp_bits_for(body: &Block, k: &Kernel, caps: &TargetCaps) -> u32 {
     let Some(rows) = caps.mma_acc.rows_per_group() else {
         return caps.warp_bits;
     };
-    let mut m = 0;
+    let (mut m, mut elems) = (0, 0u64);
     crate::walk::walk(body, &mut |op| {
         if let (OpKind::Dot { .. }, Some(r)) = (&op.kind, op.results.first())
             && let Type::Tile(t) = k.ty(*r)
         {
-            m = m.max(padded_extent(t.shape[0]));
+            let (pm, pn) = (padded_extent(t.shape[0]), padded_extent(t.shape[1]));
+            m = m.max(pm);
+            elems += u64::from(pm.max(rows)) * u64::from(pn.max(8));
         }
     });
     let mut wb = caps.warp_bits;
-    while wb < caps.max_warp_bits && rows << (wb - caps.warp_bits + 1) <= m {
+    while wb < caps.max_warp_bits
+        && rows << (wb - caps.warp_bits + 1) <= m
+        && elems > u64::from(caps.acc_regs) << (caps.lane_bits + wb)
+    {
         wb += 1;
     }
     wb

@@ -81,9 +81,14 @@ impl<'c> Gen<'c, '_> {
         // (unpadded) tiles, K at least one wgmma step.
         // A dot streaming through a ring (`ring`) copies both operands there, ahead of time.
         let ring = self.rings.get(&a).cloned();
+        // Loop-invariant operands staged once before the loop (`resident`).
+        let res = self.resident_of(a, bv);
         let (async_a, async_b) = match ring {
             Some(_) => (true, true),
-            None => self.async_operands(a, bv, grouped.is_some()),
+            None => {
+                let (x, y) = self.async_operands(a, bv, grouped.is_some());
+                (x && res[0].is_none(), y && res[1].is_none())
+            }
         };
         if !async_a {
             self.materialize(b, a, span)?;
@@ -102,8 +107,8 @@ impl<'c> Gen<'c, '_> {
                     (false, None) => g.mma_operand(b, v, pair_bf16, span),
                 }
             };
-        let (ra, da, fa) = operand(self, a, async_a)?;
-        let (rb, db, fb) = operand(self, bv, async_b)?;
+        let (ra, da, fa) = operand(self, a, async_a || res[0].is_some())?;
+        let (rb, db, fb) = operand(self, bv, async_b || res[1].is_some())?;
         // The factor the partial product is multiplied by (the NV per-tensor scales).
         let factor = match (fa, fb) {
             (Some(x), Some(y)) => Some(self.m.bin(b, "arith.mulf", x, y)?),
@@ -160,6 +165,9 @@ impl<'c> Gen<'c, '_> {
         };
         // Where the scale tables live: after the operand tiles in scratch, or, for a dot whose
         // operands stream through a ring, at the start of scratch.
+        // Where the B tile starts in scratch or the ring's stage (after the A tile, unless A is
+        // resident).
+        let b_off = if res[0].is_some() { 0 } else { a_bytes };
         let (base, tbase, tables) = match &ring {
             Some(r) => {
                 if r.a_bytes() != a_bytes || r.sw() != sw || r.rows != [mm, nn] {
@@ -178,7 +186,11 @@ impl<'c> Gen<'c, '_> {
                 (base, tbase, 0)
             }
             None => {
-                self.need_scratch((a_bytes + b_bytes + table_bytes) as u64);
+                let in_scratch =
+                    |r: &Option<resident::Resident>, bytes: u32| if r.is_some() { 0 } else { bytes };
+                self.need_scratch(
+                    (in_scratch(&res[0], a_bytes) + in_scratch(&res[1], b_bytes) + table_bytes) as u64,
+                );
                 let base = self.scratch(b)?;
                 let tables = a_bytes + b_bytes;
                 self.m.barrier(b)?;
@@ -213,12 +225,14 @@ impl<'c> Gen<'c, '_> {
                 // Stage: element (row, k) of an R-row operand at slab (k*eb / sw), row, swizzled 16-byte chunk.
                 let (la, lb) = (self.layout_of(a)?.clone(), self.layout_of(bv)?.clone());
                 match self.deferred_of(a) {
+                    _ if res[0].is_some() => {}
                     Some(l) if async_a => self.stage_async(b, l, (mm, kk, eb), sw, 0, base, span)?,
                     _ => self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base)?,
                 }
                 match self.deferred_of(bv) {
-                    Some(l) if async_b => self.stage_async(b, l, (nn, kk, eb), sw, a_bytes, base, span)?,
-                    _ => self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, a_bytes, base)?,
+                    _ if res[1].is_some() => {}
+                    Some(l) if async_b => self.stage_async(b, l, (nn, kk, eb), sw, b_off, base, span)?,
+                    _ => self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, b_off, base)?,
                 }
                 if grouped.is_some() {
                     self.scale_table(b, a, 1, group, ngroups, base, tables)?;
@@ -228,19 +242,7 @@ impl<'c> Gen<'c, '_> {
                 (base, base, tables)
             }
         };
-        self.m.op(
-            b,
-            "nvvm.fence.proxy",
-            &[],
-            &[],
-            &[
-                self.m
-                    .attr("kind", self.m.parse_attr("#nvvm.proxy_kind<async.shared>")?),
-                self.m
-                    .attr("space", self.m.parse_attr("#nvvm.shared_space<cta>")?),
-            ],
-            Vec::new(),
-        )?;
+        self.m.fence_async_shared(b)?;
         self.m.barrier(b)?;
         // Descriptors: start address >> 4 | LBO 1 | SBO (8 rows x sw) >> 4 | swizzle mode.
         let mode: i64 = match sw {
@@ -250,6 +252,23 @@ impl<'c> Gen<'c, '_> {
         };
         let high = (mode << 62) | ((((8 * sw) >> 4) as i64) << 32) | (1 << 16);
         let base_addr = self.m.conv(b, "llvm.ptrtoint", base, self.m.i(64))?;
+        // Each operand's tile: in the resident region, else in scratch / the ring's stage.
+        let region_addr = |g: &Self, r: &Option<resident::Resident>, off: u32| -> Result<V, LoweringError> {
+            let (from, off) = match r {
+                Some(r) => {
+                    let sb = g.shared_base(b)?;
+                    (g.m.conv(b, "llvm.ptrtoint", sb, g.m.i(64))?, r.offset)
+                }
+                None => (base_addr, off),
+            };
+            if off == 0 {
+                return Ok(from);
+            }
+            let o = g.m.const_int(b, i64::from(off), 64)?;
+            g.m.bin(b, "arith.addi", from, o)
+        };
+        let a_base = region_addr(self, &res[0], 0)?;
+        let b_base = region_addr(self, &res[1], b_off)?;
         // This warpgroup's first A row, as a byte offset into every A slab.
         let a_addr = if row_groups > 1 {
             let m = &self.m;
@@ -260,9 +279,9 @@ impl<'c> Gen<'c, '_> {
             let wg = m.conv(b, "arith.extui", wg, m.i(64))?;
             let rb = m.const_int(b, (64 * sw) as i64, 64)?;
             let off = m.bin(b, "arith.muli", wg, rb)?;
-            m.bin(b, "arith.addi", base_addr, off)?
+            m.bin(b, "arith.addi", a_base, off)?
         } else {
-            base_addr
+            a_base
         };
         let desc = |g: &Self, b: &Block<'c>, from: V, byte_off: u32| -> Result<V, LoweringError> {
             let o = g.m.const_int(b, byte_off as i64, 64)?;
@@ -338,12 +357,7 @@ impl<'c> Gen<'c, '_> {
                         let kb = step * kstep * eb;
                         let (slab, within) = (kb / sw, kb % sw);
                         let d_a = desc(self, b, a_addr, slab * mm * sw + mi * group_rows * sw + within)?;
-                        let d_b = desc(
-                            self,
-                            b,
-                            base_addr,
-                            a_bytes + slab * nn * sw + nj * nw * sw + within,
-                        )?;
+                        let d_b = desc(self, b, b_base, slab * nn * sw + nj * nw * sw + within)?;
                         let m = &self.m;
                         cur = m.op1(
                             b,
@@ -728,7 +742,7 @@ impl<'c> Gen<'c, '_> {
     /// `a` is `[rows, K]`; `b` (`transposed`) is `[K, rows]`. Rows past the tile (`pr` of the padded
     /// `rr`) repeat real rows.
     #[allow(clippy::too_many_arguments)]
-    fn stage(
+    pub(super) fn stage(
         &mut self,
         b: &Block<'c>,
         (l, shape, regs): (&LinearLayout, &[u32], &[V]),

@@ -357,6 +357,23 @@ impl<'c> Mlir<'c> {
         Ok(())
     }
 
+    /// `fence.proxy.async.shared::cta`: this thread's earlier shared-memory stores become visible
+    /// to the async proxy (the wgmma that reads them through descriptors).
+    pub fn fence_async_shared(&self, b: &Block<'c>) -> Result<(), LoweringError> {
+        self.op(
+            b,
+            "nvvm.fence.proxy",
+            &[],
+            &[],
+            &[
+                self.attr("kind", self.parse_attr("#nvvm.proxy_kind<async.shared>")?),
+                self.attr("space", self.parse_attr("#nvvm.shared_space<cta>")?),
+            ],
+            Vec::new(),
+        )?;
+        Ok(())
+    }
+
     pub fn barrier(&self, b: &Block<'c>) -> Result<(), LoweringError> {
         self.op(b, "nvvm.barrier0", &[], &[], &[], Vec::new())?;
         Ok(())

@@ -26,6 +26,7 @@ mod align;
 mod async_copy;
 mod dot;
 mod mlir;
+mod resident;
 mod ring;
 mod scaled;
 
@@ -114,6 +115,8 @@ struct Gen<'c, 'k> {
     rings: HashMap<ValueId, ring::Ring>,
     /// Bytes of shared memory the rings take, before the scratch buffer.
     ring_bytes: u32,
+    /// Loop-invariant dot operands staged once before their loop, after the rings.
+    residents: resident::Residents,
     /// Lowered `(lo, hi, step)` of each loop holding a ring, by induction variable.
     loop_bounds: HashMap<ValueId, (V, V, V)>,
 }
@@ -179,6 +182,7 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
 /// The shared memory one lowering used.
 struct SharedUse {
     scratch_bytes: u64,
+    /// The rings and resident operands, before the scratch buffer.
     ring_bytes: u32,
     /// Whether a dot could stream through a ring (so planning again may change the rings).
     ring_candidates: bool,
@@ -268,6 +272,8 @@ fn lower_with(
     } else {
         (HashMap::new(), HashMap::new())
     };
+    // The resident operands' regions follow the rings, whose budget leaves room for them.
+    let resident_bytes = resident::plan(kernel, 0).bytes;
     let (rings, ring_bytes) = ring::plan(
         kernel,
         &deferrable,
@@ -276,9 +282,10 @@ fn lower_with(
         &ring::Budget {
             max_shared: opts.max_shared_bytes,
             shared_per_sm: opts.shared_per_sm,
-            reserve,
+            reserve: reserve + resident_bytes,
         },
     );
+    let residents = resident::plan(kernel, ring_bytes);
     let mut g = Gen {
         m,
         k: kernel,
@@ -305,6 +312,7 @@ fn lower_with(
         pending: HashMap::new(),
         rings,
         ring_bytes,
+        residents,
         loop_bounds: HashMap::new(),
     };
     // Every layout's lane/warp coordinate part, once, at entry (dominates every use).
@@ -347,7 +355,7 @@ fn lower_with(
         .add_regions([region])
         .build()
         .map_err(|e| ice(format!("llvm.func: {e}")))?;
-    let shared_bytes = g.scratch_bytes + u64::from(g.ring_bytes);
+    let shared_bytes = g.scratch_bytes + u64::from(g.prefix_bytes());
     if shared_bytes > 0 {
         // Dynamic shared memory (sized at launch from meta.json), so MMA staging may exceed the 48 KiB
         // static limit; the base is aligned to 1024 bytes at run time (swizzle atoms).
@@ -385,6 +393,10 @@ fn lower_with(
     } else {
         "registers staged to swizzled shared memory".into()
     };
+    let operand_path = match g.residents.by_loop.values().map(Vec::len).sum::<usize>() {
+        0 => operand_path,
+        n => format!("{operand_path}; {n} loop-invariant operand(s) staged once before their loop"),
+    };
     let text = format!(
         "// Tessera: kernel `{}` for sm_90a, lowered per op from the distributed level ({} threads)\n{}",
         kernel.name,
@@ -393,7 +405,7 @@ fn lower_with(
     );
     let used = SharedUse {
         scratch_bytes: g.scratch_bytes,
-        ring_bytes: g.ring_bytes,
+        ring_bytes: g.prefix_bytes(),
         ring_candidates: !g.deferrable.is_empty(),
         span: g.scratch_span,
     };
@@ -864,6 +876,7 @@ impl<'c> Gen<'c, '_> {
                 let hi = self.m.select(b, pos, hi, lo)?;
                 let one = self.m.const_int(b, 1, 32)?;
                 let step = self.m.select(b, pos, step, one)?;
+                self.stage_residents(b, body.args[0])?;
                 self.ring_prologue(b, body.args[0], (lo, hi, step), span)?;
                 let mut arg_types = vec![(self.m.i(32), self.m.loc)];
                 arg_types.extend(types.iter().map(|t| (*t, self.m.loc)));
@@ -1653,12 +1666,17 @@ impl<'c> Gen<'c, '_> {
         }
     }
 
+    /// Bytes of shared memory before the scratch buffer: the rings, then the resident operands.
+    fn prefix_bytes(&self) -> u32 {
+        self.ring_bytes + self.residents.bytes
+    }
+
     fn scratch(&self, b: &Block<'c>) -> Result<V, LoweringError> {
         let base = self.shared_base(b)?;
-        if self.ring_bytes == 0 {
+        if self.prefix_bytes() == 0 {
             return Ok(base);
         }
-        let off = self.m.const_int(b, i64::from(self.ring_bytes), 64)?;
+        let off = self.m.const_int(b, i64::from(self.prefix_bytes()), 64)?;
         self.m.gep(b, base, off, self.m.i(8))
     }
 

@@ -814,7 +814,7 @@ impl<'c> Gen<'c, '_> {
 
     /// Whether `v` is an FP4 tile with ue4m3 block scales and a known per-tensor scale (NVFP4
     /// loaded from its tensor), which a dot can take on bf16 wgmma with `g` factored out (with
-    /// `--nvfp4-wgmma`: not yet validated on hardware).
+    /// on by default; `--no-nvfp4-wgmma` turns it off).
     pub(super) fn nv_on_bf16(&self, v: ValueId) -> bool {
         self.opts.nvfp4_wgmma
             && self.k.ty(v).as_tile().is_some_and(|t| {

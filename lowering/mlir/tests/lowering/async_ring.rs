@@ -268,21 +268,21 @@ fn a_dot_outside_a_ring_copies_only_tiles_of_8_kib_or_more() {
 }
 
 #[test]
-fn nvfp4_dots_take_bf16_wgmma_only_when_asked() {
-    // `--nvfp4-wgmma` (experimental): the codes times their ue4m3 block scale go into bf16 wgmma
-    // and each dot's partial is multiplied by the per-tensor scales before it is added; off, the
-    // dot runs on f32 FMAs.
+fn nvfp4_dots_take_bf16_wgmma_unless_turned_off() {
+    // NVFP4 dots (on by default): the codes times their ue4m3 block scale go into bf16 wgmma and
+    // each dot's partial is multiplied by the per-tensor scales before it is added; with
+    // `--no-nvfp4-wgmma` the dot runs on f32 FMAs.
     let k = example("dsl_examples/gemm_nvfp4.tsr");
-    let off = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        !off.mlir.contains("nvvm.wgmma.mma_async"),
-        "wgmma without --nvfp4-wgmma"
-    );
-    let on = LoweringOptions {
-        nvfp4_wgmma: true,
+    let off = LoweringOptions {
+        nvfp4_wgmma: false,
         ..per_op(3, true)
     };
-    let l = lower_sm90a(&k, &on).unwrap_or_else(|e| panic!("{e}"));
+    let off = lower_sm90a(&k, &off).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !off.mlir.contains("nvvm.wgmma.mma_async"),
+        "wgmma with --no-nvfp4-wgmma"
+    );
+    let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
     assert!(l.mma.family.ends_with(".f32.bf16.bf16"), "{}", l.mma.family);
     // Promoted: each of the two 64-row chains starts from zero (its partial is scaled by the
     // per-tensor scales, then added), and continues over the K tile's 8 k16 steps.
@@ -291,22 +291,23 @@ fn nvfp4_dots_take_bf16_wgmma_only_when_asked() {
 }
 
 #[test]
-fn mxfp8_codes_stream_through_a_ring_only_when_asked() {
-    // `--async-scaled-copies` (experimental): MXFP8 codes taken by a grouped dot are copied like
-    // fp8 tiles (through a ring here) and their e8m0 scales read from global memory into the
-    // dot's tables; off, the codes and scales go through registers.
+fn mxfp8_codes_stream_through_a_ring_unless_turned_off() {
+    // MXFP8 codes taken by a grouped dot (on by default) are copied like fp8 tiles (through a
+    // ring here) and their e8m0 scales read from global memory into the dot's tables; with
+    // `--no-async-scaled-copies` the codes and scales go through registers.
     let k = example("dsl_examples/gemm_mxfp8.tsr");
-    let off = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(off.mma.stages, 0, "{}", off.mma.operand_a);
-    let on = LoweringOptions {
-        async_scaled_copies: true,
+    let off = LoweringOptions {
+        async_scaled_copies: false,
         ..per_op(3, true)
     };
+    let off = lower_sm90a(&k, &off).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(off.mma.stages, 0, "{}", off.mma.operand_a);
+    let on = per_op(3, true);
     let l = lower_sm90a(&k, &on).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(l.mma.stages, 3, "{}", l.mma.operand_a);
     assert!(l.mma.family.ends_with(".f32.e4m3.e4m3"), "{}", l.mma.family);
     // A dot that dequantizes its MX operands (an fp8 x bf16 pair has no code path) keeps them in
-    // registers even when asked.
+    // registers.
     let mixed = piped_src(
         "mixed.tsr",
         "

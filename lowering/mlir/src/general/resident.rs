@@ -1,0 +1,192 @@
+//! Loop-invariant dot operands staged once: a `dot` inside a `for` whose operand is computed
+//! before the loop (attention's Q tile, a weight tile reused across an inner loop) has that operand
+//! written into its own swizzled shared-memory region just before the loop starts, and every
+//! iteration's wgmma reads it there instead of staging the same registers again.
+//!
+//! This is loop-invariant code motion of the staging, not a change of meaning: the operand's value
+//! cannot change inside the loop (SSA: it is defined outside), so the staged bytes are the ones
+//! each iteration would have written. The region belongs to that operand alone (after the rings,
+//! before the scratch buffer), so nothing else overwrites it while the loop runs; a barrier before
+//! the staging keeps an enclosing loop's previous run from still reading it.
+//!
+//! Only plain operand pairs that wgmma takes as they are (bf16, f16, fp8, i8), whose K extent is
+//! exactly a whole number of wgmma steps (no padding to zero), are staged this way; others stage
+//! per iteration as before.
+
+use super::*;
+use std::collections::HashSet;
+
+/// The most shared memory resident operands take in one kernel: the rest stays for the rings and
+/// the scratch buffer.
+const MAX_RESIDENT_BYTES: u32 = 64 * 1024;
+
+/// One operand staged before a loop.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Resident {
+    /// The operand value (A `[M, K]`, or B `[K, N]`).
+    pub value: ValueId,
+    /// Whether it is the B operand (its rows are the tile's columns).
+    pub transposed: bool,
+    /// Byte offset of its region from the aligned shared-memory base.
+    pub offset: u32,
+    /// Real rows, staged rows (at least the wgmma atom's; rows past the tile repeat real ones).
+    pub pr: u32,
+    pub rr: u32,
+    /// Swizzle width and element bytes (what the dot's descriptors use).
+    pub sw: u32,
+    pub eb: u32,
+}
+
+/// The resident operands of `k`'s dots.
+#[derive(Default)]
+pub(super) struct Residents {
+    /// By the dot's `(a, b)` operands: the A and B regions, where resident.
+    pub by_dot: HashMap<(ValueId, ValueId), [Option<Resident>; 2]>,
+    /// By the induction variable of the loop they are staged before.
+    pub by_loop: HashMap<ValueId, Vec<Resident>>,
+    /// Bytes they take (a multiple of 1024), starting at `first`.
+    pub bytes: u32,
+}
+
+/// Plan the resident operands of `k`, their regions starting at byte `first` (1024-aligned).
+pub(super) fn plan(k: &Kernel, first: u32) -> Residents {
+    let mut out = Residents::default();
+    walk(k, &k.body, None, &mut HashSet::new(), first, &mut out);
+    out
+}
+
+/// Walk block `b`; `lp`: the innermost enclosing loop's induction variable and the values defined
+/// anywhere inside it.
+fn walk(
+    k: &Kernel,
+    b: &IrBlock,
+    lp: Option<(ValueId, &HashSet<ValueId>)>,
+    staged: &mut HashSet<ValueId>,
+    first: u32,
+    out: &mut Residents,
+) {
+    for op in &b.ops {
+        match &op.kind {
+            OpKind::For { body, .. } => {
+                let mut inside = HashSet::new();
+                defined_in(body, &mut inside);
+                if let Some(&iv) = body.args.first() {
+                    walk(k, body, Some((iv, &inside)), staged, first, out);
+                }
+            }
+            OpKind::Dot { a, b: bv, .. } => {
+                let Some((iv, inside)) = lp else { continue };
+                let Some(slots) = eligible(k, *a, *bv) else {
+                    continue;
+                };
+                let mut pair = [None, None];
+                for (i, (v, (pr, rr, sw, eb))) in [*a, *bv].into_iter().zip(slots).enumerate() {
+                    if inside.contains(&v) || staged.contains(&v) {
+                        continue;
+                    }
+                    let bytes = (rr * kk_of(k, v, i == 1) * eb).next_multiple_of(1024);
+                    if out.bytes + bytes > MAX_RESIDENT_BYTES {
+                        continue;
+                    }
+                    let r = Resident {
+                        value: v,
+                        transposed: i == 1,
+                        offset: first + out.bytes,
+                        pr,
+                        rr,
+                        sw,
+                        eb,
+                    };
+                    out.bytes += bytes;
+                    staged.insert(v);
+                    pair[i] = Some(r);
+                    out.by_loop.entry(iv).or_default().push(r);
+                }
+                if pair.iter().any(Option::is_some) {
+                    out.by_dot.insert((*a, *bv), pair);
+                }
+            }
+            _ => {
+                for inner in op.kind.blocks() {
+                    walk(k, inner, lp, staged, first, out);
+                }
+            }
+        }
+    }
+}
+
+/// K of operand `v` (`[M, K]`, or `[K, N]` when `transposed`).
+fn kk_of(k: &Kernel, v: ValueId, transposed: bool) -> u32 {
+    k.ty(v)
+        .as_tile()
+        .map_or(0, |t| if transposed { t.shape[0] } else { t.shape[1] })
+}
+
+/// For a dot `a @ b` that wgmma takes as it is: per operand (real rows, staged rows, swizzle
+/// width, element bytes).
+fn eligible(k: &Kernel, a: ValueId, bv: ValueId) -> Option<[(u32, u32, u32, u32); 2]> {
+    let (ta, tb) = (k.ty(a).as_tile()?, k.ty(bv).as_tile()?);
+    if ta.scale.is_some() || tb.scale.is_some() || ta.shape.len() != 2 || tb.shape.len() != 2 {
+        return None;
+    }
+    let (kstep, eb) = dot::wgmma_step(ta.dtype, tb.dtype)?;
+    let kk = ta.shape[1];
+    // K exactly whole wgmma steps of a power-of-two extent: nothing to zero past it.
+    if padded_extent(kk) != kk || kk < kstep || tb.shape[0] != kk {
+        return None;
+    }
+    let sw = (kk * eb).min(128);
+    let (pm, pn) = (padded_extent(ta.shape[0]), padded_extent(tb.shape[1]));
+    Some([(pm, pm.max(64), sw, eb), (pn, pn.max(8), sw, eb)])
+}
+
+/// Every value defined in `b` or blocks nested in it.
+fn defined_in(b: &IrBlock, out: &mut HashSet<ValueId>) {
+    out.extend(b.args.iter().copied());
+    for op in &b.ops {
+        out.extend(op.results.iter().copied());
+        for inner in op.kind.blocks() {
+            defined_in(inner, out);
+        }
+    }
+}
+
+impl<'c> Gen<'c, '_> {
+    /// Before the `for` whose induction variable is `iv`: stage its resident operands.
+    pub(super) fn stage_residents(&mut self, b: &Block<'c>, iv: ValueId) -> Result<(), LoweringError> {
+        let Some(list) = self.residents.by_loop.get(&iv).cloned() else {
+            return Ok(());
+        };
+        // An earlier run of this loop (inside another loop) may still be reading the regions.
+        self.m.barrier(b)?;
+        let base = self.shared_base(b)?;
+        for r in &list {
+            let l = self.layout_of(r.value)?.clone();
+            let shape = self.shape_of(r.value);
+            let regs = self.regs(r.value)?;
+            self.stage(
+                b,
+                (&l, &shape, &regs),
+                r.transposed,
+                r.pr,
+                r.rr,
+                r.sw,
+                r.eb,
+                r.offset,
+                base,
+            )?;
+        }
+        // The wgmma (async proxy) reads what these generic-proxy stores wrote.
+        self.m.fence_async_shared(b)?;
+        self.m.barrier(b)
+    }
+
+    /// The dot `(a, b)`'s resident operand regions.
+    pub(super) fn resident_of(&self, a: ValueId, bv: ValueId) -> [Option<Resident>; 2] {
+        self.residents
+            .by_dot
+            .get(&(a, bv))
+            .copied()
+            .unwrap_or([None, None])
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Stage the check of the per-op attention kernels for one device call (docs/GPU-TESTING.md): every
+# corpus kernel whose per-op build has a loop-invariant operand staged once (the attention kernels'
+# Q tiles), validated at a partial and a large shape, causal and not, memcheck at the partial shape;
+# the FP8 attention timed per op, on the FA schedule and against SDPA in the same call; MoE per op
+# with and without --async-scaled-copies.
+#   bash scripts/gpu-attention.sh   # here
+#   device run: carry [".gpu"], command `bash .gpu/attention.sh`  -> $OUT/attention.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf .gpu && mkdir -p .gpu/bin .gpu/x
+cargo build --release -q -p tessera-runner -p tessera-cli
+cp target/release/tessera-runner .gpu/bin/ && strip .gpu/bin/tessera-runner 2>/dev/null || true
+T=target/release/tessera
+source scripts/gpu/shapes.sh
+: > .gpu/x/cases.txt
+for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
+  n=$(basename "$f" .tsr)
+  grep -q "dot(" "$f" || continue
+  "$T" build "$f" --no-schedules -o ".gpu/x/$n" --report 2>/dev/null | grep -q "loop-invariant" || { rm -rf ".gpu/x/$n"; continue; }
+  case_line "$n" ".gpu/x/$n" >> .gpu/x/cases.txt
+done
+"$T" build dsl_examples/attention_fp8.tsr -o .gpu/x/attention_fp8.sched > /dev/null
+for n in moe_mxfp8; do
+  "$T" build "dsl_examples/$n.tsr" -o ".gpu/x/$n.base" > /dev/null
+  "$T" build "dsl_examples/$n.tsr" --async-scaled-copies -o ".gpu/x/$n.async" > /dev/null
+done
+cp scripts/gpu/attention.sh .gpu/
+echo "staged $(wc -l < .gpu/x/cases.txt) kernels ($(du -sh .gpu | cut -f1))"
