@@ -3,7 +3,7 @@
 # corpus kernel whose per-op build has a loop-invariant operand staged once (the attention kernels'
 # Q tiles), validated at a partial and a large shape, causal and not, memcheck at the partial shape;
 # the FP8 attention timed per op, on the FA schedule and against SDPA in the same call; MoE per op
-# with and without --async-scaled-copies.
+# with and without MXFP8 async code copies (--no-async-scaled-copies).
 #   bash scripts/gpu-attention.sh   # here
 #   device run: carry [".gpu"], command `bash .gpu/attention.sh`  -> $OUT/attention.txt
 set -euo pipefail
@@ -22,8 +22,8 @@ for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
 done
 "$T" build dsl_examples/attention_fp8.tsr -o .gpu/x/attention_fp8.sched > /dev/null
 for n in moe_mxfp8; do
-  "$T" build "dsl_examples/$n.tsr" -o ".gpu/x/$n.base" > /dev/null
-  "$T" build "dsl_examples/$n.tsr" --async-scaled-copies -o ".gpu/x/$n.async" > /dev/null
+  "$T" build "dsl_examples/$n.tsr" --no-async-scaled-copies -o ".gpu/x/$n.base" > /dev/null
+  "$T" build "dsl_examples/$n.tsr" -o ".gpu/x/$n.async" > /dev/null
 done
 cp scripts/gpu/attention.sh .gpu/
 echo "staged $(wc -l < .gpu/x/cases.txt) kernels ($(du -sh .gpu | cut -f1))"

@@ -140,7 +140,7 @@ pub(super) fn keep_grouped_codes(
 /// Whether dot `a @ b`'s operand tiles can be copied in whole: a plain wgmma pair (or, `grouped`
 /// allowed, fp8 codes), rows a power of two (an atom taller than the tile, 64 rows for A and 8
 /// for B, repeats them), K a power of two holding at least one wgmma step and whole 16-byte chunks.
-/// `grouped`: the dot applies scales per K group, which only `--async-scaled-copies` allows.
+/// `grouped`: the dot applies scales per K group, which only async scaled copies allow (off with `--no-async-scaled-copies`).
 pub(super) fn whole_tiles(k: &Kernel, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
     let (Some(ta), Some(tb)) = (k.ty(a).as_tile(), k.ty(bv).as_tile()) else {
         return (false, false);

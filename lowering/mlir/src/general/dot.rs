@@ -574,7 +574,7 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// Fill the scale tables of the dot's scaled operands whose scales were never in registers
-    /// (their loads are issued by the dot, `--async-scaled-copies`): A's table at `off` bytes
+    /// (their loads are issued by the dot: async scaled copies, the default): A's table at `off` bytes
     /// from `tbase`, B's `mm * ngroups * 4` bytes after it.
     fn deferred_tables(
         &mut self,

@@ -327,3 +327,39 @@ kernel mixed(a: mx<f8e4m3>[M, K], b: bf16[N, K], c: out f32[M, N])
     );
     lower_sm90a(&mixed, &on).unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+fn loop_invariant_operands_are_staged_once_before_their_loop() {
+    // Attention's Q tile is loaded before the key loop: its dot stages it into its own region once,
+    // before the loop (general/resident.rs), instead of every iteration. The FP8 attention's
+    // accumulators (128x64 scores and 128x128 output, 192 registers for one warpgroup) also get a
+    // second warpgroup (`acc_regs`).
+    let k = example("dsl_examples/attention_fp8.tsr");
+    assert_eq!(
+        k.cta.unwrap().warp_bits,
+        3,
+        "the FP8 attention runs two warpgroups"
+    );
+    let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        l.mma
+            .operand_a
+            .contains("1 loop-invariant operand(s) staged once"),
+        "{}",
+        l.mma.operand_a
+    );
+    // Q's staging ends with the proxy fence that hands it to wgmma, ahead of the `scf.for` (the
+    // kernel has no other dot before the loop).
+    let text = &l.mlir;
+    let loop_at = text.find("scf.for").expect("a key loop");
+    assert!(
+        text[..loop_at].contains("nvvm.fence.proxy"),
+        "no operand staged before the loop"
+    );
+    // A GEMM's operands both change every iteration: nothing is resident, and a 128x128 tile (128
+    // accumulator registers) keeps one warpgroup.
+    let g = example("dsl_examples/gemm_bf16.tsr");
+    assert_eq!(g.cta.unwrap().warp_bits, 2);
+    let l = lower_sm90a(&g, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!l.mma.operand_a.contains("loop-invariant"), "{}", l.mma.operand_a);
+}
