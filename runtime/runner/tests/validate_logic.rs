@@ -562,3 +562,58 @@ fn a_scaled_output_is_judged_on_its_scales_too() {
         row.detail_lines()
     );
 }
+
+#[test]
+fn a_spot_check_whose_programs_write_nothing_interprets_every_program() {
+    // Program 1 alone writes the whole output (a kernel whose work sits in a few programs, like a
+    // grouped scale with empty groups): a spot check that misses it would compare no element and
+    // pass vacuously, so validation interprets every program instead, and still catches a wrong
+    // value.
+    let src = "kernel one_writer(x: f32[N], y: out f32[N]) tiles(BN = 32) grid(cdiv(N, BN)) {
+    if program_id(0) == 1 {
+        for n0 in 0..N step BN {
+            store(y[n0 .. +BN], load(x[n0 .. +BN]) * 2.0);
+        }
+    }
+}";
+    let (m, diags) = tessera_check::check_source("one_writer.tsr", src.as_bytes());
+    let k = m.unwrap_or_else(|| panic!("{diags:?}")).kernels.remove(0);
+    let ptr = |param: &str| AbiArg::Ptr {
+        param: param.into(),
+        part: TensorPart::Data,
+    };
+    let dir = write_bundle(
+        "one-writer",
+        &k,
+        vec![ptr("x"), ptr("y"), AbiArg::SymI32 { sym: "N".into() }],
+        vec![DimExpr::CeilDiv(
+            Box::new(DimExpr::Sym("N".into())),
+            Box::new(DimExpr::Const(32)),
+        )],
+        vec![("BN".into(), 32)],
+    );
+    let l = Loaded::new(&common(&dir, &["N=32000"])).unwrap();
+    let good = interp_result(&l);
+    // The first, the last and a few seeded programs of 1000, not program 1 (checked below).
+    let spot = ValidateOptions {
+        spot_tiles: 2,
+        full_interp_flops: 0.0,
+    };
+    let row = validate_outputs(&l, "test".into(), &good, &spot, 7).unwrap();
+    assert!(row.pass, "{}\n{:?}", row.line(), row.detail_lines());
+    assert!(
+        row.coverage.starts_with("all 1000 programs (the spot-checked ones wrote no element"),
+        "{}",
+        row.coverage
+    );
+    let interp = row.checks.iter().find(|c| c.against == "interp").unwrap();
+    assert_eq!(interp.compared, 32000, "{:?}", row.detail_lines());
+    // A wrong value in the one written tile fails.
+    let mut bad = good.clone();
+    if let ArgValue::Tensor(t) = &mut bad.args[1] {
+        let at = t.data.bytes.len() - 4;
+        t.data.bytes[at..].copy_from_slice(&12345.0f32.to_le_bytes());
+    }
+    let row = validate_outputs(&l, "test".into(), &bad, &spot, 7).unwrap();
+    assert!(!row.pass, "{}", row.line());
+}
