@@ -584,4 +584,13 @@ fn async_scaled_copies_build_every_mx_dot_and_ptxas_accepts_them() {
         reports.iter().any(|r| r.contains("cp.async ring of")),
         "no MX dot streams through a ring"
     );
+    // gemm_mxfp8 per op spills 164 bytes with one warpgroup: the build lays it out again for two
+    // (`SPILL_RETRY_BYTES`) and keeps that, since it spills nothing.
+    let (_, r) = files
+        .iter()
+        .zip(&reports)
+        .find(|(f, _)| f.ends_with("dsl_examples/gemm_mxfp8.tsr"))
+        .expect("gemm_mxfp8 in the corpus");
+    assert!(r.contains("launch: 256 threads"), "{r}");
+    assert!(r.contains("with 4 warps; rebuilt with 8 warps (0 bytes)"), "{r}");
 }

@@ -602,7 +602,8 @@ fn a_spot_check_whose_programs_write_nothing_interprets_every_program() {
     let row = validate_outputs(&l, "test".into(), &good, &spot, 7).unwrap();
     assert!(row.pass, "{}\n{:?}", row.line(), row.detail_lines());
     assert!(
-        row.coverage.starts_with("all 1000 programs (the spot-checked ones wrote no element"),
+        row.coverage
+            .starts_with("all 1000 programs (the spot-checked ones wrote no element"),
         "{}",
         row.coverage
     );

@@ -146,7 +146,7 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
     if let Some(p) = ptxas_info.as_ref().filter(|p| p.spill_stores_bytes > 0) {
         // Correct but slow: the accumulator fragment (plus the fp8 partial) outgrew the registers.
         notes.push(format!(
-            "ptxas spilled {} bytes with {} registers/thread: use a smaller BN or fewer warpgroups{}",
+            "ptxas spilled {} bytes with {} registers/thread: use a smaller tile (BM, BN or BK){}",
             p.spill_stores_bytes,
             p.registers,
             if lowered.mma.dequant.contains("promoted") {

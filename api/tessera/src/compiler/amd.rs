@@ -53,6 +53,7 @@ pub fn build(kernel: &Kernel, knobs: &Knobs, src: &SourceText) -> Result<Lowered
         audit_json,
         // the native block-scaled GEMM emitters compute offsets in 32 bits
         index_bits: 32,
+        spill_bytes: None,
     })
 }
 

@@ -101,6 +101,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
         audit_text,
         audit_json,
         index_bits: art.lowered.index_bits,
+        spill_bytes: art.report.ptxas.as_ref().map(|p| u64::from(p.spill_stores_bytes)),
     })
 }
 

@@ -22,6 +22,9 @@ pub struct Lowered {
     pub audit_json: serde_json::Value,
     /// Width of the kernel's element offsets (meta.json `index_bits`).
     pub index_bits: u32,
+    /// Bytes the assembler spilled to local memory per thread (`None`: not assembled, or the
+    /// backend does not say), which decides whether the build tries more warps (`more_warps`).
+    pub spill_bytes: Option<u64>,
 }
 
 /// The source file a build read (recorded in meta.json by name and hash).

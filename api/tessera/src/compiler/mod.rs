@@ -120,6 +120,49 @@ pub struct Built {
     pub report_text: String,
 }
 
+/// Bytes of spills per thread past which a kernel laid out for fewer warps than the target allows
+/// is built again with one more MMA warp group: on the H200, every per-op kernel that spilled at
+/// least 164 bytes ran faster with the second group (gemm_mxfp8 692.2 -> 585.2 us, gemm_nvfp4
+/// 23080 -> 4963 us, gemm_mxfp4_fp8 2957.6 -> 1643.0 us), and the one that spilled 4 bytes ran
+/// slower (gemm_fp8_blockscale 602.8 -> 1114.2 us; docs/PERFORMANCE.md, session 7).
+pub const SPILL_RETRY_BYTES: u64 = 64;
+
+/// The kernel to build again with one more warp group, when the first build (`first`, laid out
+/// from `picked`) spilled at least [`SPILL_RETRY_BYTES`] and the target allows more warps: `picked`
+/// with [`MIN_WARP_BITS_ATTR`] set, through the pipeline again (quietly, verified as the first run
+/// was). `None` when there is nothing to try, or the layout pass would not add warps (the dots'
+/// rows leave a second group no work).
+fn more_warps(
+    picked: &Kernel,
+    first: &Kernel,
+    built: &lowered::Lowered,
+    caps: &tessera_passes::TargetCaps,
+    opts: &PipelineOptions,
+) -> Option<Kernel> {
+    use tessera_passes::passes::assign_layouts::MIN_WARP_BITS_ATTR;
+    let cta = first.cta?;
+    if built.spill_bytes? < SPILL_RETRY_BYTES || cta.warp_bits >= caps.max_warp_bits {
+        return None;
+    }
+    let mut k = picked.clone();
+    k.attrs.retain(|(key, _)| key != MIN_WARP_BITS_ATTR);
+    k.attrs
+        .push((MIN_WARP_BITS_ATTR.into(), (cta.warp_bits + 1).to_string()));
+    let mut m = Module {
+        source_name: k.name.clone(),
+        kernels: vec![k],
+    };
+    let quiet = PipelineOptions {
+        verify_each: opts.verify_each,
+        passes: opts.passes.clone(),
+        repro_dir: opts.repro_dir.clone(),
+        ..PipelineOptions::default()
+    };
+    tessera_passes::run_pipeline(&mut m, caps, &quiet, &mut std::io::sink()).ok()?;
+    let again = m.kernels.pop()?;
+    (again.cta.map(|c| c.warp_bits) > Some(cta.warp_bits)).then_some(again)
+}
+
 /// Check, run the pass pipeline, lower and assemble the bundle (not written). Pass-pipeline
 /// printing goes to stderr, `--emit` stages to stdout; failures carry their rendered message.
 pub fn build(req: &Request) -> Result<Built, Failure> {
@@ -173,8 +216,7 @@ pub fn build_source(name: &str, bytes: &[u8], req: &Request) -> Result<Built, Fa
         kernels: vec![picked.clone()],
     };
     let pipe = pipeline::run(&mut one, target.caps, &req.pipeline, &src)?;
-    let tir = tessera_ir::print_module(&one);
-    let Some(kernel) = one.kernels.first() else {
+    let Some(first) = one.kernels.pop() else {
         return Err(Failure {
             exit: pipeline::EXIT_INTERNAL,
             message: format!(
@@ -184,11 +226,48 @@ pub fn build_source(name: &str, bytes: &[u8], req: &Request) -> Result<Built, Fa
             ),
         });
     };
-    let lowered = match target.backend {
-        Backend::Hopper(t) => hopper::build(kernel, t, &req.knobs, &src)?,
-        Backend::NvNative(t) => native::build(kernel, t, &req.knobs, &src)?,
-        Backend::Gfx950 => amd::build(kernel, &req.knobs, &src)?,
+    // `--emit` prints the stages of the build that is kept, after the choice below.
+    let quiet = Knobs {
+        emit: None,
+        ..req.knobs.clone()
     };
+    let backend = |k: &Kernel, knobs: &Knobs| match target.backend {
+        Backend::Hopper(t) => hopper::build(k, t, knobs, &src),
+        Backend::NvNative(t) => native::build(k, t, knobs, &src),
+        Backend::Gfx950 => amd::build(k, knobs, &src),
+    };
+    let first_built = backend(&first, &quiet).inspect_err(|_| {
+        if req.knobs.emit.is_some() {
+            // The stages up to the failure (`--emit=mlir` is printed even when ptxas fails).
+            let _ = backend(&first, &req.knobs);
+        }
+    })?;
+    let (kernel, mut lowered) = match more_warps(picked, &first, &first_built, target.caps, &req.pipeline) {
+        Some(again) => match backend(&again, &quiet) {
+            Ok(l) if l.spill_bytes < first_built.spill_bytes => {
+                let note = format!(
+                    "note: ptxas spilled {} bytes per thread with {} warps; rebuilt with {} warps ({} bytes)\n",
+                    first_built.spill_bytes.unwrap_or(0),
+                    first.cta.map_or(0, |c| 1 << c.warp_bits),
+                    again.cta.map_or(0, |c| 1 << c.warp_bits),
+                    l.spill_bytes.unwrap_or(0)
+                );
+                let mut l = l;
+                l.audit_text.push_str(&note);
+                (again, l)
+            }
+            _ => (first, first_built),
+        },
+        None => (first, first_built),
+    };
+    if req.knobs.emit.is_some() {
+        lowered = backend(&kernel, &req.knobs)?;
+    }
+    let tir = tessera_ir::print_module(&Module {
+        source_name: module.source_name.clone(),
+        kernels: vec![kernel.clone()],
+    });
+    let kernel = &kernel;
     let rep = report::compose(&kernel.name, &name, &bytes, target.name, &pipe, &lowered);
     let bundle = lowered::to_bundle(
         kernel,

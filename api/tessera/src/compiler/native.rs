@@ -47,6 +47,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
     } else {
         (None, None, Some("--no-ptxas".to_string()))
     };
+    let spill_bytes = ptxas.as_ref().map(|p| u64::from(p.spill_stores_bytes));
     let mut audit_text = nb.build.report_text();
     audit_text.push_str(&match (&ptxas, &skipped) {
         (Some(p), _) => format!(
@@ -88,6 +89,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
         audit_json,
         // the native block-scaled GEMM emitters compute offsets in 32 bits
         index_bits: 32,
+        spill_bytes,
     })
 }
 

@@ -49,10 +49,17 @@ impl AssignLayouts {
     }
 }
 
+/// Kernel attribute asking `assign-layouts` for at least this many warp bits (log2 of the warps per
+/// CTA), where the dots' accumulator rows leave another MMA warp group work. The build sets it when
+/// ptxas spilled with fewer warps (api compiler `more_warps`); it is printed with the kernel, so a
+/// reproducer replays the same choice.
+pub const MIN_WARP_BITS_ATTR: &str = "layout.min_warp_bits";
+
 /// log2 of the warps per CTA: the target's default, doubled while the kernel's `dot` accumulators
-/// together would hold more than `acc_regs` registers per thread and the largest has rows for
-/// another group of MMA warps (at most `max_warp_bits`). One group keeps more CTAs per SM (they
-/// overlap each other's copies and MMAs); past the register budget, spills cost more than that.
+/// together would hold more than `acc_regs` registers per thread (or the kernel asks for more:
+/// [`MIN_WARP_BITS_ATTR`]) and the largest has rows for another group of MMA warps (at most
+/// `max_warp_bits`). One group keeps more CTAs per SM (they overlap each other's copies and MMAs);
+/// past the register budget, spills cost more than that.
 fn warp_bits_for(body: &Block, k: &Kernel, caps: &TargetCaps) -> u32 {
     let Some(rows) = caps.mma_acc.rows_per_group() else {
         return caps.warp_bits;
@@ -67,10 +74,14 @@ fn warp_bits_for(body: &Block, k: &Kernel, caps: &TargetCaps) -> u32 {
             elems += u64::from(pm.max(rows)) * u64::from(pn.max(8));
         }
     });
+    let asked = k
+        .attr(MIN_WARP_BITS_ATTR)
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
     let mut wb = caps.warp_bits;
     while wb < caps.max_warp_bits
         && rows << (wb - caps.warp_bits + 1) <= m
-        && elems > u64::from(caps.acc_regs) << (caps.lane_bits + wb)
+        && (wb < asked || elems > u64::from(caps.acc_regs) << (caps.lane_bits + wb))
     {
         wb += 1;
     }

@@ -222,3 +222,43 @@ kernel q(w: f32[K, N], y: out mx<f4e2m1, axis = 0>[N, K]) tiles(BK = 64, BN = 32
     );
     assert!(count(k, "convert_layout") >= 1, "{}", print_module(&m));
 }
+
+#[test]
+fn warp_groups_follow_accumulator_registers_and_the_kernel_s_request() {
+    use tessera_passes::passes::assign_layouts::MIN_WARP_BITS_ATTR;
+    // A 128x128 accumulator (128 registers per thread in one warpgroup) keeps one warpgroup; a
+    // kernel that asks for more warp bits (the build does after ptxas spilled) gets a second, and
+    // the accumulator is laid out over both; a 64-row accumulator leaves a second group no rows,
+    // so the request changes nothing there.
+    let big = GEMM.replace(
+        "BM = 64 in [64], BN = 64 in [64]",
+        "BM = 128 in [128], BN = 128 in [128]",
+    );
+    let warps = |src: &str, ask: Option<u32>| {
+        let (m, diags) = tessera_check::check_source("t.tsr", src.as_bytes());
+        let mut m = m.unwrap_or_else(|| panic!("{diags:?}"));
+        if let Some(b) = ask {
+            m.kernels[0]
+                .attrs
+                .push((MIN_WARP_BITS_ATTR.into(), b.to_string()));
+        }
+        let caps = tessera_passes::TargetCaps::lookup("sm_90a").unwrap();
+        tessera_passes::run_pipeline(&mut m, caps, &Default::default(), &mut Vec::new()).unwrap();
+        let k = m.kernels.remove(0);
+        let mut acc = None;
+        tessera_passes::walk_mut(&mut k.body.clone(), &mut |op| {
+            if let OpKind::Dot { .. } = op.kind {
+                acc = k
+                    .ty(op.results[0])
+                    .as_tile()
+                    .and_then(|t| t.layout.as_dist().cloned());
+            }
+        });
+        (k.cta.unwrap().warp_bits, acc)
+    };
+    assert_eq!(warps(&big, None).0, 2);
+    let (wb, acc) = warps(&big, Some(3));
+    assert_eq!(wb, 3);
+    assert_eq!(acc, LinearLayout::wgmma_acc(128, 128, 5, 3));
+    assert_eq!(warps(GEMM, Some(3)).0, 2, "64 rows: no work for a second group");
+}
