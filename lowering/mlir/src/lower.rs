@@ -193,13 +193,19 @@ these emitters compute 32-bit element offsets, which would wrap",
 /// Output tiles from which the per-op lowering runs plain GEMMs at least as fast as the mainloop.
 const PER_OP_MIN_TILE: u32 = 128 * 128;
 
-/// Whether the TMA mainloop would take `kernel` (tile IR) as a GEMM of plain operands (no block
-/// scales, no fused dequant) with an output tile of at least 128x128: those run as fast per op
-/// with cp.async rings (H200, session 6, 4096^3: bf16 310.2 vs 308.4 us, fp8 218.0 vs 262.1 us;
-/// docs/PERFORMANCE.md). Smaller tiles stay on the mainloop, whose single-thread TMA issue wins
-/// there (64x64: bf16 with a GELU epilogue 573.9 vs 511.6 us, fp8 with row/column scales 347.8
-/// vs 262.6 us), as do the scaled GEMMs.
-pub(crate) fn plain_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
+/// Whether the TMA mainloop would take `kernel` (tile IR) as a GEMM the per-op lowering runs at
+/// least as fast, with an output tile of at least 128x128:
+/// - plain operands (no block scales, no fused dequant), through cp.async rings (H200, session 6,
+///   4096^3: bf16 310.2 vs 308.4 us, fp8 218.0 vs 262.1 us);
+/// - MXFP8 x MXFP8 (the mainloop's `MxPromote`), when MXFP8 codes are copied by the dot
+///   (`async_scaled_copies`): with two warpgroups (the build's spill retry) and a 4-stage ring,
+///   gemm_mxfp8 ran 577.3 / 578.7 us per op against the mainloop's 580.9 / 580.2 us in the same
+///   call (session 7; docs/PERFORMANCE.md).
+///
+/// Smaller tiles stay on the mainloop, whose single-thread TMA issue wins there (64x64: bf16 with a
+/// GELU epilogue 573.9 vs 511.6 us, fp8 with row/column scales 347.8 vs 262.6 us), as do the
+/// other scaled GEMMs (FP4 and NVFP4 operands, f32 block scales, explicit dequant).
+pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
     // (An attention kernel has two dots in its loop, which `match_gemm` refuses.)
     if check_i32_extents(kernel).is_err() {
         return false;
@@ -207,8 +213,14 @@ pub(crate) fn plain_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
     let Ok(pat) = pattern::match_gemm(kernel) else {
         return false;
     };
-    mainloop::plan(kernel, &pat, opts)
-        .is_ok_and(|p| p.block_scales.is_none() && p.fused.is_none() && p.bm * p.bn >= PER_OP_MIN_TILE)
+    mainloop::plan(kernel, &pat, opts).is_ok_and(|p| {
+        let mxfp8 = p
+            .fused
+            .as_ref()
+            .is_some_and(|f| f.mode == crate::fused::FuseMode::MxPromote);
+        let plain = p.block_scales.is_none() && p.fused.is_none();
+        (plain || (mxfp8 && opts.async_scaled_copies)) && p.bm * p.bn >= PER_OP_MIN_TILE
+    })
 }
 
 pub(crate) fn lower_kernel(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {

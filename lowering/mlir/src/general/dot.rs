@@ -77,6 +77,7 @@ impl<'c> Gen<'c, '_> {
         // Scaled fp8/fp6/fp4 operands whose scales are constant over aligned K groups go in as
         // codes, with the scales applied to each group's partial; others are dequantized.
         let grouped = self.group_size(a, bv);
+        self.grouped_dots |= grouped.is_some();
         // Operands whose load the dot issues as cp.async copies: a plain wgmma pair, whole
         // (unpadded) tiles, K at least one wgmma step.
         // A dot streaming through a ring (`ring`) copies both operands there, ahead of time.

@@ -100,6 +100,8 @@ struct Gen<'c, 'k> {
     mma: Vec<String>,
     /// Some dot dequantized scaled (MX) operands to bf16 in registers.
     dequant_dots: bool,
+    /// Some dot took scaled operands as codes, their block scales applied per K group.
+    grouped_dots: bool,
     /// The lowering's options (`fp8_fast_accum`, `async_copies`: in-place wgmma chains of a dot
     /// share one wait, `nvfp4_wgmma`, `async_scaled_copies`).
     opts: &'k crate::LoweringOptions,
@@ -283,6 +285,12 @@ fn lower_with(
             max_shared: opts.max_shared_bytes,
             shared_per_sm: opts.shared_per_sm,
             reserve: reserve + resident_bytes,
+            // More than one warpgroup is laid out only when one warpgroup's registers ran out
+            // (`assign-layouts`: the accumulator budget, or the build's spill retry), so two such
+            // CTAs do not fit an SM's 64K registers: the ring may use what a second CTA would have
+            // (gemm_mxfp8 per op, two warpgroups: 4 stages 577.3 us, 3 stages 588.2 us; H200,
+            // session 7).
+            alone: cta.warp_bits > 2,
         },
     );
     let residents = resident::plan(kernel, ring_bytes);
@@ -305,6 +313,7 @@ fn lower_with(
         span: Span::default(),
         mma: Vec::new(),
         dequant_dots: false,
+        grouped_dots: false,
         opts,
         align,
         deferrable,
@@ -428,10 +437,19 @@ fn lower_with(
             operand_a: operand_path.clone(),
             operand_b: operand_path.clone(),
             stages: ring_stages,
-            dequant: if g.mma.is_empty() {
-                "none (no dot)".into()
-            } else {
-                "none (plain operands)".into()
+            dequant: match (g.mma.is_empty(), g.grouped_dots, g.dequant_dots) {
+                (true, ..) => "none (no dot)".into(),
+                (false, false, false) => "none (plain operands)".into(),
+                (false, grouped, dequant) => [
+                    grouped.then_some(
+                        "scaled codes on wgmma, block scales applied to each K group's f32 partial",
+                    ),
+                    dequant.then_some("scaled operands dequantized in registers before the MMA"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; "),
             },
             note: Some(if g.mma.is_empty() {
                 "per-op lowering from the distributed level".into()

@@ -101,6 +101,9 @@ pub(super) struct Budget {
     pub shared_per_sm: u32,
     /// Kept from the rings for the scratch buffer.
     pub reserve: u32,
+    /// The CTA will hold the SM alone whatever its shared memory (its registers do not leave
+    /// room for a second one), so the automatic depth plans for one CTA.
+    pub alone: bool,
 }
 
 /// The rings of kernel `k` (keyed by the dot's A load) and the shared memory they take.
@@ -111,7 +114,8 @@ pub(super) struct Budget {
 /// warpgroup waiting on its wgmma chain cannot keep the tensor cores busy alone and a second
 /// CTA's warpgroup hides that wait (measured on the H200: bf16 4096³ per op, 3 stages and two
 /// CTAs 314.8 us, 4 stages and one CTA 449.5 us; docs/PERFORMANCE.md). Only where even two stages
-/// do not leave that room are the rings planned for one CTA per SM.
+/// do not leave that room, or where the CTA's registers already keep a second one off the SM
+/// (`Budget::alone`), are the rings planned for one CTA per SM.
 pub(super) fn plan(
     k: &Kernel,
     deferrable: &HashMap<ValueId, async_copy::Deferred>,
@@ -123,6 +127,9 @@ pub(super) fn plan(
         .max_shared
         .saturating_sub(SCRATCH_ALIGN as u32 + budget.reserve);
     let Some(depth) = stages else {
+        if budget.alone {
+            return plan_in(k, deferrable, transposed, AUTO_STAGES, one_cta);
+        }
         let two_ctas = (budget.shared_per_sm / 2)
             .saturating_sub(CTA_RESERVED_SHARED + SCRATCH_ALIGN as u32 + budget.reserve)
             .min(one_cta);

@@ -363,3 +363,30 @@ fn loop_invariant_operands_are_staged_once_before_their_loop() {
     let l = lower_sm90a(&g, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
     assert!(!l.mma.operand_a.contains("loop-invariant"), "{}", l.mma.operand_a);
 }
+
+#[test]
+fn mxfp8_gemms_run_per_op_by_default_and_on_the_mainloop_without_async_scaled_copies() {
+    // An MXFP8 x MXFP8 GEMM with a 128x128 tile is lowered per op by default (its codes through a
+    // cp.async ring, as fast as the mainloop on the H200); with `--no-async-scaled-copies` the
+    // TMA mainloop takes it, and `--no-schedules` keeps it per op either way.
+    let k = example("dsl_examples/gemm_mxfp8.tsr");
+    let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(l.mma.stages >= 2, "{}", l.mma.operand_a);
+    assert!(
+        l.mma.note.as_deref().unwrap_or("").contains("per-op lowering"),
+        "{:?}",
+        l.mma.note
+    );
+    assert!(l.mma.dequant.starts_with("scaled codes on wgmma"), "{}", l.mma.dequant);
+    let regs = LoweringOptions {
+        async_scaled_copies: false,
+        ..LoweringOptions::default()
+    };
+    let l = lower_sm90a(&k, &regs).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !l.mma.note.as_deref().unwrap_or("").contains("per-op lowering"),
+        "{:?}",
+        l.mma.note
+    );
+    assert!(l.mlir.contains("cp.async.bulk.tensor"), "the mainloop reads through TMA");
+}

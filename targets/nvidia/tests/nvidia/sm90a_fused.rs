@@ -31,9 +31,15 @@ fn piped(file: &str) -> Kernel {
 }
 
 fn build(k: &Kernel) -> Artifacts {
+    // The mainloop's fused paths: MXFP8 x MXFP8 GEMMs run per op by default (MXFP8 codes copied by
+    // the dot, lowering/mlir/src/lower.rs `per_op_gemm`); with the codes through registers the
+    // mainloop takes them, as it does wherever the per-op path refuses one.
     let opts = BuildOptions {
         target: SM90A,
-        lowering: LoweringOptions::default(),
+        lowering: LoweringOptions {
+            async_scaled_copies: false,
+            ..LoweringOptions::default()
+        },
         ptxas: PtxasMode::Auto,
     };
     compile(k, &opts).unwrap_or_else(|e| panic!("{}: {e}", k.name))
