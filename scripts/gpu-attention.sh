@@ -8,9 +8,8 @@
 #   device run: carry [".gpu"], command `bash .gpu/attention.sh`  -> $OUT/attention.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf .gpu && mkdir -p .gpu/bin .gpu/x
-cargo build --release -q -p tessera-runner -p tessera-cli
-cp target/release/tessera-runner .gpu/bin/ && strip .gpu/bin/tessera-runner 2>/dev/null || true
+source scripts/gpu/stage.sh
+stage_runner x
 T=target/release/tessera
 source scripts/gpu/shapes.sh
 : > .gpu/x/cases.txt

@@ -9,9 +9,8 @@
 # measured in one call, next to cuBLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf .gpu && mkdir -p .gpu/bin .gpu/conformance .gpu/paths
-cargo build --release -q -p tessera-runner -p tessera-cli
-cp target/release/tessera-runner .gpu/bin/ && strip .gpu/bin/tessera-runner 2>/dev/null || true
+source scripts/gpu/stage.sh
+stage_runner conformance paths
 T=target/release/tessera
 source scripts/gpu/shapes.sh
 : > .gpu/conformance/cases.txt

@@ -129,20 +129,23 @@ pub const SPILL_RETRY_BYTES: u64 = 64;
 
 /// The kernel to build again with one more warp group, when the first build (`first`, laid out
 /// from `picked`) spilled at least [`SPILL_RETRY_BYTES`] and the target allows more warps: `picked`
-/// with [`MIN_WARP_BITS_ATTR`] set, through the pipeline again (quietly, verified as the first run
-/// was). `None` when there is nothing to try, or the layout pass would not add warps (the dots'
-/// rows leave a second group no work).
+/// with [`MIN_WARP_BITS_ATTR`] set, through the pipeline again (printing nothing, verified and
+/// diff-interpreted as the first run was). `None` when there is nothing to try, or the layout pass
+/// would not add warps (the dots' rows leave a second group no work).
 fn more_warps(
     picked: &Kernel,
     first: &Kernel,
     built: &lowered::Lowered,
     caps: &tessera_passes::TargetCaps,
     opts: &PipelineOptions,
-) -> Option<Kernel> {
+    src: &SourceText,
+) -> Result<Option<Kernel>, Failure> {
     use tessera_passes::passes::assign_layouts::MIN_WARP_BITS_ATTR;
-    let cta = first.cta?;
-    if built.spill_bytes? < SPILL_RETRY_BYTES || cta.warp_bits >= caps.max_warp_bits {
-        return None;
+    let (Some(cta), Some(spilled)) = (first.cta, built.spill_bytes) else {
+        return Ok(None);
+    };
+    if spilled < SPILL_RETRY_BYTES || cta.warp_bits >= caps.max_warp_bits {
+        return Ok(None);
     }
     let mut k = picked.clone();
     k.attrs.retain(|(key, _)| key != MIN_WARP_BITS_ATTR);
@@ -154,13 +157,17 @@ fn more_warps(
     };
     let quiet = PipelineOptions {
         verify_each: opts.verify_each,
+        diff_interp: opts.diff_interp.clone(),
         passes: opts.passes.clone(),
         repro_dir: opts.repro_dir.clone(),
         ..PipelineOptions::default()
     };
-    tessera_passes::run_pipeline(&mut m, caps, &quiet, &mut std::io::sink()).ok()?;
-    let again = m.kernels.pop()?;
-    (again.cta.map(|c| c.warp_bits) > Some(cta.warp_bits)).then_some(again)
+    // A pass failing here (it accepted the same kernel without the attribute) is a compiler bug,
+    // reported like any pipeline failure.
+    pipeline::run(&mut m, caps, &quiet, src)?;
+    Ok(m.kernels
+        .pop()
+        .filter(|again| again.cta.map(|c| c.warp_bits) > Some(cta.warp_bits)))
 }
 
 /// Check, run the pass pipeline, lower and assemble the bundle (not written). Pass-pipeline
@@ -242,26 +249,55 @@ pub fn build_source(name: &str, bytes: &[u8], req: &Request) -> Result<Built, Fa
             let _ = backend(&first, &req.knobs);
         }
     })?;
-    let (kernel, mut lowered) = match more_warps(picked, &first, &first_built, target.caps, &req.pipeline) {
-        Some(again) => match backend(&again, &quiet) {
-            Ok(l) if l.spill_bytes < first_built.spill_bytes => {
-                let note = format!(
-                    "note: ptxas spilled {} bytes per thread with {} warps; rebuilt with {} warps ({} bytes)\n",
+    let warps = |k: &Kernel| k.cta.map_or(0, |c| 1u32 << c.warp_bits);
+    let (kernel, mut lowered, note) =
+        match more_warps(picked, &first, &first_built, target.caps, &req.pipeline, &src)? {
+            Some(again) => {
+                let said = format!(
+                    "note: ptxas spilled {} bytes per thread with {} warps; ",
                     first_built.spill_bytes.unwrap_or(0),
-                    first.cta.map_or(0, |c| 1 << c.warp_bits),
-                    again.cta.map_or(0, |c| 1 << c.warp_bits),
-                    l.spill_bytes.unwrap_or(0)
+                    warps(&first)
                 );
-                let mut l = l;
-                l.audit_text.push_str(&note);
-                (again, l)
+                match backend(&again, &quiet) {
+                    Ok(l) if l.spill_bytes < first_built.spill_bytes => {
+                        let note = format!(
+                            "{said}rebuilt with {} warps ({} bytes)\n",
+                            warps(&again),
+                            l.spill_bytes.unwrap_or(0)
+                        );
+                        (again, l, Some(note))
+                    }
+                    Ok(l) => {
+                        let note = format!(
+                            "{said}kept: with {} warps it spilled {} bytes\n",
+                            warps(&again),
+                            l.spill_bytes.unwrap_or(0)
+                        );
+                        (first, first_built, Some(note))
+                    }
+                    // The first build stands; the report says why the second was not taken.
+                    Err(f) => {
+                        let why = f
+                            .message
+                            .lines()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or("")
+                            .to_string();
+                        let note = format!(
+                            "{said}kept: the build with {} warps failed: {why}\n",
+                            warps(&again)
+                        );
+                        (first, first_built, Some(note))
+                    }
+                }
             }
-            _ => (first, first_built),
-        },
-        None => (first, first_built),
-    };
+            None => (first, first_built, None),
+        };
     if req.knobs.emit.is_some() {
         lowered = backend(&kernel, &req.knobs)?;
+    }
+    if let Some(n) = note {
+        lowered.audit_text.push_str(&n);
     }
     let tir = tessera_ir::print_module(&Module {
         source_name: module.source_name.clone(),

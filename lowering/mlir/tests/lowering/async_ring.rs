@@ -377,7 +377,11 @@ fn mxfp8_gemms_run_per_op_by_default_and_on_the_mainloop_without_async_scaled_co
         "{:?}",
         l.mma.note
     );
-    assert!(l.mma.dequant.starts_with("scaled codes on wgmma"), "{}", l.mma.dequant);
+    assert!(
+        l.mma.dequant.starts_with("scaled codes on wgmma"),
+        "{}",
+        l.mma.dequant
+    );
     let regs = LoweringOptions {
         async_scaled_copies: false,
         ..LoweringOptions::default()
@@ -388,5 +392,8 @@ fn mxfp8_gemms_run_per_op_by_default_and_on_the_mainloop_without_async_scaled_co
         "{:?}",
         l.mma.note
     );
-    assert!(l.mlir.contains("cp.async.bulk.tensor"), "the mainloop reads through TMA");
+    assert!(
+        l.mlir.contains("cp.async.bulk.tensor"),
+        "the mainloop reads through TMA"
+    );
 }
