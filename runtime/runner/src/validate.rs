@@ -292,13 +292,15 @@ fn device_and_interp(g: &TensorBuf, i: &TensorBuf, what: &str) -> Result<Decoded
     Ok((gv, gp, iv))
 }
 
-/// Whether the interpreter wrote at least one element of every output (left poison elsewhere).
+/// Whether the interpreter wrote at least one element of every non-empty output (left poison
+/// elsewhere).
 fn every_output_written(outs: &[usize], interp: &Bindings) -> Result<bool, RunnerError> {
     for &o in outs {
-        if let Some(ib) = problem::output_buf(interp, o)
-            && poisoned_mask(ib)?.iter().all(|p| *p)
-        {
-            return Ok(false);
+        if let Some(ib) = problem::output_buf(interp, o) {
+            let poisoned = poisoned_mask(ib)?;
+            if !poisoned.is_empty() && poisoned.iter().all(|p| *p) {
+                return Ok(false);
+            }
         }
     }
     Ok(true)

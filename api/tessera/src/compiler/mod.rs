@@ -144,7 +144,13 @@ fn more_warps(
     let (Some(cta), Some(spilled)) = (first.cta, built.spill_bytes) else {
         return Ok(None);
     };
-    if spilled < SPILL_RETRY_BYTES || cta.warp_bits >= caps.max_warp_bits {
+    // Only a build laid out from the distributed level has the warps the layout pass chose (the
+    // Hopper schedules pick their own, and would be rebuilt unchanged).
+    let per_op = built
+        .tuning
+        .iter()
+        .any(|(key, v)| key == "warps" && *v == 1i64 << cta.warp_bits);
+    if !per_op || spilled < SPILL_RETRY_BYTES || cta.warp_bits >= caps.max_warp_bits {
         return Ok(None);
     }
     let mut k = picked.clone();
@@ -152,7 +158,7 @@ fn more_warps(
     k.attrs
         .push((MIN_WARP_BITS_ATTR.into(), (cta.warp_bits + 1).to_string()));
     let mut m = Module {
-        source_name: k.name.clone(),
+        source_name: src.name.to_string(),
         kernels: vec![k],
     };
     let quiet = PipelineOptions {
@@ -259,7 +265,7 @@ pub fn build_source(name: &str, bytes: &[u8], req: &Request) -> Result<Built, Fa
                     warps(&first)
                 );
                 match backend(&again, &quiet) {
-                    Ok(l) if l.spill_bytes < first_built.spill_bytes => {
+                    Ok(l) if l.spill_bytes.unwrap_or(u64::MAX) < first_built.spill_bytes.unwrap_or(0) => {
                         let note = format!(
                             "{said}rebuilt with {} warps ({} bytes)\n",
                             warps(&again),

@@ -72,6 +72,7 @@ impl<'c> Gen<'c, '_> {
         a: ValueId,
         bv: ValueId,
         acc: ValueId,
+        r: ValueId,
         span: Span,
     ) -> Result<Vec<V>, LoweringError> {
         // Scaled fp8/fp6/fp4 operands whose scales are constant over aligned K groups go in as
@@ -83,7 +84,7 @@ impl<'c> Gen<'c, '_> {
         // A dot streaming through a ring (`ring`) copies both operands there, ahead of time.
         let ring = self.rings.get(&a).cloned();
         // Loop-invariant operands staged once before the loop (`resident`).
-        let res = self.resident_of(a, bv);
+        let res = self.resident_of(r);
         let (async_a, async_b) = match ring {
             Some(_) => (true, true),
             None => {

@@ -148,6 +148,22 @@ fn is_float(d: DType) -> bool {
 
 /// Lower a distributed-level kernel (after `assign-layouts`) to MLIR text for sm_90a.
 pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<LoweredKernel, LoweringError> {
+    // Resident operands are an optimisation: a kernel that only fits shared memory without them
+    // stages those operands per iteration instead.
+    match lower_fitting(kernel, opts, true) {
+        Err(LoweringError::Unsupported { .. }) if !resident::plan(kernel, 0).by_dot.is_empty() => {
+            lower_fitting(kernel, opts, false)
+        }
+        r => r,
+    }
+}
+
+/// [`lower`] with or without resident operands.
+fn lower_fitting(
+    kernel: &Kernel,
+    opts: &crate::LoweringOptions,
+    residents: bool,
+) -> Result<LoweredKernel, LoweringError> {
     // The rings are planned before the scratch buffer's size is known, around a guess of it. Once
     // a lowering has measured the scratch buffer, the rings are planned again around exactly that
     // (deeper when the guess was too large, shallower or none when it was too small). Planning
@@ -157,7 +173,7 @@ pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<Lo
     let mut tried = vec![reserve];
     let mut fitting = None;
     loop {
-        let (lowered, used) = lower_with(kernel, opts, reserve)?;
+        let (lowered, used) = lower_with(kernel, opts, reserve, residents)?;
         let total = used.scratch_bytes + u64::from(used.ring_bytes) + SCRATCH_ALIGN;
         if total <= u64::from(opts.max_shared_bytes) {
             fitting = Some(lowered);
@@ -192,12 +208,14 @@ struct SharedUse {
     span: Span,
 }
 
-/// Lower with `reserve` bytes of shared memory kept from the rings for the scratch buffer; the
-/// kernel, and the shared memory it uses.
+/// Lower with `reserve` bytes of shared memory kept from the rings for the scratch buffer (and
+/// loop-invariant operands staged once when `residents`); the kernel, and the shared memory it
+/// uses.
 fn lower_with(
     kernel: &Kernel,
     opts: &crate::LoweringOptions,
     reserve: u32,
+    residents: bool,
 ) -> Result<(LoweredKernel, SharedUse), LoweringError> {
     let cta = kernel.cta.ok_or_else(|| {
         ice("the kernel has no layouts (run the sm_90a pipeline, which ends with assign-layouts)")
@@ -275,7 +293,14 @@ fn lower_with(
         (HashMap::new(), HashMap::new())
     };
     // The resident operands' regions follow the rings, whose budget leaves room for them.
-    let resident_bytes = resident::plan(kernel, 0).bytes;
+    let plan_residents = |first: u32| {
+        if residents {
+            resident::plan(kernel, first)
+        } else {
+            resident::Residents::default()
+        }
+    };
+    let resident_bytes = plan_residents(0).bytes;
     let (rings, ring_bytes) = ring::plan(
         kernel,
         &deferrable,
@@ -293,7 +318,7 @@ fn lower_with(
             alone: cta.warp_bits > 2,
         },
     );
-    let residents = resident::plan(kernel, ring_bytes);
+    let residents = plan_residents(ring_bytes);
     let mut g = Gen {
         m,
         k: kernel,
@@ -942,7 +967,8 @@ impl<'c> Gen<'c, '_> {
             }
             OpKind::Yield { .. } => Err(ice("yield in the middle of a block")),
             OpKind::Dot { a, b: bv, acc } => {
-                let v = self.dot(b, *a, *bv, *acc, span)?;
+                let r = *op.results.first().ok_or_else(|| ice("dot without result"))?;
+                let v = self.dot(b, *a, *bv, *acc, r, span)?;
                 result(self, Val::Tile(v))
             }
             OpKind::Quantize {

@@ -40,8 +40,11 @@ pub(super) struct Resident {
 /// The resident operands of `k`'s dots.
 #[derive(Default)]
 pub(super) struct Residents {
-    /// By the dot's `(a, b)` operands: the A and B regions, where resident.
-    pub by_dot: HashMap<(ValueId, ValueId), [Option<Resident>; 2]>,
+    /// By the dot's result: its A and B regions, where resident. Each dot has its own regions,
+    /// staged before its own loop (a value two dots share is staged for each: a region staged before
+    /// one loop need not have been written when another loop runs, e.g. in the other branch of an
+    /// `if`).
+    pub by_dot: HashMap<ValueId, [Option<Resident>; 2]>,
     /// By the induction variable of the loop they are staged before.
     pub by_loop: HashMap<ValueId, Vec<Resident>>,
     /// Bytes they take (a multiple of 1024), starting at `first`.
@@ -51,37 +54,32 @@ pub(super) struct Residents {
 /// Plan the resident operands of `k`, their regions starting at byte `first` (1024-aligned).
 pub(super) fn plan(k: &Kernel, first: u32) -> Residents {
     let mut out = Residents::default();
-    walk(k, &k.body, None, &mut HashSet::new(), first, &mut out);
+    walk(k, &k.body, None, first, &mut out);
     out
 }
 
 /// Walk block `b`; `lp`: the innermost enclosing loop's induction variable and the values defined
 /// anywhere inside it.
-fn walk(
-    k: &Kernel,
-    b: &IrBlock,
-    lp: Option<(ValueId, &HashSet<ValueId>)>,
-    staged: &mut HashSet<ValueId>,
-    first: u32,
-    out: &mut Residents,
-) {
+fn walk(k: &Kernel, b: &IrBlock, lp: Option<(ValueId, &HashSet<ValueId>)>, first: u32, out: &mut Residents) {
     for op in &b.ops {
         match &op.kind {
             OpKind::For { body, .. } => {
                 let mut inside = HashSet::new();
                 defined_in(body, &mut inside);
                 if let Some(&iv) = body.args.first() {
-                    walk(k, body, Some((iv, &inside)), staged, first, out);
+                    walk(k, body, Some((iv, &inside)), first, out);
                 }
             }
             OpKind::Dot { a, b: bv, .. } => {
-                let Some((iv, inside)) = lp else { continue };
+                let (Some((iv, inside)), Some(&res)) = (lp, op.results.first()) else {
+                    continue;
+                };
                 let Some(slots) = eligible(k, *a, *bv) else {
                     continue;
                 };
                 let mut pair = [None, None];
                 for (i, (v, (pr, rr, sw, eb))) in [*a, *bv].into_iter().zip(slots).enumerate() {
-                    if inside.contains(&v) || staged.contains(&v) {
+                    if inside.contains(&v) {
                         continue;
                     }
                     let bytes = (rr * kk_of(k, v, i == 1) * eb).next_multiple_of(1024);
@@ -98,17 +96,16 @@ fn walk(
                         eb,
                     };
                     out.bytes += bytes;
-                    staged.insert(v);
                     pair[i] = Some(r);
                     out.by_loop.entry(iv).or_default().push(r);
                 }
                 if pair.iter().any(Option::is_some) {
-                    out.by_dot.insert((*a, *bv), pair);
+                    out.by_dot.insert(res, pair);
                 }
             }
             _ => {
                 for inner in op.kind.blocks() {
-                    walk(k, inner, lp, staged, first, out);
+                    walk(k, inner, lp, first, out);
                 }
             }
         }
@@ -181,12 +178,8 @@ impl<'c> Gen<'c, '_> {
         self.m.barrier(b)
     }
 
-    /// The dot `(a, b)`'s resident operand regions.
-    pub(super) fn resident_of(&self, a: ValueId, bv: ValueId) -> [Option<Resident>; 2] {
-        self.residents
-            .by_dot
-            .get(&(a, bv))
-            .copied()
-            .unwrap_or([None, None])
+    /// The resident operand regions of the dot whose result is `r`.
+    pub(super) fn resident_of(&self, r: ValueId) -> [Option<Resident>; 2] {
+        self.residents.by_dot.get(&r).copied().unwrap_or([None, None])
     }
 }

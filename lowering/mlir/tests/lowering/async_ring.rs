@@ -397,3 +397,51 @@ fn mxfp8_gemms_run_per_op_by_default_and_on_the_mainloop_without_async_scaled_co
         "the mainloop reads through TMA"
     );
 }
+
+#[test]
+fn dots_sharing_loop_invariant_operands_each_stage_them_before_their_own_loop() {
+    // Two dots read the same tiles in loops on either branch of an `if`: a region staged before
+    // one loop is never written when the other branch runs, so each dot gets its own regions,
+    // staged before its own loop (four resident operands, two stagings).
+    let k = piped_src(
+        "shared.tsr",
+        "
+kernel shared_operands(q: bf16[M, D], w: bf16[N, D], flag: i32, c: out f32[M, N])
+    tiles(BM = 64, BN = 64, D = 64)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    let tq = load(q[m0 .. +BM, :]);
+    let tw = transpose(load(w[n0 .. +BN, :]));
+    var acc = zeros<f32>[BM, BN];
+    if flag != 0 {
+        for i in 0..3 {
+            acc = dot(tq, tw, acc);
+        }
+    } else {
+        for j in 0..2 {
+            acc = dot(tq, tw, acc);
+        }
+    }
+    store(c[m0 .. +BM, n0 .. +BN], acc);
+}
+",
+    );
+    let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        l.mma.operand_a.contains("4 loop-invariant operand(s)"),
+        "{}",
+        l.mma.operand_a
+    );
+    // Each loop is preceded by its own staging (barrier, stores, proxy fence, barrier).
+    let loops: Vec<usize> = l.mlir.match_indices("scf.for").map(|(i, _)| i).collect();
+    assert_eq!(loops.len(), 2, "{}", l.mlir);
+    let fences_before = |at: usize| l.mlir[..at].matches("nvvm.fence.proxy").count();
+    assert_eq!(fences_before(loops[0]), 1);
+    assert_eq!(
+        fences_before(loops[1]),
+        3,
+        "one staging fence and the first loop's dot fence"
+    );
+}
