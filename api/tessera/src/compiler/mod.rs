@@ -258,46 +258,34 @@ pub fn build_source(name: &str, bytes: &[u8], req: &Request) -> Result<Built, Fa
     let warps = |k: &Kernel| k.cta.map_or(0, |c| 1u32 << c.warp_bits);
     let (kernel, mut lowered, note) =
         match more_warps(picked, &first, &first_built, target.caps, &req.pipeline, &src)? {
+            None => (first, first_built, None),
             Some(again) => {
-                let said = format!(
-                    "note: ptxas spilled {} bytes per thread with {} warps; ",
-                    first_built.spill_bytes.unwrap_or(0),
+                let spilled = first_built.spill_bytes.unwrap_or(0);
+                let w = warps(&again);
+                // The second build is kept only when it spills less; the report says either way.
+                let (kept, outcome) = match backend(&again, &quiet) {
+                    Ok(l) => {
+                        let s = l.spill_bytes.unwrap_or(u64::MAX);
+                        if s < spilled {
+                            (Some(l), format!("rebuilt with {w} warps ({s} bytes)"))
+                        } else {
+                            (None, format!("kept: with {w} warps it spilled {s} bytes"))
+                        }
+                    }
+                    Err(f) => {
+                        let why = f.message.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                        (None, format!("kept: the build with {w} warps failed: {why}"))
+                    }
+                };
+                let note = format!(
+                    "note: ptxas spilled {spilled} bytes per thread with {} warps; {outcome}\n",
                     warps(&first)
                 );
-                match backend(&again, &quiet) {
-                    Ok(l) if l.spill_bytes.unwrap_or(u64::MAX) < first_built.spill_bytes.unwrap_or(0) => {
-                        let note = format!(
-                            "{said}rebuilt with {} warps ({} bytes)\n",
-                            warps(&again),
-                            l.spill_bytes.unwrap_or(0)
-                        );
-                        (again, l, Some(note))
-                    }
-                    Ok(l) => {
-                        let note = format!(
-                            "{said}kept: with {} warps it spilled {} bytes\n",
-                            warps(&again),
-                            l.spill_bytes.unwrap_or(0)
-                        );
-                        (first, first_built, Some(note))
-                    }
-                    // The first build stands; the report says why the second was not taken.
-                    Err(f) => {
-                        let why = f
-                            .message
-                            .lines()
-                            .find(|l| !l.trim().is_empty())
-                            .unwrap_or("")
-                            .to_string();
-                        let note = format!(
-                            "{said}kept: the build with {} warps failed: {why}\n",
-                            warps(&again)
-                        );
-                        (first, first_built, Some(note))
-                    }
+                match kept {
+                    Some(l) => (again, l, Some(note)),
+                    None => (first, first_built, Some(note)),
                 }
             }
-            None => (first, first_built, None),
         };
     if req.knobs.emit.is_some() {
         lowered = backend(&kernel, &req.knobs)?;

@@ -58,6 +58,50 @@ pub(super) fn wgmma_step(da: DType, db: DType) -> Option<(u32, u32)> {
     }
 }
 
+/// Where wgmma reads a dot's operand tiles (A `[M, K]`, B `[K, N]`) in shared memory: each
+/// K-major with the widest swizzle its K extent allows, rows and K padded to the atom's.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Staging {
+    /// Padded extents of M, N, K (the tile's, rounded up to a power of two).
+    pub pm: u32,
+    pub pn: u32,
+    pub pk: u32,
+    /// Staged rows of A and B (at least the atom's: 64, 8) and staged K (at least one step).
+    pub mm: u32,
+    pub nn: u32,
+    pub kp: u32,
+    /// Swizzle width in bytes (32, 64 or 128) and element bytes.
+    pub sw: u32,
+    pub eb: u32,
+}
+
+impl Staging {
+    /// The staging of operands of shapes `sa` (`[M, K]`) and `sb` (`[K, N]`) for the wgmma step
+    /// `(kstep, eb)` ([`wgmma_step`]).
+    pub(super) fn of(sa: &[u32], sb: &[u32], (kstep, eb): (u32, u32)) -> Staging {
+        let (pm, pk, pn) = (padded_extent(sa[0]), padded_extent(sa[1]), padded_extent(sb[1]));
+        let kp = pk.max(kstep);
+        Staging {
+            pm,
+            pn,
+            pk,
+            mm: pm.max(64),
+            nn: pn.max(8),
+            kp,
+            sw: (kp * eb).min(128),
+            eb,
+        }
+    }
+
+    pub(super) fn a_bytes(&self) -> u32 {
+        self.mm * self.kp * self.eb
+    }
+
+    pub(super) fn b_bytes(&self) -> u32 {
+        self.nn * self.kp * self.eb
+    }
+}
+
 impl<'c> Gen<'c, '_> {
     /// `acc + a @ b` on wgmma (`m64nNk16` for bf16/f16, `k32` for fp8 and i8): the operands are
     /// staged from their registers into shared memory, K-major with the widest swizzle their K
@@ -136,8 +180,17 @@ impl<'c> Gen<'c, '_> {
             (fp8(da) && fp8(db) && !self.opts.fp8_fast_accum) || grouped.is_some() || factor.is_some();
         let (sa, sb) = (self.shape_of(a), self.shape_of(bv));
         let (m, kk, n) = (sa[0], sa[1], sb[1]);
-        let (pm, pk, pn) = (padded_extent(m), padded_extent(kk), padded_extent(n));
-        let (mm, kp, nn) = (pm.max(64), pk.max(kstep), pn.max(8));
+        let st = Staging::of(&sa, &sb, (kstep, eb));
+        let Staging {
+            pm,
+            pn,
+            pk,
+            mm,
+            nn,
+            kp,
+            sw,
+            ..
+        } = st;
         let acc_l = self.layout_of(acc)?.clone();
         let want = LinearLayout::wgmma_acc(m, n, self.cta.lane_bits as usize, self.cta.warp_bits as usize);
         if want.as_ref() != Some(&acc_l) || self.cta.warp_bits < 2 {
@@ -151,9 +204,7 @@ impl<'c> Gen<'c, '_> {
         let groups = 1u32 << (self.cta.warp_bits - 2);
         let group_rows = mm.min(64 * groups);
         let row_groups = group_rows / 64;
-        let sw = (kp * eb).min(128); // swizzle width in bytes: 32, 64 or 128
-        let a_bytes = mm * kp * eb;
-        let b_bytes = nn * kp * eb;
+        let (a_bytes, b_bytes) = (st.a_bytes(), st.b_bytes());
         // K groups: one wgmma chain each (a grouped dot: `group` elements, scales per group in
         // two f32 tables after the operand tiles, `[rows][groups]`), else one chain over all of K.
         let (group, ngroups) = match grouped {
@@ -165,11 +216,11 @@ impl<'c> Gen<'c, '_> {
         } else {
             0
         };
-        // Where the scale tables live: after the operand tiles in scratch, or, for a dot whose
-        // operands stream through a ring, at the start of scratch.
         // Where the B tile starts in scratch or the ring's stage (after the A tile, unless A is
         // resident).
         let b_off = if res[0].is_some() { 0 } else { a_bytes };
+        // Where the scale tables live: after the operand tiles in scratch, or, for a dot whose
+        // operands stream through a ring, at the start of scratch.
         let (base, tbase, tables) = match &ring {
             Some(r) => {
                 if r.a_bytes() != a_bytes || r.sw() != sw || r.rows != [mm, nn] {
@@ -259,7 +310,7 @@ impl<'c> Gen<'c, '_> {
             let (from, off) = match r {
                 Some(r) => {
                     let sb = g.shared_base(b)?;
-                    (g.m.conv(b, "llvm.ptrtoint", sb, g.m.i(64))?, r.offset)
+                    (g.m.conv(b, "llvm.ptrtoint", sb, g.m.i(64))?, g.resident_offset(r))
                 }
                 None => (base_addr, off),
             };

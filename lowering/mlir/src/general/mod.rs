@@ -118,7 +118,7 @@ struct Gen<'c, 'k> {
     /// Bytes of shared memory the rings take, before the scratch buffer.
     ring_bytes: u32,
     /// Loop-invariant dot operands staged once before their loop, after the rings.
-    residents: resident::Residents,
+    residents: &'k resident::Residents,
     /// Lowered `(lo, hi, step)` of each loop holding a ring, by induction variable.
     loop_bounds: HashMap<ValueId, (V, V, V)>,
 }
@@ -150,19 +150,20 @@ fn is_float(d: DType) -> bool {
 pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     // Resident operands are an optimisation: a kernel that only fits shared memory without them
     // stages those operands per iteration instead.
-    match lower_fitting(kernel, opts, true) {
-        Err(LoweringError::Unsupported { .. }) if !resident::plan(kernel, 0).by_dot.is_empty() => {
-            lower_fitting(kernel, opts, false)
+    let residents = resident::plan(kernel);
+    match lower_fitting(kernel, opts, &residents) {
+        Err(LoweringError::Unsupported { .. }) if !residents.by_dot.is_empty() => {
+            lower_fitting(kernel, opts, &resident::Residents::default())
         }
         r => r,
     }
 }
 
-/// [`lower`] with or without resident operands.
+/// [`lower`] with the given resident operands (none: `Residents::default()`).
 fn lower_fitting(
     kernel: &Kernel,
     opts: &crate::LoweringOptions,
-    residents: bool,
+    residents: &resident::Residents,
 ) -> Result<LoweredKernel, LoweringError> {
     // The rings are planned before the scratch buffer's size is known, around a guess of it. Once
     // a lowering has measured the scratch buffer, the rings are planned again around exactly that
@@ -208,14 +209,14 @@ struct SharedUse {
     span: Span,
 }
 
-/// Lower with `reserve` bytes of shared memory kept from the rings for the scratch buffer (and
-/// loop-invariant operands staged once when `residents`); the kernel, and the shared memory it
-/// uses.
+/// Lower with `reserve` bytes of shared memory kept from the rings for the scratch buffer, and
+/// `residents` staged once before their loops (their regions follow the rings); the kernel, and the
+/// shared memory it uses.
 fn lower_with(
     kernel: &Kernel,
     opts: &crate::LoweringOptions,
     reserve: u32,
-    residents: bool,
+    residents: &resident::Residents,
 ) -> Result<(LoweredKernel, SharedUse), LoweringError> {
     let cta = kernel.cta.ok_or_else(|| {
         ice("the kernel has no layouts (run the sm_90a pipeline, which ends with assign-layouts)")
@@ -293,14 +294,6 @@ fn lower_with(
         (HashMap::new(), HashMap::new())
     };
     // The resident operands' regions follow the rings, whose budget leaves room for them.
-    let plan_residents = |first: u32| {
-        if residents {
-            resident::plan(kernel, first)
-        } else {
-            resident::Residents::default()
-        }
-    };
-    let resident_bytes = plan_residents(0).bytes;
     let (rings, ring_bytes) = ring::plan(
         kernel,
         &deferrable,
@@ -309,7 +302,7 @@ fn lower_with(
         &ring::Budget {
             max_shared: opts.max_shared_bytes,
             shared_per_sm: opts.shared_per_sm,
-            reserve: reserve + resident_bytes,
+            reserve: reserve + residents.bytes,
             // More than one warpgroup is laid out only when one warpgroup's registers ran out
             // (`assign-layouts`: the accumulator budget, or the build's spill retry), so two such
             // CTAs do not fit an SM's 64K registers: the ring may use what a second CTA would have
@@ -318,7 +311,6 @@ fn lower_with(
             alone: cta.warp_bits > 2,
         },
     );
-    let residents = plan_residents(ring_bytes);
     let mut g = Gen {
         m,
         k: kernel,

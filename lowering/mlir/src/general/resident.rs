@@ -27,14 +27,23 @@ pub(super) struct Resident {
     pub value: ValueId,
     /// Whether it is the B operand (its rows are the tile's columns).
     pub transposed: bool,
-    /// Byte offset of its region from the aligned shared-memory base.
+    /// Byte offset of its region from the first resident region (`Gen::resident_offset`: they
+    /// follow the rings).
     pub offset: u32,
-    /// Real rows, staged rows (at least the wgmma atom's; rows past the tile repeat real ones).
-    pub pr: u32,
-    pub rr: u32,
-    /// Swizzle width and element bytes (what the dot's descriptors use).
-    pub sw: u32,
-    pub eb: u32,
+    /// How the dot's descriptors read it.
+    pub staging: dot::Staging,
+}
+
+impl Resident {
+    /// Real rows and staged rows (at least the wgmma atom's; rows past the tile repeat real ones).
+    fn rows(&self) -> (u32, u32) {
+        let s = &self.staging;
+        if self.transposed {
+            (s.pn, s.nn)
+        } else {
+            (s.pm, s.mm)
+        }
+    }
 }
 
 /// The resident operands of `k`'s dots.
@@ -47,53 +56,55 @@ pub(super) struct Residents {
     pub by_dot: HashMap<ValueId, [Option<Resident>; 2]>,
     /// By the induction variable of the loop they are staged before.
     pub by_loop: HashMap<ValueId, Vec<Resident>>,
-    /// Bytes they take (a multiple of 1024), starting at `first`.
+    /// Bytes they take (a multiple of 1024).
     pub bytes: u32,
 }
 
-/// Plan the resident operands of `k`, their regions starting at byte `first` (1024-aligned).
-pub(super) fn plan(k: &Kernel, first: u32) -> Residents {
+/// Plan the resident operands of `k`.
+pub(super) fn plan(k: &Kernel) -> Residents {
     let mut out = Residents::default();
-    walk(k, &k.body, None, first, &mut out);
+    walk(k, &k.body, None, &mut out);
     out
 }
 
 /// Walk block `b`; `lp`: the innermost enclosing loop's induction variable and the values defined
 /// anywhere inside it.
-fn walk(k: &Kernel, b: &IrBlock, lp: Option<(ValueId, &HashSet<ValueId>)>, first: u32, out: &mut Residents) {
+fn walk(k: &Kernel, b: &IrBlock, lp: Option<(ValueId, &HashSet<ValueId>)>, out: &mut Residents) {
     for op in &b.ops {
         match &op.kind {
             OpKind::For { body, .. } => {
                 let mut inside = HashSet::new();
                 defined_in(body, &mut inside);
                 if let Some(&iv) = body.args.first() {
-                    walk(k, body, Some((iv, &inside)), first, out);
+                    walk(k, body, Some((iv, &inside)), out);
                 }
             }
             OpKind::Dot { a, b: bv, .. } => {
                 let (Some((iv, inside)), Some(&res)) = (lp, op.results.first()) else {
                     continue;
                 };
-                let Some(slots) = eligible(k, *a, *bv) else {
+                let Some(staging) = eligible(k, *a, *bv) else {
                     continue;
                 };
                 let mut pair = [None, None];
-                for (i, (v, (pr, rr, sw, eb))) in [*a, *bv].into_iter().zip(slots).enumerate() {
+                for (i, v) in [*a, *bv].into_iter().enumerate() {
                     if inside.contains(&v) {
                         continue;
                     }
-                    let bytes = (rr * kk_of(k, v, i == 1) * eb).next_multiple_of(1024);
+                    let bytes = if i == 0 {
+                        staging.a_bytes()
+                    } else {
+                        staging.b_bytes()
+                    };
+                    let bytes = bytes.next_multiple_of(1024);
                     if out.bytes + bytes > MAX_RESIDENT_BYTES {
                         continue;
                     }
                     let r = Resident {
                         value: v,
                         transposed: i == 1,
-                        offset: first + out.bytes,
-                        pr,
-                        rr,
-                        sw,
-                        eb,
+                        offset: out.bytes,
+                        staging,
                     };
                     out.bytes += bytes;
                     pair[i] = Some(r);
@@ -105,36 +116,23 @@ fn walk(k: &Kernel, b: &IrBlock, lp: Option<(ValueId, &HashSet<ValueId>)>, first
             }
             _ => {
                 for inner in op.kind.blocks() {
-                    walk(k, inner, lp, first, out);
+                    walk(k, inner, lp, out);
                 }
             }
         }
     }
 }
 
-/// K of operand `v` (`[M, K]`, or `[K, N]` when `transposed`).
-fn kk_of(k: &Kernel, v: ValueId, transposed: bool) -> u32 {
-    k.ty(v)
-        .as_tile()
-        .map_or(0, |t| if transposed { t.shape[0] } else { t.shape[1] })
-}
-
-/// For a dot `a @ b` that wgmma takes as it is: per operand (real rows, staged rows, swizzle
-/// width, element bytes).
-fn eligible(k: &Kernel, a: ValueId, bv: ValueId) -> Option<[(u32, u32, u32, u32); 2]> {
+/// The staging of a dot `a @ b` that wgmma takes as it is (plain operands) with nothing to zero
+/// (K a whole number of wgmma steps of a power-of-two extent).
+fn eligible(k: &Kernel, a: ValueId, bv: ValueId) -> Option<dot::Staging> {
     let (ta, tb) = (k.ty(a).as_tile()?, k.ty(bv).as_tile()?);
     if ta.scale.is_some() || tb.scale.is_some() || ta.shape.len() != 2 || tb.shape.len() != 2 {
         return None;
     }
-    let (kstep, eb) = dot::wgmma_step(ta.dtype, tb.dtype)?;
+    let st = dot::Staging::of(&ta.shape, &tb.shape, dot::wgmma_step(ta.dtype, tb.dtype)?);
     let kk = ta.shape[1];
-    // K exactly whole wgmma steps of a power-of-two extent: nothing to zero past it.
-    if padded_extent(kk) != kk || kk < kstep || tb.shape[0] != kk {
-        return None;
-    }
-    let sw = (kk * eb).min(128);
-    let (pm, pn) = (padded_extent(ta.shape[0]), padded_extent(tb.shape[1]));
-    Some([(pm, pm.max(64), sw, eb), (pn, pn.max(8), sw, eb)])
+    (kk == st.pk && st.pk == st.kp && tb.shape[0] == kk).then_some(st)
 }
 
 /// Every value defined in `b` or blocks nested in it.
@@ -161,15 +159,18 @@ impl<'c> Gen<'c, '_> {
             let l = self.layout_of(r.value)?.clone();
             let shape = self.shape_of(r.value);
             let regs = self.regs(r.value)?;
+            let (pr, rr) = r.rows();
+            let st = &r.staging;
+            let at = self.resident_offset(r);
             self.stage(
                 b,
                 (&l, &shape, &regs),
                 r.transposed,
-                r.pr,
-                r.rr,
-                r.sw,
-                r.eb,
-                r.offset,
+                pr,
+                rr,
+                st.sw,
+                st.eb,
+                at,
                 base,
             )?;
         }
@@ -181,5 +182,10 @@ impl<'c> Gen<'c, '_> {
     /// The resident operand regions of the dot whose result is `r`.
     pub(super) fn resident_of(&self, r: ValueId) -> [Option<Resident>; 2] {
         self.residents.by_dot.get(&r).copied().unwrap_or([None, None])
+    }
+
+    /// Byte offset of `r`'s region from the aligned shared-memory base (after the rings).
+    pub(super) fn resident_offset(&self, r: &Resident) -> u32 {
+        self.ring_bytes + r.offset
     }
 }
