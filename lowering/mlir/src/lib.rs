@@ -74,6 +74,11 @@ pub struct LoweringOptions {
     /// memory into the dot's scale tables. On by default (validated on the H200, session 7); off
     /// (`--no-async-scaled-copies`), codes and scales go through registers.
     pub async_scaled_copies: bool,
+    /// Packed FP4 dot operands (MXFP4, NVFP4) staged by the dot from their bytes, 8 or 16 codes
+    /// per thread at a time, into the e4m3 or bf16 tile wgmma reads (general/packed.rs). On by
+    /// default; off (`--no-packed-fp4-staging`), their codes go through registers one per
+    /// register.
+    pub packed_fp4_staging: bool,
 }
 
 impl Default for LoweringOptions {
@@ -87,6 +92,7 @@ impl Default for LoweringOptions {
             async_copies: true,
             nvfp4_wgmma: true,
             async_scaled_copies: true,
+            packed_fp4_staging: true,
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::scalar;
 use crate::text::Body;
 use crate::{LoweredKernel, LoweringError, LoweringOptions};
 use std::collections::{HashMap, HashSet};
-use tessera_ir::{Dim, Kernel, OpKind, ParamId, ParamKind, Span, Type, ValueId};
+use tessera_ir::{DType, Dim, Kernel, OpKind, ParamId, ParamKind, Span, Type, ValueId};
 
 /// Lowering state shared by the mainloop and epilogue emitters.
 pub(crate) struct Lower<'k> {
@@ -202,9 +202,15 @@ const PER_OP_MIN_TILE: u32 = 128 * 128;
 ///   gemm_mxfp8 ran 577.3 / 578.7 us per op against the mainloop's 580.9 / 580.2 us in the same
 ///   call (session 7; docs/PERFORMANCE.md).
 ///
+/// - FP4 operands (MXFP4 with MXFP8 or bf16, NVFP4; the mainloop's `Convert` without an explicit
+///   `dequant`), when the dot stages them from their packed bytes through its ring
+///   (`packed_fp4_staging`): in the same call (session 8; docs/PERFORMANCE.md) gemm_mxfp4_fp8 ran
+///   634.2 us per op against the mainloop's 1269.8, gemm_mxfp4_bf16 578.6 vs 606.7, gemm_nvfp4
+///   932.4 vs 1262.9.
+///
 /// Smaller tiles stay on the mainloop, whose single-thread TMA issue wins there (64x64: bf16 with a
 /// GELU epilogue 573.9 vs 511.6 us, fp8 with row/column scales 347.8 vs 262.6 us), as do the
-/// other scaled GEMMs (FP4 and NVFP4 operands, f32 block scales, explicit dequant).
+/// other scaled GEMMs (f32 block scales, explicit dequant).
 pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
     // (An attention kernel has two dots in its loop, which `match_gemm` refuses.)
     if check_i32_extents(kernel).is_err() {
@@ -219,7 +225,23 @@ pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
             .as_ref()
             .is_some_and(|f| f.mode == crate::fused::FuseMode::MxPromote);
         let plain = p.block_scales.is_none() && p.fused.is_none();
-        (plain || (mxfp8 && opts.async_scaled_copies)) && p.bm * p.bn >= PER_OP_MIN_TILE
+        // FP4 operands (the mainloop's `Convert` without an explicit `dequant`): MXFP4 with MXFP8
+        // or bf16, NVFP4 (on bf16 wgmma, `nvfp4_wgmma`), which the per-op dot stages from their
+        // packed bytes through its ring.
+        let fp4 = p.fused.as_ref().is_some_and(|f| {
+            f.mode == crate::fused::FuseMode::Convert
+                && f.ops.iter().all(|o| match &o.scale {
+                    None => o.src == DType::BF16,
+                    Some(s) if s.explicit.is_some() => false,
+                    Some(s) if s.dtype == DType::E8M0 => {
+                        matches!(o.src, DType::F8E4M3 | DType::F8E5M2 | DType::F4E2M1)
+                    }
+                    Some(s) => s.dtype == DType::UE4M3 && o.src == DType::F4E2M1 && opts.nvfp4_wgmma,
+                })
+                && f.ops.iter().any(|o| o.src == DType::F4E2M1)
+        }) && p.block_scales.is_none();
+        let packed = opts.async_scaled_copies && opts.packed_fp4_staging;
+        (plain || (mxfp8 && opts.async_scaled_copies) || (fp4 && packed)) && p.bm * p.bn >= PER_OP_MIN_TILE
     })
 }
 

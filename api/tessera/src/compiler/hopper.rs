@@ -54,6 +54,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
             async_copies: knobs.async_copies,
             nvfp4_wgmma: knobs.nvfp4_wgmma,
             async_scaled_copies: knobs.async_scaled_copies,
+            packed_fp4_staging: knobs.packed_fp4_staging,
             ..LoweringOptions::default()
         },
         ptxas: if knobs.ptxas {

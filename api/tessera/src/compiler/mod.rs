@@ -81,6 +81,9 @@ pub struct Knobs {
     /// sm_90a per-op MXFP8 code operands copied with `cp.async` (on by default;
     /// `--no-async-scaled-copies` takes them through registers).
     pub async_scaled_copies: bool,
+    /// sm_90a per-op packed FP4 dot operands staged from their bytes (on by default;
+    /// `--no-packed-fp4-staging` takes their codes through registers).
+    pub packed_fp4_staging: bool,
     /// Run ptxas on NVIDIA PTX when it can be found.
     pub ptxas: bool,
     pub emit: Option<Emit>,
@@ -95,6 +98,7 @@ impl Default for Knobs {
             async_copies: true,
             nvfp4_wgmma: true,
             async_scaled_copies: true,
+            packed_fp4_staging: true,
             ptxas: true,
             emit: None,
         }

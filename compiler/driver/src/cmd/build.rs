@@ -88,6 +88,11 @@ pub struct Args {
     /// from global memory (the default), e.g. to compare.
     #[arg(long)]
     no_async_scaled_copies: bool,
+    /// sm_90a: per-op dots take packed FP4 operands (MXFP4, NVFP4) through registers, one code
+    /// per register, instead of staging them from their packed bytes (the default), e.g. to
+    /// compare.
+    #[arg(long)]
+    no_packed_fp4_staging: bool,
     #[command(flatten)]
     pipeline: PipelineFlags,
 }
@@ -131,6 +136,7 @@ pub fn main(args: Args) -> ExitCode {
             async_copies: !args.no_async_copies,
             nvfp4_wgmma: !args.no_nvfp4_wgmma,
             async_scaled_copies: !args.no_async_scaled_copies,
+            packed_fp4_staging: !args.no_packed_fp4_staging,
             ptxas: !args.no_ptxas,
             emit: args.emit.map(|e| match e {
                 EmitArg::Mlir => tessera::compiler::Emit::Mlir,

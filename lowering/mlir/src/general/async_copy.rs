@@ -15,6 +15,9 @@ use super::*;
 pub(super) struct Deferred {
     pub access: Access,
     pub other: f64,
+    /// A packed FP4 tile: the dtype its dot stages it in (e4m3 codes for a dot taking scaled
+    /// operands as codes, else bf16), set by [`keep_dot_taken`].
+    pub packed_as: Option<DType>,
 }
 
 /// The loads of `k` that only feed a dot operand in their own block (directly for A, through one
@@ -24,6 +27,7 @@ pub(super) struct Deferred {
 pub(super) fn candidates(
     k: &Kernel,
     scaled: bool,
+    packed: bool,
 ) -> (HashMap<ValueId, Deferred>, HashMap<ValueId, ValueId>) {
     let mut uses: HashMap<ValueId, u32> = HashMap::new();
     let mut written = std::collections::HashSet::new();
@@ -52,14 +56,18 @@ pub(super) fn candidates(
         let ParamKind::Tensor { ty, .. } = &k.param(access.tensor).kind else {
             return None;
         };
-        // Plain tiles, or (`scaled`) MXFP8 codes: one byte each, e8m0 scales read by the dot.
+        // Plain tiles, or (`scaled`) fp8 codes with e8m0 (MXFP8) or f32 block scales: one byte
+        // each, the scales read by the dot.
         let mx_codes = scaled
             && matches!(t.dtype, DType::F8E4M3 | DType::F8E5M2)
             && ty
                 .scale
                 .as_ref()
-                .is_some_and(|s| s.scale_dtype == DType::E8M0 && !s.global);
-        let plain = (mx_codes || (t.scale.is_none() && ty.scale.is_none())) && ty.packed_axis.is_none();
+                .is_some_and(|s| matches!(s.scale_dtype, DType::E8M0 | DType::F32) && !s.global);
+        // (`packed`) FP4 codes packed along K, staged from their bytes by the dot (`packed`).
+        let packed_fp4 = packed && super::packed::is_packed_fp4(t, ty);
+        let plain = ((mx_codes || (t.scale.is_none() && ty.scale.is_none())) && ty.packed_axis.is_none())
+            || packed_fp4;
         // A 2-D tile: leading point coordinates (batch, head), then a row and a K range.
         let n = access.index.len();
         let two_ranges = n >= 2
@@ -68,10 +76,11 @@ pub(super) fn candidates(
                 .iter()
                 .all(|i| matches!(i, Index::Range { .. }))
             && access.bounds.iter().all(|b| b.lo.is_none() && b.hi.is_none());
-        let dtype_ok = matches!(
-            t.dtype,
-            DType::BF16 | DType::F16 | DType::F8E4M3 | DType::F8E5M2 | DType::I8
-        );
+        let dtype_ok = packed_fp4
+            || matches!(
+                t.dtype,
+                DType::BF16 | DType::F16 | DType::F8E4M3 | DType::F8E5M2 | DType::I8
+            );
         (plain
             && two_ranges
             && dtype_ok
@@ -81,6 +90,7 @@ pub(super) fn candidates(
         .then(|| Deferred {
             access: access.clone(),
             other: *other,
+            packed_as: None,
         })
     };
     let mut loads = HashMap::new();
@@ -105,15 +115,18 @@ pub(super) fn candidates(
     (loads, transposed)
 }
 
-/// Scaled loads stay deferrable only where their dot takes them as codes with per-K-group scales
-/// (`dot::group_size`); any other dot dequantizes its scaled operands from registers.
-pub(super) fn keep_grouped_codes(
+/// Scaled loads stay deferrable only where their dot takes them without registers: as codes with
+/// per-K-group scales (`dot::group_size`), or, packed FP4 with a partner that goes on bf16 too,
+/// staged as bf16 from their bytes (`packed`), each staged chunk of 8 codes inside one scale
+/// block. Any other dot dequantizes its scaled operands from registers. Packed loads kept get
+/// the dtype they are staged in (`Deferred::packed_as`).
+pub(super) fn keep_dot_taken(
     k: &Kernel,
     align: &super::align::Align,
+    nvfp4_wgmma: bool,
     deferrable: &mut HashMap<ValueId, Deferred>,
     transposed: &HashMap<ValueId, ValueId>,
 ) {
-    let mut drop = Vec::new();
     fn walk(b: &IrBlock, f: &mut dyn FnMut(&Op)) {
         for op in &b.ops {
             f(op);
@@ -122,12 +135,37 @@ pub(super) fn keep_grouped_codes(
             }
         }
     }
+    let mut loads: HashMap<ValueId, ParamId> = HashMap::new();
     walk(&k.body, &mut |op| {
-        if let OpKind::Dot { a, b, .. } = &op.kind
-            && super::dot::group_size(k, align, *a, *b).is_none()
-        {
-            drop.push(*a);
-            drop.push(transposed.get(b).copied().unwrap_or(*b));
+        if let (OpKind::Load { access, .. }, Some(r)) = (&op.kind, op.results.first()) {
+            loads.insert(*r, access.tensor);
+        }
+    });
+    let mut drop = Vec::new();
+    let mut staged = Vec::new();
+    walk(&k.body, &mut |op| {
+        let OpKind::Dot { a, b, .. } = &op.kind else {
+            return;
+        };
+        let ls = [*a, transposed.get(b).copied().unwrap_or(*b)];
+        let packed = |l: ValueId| {
+            deferrable.contains_key(&l) && k.ty(l).as_tile().is_some_and(|t| t.dtype == DType::F4E2M1)
+        };
+        if super::dot::group_size(k, align, *a, *b).is_some() {
+            staged.extend(ls.into_iter().filter(|l| packed(*l)).map(|l| (l, DType::F8E4M3)));
+            return;
+        }
+        let bf16 = ls
+            .iter()
+            .all(|l| on_bf16_static(k, *l, loads.get(l).copied(), nvfp4_wgmma));
+        // The dot operand (`a`, or `b` over its transposed load) and its K axis.
+        for ((v, axis), l) in [(*a, 1), (*b, 0)].into_iter().zip(ls) {
+            let chunk = super::packed::codes_per_chunk(DType::BF16);
+            if bf16 && packed(l) && super::packed::chunk_in_block(k, align, v, axis, chunk) {
+                staged.push((l, DType::BF16));
+            } else {
+                drop.push(l);
+            }
         }
     });
     for l in drop {
@@ -135,17 +173,48 @@ pub(super) fn keep_grouped_codes(
             deferrable.remove(&l);
         }
     }
+    for (l, d) in staged {
+        if let Some(x) = deferrable.get_mut(&l) {
+            x.packed_as = Some(d);
+        }
+    }
 }
 
-/// Whether dot `a @ b`'s operand tiles can be copied in whole: a plain wgmma pair (or, `grouped`
-/// allowed, fp8 codes), rows a power of two (an atom taller than the tile, 64 rows for A and 8
+/// Whether dot operand (or its load) `v` reaches a bf16 wgmma, known before lowering: a bf16 tile,
+/// an MX tile (dequantized to bf16), or an NVFP4 tile loaded from `tensor` whose per-tensor scale
+/// the dot can apply to its partial (`nvfp4_wgmma`).
+pub(super) fn on_bf16_static(k: &Kernel, v: ValueId, tensor: Option<ParamId>, nvfp4_wgmma: bool) -> bool {
+    let Some(t) = k.ty(v).as_tile() else {
+        return false;
+    };
+    match &t.scale {
+        None => t.dtype == DType::BF16,
+        Some(s) if s.scale_dtype == DType::E8M0 && !s.global => true,
+        Some(s) => {
+            nvfp4_wgmma
+                && t.dtype == DType::F4E2M1
+                && s.scale_dtype == DType::UE4M3
+                && s.global
+                && tensor.is_some_and(|p| k.attr(&format!("global_scale.{}", k.param(p).name)).is_some())
+        }
+    }
+}
+
+/// Whether dot `a @ b`'s operand tiles, staged as `da` and `db`, can be copied in whole: a plain
+/// wgmma pair (or, `grouped` allowed, fp8 codes), rows a power of two (an atom taller than the tile, 64 rows for A and 8
 /// for B, repeats them), K a power of two holding at least one wgmma step and whole 16-byte chunks.
 /// `grouped`: the dot applies scales per K group, which only async scaled copies allow (off with `--no-async-scaled-copies`).
-pub(super) fn whole_tiles(k: &Kernel, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
+pub(super) fn whole_tiles(
+    k: &Kernel,
+    a: ValueId,
+    bv: ValueId,
+    grouped: bool,
+    (da, db): (DType, DType),
+) -> (bool, bool) {
     let (Some(ta), Some(tb)) = (k.ty(a).as_tile(), k.ty(bv).as_tile()) else {
         return (false, false);
     };
-    let Some((kstep, eb)) = super::dot::wgmma_step(ta.dtype, tb.dtype) else {
+    let Some((kstep, eb)) = super::dot::wgmma_step(da, db) else {
         return (false, false);
     };
     let kk = ta.shape[1];
@@ -167,7 +236,13 @@ impl<'c> Gen<'c, '_> {
             return Ok(());
         };
         let d = self.pending.remove(&l).ok_or_else(|| ice("deferred load"))?;
-        let val = self.load(b, &d.access, d.other, l, span)?;
+        // (A packed FP4 tile's codes are nibbles: the scaled load unpacks them.)
+        let packed = self.k.ty(l).as_tile().is_some_and(|t| t.dtype == DType::F4E2M1);
+        let val = if packed {
+            self.load_scaled(b, &d.access, l, span)?
+        } else {
+            self.load(b, &d.access, d.other, l, span)?
+        };
         if l != v {
             // The transpose renames registers: a scaled tile keeps its scales.
             self.env.insert(v, val.clone());
@@ -260,19 +335,8 @@ impl<'c> Gen<'c, '_> {
             m.conv(b, "arith.extsi", at.r0, m.i(64))?,
             m.conv(b, "arith.extsi", at.k0, m.i(64))?,
         );
-        // The leading points: the 2-D slice's first element (row-major) and whether every point
-        // lies inside its dimension.
-        let mut first = c64(b, 0)?;
-        let mut inside = m.const_int(b, 1, 1)?;
-        for (i, p) in at.points.iter().enumerate() {
-            let p = m.conv(b, "arith.extsi", *p, m.i(64))?;
-            let lo = m.cmp(b, false, 5, p, c64(b, 0)?)?; // sge
-            let hi = m.cmp(b, false, 2, p, all_dims[i])?; // slt
-            inside = m.bin(b, "arith.andi", inside, lo)?;
-            inside = m.bin(b, "arith.andi", inside, hi)?;
-            first = m.bin(b, "arith.muli", first, all_dims[i])?;
-            first = m.bin(b, "arith.addi", first, p)?;
-        }
+        // The 2-D slice's first element (row-major).
+        let (mut first, inside) = self.leading_points(b, &at.points, &all_dims)?;
         for d in &all_dims[n - 2..] {
             first = m.bin(b, "arith.muli", first, *d)?;
         }
@@ -307,6 +371,31 @@ impl<'c> Gen<'c, '_> {
         };
         m.if_(b, aligned, &[], |tb| chunks(tb, true), |eb_| chunks(eb_, false))?;
         Ok(())
+    }
+
+    /// The leading point coordinates of a deferred load's tile, linearized row-major over their
+    /// dimensions (the first `points.len()` of `dims`), and whether every point lies inside its
+    /// dimension.
+    pub(super) fn leading_points(
+        &self,
+        b: &Block<'c>,
+        points: &[V],
+        dims: &[V],
+    ) -> Result<(V, V), LoweringError> {
+        let m = &self.m;
+        let z = m.const_int(b, 0, 64)?;
+        let mut lin = z;
+        let mut inside = m.const_int(b, 1, 1)?;
+        for (p, d) in points.iter().zip(dims) {
+            let p = m.conv(b, "arith.extsi", *p, m.i(64))?;
+            let lo = m.cmp(b, false, 5, p, z)?; // sge
+            let hi = m.cmp(b, false, 2, p, *d)?; // slt
+            inside = m.bin(b, "arith.andi", inside, lo)?;
+            inside = m.bin(b, "arith.andi", inside, hi)?;
+            lin = m.bin(b, "arith.muli", lin, *d)?;
+            lin = m.bin(b, "arith.addi", lin, p)?;
+        }
+        Ok((lin, inside))
     }
 
     /// Copy one `[rows, kk]` tile in 16-byte chunks of K, round-robin over the CTA's threads:

@@ -129,6 +129,12 @@ impl<'c> Gen<'c, '_> {
         let ring = self.rings.get(&a).cloned();
         // Loop-invariant operands staged once before the loop (`resident`).
         let res = self.resident_of(r);
+        // NVFP4 operands go on bf16 wgmma (their per-tensor scales applied to the partial) when
+        // the other operand is bf16 too.
+        let pair_bf16 = self.on_bf16(a) && self.on_bf16(bv);
+        // Packed FP4 loads the dot stages from their bytes (`packed`), as e4m3 codes (grouped)
+        // or as bf16.
+        let packed = [self.packed_of(a).is_some(), self.packed_of(bv).is_some()];
         let (async_a, async_b) = match ring {
             Some(_) => (true, true),
             None => {
@@ -142,13 +148,26 @@ impl<'c> Gen<'c, '_> {
         if !async_b {
             self.materialize(b, bv, span)?;
         }
-        // NVFP4 operands go on bf16 wgmma (their per-tensor scales applied to the partial) when
-        // the other operand is bf16 too.
-        let pair_bf16 = self.on_bf16(a) && self.on_bf16(bv);
         let operand =
             |g: &mut Self, v: ValueId, issued: bool| -> Result<(Vec<V>, DType, Option<V>), LoweringError> {
                 match (issued, grouped) {
-                    (true, _) => Ok((Vec::new(), g.k.ty(v).dtype(), None)),
+                    (true, _) => {
+                        let d = g.staged_dtype(v);
+                        // A packed NVFP4 tile staged as `code * s`: its per-tensor scale
+                        // multiplies the partial.
+                        let factor = match g.packed_of(v) {
+                            Some(l) if d == DType::BF16 => {
+                                let tensor = g
+                                    .pending
+                                    .get(&l)
+                                    .map(|p| p.access.tensor)
+                                    .ok_or_else(|| ice("deferred packed load"))?;
+                                g.global_of(tensor)?
+                            }
+                            _ => None,
+                        };
+                        Ok((Vec::new(), d, factor))
+                    }
                     (false, Some(_)) => g.code_operand(b, v, span).map(|(r, d)| (r, d, None)),
                     (false, None) => g.mma_operand(b, v, pair_bf16, span),
                 }
@@ -221,17 +240,38 @@ impl<'c> Gen<'c, '_> {
         let b_off = if res[0].is_some() { 0 } else { a_bytes };
         // Where the scale tables live: after the operand tiles in scratch, or, for a dot whose
         // operands stream through a ring, at the start of scratch.
+        // Operand tiles staged apart from `base` (pointer, byte offset): a ring's packed operands,
+        // converted from the stage's bytes into scratch.
+        let mut apart: [Option<(V, u32)>; 2] = [None, None];
         let (base, tbase, tables) = match &ring {
             Some(r) => {
-                if r.a_bytes() != a_bytes || r.sw() != sw || r.rows != [mm, nn] {
+                if r.sw() != sw || r.rows != [mm, nn] || r.eb != eb {
                     return Err(ice("the ring's stage does not hold this dot's operand tiles"));
                 }
                 let base = self.ring_step(b, r, span)?;
                 // ring_step's barrier: every thread is done with scratch's earlier users.
-                let tbase = if grouped.is_some() {
-                    self.need_scratch(u64::from(table_bytes));
+                // Scratch: the scale tables, then the packed operands' staged tiles.
+                let staged = [a_bytes, b_bytes];
+                let conv: u32 = (0..2).filter(|&i| r.packed[i]).map(|i| staged[i]).sum();
+                let tbase = if grouped.is_some() || conv > 0 {
+                    self.need_scratch(u64::from(table_bytes + conv));
                     let t = self.scratch(b)?;
-                    self.deferred_tables(b, (a, bv), group, ngroups, (mm, t, 0))?;
+                    if grouped.is_some() {
+                        self.deferred_tables(b, (a, bv), group, ngroups, (mm, t, 0))?;
+                    }
+                    let mut off = table_bytes;
+                    for i in 0..2 {
+                        if !r.packed[i] {
+                            continue;
+                        }
+                        self.packed_dots = true;
+                        let (rows, d) = if i == 0 { (mm, da) } else { (nn, db) };
+                        let raw = (base, if i == 0 { 0 } else { r.a_bytes() });
+                        let to = (d, grouped.is_none());
+                        self.stage_packed(b, r.loads[i], (rows, kk), to, sw, (off, t), Some(raw), span)?;
+                        apart[i] = Some((t, off));
+                        off += staged[i];
+                    }
                     t
                 } else {
                     base
@@ -279,11 +319,28 @@ impl<'c> Gen<'c, '_> {
                 let (la, lb) = (self.layout_of(a)?.clone(), self.layout_of(bv)?.clone());
                 match self.deferred_of(a) {
                     _ if res[0].is_some() => {}
+                    Some(l) if async_a && packed[0] => {
+                        self.packed_dots = true;
+                        self.stage_packed(b, l, (mm, kk), (da, grouped.is_none()), sw, (0, base), None, span)?
+                    }
                     Some(l) if async_a => self.stage_async(b, l, (mm, kk, eb), sw, 0, base, span)?,
                     _ => self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base)?,
                 }
                 match self.deferred_of(bv) {
                     _ if res[1].is_some() => {}
+                    Some(l) if async_b && packed[1] => {
+                        self.packed_dots = true;
+                        self.stage_packed(
+                            b,
+                            l,
+                            (nn, kk),
+                            (db, grouped.is_none()),
+                            sw,
+                            (b_off, base),
+                            None,
+                            span,
+                        )?
+                    }
                     Some(l) if async_b => self.stage_async(b, l, (nn, kk, eb), sw, b_off, base, span)?,
                     _ => self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, b_off, base)?,
                 }
@@ -306,13 +363,18 @@ impl<'c> Gen<'c, '_> {
         let high = (mode << 62) | ((((8 * sw) >> 4) as i64) << 32) | (1 << 16);
         let base_addr = self.m.conv(b, "llvm.ptrtoint", base, self.m.i(64))?;
         // Each operand's tile: in the resident region, else in scratch / the ring's stage.
-        let region_addr = |g: &Self, r: &Option<resident::Resident>, off: u32| -> Result<V, LoweringError> {
-            let (from, off) = match r {
-                Some(r) => {
+        let region_addr = |g: &Self,
+                           r: &Option<resident::Resident>,
+                           apart: Option<(V, u32)>,
+                           off: u32|
+         -> Result<V, LoweringError> {
+            let (from, off) = match (r, apart) {
+                (Some(r), _) => {
                     let sb = g.shared_base(b)?;
                     (g.m.conv(b, "llvm.ptrtoint", sb, g.m.i(64))?, g.resident_offset(r))
                 }
-                None => (base_addr, off),
+                (None, Some((p, off))) => (g.m.conv(b, "llvm.ptrtoint", p, g.m.i(64))?, off),
+                (None, None) => (base_addr, off),
             };
             if off == 0 {
                 return Ok(from);
@@ -320,8 +382,10 @@ impl<'c> Gen<'c, '_> {
             let o = g.m.const_int(b, i64::from(off), 64)?;
             g.m.bin(b, "arith.addi", from, o)
         };
-        let a_base = region_addr(self, &res[0], 0)?;
-        let b_base = region_addr(self, &res[1], b_off)?;
+        // In a ring's stage, B follows A's region (A's packed bytes, for a packed A).
+        let b_off = ring.as_ref().map_or(b_off, |r| r.a_bytes());
+        let a_base = region_addr(self, &res[0], apart[0], 0)?;
+        let b_base = region_addr(self, &res[1], apart[1], b_off)?;
         // This warpgroup's first A row, as a byte offset into every A slab.
         let a_addr = if row_groups > 1 {
             let m = &self.m;
@@ -509,25 +573,41 @@ impl<'c> Gen<'c, '_> {
         Ok(regs)
     }
 
-    /// Which operands a dot that does not stream through a ring copies in itself (`async_copy`):
-    /// deferred loads whose tiles [`async_copy::whole_tiles`] allows and that hold at least
-    /// [`MIN_ASYNC_TILE_BYTES`].
+    /// Which operands a dot that does not stream through a ring copies in itself (`async_copy`),
+    /// or, packed FP4, stages from their bytes (`packed`): deferred loads whose tiles
+    /// [`async_copy::whole_tiles`] allows (as the dtypes they are staged in) and that stage at
+    /// least [`MIN_ASYNC_TILE_BYTES`]. (Which dots take packed operands was settled with the
+    /// deferral: `async_copy::keep_dot_taken`.)
     fn async_operands(&self, a: ValueId, bv: ValueId, grouped: bool) -> (bool, bool) {
-        let (wa, wb) = async_copy::whole_tiles(self.k, a, bv, grouped && !self.opts.async_scaled_copies);
-        let big = |v: ValueId| {
-            self.k.ty(v).as_tile().is_some_and(|t| {
-                t.shape.iter().product::<u32>() * elem_bytes(t.dtype) >= MIN_ASYNC_TILE_BYTES
-            })
+        let (da, db) = (self.staged_dtype(a), self.staged_dtype(bv));
+        let (wa, wb) =
+            async_copy::whole_tiles(self.k, a, bv, grouped && !self.opts.async_scaled_copies, (da, db));
+        let ok = |v: ValueId, d: DType| {
+            let big = self
+                .k
+                .ty(v)
+                .as_tile()
+                .is_some_and(|t| t.shape.iter().product::<u32>() * elem_bytes(d) >= MIN_ASYNC_TILE_BYTES);
+            big && self.deferred_of(v).is_some()
         };
-        (
-            wa && big(a) && self.deferred_of(a).is_some(),
-            wb && big(bv) && self.deferred_of(bv).is_some(),
-        )
+        (wa && ok(a, da), wb && ok(bv, db))
+    }
+
+    /// The dtype operand `v` is staged in for wgmma: a packed FP4 tile the dot stages from its
+    /// bytes as e4m3 codes or bf16 values (`Deferred::packed_as`); any other tile as it is.
+    fn staged_dtype(&self, v: ValueId) -> DType {
+        self.packed_of(v)
+            .and_then(|l| self.pending.get(&l).and_then(|d| d.packed_as))
+            .unwrap_or_else(|| self.k.ty(v).dtype())
     }
 
     /// Whether dot operand `v` reaches the MMA as bf16: a bf16 tile, an MX tile (dequantized to
     /// bf16) or an NVFP4 tile that can leave its per-tensor scale to the partial.
     fn on_bf16(&self, v: ValueId) -> bool {
+        if let Some(l) = self.deferred_of(v) {
+            let tensor = self.pending.get(&l).map(|d| d.access.tensor);
+            return async_copy::on_bf16_static(self.k, l, tensor, self.opts.nvfp4_wgmma);
+        }
         let Some(t) = self.k.ty(v).as_tile() else {
             return false;
         };
@@ -653,7 +733,7 @@ impl<'c> Gen<'c, '_> {
         Ok(())
     }
 
-    /// Entry `[row][j]` of a scale table at `off` bytes from `tbase`: the decoded e8m0 scale of the
+    /// Entry `[row][j]` of a scale table at `off` bytes from `tbase`: the decoded block scale of the
     /// block holding element `(r0 + row, k0 + j * group)` of `access`'s tile, read from global
     /// memory (1, the neutral scale, out of bounds, as a masked scaled load reads), entries spread
     /// over the CTA's threads.
@@ -711,8 +791,8 @@ impl<'c> Gen<'c, '_> {
             }
             // Only read where `ok`: the offset of coordinates out of bounds is never used.
             let soff = self.scale_offset(eb, &coords, spec, &sdims)?;
-            let neutral = m.const_int(eb, 127, 8)?;
-            let raw = m.load_or(eb, ok, sptr, soff, m.i(8), neutral)?;
+            let (st, neutral) = self.scale_elem(eb, spec, span)?;
+            let raw = m.load_or(eb, ok, sptr, soff, st, neutral)?;
             let s = self.decode_scale(eb, raw, spec.scale_dtype, span)?;
             let p = self.table_ptr(eb, tbase, off, row, ngroups, j)?;
             m.store(eb, s, p)?;

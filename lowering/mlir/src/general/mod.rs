@@ -26,6 +26,7 @@ mod align;
 mod async_copy;
 mod dot;
 mod mlir;
+mod packed;
 mod resident;
 mod ring;
 mod scaled;
@@ -102,6 +103,8 @@ struct Gen<'c, 'k> {
     dequant_dots: bool,
     /// Some dot took scaled operands as codes, their block scales applied per K group.
     grouped_dots: bool,
+    /// Some dot staged packed FP4 operands from their bytes (`packed`).
+    packed_dots: bool,
     /// The lowering's options (`fp8_fast_accum`, `async_copies`: in-place wgmma chains of a dot
     /// share one wait, `nvfp4_wgmma`, `async_scaled_copies`).
     opts: &'k crate::LoweringOptions,
@@ -287,8 +290,8 @@ fn lower_with(
     let warp = m.bin(&entry, "arith.shrui", tid, c5)?;
     let align = align::Align::new(kernel);
     let (deferrable, transposed) = if opts.async_copies {
-        let (mut d, t) = async_copy::candidates(kernel, opts.async_scaled_copies);
-        async_copy::keep_grouped_codes(kernel, &align, &mut d, &t);
+        let (mut d, t) = async_copy::candidates(kernel, opts.async_scaled_copies, opts.packed_fp4_staging);
+        async_copy::keep_dot_taken(kernel, &align, opts.nvfp4_wgmma, &mut d, &t);
         (d, t)
     } else {
         (HashMap::new(), HashMap::new())
@@ -331,6 +334,7 @@ fn lower_with(
         mma: Vec::new(),
         dequant_dots: false,
         grouped_dots: false,
+        packed_dots: false,
         opts,
         align,
         deferrable,
@@ -454,14 +458,17 @@ fn lower_with(
             operand_a: operand_path.clone(),
             operand_b: operand_path.clone(),
             stages: ring_stages,
-            dequant: match (g.mma.is_empty(), g.grouped_dots, g.dequant_dots) {
+            dequant: match (g.mma.is_empty(), g.grouped_dots, g.dequant_dots, g.packed_dots) {
                 (true, ..) => "none (no dot)".into(),
-                (false, false, false) => "none (plain operands)".into(),
-                (false, grouped, dequant) => [
+                (false, false, false, false) => "none (plain operands)".into(),
+                (false, grouped, dequant, packed) => [
                     grouped.then_some(
                         "scaled codes on wgmma, block scales applied to each K group's f32 partial",
                     ),
                     dequant.then_some("scaled operands dequantized in registers before the MMA"),
+                    packed.then_some(
+                        "packed FP4 operands converted as they are staged from their bytes (e4m3 codes, or bf16 code x block scale)",
+                    ),
                 ]
                 .into_iter()
                 .flatten()

@@ -42,16 +42,28 @@ pub(super) struct Ring {
     /// Byte offset of stage 0 from the aligned dynamic shared-memory base.
     pub offset: u32,
     pub stage_bytes: u32,
-    /// A tile rows, B tile rows (N), K, element bytes.
+    /// A tile rows, B tile rows (N), K, element bytes (as wgmma reads them).
     pub rows: [u32; 2],
     pub kk: u32,
     pub eb: u32,
+    /// Packed FP4 operands: the stage holds their bytes (`kk / 2` a row, row-major), which the
+    /// dot converts into its staging tile in scratch (`packed`).
+    pub packed: [bool; 2],
 }
 
 impl Ring {
-    /// Bytes of the A tile in a stage (the B tile follows).
+    /// Bytes of operand `i`'s region in a stage.
+    fn region_bytes(&self, i: usize) -> u32 {
+        if self.packed[i] {
+            self.rows[i] * self.kk / 2
+        } else {
+            self.rows[i] * self.kk * self.eb
+        }
+    }
+
+    /// Bytes of the A region in a stage (the B region follows).
     pub fn a_bytes(&self) -> u32 {
-        self.rows[0] * self.kk * self.eb
+        self.region_bytes(0)
     }
 
     /// The swizzle width in bytes (what the dot's descriptors use for this K extent).
@@ -174,7 +186,12 @@ fn plan_in(
             if !def.contains_key(a) || !def.contains_key(&bl) {
                 continue;
             }
-            if async_copy::whole_tiles(k, *a, *b, false) != (true, true) {
+            // As wgmma reads them (a packed FP4 tile as the dot stages it).
+            let dtypes = (
+                da.packed_as.unwrap_or(k.ty(*a).dtype()),
+                db.packed_as.unwrap_or(k.ty(*b).dtype()),
+            );
+            if async_copy::whole_tiles(k, *a, *b, false, dtypes) != (true, true) {
                 continue;
             }
             let mut slice = BTreeSet::new();
@@ -190,10 +207,22 @@ fn plan_in(
             let (Some(ta), Some(tb)) = (k.ty(*a).as_tile(), k.ty(*b).as_tile()) else {
                 continue;
             };
-            let (kk, eb) = (ta.shape[1], elem_bytes(ta.dtype));
+            let (kk, eb) = (ta.shape[1], elem_bytes(dtypes.0));
+            let packed = [da.packed_as.is_some(), db.packed_as.is_some()];
+            // Packed bytes are copied 16 bytes (32 codes) at a time.
+            if packed.iter().any(|p| *p) && !kk.is_multiple_of(32) {
+                continue;
+            }
             // Staging rows: the wgmma atom's at least (64 for A, 8 for B), the tile's rows repeated.
             let rows = [ta.shape[0].max(64), tb.shape[1].max(8)];
-            let stage_bytes = ((rows[0] + rows[1]) * kk * eb).next_multiple_of(1024);
+            let region = |i: usize| {
+                if packed[i] {
+                    rows[i] * kk / 2
+                } else {
+                    rows[i] * kk * eb
+                }
+            };
+            let stage_bytes = (region(0) + region(1)).next_multiple_of(1024);
             let fit = budget.saturating_sub(used) / stage_bytes;
             let s = stages.min(fit);
             if s < 2 {
@@ -211,6 +240,7 @@ fn plan_in(
                     rows,
                     kk,
                     eb,
+                    packed,
                 },
             );
             used += s * stage_bytes;
@@ -347,6 +377,10 @@ impl<'c> Gen<'c, '_> {
             |tb| {
                 for (i, (access, st)) in accesses.iter().zip(&starts).enumerate() {
                     let region = if i == 0 { 0 } else { r.a_bytes() };
+                    if r.packed[i] {
+                        this.issue_packed(tb, (access, st), (r.rows[i], r.kk), (region, base), span)?;
+                        continue;
+                    }
                     this.issue_tile(
                         tb,
                         access,

@@ -18,7 +18,7 @@ use tessera_ir::{Access, DType, LinearLayout, ParamId, ParamKind, ScaleSpec, Spa
 impl<'c> Gen<'c, '_> {
     /// The NV per-tensor scale of `tensor`: the scalar parameter the checker recorded as
     /// `global_scale.<tensor>`.
-    fn global_of(&self, tensor: ParamId) -> Result<Option<V>, LoweringError> {
+    pub(super) fn global_of(&self, tensor: ParamId) -> Result<Option<V>, LoweringError> {
         let name = &self.k.param(tensor).name;
         let Some(scalar) = self.k.attr(&format!("global_scale.{name}")) else {
             return Ok(None);
@@ -278,6 +278,23 @@ impl<'c> Gen<'c, '_> {
         Ok(off)
     }
 
+    /// The element type of `spec`'s scale buffer and the code of its neutral scale (1), which a
+    /// masked scaled load reads out of bounds.
+    pub(super) fn scale_elem(
+        &self,
+        b: &Block<'c>,
+        spec: &ScaleSpec,
+        span: Span,
+    ) -> Result<(melior::ir::Type<'c>, V), LoweringError> {
+        let m = &self.m;
+        Ok(match spec.scale_dtype {
+            DType::F32 => (m.f32(), m.const_float(b, 1.0, m.f32())?),
+            DType::E8M0 => (m.i(8), m.const_int(b, 127, 8)?),
+            DType::UE4M3 => (m.i(8), m.const_int(b, 0x38, 8)?),
+            other => return Err(unsupported(format!("{other} block scales on sm_90a"), span)),
+        })
+    }
+
     /// Extent of each dim of `tensor`'s scale buffer: `ceil(dim / block)`.
     pub(super) fn scale_dims(
         &self,
@@ -459,21 +476,11 @@ impl<'c> Gen<'c, '_> {
         elems: &[Elem],
         span: Span,
     ) -> Result<(Vec<V>, Vec<V>), LoweringError> {
-        let m = &self.m;
         let sptr = *self
             .scale_ptrs
             .get(&tensor)
             .ok_or_else(|| ice("scale pointer of a scaled tensor"))?;
-        let st = match spec.scale_dtype {
-            DType::F32 => m.f32(),
-            _ => m.i(8),
-        };
-        let neutral = match spec.scale_dtype {
-            DType::F32 => m.const_float(b, 1.0, m.f32())?,
-            DType::E8M0 => m.const_int(b, 127, 8)?,
-            DType::UE4M3 => m.const_int(b, 0x38, 8)?,
-            other => return Err(unsupported(format!("{other} block scales on sm_90a"), span)),
-        };
+        let (st, neutral) = self.scale_elem(b, spec, span)?;
         let global = self.global_of(tensor)?;
         let sdims = self.scale_dims(b, spec, dims)?;
         let mut out = Vec::with_capacity(elems.len());

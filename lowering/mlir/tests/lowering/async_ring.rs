@@ -445,3 +445,109 @@ kernel shared_operands(q: bf16[M, D], w: bf16[N, D], flag: i32, c: out f32[M, N]
         "one staging fence and the first loop's dot fence"
     );
 }
+
+#[test]
+fn packed_fp4_operands_are_staged_from_their_bytes_unless_turned_off() {
+    // MXFP4 weights with MXFP8 activations: the dot takes both as codes, the FP4 tile staged as
+    // e4m3 from its packed bytes (byte permutes, no code per register); MXFP4 with bf16 and NVFP4
+    // are staged as bf16 `code * s`. With `--no-packed-fp4-staging` the codes go through
+    // registers, one per register, and no byte permute is emitted.
+    let off = LoweringOptions {
+        packed_fp4_staging: false,
+        ..per_op(3, true)
+    };
+    for (ex, family, what) in [
+        (
+            "dsl_examples/gemm_mxfp4_fp8.tsr",
+            ".f32.e4m3.e4m3",
+            "scaled codes on wgmma",
+        ),
+        (
+            "dsl_examples/gemm_mxfp4_bf16.tsr",
+            ".f32.bf16.bf16",
+            "packed FP4 operands",
+        ),
+        (
+            "dsl_examples/gemm_nvfp4.tsr",
+            ".f32.bf16.bf16",
+            "packed FP4 operands",
+        ),
+    ] {
+        let k = example(ex);
+        let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{ex}: {e}"));
+        assert!(l.mma.family.ends_with(family), "{ex}: {}", l.mma.family);
+        assert!(l.mlir.contains("nvvm.prmt"), "{ex}: no byte permutes");
+        assert!(
+            l.mma.dequant.contains("packed FP4 operands converted"),
+            "{ex}: {}",
+            l.mma.dequant
+        );
+        assert!(l.mma.dequant.contains(what), "{ex}: {}", l.mma.dequant);
+        let r = lower_sm90a(&k, &off).unwrap_or_else(|e| panic!("{ex}: {e}"));
+        assert!(
+            !r.mlir.contains("nvvm.prmt"),
+            "{ex}: byte permutes with the staging off"
+        );
+        assert!(!r.mma.dequant.contains("packed FP4"), "{ex}: {}", r.mma.dequant);
+    }
+    // A packed tile whose dot cannot take it as codes or on bf16 (an f16 partner) goes through
+    // registers (f32 FMAs here), still correct, without byte permutes.
+    let mixed = piped_src(
+        "mixed_fp4.tsr",
+        "
+kernel mixed_fp4(a: f16[M, K], w: mx<f4e2m1>[N, K], c: out f32[M, N])
+    tiles(BM = 64, BN = 64, BK = 64)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    var acc = zeros<f32>[BM, BN];
+    for k0 in 0..K step BK {
+        acc = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(load(w[n0 .. +BN, k0 .. +BK])), acc);
+    }
+    store(c[m0 .. +BM, n0 .. +BN], acc);
+}
+",
+    );
+    let l = lower_sm90a(&mixed, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!l.mlir.contains("nvvm.prmt"));
+}
+
+#[test]
+fn fp4_gemms_run_per_op_by_default() {
+    // Per op, the FP4 operands staged from their packed bytes through the ring, the FP4 GEMMs beat
+    // the mainloop on the H200 (session 8: gemm_mxfp4_fp8 634.2 vs 1269.8 us, gemm_mxfp4_bf16
+    // 578.6 vs 606.7, gemm_nvfp4 932.4 vs 1262.9): they are lowered per op by default, their
+    // operands through a ring. Without packed staging they stay on the mainloop, as does the
+    // explicit `dequant` GEMM.
+    let off = LoweringOptions {
+        packed_fp4_staging: false,
+        ..LoweringOptions::default()
+    };
+    for ex in [
+        "dsl_examples/gemm_mxfp4_fp8.tsr",
+        "dsl_examples/gemm_mxfp4_bf16.tsr",
+        "dsl_examples/gemm_nvfp4.tsr",
+    ] {
+        let k = example(ex);
+        let on = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{ex}: {e}"));
+        assert!(
+            on.mma.note.as_deref().unwrap_or("").contains("per-op lowering"),
+            "{ex}: {:?}",
+            on.mma.note
+        );
+        assert!(on.mma.stages >= 2, "{ex}: {}", on.mma.operand_a);
+        assert!(on.mma.dequant.contains("packed FP4"), "{ex}: {}", on.mma.dequant);
+        let l = lower_sm90a(&k, &off).unwrap_or_else(|e| panic!("{ex}: {e}"));
+        assert!(
+            l.mlir.contains("cp.async.bulk.tensor"),
+            "{ex}: the mainloop reads through TMA"
+        );
+    }
+    let k = example("dsl_examples/gemm_dequant_explicit.tsr");
+    let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        l.mlir.contains("cp.async.bulk.tensor"),
+        "gemm_dequant_explicit stays on the mainloop"
+    );
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Stage the packed-FP4 operand check (general/packed.rs) for the H200: every FP4 GEMM built per op
+# with packed staging (`.new`), per op with codes through registers (`.old`,
+# `--no-packed-fp4-staging`), as it builds by default (`.default`) and by default without packed
+# staging (`.mainloop`: the mainloop template for the dsl_examples), validated and benchmarked in one
+# call.
+#   device run: carry [".gpu"], command `bash .gpu/fp4.sh`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/gpu/stage.sh
+stage_runner fp4
+T=target/release/tessera
+for src in dsl_examples/gemm_mxfp4_bf16.tsr dsl_examples/gemm_mxfp4_fp8.tsr dsl_examples/gemm_nvfp4.tsr \
+           tests/conformance/lang_gemm_mxfp4_fp8.tsr tests/conformance/gemm_nvfp4_residual.tsr; do
+  n=$(basename "$src" .tsr)
+  $T build "$src" --target sm_90a --no-schedules -o ".gpu/fp4/$n.new" --force >/dev/null
+  $T build "$src" --target sm_90a --no-schedules --no-packed-fp4-staging -o ".gpu/fp4/$n.old" --force >/dev/null
+  $T build "$src" --target sm_90a -o ".gpu/fp4/$n.default" --force >/dev/null
+  $T build "$src" --target sm_90a --no-packed-fp4-staging -o ".gpu/fp4/$n.mainloop" --force >/dev/null
+done
+cp scripts/gpu/fp4.sh .gpu/fp4.sh
+echo "staged the FP4 check ($(du -sh .gpu | cut -f1) in .gpu)"
