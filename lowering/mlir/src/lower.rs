@@ -202,15 +202,18 @@ const PER_OP_MIN_TILE: u32 = 128 * 128;
 ///   gemm_mxfp8 ran 577.3 / 578.7 us per op against the mainloop's 580.9 / 580.2 us in the same
 ///   call (session 7; docs/PERFORMANCE.md).
 ///
-/// - FP4 operands (MXFP4 with MXFP8 or bf16, NVFP4; the mainloop's `Convert` without an explicit
-///   `dequant`), when the dot stages them from their packed bytes through its ring
-///   (`packed_fp4_staging`): in the same call (session 8; docs/PERFORMANCE.md) gemm_mxfp4_fp8 ran
-///   634.2 us per op against the mainloop's 1269.8, gemm_mxfp4_bf16 578.6 vs 606.7, gemm_nvfp4
-///   932.4 vs 1262.9.
+/// - FP4 operands with scaled partners (MXFP4 x MXFP8, NVFP4 x NVFP4; the mainloop's `Convert`
+///   without an explicit `dequant`), when the dot stages them from their packed bytes through its
+///   ring (`packed_fp4_staging`). Session 8, one call (docs/perf/scaled-2026-12-03-session8.txt),
+///   per op vs mainloop: gemm_mxfp4_fp8 644.9 vs 1269.9 us at 4096^3, 5059.5 vs 9961.2 at 8192^3,
+///   166.3 vs 301.6 at 16x8192x8192, 14.0 vs 23.7 at 100x704x320; gemm_nvfp4 943.6 vs 1265.7 at
+///   4096^3, 16.6 vs 23.4 at 100x704x320.
 ///
 /// Smaller tiles stay on the mainloop, whose single-thread TMA issue wins there (64x64: bf16 with a
 /// GELU epilogue 573.9 vs 511.6 us, fp8 with row/column scales 347.8 vs 262.6 us), as do the
-/// other scaled GEMMs (f32 block scales, explicit dequant).
+/// other scaled GEMMs: MXFP4 x bf16 (per op 578.0 vs 608.8 us at 4096^3 but 239.9 vs 208.1 at
+/// 16x8192x8192, 4487.7 vs 4426.8 at 8192^3), f32 block scales (gemm_fp8_blockscale per op 312.9
+/// vs 210.7 us), explicit dequant.
 pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
     // (An attention kernel has two dots in its loop, which `match_gemm` refuses.)
     if check_i32_extents(kernel).is_err() {
@@ -226,12 +229,13 @@ pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
             .is_some_and(|f| f.mode == crate::fused::FuseMode::MxPromote);
         let plain = p.block_scales.is_none() && p.fused.is_none();
         // FP4 operands (the mainloop's `Convert` without an explicit `dequant`): MXFP4 with MXFP8
-        // or bf16, NVFP4 (on bf16 wgmma, `nvfp4_wgmma`), which the per-op dot stages from their
-        // packed bytes through its ring.
+        // or MXFP4, NVFP4 (on bf16 wgmma, `nvfp4_wgmma`), which the per-op dot stages from their
+        // packed bytes through its ring. Not with a plain bf16 partner: at decode shapes that stays
+        // slower per op (see above).
         let fp4 = p.fused.as_ref().is_some_and(|f| {
             f.mode == crate::fused::FuseMode::Convert
                 && f.ops.iter().all(|o| match &o.scale {
-                    None => o.src == DType::BF16,
+                    None => false,
                     Some(s) if s.explicit.is_some() => false,
                     Some(s) if s.dtype == DType::E8M0 => {
                         matches!(o.src, DType::F8E4M3 | DType::F8E5M2 | DType::F4E2M1)
@@ -239,7 +243,17 @@ pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
                     Some(s) => s.dtype == DType::UE4M3 && o.src == DType::F4E2M1 && opts.nvfp4_wgmma,
                 })
                 && f.ops.iter().any(|o| o.src == DType::F4E2M1)
-        }) && p.block_scales.is_none();
+                // Staged from their bytes only when packed along K and copied 32 codes at a time
+                // (else their codes would go through registers, much slower than the mainloop).
+                && f.ops.iter().filter(|o| o.src == DType::F4E2M1).all(|o| {
+                    o.scale.as_ref().is_some_and(|s| {
+                        matches!(&kernel.param(s.data).kind, ParamKind::Tensor { ty, .. }
+                            if ty.packed_axis == ty.dims.len().checked_sub(1))
+                    })
+                })
+        }) && p.block_scales.is_none()
+            && p.bk.is_multiple_of(32)
+            && [p.bm, p.bn, p.bk].iter().all(|x| x.is_power_of_two());
         let packed = opts.async_scaled_copies && opts.packed_fp4_staging;
         (plain || (mxfp8 && opts.async_scaled_copies) || (fp4 && packed)) && p.bm * p.bn >= PER_OP_MIN_TILE
     })

@@ -152,7 +152,20 @@ pub(super) fn keep_dot_taken(
             deferrable.contains_key(&l) && k.ty(l).as_tile().is_some_and(|t| t.dtype == DType::F4E2M1)
         };
         if super::dot::group_size(k, align, *a, *b).is_some() {
-            staged.extend(ls.into_iter().filter(|l| packed(*l)).map(|l| (l, DType::F8E4M3)));
+            // Codes: the per-K-group tables hold block scales only, so a packed tile with a
+            // per-tensor scale (NVFP4) is not taken this way.
+            for l in ls.into_iter().filter(|l| packed(*l)) {
+                let global = k
+                    .ty(l)
+                    .as_tile()
+                    .and_then(|t| t.scale.as_ref())
+                    .is_some_and(|s| s.global);
+                if global {
+                    drop.push(l);
+                } else {
+                    staged.push((l, DType::F8E4M3));
+                }
+            }
             return;
         }
         let bf16 = ls
@@ -475,17 +488,7 @@ impl<'c> Gen<'c, '_> {
             let lin = m.op1(cb, "arith.select", &[has, lin, z], m.i(64), &[])?;
             let byte_off = m.bin(cb, "arith.muli", lin, eb64)?;
             let src = m.gep(cb, gbase, byte_off, m.i(8))?;
-            m.op(
-                cb,
-                "nvvm.cp.async.shared.global",
-                &[dst, src, bytes],
-                &[],
-                &[
-                    m.attr("size", m.int_attr(32, 16)),
-                    m.attr("modifier", m.parse_attr("#nvvm<load_cache_modifier cg>")?),
-                ],
-                Vec::new(),
-            )?;
+            m.cp_async_16(cb, dst, src, bytes)?;
             Ok(())
         };
         self.spread(tb, total, tid, &copy)

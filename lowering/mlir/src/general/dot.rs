@@ -250,16 +250,28 @@ impl<'c> Gen<'c, '_> {
                 }
                 let base = self.ring_step(b, r, span)?;
                 // ring_step's barrier: every thread is done with scratch's earlier users.
-                // Scratch: the scale tables, then the packed operands' staged tiles.
+                // Scratch: the scale tables, then the packed operands' staged tiles, from a
+                // multiple of 1024 bytes (wgmma applies the swizzle to address bits: a tile must
+                // start on a whole swizzle pattern, 8 rows of `sw` bytes).
                 let staged = [a_bytes, b_bytes];
                 let conv: u32 = (0..2).filter(|&i| r.packed[i]).map(|i| staged[i]).sum();
+                let conv_at = if conv > 0 {
+                    table_bytes.next_multiple_of(1024)
+                } else {
+                    table_bytes
+                };
                 let tbase = if grouped.is_some() || conv > 0 {
-                    self.need_scratch(u64::from(table_bytes + conv));
+                    self.need_scratch(u64::from(conv_at + conv));
                     let t = self.scratch(b)?;
                     if grouped.is_some() {
                         self.deferred_tables(b, (a, bv), group, ngroups, (mm, t, 0))?;
                     }
-                    let mut off = table_bytes;
+                    if conv > 0 {
+                        // `wait_group` made this thread's copies visible to it; the conversion
+                        // reads bytes other threads copied.
+                        self.m.barrier(b)?;
+                    }
+                    let mut off = conv_at;
                     for i in 0..2 {
                         if !r.packed[i] {
                             continue;

@@ -342,6 +342,23 @@ impl<'c> Mlir<'c> {
         }
     }
 
+    /// A `cp.async.cg` copy of 16 bytes from `src` (global) to `dst` (shared): `bytes` (i32) of
+    /// them read, the rest zero-filled. Not committed.
+    pub fn cp_async_16(&self, b: &Block<'c>, dst: V, src: V, bytes: V) -> Result<(), LoweringError> {
+        self.op(
+            b,
+            "nvvm.cp.async.shared.global",
+            &[dst, src, bytes],
+            &[],
+            &[
+                self.attr("size", self.int_attr(32, 16)),
+                self.attr("modifier", self.parse_attr("#nvvm<load_cache_modifier cg>")?),
+            ],
+            Vec::new(),
+        )?;
+        Ok(())
+    }
+
     /// Commit this thread's outstanding `cp.async` copies as one group, then wait until at most
     /// `pending` groups are still in flight.
     pub fn async_commit_wait(&self, b: &Block<'c>, pending: u32) -> Result<(), LoweringError> {

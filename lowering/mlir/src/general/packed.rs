@@ -276,17 +276,7 @@ impl<'c> Gen<'c, '_> {
                 let src_off = m.bin(cb, "arith.addi", row_byte, half)?;
                 let src_off = m.op1(cb, "arith.select", &[has, src_off, z], m.i(64), &[])?;
                 let src = m.gep(cb, t.gbase, src_off, m.i(8))?;
-                m.op(
-                    cb,
-                    "nvvm.cp.async.shared.global",
-                    &[dst, src, bytes],
-                    &[],
-                    &[
-                        m.attr("size", m.int_attr(32, 16)),
-                        m.attr("modifier", m.parse_attr("#nvvm<load_cache_modifier cg>")?),
-                    ],
-                    Vec::new(),
-                )?;
+                m.cp_async_16(cb, dst, src, bytes)?;
                 Ok(())
             };
             self.spread(blk, rows * cpr, tid, &copy)?;
