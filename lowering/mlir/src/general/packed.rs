@@ -27,6 +27,17 @@ const E4M3_OF_MAG: (u32, u32) = (0x3C38_3000, 0x4C48_4440);
 const BF16_HI_OF_MAG: (u32, u32) = (0x3F3F_3F00, 0x4040_4040);
 /// Low bytes of the bf16 encodings of FP4 magnitudes 0..7.
 const BF16_LO_OF_MAG: (u32, u32) = (0xC080_0000, 0xC080_4000);
+/// Of four codes (16 bits, code j in nibble j): the magnitudes, as `prmt` selectors.
+const MAG_BITS: u32 = 0x7777;
+/// `prmt` selector duplicating bytes into `[B0, B0, B1, B1]`, and the mask that keeps code j's sign
+/// in byte j (bit 3 for even j, bit 7 for odd j); the even ones then move up 4 bits.
+const SIGN_DUP: u32 = 0x1100;
+const SIGN_KEEP: u32 = 0x8008_8008;
+const SIGN_EVEN: u32 = 0x0008_0008;
+const SIGN_ODD: u32 = 0x8000_8000;
+/// `prmt` selectors interleaving low-byte and high-byte words into bf16 pairs: `[lo0, hi0, lo1, hi1]`
+/// and `[lo2, hi2, lo3, hi3]`.
+const BF16_PAIRS: [u32; 2] = [0x5140, 0x7362];
 
 /// A packed FP4 tile's place in its tensor, lowered (`Gen::packed_tile`).
 struct PackedTile {
@@ -445,14 +456,14 @@ impl<'c> Gen<'c, '_> {
         } else {
             m.bin(b, "arith.shrui", w, c(16)?)?
         };
-        let sel = m.bin(b, "arith.andi", x, c(0x7777)?)?;
+        let sel = m.bin(b, "arith.andi", x, c(MAG_BITS)?)?;
         // Bytes [B0, B0, B1, B1]: code j's sign is bit 3 (j even) or bit 7 (j odd) of byte j.
         let z = c(0)?;
-        let dup = self.prmt(b, x, z, c(0x1100)?)?;
-        let s = m.bin(b, "arith.andi", dup, c(0x8008_8008)?)?;
-        let even = m.bin(b, "arith.andi", s, c(0x0008_0008)?)?;
+        let dup = self.prmt(b, x, z, c(SIGN_DUP)?)?;
+        let s = m.bin(b, "arith.andi", dup, c(SIGN_KEEP)?)?;
+        let even = m.bin(b, "arith.andi", s, c(SIGN_EVEN)?)?;
         let even = m.bin(b, "arith.shli", even, c(4)?)?;
-        let odd = m.bin(b, "arith.andi", s, c(0x8000_8000)?)?;
+        let odd = m.bin(b, "arith.andi", s, c(SIGN_ODD)?)?;
         Ok((sel, m.bin(b, "arith.ori", even, odd)?))
     }
 
@@ -477,8 +488,8 @@ impl<'c> Gen<'c, '_> {
         let los = self.prmt(b, c(BF16_LO_OF_MAG.0)?, c(BF16_LO_OF_MAG.1)?, sel)?;
         // [lo0, hi0, lo1, hi1] and [lo2, hi2, lo3, hi3].
         Ok([
-            self.prmt(b, los, his, c(0x5140)?)?,
-            self.prmt(b, los, his, c(0x7362)?)?,
+            self.prmt(b, los, his, c(BF16_PAIRS[0])?)?,
+            self.prmt(b, los, his, c(BF16_PAIRS[1])?)?,
         ])
     }
 
@@ -508,9 +519,10 @@ impl<'c> Gen<'c, '_> {
 
 #[cfg(test)]
 mod tests {
-    //! The byte tables and bit moves of the conversions, replayed on the CPU (a model of PTX
-    //! `prmt` in its default mode) against tessera-formats' codecs for every packed word pattern
-    //! of each code in each position.
+    //! The byte tables and bit moves of the conversions (the constants the emitter uses, in the
+    //! emitter's order of operations), replayed on the CPU (a model of PTX `prmt` in its default
+    //! mode) against tessera-formats' codecs for every packed word pattern of each code in each
+    //! position.
     use super::*;
     use tessera_formats::{Format, decode, encode};
 
@@ -533,9 +545,9 @@ mod tests {
     /// `fp4_quad` on the CPU.
     fn quad(w: u32, h: u32) -> (u32, u32) {
         let x = if h == 0 { w } else { w >> 16 };
-        let sel = x & 0x7777;
-        let s = prmt(x, 0, 0x1100) & 0x8008_8008;
-        (sel, ((s & 0x0008_0008) << 4) | (s & 0x8000_8000))
+        let sel = x & MAG_BITS;
+        let s = prmt(x, 0, SIGN_DUP) & SIGN_KEEP;
+        (sel, ((s & SIGN_EVEN) << 4) | (s & SIGN_ODD))
     }
 
     /// Packed words holding code `c` at position `pos` and other codes around it.
@@ -571,7 +583,7 @@ mod tests {
                     let (sel, sign) = quad(w, pos / 4);
                     let his = prmt(BF16_HI_OF_MAG.0, BF16_HI_OF_MAG.1, sel) | sign;
                     let los = prmt(BF16_LO_OF_MAG.0, BF16_LO_OF_MAG.1, sel);
-                    let pairs = [prmt(los, his, 0x5140), prmt(los, his, 0x7362)];
+                    let pairs = BF16_PAIRS.map(|sel| prmt(los, his, sel));
                     let j = pos % 4;
                     let got = (pairs[(j / 2) as usize] >> (16 * (j % 2))) & 0xFFFF;
                     assert_eq!(got, want, "code {c:#x} at nibble {pos} of {w:#010x}");

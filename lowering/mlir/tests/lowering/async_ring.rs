@@ -483,6 +483,21 @@ fn packed_fp4_operands_are_staged_from_their_bytes_unless_turned_off() {
             l.mma.dequant
         );
         assert!(l.mma.dequant.contains(what), "{ex}: {}", l.mma.dequant);
+        // Through the ring: after the iteration's wait, a barrier before the conversion reads the
+        // stage (other threads copied its bytes).
+        let t = &l.mlir;
+        let body = t.find("scf.for").map_or(t.as_str(), |i| &t[i..]);
+        let wait = body
+            .find("nvvm.cp.async.wait.group")
+            .expect("a ring wait in the loop");
+        let conv = wait
+            + body[wait..]
+                .find("nvvm.prmt")
+                .expect("a conversion after the wait");
+        assert!(
+            body[wait..conv].contains("nvvm.barrier"),
+            "{ex}: no barrier between the wait and the conversion"
+        );
         let r = lower_sm90a(&k, &off).unwrap_or_else(|e| panic!("{ex}: {e}"));
         assert!(
             !r.mlir.contains("nvvm.prmt"),
