@@ -18,5 +18,5 @@ for src in dsl_examples/gemm_mxfp4_bf16.tsr dsl_examples/gemm_mxfp4_fp8.tsr dsl_
   $T build "$src" --target sm_90a -o ".gpu/fp4/$n.default" --force >/dev/null
   $T build "$src" --target sm_90a --no-packed-fp4-staging -o ".gpu/fp4/$n.mainloop" --force >/dev/null
 done
-cp scripts/gpu/fp4.sh .gpu/fp4.sh
+cp scripts/gpu/fp4.sh scripts/gpu/fp4-bf16.sh .gpu/
 echo "staged the FP4 check ($(du -sh .gpu | cut -f1) in .gpu)"
