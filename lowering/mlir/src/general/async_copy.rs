@@ -327,10 +327,7 @@ impl<'c> Gen<'c, '_> {
         };
         // Staging rows past the tile's own (an atom taller than the tile) repeat its rows.
         let n = access.index.len();
-        let Some(Index::Range { size: real_rows, .. }) = n.checked_sub(2).map(|i| &access.index[i]) else {
-            return Err(ice("deferred load index"));
-        };
-        let real_rows = *real_rows;
+        let real_rows = tile_rows(access)?;
         if !real_rows.is_power_of_two() || !rows.is_multiple_of(real_rows) {
             return Err(ice("deferred tile rows do not divide the staging rows"));
         }
@@ -514,6 +511,14 @@ pub(super) struct TileAt {
     pub points: Vec<V>,
     pub r0: V,
     pub k0: V,
+}
+
+/// The rows of a deferred load's tile: the size of its row range (the second-to-last index).
+pub(super) fn tile_rows(access: &Access) -> Result<u32, LoweringError> {
+    match access.index.len().checked_sub(2).map(|i| &access.index[i]) {
+        Some(Index::Range { size, .. }) => Ok(*size),
+        _ => Err(ice("deferred load index")),
+    }
 }
 
 /// The coordinates of a deferred load: leading points, then two ranges.

@@ -764,11 +764,7 @@ impl<'c> Gen<'c, '_> {
             return Err(ice("scale table of a plain tensor"));
         };
         let n = access.index.len();
-        let Some(tessera_ir::Index::Range { size: rows, .. }) = n.checked_sub(2).map(|i| &access.index[i])
-        else {
-            return Err(ice("deferred load index"));
-        };
-        let rows = *rows;
+        let rows = async_copy::tile_rows(access)?;
         let at = self.tile_at(&async_copy::tile_starts(access)?)?;
         let span = self.span;
         let dims = self.dims(b, &ty.dims, span)?;

@@ -123,9 +123,7 @@ impl<'c> Gen<'c, '_> {
             return Err(ice("packed load of a scalar"));
         };
         let n = access.index.len();
-        let Some(Index::Range { size: real_rows, .. }) = n.checked_sub(2).map(|i| &access.index[i]) else {
-            return Err(ice("deferred load index"));
-        };
+        let real_rows = async_copy::tile_rows(access)?;
         let dims = self.dims(b, &ty.dims, span)?;
         let gbase = *self
             .tensors
@@ -145,7 +143,7 @@ impl<'c> Gen<'c, '_> {
             m.conv(b, "arith.extsi", at.k0, m.i(64))?,
         );
         Ok(PackedTile {
-            real_rows: *real_rows,
+            real_rows,
             points: at.points.clone(),
             dims,
             gbase,
@@ -226,6 +224,25 @@ impl<'c> Gen<'c, '_> {
         Ok(ws)
     }
 
+    /// Where byte `within(row offset)` of row `row` (i32) lies in a ring stage's copy of a packed
+    /// tile of K extent `kk` at `region` bytes from `base`: rows of `kk / 2` bytes, row-major.
+    fn raw_at(
+        &self,
+        b: &Block<'c>,
+        (base, region): (V, u32),
+        kk: u32,
+        row: V,
+        within: &dyn Fn() -> Result<V, LoweringError>,
+    ) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let c32 = |x: u32| m.const_int(b, i64::from(x), 32);
+        let rb = m.bin(b, "arith.muli", row, c32(kk / 2)?)?;
+        let off = m.bin(b, "arith.addi", rb, within()?)?;
+        let off = m.bin(b, "arith.addi", off, c32(region)?)?;
+        let off = m.conv(b, "arith.extui", off, m.i(64))?;
+        m.gep(b, base, off, m.i(8))
+    }
+
     /// Copy the packed bytes of the `[rows, kk]` tile of `access` at `at` into a plain row-major region
     /// (`kk / 2` bytes a row) at `region` bytes from `base`, for a ring stage: `cp.async`, 16
     /// bytes (32 codes) per copy, zero-filled out of bounds, not committed (the ring commits its
@@ -262,12 +279,9 @@ impl<'c> Gen<'c, '_> {
                 let ch = m.bin(cb, "arith.remui", idx, c32(cpr)?)?;
                 let kel = m.bin(cb, "arith.muli", ch, c32(32)?)?;
                 let (_, gk, row_ok, row_byte) = self.packed_at(cb, &t, rows, (row, kel))?;
-                let rb = m.bin(cb, "arith.muli", row, c32(kk / 2)?)?;
-                let cb16 = m.bin(cb, "arith.muli", ch, c32(16)?)?;
-                let off = m.bin(cb, "arith.addi", rb, cb16)?;
-                let off = m.bin(cb, "arith.addi", off, c32(region)?)?;
-                let off = m.conv(cb, "arith.extui", off, m.i(64))?;
-                let dst = m.gep(cb, base, off, m.i(8))?;
+                let dst = self.raw_at(cb, (base, region), kk, row, &|| {
+                    m.bin(cb, "arith.muli", ch, c32(16)?)
+                })?;
                 if !asynchronous {
                     let ws = self.packed_codes_by_one(cb, &t, (gk, row_ok, row_byte), 32)?;
                     return m.store_vec(cb, &ws, dst, 16);
@@ -373,12 +387,9 @@ impl<'c> Gen<'c, '_> {
             let packed = match raw {
                 Some((rbase, roff)) => {
                     // The stage holds the tile's bytes row-major, zero outside the tensor.
-                    let rb = m.bin(cb, "arith.muli", row, c32(kk / 2)?)?;
-                    let kb = m.bin(cb, "arith.shrui", kel, c32(1)?)?;
-                    let off = m.bin(cb, "arith.addi", rb, kb)?;
-                    let off = m.bin(cb, "arith.addi", off, c32(roff)?)?;
-                    let off = m.conv(cb, "arith.extui", off, m.i(64))?;
-                    let p = m.gep(cb, rbase, off, m.i(8))?;
+                    let p = self.raw_at(cb, (rbase, roff), kk, row, &|| {
+                        m.bin(cb, "arith.shrui", kel, c32(1)?)
+                    })?;
                     m.load_vec(cb, p, i32t, words as u32, c / 2)?
                 }
                 None => {
