@@ -224,8 +224,9 @@ impl<'c> Gen<'c, '_> {
         Ok(ws)
     }
 
-    /// Where byte `within(row offset)` of row `row` (i32) lies in a ring stage's copy of a packed
-    /// tile of K extent `kk` at `region` bytes from `base`: rows of `kk / 2` bytes, row-major.
+    /// Where byte `within()` (i32, an offset inside the row) of row `row` (i32) lies in a ring
+    /// stage's copy of a packed tile of K extent `kk` at `region` bytes from `base`: rows of
+    /// `kk / 2` bytes, row-major.
     fn raw_at(
         &self,
         b: &Block<'c>,
