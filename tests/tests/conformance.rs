@@ -436,12 +436,16 @@ fn r_gemm(c: &Ctx) -> Vec<Want> {
     let bname = &c.k.params[ins[1]].name;
     let mut b = c.t(bname);
     if let Some(&si) = ins.get(2) {
-        // explicit scale tensor [N, K / 32] of B's codes
+        // explicit scale tensor [N, K / block] of B's codes (block 32 for e8m0, 16 for ue4m3)
         let s = c.t(&c.k.params[si].name);
-        let kb = k.div_ceil(32);
+        let block = match &tensor_ty(c.k, si).dims[1] {
+            tessera_ir::Dim::CeilDiv(_, by) => *by as usize,
+            other => panic!("explicit scale dim {other:?} is not K / block"),
+        };
+        let kb = k.div_ceil(block);
         for j in 0..n {
             for l in 0..k {
-                b[j * k + l] *= s[j * kb + l / 32];
+                b[j * k + l] *= s[j * kb + l / block];
             }
         }
     }
@@ -1587,6 +1591,7 @@ fn cases() -> Vec<Case> {
         case("gemm_residual_f16.tsr", r_gemm_residual),
         case("gemm_nvfp4_residual.tsr", r_gemm_residual).dims(&[("K", 192)]),
         case("gemm_mxfp8_prefetch.tsr", r_gemm),
+        case("gemm_dequant_fp4_blocks.tsr", r_gemm).dims(&[("K", 200)]),
         case("gemm_fp8_blockscale_residual.tsr", r_gemm_residual).dims(&[("K", 256), ("N", 160)]),
         case("gemm_fp8_rowcol_scale.tsr", r_gemm_rowcol),
         case("gemm_kn_alpha_beta.tsr", r_gemm_kn).scalars(&[("alpha", 0.5), ("beta", -2.0)]),

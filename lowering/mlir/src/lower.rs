@@ -209,11 +209,17 @@ const PER_OP_MIN_TILE: u32 = 128 * 128;
 ///   166.3 vs 301.6 at 16x8192x8192, 14.0 vs 23.7 at 100x704x320; gemm_nvfp4 943.6 vs 1265.7 at
 ///   4096^3, 16.6 vs 23.4 at 100x704x320.
 ///
+/// - FP4 codes with their scales written out, `dequant(q, s)` to bf16 into the dot, which the
+///   per-op dot folds into its packed staging (each chunk's scale read where the scale tile's load
+///   would). Session 9, one call (docs/perf/dequant-2026-12-03-session9.txt), gemm_dequant_explicit
+///   per op vs mainloop: 653.3 vs 717.5 us at 4096^3, 5017.7 vs 5566.5 at 8192^3, 168.8 vs 178.5
+///   at 16x8192x8192, 167.2 vs 179.8 at 64x8192x8192, 13.8 vs 17.5 at 100x704x320.
+///
 /// Smaller tiles stay on the mainloop, whose single-thread TMA issue wins there (64x64: bf16 with a
 /// GELU epilogue 573.9 vs 511.6 us, fp8 with row/column scales 347.8 vs 262.6 us), as do the
 /// other scaled GEMMs: MXFP4 x bf16 (per op 578.0 vs 608.8 us at 4096^3 but 239.9 vs 208.1 at
 /// 16x8192x8192, 4487.7 vs 4426.8 at 8192^3), f32 block scales (gemm_fp8_blockscale per op 312.9
-/// vs 210.7 us), explicit dequant.
+/// vs 210.7 us).
 pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
     // (An attention kernel has two dots in its loop, which `match_gemm` refuses.)
     if check_i32_extents(kernel).is_err() {
@@ -233,10 +239,19 @@ pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
         // packed bytes through its ring. Not with a plain bf16 partner: at decode shapes that stays
         // slower per op (see above).
         let fp4 = p.fused.as_ref().is_some_and(|f| {
+            // FP4 codes under an explicit `dequant(q, s)` to bf16 (gemm_dequant_explicit), which
+            // the per-op dot folds into its staging, faster at every recorded shape, decode
+            // included (session 9; see above): with their bf16 partner.
+            let explicit = f
+                .ops
+                .iter()
+                .any(|o| o.scale.as_ref().is_some_and(|s| s.explicit.is_some()));
             f.mode == crate::fused::FuseMode::Convert
                 && f.ops.iter().all(|o| match &o.scale {
-                    None => false,
-                    Some(s) if s.explicit.is_some() => false,
+                    None => explicit && o.src == DType::BF16,
+                    Some(s) if s.explicit.is_some() => {
+                        o.src == DType::F4E2M1 && matches!(s.dtype, DType::E8M0 | DType::UE4M3)
+                    }
                     Some(s) if s.dtype == DType::E8M0 => {
                         matches!(o.src, DType::F8E4M3 | DType::F8E5M2 | DType::F4E2M1)
                     }

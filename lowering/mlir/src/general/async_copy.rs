@@ -18,6 +18,27 @@ pub(super) struct Deferred {
     /// A packed FP4 tile: the dtype its dot stages it in (e4m3 codes for a dot taking scaled
     /// operands as codes, else bf16), set by [`keep_dot_taken`].
     pub packed_as: Option<DType>,
+    /// Plain packed FP4 codes under an explicit `dequant(codes, scales)` to bf16 whose result
+    /// only feeds the dot (as B, under its transpose): the dot stages `code * scale` from the
+    /// codes' bytes, reading each chunk's scale where the scale tile's load would.
+    pub explicit: Option<ExplicitScale>,
+}
+
+/// The scale side of an explicit `dequant` folded into a packed load's staging
+/// ([`Deferred::explicit`]). Its load and the `dequant` are not lowered where they stand: the
+/// dot reads the scales itself, or ([`Gen::materialize`]) lowers all three ops as written.
+#[derive(Clone)]
+pub(super) struct ExplicitScale {
+    /// The scale tile's load, its access and its `other` value.
+    pub load: ValueId,
+    pub access: Access,
+    pub other: f64,
+    /// The `dequant` result and its dtype.
+    pub dequant: ValueId,
+    pub to: DType,
+    /// Codes per scale along the tile's rows and along K (the two tiles' shape ratio, as
+    /// `dequant` infers it).
+    pub block: [u32; 2],
 }
 
 /// The loads of `k` that only feed a dot operand in their own block (directly for A, through one
@@ -91,6 +112,87 @@ pub(super) fn candidates(
             access: access.clone(),
             other: *other,
             packed_as: None,
+            explicit: None,
+        })
+    };
+    // `dequant<bf16>(load codes, load scales)`: plain FP4 codes packed along K, their scale tile
+    // a 2-D slice the kernel never writes, each op's result used once.
+    let explicit = |blk: &IrBlock, dq: &Op| -> Option<(ValueId, Deferred)> {
+        let OpKind::Dequant {
+            x,
+            scale: Some(s),
+            to: DType::BF16,
+        } = &dq.kind
+        else {
+            return None;
+        };
+        let def = |v: ValueId| blk.ops.iter().find(|o| o.results.first() == Some(&v));
+        let w = *dq.results.first()?;
+        let (qop, sop) = (def(*x)?, def(*s)?);
+        let (
+            OpKind::Load {
+                access: qa,
+                other: qo,
+            },
+            OpKind::Load {
+                access: sa,
+                other: so,
+            },
+        ) = (&qop.kind, &sop.kind)
+        else {
+            return None;
+        };
+        let (tq, ts) = (k.ty(*x).as_tile()?, k.ty(*s).as_tile()?);
+        let (ParamKind::Tensor { ty: qty, .. }, ParamKind::Tensor { ty: sty, .. }) =
+            (&k.param(qa.tensor).kind, &k.param(sa.tensor).kind)
+        else {
+            return None;
+        };
+        let slice = |a: &Access| {
+            let n = a.index.len();
+            n >= 2
+                && a.index[..n - 2].iter().all(|i| matches!(i, Index::Point(_)))
+                && a.index[n - 2..].iter().all(|i| matches!(i, Index::Range { .. }))
+                && a.bounds.iter().all(|b| b.lo.is_none() && b.hi.is_none())
+        };
+        let codes = tq.dtype == DType::F4E2M1
+            && tq.scale.is_none()
+            && qty.scale.is_none()
+            && qty.packed_axis == qty.dims.len().checked_sub(1)
+            && *qo == 0.0;
+        let scales = matches!(ts.dtype, DType::E8M0 | DType::UE4M3 | DType::F32)
+            && ts.scale.is_none()
+            && sty.scale.is_none()
+            && sty.packed_axis.is_none();
+        let (&[r, kk], &[rs, ks]) = (tq.shape.as_slice(), ts.shape.as_slice()) else {
+            return None;
+        };
+        let divides = rs > 0 && ks > 0 && r.is_multiple_of(rs) && kk.is_multiple_of(ks);
+        let once = [w, *x, *s].iter().all(|v| uses.get(v) == Some(&1));
+        (codes
+            && scales
+            && divides
+            && once
+            && slice(qa)
+            && slice(sa)
+            && ![qa.tensor, sa.tensor].iter().any(|t| written.contains(t)))
+        .then(|| {
+            (
+                *x,
+                Deferred {
+                    access: qa.clone(),
+                    other: *qo,
+                    packed_as: None,
+                    explicit: Some(ExplicitScale {
+                        load: *s,
+                        access: sa.clone(),
+                        other: *so,
+                        dequant: w,
+                        to: DType::BF16,
+                        block: [r / rs, kk / ks],
+                    }),
+                },
+            )
         })
     };
     let mut loads = HashMap::new();
@@ -106,10 +208,14 @@ pub(super) fn candidates(
         if let Some(t) = def(*b)
             && let OpKind::Transpose { x } = &t.kind
             && uses.get(b) == Some(&1)
-            && let Some(d) = def(*x).and_then(eligible)
         {
-            loads.insert(*x, d);
-            transposed.insert(*b, *x);
+            if let Some(d) = def(*x).and_then(eligible) {
+                loads.insert(*x, d);
+                transposed.insert(*b, *x);
+            } else if packed && let Some((l, d)) = def(*x).and_then(|o| explicit(blk, o)) {
+                loads.insert(l, d);
+                transposed.insert(*b, l);
+            }
         }
     });
     (loads, transposed)
@@ -155,6 +261,11 @@ pub(super) fn keep_dot_taken(
             // Codes: the per-K-group tables hold block scales only, so a packed tile with a
             // per-tensor scale (NVFP4) is not taken this way.
             for l in ls.into_iter().filter(|l| packed(*l)) {
+                if deferrable.get(&l).is_some_and(|d| d.explicit.is_some()) {
+                    // (An explicit dequant's result is bf16, never taken as codes.)
+                    drop.push(l);
+                    continue;
+                }
                 let global = k
                     .ty(l)
                     .as_tile()
@@ -168,13 +279,21 @@ pub(super) fn keep_dot_taken(
             }
             return;
         }
-        let bf16 = ls
-            .iter()
-            .all(|l| on_bf16_static(k, *l, loads.get(l).copied(), nvfp4_wgmma));
+        let explicit = |l: &ValueId| deferrable.get(l).and_then(|d| d.explicit.as_ref());
+        let bf16 = ls.iter().all(|l| {
+            explicit(l).is_some_and(|e| e.to == DType::BF16)
+                || on_bf16_static(k, *l, loads.get(l).copied(), nvfp4_wgmma)
+        });
         // The dot operand (`a`, or `b` over its transposed load) and its K axis.
         for ((v, axis), l) in [(*a, 1), (*b, 0)].into_iter().zip(ls) {
             let chunk = super::packed::codes_per_chunk(DType::BF16);
-            if bf16 && packed(l) && super::packed::chunk_in_block(k, align, v, axis, chunk) {
+            // Each staged chunk inside one scale block: an explicit scale tile's blocks are
+            // in tile coordinates (the chunks start at multiples of `chunk` in the tile).
+            let in_block = match explicit(&l) {
+                Some(e) => e.block[1].is_multiple_of(chunk),
+                None => super::packed::chunk_in_block(k, align, v, axis, chunk),
+            };
+            if bf16 && packed(l) && in_block {
                 staged.push((l, DType::BF16));
             } else {
                 drop.push(l);
@@ -182,7 +301,8 @@ pub(super) fn keep_dot_taken(
         }
     });
     for l in drop {
-        if k.ty(l).as_tile().is_some_and(|t| t.scale.is_some()) {
+        let explicit = deferrable.get(&l).is_some_and(|d| d.explicit.is_some());
+        if explicit || k.ty(l).as_tile().is_some_and(|t| t.scale.is_some()) {
             deferrable.remove(&l);
         }
     }
@@ -243,12 +363,35 @@ impl<'c> Gen<'c, '_> {
         self.pending.contains_key(&l).then_some(l)
     }
 
+    /// The deferred packed load whose explicit `dequant` folds `v` (that `dequant`'s result, or
+    /// its scale tile's load), if any.
+    pub(super) fn folded_into(&self, v: ValueId) -> Option<ValueId> {
+        self.deferrable.iter().find_map(|(l, d)| {
+            d.explicit
+                .as_ref()
+                .is_some_and(|e| e.load == v || e.dequant == v)
+                .then_some(*l)
+        })
+    }
+
     /// Lower the deferred load behind `v` as an ordinary load (and its transpose as a renaming).
     pub(super) fn materialize(&mut self, b: &Block<'c>, v: ValueId, span: Span) -> Result<(), LoweringError> {
         let Some(l) = self.deferred_of(v) else {
             return Ok(());
         };
         let d = self.pending.remove(&l).ok_or_else(|| ice("deferred load"))?;
+        if let Some(e) = &d.explicit {
+            // The codes, their scales and the `dequant` as the program has them.
+            let q = self.load_scaled(b, &d.access, l, span)?;
+            self.env.insert(l, q);
+            let s = self.load(b, &e.access, e.other, e.load, span)?;
+            self.env.insert(e.load, s);
+            let w = Val::Tile(self.dequant(b, l, Some(e.load), e.to, span)?);
+            self.env.insert(e.dequant, w.clone());
+            // (B's transpose renames the registers.)
+            self.env.insert(v, w);
+            return Ok(());
+        }
         // (A packed FP4 tile's codes are nibbles: the scaled load unpacks them.)
         let packed = self.k.ty(l).as_tile().is_some_and(|t| t.dtype == DType::F4E2M1);
         let val = if packed {

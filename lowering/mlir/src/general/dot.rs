@@ -617,6 +617,10 @@ impl<'c> Gen<'c, '_> {
     /// bf16) or an NVFP4 tile that can leave its per-tensor scale to the partial.
     fn on_bf16(&self, v: ValueId) -> bool {
         if let Some(l) = self.deferred_of(v) {
+            if self.pending.get(&l).is_some_and(|d| d.explicit.is_some()) {
+                // An explicit dequant to bf16 (`Deferred::explicit` is only kept for bf16).
+                return true;
+            }
             let tensor = self.pending.get(&l).map(|d| d.access.tensor);
             return async_copy::on_bf16_static(self.k, l, tensor, self.opts.nvfp4_wgmma);
         }

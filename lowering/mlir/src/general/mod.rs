@@ -846,7 +846,13 @@ impl<'c> Gen<'c, '_> {
                     }
                 }
             }
-            OpKind::Transpose { x } if self.pending.contains_key(x) => Ok(()),
+            // Folded into their dot's staging (`async_copy`): a deferred load's transpose, an
+            // explicit dequant of deferred packed codes and its scale tile's load.
+            OpKind::Transpose { x } if self.pending.contains_key(x) || self.folded_into(*x).is_some() => {
+                Ok(())
+            }
+            OpKind::Dequant { .. } if res.is_some_and(|r| self.folded_into(r).is_some()) => Ok(()),
+            OpKind::Load { .. } if res.is_some_and(|r| self.folded_into(r).is_some()) => Ok(()),
             OpKind::ExpandDims { x, .. } | OpKind::Transpose { x } => {
                 let v = self.get(*x)?;
                 // registers are renamed, not moved: a scaled tile keeps its multipliers
@@ -1421,11 +1427,7 @@ impl<'c> Gen<'c, '_> {
             IrType::Scalar(_) => None,
         };
         let addrs = self.addresses(b, access, layout.as_ref().map(|(l, s)| (l, s.clone())), span)?;
-        let fill = if d.is_narrow_float() {
-            self.m.const_int(b, 0, 8)?
-        } else {
-            self.const_of(b, other, d, span)?
-        };
+        let fill = self.fill_of(b, d, other, span)?;
         let w = match &layout {
             Some((l, _)) => self.vector_width(access, l, d),
             None => 1,
@@ -1435,6 +1437,22 @@ impl<'c> Gen<'c, '_> {
             Some(_) => Val::Tile(out),
             None => Val::Scalar(out[0]),
         })
+    }
+
+    /// What a masked load of `d` elements reads outside its tensor: `other`, or code 0 for a
+    /// narrow float (its bits, as the interpreter fills them).
+    pub(super) fn fill_of(
+        &self,
+        b: &Block<'c>,
+        d: DType,
+        other: f64,
+        span: Span,
+    ) -> Result<V, LoweringError> {
+        if d.is_narrow_float() {
+            self.m.const_int(b, 0, 8)
+        } else {
+            self.const_of(b, other, d, span)
+        }
     }
 
     /// One register per `(offset, mask)` of a tensor of element `d` at `base` (masked-out: `fill`),

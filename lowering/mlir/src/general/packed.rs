@@ -61,6 +61,23 @@ struct PackedTile {
     k0: V,
 }
 
+/// An explicit `dequant`'s scale tile slice, lowered (`Gen::scale_slice`).
+struct ScaleSlice<'c> {
+    base: V,
+    /// Elements before the slice (its leading points), and whether they lie in the tensor.
+    first: V,
+    inside: V,
+    /// The tensor's last two extents, the slice's row and K starts (i64).
+    dims: [V; 2],
+    r0: V,
+    k0: V,
+    /// Codes per scale along rows and K.
+    block: [u32; 2],
+    dtype: DType,
+    et: melior::ir::Type<'c>,
+    fill: V,
+}
+
 /// Whether a load of `t` from tensor type `ty` is a packed FP4 tile a dot can stage from its bytes:
 /// FP4 packed along the last axis (K of a dot operand's `[rows, K]` load) with one-byte block
 /// scales (MX e8m0, or NVFP4 ue4m3 with its per-tensor scale).
@@ -340,10 +357,18 @@ impl<'c> Gen<'c, '_> {
         let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
             return Err(ice("packed load of a scalar"));
         };
-        let spec = ty
-            .scale
-            .clone()
-            .ok_or_else(|| ice("packed FP4 load without scales"))?;
+        // Each chunk's scale: from the tensor's own block scales, or (an explicit `dequant`)
+        // from its scale tile's slice.
+        let explicit = match (&d.explicit, scaled) {
+            (Some(e), true) => Some(self.scale_slice(b, e, span)?),
+            (Some(_), false) => return Err(ice("explicit dequant scales staged as codes")),
+            (None, _) => None,
+        };
+        let spec = match (&explicit, &ty.scale) {
+            (Some(_), _) => None,
+            (None, Some(sp)) => Some(sp.clone()),
+            (None, None) => return Err(ice("packed FP4 load without scales")),
+        };
         let at = self.tile_at(&async_copy::tile_starts(access)?)?;
         let t = self.packed_tile(b, access, &at, span)?;
         if !t.real_rows.is_power_of_two() || !rows.is_multiple_of(t.real_rows) {
@@ -353,11 +378,17 @@ impl<'c> Gen<'c, '_> {
         if !kk.is_multiple_of(c) {
             return Err(ice("packed tile K is not a whole number of chunks"));
         }
-        let sdims = self.scale_dims(b, &spec, &t.dims)?;
-        let sptr = *self
-            .scale_ptrs
-            .get(&access.tensor)
-            .ok_or_else(|| ice("scale pointer of a scaled tensor"))?;
+        let implicit = match &spec {
+            Some(sp) => {
+                let sdims = self.scale_dims(b, sp, &t.dims)?;
+                let sptr = *self
+                    .scale_ptrs
+                    .get(&access.tensor)
+                    .ok_or_else(|| ice("scale pointer of a scaled tensor"))?;
+                Some((sp, sdims, sptr))
+            }
+            None => None,
+        };
         let m = &self.m;
         let c64 = |b: &Block<'c>, x: i64| m.const_int(b, x, 64);
         // Whole-word reads from the tensor when every chunk's bytes start on a word of its size.
@@ -415,18 +446,27 @@ impl<'c> Gen<'c, '_> {
             };
             let mut out = Vec::with_capacity(4);
             if scaled {
-                // The chunk's block scale (all its codes lie in one block: `chunk_in_block`),
-                // neutral outside.
-                let mut coords = Vec::with_capacity(t.points.len() + 2);
-                for p in &t.points {
-                    coords.push(m.conv(cb, "arith.extsi", *p, m.i(64))?);
-                }
-                coords.push(gr);
-                coords.push(gk);
-                let soff = self.scale_offset(cb, &coords, &spec, &sdims)?;
-                let (st, neutral) = self.scale_elem(cb, &spec, span)?;
-                let raw = m.load_or(cb, starts_in, sptr, soff, st, neutral)?;
-                let s = self.decode_scale(cb, raw, spec.scale_dtype, span)?;
+                let s = match (&explicit, &implicit) {
+                    (Some(x), _) => {
+                        let trow = m.bin(cb, "arith.subi", gr, t.r0)?;
+                        self.slice_scale(cb, x, trow, kel, span)?
+                    }
+                    (None, Some((spec, sdims, sptr))) => {
+                        // The chunk's block scale (all its codes lie in one block:
+                        // `chunk_in_block`), neutral outside.
+                        let mut coords = Vec::with_capacity(t.points.len() + 2);
+                        for p in &t.points {
+                            coords.push(m.conv(cb, "arith.extsi", *p, m.i(64))?);
+                        }
+                        coords.push(gr);
+                        coords.push(gk);
+                        let soff = self.scale_offset(cb, &coords, spec, sdims)?;
+                        let (st, neutral) = self.scale_elem(cb, spec, span)?;
+                        let raw = m.load_or(cb, starts_in, *sptr, soff, st, neutral)?;
+                        self.decode_scale(cb, raw, spec.scale_dtype, span)?
+                    }
+                    (None, None) => return Err(ice("packed FP4 chunk without scales")),
+                };
                 for w in &packed {
                     for h in 0..2 {
                         for pair in self.fp4_to_bf16x2(cb, *w, h)? {
@@ -444,6 +484,75 @@ impl<'c> Gen<'c, '_> {
             m.store_vec(cb, &out, dst, 16)
         };
         self.spread(b, rows * cpr, tid, &chunk)
+    }
+
+    /// The scale tile slice of an explicit `dequant` folded into packed staging, lowered.
+    fn scale_slice(
+        &self,
+        b: &Block<'c>,
+        e: &async_copy::ExplicitScale,
+        span: Span,
+    ) -> Result<ScaleSlice<'c>, LoweringError> {
+        let ParamKind::Tensor { ty, .. } = &self.k.param(e.access.tensor).kind else {
+            return Err(ice("scale tile of a scalar"));
+        };
+        let n = e.access.index.len();
+        let at = self.tile_at(&async_copy::tile_starts(&e.access)?)?;
+        let dims = self.dims(b, &ty.dims, span)?;
+        let (mut first, inside) = self.leading_points(b, &at.points, &dims)?;
+        let m = &self.m;
+        for d in &dims[n - 2..] {
+            first = m.bin(b, "arith.muli", first, *d)?;
+        }
+        let dtype = self.k.ty(e.load).dtype();
+        Ok(ScaleSlice {
+            base: *self
+                .tensors
+                .get(&e.access.tensor)
+                .ok_or_else(|| ice("tensor pointer"))?,
+            first,
+            inside,
+            dims: [dims[n - 2], dims[n - 1]],
+            r0: m.conv(b, "arith.extsi", at.r0, m.i(64))?,
+            k0: m.conv(b, "arith.extsi", at.k0, m.i(64))?,
+            block: e.block,
+            dtype,
+            et: m.elem(dtype, span)?,
+            fill: self.fill_of(b, dtype, e.other, span)?,
+        })
+    }
+
+    /// The decoded scale of the chunk at tile row `trow` (i64) and K offset `kel` (i32): element
+    /// `(trow / block[0], kel / block[1])` of the scale tile, read as its load reads it (the
+    /// load's fill outside the tensor).
+    fn slice_scale(
+        &self,
+        b: &Block<'c>,
+        x: &ScaleSlice<'c>,
+        trow: V,
+        kel: V,
+        span: Span,
+    ) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let c64 = |v: u32| m.const_int(b, i64::from(v), 64);
+        let sr = m.bin(b, "arith.divui", trow, c64(x.block[0])?)?;
+        let kel = m.conv(b, "arith.extui", kel, m.i(64))?;
+        let sk = m.bin(b, "arith.divui", kel, c64(x.block[1])?)?;
+        let sr = m.bin(b, "arith.addi", x.r0, sr)?;
+        let sk = m.bin(b, "arith.addi", x.k0, sk)?;
+        let z = c64(0)?;
+        let mut ok = x.inside;
+        for (i, d) in [(sr, x.dims[0]), (sk, x.dims[1])] {
+            let lo = m.cmp(b, false, 5, i, z)?; // sge
+            let hi = m.cmp(b, false, 2, i, d)?; // slt
+            ok = m.bin(b, "arith.andi", ok, lo)?;
+            ok = m.bin(b, "arith.andi", ok, hi)?;
+        }
+        let off = m.bin(b, "arith.muli", sr, x.dims[1])?;
+        let off = m.bin(b, "arith.addi", off, sk)?;
+        let off = m.bin(b, "arith.addi", off, x.first)?;
+        let raw = m.load_or(b, ok, x.base, off, x.et, x.fill)?;
+        self.decode_scale(b, raw, x.dtype, span)
     }
 
     /// `prmt` of bytes `lo:hi` by `sel` (each selector nibble picks one of the 8 bytes).

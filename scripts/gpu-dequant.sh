@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Stage the explicit-dequant fold check (async_copy `Deferred::explicit`) for the H200: the GEMMs
+# that write `dequant(codes, scales)` out, built per op with the fold (`.new`), per op with codes and
+# scales through registers (`.old`, `--no-packed-fp4-staging`) and as they build by default
+# (`.default`), with gemm_mxfp4_bf16 per op and default beside them, validated and benchmarked in one
+# call.
+#   device run: carry [".gpu"], command `bash .gpu/dequant.sh`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/gpu/stage.sh
+stage_runner dq
+T=target/release/tessera
+for src in dsl_examples/gemm_dequant_explicit.tsr tests/conformance/gemm_dequant_fp4_blocks.tsr \
+           dsl_examples/gemm_mxfp4_bf16.tsr; do
+  n=$(basename "$src" .tsr)
+  $T build "$src" --target sm_90a --no-schedules -o ".gpu/dq/$n.new" --force >/dev/null
+  $T build "$src" --target sm_90a --no-schedules --no-packed-fp4-staging -o ".gpu/dq/$n.old" --force >/dev/null
+  $T build "$src" --target sm_90a -o ".gpu/dq/$n.default" --force >/dev/null
+done
+cp scripts/gpu/dequant.sh .gpu/
+echo "staged the explicit-dequant check ($(du -sh .gpu | cut -f1) in .gpu)"
