@@ -202,24 +202,21 @@ const PER_OP_MIN_TILE: u32 = 128 * 128;
 ///   gemm_mxfp8 ran 577.3 / 578.7 us per op against the mainloop's 580.9 / 580.2 us in the same
 ///   call (session 7; docs/PERFORMANCE.md).
 ///
-/// - FP4 operands with scaled partners (MXFP4 x MXFP8, NVFP4 x NVFP4; the mainloop's `Convert`
-///   without an explicit `dequant`), when the dot stages them from their packed bytes through its
-///   ring (`packed_fp4_staging`). Session 8, one call (docs/perf/scaled-2026-12-03-session8.txt),
-///   per op vs mainloop: gemm_mxfp4_fp8 644.9 vs 1269.9 us at 4096^3, 5059.5 vs 9961.2 at 8192^3,
-///   166.3 vs 301.6 at 16x8192x8192, 14.0 vs 23.7 at 100x704x320; gemm_nvfp4 943.6 vs 1265.7 at
-///   4096^3, 16.6 vs 23.4 at 100x704x320.
-///
-/// - FP4 codes with their scales written out, `dequant(q, s)` to bf16 into the dot, which the
-///   per-op dot folds into its packed staging (each chunk's scale read where the scale tile's load
-///   would). Session 9, one call (docs/perf/dequant-2026-12-03-session9.txt), gemm_dequant_explicit
-///   per op vs mainloop: 653.3 vs 717.5 us at 4096^3, 5017.7 vs 5566.5 at 8192^3, 168.8 vs 178.5
-///   at 16x8192x8192, 167.2 vs 179.8 at 64x8192x8192, 13.8 vs 17.5 at 100x704x320.
+/// - every FP4 GEMM (the mainloop's `Convert`: MXFP4 with MXFP8, MXFP4 or bf16, NVFP4, FP4 codes
+///   with their scales written out in an explicit `dequant(q, s)` to bf16, e8m0 or ue4m3), when the
+///   dot stages the packed codes from their bytes through its ring (`packed_fp4_staging`; an
+///   explicit `dequant` folded in, each chunk's scale read where the scale tile's load would).
+///   Session 9, one call (docs/perf/fp4-units-2026-12-03-session9.txt; several chunks of a row per
+///   thread with one scale read, bf16x2 multiplies), per op vs mainloop: gemm_mxfp4_bf16 424.1 vs
+///   601.8 us at 4096^3, 3312.1 vs 4447.0 at 8192^3, 153.3 vs 207.8 at 16x8192x8192, 154.9 vs
+///   209.7 at 64x8192x8192, 12.2 vs 17.2 at 100x704x320; gemm_mxfp4_fp8 642.1 vs 1271.1 at 4096^3,
+///   164.2 vs 301.1 at 16x8192x8192; gemm_nvfp4 792.4 vs 1262.1, 195.9 vs 307.0;
+///   gemm_dequant_explicit 525.3 vs 718.5, 138.5 vs 179.1. (Session 8 recorded the other shapes of
+///   gemm_mxfp4_fp8 and gemm_nvfp4, also faster per op: docs/perf/scaled-2026-12-03-session8.txt.)
 ///
 /// Smaller tiles stay on the mainloop, whose single-thread TMA issue wins there (64x64: bf16 with a
-/// GELU epilogue 573.9 vs 511.6 us, fp8 with row/column scales 347.8 vs 262.6 us), as do the
-/// other scaled GEMMs: MXFP4 x bf16 (per op 578.0 vs 608.8 us at 4096^3 but 239.9 vs 208.1 at
-/// 16x8192x8192, 4487.7 vs 4426.8 at 8192^3), f32 block scales (gemm_fp8_blockscale per op 312.9
-/// vs 210.7 us).
+/// GELU epilogue 573.9 vs 511.6 us, fp8 with row/column scales 347.8 vs 262.6 us), as do f32 block
+/// scales (gemm_fp8_blockscale per op 312.9 vs 210.7 us).
 pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
     // (An attention kernel has two dots in its loop, which `match_gemm` refuses.)
     if check_i32_extents(kernel).is_err() {
@@ -234,21 +231,14 @@ pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
             .as_ref()
             .is_some_and(|f| f.mode == crate::fused::FuseMode::MxPromote);
         let plain = p.block_scales.is_none() && p.fused.is_none();
-        // FP4 operands (the mainloop's `Convert` without an explicit `dequant`): MXFP4 with MXFP8
-        // or MXFP4, NVFP4 (on bf16 wgmma, `nvfp4_wgmma`), which the per-op dot stages from their
-        // packed bytes through its ring. Not with a plain bf16 partner: at decode shapes that stays
-        // slower per op (see above).
+        // FP4 operands (the mainloop's `Convert`): MXFP4 with MXFP8, MXFP4 or bf16, NVFP4 (on
+        // bf16 wgmma, `nvfp4_wgmma`), explicit `dequant`s of FP4 codes to bf16, which the per-op
+        // dot stages from their packed bytes through its ring.
         let fp4 = p.fused.as_ref().is_some_and(|f| {
-            // FP4 codes under an explicit `dequant(q, s)` to bf16 (gemm_dequant_explicit), which
-            // the per-op dot folds into its staging, faster at every recorded shape, decode
-            // included (session 9; see above): with their bf16 partner.
-            let explicit = f
-                .ops
-                .iter()
-                .any(|o| o.scale.as_ref().is_some_and(|s| s.explicit.is_some()));
             f.mode == crate::fused::FuseMode::Convert
                 && f.ops.iter().all(|o| match &o.scale {
-                    None => explicit && o.src == DType::BF16,
+                    // A plain bf16 partner (MXFP4 x bf16, gemm_dequant_explicit).
+                    None => o.src == DType::BF16,
                     Some(s) if s.explicit.is_some() => {
                         o.src == DType::F4E2M1 && matches!(s.dtype, DType::E8M0 | DType::UE4M3)
                     }

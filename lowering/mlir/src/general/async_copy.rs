@@ -22,6 +22,10 @@ pub(super) struct Deferred {
     /// only feeds the dot (as B, under its transpose): the dot stages `code * scale` from the
     /// codes' bytes, reading each chunk's scale where the scale tile's load would.
     pub explicit: Option<ExplicitScale>,
+    /// A packed tile staged as bf16: the most codes (a power of two, at most 32) from a multiple of
+    /// which along K a run lies inside one scale block, so one thread converts it with one
+    /// scale; set by [`keep_dot_taken`].
+    pub scale_run: u32,
 }
 
 /// The scale side of an explicit `dequant` folded into a packed load's staging
@@ -113,6 +117,7 @@ pub(super) fn candidates(
             other: *other,
             packed_as: None,
             explicit: None,
+            scale_run: 0,
         })
     };
     // `dequant<bf16>(load codes, load scales)`: plain FP4 codes packed along K, their scale tile
@@ -191,6 +196,7 @@ pub(super) fn candidates(
                         to: DType::BF16,
                         block: [r / rs, kk / ks],
                     }),
+                    scale_run: 0,
                 },
             )
         })
@@ -248,6 +254,7 @@ pub(super) fn keep_dot_taken(
         }
     });
     let mut drop = Vec::new();
+    // (load, dtype staged in, scale run)
     let mut staged = Vec::new();
     walk(&k.body, &mut |op| {
         let OpKind::Dot { a, b, .. } = &op.kind else {
@@ -274,7 +281,7 @@ pub(super) fn keep_dot_taken(
                 if global {
                     drop.push(l);
                 } else {
-                    staged.push((l, DType::F8E4M3));
+                    staged.push((l, DType::F8E4M3, 32));
                 }
             }
             return;
@@ -289,12 +296,13 @@ pub(super) fn keep_dot_taken(
             let chunk = super::packed::codes_per_chunk(DType::BF16);
             // Each staged chunk inside one scale block: an explicit scale tile's blocks are
             // in tile coordinates (the chunks start at multiples of `chunk` in the tile).
-            let in_block = match explicit(&l) {
-                Some(e) => e.block[1].is_multiple_of(chunk),
-                None => super::packed::chunk_in_block(k, align, v, axis, chunk),
+            let in_block = |run: u32| match explicit(&l) {
+                Some(e) => e.block[1].is_multiple_of(run),
+                None => super::packed::chunk_in_block(k, align, v, axis, run),
             };
-            if bf16 && packed(l) && in_block {
-                staged.push((l, DType::BF16));
+            if bf16 && packed(l) && in_block(chunk) {
+                let run = [32, 16].into_iter().find(|r| in_block(*r)).unwrap_or(chunk);
+                staged.push((l, DType::BF16, run));
             } else {
                 drop.push(l);
             }
@@ -306,9 +314,10 @@ pub(super) fn keep_dot_taken(
             deferrable.remove(&l);
         }
     }
-    for (l, d) in staged {
+    for (l, d, run) in staged {
         if let Some(x) = deferrable.get_mut(&l) {
             x.packed_as = Some(d);
+            x.scale_run = run;
         }
     }
 }

@@ -116,6 +116,15 @@ pub(super) fn chunk_in_block(
         .is_some_and(|b| b % codes == 0 && start % u64::from(codes) == 0)
 }
 
+/// Whether every FP4 value times every scale of `sd` is exact in bf16 (so a bf16 multiply gives
+/// the f32 product rounded to bf16, `dequant`'s arithmetic): e8m0 scales are powers of two in
+/// bf16's exponent range (or NaN), ue4m3 ones have 4 significant bits against FP4's 2, well inside
+/// bf16's 8 (checked for every pair by `tests::fp4_times_scales_is_exact_in_bf16`). f32 scales are
+/// not.
+pub(super) fn exact_bf16_scale(sd: DType) -> bool {
+    matches!(sd, DType::E8M0 | DType::UE4M3)
+}
+
 /// FP4 codes one thread converts into one 16-byte staging chunk of `to` (bf16: 8, e4m3: 16).
 pub(super) fn codes_per_chunk(to: DType) -> u32 {
     16 / elem_bytes(to)
@@ -403,63 +412,85 @@ impl<'c> Gen<'c, '_> {
         let cpr = kk / c;
         let i32t = m.i(32);
         let words = (c / 8) as usize;
-        let chunk = |cb: &Block<'c>, idx: V| -> Result<(), LoweringError> {
+        // One thread converts `g` consecutive chunks of a row: their bytes one vector read from a
+        // ring stage (at most 16 bytes), their row's address math and (`scaled`) their block
+        // scale once, when the `g * c` codes lie in one scale block (`Deferred::scale_run`).
+        let run = if scaled { d.scale_run } else { 32 };
+        let mut g = (run.min(32) / c).max(1);
+        while !cpr.is_multiple_of(g) {
+            g /= 2;
+        }
+        let upr = cpr / g;
+        // The bf16 products are exact (`exact_bf16_scale`): one bf16x2 multiply per pair.
+        let exact = explicit.as_ref().map_or_else(
+            || spec.as_ref().is_some_and(|sp| exact_bf16_scale(sp.scale_dtype)),
+            |x| exact_bf16_scale(x.dtype),
+        );
+        let unit = |cb: &Block<'c>, idx: V| -> Result<(), LoweringError> {
             let c32 = |x: u32| m.const_int(cb, i64::from(x), 32);
-            let row = m.bin(cb, "arith.divui", idx, c32(cpr)?)?;
-            let ch = m.bin(cb, "arith.remui", idx, c32(cpr)?)?;
-            let kel = m.bin(cb, "arith.muli", ch, c32(c)?)?;
-            let dst = self.swizzled(cb, row, kel, rows, sw, elem_bytes(to), region, base)?;
-            let (gr, gk, row_ok, row_byte) = self.packed_at(cb, &t, rows, (row, kel))?;
+            let row = m.bin(cb, "arith.divui", idx, c32(upr)?)?;
+            let cg = m.bin(cb, "arith.remui", idx, c32(upr)?)?;
+            let kel0 = m.bin(cb, "arith.muli", cg, c32(g * c)?)?;
+            let (gr, gk0, row_ok, row_byte) = self.packed_at(cb, &t, rows, (row, kel0))?;
             let z = c64(cb, 0)?;
-            let k_lo = m.cmp(cb, false, 5, gk, z)?;
-            let k_in = m.cmp(cb, false, 2, gk, t.kdim)?;
-            let starts_in = m.bin(cb, "arith.andi", row_ok, k_lo)?;
-            let starts_in = m.bin(cb, "arith.andi", starts_in, k_in)?;
-            // The chunk's codes as `words` i32s, code e in nibble e % 8 of word e / 8.
+            let in_k = |gk: V| -> Result<V, LoweringError> {
+                let k_lo = m.cmp(cb, false, 5, gk, z)?;
+                let k_in = m.cmp(cb, false, 2, gk, t.kdim)?;
+                let x = m.bin(cb, "arith.andi", row_ok, k_lo)?;
+                m.bin(cb, "arith.andi", x, k_in)
+            };
+            let starts_in = in_k(gk0)?;
+            // The units' codes as `g * words` i32s, code e of chunk j in nibble e % 8 of word
+            // j * words + e / 8.
             let packed = match raw {
                 Some((rbase, roff)) => {
                     // The stage holds the tile's bytes row-major, zero outside the tensor.
                     let p = self.raw_at(cb, (rbase, roff), kk, row, &|| {
-                        m.bin(cb, "arith.shrui", kel, c32(1)?)
+                        m.bin(cb, "arith.shrui", kel0, c32(1)?)
                     })?;
-                    m.load_vec(cb, p, i32t, words as u32, c / 2)?
+                    m.load_vec(cb, p, i32t, g * words as u32, g * c / 2)?
                 }
                 None => {
-                    let end = m.bin(cb, "arith.addi", gk, c64(cb, i64::from(c))?)?;
-                    let k_all = m.cmp(cb, false, 3, end, t.kdim)?; // sle
-                    let full = m.bin(cb, "arith.andi", starts_in, k_all)?;
-                    let full = m.bin(cb, "arith.andi", full, aligned)?;
-                    m.if_(
-                        cb,
-                        full,
-                        &vec![i32t; words],
-                        |tb| {
-                            let half = m.bin(tb, "arith.shrui", gk, c64(tb, 1)?)?;
-                            let off = m.bin(tb, "arith.addi", row_byte, half)?;
-                            let p = m.gep(tb, t.gbase, off, m.i(8))?;
-                            m.load_vec(tb, p, i32t, words as u32, c / 2)
-                        },
-                        // A chunk at the tensor's edge (or unaligned): code by code, zero outside.
-                        |eb| self.packed_codes_by_one(eb, &t, (gk, row_ok, row_byte), c),
-                    )?
+                    let mut all = Vec::with_capacity(g as usize * words);
+                    for j in 0..g {
+                        let gk = m.bin(cb, "arith.addi", gk0, c64(cb, i64::from(j * c))?)?;
+                        let end = m.bin(cb, "arith.addi", gk, c64(cb, i64::from(c))?)?;
+                        let k_all = m.cmp(cb, false, 3, end, t.kdim)?; // sle
+                        let full = m.bin(cb, "arith.andi", in_k(gk)?, k_all)?;
+                        let full = m.bin(cb, "arith.andi", full, aligned)?;
+                        all.extend(m.if_(
+                            cb,
+                            full,
+                            &vec![i32t; words],
+                            |tb| {
+                                let half = m.bin(tb, "arith.shrui", gk, c64(tb, 1)?)?;
+                                let off = m.bin(tb, "arith.addi", row_byte, half)?;
+                                let p = m.gep(tb, t.gbase, off, m.i(8))?;
+                                m.load_vec(tb, p, i32t, words as u32, c / 2)
+                            },
+                            // A chunk at the tensor's edge (or unaligned): code by code, zero
+                            // outside.
+                            |eb| self.packed_codes_by_one(eb, &t, (gk, row_ok, row_byte), c),
+                        )?);
+                    }
+                    all
                 }
             };
-            let mut out = Vec::with_capacity(4);
-            if scaled {
+            // The unit's block scale (all its codes lie in one block), neutral outside; as a
+            // bf16x2 pair of it where the products are exact.
+            let scale = if scaled {
                 let s = match (&explicit, &implicit) {
                     (Some(x), _) => {
                         let trow = m.bin(cb, "arith.subi", gr, t.r0)?;
-                        self.slice_scale(cb, x, trow, kel, span)?
+                        self.slice_scale(cb, x, trow, kel0, span)?
                     }
                     (None, Some((spec, sdims, sptr))) => {
-                        // The chunk's block scale (all its codes lie in one block:
-                        // `chunk_in_block`), neutral outside.
                         let mut coords = Vec::with_capacity(t.points.len() + 2);
                         for p in &t.points {
                             coords.push(m.conv(cb, "arith.extsi", *p, m.i(64))?);
                         }
                         coords.push(gr);
-                        coords.push(gk);
+                        coords.push(gk0);
                         let soff = self.scale_offset(cb, &coords, spec, sdims)?;
                         let (st, neutral) = self.scale_elem(cb, spec, span)?;
                         let raw = m.load_or(cb, starts_in, *sptr, soff, st, neutral)?;
@@ -467,23 +498,35 @@ impl<'c> Gen<'c, '_> {
                     }
                     (None, None) => return Err(ice("packed FP4 chunk without scales")),
                 };
-                for w in &packed {
+                Some(if exact { self.bf16x2_splat(cb, s)? } else { s })
+            } else {
+                None
+            };
+            for (j, chunk) in packed.chunks(words).enumerate() {
+                let kel = m.bin(cb, "arith.addi", kel0, c32(j as u32 * c)?)?;
+                let dst = self.swizzled(cb, row, kel, rows, sw, elem_bytes(to), region, base)?;
+                let mut out = Vec::with_capacity(4);
+                for w in chunk {
                     for h in 0..2 {
-                        for pair in self.fp4_to_bf16x2(cb, *w, h)? {
-                            out.push(self.scale_bf16x2(cb, pair, s)?);
+                        match scale {
+                            Some(s) => {
+                                for pair in self.fp4_to_bf16x2(cb, *w, h)? {
+                                    out.push(if exact {
+                                        self.mul_bf16x2(cb, pair, s)?
+                                    } else {
+                                        self.scale_bf16x2(cb, pair, s)?
+                                    });
+                                }
+                            }
+                            None => out.push(self.fp4_to_e4m3x4(cb, *w, h)?),
                         }
                     }
                 }
-            } else {
-                for w in &packed {
-                    for h in 0..2 {
-                        out.push(self.fp4_to_e4m3x4(cb, *w, h)?);
-                    }
-                }
+                m.store_vec(cb, &out, dst, 16)?;
             }
-            m.store_vec(cb, &out, dst, 16)
+            Ok(())
         };
-        self.spread(b, rows * cpr, tid, &chunk)
+        self.spread(b, rows * upr, tid, &unit)
     }
 
     /// The scale tile slice of an explicit `dequant` folded into packed staging, lowered.
@@ -614,6 +657,29 @@ impl<'c> Gen<'c, '_> {
         ])
     }
 
+    /// `s` (f32, a value bf16 holds exactly) as both halves of a bf16x2 word.
+    fn bf16x2_splat(&self, b: &Block<'c>, s: V) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let bf = m.elem(DType::BF16, self.span)?;
+        let h = m.conv(b, "arith.truncf", s, bf)?;
+        let h = m.conv(b, "arith.bitcast", h, m.i(16))?;
+        let h = m.conv(b, "arith.extui", h, m.i(32))?;
+        let hi = m.bin(b, "arith.shli", h, word(m, b, 16)?)?;
+        let w = m.bin(b, "arith.ori", h, hi)?;
+        // (An i32 to a 2-vector: the LLVM dialect's bitcast, which `arith.bitcast` is not.)
+        m.conv(b, "llvm.bitcast", w, Type::vector(&[2], bf))
+    }
+
+    /// Both bf16 halves of `pair` times the bf16x2 `s2` in one multiply (`mul.rn.bf16x2`): the
+    /// products are exact (`exact_bf16_scale`), so these are the bits `scale_bf16x2` gives.
+    fn mul_bf16x2(&self, b: &Block<'c>, pair: V, s2: V) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let v2 = Type::vector(&[2], m.elem(DType::BF16, self.span)?);
+        let p = m.conv(b, "llvm.bitcast", pair, v2)?;
+        let r = m.bin(b, "arith.mulf", p, s2)?;
+        m.conv(b, "llvm.bitcast", r, m.i(32))
+    }
+
     /// Both bf16 halves of `pair` times `s` (f32), rounded to bf16 (round to nearest even, as
     /// `dequant` casts).
     fn scale_bf16x2(&self, b: &Block<'c>, pair: V, s: V) -> Result<V, LoweringError> {
@@ -676,6 +742,44 @@ mod tests {
         [0u32, 0xFFFF_FFFF, 0x8888_8888, 0x7777_7777, 0x1234_5678]
             .into_iter()
             .map(move |bg| (bg & !(0xF << (4 * pos))) | (c << (4 * pos)))
+    }
+
+    #[test]
+    fn fp4_times_scales_is_exact_in_bf16() {
+        // `mul_bf16x2` against `scale_bf16x2`: every e8m0 and ue4m3 scale is a bf16 value, and
+        // every FP4 value times it is exact in f32 (at most 6 significant bits, inside f32's
+        // range down to its subnormals) or past bf16's largest finite value (both round to the
+        // same infinity): so rounding the exact product once to bf16 (a bf16 multiply) and
+        // rounding the f32 product to bf16 agree.
+        let bf16_max = f64::from(f32::from_bits(0x7F7F_0000));
+        for (fmt, n) in [(Format::E8M0, 256u16), (Format::UE4M3, 128)] {
+            assert!(exact_bf16_scale(if fmt == Format::E8M0 {
+                DType::E8M0
+            } else {
+                DType::UE4M3
+            }));
+            for sc in 0..n {
+                let s = decode(fmt, sc);
+                if s.is_nan() {
+                    continue;
+                }
+                assert_eq!(
+                    s.to_bits() & 0xFFFF,
+                    0,
+                    "{fmt:?} scale {sc:#x} = {s:e} is not a bf16 value"
+                );
+                for c in 0..16u16 {
+                    let x = f64::from(decode(Format::F4E2M1, c));
+                    let p = x * f64::from(s);
+                    let exact = f64::from(p as f32) == p;
+                    assert!(
+                        exact || p.abs() > bf16_max,
+                        "{x} x {fmt:?} {sc:#x} = {p:e} is neither exact in f32 nor past bf16's range"
+                    );
+                }
+            }
+        }
+        assert!(!exact_bf16_scale(DType::F32));
     }
 
     #[test]
