@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 stage_runner scaled
 T=target/release/tessera
 for src in dsl_examples/gemm_mxfp4_bf16.tsr dsl_examples/gemm_mxfp4_fp8.tsr dsl_examples/gemm_nvfp4.tsr \
-           dsl_examples/gemm_fp8_blockscale.tsr dsl_examples/gemm_mxfp8.tsr \
+           dsl_examples/gemm_fp8_blockscale.tsr dsl_examples/gemm_mxfp8.tsr dsl_examples/gemm_dequant_explicit.tsr \
            tests/conformance/gemm_fp8_blockscale_residual.tsr; do
   n=$(basename "$src" .tsr)
   $T build "$src" --target sm_90a -o ".gpu/scaled/$n.default" --force >/dev/null

@@ -8,6 +8,8 @@ cases.txt lines: `kernel M N K`. Peers by kernel family:
   *mxfp8*         -> Triton tl.dot_scaled e4m3 x e4m3 (MX, e8m0 scales)
   *mxfp4_fp8*     -> Triton tl.dot_scaled e4m3 x e2m1
   *mxfp4_bf16*    -> Triton tl.dot_scaled bf16 x e2m1
+  *dequant_explicit* -> the same (FP4 codes with e8m0 scales per 32 along K, dequantized to bf16 in
+                     the program)
 For every block-scaled case also a `ref` row: cuBLAS fp8 per-tensor at the same shape (the ceiling-like
 reference the issue asks for: what an unscaled fp8 GEMM of that shape costs).
 Also ceiling rows: cuBLAS bf16 and fp8 at 8192^3 (the "% of measured ceiling" column) and a 1 GiB
@@ -84,7 +86,8 @@ def dot_scaled(M, N, K, bfmt, afmt="e4m3"):
     return do_bench(f, return_mode="median"), f"triton dot_scaled {afmt} x {bfmt}", ""
 
 def peer_for(kernel):
-    if "mxfp4_bf16" in kernel: return lambda M, N, K: dot_scaled(M, N, K, "e2m1", "bf16")
+    if "mxfp4_bf16" in kernel or "dequant_explicit" in kernel:
+        return lambda M, N, K: dot_scaled(M, N, K, "e2m1", "bf16")
     if "mxfp4_fp8" in kernel: return lambda M, N, K: dot_scaled(M, N, K, "e2m1")
     if "mxfp8" in kernel: return lambda M, N, K: dot_scaled(M, N, K, "e4m3")
     if "fp8" in kernel and "blockscale" not in kernel: return fp8_mm

@@ -17,7 +17,7 @@ for b in scaled/*.default scaled/*.perop; do
   echo "$b memcheck $(echo "$mc" | grep -m1 -E 'ERROR SUMMARY|error\[')" >> "$out"
 done
 shapes() { case $1 in
-  *mxfp4*) echo "100 704 320|4096 4096 4096|8192 8192 8192|16 8192 8192|64 8192 8192";;
+  *mxfp4*|*dequant*) echo "100 704 320|4096 4096 4096|8192 8192 8192|16 8192 8192|64 8192 8192";;
   *blockscale*) echo "100 704 384|4096 4096 4096";;
   *) echo "100 704 320|4096 4096 4096";;
 esac; }
