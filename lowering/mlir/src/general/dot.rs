@@ -60,6 +60,28 @@ pub(super) fn wgmma_step(da: DType, db: DType) -> Option<(u32, u32)> {
 
 /// Where wgmma reads a dot's operand tiles (A `[M, K]`, B `[K, N]`) in shared memory: each
 /// K-major with the widest swizzle its K extent allows, rows and K padded to the atom's.
+/// The most block scales one thread reads itself per K tile for one operand of a grouped dot
+/// (`Gen::direct_scales`): DeepSeek-style operands need one per accumulator row (A, 1x128 blocks)
+/// or one per tile (B, 128x128 blocks); MX operands, one per row or column and 32-wide group, stay
+/// with the shared table all threads fill.
+const MAX_DIRECT_SCALES: u32 = 4;
+
+/// Which block scales may be read directly: f32 (DeepSeek-style), the kind validated this way on
+/// the H200 (session 9: gemm_fp8_blockscale per op 312.1 -> 260.8 us); e8m0 scales keep the table.
+fn direct_scale_dtype(sd: DType) -> bool {
+    sd == DType::F32
+}
+
+/// Where a deferred scaled load's block scales are read (`Gen::scale_site`): its tile's
+/// coordinates, the tensor's and the scale buffer's extents (i64), the scale buffer and contract.
+struct ScaleSite {
+    at: async_copy::TileAt,
+    dims: Vec<V>,
+    sdims: Vec<V>,
+    sptr: V,
+    spec: tessera_ir::ScaleSpec,
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Staging {
     /// Padded extents of M, N, K (the tile's, rounded up to a power of two).
@@ -243,6 +265,10 @@ impl<'c> Gen<'c, '_> {
         // Operand tiles staged apart from `base` (pointer, byte offset): a ring's packed operands,
         // converted from the stage's bytes into scratch.
         let mut apart: [Option<(V, u32)>; 2] = [None, None];
+        // Scaled operands whose scales each thread reads itself, straight into registers, before
+        // each group's chain (`direct_scales`), instead of through a shared table.
+        let direct = self.direct_scales((a, bv), &acc_l, ngroups, grouped.is_some());
+        self.direct_scale_dots |= direct.iter().any(|d| *d);
         let (base, tbase, tables) = match &ring {
             Some(r) => {
                 if r.sw() != sw || r.rows != [mm, nn] || r.eb != eb {
@@ -264,7 +290,7 @@ impl<'c> Gen<'c, '_> {
                     self.need_scratch(u64::from(conv_at + conv));
                     let t = self.scratch(b)?;
                     if grouped.is_some() {
-                        self.deferred_tables(b, (a, bv), group, ngroups, (mm, t, 0))?;
+                        self.deferred_tables(b, (a, bv), (group, ngroups, direct), (mm, t, 0))?;
                     }
                     if conv > 0 {
                         // `wait_group` made this thread's copies visible to it; the conversion
@@ -359,7 +385,7 @@ impl<'c> Gen<'c, '_> {
                 if grouped.is_some() {
                     self.scale_table(b, a, 1, group, ngroups, base, tables)?;
                     self.scale_table(b, bv, 0, group, ngroups, base, tables + mm * ngroups * 4)?;
-                    self.deferred_tables(b, (a, bv), group, ngroups, (mm, base, tables))?;
+                    self.deferred_tables(b, (a, bv), (group, ngroups, direct), (mm, base, tables))?;
                 }
                 (base, base, tables)
             }
@@ -424,9 +450,24 @@ impl<'c> Gen<'c, '_> {
         };
         let mut regs = self.regs(acc)?;
         let acc_et = self.m.elem(dc, span)?;
-        // Scale table reads, per (group, row / column part of a register's coordinates).
-        let mut row_scale: HashMap<(u32, u32), V> = HashMap::new();
-        let mut col_scale: HashMap<(u32, u32), V> = HashMap::new();
+        // Block scales per (group, row / column part of a register's coordinates; 0 for a scale
+        // uniform over the tile): read directly (before the chain) or from the table (after it).
+        let mut side_scale: [HashMap<(u32, u32), V>; 2] = [HashMap::new(), HashMap::new()];
+        // The product of a register's scales, per (group, row key, column key).
+        let mut factors: HashMap<(u32, u32, u32), Option<V>> = HashMap::new();
+        let uniform = [0, 1].map(|side| direct[side] && self.uniform_scale([a, bv][side], side));
+        let mut sites: [Option<ScaleSite>; 2] = [None, None];
+        for (side, v) in [a, bv].into_iter().enumerate() {
+            if direct[side] {
+                let l = self.transposed.get(&v).copied().unwrap_or(v);
+                let access = self
+                    .deferrable
+                    .get(&l)
+                    .map(|d| d.access.clone())
+                    .ok_or_else(|| ice("a direct-scaled dot operand without its load"))?;
+                sites[side] = Some(self.scale_site(b, &access)?);
+            }
+        }
         let nw = nn.min(256);
         let col_bits = (nn / 8).trailing_zeros();
         let (scaled_a, scaled_b) = (self.is_scaled(a), self.is_scaled(bv));
@@ -449,6 +490,31 @@ impl<'c> Gen<'c, '_> {
         let st = melior::dialect::llvm::r#type::r#struct(self.m.ctx, &vec![acc_et; nregs as usize], false);
         for j in 0..ngroups {
             for chunk in blocks.chunks(batch) {
+                // This group's direct scales, read before its chain so their latency hides behind
+                // the MMA.
+                for &(mi, nj) in chunk {
+                    for i in 0..nregs {
+                        let r = idx(mi, nj, i);
+                        let rc = acc_l.reg_coords(2, r as u32);
+                        for side in 0..2 {
+                            let Some(site) = &sites[side] else {
+                                continue;
+                            };
+                            let key = if uniform[side] { 0 } else { rc[side] };
+                            if side_scale[side].contains_key(&(j, key)) {
+                                continue;
+                            }
+                            let coord = if uniform[side] {
+                                self.m.const_int(b, 0, 32)?
+                            } else {
+                                self.coords(b, &acc_l, r as u32)?[side]
+                            };
+                            let kin = self.m.const_int(b, i64::from(j * group), 32)?;
+                            let sc = self.scale_at(b, site, coord, kin)?;
+                            side_scale[side].insert((j, key), sc);
+                        }
+                    }
+                }
                 let mut chains = Vec::new();
                 for &(mi, nj) in chunk {
                     let idx = |i: u32| idx(mi, nj, i);
@@ -538,35 +604,45 @@ impl<'c> Gen<'c, '_> {
                                 .op1(b, "llvm.extractvalue", &[cur], acc_et, &[self.m.position(i)])?;
                         let r = idx(i);
                         regs[r] = if grouped.is_some() {
-                            // acc += part * scale_a[row] * scale_b[col] of this K group.
+                            // acc += part * (scale_a[row] * scale_b[col]) of this K group, one
+                            // fma per register, the scales' product once per (row, column) key.
                             let rc = acc_l.reg_coords(2, r as u32);
-                            let c = self.coords(b, &acc_l, r as u32)?;
-                            let mut f = None;
-                            for (on, cache, coord, key, off) in [
-                                (scaled_a, &mut row_scale, c[0], rc[0], tables),
-                                (scaled_b, &mut col_scale, c[1], rc[1], tables + mm * ngroups * 4),
-                            ] {
-                                if !on {
-                                    continue;
-                                }
-                                let s = match cache.get(&(j, key)) {
-                                    Some(s) => *s,
-                                    None => {
-                                        let s = self.table_entry(b, tbase, off, coord, ngroups, j)?;
-                                        cache.insert((j, key), s);
-                                        s
+                            let keys = [0, 1].map(|side| if uniform[side] { 0 } else { rc[side] });
+                            let f = match factors.get(&(j, keys[0], keys[1])) {
+                                Some(f) => *f,
+                                None => {
+                                    let mut f = None;
+                                    for (side, on, off) in
+                                        [(0, scaled_a, tables), (1, scaled_b, tables + mm * ngroups * 4)]
+                                    {
+                                        if !on {
+                                            continue;
+                                        }
+                                        let s = match side_scale[side].get(&(j, keys[side])) {
+                                            Some(s) => *s,
+                                            None => {
+                                                let c = self.coords(b, &acc_l, r as u32)?;
+                                                let s =
+                                                    self.table_entry(b, tbase, off, c[side], ngroups, j)?;
+                                                side_scale[side].insert((j, keys[side]), s);
+                                                s
+                                            }
+                                        };
+                                        f = Some(match f {
+                                            None => s,
+                                            Some(x) => self.m.bin(b, "arith.mulf", x, s)?,
+                                        });
                                     }
-                                };
-                                f = Some(match f {
-                                    None => s,
-                                    Some(x) => self.m.bin(b, "arith.mulf", x, s)?,
-                                });
-                            }
-                            let scaled = match f {
-                                Some(f) => self.m.bin(b, "arith.mulf", part, f)?,
-                                None => part,
+                                    factors.insert((j, keys[0], keys[1]), f);
+                                    f
+                                }
                             };
-                            self.m.bin(b, "arith.addf", regs[r], scaled)?
+                            match f {
+                                Some(f) => {
+                                    self.m.op1(b, "llvm.intr.fma", &[part, f, regs[r]], acc_et, &[])?
+                                }
+                                None => self.m.bin(b, "arith.addf", regs[r], part)?,
+                            }
                         } else if promote {
                             let part = match factor {
                                 Some(f) => self.m.bin(b, "arith.mulf", part, f)?,
@@ -722,6 +798,65 @@ impl<'c> Gen<'c, '_> {
         Ok(())
     }
 
+    /// Which scaled operands (A, B) of a grouped dot each thread reads the block scales of itself,
+    /// straight into registers before each K group's chain, instead of through the shared table:
+    /// operands whose scales were never in registers (their loads are issued by the dot) and of
+    /// which a thread needs at most [`MAX_DIRECT_SCALES`] per K tile (its distinct accumulator
+    /// rows, for A, or columns, for B, times the K groups; one per group when the block covers the
+    /// tile: [`Self::uniform_scale`]). The mainloop reads DeepSeek-style scales this way.
+    fn direct_scales(
+        &self,
+        (a, bv): (ValueId, ValueId),
+        acc_l: &LinearLayout,
+        ngroups: u32,
+        grouped: bool,
+    ) -> [bool; 2] {
+        let mut out = [false; 2];
+        if !grouped {
+            return out;
+        }
+        for (side, v) in [a, bv].into_iter().enumerate() {
+            let l = self.transposed.get(&v).copied().unwrap_or(v);
+            let f32_scales = self
+                .k
+                .ty(v)
+                .as_tile()
+                .and_then(|t| t.scale.as_ref())
+                .is_some_and(|sc| direct_scale_dtype(sc.scale_dtype));
+            if !f32_scales || self.scales.contains_key(&v) || !self.deferrable.contains_key(&l) {
+                continue;
+            }
+            let keys = if self.uniform_scale(v, side) {
+                1
+            } else {
+                let mut seen = std::collections::HashSet::new();
+                for r in 0..acc_l.num_regs() as u32 {
+                    seen.insert(acc_l.reg_coords(2, r)[side]);
+                }
+                seen.len() as u32
+            };
+            out[side] = keys * ngroups <= MAX_DIRECT_SCALES;
+        }
+        out
+    }
+
+    /// Whether every row (A, `side` 0) or column (B, `side` 1) of scaled dot operand `v`'s tile lies
+    /// in one scale block: the block along that axis is a multiple of the tile's extent and the
+    /// tile starts at a multiple of it (`align`), so one scale per K group serves the whole tile.
+    fn uniform_scale(&self, v: ValueId, side: usize) -> bool {
+        let extent = u64::from(self.shape_of(v)[side]);
+        let Some((access, d, start)) = self.align.tile_start(v, side) else {
+            return false;
+        };
+        let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
+            return false;
+        };
+        ty.scale
+            .as_ref()
+            .and_then(|s| s.block.get(d))
+            .is_some_and(|b| u64::from(*b).is_multiple_of(extent) && start.is_multiple_of(extent))
+    }
+
     /// Fill the scale tables of the dot's scaled operands whose scales were never in registers
     /// (their loads are issued by the dot: async scaled copies, the default): A's table at `off` bytes
     /// from `tbase`, B's `mm * ngroups * 4` bytes after it.
@@ -729,12 +864,11 @@ impl<'c> Gen<'c, '_> {
         &mut self,
         b: &Block<'c>,
         (a, bv): (ValueId, ValueId),
-        group: u32,
-        ngroups: u32,
+        (group, ngroups, direct): (u32, u32, [bool; 2]),
         (mm, tbase, off): (u32, V, u32),
     ) -> Result<(), LoweringError> {
         for (i, v) in [a, bv].into_iter().enumerate() {
-            if !self.is_scaled(v) || self.scales.contains_key(&v) {
+            if !self.is_scaled(v) || self.scales.contains_key(&v) || direct[i] {
                 continue;
             }
             let l = self.transposed.get(&v).copied().unwrap_or(v);
@@ -750,9 +884,8 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// Entry `[row][j]` of a scale table at `off` bytes from `tbase`: the decoded block scale of the
-    /// block holding element `(r0 + row, k0 + j * group)` of `access`'s tile, read from global
-    /// memory (1, the neutral scale, out of bounds, as a masked scaled load reads), entries spread
-    /// over the CTA's threads.
+    /// block holding element `(r0 + row, k0 + j * group)` of `access`'s tile ([`Self::scale_at`]),
+    /// entries spread over the CTA's threads.
     fn global_scale_table(
         &self,
         b: &Block<'c>,
@@ -761,22 +894,8 @@ impl<'c> Gen<'c, '_> {
         ngroups: u32,
         (tbase, off): (V, u32),
     ) -> Result<(), LoweringError> {
-        let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
-            return Err(ice("scaled load of a scalar"));
-        };
-        let Some(spec) = ty.scale.as_ref() else {
-            return Err(ice("scale table of a plain tensor"));
-        };
-        let n = access.index.len();
         let rows = async_copy::tile_rows(access)?;
-        let at = self.tile_at(&async_copy::tile_starts(access)?)?;
-        let span = self.span;
-        let dims = self.dims(b, &ty.dims, span)?;
-        let sdims = self.scale_dims(b, spec, &dims)?;
-        let sptr = *self
-            .scale_ptrs
-            .get(&access.tensor)
-            .ok_or_else(|| ice("scale pointer of a scaled tensor"))?;
+        let site = self.scale_site(b, access)?;
         let tid = self.tid(b)?;
         let m = &self.m;
         let fill = |eb: &Block<'c>, idx: V| -> Result<(), LoweringError> {
@@ -784,33 +903,62 @@ impl<'c> Gen<'c, '_> {
             let row = m.bin(eb, "arith.divui", idx, c32(ngroups)?)?;
             let j = m.bin(eb, "arith.remui", idx, c32(ngroups)?)?;
             let kin = m.bin(eb, "arith.muli", j, c32(group)?)?;
-            // The element's coordinates: the points, then the row and the K start.
-            let mut coords = Vec::with_capacity(n);
-            for p in &at.points {
-                coords.push(m.conv(eb, "arith.extsi", *p, m.i(64))?);
-            }
-            let r = m.bin(eb, "arith.addi", at.r0, row)?;
-            coords.push(m.conv(eb, "arith.extsi", r, m.i(64))?);
-            let k = m.bin(eb, "arith.addi", at.k0, kin)?;
-            coords.push(m.conv(eb, "arith.extsi", k, m.i(64))?);
-            let z = m.const_int(eb, 0, 64)?;
-            let mut ok = m.const_int(eb, 1, 1)?;
-            for (x, d) in coords.iter().zip(&dims) {
-                let lo = m.cmp(eb, false, 5, *x, z)?; // sge
-                let hi = m.cmp(eb, false, 2, *x, *d)?; // slt
-                ok = m.bin(eb, "arith.andi", ok, lo)?;
-                ok = m.bin(eb, "arith.andi", ok, hi)?;
-            }
-            // Only read where `ok`: the offset of coordinates out of bounds is never used.
-            let soff = self.scale_offset(eb, &coords, spec, &sdims)?;
-            let (st, neutral) = self.scale_elem(eb, spec, span)?;
-            let raw = m.load_or(eb, ok, sptr, soff, st, neutral)?;
-            let s = self.decode_scale(eb, raw, spec.scale_dtype, span)?;
+            let s = self.scale_at(eb, &site, row, kin)?;
             let p = self.table_ptr(eb, tbase, off, row, ngroups, j)?;
             m.store(eb, s, p)?;
             Ok(())
         };
         self.spread(b, rows * ngroups, tid, &fill)
+    }
+
+    /// Where the block scales of deferred scaled load `access` are read, lowered once per dot.
+    fn scale_site(&self, b: &Block<'c>, access: &tessera_ir::Access) -> Result<ScaleSite, LoweringError> {
+        let ParamKind::Tensor { ty, .. } = &self.k.param(access.tensor).kind else {
+            return Err(ice("scaled load of a scalar"));
+        };
+        let Some(spec) = ty.scale.clone() else {
+            return Err(ice("scale table of a plain tensor"));
+        };
+        let dims = self.dims(b, &ty.dims, self.span)?;
+        Ok(ScaleSite {
+            at: self.tile_at(&async_copy::tile_starts(access)?)?,
+            sdims: self.scale_dims(b, &spec, &dims)?,
+            dims,
+            sptr: *self
+                .scale_ptrs
+                .get(&access.tensor)
+                .ok_or_else(|| ice("scale pointer of a scaled tensor"))?,
+            spec,
+        })
+    }
+
+    /// The decoded block scale of element `(r0 + row, k0 + kin)` of the site's tile (`row`, `kin`
+    /// i32), read from global memory; 1, the neutral scale, out of bounds, as a masked scaled load
+    /// reads.
+    fn scale_at(&self, b: &Block<'c>, site: &ScaleSite, row: V, kin: V) -> Result<V, LoweringError> {
+        let m = &self.m;
+        // The element's coordinates: the points, then the row and the K start.
+        let mut coords = Vec::with_capacity(site.dims.len());
+        for p in &site.at.points {
+            coords.push(m.conv(b, "arith.extsi", *p, m.i(64))?);
+        }
+        let r = m.bin(b, "arith.addi", site.at.r0, row)?;
+        coords.push(m.conv(b, "arith.extsi", r, m.i(64))?);
+        let k = m.bin(b, "arith.addi", site.at.k0, kin)?;
+        coords.push(m.conv(b, "arith.extsi", k, m.i(64))?);
+        let z = m.const_int(b, 0, 64)?;
+        let mut ok = m.const_int(b, 1, 1)?;
+        for (x, d) in coords.iter().zip(&site.dims) {
+            let lo = m.cmp(b, false, 5, *x, z)?; // sge
+            let hi = m.cmp(b, false, 2, *x, *d)?; // slt
+            ok = m.bin(b, "arith.andi", ok, lo)?;
+            ok = m.bin(b, "arith.andi", ok, hi)?;
+        }
+        // Only read where `ok`: the offset of coordinates out of bounds is never used.
+        let soff = self.scale_offset(b, &coords, &site.spec, &site.sdims)?;
+        let (st, neutral) = self.scale_elem(b, &site.spec, self.span)?;
+        let raw = m.load_or(b, ok, site.sptr, soff, st, neutral)?;
+        self.decode_scale(b, raw, site.spec.scale_dtype, self.span)
     }
 
     /// Pointer to entry `[row][group]` of a scale table at `off` bytes from `base`.

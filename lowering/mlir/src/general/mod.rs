@@ -103,6 +103,8 @@ struct Gen<'c, 'k> {
     dequant_dots: bool,
     /// Some dot took scaled operands as codes, their block scales applied per K group.
     grouped_dots: bool,
+    /// Some grouped dot read an operand's block scales straight into registers (`dot::direct_scales`).
+    direct_scale_dots: bool,
     /// Some dot staged packed FP4 operands from their bytes (`packed`).
     packed_dots: bool,
     /// The lowering's options (`fp8_fast_accum`, `async_copies`: in-place wgmma chains of a dot
@@ -334,6 +336,7 @@ fn lower_with(
         mma: Vec::new(),
         dequant_dots: false,
         grouped_dots: false,
+        direct_scale_dots: false,
         packed_dots: false,
         opts,
         align,
@@ -465,6 +468,8 @@ fn lower_with(
                     grouped.then_some(
                         "scaled codes on wgmma, block scales applied to each K group's f32 partial",
                     ),
+                    g.direct_scale_dots
+                        .then_some("f32 block scales read by each thread straight into registers"),
                     dequant.then_some("scaled operands dequantized in registers before the MMA"),
                     packed.then_some(
                         "packed FP4 operands converted as they are staged from their bytes (e4m3 codes, or bf16 code x block scale)",
