@@ -152,7 +152,8 @@ pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKer
     // GEMMs of plain or MXFP8 operands at 128x128 tiles or more are lowered per op (as fast as
     // the mainloop with cp.async rings); the mainloop takes one only where the per-op path
     // refuses it.
-    if opts.async_copies && lower::per_op_gemm(&tile, opts) {
+    if opts.async_copies && lower::per_op_gemm(&tile, opts) && general::folds_explicit_dequants(kernel, opts)
+    {
         return first_then(per_op, schedules, true);
     }
     // Fast structures first: the TMA/mbarrier GEMM mainloop (for scaled operands) and the

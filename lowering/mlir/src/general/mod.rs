@@ -152,6 +152,34 @@ fn is_float(d: DType) -> bool {
 }
 
 /// Lower a distributed-level kernel (after `assign-layouts`) to MLIR text for sm_90a.
+/// Whether the per-op lowering folds every explicit `dequant(codes, scales)` of `kernel` (the
+/// distributed level) into its dot's staging (`async_copy::Deferred::explicit`: B operands
+/// dequantized to bf16). One it would not fold runs through registers, much slower than the
+/// mainloop, so `lower_sm90a` leaves such a GEMM to the mainloop (an explicit dequant as A, or to
+/// f16 or f32).
+pub(crate) fn folds_explicit_dequants(kernel: &Kernel, opts: &crate::LoweringOptions) -> bool {
+    fn count(b: &IrBlock) -> usize {
+        b.ops
+            .iter()
+            .map(|op| {
+                let own = usize::from(matches!(op.kind, OpKind::Dequant { scale: Some(_), .. }));
+                own + op.kind.blocks().into_iter().map(count).sum::<usize>()
+            })
+            .sum()
+    }
+    let explicit = count(&kernel.body);
+    if explicit == 0 {
+        return true;
+    }
+    if !opts.async_copies || !opts.packed_fp4_staging {
+        return false;
+    }
+    let align = align::Align::new(kernel);
+    let (mut d, t) = async_copy::candidates(kernel, opts.async_scaled_copies, true);
+    async_copy::keep_dot_taken(kernel, &align, opts.nvfp4_wgmma, &mut d, &t);
+    d.values().filter(|x| x.explicit.is_some()).count() == explicit
+}
+
 pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     // Resident operands are an optimisation: a kernel that only fits shared memory without them
     // stages those operands per iteration instead.
@@ -1445,7 +1473,9 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// What a masked load of `d` elements reads outside its tensor: `other`, or code 0 for a
-    /// narrow float (its bits, as the interpreter fills them).
+    /// narrow float. The interpreter reads the value 0.0 there (it refuses another `other`), which
+    /// code 0 is except for e8m0 (2^-127, no e8m0 code holds 0): a folded explicit scale reads 0.0
+    /// (`packed::slice_scale`); an e8m0 tile in registers still holds code 0.
     pub(super) fn fill_of(
         &self,
         b: &Block<'c>,

@@ -566,8 +566,8 @@ impl<'c> Gen<'c, '_> {
     }
 
     /// The decoded scale of the chunk at tile row `trow` (i64) and K offset `kel` (i32): element
-    /// `(trow / block[0], kel / block[1])` of the scale tile, read as its load reads it (the
-    /// load's fill outside the tensor).
+    /// `(trow / block[0], kel / block[1])` of the scale tile, read as the interpreter reads its load
+    /// (outside the tensor: the load's fill, the value 0.0 for a narrow float).
     fn slice_scale(
         &self,
         b: &Block<'c>,
@@ -595,7 +595,14 @@ impl<'c> Gen<'c, '_> {
         let off = m.bin(b, "arith.addi", off, sk)?;
         let off = m.bin(b, "arith.addi", off, x.first)?;
         let raw = m.load_or(b, ok, x.base, off, x.et, x.fill)?;
-        self.decode_scale(b, raw, x.dtype, span)
+        let s = self.decode_scale(b, raw, x.dtype, span)?;
+        if x.dtype == DType::E8M0 {
+            // Masked, the interpreter reads the value 0.0, which no e8m0 code holds (code 0 is
+            // 2^-127).
+            let zero = m.const_float(b, 0.0, m.f32())?;
+            return m.select(b, ok, s, zero);
+        }
+        Ok(s)
     }
 
     /// `prmt` of bytes `lo:hi` by `sel` (each selector nibble picks one of the 8 bytes).

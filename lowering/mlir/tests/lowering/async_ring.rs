@@ -627,3 +627,38 @@ fn grouped_dots_promote_with_one_fma_and_read_f32_block_scales_directly() {
         );
     }
 }
+
+#[test]
+fn explicit_dequants_the_per_op_dot_cannot_fold_stay_on_the_mainloop() {
+    // The per-op dot folds an explicit `dequant` only as B and to bf16; a GEMM whose explicit
+    // dequant is its A operand would take its codes through registers per op (much slower), so
+    // the default build leaves it to the mainloop, as it does with packed staging off.
+    let k = piped_src(
+        "dequant_a.tsr",
+        "
+kernel dequant_a(q: f4e2m1[M, K], s: e8m0[M, K / 32], b: bf16[N, K], c: out bf16[M, N])
+    tiles(BM = 128, BN = 128, BK = 64)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    var acc = zeros<f32>[BM, BN];
+    for k0 in 0..K step BK {
+        let w = dequant<bf16>(load(q[m0 .. +BM, k0 .. +BK]), load(s[m0 .. +BM, k0 / 32 .. +BK / 32]));
+        acc = dot(w, transpose(load(b[n0 .. +BN, k0 .. +BK])), acc);
+    }
+    store(c[m0 .. +BM, n0 .. +BN], cast<bf16>(acc));
+}
+",
+    );
+    let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !l.mma.note.as_deref().unwrap_or("").contains("per-op lowering"),
+        "{:?}",
+        l.mma.note
+    );
+    // The B form (gemm_dequant_explicit) is folded and runs per op.
+    let k = example("dsl_examples/gemm_dequant_explicit.tsr");
+    let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(l.mma.note.as_deref().unwrap_or("").contains("per-op lowering"));
+}
