@@ -371,10 +371,17 @@ fn dequant_operand(
     op: &Op,
     role: &str,
 ) -> Result<OperandLoad, LoweringError> {
-    let OpKind::Dequant { x, scale, .. } = &op.kind else {
+    let OpKind::Dequant { x, scale, to } = &op.kind else {
         return operand_load(kernel, op, role);
     };
     let bad = |why: String| LoweringError::unsupported(format!("dot operand {role}: {why}"), op.span);
+    // The mainloop converts dequantized operands to bf16: another dtype (f16 rounds and overflows
+    // differently) is not its program.
+    if *to != DType::BF16 {
+        return Err(bad(format!(
+            "dequant to {to} (the Hopper mainloop stages dequantized operands as bf16)"
+        )));
+    }
     let q_op = body_defs
         .get(x)
         .copied()

@@ -662,3 +662,35 @@ kernel dequant_a(q: f4e2m1[M, K], s: e8m0[M, K / 32], b: bf16[N, K], c: out bf16
     let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(l.mma.note.as_deref().unwrap_or("").contains("per-op lowering"));
 }
+
+#[test]
+fn the_mainloop_never_takes_a_dequant_to_another_dtype_than_bf16() {
+    // The mainloop stages dequantized operands as bf16; a program that dequantizes to f16 (whose
+    // rounding and range differ) is lowered per op, as written. (The mainloop's fused plan refuses
+    // an f16 pair already; `pattern::dequant_operand` also refuses any dequant not to bf16.)
+    let k = piped_src(
+        "dequant_f16.tsr",
+        "
+kernel dequant_f16(a: f16[M, K], q: f4e2m1[N, K], s: e8m0[N, K / 32], c: out f32[M, N])
+    tiles(BM = 128, BN = 128, BK = 64)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    var acc = zeros<f32>[BM, BN];
+    for k0 in 0..K step BK {
+        let w = dequant<f16>(load(q[n0 .. +BN, k0 .. +BK]), load(s[n0 .. +BN, k0 / 32 .. +BK / 32]));
+        acc = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(w), acc);
+    }
+    store(c[m0 .. +BM, n0 .. +BN], acc);
+}
+",
+    );
+    let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        l.mma.note.as_deref().unwrap_or("").contains("per-op lowering"),
+        "{:?}",
+        l.mma.note
+    );
+    assert!(!l.mlir.contains("cp.async.bulk.tensor"));
+}
