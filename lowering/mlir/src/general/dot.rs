@@ -267,7 +267,7 @@ impl<'c> Gen<'c, '_> {
         let mut apart: [Option<(V, u32)>; 2] = [None, None];
         // Scaled operands whose scales each thread reads itself, straight into registers, before
         // each group's chain (`direct_scales`), instead of through a shared table.
-        let direct = self.direct_scales((a, bv), &acc_l, ngroups, grouped.is_some());
+        let (direct, uniform) = self.direct_scales((a, bv), &acc_l, ngroups, grouped.is_some());
         self.direct_scale_dots |= direct.iter().any(|d| *d);
         let (base, tbase, tables) = match &ring {
             Some(r) => {
@@ -455,7 +455,6 @@ impl<'c> Gen<'c, '_> {
         let mut side_scale: [HashMap<(u32, u32), V>; 2] = [HashMap::new(), HashMap::new()];
         // The product of a register's scales, per (group, row key, column key).
         let mut factors: HashMap<(u32, u32, u32), Option<V>> = HashMap::new();
-        let uniform = [0, 1].map(|side| direct[side] && self.uniform_scale([a, bv][side], side));
         let mut sites: [Option<ScaleSite>; 2] = [None, None];
         for (side, v) in [a, bv].into_iter().enumerate() {
             if direct[side] {
@@ -803,17 +802,18 @@ impl<'c> Gen<'c, '_> {
     /// operands whose scales were never in registers (their loads are issued by the dot) and of
     /// which a thread needs at most [`MAX_DIRECT_SCALES`] per K tile (its distinct accumulator
     /// rows, for A, or columns, for B, times the K groups; one per group when the block covers the
-    /// tile: [`Self::uniform_scale`]). The mainloop reads DeepSeek-style scales this way.
+    /// tile: [`Self::uniform_scale`]). The mainloop reads DeepSeek-style scales this way. Returns
+    /// those operands, and which of them read one scale per group.
     fn direct_scales(
         &self,
         (a, bv): (ValueId, ValueId),
         acc_l: &LinearLayout,
         ngroups: u32,
         grouped: bool,
-    ) -> [bool; 2] {
-        let mut out = [false; 2];
+    ) -> ([bool; 2], [bool; 2]) {
+        let (mut direct, mut uniform) = ([false; 2], [false; 2]);
         if !grouped {
-            return out;
+            return (direct, uniform);
         }
         for (side, v) in [a, bv].into_iter().enumerate() {
             let l = self.transposed.get(&v).copied().unwrap_or(v);
@@ -826,7 +826,8 @@ impl<'c> Gen<'c, '_> {
             if !f32_scales || self.scales.contains_key(&v) || !self.deferrable.contains_key(&l) {
                 continue;
             }
-            let keys = if self.uniform_scale(v, side) {
+            let one = self.uniform_scale(v, side);
+            let keys = if one {
                 1
             } else {
                 let mut seen = std::collections::HashSet::new();
@@ -835,9 +836,10 @@ impl<'c> Gen<'c, '_> {
                 }
                 seen.len() as u32
             };
-            out[side] = keys * ngroups <= MAX_DIRECT_SCALES;
+            direct[side] = keys * ngroups <= MAX_DIRECT_SCALES;
+            uniform[side] = direct[side] && one;
         }
-        out
+        (direct, uniform)
     }
 
     /// Whether every row (A, `side` 0) or column (B, `side` 1) of scaled dot operand `v`'s tile lies
@@ -955,10 +957,7 @@ impl<'c> Gen<'c, '_> {
             ok = m.bin(b, "arith.andi", ok, hi)?;
         }
         // Only read where `ok`: the offset of coordinates out of bounds is never used.
-        let soff = self.scale_offset(b, &coords, &site.spec, &site.sdims)?;
-        let (st, neutral) = self.scale_elem(b, &site.spec, self.span)?;
-        let raw = m.load_or(b, ok, site.sptr, soff, st, neutral)?;
-        self.decode_scale(b, raw, site.spec.scale_dtype, self.span)
+        self.block_scale_at(b, (&coords, ok), &site.spec, (&site.sdims, site.sptr), self.span)
     }
 
     /// Pointer to entry `[row][group]` of a scale table at `off` bytes from `base`.

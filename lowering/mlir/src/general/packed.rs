@@ -491,10 +491,7 @@ impl<'c> Gen<'c, '_> {
                         }
                         coords.push(gr);
                         coords.push(gk0);
-                        let soff = self.scale_offset(cb, &coords, spec, sdims)?;
-                        let (st, neutral) = self.scale_elem(cb, spec, span)?;
-                        let raw = m.load_or(cb, starts_in, *sptr, soff, st, neutral)?;
-                        self.decode_scale(cb, raw, spec.scale_dtype, span)?
+                        self.block_scale_at(cb, (&coords, starts_in), spec, (sdims, *sptr), span)?
                     }
                     (None, None) => return Err(ice("packed FP4 chunk without scales")),
                 };

@@ -295,6 +295,23 @@ impl<'c> Gen<'c, '_> {
         })
     }
 
+    /// The decoded block scale covering the element at coordinates `idx` (i64) of a tensor whose
+    /// scale buffer is `sptr` (extents `sdims`), read where `ok` holds; the neutral scale elsewhere,
+    /// as a masked scaled load reads.
+    pub(super) fn block_scale_at(
+        &self,
+        b: &Block<'c>,
+        (idx, ok): (&[V], V),
+        spec: &ScaleSpec,
+        (sdims, sptr): (&[V], V),
+        span: Span,
+    ) -> Result<V, LoweringError> {
+        let soff = self.scale_offset(b, idx, spec, sdims)?;
+        let (st, neutral) = self.scale_elem(b, spec, span)?;
+        let raw = self.m.load_or(b, ok, sptr, soff, st, neutral)?;
+        self.decode_scale(b, raw, spec.scale_dtype, span)
+    }
+
     /// Extent of each dim of `tensor`'s scale buffer: `ceil(dim / block)`.
     pub(super) fn scale_dims(
         &self,

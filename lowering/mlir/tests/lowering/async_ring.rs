@@ -628,28 +628,41 @@ fn grouped_dots_promote_with_one_fma_and_read_f32_block_scales_directly() {
     }
 }
 
+/// A 128x128x64 GEMM kernel `name` with parameters `params`, K-loop body `body` (`acc` carried)
+/// and stored value `out`, through the sm_90a pipeline.
+fn dequant_gemm(name: &str, params: &str, body: &str, out: &str) -> tessera_ir::Kernel {
+    piped_src(
+        &format!("{name}.tsr"),
+        &format!(
+            "
+kernel {name}({params})
+    tiles(BM = 128, BN = 128, BK = 64)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    var acc = zeros<f32>[BM, BN];
+    for k0 in 0..K step BK {{
+        {body}
+    }}
+    store(c[m0 .. +BM, n0 .. +BN], {out});
+}}
+"
+        ),
+    )
+}
+
 #[test]
 fn explicit_dequants_the_per_op_dot_cannot_fold_stay_on_the_mainloop() {
     // The per-op dot folds an explicit `dequant` only as B and to bf16; a GEMM whose explicit
     // dequant is its A operand would take its codes through registers per op (much slower), so
     // the default build leaves it to the mainloop, as it does with packed staging off.
-    let k = piped_src(
-        "dequant_a.tsr",
-        "
-kernel dequant_a(q: f4e2m1[M, K], s: e8m0[M, K / 32], b: bf16[N, K], c: out bf16[M, N])
-    tiles(BM = 128, BN = 128, BK = 64)
-    grid(cdiv(M, BM), cdiv(N, BN))
-{
-    let m0 = program_id(0) * BM;
-    let n0 = program_id(1) * BN;
-    var acc = zeros<f32>[BM, BN];
-    for k0 in 0..K step BK {
-        let w = dequant<bf16>(load(q[m0 .. +BM, k0 .. +BK]), load(s[m0 .. +BM, k0 / 32 .. +BK / 32]));
-        acc = dot(w, transpose(load(b[n0 .. +BN, k0 .. +BK])), acc);
-    }
-    store(c[m0 .. +BM, n0 .. +BN], cast<bf16>(acc));
-}
-",
+    let k = dequant_gemm(
+        "dequant_a",
+        "q: f4e2m1[M, K], s: e8m0[M, K / 32], b: bf16[N, K], c: out bf16[M, N]",
+        "let w = dequant<bf16>(load(q[m0 .. +BM, k0 .. +BK]), load(s[m0 .. +BM, k0 / 32 .. +BK / 32]));
+        acc = dot(w, transpose(load(b[n0 .. +BN, k0 .. +BK])), acc);",
+        "cast<bf16>(acc)",
     );
     let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -668,23 +681,12 @@ fn the_mainloop_never_takes_a_dequant_to_another_dtype_than_bf16() {
     // The mainloop stages dequantized operands as bf16; a program that dequantizes to f16 (whose
     // rounding and range differ) is lowered per op, as written. (The mainloop's fused plan refuses
     // an f16 pair already; `pattern::dequant_operand` also refuses any dequant not to bf16.)
-    let k = piped_src(
-        "dequant_f16.tsr",
-        "
-kernel dequant_f16(a: f16[M, K], q: f4e2m1[N, K], s: e8m0[N, K / 32], c: out f32[M, N])
-    tiles(BM = 128, BN = 128, BK = 64)
-    grid(cdiv(M, BM), cdiv(N, BN))
-{
-    let m0 = program_id(0) * BM;
-    let n0 = program_id(1) * BN;
-    var acc = zeros<f32>[BM, BN];
-    for k0 in 0..K step BK {
-        let w = dequant<f16>(load(q[n0 .. +BN, k0 .. +BK]), load(s[n0 .. +BN, k0 / 32 .. +BK / 32]));
-        acc = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(w), acc);
-    }
-    store(c[m0 .. +BM, n0 .. +BN], acc);
-}
-",
+    let k = dequant_gemm(
+        "dequant_f16",
+        "a: f16[M, K], q: f4e2m1[N, K], s: e8m0[N, K / 32], c: out f32[M, N]",
+        "let w = dequant<f16>(load(q[n0 .. +BN, k0 .. +BK]), load(s[n0 .. +BN, k0 / 32 .. +BK / 32]));
+        acc = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(w), acc);",
+        "acc",
     );
     let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(
