@@ -60,6 +60,7 @@ pub(crate) fn build_with(
                     param: p.name.clone(),
                     part: TensorPart::Data,
                     tma: spec.clone(),
+                    or_null: false,
                 });
                 // The tensor map lives in global memory; TMA reads it through a generic pointer.
                 abi.signature

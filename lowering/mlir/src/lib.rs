@@ -79,6 +79,11 @@ pub struct LoweringOptions {
     /// default; off (`--no-packed-fp4-staging`), their codes go through registers one per
     /// register.
     pub packed_fp4_staging: bool,
+    /// Per-op rings whose operand tiles TMA can copy as the stage holds them are filled by TMA
+    /// (one thread, an mbarrier per stage; general/ring.rs), with `cp.async` kept for launches
+    /// whose tensors TMA cannot describe. On by default; off (`--no-tma-rings`), every ring is
+    /// filled by `cp.async`.
+    pub tma_rings: bool,
 }
 
 impl Default for LoweringOptions {
@@ -93,6 +98,7 @@ impl Default for LoweringOptions {
             nvfp4_wgmma: true,
             async_scaled_copies: true,
             packed_fp4_staging: true,
+            tma_rings: true,
         }
     }
 }

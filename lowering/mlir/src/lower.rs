@@ -190,7 +190,8 @@ these emitters compute 32-bit element offsets, which would wrap",
     Ok(())
 }
 
-/// Output tiles from which the per-op lowering runs plain GEMMs at least as fast as the mainloop.
+/// Output tiles from which the per-op lowering runs GEMMs at least as fast as the mainloop when its
+/// rings are filled by `cp.async` (`--no-tma-rings`).
 const PER_OP_MIN_TILE: u32 = 128 * 128;
 
 /// Whether the TMA mainloop would take `kernel` (tile IR) as a GEMM the per-op lowering runs at
@@ -214,9 +215,10 @@ const PER_OP_MIN_TILE: u32 = 128 * 128;
 ///   gemm_dequant_explicit 525.3 vs 718.5, 138.5 vs 179.1. (Session 8 recorded the other shapes of
 ///   gemm_mxfp4_fp8 and gemm_nvfp4, also faster per op: docs/perf/scaled-2026-12-03-session8.txt.)
 ///
-/// Smaller tiles stay on the mainloop, whose single-thread TMA issue wins there (64x64: bf16 with a
-/// GELU epilogue 573.9 vs 511.6 us, fp8 with row/column scales 347.8 vs 262.6 us), as do f32 block
-/// scales (gemm_fp8_blockscale per op 260.8 vs 211.4 us, session 9).
+/// GEMMs of smaller tiles go per op when its rings are filled by TMA (`tma_rings`: with `cp.async`
+/// rings the mainloop's single-thread TMA issue won there, 64x64 bf16 with a GELU epilogue 573.9
+/// vs 511.6 us). f32 block scales stay on the mainloop (gemm_fp8_blockscale per op with a TMA ring
+/// 216.0 vs 210.7 us at 4096^3, though 8.9 vs 10.9 at 100x704x384; session 10).
 pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
     // (An attention kernel has two dots in its loop, which `match_gemm` refuses.)
     if check_i32_extents(kernel).is_err() {
@@ -260,7 +262,12 @@ pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
             && p.bk.is_multiple_of(32)
             && [p.bm, p.bn, p.bk].iter().all(|x| x.is_power_of_two());
         let packed = opts.async_scaled_copies && opts.packed_fp4_staging;
-        (plain || (mxfp8 && opts.async_scaled_copies) || (fp4 && packed)) && p.bm * p.bn >= PER_OP_MIN_TILE
+        // Any tile once the per-op rings are filled by TMA (H200 session 10, 4096^3, per op vs
+        // the mainloop in one call: 64x64 bf16 + GELU 492.2 vs 511.7 us, 64x64 fp8 with
+        // row/column scales 247.2 vs 262.0; 64x64 MXFP8 + SiLU 583.6 vs 615.3; 128x64 bf16 x
+        // explicit ue4m3-scaled FP4 640.2 vs 711.8).
+        let tile_ok = p.bm * p.bn >= PER_OP_MIN_TILE || (opts.tma_rings && opts.async_copies);
+        (plain || (mxfp8 && opts.async_scaled_copies) || (fp4 && packed)) && tile_ok
     })
 }
 

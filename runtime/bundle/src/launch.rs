@@ -18,6 +18,8 @@ pub enum SlotValue {
         param: usize,
         part: TensorPart,
         tma: TmaSpec,
+        /// Null instead of an error where TMA cannot describe the buffer (`AbiArg::TensorMap`).
+        or_null: bool,
     },
     I32(i32),
     F32(f32),
@@ -178,10 +180,16 @@ pub fn resolve_abi(
                     param: tensor(slot, param, *part)?,
                     part: *part,
                 },
-                AbiArg::TensorMap { param, part, tma } => SlotValue::TensorMap {
+                AbiArg::TensorMap {
+                    param,
+                    part,
+                    tma,
+                    or_null,
+                } => SlotValue::TensorMap {
                     param: tensor(slot, param, *part)?,
                     part: *part,
                     tma: tma.clone(),
+                    or_null: *or_null,
                 },
                 AbiArg::SymI32 { sym } => {
                     let v = bindings.sym(sym).ok_or_else(|| {

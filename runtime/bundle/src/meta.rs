@@ -36,6 +36,11 @@ pub enum AbiArg {
         param: String,
         part: TensorPart,
         tma: TmaSpec,
+        /// The kernel also gets the buffer's pointer and copies another way where TMA cannot
+        /// describe the buffer (a row pitch not a multiple of 16 bytes, an address not 16-byte
+        /// aligned): the runtime then passes a null pointer instead of failing the launch.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        or_null: bool,
     },
     /// The value of a symbolic dim, as i32.
     SymI32 { sym: String },

@@ -42,6 +42,7 @@ fn sample_meta_only() -> Bundle {
                         box_dims: vec![128, 128],
                         swizzle: 128,
                     },
+                    or_null: false,
                 },
                 AbiArg::Ptr {
                     param: "c".into(),

@@ -85,6 +85,7 @@ fn every_slot_kind_resolves_in_abi_order() {
             param: "a".into(),
             part: TensorPart::Data,
             tma: tma.clone(),
+            or_null: false,
         },
         AbiArg::Ptr {
             param: "a".into(),
@@ -110,7 +111,8 @@ fn every_slot_kind_resolves_in_abi_order() {
             SlotValue::TensorMap {
                 param: 0,
                 part: TensorPart::Data,
-                tma
+                tma,
+                or_null: false,
             },
             SlotValue::Buffer {
                 param: 0,

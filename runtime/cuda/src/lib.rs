@@ -19,5 +19,5 @@ pub use error::{CudaError, classify_init};
 pub use memory::DeviceBuffer;
 pub use module::Kernel;
 pub use session::{RunReport, bench, launch_on_stream, run};
-pub use tensormap::{TensorMapBytes, TensorMapPlan, TmaElem, encode};
+pub use tensormap::{TensorMapBytes, TensorMapPlan, TmaElem, describable, encode, encode_slot};
 pub use tessera_bundle::{KernelArg, ParamBlock, marshal};

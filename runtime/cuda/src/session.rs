@@ -6,7 +6,7 @@ use crate::device::Device;
 use crate::error::{CudaError, check};
 use crate::memory::DeviceBuffer;
 use crate::module::Kernel;
-use crate::tensormap::{TensorMapPlan, encode};
+use crate::tensormap::encode_slot;
 use cudarc::driver::sys;
 use tessera_bundle::stats::{self, BenchOptions, BenchResult};
 use tessera_bundle::{Bundle, KernelArg, LaunchPlan, ParamBlock, SlotValue, TensorPart, Uploads, marshal};
@@ -38,9 +38,15 @@ fn prepare(
 ) -> Result<LaunchSet, CudaError> {
     let buffers = Uploads::new(bindings, |bytes| DeviceBuffer::from_host(dev, bytes))?;
     let addr = |p: usize, part: TensorPart| buffers.addr(p, part);
-    let mut maps: Vec<(usize, DeviceBuffer)> = Vec::new();
+    let mut maps: Vec<(usize, Option<DeviceBuffer>)> = Vec::new();
     for (slot, s) in slots.iter().enumerate() {
-        if let SlotValue::TensorMap { param, part, tma } = s {
+        if let SlotValue::TensorMap {
+            param,
+            part,
+            tma,
+            or_null,
+        } = s
+        {
             let ArgValue::Tensor(t) = &bindings.args[*param] else {
                 return Err(CudaError::Invalid(format!(
                     "slot {slot}: tensor map over a scalar"
@@ -53,18 +59,26 @@ fn prepare(
                 })?,
             };
             let what = format!("`{}` {part:?} (slot {slot})", names.get(*param).unwrap_or(&"?"));
-            let plan = TensorMapPlan::new(tma, buf, &what)?;
             let a = addr(*param, *part)
                 .ok_or_else(|| CudaError::Invalid(format!("slot {slot}: tensor not uploaded")))?;
-            let bytes = encode(&plan, a, &what)?;
-            maps.push((slot, DeviceBuffer::from_host(dev, &bytes)?));
+            // `None`: TMA cannot describe this buffer and the kernel copies another way, told so
+            // by a null map pointer.
+            let map = match encode_slot(tma, buf, a, *or_null, &what)? {
+                Some(bytes) => Some(DeviceBuffer::from_host(dev, &bytes)?),
+                None => None,
+            };
+            maps.push((slot, map));
         }
     }
-    let map_addr = |slot: usize| maps.iter().find(|(s, _)| *s == slot).map(|m| m.1.addr());
+    let map_addr = |slot: usize| {
+        maps.iter()
+            .find(|(s, _)| *s == slot)
+            .map(|m| m.1.as_ref().map_or(0, DeviceBuffer::addr))
+    };
     let args: Vec<KernelArg> = marshal(slots, &addr, &map_addr)?;
     Ok(LaunchSet {
         buffers,
-        _maps: maps.into_iter().map(|m| m.1).collect(),
+        _maps: maps.into_iter().filter_map(|m| m.1).collect(),
         params: ParamBlock::new(&args),
     })
 }
@@ -282,6 +296,7 @@ pub unsafe fn launch_on_stream(
     stream: sys::CUstream,
 ) -> Result<(), CudaError> {
     let mut maps: Vec<(usize, sys::CUdeviceptr)> = Vec::new();
+    let mut null_maps: Vec<usize> = Vec::new();
     let free_all = |maps: &[(usize, sys::CUdeviceptr)]| {
         for (_, p) in maps {
             // SAFETY: allocated on this stream below; freed in stream order after the launch.
@@ -289,7 +304,13 @@ pub unsafe fn launch_on_stream(
         }
     };
     for (slot, s) in plan.slots.iter().enumerate() {
-        let SlotValue::TensorMap { param, part, tma } = s else {
+        let SlotValue::TensorMap {
+            param,
+            part,
+            tma,
+            or_null,
+        } = s
+        else {
             continue;
         };
         let ArgValue::Tensor(t) = &bindings.args[*param] else {
@@ -305,14 +326,18 @@ pub unsafe fn launch_on_stream(
         let what = format!("`{}` {part:?} (slot {slot})", names.get(*param).unwrap_or(&"?"));
         let encoded = buf
             .ok_or_else(|| CudaError::Invalid(format!("slot {slot}: tensor map over missing scales")))
-            .and_then(|b| TensorMapPlan::new(tma, b, &what))
-            .and_then(|p| {
+            .and_then(|b| {
                 let a = addr(*param, *part)
                     .ok_or_else(|| CudaError::Invalid(format!("slot {slot}: no device address")))?;
-                encode(&p, a, &what)
+                encode_slot(tma, b, a, *or_null, &what)
             });
         let bytes = match encoded {
-            Ok(b) => b,
+            Ok(Some(b)) => b,
+            // TMA cannot describe the buffer: a null map, and the kernel copies another way.
+            Ok(None) => {
+                null_maps.push(slot);
+                continue;
+            }
             Err(e) => {
                 free_all(&maps);
                 return Err(e);
@@ -336,7 +361,12 @@ pub unsafe fn launch_on_stream(
             return Err(e);
         }
     }
-    let map_addr = |slot: usize| maps.iter().find(|(s, _)| *s == slot).map(|m| m.1);
+    let map_addr = |slot: usize| {
+        maps.iter()
+            .find(|(s, _)| *s == slot)
+            .map(|m| m.1)
+            .or(null_maps.contains(&slot).then_some(0))
+    };
     let args = match marshal(&plan.slots, addr, &map_addr) {
         Ok(a) => a,
         Err(e) => {

@@ -162,6 +162,46 @@ impl TensorMapPlan {
     }
 }
 
+/// Whether TMA can describe `buf` at device address `addr` at all: every row pitch a multiple of
+/// 16 bytes below 2^40 and the address 16-byte aligned (the driver's limits that depend on the
+/// buffer rather than on the compiler's spec). A kernel given a map slot with `or_null` copies
+/// another way when this is false.
+pub fn describable(buf: &TensorBuf, addr: u64) -> bool {
+    let mut stride = match (buf.dtype, buf.packed_axis) {
+        (DType::F4E2M1, _) => 1u64,
+        (d, _) => d.byte_size().unwrap_or(1) as u64,
+    };
+    let mut shape: Vec<u64> = buf.shape.iter().map(|d| *d as u64).collect();
+    if let (DType::F4E2M1, Some(ax)) = (buf.dtype, buf.packed_axis)
+        && ax < shape.len()
+    {
+        shape[ax] = shape[ax].div_ceil(2);
+    }
+    let inner = shape.iter().rev().take(shape.len().saturating_sub(1));
+    addr.is_multiple_of(16)
+        && inner.into_iter().all(|d| {
+            stride *= d;
+            stride.is_multiple_of(16) && stride < (1u64 << 40)
+        })
+}
+
+/// The map of one ABI slot over `buf` at `addr`: encoded, or (`or_null`, and TMA cannot describe
+/// this buffer: [`describable`]) `None`, which the kernel receives as a null pointer and answers
+/// by copying another way. Every other problem is an error.
+pub fn encode_slot(
+    tma: &TmaSpec,
+    buf: &TensorBuf,
+    addr: u64,
+    or_null: bool,
+    what: &str,
+) -> Result<Option<TensorMapBytes>, CudaError> {
+    if or_null && !describable(buf, addr) {
+        return Ok(None);
+    }
+    let plan = TensorMapPlan::new(tma, buf, what)?;
+    encode(&plan, addr, what).map(Some)
+}
+
 /// The opaque 128-byte CUtensorMap, as bytes ready to copy to device memory.
 pub type TensorMapBytes = [u8; 128];
 

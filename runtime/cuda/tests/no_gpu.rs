@@ -151,6 +151,7 @@ fn marshalling_places_each_slot_in_its_own_cell() {
             param: 0,
             part: TensorPart::Data,
             tma: tma("u8", &[128, 128], 128),
+            or_null: false,
         },
         SlotValue::Buffer {
             param: 2,
@@ -192,4 +193,39 @@ fn marshalling_places_each_slot_in_its_own_cell() {
     assert_eq!(v, -7);
     let missing = marshal(&slots[1..2], &|_, _| None, &map).unwrap_err();
     assert!(missing.to_string().contains("no device buffer"), "{missing}");
+}
+
+/// A map slot with `or_null` over a buffer TMA cannot describe becomes a null pointer (the kernel
+/// copies another way); without it, the same buffer is an error. Neither touches the driver.
+#[test]
+fn an_or_null_map_slot_is_null_exactly_where_tma_cannot_describe_the_buffer() {
+    use tessera_cuda::{describable, encode_slot};
+    // bf16 rows of 100 elements: 200-byte pitch, not a multiple of 16.
+    let odd = buf(DType::BF16, &[64, 100], None);
+    // bf16 rows of 104: 208 bytes, a multiple of 16; fp8 rows of 100 are not.
+    let even = buf(DType::BF16, &[64, 104], None);
+    assert!(!describable(&odd, 0x1000));
+    assert!(describable(&even, 0x1000));
+    assert!(!describable(&even, 0x1008), "an address off 16 bytes");
+    assert!(!describable(&buf(DType::F8E4M3, &[8, 100], None), 0));
+    assert!(describable(&buf(DType::F8E4M3, &[8, 112], None), 0));
+    // 3-D: every pitch counts (rows of 8 bf16 = 16 bytes, planes of 3 rows = 48 bytes).
+    assert!(describable(&buf(DType::BF16, &[2, 3, 8], None), 0));
+    assert!(!describable(&buf(DType::BF16, &[2, 3, 4], None), 0));
+    // Packed FP4: two codes a byte along the packed axis (64 codes = 32 bytes; 40 = 20).
+    assert!(describable(&buf(DType::F4E2M1, &[8, 64], Some(1)), 0));
+    assert!(!describable(&buf(DType::F4E2M1, &[8, 40], Some(1)), 0));
+    let spec = tma("u16", &[64, 64], 128);
+    assert_eq!(encode_slot(&spec, &odd, 0x1000, true, "x").unwrap(), None);
+    assert_eq!(encode_slot(&spec, &even, 0x1008, true, "x").unwrap(), None);
+    let e = encode_slot(&spec, &odd, 0x1000, false, "x")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("multiple of 16"), "{e}");
+    // A describable buffer with a bad spec is still an error with `or_null`: null is only for
+    // what the buffer rules out, never a compiler mistake.
+    let e = encode_slot(&tma("u8", &[64, 64], 128), &even, 0x1000, true, "x")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("1 bytes but the buffer holds bf16"), "{e}");
 }

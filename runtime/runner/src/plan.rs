@@ -51,7 +51,12 @@ pub fn plan_bundle(c: &Common) -> Result<Vec<String>, RunnerError> {
                     names[*param]
                 )
             }
-            SlotValue::TensorMap { param, part, tma } => {
+            SlotValue::TensorMap {
+                param,
+                part,
+                tma,
+                or_null,
+            } => {
                 let ArgValue::Tensor(t) = &l.bindings.args[*param] else {
                     return Err(RunnerError::usage(format!("slot {i}: tensor map over a scalar")));
                 };
@@ -62,6 +67,13 @@ pub fn plan_bundle(c: &Common) -> Result<Vec<String>, RunnerError> {
                     })?,
                 };
                 let what = format!("`{}` {part:?}", names[*param]);
+                // Buffers are uploaded 256-byte aligned: only the pitch can rule TMA out here.
+                if *or_null && !tessera_cuda::describable(buf, 0) {
+                    out.push(format!(
+                        "slot {i}: null tensor map over {what}: TMA cannot describe its row pitch, the kernel copies with cp.async"
+                    ));
+                    continue;
+                }
                 let p = tessera_cuda::TensorMapPlan::new(tma, buf, &what)
                     .map_err(|e| RunnerError::usage(e.to_string()))?;
                 format!(

@@ -414,6 +414,7 @@ fn the_launch_plan_resolves_every_slot_without_a_gpu() {
             box_dims: vec![64, 32],
             swizzle: 128,
         },
+        or_null: false,
     };
     b.write(&dir).unwrap();
     let lines = tessera_runner::plan_bundle(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap();
@@ -439,6 +440,7 @@ fn the_launch_plan_resolves_every_slot_without_a_gpu() {
             box_dims: vec![128, 32],
             swizzle: 128,
         },
+        or_null: false,
     };
     b.write(&dir).unwrap();
     let e = tessera_runner::plan_bundle(&common(&dir, &["M=100", "N=72", "K=96"])).unwrap_err();

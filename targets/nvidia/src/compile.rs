@@ -156,12 +156,21 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
             }
         ));
     }
-    // Said from what the PTX does (the per-op lowering's cp.async ring has stages but no TMA).
+    // Said from what the PTX does and what the ABI requires: a map slot without `or_null` makes
+    // the launch fail where TMA cannot describe the tensor; with it (the per-op TMA rings) the
+    // kernel copies with cp.async there instead.
     if !lowered.mma.family.is_empty() && scan.tma_loads > 0 {
-        notes.push(
+        let strict = lowered
+            .abi
+            .iter()
+            .any(|a| matches!(a, tessera_bundle::AbiArg::TensorMap { or_null: false, .. }));
+        notes.push(if strict {
             "operand tensors are read through TMA tensor maps (row-major, K contiguous; row pitch must be a multiple of 16 bytes)"
-                .to_string(),
-        );
+                .to_string()
+        } else {
+            "operand tensors are read through TMA tensor maps where their row pitch is a multiple of 16 bytes, else with cp.async (chosen at launch)"
+                .to_string()
+        });
     }
     let report = BuildReport {
         kernel: kernel.name.clone(),

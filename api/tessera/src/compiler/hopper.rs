@@ -55,6 +55,7 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
             nvfp4_wgmma: knobs.nvfp4_wgmma,
             async_scaled_copies: knobs.async_scaled_copies,
             packed_fp4_staging: knobs.packed_fp4_staging,
+            tma_rings: knobs.tma_rings,
             ..LoweringOptions::default()
         },
         ptxas: if knobs.ptxas {

@@ -84,6 +84,9 @@ pub struct Knobs {
     /// sm_90a per-op packed FP4 dot operands staged from their bytes (on by default;
     /// `--no-packed-fp4-staging` takes their codes through registers).
     pub packed_fp4_staging: bool,
+    /// sm_90a per-op rings filled by TMA where the tiles allow it (on by default;
+    /// `--no-tma-rings` fills them with `cp.async`).
+    pub tma_rings: bool,
     /// Run ptxas on NVIDIA PTX when it can be found.
     pub ptxas: bool,
     pub emit: Option<Emit>,
@@ -99,6 +102,7 @@ impl Default for Knobs {
             nvfp4_wgmma: true,
             async_scaled_copies: true,
             packed_fp4_staging: true,
+            tma_rings: true,
             ptxas: true,
             emit: None,
         }

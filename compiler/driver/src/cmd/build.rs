@@ -93,6 +93,10 @@ pub struct Args {
     /// compare.
     #[arg(long)]
     no_packed_fp4_staging: bool,
+    /// sm_90a: per-op rings are filled by `cp.async` from every thread instead of by TMA from
+    /// one thread (the default where the tiles allow it), e.g. to compare.
+    #[arg(long)]
+    no_tma_rings: bool,
     #[command(flatten)]
     pipeline: PipelineFlags,
 }
@@ -137,6 +141,7 @@ pub fn main(args: Args) -> ExitCode {
             nvfp4_wgmma: !args.no_nvfp4_wgmma,
             async_scaled_copies: !args.no_async_scaled_copies,
             packed_fp4_staging: !args.no_packed_fp4_staging,
+            tma_rings: !args.no_tma_rings,
             ptxas: !args.no_ptxas,
             emit: args.emit.map(|e| match e {
                 EmitArg::Mlir => tessera::compiler::Emit::Mlir,

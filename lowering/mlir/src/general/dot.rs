@@ -268,13 +268,15 @@ impl<'c> Gen<'c, '_> {
         // Scaled operands whose scales each thread reads itself, straight into registers, before
         // each group's chain (`direct_scales`), instead of through a shared table.
         let (direct, uniform) = self.direct_scales((a, bv), &acc_l, ngroups, grouped.is_some());
+        // Whether (per launch) TMA filled the ring's stage this dot reads as it is.
+        let mut tma_stage = None;
         self.direct_scale_dots |= direct.iter().any(|d| *d);
         let (base, tbase, tables) = match &ring {
             Some(r) => {
                 if r.sw() != sw || r.rows != [mm, nn] || r.eb != eb {
                     return Err(ice("the ring's stage does not hold this dot's operand tiles"));
                 }
-                let base = self.ring_step(b, r, span)?;
+                let (base, tma_on) = self.ring_step(b, r, span)?;
                 // ring_step's barrier: every thread is done with scratch's earlier users.
                 // Scratch: the scale tables, then the packed operands' staged tiles, from a
                 // multiple of 1024 bytes (wgmma applies the swizzle to address bits: a tile must
@@ -314,6 +316,11 @@ impl<'c> Gen<'c, '_> {
                 } else {
                     base
                 };
+                // Filled by TMA, with nothing else written to shared memory since: the stage's
+                // barrier phase already made the tiles visible to wgmma.
+                if grouped.is_none() && conv == 0 {
+                    tma_stage = tma_on;
+                }
                 (base, tbase, 0)
             }
             None => {
@@ -390,8 +397,29 @@ impl<'c> Gen<'c, '_> {
                 (base, base, tables)
             }
         };
-        self.m.fence_async_shared(b)?;
-        self.m.barrier(b)?;
+        match tma_stage {
+            None => {
+                self.m.fence_async_shared(b)?;
+                self.m.barrier(b)?;
+            }
+            Some(on) => {
+                // Only a stage `cp.async` filled (the launch passed no tensor map) needs them.
+                let t = self.m.const_int(b, 1, 1)?;
+                let off = self.m.bin(b, "arith.xori", on, t)?;
+                let m = &self.m;
+                m.if_(
+                    b,
+                    off,
+                    &[],
+                    |tb| {
+                        m.fence_async_shared(tb)?;
+                        m.barrier(tb)?;
+                        Ok(vec![])
+                    },
+                    |_| Ok(vec![]),
+                )?;
+            }
+        }
         // Descriptors: start address >> 4 | LBO 1 | SBO (8 rows x sw) >> 4 | swizzle mode.
         let mode: i64 = match sw {
             128 => 1,

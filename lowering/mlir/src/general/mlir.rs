@@ -391,6 +391,80 @@ impl<'c> Mlir<'c> {
         Ok(())
     }
 
+    /// `mbarrier.init` of the barrier at `bar` (shared) for `count` arrivals per phase.
+    pub fn mbarrier_init(&self, b: &Block<'c>, bar: V, count: u32) -> Result<(), LoweringError> {
+        let n = self.const_int(b, i64::from(count), 32)?;
+        self.op(b, "nvvm.mbarrier.init", &[bar, n], &[], &[], Vec::new())?;
+        Ok(())
+    }
+
+    /// `fence.mbarrier_init.release.cluster`: earlier `mbarrier.init`s become visible to the
+    /// async proxy (TMA's `complete_tx`) and, after a barrier, to the other threads.
+    pub fn fence_mbarrier_init(&self, b: &Block<'c>) -> Result<(), LoweringError> {
+        self.op(b, "nvvm.fence.mbarrier.init", &[], &[], &[], Vec::new())?;
+        Ok(())
+    }
+
+    /// `mbarrier.inval` of the barrier at `bar`, so its memory may be initialised again.
+    pub fn mbarrier_inval(&self, b: &Block<'c>, bar: V) -> Result<(), LoweringError> {
+        self.op(b, "nvvm.mbarrier.inval", &[bar], &[], &[], Vec::new())?;
+        Ok(())
+    }
+
+    /// `mbarrier.arrive.expect_tx`: the barrier's current phase also waits for `bytes` (i32) of
+    /// asynchronous copies, and this thread arrives.
+    pub fn mbarrier_arrive_expect_tx(&self, b: &Block<'c>, bar: V, bytes: u32) -> Result<(), LoweringError> {
+        let n = self.const_int(b, i64::from(bytes), 32)?;
+        self.op(
+            b,
+            "nvvm.mbarrier.arrive.expect_tx",
+            &[bar, n],
+            &[],
+            &[],
+            Vec::new(),
+        )?;
+        Ok(())
+    }
+
+    /// Wait until the phase of parity `phase` (i32, 0 or 1) of the barrier at `bar` completes
+    /// (the op loops on `mbarrier.try_wait.parity`; `ticks` is its suspend-time hint).
+    pub fn mbarrier_wait_parity(&self, b: &Block<'c>, bar: V, phase: V) -> Result<(), LoweringError> {
+        let ticks = self.const_int(b, 10_000_000, 32)?;
+        self.op(
+            b,
+            "nvvm.mbarrier.try_wait.parity",
+            &[bar, phase, ticks],
+            &[],
+            &[],
+            Vec::new(),
+        )?;
+        Ok(())
+    }
+
+    /// A TMA copy (`cp.async.bulk.tensor`, tiled) of the box at `coords` (i32, innermost first)
+    /// of the tensor map at `map` (a generic pointer) into shared memory at `dst`, completing on
+    /// the barrier at `bar`. Out-of-bounds elements are zero-filled.
+    pub fn tma_load(&self, b: &Block<'c>, dst: V, map: V, coords: &[V], bar: V) -> Result<(), LoweringError> {
+        // The destination is CTA shared memory seen in the cluster's window (a CTA is its own
+        // cluster of one).
+        let dst = self.conv(b, "llvm.addrspacecast", dst, self.ptr(7))?;
+        let mut operands = vec![dst, map];
+        operands.extend_from_slice(coords);
+        operands.push(bar);
+        // dstMem, tmaDescriptor, coordinates, mbar, im2colOffsets, multicastMask, l2CacheHint,
+        // predicate.
+        let segments = self.parse_attr(&format!("array<i32: 1, 1, {}, 1, 0, 0, 0, 0>", coords.len()))?;
+        self.op(
+            b,
+            "nvvm.cp.async.bulk.tensor.shared.cluster.global",
+            &operands,
+            &[],
+            &[self.attr("operandSegmentSizes", segments)],
+            Vec::new(),
+        )?;
+        Ok(())
+    }
+
     pub fn barrier(&self, b: &Block<'c>) -> Result<(), LoweringError> {
         self.op(b, "nvvm.barrier0", &[], &[], &[], Vec::new())?;
         Ok(())

@@ -122,6 +122,12 @@ struct Gen<'c, 'k> {
     rings: HashMap<ValueId, ring::Ring>,
     /// Bytes of shared memory the rings take, before the scratch buffer.
     ring_bytes: u32,
+    /// The entry arguments of the TMA rings' tensor maps (`ring::Plan::maps`), null where the
+    /// launch could not describe the tensor.
+    tma_maps: Vec<V>,
+    /// Whether each TMA ring (by its A load) is filled by TMA in this launch: both maps passed,
+    /// computed before its loop (`Gen::ring_prologue`).
+    ring_tma: HashMap<ValueId, V>,
     /// Loop-invariant dot operands staged once before their loop, after the rings.
     residents: &'k resident::Residents,
     /// Lowered `(lo, hi, step)` of each loop holding a ring, by induction variable.
@@ -255,7 +261,47 @@ fn lower_with(
         ice("the kernel has no layouts (run the sm_90a pipeline, which ends with assign-layouts)")
     })?;
     refuse_unlowered(kernel, &kernel.body)?;
-    let abi = abi::build_with(kernel, &HashMap::new(), true)?;
+    let mut abi = abi::build_with(kernel, &HashMap::new(), true)?;
+    let align = align::Align::new(kernel);
+    let (deferrable, transposed) = if opts.async_copies {
+        let (mut d, t) = async_copy::candidates(kernel, opts.async_scaled_copies, opts.packed_fp4_staging);
+        async_copy::keep_dot_taken(kernel, &align, opts.nvfp4_wgmma, &mut d, &t);
+        (d, t)
+    } else {
+        (HashMap::new(), HashMap::new())
+    };
+    // The resident operands' regions follow the rings, whose budget leaves room for them.
+    let ring::Plan {
+        rings,
+        bytes: ring_bytes,
+        maps,
+    } = ring::plan(
+        kernel,
+        &deferrable,
+        &transposed,
+        (opts.stages, opts.tma_rings),
+        &ring::Budget {
+            max_shared: opts.max_shared_bytes,
+            shared_per_sm: opts.shared_per_sm,
+            reserve: reserve + residents.bytes,
+            // More than one warpgroup is laid out only when one warpgroup's registers ran out
+            // (`assign-layouts`: the accumulator budget, or the build's spill retry), so two such
+            // CTAs do not fit an SM's 64K registers: the ring may use what a second CTA would have
+            // (gemm_mxfp8 per op, two warpgroups: 4 stages 577.3 us, 3 stages 588.2 us; H200,
+            // session 7).
+            alone: cta.warp_bits > 2,
+        },
+    );
+    // The TMA rings' tensor maps follow every other slot; the runtime passes null for a tensor
+    // TMA cannot describe, and that ring is filled by `cp.async` instead.
+    for m in &maps {
+        abi.slots.push(AbiArg::TensorMap {
+            param: kernel.param(m.tensor).name.clone(),
+            part: TensorPart::Data,
+            tma: m.spec.clone(),
+            or_null: true,
+        });
+    }
     let sink = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let ctx = pipeline::context(sink.clone());
     let loc = Location::unknown(&ctx);
@@ -269,7 +315,8 @@ fn lower_with(
             AbiArg::Ptr { .. } => m.ptr(1),
             AbiArg::ScalarF32 { .. } | AbiArg::GlobalScaleF32 { .. } => m.f32(),
             AbiArg::ScalarI32 { .. } | AbiArg::SymI32 { .. } => m.i(32),
-            AbiArg::TensorMap { .. } => return Err(ice("a tensor map in the per-op ABI")),
+            // A tensor map is read by TMA through a generic pointer.
+            AbiArg::TensorMap { .. } => m.ptr(0),
         });
     }
     let entry = Block::new(&arg_types.iter().map(|t| (*t, loc)).collect::<Vec<_>>());
@@ -282,6 +329,7 @@ fn lower_with(
     let mut tensors = HashMap::new();
     let mut scale_ptrs = HashMap::new();
     let mut syms = Vec::new();
+    let mut tma_maps = Vec::new();
     let mut env = HashMap::new();
     let scalar_args: Vec<ValueId> = kernel.body.args.clone();
     let mut scalar_i = 0;
@@ -307,6 +355,7 @@ fn lower_with(
                 scalar_i += 1;
             }
             AbiArg::SymI32 { .. } => syms.push(arg(i)?),
+            AbiArg::TensorMap { or_null: true, .. } => tma_maps.push(arg(i)?),
             AbiArg::GlobalScaleF32 { .. } | AbiArg::TensorMap { .. } => {
                 return Err(ice("unexpected ABI slot in the per-op lowering"));
             }
@@ -318,32 +367,6 @@ fn lower_with(
     let c5 = m.const_int(&entry, cta.lane_bits as i64, 32)?;
     let lane = m.bin(&entry, "arith.andi", tid, c31)?;
     let warp = m.bin(&entry, "arith.shrui", tid, c5)?;
-    let align = align::Align::new(kernel);
-    let (deferrable, transposed) = if opts.async_copies {
-        let (mut d, t) = async_copy::candidates(kernel, opts.async_scaled_copies, opts.packed_fp4_staging);
-        async_copy::keep_dot_taken(kernel, &align, opts.nvfp4_wgmma, &mut d, &t);
-        (d, t)
-    } else {
-        (HashMap::new(), HashMap::new())
-    };
-    // The resident operands' regions follow the rings, whose budget leaves room for them.
-    let (rings, ring_bytes) = ring::plan(
-        kernel,
-        &deferrable,
-        &transposed,
-        opts.stages,
-        &ring::Budget {
-            max_shared: opts.max_shared_bytes,
-            shared_per_sm: opts.shared_per_sm,
-            reserve: reserve + residents.bytes,
-            // More than one warpgroup is laid out only when one warpgroup's registers ran out
-            // (`assign-layouts`: the accumulator budget, or the build's spill retry), so two such
-            // CTAs do not fit an SM's 64K registers: the ring may use what a second CTA would have
-            // (gemm_mxfp8 per op, two warpgroups: 4 stages 577.3 us, 3 stages 588.2 us; H200,
-            // session 7).
-            alone: cta.warp_bits > 2,
-        },
-    );
     let mut g = Gen {
         m,
         k: kernel,
@@ -373,6 +396,8 @@ fn lower_with(
         pending: HashMap::new(),
         rings,
         ring_bytes,
+        tma_maps,
+        ring_tma: HashMap::new(),
         residents,
         loop_bounds: HashMap::new(),
     };
@@ -449,6 +474,11 @@ fn lower_with(
     let ring_stages = g.rings.values().map(|r| r.stages).max().unwrap_or(0);
     let operand_path = if g.mma.is_empty() {
         String::new()
+    } else if g.rings.values().any(|r| r.tma.is_some()) {
+        format!(
+            "TMA ring of {ring_stages} stages in swizzled shared memory (cp.async where a tensor's row pitch \
+             is not a multiple of 16 bytes)"
+        )
     } else if ring_stages > 0 {
         format!("cp.async ring of {ring_stages} stages in swizzled shared memory")
     } else {
@@ -979,6 +1009,7 @@ impl<'c> Gen<'c, '_> {
                 let mut operands = vec![lo, hi, step];
                 operands.extend(init_flat);
                 let outs = self.m.op(b, "scf.for", &operands, &types, &[], vec![region])?;
+                self.ring_epilogue(b, body.args[0])?;
                 self.unflat(&op.results, &outs)
             }
             OpKind::If {

@@ -21,7 +21,9 @@
 //! buffer, as before.
 
 use super::*;
+use async_copy::TileAt;
 use std::collections::BTreeSet;
+use tessera_bundle::TmaSpec;
 use tessera_passes::passes::pipeline_loads::{body_facts, slice_of};
 
 /// Shared memory first kept out of the rings' budget for the scratch buffer (reductions and layout
@@ -49,9 +51,50 @@ pub(super) struct Ring {
     /// Packed FP4 operands: the stage holds their bytes (`kk / 2` a row, row-major), which the
     /// dot converts into its staging tile in scratch (`packed`).
     pub packed: [bool; 2],
+    /// Filled by TMA where the launch's tensors allow it (else by `cp.async`, as without).
+    pub tma: Option<RingTma>,
 }
 
+/// A ring whose stages TMA fills: one thread arms the stage's mbarrier with the stage's bytes and
+/// issues one box per `sw`-byte column slab of each tile; every thread waits on the barrier's
+/// phase. Chosen per launch: where the runtime passes a null map (TMA cannot describe a tensor:
+/// a row pitch not a multiple of 16 bytes) the same ring is filled by `cp.async`.
+#[derive(Clone)]
+pub(super) struct RingTma {
+    /// Each operand's tensor map: an index into [`Plan::maps`].
+    pub maps: [usize; 2],
+    /// Each operand's box rows: the tile's, repeated down the stage to its `rows`.
+    pub box_rows: [u32; 2],
+    /// Byte offset of the ring's first mbarrier (8 bytes per stage) from the shared base.
+    pub bars: u32,
+}
+
+/// A tensor map the kernel takes (an ABI slot after the others, `or_null`): which tensor, and the
+/// box and swizzle of the stage region it fills.
+#[derive(Clone, PartialEq, Debug)]
+pub(super) struct MapSlot {
+    pub tensor: ParamId,
+    pub spec: TmaSpec,
+}
+
+/// The rings of a kernel: keyed by the dot's A load, the shared memory they take (stages, then
+/// one block of mbarriers where a ring is filled by TMA), and the tensor maps their TMA copies
+/// read.
+pub(super) struct Plan {
+    pub rings: HashMap<ValueId, Ring>,
+    pub bytes: u32,
+    pub maps: Vec<MapSlot>,
+}
+
+/// Shared memory kept for the mbarriers of every TMA ring (8 bytes a stage), after the stages.
+const BAR_BLOCK: u32 = 1024;
+
 impl Ring {
+    /// Bytes of both operand tiles, as TMA counts a stage's transaction.
+    pub fn tx_bytes(&self) -> u32 {
+        self.region_bytes(0) + self.region_bytes(1)
+    }
+
     /// Bytes of operand `i`'s region in a stage.
     fn region_bytes(&self, i: usize) -> u32 {
         if self.packed[i] {
@@ -128,44 +171,84 @@ pub(super) struct Budget {
 /// CTAs 314.8 us, 4 stages and one CTA 449.5 us; docs/PERFORMANCE.md). Only where even two stages
 /// do not leave that room, or where the CTA's registers already keep a second one off the SM
 /// (`Budget::alone`), are the rings planned for one CTA per SM.
+///
+/// `tma`: rings whose tiles TMA can copy as the stage holds them are filled by TMA
+/// ([`RingTma`]).
 pub(super) fn plan(
     k: &Kernel,
     deferrable: &HashMap<ValueId, async_copy::Deferred>,
     transposed: &HashMap<ValueId, ValueId>,
-    stages: Option<u32>,
+    (stages, tma): (Option<u32>, bool),
     budget: &Budget,
-) -> (HashMap<ValueId, Ring>, u32) {
+) -> Plan {
     let one_cta = budget
         .max_shared
         .saturating_sub(SCRATCH_ALIGN as u32 + budget.reserve);
     let Some(depth) = stages else {
         if budget.alone {
-            return plan_in(k, deferrable, transposed, AUTO_STAGES, one_cta);
+            return plan_in(k, (deferrable, transposed), AUTO_STAGES, tma, one_cta);
         }
         let two_ctas = (budget.shared_per_sm / 2)
             .saturating_sub(CTA_RESERVED_SHARED + SCRATCH_ALIGN as u32 + budget.reserve)
             .min(one_cta);
-        let shared = plan_in(k, deferrable, transposed, AUTO_STAGES, two_ctas);
-        let alone = plan_in(k, deferrable, transposed, AUTO_STAGES, one_cta);
-        return if shared.0.len() == alone.0.len() {
+        let shared = plan_in(k, (deferrable, transposed), AUTO_STAGES, tma, two_ctas);
+        let alone = plan_in(k, (deferrable, transposed), AUTO_STAGES, tma, one_cta);
+        return if shared.rings.len() == alone.rings.len() {
             shared
         } else {
             alone
         };
     };
-    plan_in(k, deferrable, transposed, depth, one_cta)
+    plan_in(k, (deferrable, transposed), depth, tma, one_cta)
+}
+
+/// The tensor map through which TMA copies operand tile `d` into a stage region of `rows` rows
+/// of `kk` elements of `eb` bytes, swizzled `sw`: one box per slab, `[sw / eb, tile rows, 1, ..]`
+/// innermost first, written `rows / tile rows` times down the slab where the stage repeats the
+/// tile's rows (the swizzle pattern repeats every 8 rows, so a copy of a multiple of 8 rows lands
+/// exactly as the rows it repeats). `None` where TMA cannot write the region so: a tile of rows
+/// not a multiple of 8, more than a box's 256, a swizzle TMA has no mode for, or a rank past 5.
+fn tma_map(d: &async_copy::Deferred, rows: u32, (kk, eb, sw): (u32, u32, u32)) -> Option<MapSlot> {
+    let rank = d.access.index.len();
+    let elem = match eb {
+        1 => "u8",
+        2 => "u16",
+        _ => return None,
+    };
+    let real = async_copy::tile_rows(&d.access).ok()?;
+    let whole = real.is_multiple_of(8) && rows.is_multiple_of(real) && real <= 256;
+    let slabs = matches!(sw, 32 | 64 | 128) && (kk * eb).is_multiple_of(sw);
+    if !whole || !slabs || rank > 5 || d.packed_as.is_some() || d.explicit.is_some() {
+        return None;
+    }
+    let mut box_dims = vec![sw / eb, real];
+    box_dims.resize(rank, 1);
+    Some(MapSlot {
+        tensor: d.access.tensor,
+        spec: TmaSpec {
+            elem: elem.into(),
+            box_dims,
+            swizzle: sw,
+        },
+    })
 }
 
 /// The rings of `k` at up to `stages` each, in `budget` bytes.
 fn plan_in(
     k: &Kernel,
-    deferrable: &HashMap<ValueId, async_copy::Deferred>,
-    transposed: &HashMap<ValueId, ValueId>,
+    (deferrable, transposed): (
+        &HashMap<ValueId, async_copy::Deferred>,
+        &HashMap<ValueId, ValueId>,
+    ),
     stages: u32,
+    tma: bool,
     budget: u32,
-) -> (HashMap<ValueId, Ring>, u32) {
+) -> Plan {
     let mut rings = HashMap::new();
+    let mut maps: Vec<MapSlot> = Vec::new();
     let mut used = 0u32;
+    // Stages of the rings TMA fills, whose barriers take one block after every ring.
+    let mut tma_stages = 0u32;
     let mut loops = Vec::new();
     collect_loops(&k.body, &mut loops);
     for body in loops {
@@ -223,11 +306,42 @@ fn plan_in(
                 }
             };
             let stage_bytes = (region(0) + region(1)).next_multiple_of(1024);
-            let fit = budget.saturating_sub(used) / stage_bytes;
+            let sw = (kk * eb).min(128);
+            let tma_maps = match (
+                tma_map(da, rows[0], (kk, eb, sw)),
+                tma_map(db, rows[1], (kk, eb, sw)),
+            ) {
+                (Some(ma), Some(mb)) if tma => Some([ma, mb]),
+                _ => None,
+            };
+            // The first TMA ring also pays for the barrier block.
+            let bars = if tma_maps.is_some() && tma_stages == 0 {
+                BAR_BLOCK
+            } else {
+                0
+            };
+            let fit = budget.saturating_sub(used + bars) / stage_bytes;
             let s = stages.min(fit);
-            if s < 2 {
+            if s < 2 || (tma_stages + s) * 8 > BAR_BLOCK {
                 continue;
             }
+            let tma = tma_maps.map(|ms| {
+                let box_rows = [ms[0].spec.box_dims[1], ms[1].spec.box_dims[1]];
+                let idx = ms.map(|m| {
+                    maps.iter().position(|x| *x == m).unwrap_or_else(|| {
+                        maps.push(m);
+                        maps.len() - 1
+                    })
+                });
+                // The barrier block's offset is known once every ring is placed.
+                let first = tma_stages;
+                tma_stages += s;
+                RingTma {
+                    maps: idx,
+                    box_rows,
+                    bars: first * 8,
+                }
+            });
             rings.insert(
                 *a,
                 Ring {
@@ -241,12 +355,25 @@ fn plan_in(
                     kk,
                     eb,
                     packed,
+                    tma,
                 },
             );
             used += s * stage_bytes;
         }
     }
-    (rings, used)
+    if tma_stages > 0 {
+        for r in rings.values_mut() {
+            if let Some(t) = &mut r.tma {
+                t.bars += used;
+            }
+        }
+        used += BAR_BLOCK;
+    }
+    Plan {
+        rings,
+        bytes: used,
+        maps,
+    }
 }
 
 /// Every `for` body in `b`, outer loops first.
@@ -263,7 +390,8 @@ fn collect_loops<'k>(b: &'k IrBlock, out: &mut Vec<&'k IrBlock>) {
 
 impl<'c> Gen<'c, '_> {
     /// Before the `for` whose induction variable is `iv` (bounds already lowered): fill the first
-    /// `S - 1` stages of each of its rings.
+    /// `S - 1` stages of each of its rings (a TMA ring first initialises its barriers, when the
+    /// launch passed its maps; else it is filled by `cp.async`).
     pub(super) fn ring_prologue(
         &mut self,
         b: &Block<'c>,
@@ -281,23 +409,120 @@ impl<'c> Gen<'c, '_> {
         self.m.barrier(b)?;
         for r in &rings {
             let sched = Schedule { stages: r.stages };
+            let on = self.tma_on(b, r)?;
+            let mut issues = Vec::new();
             for s in sched.prologue() {
                 let m = &self.m;
                 let sc = m.const_int(b, s as i64, 32)?;
                 let off = m.bin(b, "arith.muli", sc, step)?;
                 let it = m.bin(b, "arith.addi", lo, off)?;
                 let runs = m.cmp(b, false, 2, it, hi)?; // slt
-                self.ring_issue(b, r, (it, sc, runs), span)?;
-                self.m.async_commit_wait(b, sched.in_flight())?;
+                let starts = self.ring_starts(b, r, it)?;
+                issues.push((sc, runs, starts));
             }
+            let this = &*self;
+            let by_cp_async = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+                for (sc, runs, starts) in &issues {
+                    this.issue_cp_async(blk, r, (&starts.0, &starts.1), (*sc, *runs), span)?;
+                    this.m.async_commit_wait(blk, sched.in_flight())?;
+                }
+                Ok(vec![])
+            };
+            let Some(on) = on else {
+                by_cp_async(b)?;
+                continue;
+            };
+            let by_tma = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+                let first = this.first_thread(blk)?;
+                // One thread initialises the stages' barriers (one arrival a phase: its own
+                // `expect_tx`); the other threads first wait on them after `ring_step`'s barrier.
+                this.m.if_(
+                    blk,
+                    first,
+                    &[],
+                    |tb| {
+                        for s in 0..r.stages {
+                            let st = this.m.const_int(tb, i64::from(s), 32)?;
+                            let bar = this.ring_bar(tb, r, st)?;
+                            this.m.mbarrier_init(tb, bar, 1)?;
+                        }
+                        this.m.fence_mbarrier_init(tb)?;
+                        for (sc, runs, starts) in &issues {
+                            this.m.if_(
+                                tb,
+                                *runs,
+                                &[],
+                                |ib| this.issue_tma(ib, r, &starts.1, *sc).map(|_| vec![]),
+                                |_| Ok(vec![]),
+                            )?;
+                        }
+                        Ok(vec![])
+                    },
+                    |_| Ok(vec![]),
+                )?;
+                Ok(vec![])
+            };
+            self.m.if_(b, on, &[], by_tma, by_cp_async)?;
+        }
+        Ok(())
+    }
+
+    /// After the `for` whose induction variable is `iv`: every TMA ring's barriers are
+    /// invalidated (once every thread is past its last wait), so the next run of the loop (an
+    /// enclosing loop) may initialise them again from phase 0.
+    pub(super) fn ring_epilogue(&mut self, b: &Block<'c>, iv: ValueId) -> Result<(), LoweringError> {
+        let mut rings: Vec<Ring> = self
+            .rings
+            .values()
+            .filter(|r| r.iv == iv && r.tma.is_some())
+            .cloned()
+            .collect();
+        rings.sort_by_key(|r| r.offset);
+        for r in &rings {
+            let Some(&on) = self.ring_tma.get(&r.loads[0]) else {
+                return Err(ice("TMA ring without its map check"));
+            };
+            let this = &*self;
+            this.m.if_(
+                b,
+                on,
+                &[],
+                |tb| {
+                    this.m.barrier(tb)?;
+                    let first = this.first_thread(tb)?;
+                    this.m.if_(
+                        tb,
+                        first,
+                        &[],
+                        |ib| {
+                            for s in 0..r.stages {
+                                let st = this.m.const_int(ib, i64::from(s), 32)?;
+                                let bar = this.ring_bar(ib, r, st)?;
+                                this.m.mbarrier_inval(ib, bar)?;
+                            }
+                            Ok(vec![])
+                        },
+                        |_| Ok(vec![]),
+                    )?;
+                    Ok(vec![])
+                },
+                |_| Ok(vec![]),
+            )?;
         }
         Ok(())
     }
 
     /// In iteration `iv` of the ring's loop: prefetch iteration `iv + (S-1) step` into the stage
-    /// iteration `iv - step` used, wait for this iteration's copies, and return a pointer to this
-    /// iteration's stage. The caller fences and synchronises before the wgmma reads it.
-    pub(super) fn ring_step(&mut self, b: &Block<'c>, r: &Ring, span: Span) -> Result<V, LoweringError> {
+    /// iteration `iv - step` used, wait for this iteration's tiles, and return a pointer to this
+    /// iteration's stage, with (for a TMA ring) whether TMA filled it. After `cp.async` the
+    /// caller fences and synchronises before the wgmma reads the stage; after TMA the barrier's
+    /// phase has made the tiles visible to every waiting thread and to wgmma (both async proxy).
+    pub(super) fn ring_step(
+        &mut self,
+        b: &Block<'c>,
+        r: &Ring,
+        span: Span,
+    ) -> Result<(V, Option<V>), LoweringError> {
         for l in r.loads {
             self.pending
                 .remove(&l)
@@ -322,22 +547,92 @@ impl<'c> Gen<'c, '_> {
         let dist = m.bin(b, "arith.muli", ahead, step)?;
         let it = m.bin(b, "arith.addi", iv, dist)?;
         let runs = m.cmp(b, false, 2, it, hi)?; // slt
+        let starts = self.ring_starts(b, r, it)?;
+        let on = self.ring_tma.get(&r.loads[0]).copied();
         self.m.barrier(b)?;
-        self.ring_issue(b, r, (it, next, runs), span)?;
-        self.m.async_commit_wait(b, sched.in_flight())?;
-        self.stage_ptr(b, r, cur)
+        let this = &*self;
+        let by_cp_async = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+            this.issue_cp_async(blk, r, (&starts.0, &starts.1), (next, runs), span)?;
+            this.m.async_commit_wait(blk, sched.in_flight())?;
+            Ok(vec![])
+        };
+        match on {
+            None => {
+                by_cp_async(b)?;
+            }
+            Some(on) => {
+                let by_tma = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+                    let first = this.first_thread(blk)?;
+                    let issue = this.m.bin(blk, "arith.andi", first, runs)?;
+                    this.m.if_(
+                        blk,
+                        issue,
+                        &[],
+                        |ib| this.issue_tma(ib, r, &starts.1, next).map(|_| vec![]),
+                        |_| Ok(vec![]),
+                    )?;
+                    // Iteration t reads phase t / S of its stage's barrier (one phase a fill).
+                    let round = this.m.bin(blk, "arith.divui", t, s)?;
+                    let one = this.m.const_int(blk, 1, 32)?;
+                    let parity = this.m.bin(blk, "arith.andi", round, one)?;
+                    let bar = this.ring_bar(blk, r, cur)?;
+                    this.m.mbarrier_wait_parity(blk, bar, parity)?;
+                    Ok(vec![])
+                };
+                self.m.if_(b, on, &[], by_tma, by_cp_async)?;
+            }
+        }
+        Ok((self.stage_ptr(b, r, cur)?, on))
     }
 
-    /// Issue (when `runs`) the copies of both operand tiles of iteration `it` into stage `stage`.
-    fn ring_issue(
+    /// Whether the launch passed both tensor maps of TMA ring `r` (non-null), computed before
+    /// its loop and kept for the loop's steps and epilogue; `None` for a `cp.async` ring.
+    fn tma_on(&mut self, b: &Block<'c>, r: &Ring) -> Result<Option<V>, LoweringError> {
+        let Some(t) = &r.tma else {
+            return Ok(None);
+        };
+        let m = &self.m;
+        let z = m.const_int(b, 0, 64)?;
+        let mut on = m.const_int(b, 1, 1)?;
+        for i in t.maps {
+            let map = *self.tma_maps.get(i).ok_or_else(|| ice("ring tensor map slot"))?;
+            let addr = m.conv(b, "llvm.ptrtoint", map, m.i(64))?;
+            let set = m.cmp(b, false, 1, addr, z)?; // ne
+            on = m.bin(b, "arith.andi", on, set)?;
+        }
+        self.ring_tma.insert(r.loads[0], on);
+        Ok(Some(on))
+    }
+
+    /// Whether this thread is the CTA's first (the one that issues TMA copies).
+    fn first_thread(&self, b: &Block<'c>) -> Result<V, LoweringError> {
+        let tid = self.tid(b)?;
+        let z = self.m.const_int(b, 0, 32)?;
+        self.m.cmp(b, false, 0, tid, z) // eq
+    }
+
+    /// A pointer to the mbarrier of stage `stage` (i32) of TMA ring `r`.
+    fn ring_bar(&self, b: &Block<'c>, r: &Ring, stage: V) -> Result<V, LoweringError> {
+        let t = r.tma.as_ref().ok_or_else(|| ice("barrier of a cp.async ring"))?;
+        let m = &self.m;
+        let base = self.shared_base(b)?;
+        let eight = m.const_int(b, 8, 32)?;
+        let off = m.bin(b, "arith.muli", stage, eight)?;
+        let first = m.const_int(b, i64::from(t.bars), 32)?;
+        let off = m.bin(b, "arith.addi", off, first)?;
+        let off = m.conv(b, "arith.extui", off, m.i(64))?;
+        m.gep(b, base, off, m.i(8))
+    }
+
+    /// Both operand tiles' positions at iteration `it`: the slice replayed with the induction
+    /// variable bound to `it` (pure ops that cannot fail, so they run unconditionally), then the
+    /// bindings restored. With the loads' accesses.
+    fn ring_starts(
         &mut self,
         b: &Block<'c>,
         r: &Ring,
-        (it, stage, runs): (V, V, V),
-        span: Span,
-    ) -> Result<(), LoweringError> {
-        // The tile starts at `it`: the slice replayed with the induction variable bound to `it`
-        // (pure ops that cannot fail, so they run unconditionally), then the bindings restored.
+        it: V,
+    ) -> Result<(Vec<Access>, Vec<TileAt>), LoweringError> {
         let saved: Vec<(ValueId, Option<Val>)> = std::iter::once(r.iv)
             .chain(r.slice.iter().flat_map(|o| o.results.iter().copied()))
             .map(|v| (v, self.env.get(&v).cloned()))
@@ -368,20 +663,32 @@ impl<'c> Gen<'c, '_> {
             };
         }
         replayed?;
+        Ok((accesses, starts))
+    }
+
+    /// Issue (when `runs`) the `cp.async` copies of both operand tiles at `starts` into stage
+    /// `stage`.
+    fn issue_cp_async(
+        &self,
+        b: &Block<'c>,
+        r: &Ring,
+        (accesses, starts): (&[Access], &[TileAt]),
+        (stage, runs): (V, V),
+        span: Span,
+    ) -> Result<(), LoweringError> {
         let base = self.stage_ptr(b, r, stage)?;
-        let this = &*self;
-        this.m.if_(
+        self.m.if_(
             b,
             runs,
             &[],
             |tb| {
-                for (i, (access, st)) in accesses.iter().zip(&starts).enumerate() {
+                for (i, (access, st)) in accesses.iter().zip(starts).enumerate() {
                     let region = if i == 0 { 0 } else { r.a_bytes() };
                     if r.packed[i] {
-                        this.issue_packed(tb, (access, st), (r.rows[i], r.kk), (region, base), span)?;
+                        self.issue_packed(tb, (access, st), (r.rows[i], r.kk), (region, base), span)?;
                         continue;
                     }
-                    this.issue_tile(
+                    self.issue_tile(
                         tb,
                         access,
                         st,
@@ -396,6 +703,40 @@ impl<'c> Gen<'c, '_> {
             },
             |_| Ok(vec![]),
         )?;
+        Ok(())
+    }
+
+    /// From the issuing thread: arm stage `stage`'s barrier with the stage's bytes and issue the
+    /// TMA boxes of both tiles at `starts` into it, one per `sw`-byte slab of K (coordinates
+    /// innermost first: K, the row, then the leading points from the innermost out). Boxes
+    /// outside the tensor are zero-filled, as the loads' masks read them.
+    fn issue_tma(&self, b: &Block<'c>, r: &Ring, starts: &[TileAt], stage: V) -> Result<(), LoweringError> {
+        let t = r.tma.as_ref().ok_or_else(|| ice("TMA copy of a cp.async ring"))?;
+        let m = &self.m;
+        let bar = self.ring_bar(b, r, stage)?;
+        m.mbarrier_arrive_expect_tx(b, bar, r.tx_bytes())?;
+        let base = self.stage_ptr(b, r, stage)?;
+        let sw = r.sw();
+        for (i, st) in starts.iter().enumerate() {
+            let map = *self
+                .tma_maps
+                .get(t.maps[i])
+                .ok_or_else(|| ice("ring tensor map slot"))?;
+            let region = if i == 0 { 0 } else { r.a_bytes() };
+            let real = t.box_rows[i];
+            for slab in 0..r.kk * r.eb / sw {
+                let dk = m.const_int(b, i64::from(slab * sw / r.eb), 32)?;
+                let k = m.bin(b, "arith.addi", st.k0, dk)?;
+                let mut coords = vec![k, st.r0];
+                coords.extend(st.points.iter().rev().copied());
+                for rep in 0..r.rows[i] / real {
+                    let at = region + slab * r.rows[i] * sw + rep * real * sw;
+                    let off = m.const_int(b, i64::from(at), 64)?;
+                    let dst = m.gep(b, base, off, m.i(8))?;
+                    m.tma_load(b, dst, map, &coords, bar)?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -415,6 +756,46 @@ impl<'c> Gen<'c, '_> {
 #[cfg(test)]
 mod tests {
     use super::Schedule;
+
+    /// The TMA schedule's barrier phases: iteration `t` waits for parity `(t / S) & 1` of stage
+    /// `t mod S`'s barrier, which completes one phase per fill. A parity wait passes once the
+    /// barrier's completed phases differ in parity from the one waited for, so it is right only
+    /// if, whatever fills have landed, it passes exactly when iteration `t`'s own fill has: the
+    /// completed phases must lie between those waited for before and those issued, within one.
+    #[test]
+    fn every_tma_wait_passes_exactly_when_its_own_fill_has_landed() {
+        for stages in 2..=6u32 {
+            let s = Schedule { stages };
+            for trips in 0..=3 * stages + 2 {
+                let mut issued = vec![0u32; stages as usize]; // fills issued per stage
+                let mut landed = vec![0u32; stages as usize]; // fills known landed (waited on)
+                let fill = |issued: &mut Vec<u32>, it: u32| {
+                    if it < trips {
+                        issued[s.stage_of(it) as usize] += 1;
+                    }
+                };
+                for i in s.prologue() {
+                    fill(&mut issued, i);
+                }
+                for t in 0..trips {
+                    fill(&mut issued, t + s.ahead());
+                    let c = s.stage_of(t) as usize;
+                    let parity = (t / stages) & 1;
+                    let own = t / stages + 1; // phases complete once t's fill has landed
+                    for completed in landed[c]..=issued[c] {
+                        let passes = completed % 2 != parity;
+                        assert_eq!(
+                            passes,
+                            completed >= own,
+                            "S={stages} T={trips} t={t}: {completed} phases landed of {} issued",
+                            issued[c]
+                        );
+                    }
+                    landed[c] = own;
+                }
+            }
+        }
+    }
 
     /// Stage contents: the iteration each stage holds and whether its copies landed.
     type Stages = Vec<Option<(u32, bool)>>;

@@ -696,3 +696,94 @@ fn the_mainloop_never_takes_a_dequant_to_another_dtype_than_bf16() {
     );
     assert!(!l.mlir.contains("cp.async.bulk.tensor"));
 }
+
+/// Each `TensorMap` slot of `l`'s ABI: its tensor, box and swizzle, and whether it may be null.
+fn map_slots(l: &tessera_lowering_mlir::LoweredKernel) -> Vec<(String, Vec<u32>, u32, bool)> {
+    l.abi
+        .iter()
+        .filter_map(|a| match a {
+            tessera_bundle::AbiArg::TensorMap {
+                param, tma, or_null, ..
+            } => Some((param.clone(), tma.box_dims.clone(), tma.swizzle, *or_null)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn count(mlir: &str, op: &str) -> usize {
+    mlir.lines().filter(|l| l.contains(op)).count()
+}
+
+#[test]
+fn rings_are_filled_by_tma_with_cp_async_kept_for_launches_without_maps() {
+    let k = example("dsl_examples/gemm_bf16.tsr");
+    let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        l.mma.operand_a.contains("TMA ring of 3 stages"),
+        "{}",
+        l.mma.operand_a
+    );
+    // One map per operand, after every other slot, which the runtime may pass as null; the
+    // tensors' own pointers stay (the cp.async path reads them).
+    let maps = map_slots(&l);
+    assert_eq!(
+        maps,
+        vec![
+            ("a".to_string(), vec![64, 128], 128, true),
+            ("b".to_string(), vec![64, 128], 128, true),
+        ]
+    );
+    let ptrs = l
+        .abi
+        .iter()
+        .filter(|a| matches!(a, tessera_bundle::AbiArg::Ptr { param, .. } if param == "a" || param == "b"))
+        .count();
+    assert_eq!(ptrs, 2);
+    // One barrier a stage, initialised before the loop and invalidated after it; S - 1 prologue
+    // fills and one per iteration, each one box per operand (BK = 64 bf16: one 128-byte slab),
+    // armed with both tiles' bytes; the loop waits on its stage's phase.
+    let m = &l.mlir;
+    assert_eq!(count(m, "nvvm.mbarrier.init"), 3, "{m}");
+    assert_eq!(count(m, "nvvm.mbarrier.inval"), 3);
+    assert_eq!(count(m, "nvvm.cp.async.bulk.tensor"), 2 * 2 + 2);
+    assert_eq!(count(m, "nvvm.mbarrier.arrive.expect_tx"), 2 + 1);
+    assert_eq!(count(m, "nvvm.mbarrier.try_wait.parity"), 1);
+    assert!(
+        m.contains("arith.constant 32768 : i32"),
+        "expect_tx of 2 x 128x64 bf16"
+    );
+    // The cp.async path is still there for launches whose maps are null.
+    assert_eq!(waits(m).len(), 3, "{m}");
+
+    // Off, the same ring is filled by cp.async alone and the ABI has no maps.
+    let off = LoweringOptions {
+        tma_rings: false,
+        ..per_op(3, true)
+    };
+    let l = lower_sm90a(&k, &off).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        l.mma.operand_a.contains("cp.async ring of 3 stages"),
+        "{}",
+        l.mma.operand_a
+    );
+    assert!(map_slots(&l).is_empty());
+    assert_eq!(count(&l.mlir, "nvvm.mbarrier"), 0);
+}
+
+#[test]
+fn tma_repeats_a_short_tile_down_the_stage_and_leaves_packed_operands_to_cp_async() {
+    // BM = 32: the 64-row A atom holds the tile twice, so its one box is copied twice.
+    let src = COMPUTED_START.replace("BM = 64", "BM = 32");
+    let k = piped_src("short.tsr", &src);
+    let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    let maps = map_slots(&l);
+    assert_eq!(maps.len(), 2, "{maps:?}");
+    assert_eq!(maps[0].1[1], 32, "A's box is the tile's 32 rows: {maps:?}");
+    // Per fill: A twice, B once (one slab each).
+    assert_eq!(count(&l.mlir, "nvvm.cp.async.bulk.tensor"), 3 * 3);
+    // Packed FP4 bytes are converted after the copy, not copied as the stage holds them.
+    let k = example("dsl_examples/gemm_mxfp4_fp8.tsr");
+    let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(map_slots(&l).is_empty(), "{:?}", map_slots(&l));
+    assert!(l.mma.operand_a.contains("cp.async ring"), "{}", l.mma.operand_a);
+}
