@@ -12,7 +12,7 @@ val() { # label bundle dims...
 }
 A="--dim BH=16 --dim S=4096"
 for c in 0 1; do
-  for b in x/attention_fp8 x/attention_fp8.sched; do
+  for b in x/attention_fp8 x/attention_fp8.cpasync x/attention_fp8.sched; do
     echo "$(basename "$b") causal=$c $(timeout 60 $R bench "$b" $A --scalar causal=$c 2>&1 | grep -E '^bench|error' | tail -1 | cut -c1-160)" >> "$log"
   done
 done

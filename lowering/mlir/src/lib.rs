@@ -155,9 +155,8 @@ pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKer
     let tile = tessera_ir::erase_layouts(kernel);
     let per_op = || general::lower(kernel, opts);
     let schedules = || lower::lower_kernel(&tile, opts);
-    // GEMMs of plain or MXFP8 operands at 128x128 tiles or more are lowered per op (as fast as
-    // the mainloop with cp.async rings); the mainloop takes one only where the per-op path
-    // refuses it.
+    // GEMMs the per-op path runs at least as fast as the mainloop (`lower::per_op_gemm`) are
+    // lowered per op; the mainloop takes one only where the per-op path refuses it.
     if opts.async_copies && lower::per_op_gemm(&tile, opts) && general::folds_explicit_dequants(kernel, opts)
     {
         return first_then(per_op, schedules, true);

@@ -195,7 +195,7 @@ these emitters compute 32-bit element offsets, which would wrap",
 const PER_OP_MIN_TILE: u32 = 128 * 128;
 
 /// Whether the TMA mainloop would take `kernel` (tile IR) as a GEMM the per-op lowering runs at
-/// least as fast, with an output tile of at least 128x128:
+/// least as fast (output tiles of at least 128x128 unless noted below):
 /// - plain operands (no block scales, no fused dequant), through cp.async rings (H200, session 6,
 ///   4096^3: bf16 310.2 vs 308.4 us, fp8 218.0 vs 262.1 us);
 /// - MXFP8 x MXFP8 (the mainloop's `MxPromote`), when MXFP8 codes are copied by the dot
@@ -217,8 +217,12 @@ const PER_OP_MIN_TILE: u32 = 128 * 128;
 ///
 /// GEMMs of smaller tiles go per op when its rings are filled by TMA (`tma_rings`: with `cp.async`
 /// rings the mainloop's single-thread TMA issue won there, 64x64 bf16 with a GELU epilogue 573.9
-/// vs 511.6 us). f32 block scales stay on the mainloop (gemm_fp8_blockscale per op with a TMA ring
-/// 216.0 vs 210.7 us at 4096^3, though 8.9 vs 10.9 at 100x704x384; session 10).
+/// vs 511.6 us), as do FP4 GEMMs staged from their packed bytes at any tile (their rings stay on
+/// `cp.async`; 128x64 gemm_dequant_fp4_blocks 640.2 vs 711.8 us), and f32 block scales. With the
+/// default options the mainloop takes none of the examples' or the corpus's GEMMs; it still takes
+/// FP4 operands not packed along K or with a K tile not a multiple of 32, block scales with a
+/// fused dequant, explicit `dequant`s the per-op dot does not fold, and (`--no-tma-rings`,
+/// `--no-async-copies`, `--no-async-scaled-copies`) the GEMMs it was faster on without those.
 pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
     // (An attention kernel has two dots in its loop, which `match_gemm` refuses.)
     if check_i32_extents(kernel).is_err() {
@@ -266,8 +270,16 @@ pub(crate) fn per_op_gemm(kernel: &Kernel, opts: &LoweringOptions) -> bool {
         // the mainloop in one call: 64x64 bf16 + GELU 492.2 vs 511.7 us, 64x64 fp8 with
         // row/column scales 247.2 vs 262.0; 64x64 MXFP8 + SiLU 583.6 vs 615.3; 128x64 bf16 x
         // explicit ue4m3-scaled FP4 640.2 vs 711.8).
-        let tile_ok = p.bm * p.bn >= PER_OP_MIN_TILE || (opts.tma_rings && opts.async_copies);
-        (plain || (mxfp8 && opts.async_scaled_copies) || (fp4 && packed)) && tile_ok
+        let tile_ok = p.bm * p.bn >= PER_OP_MIN_TILE || fp4 || (opts.tma_rings && opts.async_copies);
+        // f32 block scales (DeepSeek style) once the per-op ring is filled by TMA and issues its
+        // prefetch behind the wgmma (H200 session 10, one call: gemm_fp8_blockscale 197.1 vs the
+        // mainloop's 210.3 us at 4096^3; 8.9 vs 10.9 at 100x704x384 in another).
+        let f32_blocks = p.block_scales.is_some()
+            && p.fused.is_none()
+            && opts.tma_rings
+            && opts.async_copies
+            && opts.async_scaled_copies;
+        (plain || (mxfp8 && opts.async_scaled_copies) || (fp4 && packed) || f32_blocks) && tile_ok
     })
 }
 

@@ -81,18 +81,7 @@ impl TensorMapPlan {
                 tma.elem
             ))
         })?;
-        // The shape the copy engine walks: FP4 packs two codes per byte along its packed axis.
-        let mut shape: Vec<u64> = buf.shape.iter().map(|d| *d as u64).collect();
-        let buf_elem_bytes = match (buf.dtype, buf.packed_axis) {
-            (DType::F4E2M1, Some(ax)) if ax < shape.len() => {
-                shape[ax] = shape[ax].div_ceil(2);
-                1
-            }
-            (DType::F4E2M1, _) => {
-                return Err(bad("an FP4 buffer without a packed axis cannot be mapped".into()));
-            }
-            (d, _) => d.byte_size().unwrap_or(1) as u64,
-        };
+        let (global_dim, buf_elem_bytes) = walked(buf).map_err(bad)?;
         if buf_elem_bytes != elem.bytes() {
             return Err(bad(format!(
                 "TMA element {:?} is {} bytes but the buffer holds {} ({} bytes per element)",
@@ -102,7 +91,7 @@ impl TensorMapPlan {
                 buf_elem_bytes
             )));
         }
-        let rank = shape.len();
+        let rank = global_dim.len();
         if !(1..=5).contains(&rank) {
             return Err(bad(format!("rank {rank}; TMA tiled maps take rank 1 to 5")));
         }
@@ -112,23 +101,17 @@ impl TensorMapPlan {
                 tma.box_dims.len()
             )));
         }
-        let global_dim: Vec<u64> = shape.iter().rev().copied().collect();
-        if let Some(d) = global_dim.iter().find(|d| **d == 0 || **d > (1u64 << 32)) {
+        if let Some(d) = global_dim.iter().find(|d| !extent_ok(**d)) {
             return Err(bad(format!("extent {d} outside 1..=2^32")));
         }
-        let mut global_strides = Vec::with_capacity(rank.saturating_sub(1));
-        let mut stride = elem.bytes();
-        for d in &global_dim[..rank - 1] {
-            stride *= d;
-            // The driver requires 16-byte multiples: a row pitch of, say, 100 fp8 elements cannot be
-            // described, and the compiler must not have chosen TMA for such a tensor.
-            if !stride.is_multiple_of(16) || stride >= (1u64 << 40) {
-                return Err(bad(format!(
-                    "row pitch {stride} bytes is not a multiple of 16 (or >= 2^40): TMA cannot address this shape \
-                     (global dims innermost first {global_dim:?})"
-                )));
-            }
-            global_strides.push(stride);
+        let global_strides = byte_strides(&global_dim, elem.bytes());
+        // The driver requires 16-byte multiples: a row pitch of, say, 100 fp8 elements cannot be
+        // described, and the compiler must not have chosen TMA for such a tensor.
+        if let Some(stride) = global_strides.iter().find(|s| !stride_ok(**s)) {
+            return Err(bad(format!(
+                "row pitch {stride} bytes is not a multiple of 16 (or >= 2^40): TMA cannot address this shape \
+                 (global dims innermost first {global_dim:?})"
+            )));
         }
         if let Some(b) = tma.box_dims.iter().find(|b| **b == 0 || **b > 256) {
             return Err(bad(format!("box extent {b} outside 1..=256")));
@@ -162,27 +145,54 @@ impl TensorMapPlan {
     }
 }
 
-/// Whether TMA can describe `buf` at device address `addr` at all: every row pitch a multiple of
-/// 16 bytes below 2^40 and the address 16-byte aligned (the driver's limits that depend on the
-/// buffer rather than on the compiler's spec). A kernel given a map slot with `or_null` copies
-/// another way when this is false.
-pub fn describable(buf: &TensorBuf, addr: u64) -> bool {
-    let mut stride = match (buf.dtype, buf.packed_axis) {
-        (DType::F4E2M1, _) => 1u64,
+/// The buffer as the copy engine walks it: its extents innermost first (FP4 packs two codes per
+/// byte along its packed axis) and its element bytes.
+fn walked(buf: &TensorBuf) -> Result<(Vec<u64>, u64), String> {
+    let mut shape: Vec<u64> = buf.shape.iter().map(|d| *d as u64).collect();
+    let eb = match (buf.dtype, buf.packed_axis) {
+        (DType::F4E2M1, Some(ax)) if ax < shape.len() => {
+            shape[ax] = shape[ax].div_ceil(2);
+            1
+        }
+        (DType::F4E2M1, _) => return Err("an FP4 buffer without a packed axis cannot be mapped".into()),
         (d, _) => d.byte_size().unwrap_or(1) as u64,
     };
-    let mut shape: Vec<u64> = buf.shape.iter().map(|d| *d as u64).collect();
-    if let (DType::F4E2M1, Some(ax)) = (buf.dtype, buf.packed_axis)
-        && ax < shape.len()
-    {
-        shape[ax] = shape[ax].div_ceil(2);
-    }
-    let inner = shape.iter().rev().take(shape.len().saturating_sub(1));
-    addr.is_multiple_of(16)
-        && inner.into_iter().all(|d| {
-            stride *= d;
-            stride.is_multiple_of(16) && stride < (1u64 << 40)
+    shape.reverse();
+    Ok((shape, eb))
+}
+
+/// Byte strides of dims 1.. of extents `dims` (innermost first) of `eb`-byte elements.
+fn byte_strides(dims: &[u64], eb: u64) -> Vec<u64> {
+    dims.iter()
+        .take(dims.len().saturating_sub(1))
+        .scan(eb, |stride, d| {
+            *stride = stride.saturating_mul(*d);
+            Some(*stride)
         })
+        .collect()
+}
+
+/// An extent the driver accepts.
+fn extent_ok(d: u64) -> bool {
+    (1..=1u64 << 32).contains(&d)
+}
+
+/// A stride the driver accepts.
+fn stride_ok(s: u64) -> bool {
+    s.is_multiple_of(16) && s < (1u64 << 40)
+}
+
+/// Whether TMA can describe `buf` at device address `addr` at all: every extent in 1..=2^32,
+/// every row pitch a multiple of 16 bytes below 2^40 and the address 16-byte aligned (the
+/// driver's limits that depend on the buffer rather than on the compiler's spec). A kernel given
+/// a map slot with `or_null` copies another way when this is false.
+pub fn describable(buf: &TensorBuf, addr: u64) -> bool {
+    let Ok((dims, eb)) = walked(buf) else {
+        return false;
+    };
+    addr.is_multiple_of(16)
+        && dims.iter().all(|d| extent_ok(*d))
+        && byte_strides(&dims, eb).iter().all(|s| stride_ok(*s))
 }
 
 /// The map of one ABI slot over `buf` at `addr`: encoded, or (`or_null`, and TMA cannot describe

@@ -215,6 +215,19 @@ fn an_or_null_map_slot_is_null_exactly_where_tma_cannot_describe_the_buffer() {
     // Packed FP4: two codes a byte along the packed axis (64 codes = 32 bytes; 40 = 20).
     assert!(describable(&buf(DType::F4E2M1, &[8, 64], Some(1)), 0));
     assert!(!describable(&buf(DType::F4E2M1, &[8, 40], Some(1)), 0));
+    // An empty tensor (K = 0) has no map; the kernel's cp.async path copies nothing.
+    assert!(!describable(&buf(DType::BF16, &[64, 0], None), 0));
+    assert_eq!(
+        encode_slot(
+            &tma("u16", &[64, 64], 128),
+            &buf(DType::BF16, &[0, 64], None),
+            0,
+            true,
+            "x"
+        )
+        .unwrap(),
+        None
+    );
     let spec = tma("u16", &[64, 64], 128);
     assert_eq!(encode_slot(&spec, &odd, 0x1000, true, "x").unwrap(), None);
     assert_eq!(encode_slot(&spec, &even, 0x1008, true, "x").unwrap(), None);

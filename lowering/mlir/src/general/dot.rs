@@ -148,7 +148,7 @@ impl<'c> Gen<'c, '_> {
         // Operands whose load the dot issues as cp.async copies: a plain wgmma pair, whole
         // (unpadded) tiles, K at least one wgmma step.
         // A dot streaming through a ring (`ring`) copies both operands there, ahead of time.
-        let ring = self.rings.get(&a).cloned();
+        let ring = self.rings.get(&r).cloned();
         // Loop-invariant operands staged once before the loop (`resident`).
         let res = self.resident_of(r);
         // NVFP4 operands go on bf16 wgmma (their per-tensor scales applied to the partial) when
@@ -157,8 +157,8 @@ impl<'c> Gen<'c, '_> {
         // Packed FP4 loads the dot stages from their bytes (`packed`), as e4m3 codes (grouped)
         // or as bf16.
         let packed = [self.packed_of(a).is_some(), self.packed_of(bv).is_some()];
-        let (async_a, async_b) = match ring {
-            Some(_) => (true, true),
+        let (async_a, async_b) = match &ring {
+            Some(r) => (r.loads[0].is_some(), r.loads[1].is_some()),
             None => {
                 let (x, y) = self.async_operands(a, bv, grouped.is_some());
                 (x && res[0].is_none(), y && res[1].is_none())
@@ -308,7 +308,9 @@ impl<'c> Gen<'c, '_> {
                         let (rows, d) = if i == 0 { (mm, da) } else { (nn, db) };
                         let raw = (base, if i == 0 { 0 } else { r.a_bytes() });
                         let to = (d, grouped.is_none());
-                        self.stage_packed(b, r.loads[i], (rows, kk), to, sw, (off, t), Some(raw), span)?;
+                        let l =
+                            r.loads[i].ok_or_else(|| ice("a packed ring operand that does not stream"))?;
+                        self.stage_packed(b, l, (rows, kk), to, sw, (off, t), Some(raw), span)?;
                         apart[i] = Some((t, off));
                         off += staged[i];
                     }
@@ -615,6 +617,8 @@ impl<'c> Gen<'c, '_> {
                     &[],
                     Vec::new(),
                 )?;
+                // The ring's next tiles are issued while the tensor cores work on this chain.
+                self.ring_prefetch(b)?;
                 self.m.op(
                     b,
                     "nvvm.wgmma.wait.group.sync.aligned",
@@ -685,6 +689,7 @@ impl<'c> Gen<'c, '_> {
         }
         // The staging tiles are read by the async proxy until the wait above; the next scratch
         // user starts with a barrier.
+        self.ring_prefetch(b)?;
         Ok(regs)
     }
 

@@ -362,7 +362,18 @@ impl<'c> Mlir<'c> {
     /// Commit this thread's outstanding `cp.async` copies as one group, then wait until at most
     /// `pending` groups are still in flight.
     pub fn async_commit_wait(&self, b: &Block<'c>, pending: u32) -> Result<(), LoweringError> {
+        self.async_commit(b)?;
+        self.async_wait(b, pending)
+    }
+
+    /// Commit this thread's outstanding `cp.async` copies as one group.
+    pub fn async_commit(&self, b: &Block<'c>) -> Result<(), LoweringError> {
         self.op(b, "nvvm.cp.async.commit.group", &[], &[], &[], Vec::new())?;
+        Ok(())
+    }
+
+    /// Wait until at most `pending` of this thread's `cp.async` groups are still in flight.
+    pub fn async_wait(&self, b: &Block<'c>, pending: u32) -> Result<(), LoweringError> {
         self.op(
             b,
             "nvvm.cp.async.wait.group",

@@ -118,16 +118,19 @@ struct Gen<'c, 'k> {
     transposed: HashMap<ValueId, ValueId>,
     /// Deferred loads not issued yet.
     pending: HashMap<ValueId, async_copy::Deferred>,
-    /// Dots whose operands stream through a shared-memory ring, by their A load (`ring`).
+    /// Dots whose operands stream through a shared-memory ring, by the dot's result (`ring`).
     rings: HashMap<ValueId, ring::Ring>,
     /// Bytes of shared memory the rings take, before the scratch buffer.
     ring_bytes: u32,
     /// The entry arguments of the TMA rings' tensor maps (`ring::Plan::maps`), null where the
     /// launch could not describe the tensor.
     tma_maps: Vec<V>,
-    /// Whether each TMA ring (by its A load) is filled by TMA in this launch: both maps passed,
+    /// Whether each TMA ring (by its dot) is filled by TMA in this launch: its maps passed,
     /// computed before its loop (`Gen::ring_prologue`).
     ring_tma: HashMap<ValueId, V>,
+    /// The prefetch of the ring whose step was lowered last, issued once its dot's wgmma is
+    /// under way (`Gen::ring_prefetch`).
+    prefetch: Option<ring::Prefetch>,
     /// Loop-invariant dot operands staged once before their loop, after the rings.
     residents: &'k resident::Residents,
     /// Lowered `(lo, hi, step)` of each loop holding a ring, by induction variable.
@@ -277,8 +280,7 @@ fn lower_with(
         maps,
     } = ring::plan(
         kernel,
-        &deferrable,
-        &transposed,
+        (&deferrable, &transposed, residents),
         (opts.stages, opts.tma_rings),
         &ring::Budget {
             max_shared: opts.max_shared_bytes,
@@ -398,6 +400,7 @@ fn lower_with(
         ring_bytes,
         tma_maps,
         ring_tma: HashMap::new(),
+        prefetch: None,
         residents,
         loop_bounds: HashMap::new(),
     };
@@ -475,9 +478,14 @@ fn lower_with(
     let operand_path = if g.mma.is_empty() {
         String::new()
     } else if g.rings.values().any(|r| r.tma.is_some()) {
+        let how = if g.rings.values().all(|r| r.tma.is_some()) {
+            "TMA ring"
+        } else {
+            "TMA and cp.async rings"
+        };
         format!(
-            "TMA ring of {ring_stages} stages in swizzled shared memory (cp.async where a tensor's row pitch \
-             is not a multiple of 16 bytes)"
+            "{how} of {ring_stages} stages in swizzled shared memory (cp.async where TMA cannot describe a \
+             tensor: a row pitch or an address not a multiple of 16 bytes)"
         )
     } else if ring_stages > 0 {
         format!("cp.async ring of {ring_stages} stages in swizzled shared memory")

@@ -1,18 +1,23 @@
-//! Software pipelining of a loop's dot operands: a ring of shared-memory stages filled by
-//! `cp.async` copies several iterations ahead of the wgmma that reads them.
+//! Software pipelining of a loop's dot operands: a ring of shared-memory stages filled several
+//! iterations ahead of the wgmma that reads them, by TMA where the launch's tensors allow it
+//! (`RingTma`) and by `cp.async` copies otherwise.
 //!
 //! A `dot` qualifies when it stands at the top level of a `for` body (it runs once per iteration)
-//! and both of its operands are loads the dot issues itself (`async_copy`: plain tiles of tensors
-//! the kernel never writes, copied whole), and the loads' tile starts are pure functions of the
-//! induction variable and of values from before the loop (`pipeline_loads::slice_of`: only ops
-//! that cannot fail). Then, with `S` stages of `[A tile | B tile]`, each swizzled as the
+//! and each of its operands is either a load the dot issues itself (`async_copy`: a plain tile of
+//! a tensor the kernel never writes, copied whole, defined in the body: it *streams*) or a
+//! loop-invariant operand staged once before the loop (`resident`, e.g. attention's Q), at least
+//! one streaming; and the streamed loads' tile starts are pure functions of the induction variable
+//! and of values from before the loop (`pipeline_loads::slice_of`: only ops that cannot fail).
+//! Then, with `S` stages of `[A tile | B tile]` (the streamed ones), each swizzled as the
 //! descriptors expect:
 //! - before the loop: the tiles of iterations `lo`, `lo + step`, .., `lo + (S-2) step` (those below
-//!   `hi`) are issued into stages `0..S-1`, one commit group per iteration;
+//!   `hi`) are issued into stages `0..S-1`, one commit group (or one barrier phase) per iteration;
 //! - iteration `t` (`iv = lo + t step`): a barrier (every thread is done with iteration `t-1`'s
-//!   stage), the copies of iteration `t + S - 1` into that stage (if it runs), a commit, a wait
-//!   until at most `S - 1` groups are in flight (so iteration `t`'s group has landed), the proxy
-//!   fence and a barrier, then the wgmma chain reads stage `t mod S`.
+//!   stage), the wait for iteration `t`'s tiles (with `cp.async` until at most `S - 2` groups are
+//!   in flight, then the proxy fence and a barrier; with TMA on phase `t / S` of the stage's
+//!   mbarrier), and the wgmma chain reading stage `t mod S`; once its first chain is committed,
+//!   the copies of iteration `t + S - 1` into the stage iteration `t - 1` used (if it runs), and
+//!   with `cp.async` a commit (`Gen::ring_prefetch`).
 //!
 //! Meaning is unchanged: the copies read tensors nothing writes, at the coordinates the loads
 //! compute for that iteration (the same ops replayed at another induction value), and never for
@@ -36,8 +41,12 @@ pub(super) const SCRATCH_RESERVE: u32 = 32 * 1024;
 pub(super) struct Ring {
     /// The induction variable of the loop that holds the dot.
     pub iv: ValueId,
-    /// The A load and the B load (under its transpose).
-    pub loads: [ValueId; 2],
+    /// The dot (its result), by which the ring is known.
+    pub dot: ValueId,
+    /// The A load and the B load (under its transpose) where they stream through the stage;
+    /// `None` for an operand staged once before the loop (`resident`), which the stage does not
+    /// hold.
+    pub loads: [Option<ValueId>; 2],
     /// Body ops (in program order) computing the loads' tile starts from the induction variable.
     pub slice: Vec<Op>,
     pub stages: u32,
@@ -61,12 +70,24 @@ pub(super) struct Ring {
 /// a row pitch not a multiple of 16 bytes) the same ring is filled by `cp.async`.
 #[derive(Clone)]
 pub(super) struct RingTma {
-    /// Each operand's tensor map: an index into [`Plan::maps`].
-    pub maps: [usize; 2],
+    /// Each streamed operand's tensor map: an index into [`Plan::maps`].
+    pub maps: [Option<usize>; 2],
     /// Each operand's box rows: the tile's, repeated down the stage to its `rows`.
     pub box_rows: [u32; 2],
     /// Byte offset of the ring's first mbarrier (8 bytes per stage) from the shared base.
     pub bars: u32,
+}
+
+/// A ring's prefetch, computed by `Gen::ring_step` and issued by `Gen::ring_prefetch` once the
+/// dot's wgmma is under way.
+pub(super) struct Prefetch {
+    ring: Ring,
+    starts: (Vec<Option<Access>>, Vec<Option<TileAt>>),
+    /// The stage it fills, whether its iteration runs, and (a TMA ring) whether TMA fills it.
+    next: V,
+    runs: V,
+    on: Option<V>,
+    span: Span,
 }
 
 /// A tensor map the kernel takes (an ABI slot after the others, `or_null`): which tensor, and the
@@ -77,7 +98,7 @@ pub(super) struct MapSlot {
     pub spec: TmaSpec,
 }
 
-/// The rings of a kernel: keyed by the dot's A load, the shared memory they take (stages, then
+/// The rings of a kernel: keyed by the dot (its result), the shared memory they take (stages, then
 /// one block of mbarriers where a ring is filled by TMA), and the tensor maps their TMA copies
 /// read.
 pub(super) struct Plan {
@@ -97,7 +118,9 @@ impl Ring {
 
     /// Bytes of operand `i`'s region in a stage.
     fn region_bytes(&self, i: usize) -> u32 {
-        if self.packed[i] {
+        if self.loads[i].is_none() {
+            0
+        } else if self.packed[i] {
             self.rows[i] * self.kk / 2
         } else {
             self.rows[i] * self.kk * self.eb
@@ -131,9 +154,14 @@ impl Schedule {
     pub fn ahead(self) -> u32 {
         self.stages - 1
     }
-    /// Commit groups left in flight by every wait.
+    /// Commit groups left in flight by the prologue's waits.
     pub fn in_flight(self) -> u32 {
         self.stages - 1
+    }
+    /// Commit groups left in flight by iteration `t`'s wait, which comes before its own prefetch
+    /// (issued once the iteration's wgmma is under way): iterations `t + 1 .. t + S - 2`.
+    pub fn in_flight_at_wait(self) -> u32 {
+        self.stages - 2
     }
     /// The stage that holds iteration `t` (the emitted `t mod S`).
     #[cfg(test)]
@@ -161,7 +189,7 @@ pub(super) struct Budget {
     pub alone: bool,
 }
 
-/// The rings of kernel `k` (keyed by the dot's A load) and the shared memory they take.
+/// The rings of kernel `k` (keyed by the dot's result) and the shared memory they take.
 ///
 /// `Some(stages)` (the user's `--stages`): that depth per ring where it fits in the CTA's limit,
 /// else as deep as fits, at least two, else the dot is left unpipelined. `None`: the deepest ring
@@ -176,8 +204,11 @@ pub(super) struct Budget {
 /// ([`RingTma`]).
 pub(super) fn plan(
     k: &Kernel,
-    deferrable: &HashMap<ValueId, async_copy::Deferred>,
-    transposed: &HashMap<ValueId, ValueId>,
+    (deferrable, transposed, residents): (
+        &HashMap<ValueId, async_copy::Deferred>,
+        &HashMap<ValueId, ValueId>,
+        &resident::Residents,
+    ),
     (stages, tma): (Option<u32>, bool),
     budget: &Budget,
 ) -> Plan {
@@ -186,20 +217,20 @@ pub(super) fn plan(
         .saturating_sub(SCRATCH_ALIGN as u32 + budget.reserve);
     let Some(depth) = stages else {
         if budget.alone {
-            return plan_in(k, (deferrable, transposed), AUTO_STAGES, tma, one_cta);
+            return plan_in(k, (deferrable, transposed, residents), AUTO_STAGES, tma, one_cta);
         }
         let two_ctas = (budget.shared_per_sm / 2)
             .saturating_sub(CTA_RESERVED_SHARED + SCRATCH_ALIGN as u32 + budget.reserve)
             .min(one_cta);
-        let shared = plan_in(k, (deferrable, transposed), AUTO_STAGES, tma, two_ctas);
-        let alone = plan_in(k, (deferrable, transposed), AUTO_STAGES, tma, one_cta);
+        let shared = plan_in(k, (deferrable, transposed, residents), AUTO_STAGES, tma, two_ctas);
+        let alone = plan_in(k, (deferrable, transposed, residents), AUTO_STAGES, tma, one_cta);
         return if shared.rings.len() == alone.rings.len() {
             shared
         } else {
             alone
         };
     };
-    plan_in(k, (deferrable, transposed), depth, tma, one_cta)
+    plan_in(k, (deferrable, transposed, residents), depth, tma, one_cta)
 }
 
 /// The tensor map through which TMA copies operand tile `d` into a stage region of `rows` rows
@@ -236,9 +267,10 @@ fn tma_map(d: &async_copy::Deferred, rows: u32, (kk, eb, sw): (u32, u32, u32)) -
 /// The rings of `k` at up to `stages` each, in `budget` bytes.
 fn plan_in(
     k: &Kernel,
-    (deferrable, transposed): (
+    (deferrable, transposed, residents): (
         &HashMap<ValueId, async_copy::Deferred>,
         &HashMap<ValueId, ValueId>,
+        &resident::Residents,
     ),
     stages: u32,
     tma: bool,
@@ -263,22 +295,30 @@ fn plan_in(
             let Some(&bl) = transposed.get(b) else {
                 continue;
             };
-            let (Some(da), Some(db)) = (deferrable.get(a), deferrable.get(&bl)) else {
+            let Some(&dot) = op.results.first() else {
                 continue;
             };
-            if !def.contains_key(a) || !def.contains_key(&bl) {
+            // Each operand streams (a load in the body the dot issues) or is resident (staged
+            // once before the loop, `resident`); at least one streams.
+            let resident = residents
+                .by_dot
+                .get(&dot)
+                .map_or([false; 2], |p| p.map(|r| r.is_some()));
+            let streamed = [*a, bl].map(|v| deferrable.get(&v).filter(|_| def.contains_key(&v)));
+            if streamed.iter().all(Option::is_none) || (0..2).any(|i| streamed[i].is_none() && !resident[i]) {
                 continue;
             }
             // As wgmma reads them (a packed FP4 tile as the dot stages it).
             let dtypes = (
-                da.packed_as.unwrap_or(k.ty(*a).dtype()),
-                db.packed_as.unwrap_or(k.ty(*b).dtype()),
+                streamed[0].and_then(|d| d.packed_as).unwrap_or(k.ty(*a).dtype()),
+                streamed[1].and_then(|d| d.packed_as).unwrap_or(k.ty(*b).dtype()),
             );
-            if async_copy::whole_tiles(k, *a, *b, false, dtypes) != (true, true) {
+            let whole = async_copy::whole_tiles(k, *a, *b, false, dtypes);
+            if (streamed[0].is_some() && !whole.0) || (streamed[1].is_some() && !whole.1) {
                 continue;
             }
             let mut slice = BTreeSet::new();
-            let starts_ok = [da, db].iter().all(|d| {
+            let starts_ok = streamed.iter().flatten().all(|d| {
                 async_copy::tile_starts(&d.access).is_ok_and(|t| {
                     t.values()
                         .all(|s| slice_of(s, body, &def, &inside, &mut slice).is_ok())
@@ -291,7 +331,7 @@ fn plan_in(
                 continue;
             };
             let (kk, eb) = (ta.shape[1], elem_bytes(dtypes.0));
-            let packed = [da.packed_as.is_some(), db.packed_as.is_some()];
+            let packed = streamed.map(|d| d.is_some_and(|d| d.packed_as.is_some()));
             // Packed bytes are copied 16 bytes (32 codes) at a time.
             if packed.iter().any(|p| *p) && !kk.is_multiple_of(32) {
                 continue;
@@ -299,7 +339,9 @@ fn plan_in(
             // Staging rows: the wgmma atom's at least (64 for A, 8 for B), the tile's rows repeated.
             let rows = [ta.shape[0].max(64), tb.shape[1].max(8)];
             let region = |i: usize| {
-                if packed[i] {
+                if streamed[i].is_none() {
+                    0
+                } else if packed[i] {
                     rows[i] * kk / 2
                 } else {
                     rows[i] * kk * eb
@@ -307,30 +349,40 @@ fn plan_in(
             };
             let stage_bytes = (region(0) + region(1)).next_multiple_of(1024);
             let sw = (kk * eb).min(128);
-            let tma_maps = match (
-                tma_map(da, rows[0], (kk, eb, sw)),
-                tma_map(db, rows[1], (kk, eb, sw)),
-            ) {
-                (Some(ma), Some(mb)) if tma => Some([ma, mb]),
-                _ => None,
+            // TMA fills the stage when it can write every tile as the stage holds it and both
+            // operands stream. With a resident partner (attention's Q) the one streamed tile is
+            // left to cp.async, which spreads its issue over every thread instead of delaying the
+            // first warp: the H200 measured the FP8 attention's K ring by cp.async 810.2 us against
+            // 835.0 by TMA (16 x 4096, session 10).
+            let wanted = [0, 1].map(|i| streamed[i].map(|d| tma_map(d, rows[i], (kk, eb, sw))));
+            let both = streamed.iter().all(Option::is_some);
+            let mut tma_maps = (tma && both && wanted.iter().flatten().all(Option::is_some))
+                .then(|| wanted.map(Option::flatten));
+            // The barrier block (after every ring) is paid for by the first TMA ring and kept
+            // from every ring placed after it; a TMA ring whose barriers would not fit in it is
+            // filled by cp.async instead.
+            let depth = |tma: bool| {
+                let bars = if tma || tma_stages > 0 { BAR_BLOCK } else { 0 };
+                let s = stages.min(budget.saturating_sub(used + bars) / stage_bytes);
+                (s, !tma || (tma_stages + s) * 8 <= BAR_BLOCK)
             };
-            // The first TMA ring also pays for the barrier block.
-            let bars = if tma_maps.is_some() && tma_stages == 0 {
-                BAR_BLOCK
-            } else {
-                0
-            };
-            let fit = budget.saturating_sub(used + bars) / stage_bytes;
-            let s = stages.min(fit);
-            if s < 2 || (tma_stages + s) * 8 > BAR_BLOCK {
+            let mut s = depth(tma_maps.is_some());
+            if !s.1 {
+                tma_maps = None;
+                s = depth(false);
+            }
+            let s = s.0;
+            if s < 2 {
                 continue;
             }
             let tma = tma_maps.map(|ms| {
-                let box_rows = [ms[0].spec.box_dims[1], ms[1].spec.box_dims[1]];
+                let box_rows = [0, 1].map(|i| ms[i].as_ref().map_or(0, |m| m.spec.box_dims[1]));
                 let idx = ms.map(|m| {
-                    maps.iter().position(|x| *x == m).unwrap_or_else(|| {
-                        maps.push(m);
-                        maps.len() - 1
+                    m.map(|m| {
+                        maps.iter().position(|x| *x == m).unwrap_or_else(|| {
+                            maps.push(m);
+                            maps.len() - 1
+                        })
                     })
                 });
                 // The barrier block's offset is known once every ring is placed.
@@ -343,10 +395,11 @@ fn plan_in(
                 }
             });
             rings.insert(
-                *a,
+                dot,
                 Ring {
                     iv,
-                    loads: [*a, bl],
+                    dot,
+                    loads: [0, 1].map(|i| streamed[i].map(|_| [*a, bl][i])),
                     slice: slice.iter().map(|&i| body.ops[i].clone()).collect(),
                     stages: s,
                     offset: used,
@@ -441,11 +494,7 @@ impl<'c> Gen<'c, '_> {
                     first,
                     &[],
                     |tb| {
-                        for s in 0..r.stages {
-                            let st = this.m.const_int(tb, i64::from(s), 32)?;
-                            let bar = this.ring_bar(tb, r, st)?;
-                            this.m.mbarrier_init(tb, bar, 1)?;
-                        }
+                        this.each_bar(tb, r, |bar| this.m.mbarrier_init(tb, bar, 1))?;
                         this.m.fence_mbarrier_init(tb)?;
                         for (sc, runs, starts) in &issues {
                             this.m.if_(
@@ -479,7 +528,7 @@ impl<'c> Gen<'c, '_> {
             .collect();
         rings.sort_by_key(|r| r.offset);
         for r in &rings {
-            let Some(&on) = self.ring_tma.get(&r.loads[0]) else {
+            let Some(&on) = self.ring_tma.get(&r.dot) else {
                 return Err(ice("TMA ring without its map check"));
             };
             let this = &*self;
@@ -495,11 +544,7 @@ impl<'c> Gen<'c, '_> {
                         first,
                         &[],
                         |ib| {
-                            for s in 0..r.stages {
-                                let st = this.m.const_int(ib, i64::from(s), 32)?;
-                                let bar = this.ring_bar(ib, r, st)?;
-                                this.m.mbarrier_inval(ib, bar)?;
-                            }
+                            this.each_bar(ib, r, |bar| this.m.mbarrier_inval(ib, bar))?;
                             Ok(vec![])
                         },
                         |_| Ok(vec![]),
@@ -512,9 +557,10 @@ impl<'c> Gen<'c, '_> {
         Ok(())
     }
 
-    /// In iteration `iv` of the ring's loop: prefetch iteration `iv + (S-1) step` into the stage
-    /// iteration `iv - step` used, wait for this iteration's tiles, and return a pointer to this
-    /// iteration's stage, with (for a TMA ring) whether TMA filled it. After `cp.async` the
+    /// In iteration `iv` of the ring's loop: wait for this iteration's tiles, leave the prefetch
+    /// of iteration `iv + (S-1) step` into the stage iteration `iv - step` used pending for
+    /// [`Gen::ring_prefetch`], and return a pointer to this iteration's stage, with (for a TMA
+    /// ring) whether TMA filled it. After `cp.async` the
     /// caller fences and synchronises before the wgmma reads the stage; after TMA the barrier's
     /// phase has made the tiles visible to every waiting thread and to wgmma (both async proxy).
     pub(super) fn ring_step(
@@ -523,9 +569,9 @@ impl<'c> Gen<'c, '_> {
         r: &Ring,
         span: Span,
     ) -> Result<(V, Option<V>), LoweringError> {
-        for l in r.loads {
+        for l in r.loads.iter().flatten() {
             self.pending
-                .remove(&l)
+                .remove(l)
                 .ok_or_else(|| ice("ring operand not deferred"))?;
         }
         let &(lo, hi, step) = self
@@ -548,29 +594,21 @@ impl<'c> Gen<'c, '_> {
         let it = m.bin(b, "arith.addi", iv, dist)?;
         let runs = m.cmp(b, false, 2, it, hi)?; // slt
         let starts = self.ring_starts(b, r, it)?;
-        let on = self.ring_tma.get(&r.loads[0]).copied();
+        let on = self.ring_tma.get(&r.dot).copied();
+        // Every thread is done with iteration t - 1 (and its wgmma, waited on), so the prefetch
+        // may overwrite that stage.
         self.m.barrier(b)?;
         let this = &*self;
-        let by_cp_async = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
-            this.issue_cp_async(blk, r, (&starts.0, &starts.1), (next, runs), span)?;
-            this.m.async_commit_wait(blk, sched.in_flight())?;
+        let cp_wait = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+            this.m.async_wait(blk, sched.in_flight_at_wait())?;
             Ok(vec![])
         };
         match on {
             None => {
-                by_cp_async(b)?;
+                cp_wait(b)?;
             }
             Some(on) => {
-                let by_tma = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
-                    let first = this.first_thread(blk)?;
-                    let issue = this.m.bin(blk, "arith.andi", first, runs)?;
-                    this.m.if_(
-                        blk,
-                        issue,
-                        &[],
-                        |ib| this.issue_tma(ib, r, &starts.1, next).map(|_| vec![]),
-                        |_| Ok(vec![]),
-                    )?;
+                let tma_wait = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
                     // Iteration t reads phase t / S of its stage's barrier (one phase a fill).
                     let round = this.m.bin(blk, "arith.divui", t, s)?;
                     let one = this.m.const_int(blk, 1, 32)?;
@@ -579,10 +617,60 @@ impl<'c> Gen<'c, '_> {
                     this.m.mbarrier_wait_parity(blk, bar, parity)?;
                     Ok(vec![])
                 };
+                self.m.if_(b, on, &[], tma_wait, cp_wait)?;
+            }
+        }
+        if self.prefetch.is_some() {
+            return Err(ice("a ring prefetch still pending at the next ring step"));
+        }
+        self.prefetch = Some(Prefetch {
+            ring: r.clone(),
+            starts,
+            next,
+            runs,
+            on,
+            span,
+        });
+        Ok((self.stage_ptr(b, r, cur)?, on))
+    }
+
+    /// Issue the prefetch the last [`Gen::ring_step`] left pending (iteration `t + S - 1` into the
+    /// stage iteration `t - 1` used), if any: called once the dot's first wgmma chain is
+    /// committed, so the copies' issue overlaps the tensor cores' work instead of delaying the
+    /// warpgroup's wgmma; with `cp.async` closed by a commit (one group per iteration, empty
+    /// when nothing was issued).
+    pub(super) fn ring_prefetch(&mut self, b: &Block<'c>) -> Result<(), LoweringError> {
+        let Some(p) = self.prefetch.take() else {
+            return Ok(());
+        };
+        let (r, span) = (&p.ring, p.span);
+        let this = &*self;
+        let by_cp_async = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+            this.issue_cp_async(blk, r, (&p.starts.0, &p.starts.1), (p.next, p.runs), span)?;
+            this.m.async_commit(blk)?;
+            Ok(vec![])
+        };
+        match p.on {
+            None => {
+                by_cp_async(b)?;
+            }
+            Some(on) => {
+                let by_tma = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+                    let first = this.first_thread(blk)?;
+                    let issue = this.m.bin(blk, "arith.andi", first, p.runs)?;
+                    this.m.if_(
+                        blk,
+                        issue,
+                        &[],
+                        |ib| this.issue_tma(ib, r, &p.starts.1, p.next).map(|_| vec![]),
+                        |_| Ok(vec![]),
+                    )?;
+                    Ok(vec![])
+                };
                 self.m.if_(b, on, &[], by_tma, by_cp_async)?;
             }
         }
-        Ok((self.stage_ptr(b, r, cur)?, on))
+        Ok(())
     }
 
     /// Whether the launch passed both tensor maps of TMA ring `r` (non-null), computed before
@@ -594,13 +682,13 @@ impl<'c> Gen<'c, '_> {
         let m = &self.m;
         let z = m.const_int(b, 0, 64)?;
         let mut on = m.const_int(b, 1, 1)?;
-        for i in t.maps {
-            let map = *self.tma_maps.get(i).ok_or_else(|| ice("ring tensor map slot"))?;
+        for i in t.maps.iter().flatten() {
+            let map = *self.tma_maps.get(*i).ok_or_else(|| ice("ring tensor map slot"))?;
             let addr = m.conv(b, "llvm.ptrtoint", map, m.i(64))?;
             let set = m.cmp(b, false, 1, addr, z)?; // ne
             on = m.bin(b, "arith.andi", on, set)?;
         }
-        self.ring_tma.insert(r.loads[0], on);
+        self.ring_tma.insert(r.dot, on);
         Ok(Some(on))
     }
 
@@ -609,6 +697,20 @@ impl<'c> Gen<'c, '_> {
         let tid = self.tid(b)?;
         let z = self.m.const_int(b, 0, 32)?;
         self.m.cmp(b, false, 0, tid, z) // eq
+    }
+
+    /// `f` on the mbarrier of every stage of TMA ring `r`.
+    fn each_bar(
+        &self,
+        b: &Block<'c>,
+        r: &Ring,
+        f: impl Fn(V) -> Result<(), LoweringError>,
+    ) -> Result<(), LoweringError> {
+        for s in 0..r.stages {
+            let st = self.m.const_int(b, i64::from(s), 32)?;
+            f(self.ring_bar(b, r, st)?)?;
+        }
+        Ok(())
     }
 
     /// A pointer to the mbarrier of stage `stage` (i32) of TMA ring `r`.
@@ -627,12 +729,13 @@ impl<'c> Gen<'c, '_> {
     /// Both operand tiles' positions at iteration `it`: the slice replayed with the induction
     /// variable bound to `it` (pure ops that cannot fail, so they run unconditionally), then the
     /// bindings restored. With the loads' accesses.
+    #[allow(clippy::type_complexity)]
     fn ring_starts(
         &mut self,
         b: &Block<'c>,
         r: &Ring,
         it: V,
-    ) -> Result<(Vec<Access>, Vec<TileAt>), LoweringError> {
+    ) -> Result<(Vec<Option<Access>>, Vec<Option<TileAt>>), LoweringError> {
         let saved: Vec<(ValueId, Option<Val>)> = std::iter::once(r.iv)
             .chain(r.slice.iter().flat_map(|o| o.results.iter().copied()))
             .map(|v| (v, self.env.get(&v).cloned()))
@@ -649,10 +752,16 @@ impl<'c> Gen<'c, '_> {
         let mut accesses = Vec::new();
         if replayed.is_ok() {
             // Collected before the bindings are restored; an error is returned after.
+            // Streamed operands only: a resident one has no tile to copy (`None`).
             replayed = r.loads.iter().try_for_each(|l| {
+                let Some(l) = l else {
+                    starts.push(None);
+                    accesses.push(None);
+                    return Ok(());
+                };
                 let d = self.deferrable.get(l).ok_or_else(|| ice("ring load"))?;
-                starts.push(self.tile_at(&async_copy::tile_starts(&d.access)?)?);
-                accesses.push(d.access.clone());
+                starts.push(Some(self.tile_at(&async_copy::tile_starts(&d.access)?)?));
+                accesses.push(Some(d.access.clone()));
                 Ok(())
             });
         }
@@ -672,7 +781,7 @@ impl<'c> Gen<'c, '_> {
         &self,
         b: &Block<'c>,
         r: &Ring,
-        (accesses, starts): (&[Access], &[TileAt]),
+        (accesses, starts): (&[Option<Access>], &[Option<TileAt>]),
         (stage, runs): (V, V),
         span: Span,
     ) -> Result<(), LoweringError> {
@@ -683,6 +792,9 @@ impl<'c> Gen<'c, '_> {
             &[],
             |tb| {
                 for (i, (access, st)) in accesses.iter().zip(starts).enumerate() {
+                    let (Some(access), Some(st)) = (access, st) else {
+                        continue;
+                    };
                     let region = if i == 0 { 0 } else { r.a_bytes() };
                     if r.packed[i] {
                         self.issue_packed(tb, (access, st), (r.rows[i], r.kk), (region, base), span)?;
@@ -710,7 +822,13 @@ impl<'c> Gen<'c, '_> {
     /// TMA boxes of both tiles at `starts` into it, one per `sw`-byte slab of K (coordinates
     /// innermost first: K, the row, then the leading points from the innermost out). Boxes
     /// outside the tensor are zero-filled, as the loads' masks read them.
-    fn issue_tma(&self, b: &Block<'c>, r: &Ring, starts: &[TileAt], stage: V) -> Result<(), LoweringError> {
+    fn issue_tma(
+        &self,
+        b: &Block<'c>,
+        r: &Ring,
+        starts: &[Option<TileAt>],
+        stage: V,
+    ) -> Result<(), LoweringError> {
         let t = r.tma.as_ref().ok_or_else(|| ice("TMA copy of a cp.async ring"))?;
         let m = &self.m;
         let bar = self.ring_bar(b, r, stage)?;
@@ -718,10 +836,10 @@ impl<'c> Gen<'c, '_> {
         let base = self.stage_ptr(b, r, stage)?;
         let sw = r.sw();
         for (i, st) in starts.iter().enumerate() {
-            let map = *self
-                .tma_maps
-                .get(t.maps[i])
-                .ok_or_else(|| ice("ring tensor map slot"))?;
+            let (Some(st), Some(mi)) = (st, t.maps[i]) else {
+                continue;
+            };
+            let map = *self.tma_maps.get(mi).ok_or_else(|| ice("ring tensor map slot"))?;
             let region = if i == 0 { 0 } else { r.a_bytes() };
             let real = t.box_rows[i];
             for slab in 0..r.kk * r.eb / sw {
@@ -778,7 +896,6 @@ mod tests {
                     fill(&mut issued, i);
                 }
                 for t in 0..trips {
-                    fill(&mut issued, t + s.ahead());
                     let c = s.stage_of(t) as usize;
                     let parity = (t / stages) & 1;
                     let own = t / stages + 1; // phases complete once t's fill has landed
@@ -792,6 +909,8 @@ mod tests {
                         );
                     }
                     landed[c] = own;
+                    // Issued once iteration t's wgmma is under way.
+                    fill(&mut issued, t + s.ahead());
                 }
             }
         }
@@ -827,8 +946,8 @@ mod tests {
                         }
                         groups.push(g); // a commit with nothing issued is an empty group
                     };
-                let wait = |holds: &mut Stages, groups: &mut Vec<Option<u32>>| {
-                    while groups.len() > s.in_flight() as usize {
+                let wait = |holds: &mut Stages, groups: &mut Vec<Option<u32>>, in_flight: u32| {
+                    while groups.len() > in_flight as usize {
                         if let Some(it) = groups.remove(0)
                             && let Some((h, landed)) = holds[s.stage_of(it) as usize].as_mut()
                             && *h == it
@@ -839,17 +958,23 @@ mod tests {
                 };
                 for i in s.prologue() {
                     issue(&mut holds, &mut groups, i, None);
-                    wait(&mut holds, &mut groups);
+                    wait(&mut holds, &mut groups, s.in_flight());
                 }
                 for t in 0..trips {
-                    // After the barrier every read of iterations before `t` is done.
-                    issue(&mut holds, &mut groups, t + s.ahead(), t.checked_sub(1));
-                    wait(&mut holds, &mut groups);
+                    wait(&mut holds, &mut groups, s.in_flight_at_wait());
                     assert_eq!(
                         holds[s.stage_of(t) as usize],
                         Some((t, true)),
                         "S={stages} T={trips}: iteration {t} reads a stage without its own landed tile"
                     );
+                    // Issued while iteration t's wgmma reads its stage; after the barrier at the
+                    // top of the iteration every read of iterations before `t` is done.
+                    assert_ne!(
+                        s.stage_of(t + s.ahead()),
+                        s.stage_of(t),
+                        "S={stages}: prefetch into the stage being read"
+                    );
+                    issue(&mut holds, &mut groups, t + s.ahead(), t.checked_sub(1));
                 }
             }
         }
