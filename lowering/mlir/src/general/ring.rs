@@ -127,6 +127,11 @@ impl Ring {
         }
     }
 
+    /// Byte offset of operand `i`'s region in a stage.
+    pub fn region_offset(&self, i: usize) -> u32 {
+        if i == 0 { 0 } else { self.a_bytes() }
+    }
+
     /// Bytes of the A region in a stage (the B region follows).
     pub fn a_bytes(&self) -> u32 {
         self.region_bytes(0)
@@ -481,10 +486,6 @@ impl<'c> Gen<'c, '_> {
                 }
                 Ok(vec![])
             };
-            let Some(on) = on else {
-                by_cp_async(b)?;
-                continue;
-            };
             let by_tma = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
                 let first = this.first_thread(blk)?;
                 // One thread initialises the stages' barriers (one arrival a phase: its own
@@ -511,7 +512,7 @@ impl<'c> Gen<'c, '_> {
                 )?;
                 Ok(vec![])
             };
-            self.m.if_(b, on, &[], by_tma, by_cp_async)?;
+            this.by_path(b, on, by_tma, by_cp_async)?;
         }
         Ok(())
     }
@@ -603,23 +604,16 @@ impl<'c> Gen<'c, '_> {
             this.m.async_wait(blk, sched.in_flight_at_wait())?;
             Ok(vec![])
         };
-        match on {
-            None => {
-                cp_wait(b)?;
-            }
-            Some(on) => {
-                let tma_wait = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
-                    // Iteration t reads phase t / S of its stage's barrier (one phase a fill).
-                    let round = this.m.bin(blk, "arith.divui", t, s)?;
-                    let one = this.m.const_int(blk, 1, 32)?;
-                    let parity = this.m.bin(blk, "arith.andi", round, one)?;
-                    let bar = this.ring_bar(blk, r, cur)?;
-                    this.m.mbarrier_wait_parity(blk, bar, parity)?;
-                    Ok(vec![])
-                };
-                self.m.if_(b, on, &[], tma_wait, cp_wait)?;
-            }
-        }
+        let tma_wait = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+            // Iteration t reads phase t / S of its stage's barrier (one phase a fill).
+            let round = this.m.bin(blk, "arith.divui", t, s)?;
+            let one = this.m.const_int(blk, 1, 32)?;
+            let parity = this.m.bin(blk, "arith.andi", round, one)?;
+            let bar = this.ring_bar(blk, r, cur)?;
+            this.m.mbarrier_wait_parity(blk, bar, parity)?;
+            Ok(vec![])
+        };
+        this.by_path(b, on, tma_wait, cp_wait)?;
         if self.prefetch.is_some() {
             return Err(ice("a ring prefetch still pending at the next ring step"));
         }
@@ -650,27 +644,34 @@ impl<'c> Gen<'c, '_> {
             this.m.async_commit(blk)?;
             Ok(vec![])
         };
-        match p.on {
-            None => {
-                by_cp_async(b)?;
-            }
-            Some(on) => {
-                let by_tma = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
-                    let first = this.first_thread(blk)?;
-                    let issue = this.m.bin(blk, "arith.andi", first, p.runs)?;
-                    this.m.if_(
-                        blk,
-                        issue,
-                        &[],
-                        |ib| this.issue_tma(ib, r, &p.starts.1, p.next).map(|_| vec![]),
-                        |_| Ok(vec![]),
-                    )?;
-                    Ok(vec![])
-                };
-                self.m.if_(b, on, &[], by_tma, by_cp_async)?;
-            }
+        let by_tma = |blk: &Block<'c>| -> Result<Vec<V>, LoweringError> {
+            let first = this.first_thread(blk)?;
+            let issue = this.m.bin(blk, "arith.andi", first, p.runs)?;
+            this.m.if_(
+                blk,
+                issue,
+                &[],
+                |ib| this.issue_tma(ib, r, &p.starts.1, p.next).map(|_| vec![]),
+                |_| Ok(vec![]),
+            )?;
+            Ok(vec![])
+        };
+        this.by_path(b, p.on, by_tma, by_cp_async)
+    }
+
+    /// Lower `tma` where the launch fills the ring by TMA (`on`: its maps were passed, decided per
+    /// launch), else `cp_async`; a ring without TMA has only the latter, unconditionally.
+    fn by_path(
+        &self,
+        b: &Block<'c>,
+        on: Option<V>,
+        tma: impl FnOnce(&Block<'c>) -> Result<Vec<V>, LoweringError>,
+        cp_async: impl FnOnce(&Block<'c>) -> Result<Vec<V>, LoweringError>,
+    ) -> Result<(), LoweringError> {
+        match on {
+            None => cp_async(b).map(|_| ()),
+            Some(on) => self.m.if_(b, on, &[], tma, cp_async).map(|_| ()),
         }
-        Ok(())
     }
 
     /// Whether the launch passed both tensor maps of TMA ring `r` (non-null), computed before
@@ -795,7 +796,7 @@ impl<'c> Gen<'c, '_> {
                     let (Some(access), Some(st)) = (access, st) else {
                         continue;
                     };
-                    let region = if i == 0 { 0 } else { r.a_bytes() };
+                    let region = r.region_offset(i);
                     if r.packed[i] {
                         self.issue_packed(tb, (access, st), (r.rows[i], r.kk), (region, base), span)?;
                         continue;
@@ -840,7 +841,7 @@ impl<'c> Gen<'c, '_> {
                 continue;
             };
             let map = *self.tma_maps.get(mi).ok_or_else(|| ice("ring tensor map slot"))?;
-            let region = if i == 0 { 0 } else { r.a_bytes() };
+            let region = r.region_offset(i);
             let real = t.box_rows[i];
             for slab in 0..r.kk * r.eb / sw {
                 let dk = m.const_int(b, i64::from(slab * sw / r.eb), 32)?;
