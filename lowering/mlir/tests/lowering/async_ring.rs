@@ -830,3 +830,46 @@ fn a_dot_with_a_resident_operand_streams_the_other_through_a_ring() {
         l.dynamic_shared_bytes
     );
 }
+
+#[test]
+fn two_tma_rings_share_their_maps_and_one_barrier_block() {
+    // Two K loops over the same operands (a two-pass kernel): one ring each, both filled by TMA,
+    // the two maps shared (same tensor, same box), each ring with its own barriers in the one
+    // block after the rings, and the whole within the CTA's shared memory.
+    let src = "
+kernel twice(a: bf16[M, K], b: bf16[N, K], c: out f32[M, N])
+    tiles(BM = 64, BN = 64, BK = 64)
+    grid(cdiv(M, BM), cdiv(N, BN))
+{
+    let m0 = program_id(0) * BM;
+    let n0 = program_id(1) * BN;
+    var x = zeros<f32>[BM, BN];
+    for k0 in 0..K step BK {
+        x = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(load(b[n0 .. +BN, k0 .. +BK])), x);
+    }
+    var y = zeros<f32>[BM, BN];
+    for k0 in 0..K step BK {
+        y = dot(load(a[m0 .. +BM, k0 .. +BK]), transpose(load(b[n0 .. +BN, k0 .. +BK])), y);
+    }
+    store(c[m0 .. +BM, n0 .. +BN], x * y);
+}
+";
+    let k = piped_src("twice.tsr", src);
+    let l = lower_sm90a(&k, &per_op(3, true)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        l.mma.operand_a.starts_with("TMA ring of 3 stages"),
+        "{}",
+        l.mma.operand_a
+    );
+    assert_eq!(map_slots(&l).len(), 2, "{:?}", map_slots(&l));
+    assert_eq!(count(&l.mlir, "nvvm.mbarrier.init"), 6);
+    assert_eq!(count(&l.mlir, "nvvm.mbarrier.inval"), 6);
+    assert_eq!(count(&l.mlir, "nvvm.mbarrier.try_wait.parity"), 2);
+    // Two rings of 3 stages of 16 KiB, the barrier block, the alignment slack.
+    assert!(
+        l.dynamic_shared_bytes >= 2 * 3 * 16 * 1024 + 1024 + 1024,
+        "{}",
+        l.dynamic_shared_bytes
+    );
+    assert!(l.dynamic_shared_bytes <= LoweringOptions::default().max_shared_bytes);
+}
