@@ -118,13 +118,12 @@ impl Ring {
 
     /// Bytes of operand `i`'s region in a stage.
     fn region_bytes(&self, i: usize) -> u32 {
-        if self.loads[i].is_none() {
-            0
-        } else if self.packed[i] {
-            self.rows[i] * self.kk / 2
-        } else {
-            self.rows[i] * self.kk * self.eb
-        }
+        region_bytes(
+            self.loads[i].is_some(),
+            self.packed[i],
+            self.rows[i],
+            (self.kk, self.eb),
+        )
     }
 
     /// Byte offset of operand `i`'s region in a stage.
@@ -172,6 +171,16 @@ impl Schedule {
     #[cfg(test)]
     pub fn stage_of(self, t: u32) -> u32 {
         t % self.stages
+    }
+}
+
+/// Bytes an operand's region takes in a stage: `rows` rows of `kk` elements of `eb` bytes, or of
+/// `kk / 2` bytes for packed FP4; nothing for an operand that does not stream (resident).
+fn region_bytes(streams: bool, packed: bool, rows: u32, (kk, eb): (u32, u32)) -> u32 {
+    match (streams, packed) {
+        (false, _) => 0,
+        (true, true) => rows * kk / 2,
+        (true, false) => rows * kk * eb,
     }
 }
 
@@ -343,15 +352,7 @@ fn plan_in(
             }
             // Staging rows: the wgmma atom's at least (64 for A, 8 for B), the tile's rows repeated.
             let rows = [ta.shape[0].max(64), tb.shape[1].max(8)];
-            let region = |i: usize| {
-                if streamed[i].is_none() {
-                    0
-                } else if packed[i] {
-                    rows[i] * kk / 2
-                } else {
-                    rows[i] * kk * eb
-                }
-            };
+            let region = |i: usize| region_bytes(streamed[i].is_some(), packed[i], rows[i], (kk, eb));
             let stage_bytes = (region(0) + region(1)).next_multiple_of(1024);
             let sw = (kk * eb).min(128);
             // TMA fills the stage when it can write every tile as the stage holds it and both
