@@ -25,8 +25,8 @@ pub enum ScaleLayout {
     AmdLane16x16x128,
     /// AMD gfx950 scaled MFMA: one scale byte per lane, arranged for `v_mfma_scale_f32_32x32x64`.
     AmdLane32x32x64,
-    /// Hopper (no block-scaled MMA): scales applied in registers by the fused mainloop; the buffer is
-    /// linear, but the type records that the mainloop, not the MMA, consumes them.
+    /// Hopper (no block-scaled MMA): scales applied in registers by the kernel's dot; the buffer is
+    /// linear, but the type records that the kernel, not the MMA, consumes them.
     HopperRegister,
 }
 

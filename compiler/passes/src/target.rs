@@ -4,7 +4,7 @@
 
 use tessera_ir::{DType, LinearLayout, ScaleLayout, ScaleSpec};
 
-/// A block-scale contract a target's MMA consumes natively (no dequantization in the mainloop).
+/// A block-scale contract a target's MMA consumes natively (no dequantization in the kernel).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NativeScaled {
     /// Scale family as [`ScaleSpec::family`] names it: "mx" or "nv".
@@ -28,7 +28,7 @@ pub struct TargetCaps {
     pub mma_family: &'static str,
     /// Block-scale contracts with a native block-scaled MMA.
     pub native_scaled: &'static [NativeScaled],
-    /// Layout of scales the mainloop applies itself (no native contract): the buffer stays
+    /// Layout of scales the kernel applies itself (no native contract): the buffer stays
     /// row-major; the type records that registers, not the MMA, consume the scales.
     pub register_scale_layout: ScaleLayout,
     /// Element types the plain (unscaled) MMA takes as operands, e.g. e4m3/e5m2 for wgmma.
@@ -102,7 +102,7 @@ pub const TARGETS: &[TargetCaps] = &[
     TargetCaps {
         name: "sm_90a",
         mma_family: "wgmma",
-        // Hopper has no block-scaled MMA: every contract is applied by the fused mainloop.
+        // Hopper has no block-scaled MMA: every contract is applied by the kernel's dot.
         native_scaled: &[],
         register_scale_layout: ScaleLayout::HopperRegister,
         mma_operand_types: NV_MMA_TYPES,
@@ -181,7 +181,7 @@ pub const TARGETS: &[TargetCaps] = &[
         name: "gfx950",
         mma_family: "mfma",
         // Only the MX contracts are native (v_mfma_scale_f32_*_f8f6f4); NVFP4 and f32 block
-        // scales are applied by the mainloop.
+        // scales are applied by the kernel.
         native_scaled: &[NativeScaled {
             family: "mx",
             elems: MX_ELEMS,
@@ -221,7 +221,7 @@ impl TargetCaps {
     }
 
     /// The layout scales of `spec` must have on this target: the native instruction's, or the
-    /// register layout when the mainloop applies them.
+    /// register layout when the kernel applies them.
     pub fn scale_layout_for(&self, elem: DType, spec: &ScaleSpec) -> ScaleLayout {
         self.native_for(elem, spec)
             .map_or(self.register_scale_layout, |n| n.layout)

@@ -1,6 +1,8 @@
 //! The entry point's parameter ABI: one slot per tensor parameter in declaration order (a device
-//! pointer, or a pointer to a device-memory `CUtensorMap` for the TMA-loaded dot operands), then the
-//! scalar parameters (i32/f32 by value), then every symbolic dim as i32. The same list becomes the
+//! pointer, followed by its scale buffer's pointer for a scaled tensor; or a pointer to a
+//! device-memory `CUtensorMap` for the attention schedule's TMA-loaded operands), then the scalar
+//! parameters (i32/f32 by value), then every symbolic dim as i32. (The per-op lowering appends its
+//! optional tensor-map slots after these.) The same list becomes the
 //! MLIR function signature and `meta.json`'s `abi`, so the two cannot disagree.
 
 use crate::LoweringError;
@@ -19,41 +21,21 @@ pub(crate) struct Abi {
     pub scalars: HashMap<ValueId, String>,
     /// SSA name of each symbolic dim (i32), by index in `Kernel::syms`.
     pub syms: Vec<String>,
-    /// SSA name of the f32 block-scale buffer (`!llvm.ptr<1>`) of each TMA-loaded scaled tensor.
-    pub scales: HashMap<ParamId, String>,
 }
 
-/// Build the ABI. `tma` gives, for the tensor parameters loaded through TMA, the tensor-map spec.
+/// Build the ABI. `tma` gives, for the tensor parameters loaded through TMA (unscaled ones only),
+/// the tensor-map spec.
 pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<Abi, LoweringError> {
-    build_with(kernel, tma, false)
-}
-
-/// As [`build`]; `per_op` (the per-op lowering) reads scaled and packed tensors by element, so every
-/// scaled tensor gets its scale-buffer slot right after its data slot and packed FP4 is allowed.
-pub(crate) fn build_with(
-    kernel: &Kernel,
-    tma: &HashMap<ParamId, TmaSpec>,
-    per_op: bool,
-) -> Result<Abi, LoweringError> {
     let mut abi = Abi {
         slots: Vec::new(),
         signature: Vec::new(),
         tensors: HashMap::new(),
         scalars: HashMap::new(),
         syms: Vec::new(),
-        scales: HashMap::new(),
     };
     for (i, p) in kernel.params.iter().enumerate() {
         let id = ParamId(i as u32);
         if let ParamKind::Tensor { ty, is_out } = &p.kind {
-            // Packed FP4 codes are read only by TMA (as bytes, two codes each) and converted in
-            // shared memory (fused.rs); element-wise access to them is not lowered.
-            if !per_op && (ty.packed_axis.is_some() || ty.dtype == DType::F4E2M1) && !tma.contains_key(&id) {
-                return Err(LoweringError::unsupported(
-                    format!("packed FP4 tensor `{}` on sm_90a", p.name),
-                    p.span,
-                ));
-            }
             let name = format!("%arg_{}", sanitize(&p.name));
             if let Some(spec) = tma.get(&id) {
                 abi.slots.push(AbiArg::TensorMap {
@@ -66,16 +48,13 @@ pub(crate) fn build_with(
                 abi.signature
                     .push(format!("{name}: !llvm.ptr {{llvm.noalias, llvm.readonly}}"));
                 if ty.scale.is_some() {
-                    // The scale buffer (f32 blocks, or e8m0/ue4m3 codes in the linear hopper_reg
-                    // layout) follows its tensor map: the mainloop reads it by element.
-                    let sname = format!("{name}_scale");
-                    abi.slots.push(AbiArg::Ptr {
-                        param: p.name.clone(),
-                        part: TensorPart::Scale,
-                    });
-                    abi.signature
-                        .push(format!("{sname}: !llvm.ptr<1> {{llvm.noalias, llvm.readonly}}"));
-                    abi.scales.insert(id, sname);
+                    return Err(LoweringError::unsupported(
+                        format!(
+                            "internal compiler error (abi): scaled tensor `{}` given a tensor map",
+                            p.name
+                        ),
+                        p.span,
+                    ));
                 }
             } else {
                 abi.slots.push(AbiArg::Ptr {
@@ -87,7 +66,7 @@ pub(crate) fn build_with(
                 let ro = if *is_out { "" } else { ", llvm.readonly" };
                 abi.signature
                     .push(format!("{name}: !llvm.ptr<1> {{llvm.noalias{ro}}}"));
-                if per_op && ty.scale.is_some() {
+                if ty.scale.is_some() {
                     abi.slots.push(AbiArg::Ptr {
                         param: p.name.clone(),
                         part: TensorPart::Scale,

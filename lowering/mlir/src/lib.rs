@@ -1,32 +1,25 @@
 //! Tile IR to MLIR (upstream dialects) to LLVM IR; the only crate that names melior.
 //!
-//! [`lower_sm90a`] turns a checked GEMM-shaped kernel into MLIR text (llvm + nvvm + scf + arith
-//! dialects) with the Hopper structure: TMA into a multi-stage shared-memory ring, mbarriers,
-//! `wgmma.mma_async` issued by warpgroups, and a register epilogue with masked stores. It also
-//! returns the launch contract (ABI, block, shared memory). [`mlir_to_llvm_ir`] verifies the text,
-//! runs the conversion passes in-process and translates to LLVM IR; codegen is the target's job.
+//! [`lower_sm90a`] turns a checked kernel at the distributed level (after the sm_90a pipeline's
+//! `assign-layouts`) into MLIR (llvm + nvvm + scf + arith dialects) and its launch contract (ABI,
+//! block, shared memory). Every kernel is lowered op by op (`general`): elementwise math,
+//! reductions, loads and stores, loops, and dots on `wgmma.mma_async` with their operands staged
+//! through shared-memory rings (TMA or `cp.async`). The one schedule left is the FA-style FP8
+//! attention forward (`attention`), which takes a kernel only when it computes exactly
+//! `dsl_examples/attention_fp8.tsr`'s program; it reads the tile-IR view of the kernel (layouts
+//! erased). [`mlir_to_llvm_ir`] verifies the MLIR, runs the conversion passes in-process and
+//! translates to LLVM IR; codegen is the target's job.
 //!
-//! Layout: `pattern` (recognise the GEMM), `abi` (parameters), `mainloop` (TMA ring + mbarriers +
-//! wgmma), `blockscale` (f32 block scales promoted per K tile), `fused` (MX / NVFP4 / explicit
-//! dequant: e8m0 promotion per 32-K sub-block, or FP4/FP8 codes converted to bf16 in shared
-//! memory), `wgmma` (descriptor, fragment layout), `epilogue` (per-element evaluation, stores),
-//! `access` (masked addressing), `scalar` (elementwise ops), `text` (the MLIR text builder),
-//! `pipeline` (melior: parse, verify, passes, translate). `@reference(attention)` kernels take
-//! `attention` instead (FP8 online-softmax attention forward: two e4m3 wgmma products per key tile).
+//! Layout: `general` (the per-op lowering), `attention` (the FP8 attention schedule), `abi`
+//! (parameters), `wgmma` (descriptor and fragment layout), `smem` and `text` (the attention
+//! schedule's shared-memory helpers and MLIR text builder), `pipeline` (melior: parse, verify,
+//! passes, translate), `native_scaled` (the block-scaled native targets' helpers).
 
 mod abi;
-mod access;
 mod attention;
-mod blockscale;
-mod epilogue;
 mod error;
-mod fused;
 mod general;
-mod lower;
-mod mainloop;
-mod pattern;
 mod pipeline;
-mod scalar;
 mod smem;
 mod text;
 mod wgmma;
@@ -35,17 +28,20 @@ mod wgmma;
 pub mod native_scaled;
 
 pub use error::LoweringError;
-pub use mainloop::{DEFAULT_STAGES, SM90_MAX_DYNAMIC_SMEM, SM90_SHARED_PER_SM};
 pub use pipeline::{PIPELINE, mlir_to_llvm_ir};
 use tessera_bundle::AbiArg;
 use tessera_ir::Kernel;
+
+/// The largest dynamic shared memory block an sm_90 CTA may opt into (227 KiB).
+pub const SM90_MAX_DYNAMIC_SMEM: u32 = 232_448;
+/// Shared memory of one sm_90 SM (228 KiB), shared by the CTAs resident on it.
+pub const SM90_SHARED_PER_SM: u32 = 233_472;
 
 /// Tuning knobs of the sm_90a lowering (tile sizes come from the kernel's tile parameters).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoweringOptions {
     /// Shared-memory ring depth (`--stages`); at least 2, reduced (with a note) when it does not
-    /// fit. `None`: the TMA mainloop takes [`DEFAULT_STAGES`], the per-op rings the deepest that
-    /// leaves room for two CTAs per SM (general/ring.rs).
+    /// fit. `None`: the deepest ring that leaves room for two CTAs per SM (general/ring.rs).
     pub stages: Option<u32>,
     /// Shared memory one CTA may use (static + dynamic), from the target's capabilities.
     pub max_shared_bytes: u32,
@@ -54,9 +50,9 @@ pub struct LoweringOptions {
     /// fp8 only: let the wgmma chain accumulate across the whole K loop (Hopper's fp8 MMA keeps
     /// fewer accumulator bits) instead of promoting each K tile's partial into f32 registers.
     pub fp8_fast_accum: bool,
-    /// Let the Hopper fast schedules (the TMA GEMM mainloop, the FA attention) take the kernels
-    /// they implement exactly. Off: every kernel is lowered per op (`tessera build
-    /// --no-schedules`), which is how the GPU scripts compare the two paths in one call.
+    /// Let the FA-style FP8 attention schedule take the attention forward it implements exactly.
+    /// Off (`tessera build --no-schedules`): that kernel is lowered per op too, which is how the
+    /// GPU scripts compare the two in one call. Nothing else depends on it.
     pub schedules: bool,
     /// Per-op dots: loads that only feed a dot are copied by the dot with `cp.async`, through a
     /// ring of stages across loop iterations where the dot is in a loop, and in-place wgmma
@@ -134,64 +130,77 @@ pub struct LoweredKernel {
     pub tuning: Vec<(String, i64)>,
     pub mma: MmaSummary,
     /// Width of the element offsets the kernel computes (meta.json's `index_bits`): 64 for the
-    /// per-op lowering, 32 for the Hopper GEMM/attention emitters.
+    /// per-op lowering, 32 for the attention schedule.
     pub index_bits: u32,
 }
 
-/// Lower a checked kernel to sm_90a MLIR. Shapes the Hopper mainloop does not cover yet are
-/// `Err(Unsupported { what, span })`; this never panics on verified IR.
+/// Lower a checked kernel at the distributed level (after the sm_90a pipeline) to sm_90a MLIR. What
+/// the target cannot run is `Err(Unsupported { what, span })` at the op responsible; this never
+/// panics on verified IR.
 ///
-/// A kernel at the distributed level (after `assign-layouts`) is lowered per op (`general`),
-/// except the scaled GEMMs the Hopper mainloop implements and the FP8 attention the FA schedule
-/// implements, which still run faster on those emitters (they read the tile-IR view of the
-/// kernel, layouts erased).
+/// Every kernel is lowered per op (`general`), except an FP8 attention forward that the FA-style
+/// schedule implements exactly (`attention::recognise` compares the whole program with
+/// `dsl_examples/attention_fp8.tsr`'s), which runs faster there while `schedules` is on.
 pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     if kernel.cta.is_none() {
-        return lower::lower_kernel(kernel, opts);
+        return Err(LoweringError::unsupported(
+            format!(
+                "kernel `{}` is tile IR without layouts; run the sm_90a pass pipeline \
+(`tessera_passes::run_pipeline`, as `tessera build` does) before lowering it",
+                kernel.name
+            ),
+            kernel.span,
+        ));
     }
-    if !has_dot(&kernel.body) || !opts.schedules {
+    if !opts.schedules || !has_dot(&kernel.body) {
         return general::lower(kernel, opts);
     }
     let tile = tessera_ir::erase_layouts(kernel);
-    let per_op = || general::lower(kernel, opts);
-    let schedules = || lower::lower_kernel(&tile, opts);
-    // GEMMs the per-op path runs at least as fast as the mainloop (`lower::per_op_gemm`) are
-    // lowered per op; the mainloop takes one only where the per-op path refuses it.
-    if opts.async_copies && lower::per_op_gemm(&tile, opts) && general::folds_explicit_dequants(kernel, opts)
-    {
-        return first_then(per_op, schedules, true);
+    match attention::recognise(&tile) {
+        // The schedule's refusals (shared memory, tiles, 32-bit offsets) leave the kernel to the
+        // per-op path, whose own refusal, if any, is the one reported, with the schedule's as
+        // context.
+        Some(Ok(att)) => attention::lower(&tile, &att, opts).or_else(|e| match e {
+            LoweringError::Unsupported { what: schedule, .. }
+            | LoweringError::TooLarge { what: schedule, .. } => {
+                general::lower(kernel, opts).map_err(|e| with_context(e, &schedule))
+            }
+            other => Err(other),
+        }),
+        // A kernel that only resembles the attention program is lowered per op, as written.
+        Some(Err(_)) | None => general::lower(kernel, opts),
     }
-    // Fast structures first: the TMA/mbarrier GEMM mainloop (for scaled operands) and the
-    // FA-style attention schedule take the programs they implement exactly; every other dot
-    // program is lowered per op.
-    first_then(schedules, per_op, false)
 }
 
-/// `first`, or where it refuses the kernel, `second`. When both refuse, the per-op path's refusal
-/// (its reason and span) is reported, with the Hopper schedules' reason as context.
-fn first_then(
-    first: impl FnOnce() -> Result<LoweredKernel, LoweringError>,
-    second: impl FnOnce() -> Result<LoweredKernel, LoweringError>,
-    per_op_first: bool,
-) -> Result<LoweredKernel, LoweringError> {
-    match first() {
-        Err(LoweringError::Unsupported { what, span }) => second().map_err(|e| match e {
-            LoweringError::Unsupported { what: w2, span: s2 } => {
-                let ((per_op, at), schedule) = if per_op_first {
-                    ((what, span), w2)
-                } else {
-                    ((w2, s2), what)
-                };
-                LoweringError::Unsupported {
-                    what: format!(
-                        "{per_op} (the Hopper GEMM/attention schedule does not take this kernel either: {schedule})"
-                    ),
-                    span: at,
-                }
+/// A per-op refusal with the attention schedule's reason appended.
+fn with_context(e: LoweringError, schedule: &str) -> LoweringError {
+    match e {
+        LoweringError::Unsupported { what, span } => LoweringError::Unsupported {
+            what: format!(
+                "{what} (the sm_90a attention schedule does not take this kernel either: {schedule})"
+            ),
+            span,
+        },
+        other => other,
+    }
+}
+
+/// An MLIR/PTX-safe entry symbol for a kernel name.
+pub(crate) fn entry_symbol(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
             }
-            other => other,
-        }),
-        r => r,
+        })
+        .collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("k_{s}")
+    } else {
+        s
     }
 }
 

@@ -1,4 +1,4 @@
-//! Shared-memory addressing used by every sm_90a kernel structure (GEMM mainloop, attention): the
+//! Shared-memory addressing used by the sm_90a attention schedule: the
 //! dynamic shared-memory base aligned at run time, and TMA destinations inside it.
 
 use crate::text::Body;

@@ -1,5 +1,5 @@
 //! wgmma details in one place: the accumulator fragment type and layout, the 64-bit shared-memory
-//! matrix descriptor, and the `nvvm.wgmma.mma_async` op text.
+//! matrix descriptor, and each thread's coordinates in the fragment (the attention schedule's).
 //!
 //! Descriptor (PTX ISA "matrix descriptor", K-major, W-byte swizzle, W = 128/64/32):
 //! bits 0-13 start address >> 4; bits 16-29 leading-dimension byte offset >> 4 (unused for swizzled
@@ -10,7 +10,6 @@
 //! Fragment (m64nNk*, f32 accumulators): register i of thread t of the warpgroup holds
 //! row 16*(t/32) + (t%32)/4 + 8*((i/2)%2), column 8*(i/4) + 2*(t%4) + i%2.
 
-use crate::mainloop::MainloopPlan;
 use crate::text::Body;
 
 /// Bits 16.. of the descriptor for a swizzle width of `w` bytes: LBO = 1 (unused), SBO = 8 rows x
@@ -55,17 +54,47 @@ pub(crate) fn advance(b: &mut Body, desc: &str, bytes: u32) -> String {
     b.op("desc", format!("arith.addi {desc}, {d} : i64"))
 }
 
-/// One `wgmma.mma_async` accumulating into `acc` (scale-d = 1), or overwriting it when `fresh`
-/// (scale-d = 0: D = A*B, the first wgmma of a block-scaled K tile's partial).
-pub(crate) fn mma(b: &mut Body, da: &str, db: &str, acc: &str, plan: &MainloopPlan, fresh: bool) -> String {
-    let out = if fresh { "zero" } else { "one" };
-    b.op(
-        "mma",
-        format!(
-            "nvvm.wgmma.mma_async {da}, {db}, {acc}, #nvvm.shape<m = 64, n = {}, k = {}>, D [<f32>, #nvvm.wgmma_scale_out<{out}>], A [<{}>, #nvvm.wgmma_scale_in<one>, <row>], B [<{}>, #nvvm.wgmma_scale_in<one>, <col>] : !acc -> !acc",
-            plan.bn, plan.k_instr, plan.a_ty, plan.b_ty
-        ),
-    )
+/// Per-thread coordinates every part of the kernel uses.
+pub(crate) struct Geometry {
+    pub is0: String,
+    /// Tile-local row of accumulator registers with (i / 2) % 2 == h, for h = 0, 1.
+    pub rows: [String; 2],
+    /// 2 * (lane % 4): the column of register 0 within each 8-column group.
+    pub col_base: String,
+    pub wg: String,
+}
+
+pub(crate) fn thread_geometry(b: &mut Body) -> Geometry {
+    let tid = b.op("tid", "nvvm.read.ptx.sreg.tid.x : i32");
+    let c128 = b.i32(128);
+    let c32 = b.i32(32);
+    let c4 = b.i32(4);
+    let wg = b.op("wg", format!("arith.divui {tid}, {c128} : i32"));
+    let t = b.op("t", format!("arith.remui {tid}, {c128} : i32"));
+    let warp = b.op("warp", format!("arith.divui {t}, {c32} : i32"));
+    let lane = b.op("lane", format!("arith.remui {t}, {c32} : i32"));
+    let zero = b.i32(0);
+    let is0 = b.op("is0", format!("arith.cmpi eq, {tid}, {zero} : i32"));
+    // Fragment layout of wgmma m64nNk*: thread t of a warpgroup holds rows 16*(t/32) + (t%32)/4
+    // and +8, columns 8*j + 2*(t%4) and +1 (see wgmma.rs).
+    let c64 = b.i32(64);
+    let c16 = b.i32(16);
+    let wrow = b.op("r", format!("arith.muli {wg}, {c64} : i32"));
+    let w16 = b.op("r", format!("arith.muli {warp}, {c16} : i32"));
+    let l4 = b.op("r", format!("arith.divui {lane}, {c4} : i32"));
+    let r0a = b.op("r", format!("arith.addi {wrow}, {w16} : i32"));
+    let r0 = b.op("row", format!("arith.addi {r0a}, {l4} : i32"));
+    let c8 = b.i32(8);
+    let r1 = b.op("row", format!("arith.addi {r0}, {c8} : i32"));
+    let lm4 = b.op("c", format!("arith.remui {lane}, {c4} : i32"));
+    let c2 = b.i32(2);
+    let col_base = b.op("col", format!("arith.muli {lm4}, {c2} : i32"));
+    Geometry {
+        is0,
+        rows: [r0, r1],
+        col_base,
+        wg,
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //!   prepacked ones; the plain reference and the interpreter's arithmetic only read linear scales.
 //!
 //! `linear` and `hopper_reg` scales are row-major in memory (`hopper_reg` only says that the
-//! mainloop, not the MMA, applies them) and are left alone.
+//! kernel, not the MMA, applies them) and are left alone.
 
 use crate::PrepackError;
 use tessera_ir::{Block, Kernel, OpKind, Param, ParamKind, ScaleLayout, ScaleSpec, Type};

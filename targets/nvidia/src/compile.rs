@@ -30,8 +30,8 @@ pub struct BuildOptions {
 pub enum BuildError {
     #[error("target {target} is not supported by this build (known: sm_90a)")]
     UnknownTarget { target: String },
-    #[error("target {target} has no wgmma/TMA; the Hopper mainloop cannot run there")]
-    NoHopperMainloop { target: String },
+    #[error("target {target} has no wgmma/TMA; the sm_90a lowering cannot run there")]
+    NoWgmma { target: String },
     #[error(transparent)]
     Lowering(#[from] LoweringError),
     #[error("PTX code generation failed: {0}")]
@@ -71,10 +71,15 @@ fn expect_mma(family: &str, scan: &PtxScan) -> Result<(), BuildError> {
     })
 }
 
+/// Whether a wgmma family multiplies fp8 operands (`...f32.e4m3.e5m2` and the like).
+fn is_fp8_family(family: &str) -> bool {
+    family.contains(".e4m3") || family.contains(".e5m2")
+}
+
 /// Lower to MLIR only (for `--emit=mlir`, and the first step of [`compile`]).
 pub fn lower(kernel: &Kernel, opts: &BuildOptions) -> Result<LoweredKernel, BuildError> {
     if !(opts.target.caps.wgmma && opts.target.caps.tma) {
-        return Err(BuildError::NoHopperMainloop {
+        return Err(BuildError::NoWgmma {
             target: opts.target.name.to_string(),
         });
     }
@@ -149,7 +154,8 @@ pub fn compile(kernel: &Kernel, opts: &BuildOptions) -> Result<Artifacts, BuildE
             "ptxas spilled {} bytes with {} registers/thread: use a smaller tile (BM, BN or BK){}",
             p.spill_stores_bytes,
             p.registers,
-            if lowered.mma.dequant.contains("promoted") {
+            // fp8 partials are promoted into f32 each K tile, which holds a second accumulator.
+            if is_fp8_family(&lowered.mma.family) && !opts.lowering.fp8_fast_accum {
                 ", or --fp8-fast-accum"
             } else {
                 ""

@@ -1,5 +1,6 @@
-//! sm_90a: the Hopper mainloop (TMA + mbarrier + wgmma) through `tessera_target_nvidia::compile`,
-//! with `--emit` stages and lowering errors rendered against the source.
+//! sm_90a: the per-op lowering (and the FP8 attention schedule) through
+//! `tessera_target_nvidia::compile`, with `--emit` stages and lowering errors rendered against the
+//! source.
 
 use super::Failure;
 use super::lowered::Lowered;
@@ -9,12 +10,14 @@ use tessera_diag::{Diagnostic, Span as DSpan};
 use tessera_ir::Kernel;
 use tessera_target_nvidia::{BuildError, BuildOptions, LoweringError, LoweringOptions, PtxasMode, Target};
 
-/// Code of a lowering error that points at the user's source (an IR shape the Hopper lowering
-/// cannot compile). Not a checker code: the checker accepts these programs.
+/// Code of a lowering error that points at the user's source (an op the sm_90a lowering cannot
+/// compile, with the reason). Not a checker code: the checker accepts these programs.
 pub const UNSUPPORTED_ON_TARGET: &str = "L0001";
 /// ptxas rejected the PTX of an NVIDIA target (the log is kept in the message).
 pub const E_PTXAS: &str = "E0713";
-/// A tensor too large for the 32-bit offsets of the sm_90a GEMM / attention emitters.
+/// A tensor too large for 32-bit element offsets. Since the GEMM mainloop was removed no sm_90a
+/// build reports it (the per-op lowering computes 64-bit offsets and the attention schedule leaves
+/// such tensors to it); kept so the code keeps its meaning.
 pub const E_TOO_LARGE: &str = "E0714";
 /// An internal failure of the sm_90a backend (MLIR rejected the generated module, codegen, a
 /// missing MMA): a compiler bug, reported with what the tool said.
@@ -26,22 +29,6 @@ pub fn ptxas_rejected(kernel: &str, target: &str, arch: &str, log: &str) -> Stri
         "error[{E_PTXAS}]: target {target}: ptxas rejected the PTX generated for kernel `{kernel}` (-arch={arch}); no bundle was written. ptxas said:\n{}\n  help: the usual cause is register pressure: a smaller BM/BN tile (or fewer stages) fits; `--no-ptxas --emit=ptx` shows the PTX\n",
         log.trim_end()
     )
-}
-
-/// Why the PTX of an sm_90a GEMM cannot be assembled, when that is known without ptxas: one
-/// `wgmma m64nN` holds N/2 f32 accumulator registers per thread, and a CTA of T threads gets at
-/// most min(255, 65536 / T) registers per thread; a few more are needed for its descriptors.
-pub fn known_unassemblable(tuning: &[(String, i64)], threads: u32) -> Option<String> {
-    let get = |k: &str| tuning.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
-    let bn = get("BN")?;
-    let threads = i64::from(threads.max(1));
-    let limit = (65536 / threads).min(255) / 8 * 8;
-    let acc = bn / 2;
-    (acc + 8 > limit).then(|| {
-        format!(
-            "this PTX cannot be assembled: one m64n{bn} wgmma needs {acc} accumulator registers per thread plus its operands, and a CTA of {threads} threads leaves at most {limit} (65536 / {threads}); choose a smaller BN or BM"
-        )
-    })
 }
 
 pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -> Result<Lowered, Failure> {
@@ -78,18 +65,8 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
         Some(Emit::Ptx) => emit(&art.ptx),
         Some(Emit::Mlir) | None => {}
     }
-    let mut audit_text = art.report.to_text();
-    let mut audit_json = serde_json::to_value(&art.report).unwrap_or(serde_json::Value::Null);
-    // --no-ptxas (or no ptxas found): the bundle is written, but it must say it is unusable.
-    if art.cubin.is_none()
-        && let Some(why) = known_unassemblable(&art.lowered.tuning, art.lowered.block[0])
-    {
-        eprintln!("warning: target {}: kernel `{}`: {why}", target.name, kernel.name);
-        audit_text.push_str(&format!("NOT ASSEMBLABLE: {why}\n"));
-        if let Some(o) = audit_json.as_object_mut() {
-            o.insert("not_assemblable".into(), serde_json::Value::String(why));
-        }
-    }
+    let audit_text = art.report.to_text();
+    let audit_json = serde_json::to_value(&art.report).unwrap_or(serde_json::Value::Null);
     Ok(Lowered {
         entry: art.lowered.entry.clone(),
         abi: art.lowered.abi.clone(),
@@ -118,7 +95,7 @@ fn render(e: &BuildError, kernel: &str, target: &str, src: &SourceText) -> Strin
                 what.clone(),
             )
             .with_note(
-                "on sm_90a, kernels without a dot are lowered op by op; kernels with a dot use the Hopper GEMM mainloop or the FP8 attention schedule (exactly dsl_examples/attention_fp8.tsr); see docs/dev/hopper-gemm.md and docs/dev/per-op-lowering.md",
+                "on sm_90a every kernel is lowered op by op (an FP8 attention computing exactly dsl_examples/attention_fp8.tsr takes the FA-style schedule); see docs/dev/per-op-lowering.md",
             ),
         ),
         BuildError::Lowering(le @ LoweringError::TooLarge { span, .. }) => src.render(

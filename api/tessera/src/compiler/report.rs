@@ -64,8 +64,9 @@ pub fn compose(
     if dequant.is_empty() {
         t.push_str("dequant: none (no low-precision dot)\n");
     }
-    // The pass's plan is what the Hopper mainloop implements; a kernel lowered per op says
-    // what it did in the backend's own dequant line instead.
+    // The pass's plan is what the native block-scaled targets implement; a kernel lowered per op
+    // (every sm_90a kernel but the FP8 attention schedule) says what it did in the backend's own
+    // dequant line instead.
     let per_op = lowered
         .audit_text
         .contains("per-op lowering from the distributed level");

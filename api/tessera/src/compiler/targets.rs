@@ -13,7 +13,7 @@ pub const NAMES: [&str; 5] = ["sm_90a", "sm_100a", "sm_120a", "sm_121a", "gfx950
 /// Which lowering a target goes through.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
-    /// Hopper: MLIR mainloop with TMA + mbarrier + wgmma (`tessera_target_nvidia::compile`).
+    /// Hopper: the per-op lowering through MLIR to wgmma (`tessera_target_nvidia::compile`).
     Hopper(Target),
     /// Blackwell-class block-scaled MMA (tcgen05 / mma.sync block_scale), `native::build_kernel`.
     NvNative(Target),
@@ -115,7 +115,7 @@ pub fn list_text() -> String {
             let caps = bt.caps;
             t.push_str(&format!("    mma family: {}\n", caps.mma_family));
             if caps.native_scaled.is_empty() {
-                t.push_str("    native scaled contracts: none (scales applied by the fused mainloop)\n");
+                t.push_str("    native scaled contracts: none (scales applied in registers by the kernel)\n");
             }
             for n in caps.native_scaled {
                 t.push_str(&format!(

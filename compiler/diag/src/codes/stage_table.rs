@@ -841,44 +841,43 @@ build them for sm_90a or change the operand formats.",
         stage: "tessera-cli (`tessera build` for sm_90a, sm_100a, sm_120a, sm_121a) with the pinned ptxas",
         explanation: "The kernel was lowered to PTX, but the pinned ptxas refused to assemble it for the target. The \
 message names the kernel, the target and ptxas's -arch, and keeps ptxas's own log. No bundle is written. The \
-usual cause is register pressure: an sm_90a `wgmma m64nN` holds N/2 f32 accumulator registers per thread, and a \
-CTA of T threads (128 per 64 rows of BM) gets at most min(255, 65536 / T) registers per thread, so BM = 256 with \
-BN = 256 cannot be assembled. Choose a smaller BM or BN (or fewer stages). With `--no-ptxas` the PTX is written \
-without a cubin; when the tile sizes make it known to be unassemblable, `tessera build` warns and the report \
-says NOT ASSEMBLABLE.",
+lowerings size tiles, rings and registers so that ptxas accepts what they emit (register pressure gives spills, which \
+the report shows, not a rejection), so this is a compiler defect or a ptxas limit the compiler does not know yet: \
+report it with the kernel. `--no-ptxas --emit=ptx` writes the PTX that was refused; a smaller BM/BN tile or fewer \
+`--stages` is the usual way around it meanwhile.",
         wrong: ex(
             "",
             "tessera build x.tsr -o out --target sm_90a",
-            "A bf16 GEMM with tiles(BM = 256, BN = 256, BK = 64): 512 threads leave 128 registers per thread, and one m64n256 wgmma needs 128 for its accumulator alone.",
+            "ptxas said, for example, that the entry function uses too much shared data or too many resources.",
         ),
         right: ex(
             "",
-            "tessera build x.tsr -o out --target sm_90a",
-            "tiles(BM = 128, BN = 256, BK = 64) (or BM = 256, BN = 128) assembles.",
+            "tessera build x.tsr -o out --target sm_90a --no-ptxas --emit=ptx",
+            "The PTX ptxas refused, for the bug report; a smaller tile builds meanwhile.",
         ),
         check: Check::Describe,
     },
     StageCodeInfo {
         code: "E0714",
-        title: "tensor too large for the sm_90a GEMM/attention lowering",
+        title: "tensor too large for 32-bit element offsets",
         stage: "tessera-lowering-mlir (`LoweringError::TooLarge`, `tessera build --target sm_90a`)",
-        explanation: "The Hopper GEMM and attention emitters compute element offsets and extents in 32 bits. A tensor \
-parameter whose constant dims alone make more than 2^31 - 1 elements (for example `f8e4m3[2147483648, K]`) would \
-make those offsets wrap and the kernel read and write the wrong memory, so the build is refused at the parameter \
-instead. Symbolic dims are passed at launch as i32, and such a bundle records `index_bits = 32` in meta.json, so a \
-launch with a bigger tensor is refused with E0866 rather than wrapping. Kernels without a `dot` are lowered op by op \
-with 64-bit offsets and are not affected. Use a symbolic dim, or split the tensor across launches.",
+        explanation: "A lowering that computes element offsets and extents in 32 bits refuses a tensor parameter whose \
+constant dims alone make more than 2^31 - 1 elements (for example `f8e4m3[2147483648, K]`) instead of letting the \
+offsets wrap. No sm_90a build reports it today: the per-op lowering computes 64-bit offsets (meta.json \
+`index_bits = 64`), and the FP8 attention schedule, whose offsets are 32-bit, leaves such a kernel to the per-op \
+lowering. The code keeps its meaning for lowerings with 32-bit offsets. Symbolic dims in a bundle with \
+`index_bits = 32` are checked at launch instead (E0866).",
         wrong: ex(
             GEMM_FP8_HUGE,
             "tessera build x.tsr -o out --target sm_90a --no-ptxas",
-            "`a` has 2^31 rows as a constant dim: 2^31 * K elements.",
+            "`a` has 2^31 rows as a constant dim: 2^31 * K elements; lowered per op with 64-bit offsets, it builds.",
         ),
         right: ex(
             GEMM_FP8,
             "tessera build x.tsr -o out --target sm_90a --no-ptxas",
             "The rows are the symbolic dim M, given at launch.",
         ),
-        check: Check::Run,
+        check: Check::Describe,
     },
     StageCodeInfo {
         code: "E0715",
@@ -1139,7 +1138,7 @@ would pass arguments in the wrong places, which the device does not detect.",
         explanation: "The launch grid is evaluated over the bound dims and each ABI slot is resolved against the bindings. A grid dim \
 outside the device limits (x: 1 to 2^31-1; y, z: 1 to 65535), a dim that is not bound, or a slot whose parameter is \
 missing or of the wrong kind stops the launch here, on the host. So does a tensor with more elements than the kernel's \
-offsets reach: meta.json's `index_bits` is 32 for the Hopper GEMM/attention emitters and the native block-scaled targets, \
+offsets reach: meta.json's `index_bits` is 32 for the sm_90a attention schedule and the native block-scaled targets, \
 so a tensor of more than 2^31 - 1 elements (a large embedding table or KV cache) would make them wrap; split it across \
 launches (the per-op sm_90a lowering uses 64-bit offsets).",
         wrong: ex(
@@ -1348,8 +1347,8 @@ is 1.",
         explanation: "The checker accepts the program, but one of its ops is not lowered on sm_90a yet; the label \
 points at that op and the message says why. sm_90a lowers every op from the distributed level (elementwise \
 math, casts, reductions, broadcasts, loads, stores, atomics, loops, ifs, quantize/dequant of MX, NVFP4 and f32 \
-block scales, and dot on wgmma, or f32 FMAs for pairs no wgmma takes); the GEMM mainloop and FP8 attention \
-schedules are fast paths for the programs they implement exactly. Not lowered: stores into packed FP4 tensors \
+block scales, and dot on wgmma, or f32 FMAs for pairs no wgmma takes); the FP8 attention schedule is a fast \
+path for the one program it implements exactly. Not lowered: stores into packed FP4 tensors \
 that index the packed axis by a point or a gather (two codes share a byte, so neighbouring programs would race \
 on it), and AMD's f8e4m3fnuz in registers. The interpreter runs every checked kernel.",
         wrong: ex(

@@ -59,8 +59,8 @@ pub struct Args {
     /// Print an intermediate stage to stdout.
     #[arg(long, value_enum)]
     emit: Option<EmitArg>,
-    /// sm_90a: shared-memory pipeline stages (at least 2). Default: 4 for the TMA mainloop; per-op
-    /// dots the deepest ring (up to 4) that leaves room for two CTAs per SM.
+    /// sm_90a: shared-memory ring stages of a dot's operands (at least 2). Default: the deepest
+    /// ring (up to 4) that leaves room for two CTAs per SM.
     #[arg(long)]
     stages: Option<u32>,
     /// NVIDIA: do not run ptxas (the bundle then has PTX only).
@@ -70,8 +70,8 @@ pub struct Args {
     /// bits) instead of promoting each K tile's partial into f32 registers.
     #[arg(long)]
     fp8_fast_accum: bool,
-    /// sm_90a: lower every kernel per op, without the Hopper fast schedules (the TMA GEMM
-    /// mainloop and the FA attention), e.g. to compare the two paths' speed.
+    /// sm_90a: lower the FP8 attention per op too, instead of with the FA-style attention
+    /// schedule, e.g. to compare the two paths' speed (every other kernel is lowered per op).
     #[arg(long)]
     no_schedules: bool,
     /// sm_90a: per-op dots stage their operands from registers instead of copying their loads

@@ -1,7 +1,7 @@
 //! `assign-scale-layout`: gives every block-scale contract in the kernel (tensor parameters,
 //! scaled tile values, `quantize` specs) the physical scale layout the target's instruction
 //! consumes, from [`TargetCaps::scale_layout_for`]: NVIDIA 128x4 atoms on sm_100a/sm_120a, AMD
-//! per-lane bytes on gfx950, and the in-register (linear buffer) layout wherever the mainloop
+//! per-lane bytes on gfx950, and the in-register (linear buffer) layout wherever the kernel
 //! applies scales itself (sm_90a, and contracts a target has no native MMA for).
 //!
 //! The padding the layout implies is made explicit as a kernel attribute per scaled parameter,

@@ -1,11 +1,11 @@
-//! `fuse-dequant`: makes every dot that consumes low-precision data one fused mainloop, and
+//! `fuse-dequant`: makes every dot that consumes low-precision data dequantize inside the dot, and
 //! records how. Two steps:
 //!
 //! 1. Rewrite: `dot(dequant(x), y)` (and `dot(y, transpose(dequant(x)))`, the weight form) where
 //!    `x` is a scaled tile and the dequantized tile has no other use becomes `dot(x, y)` on the
 //!    scaled tile, so the dequantized tile does not exist at all. `dequant(q, s)` with an explicit
 //!    scale tile stays (the IR has no op that attaches a scale tile to codes); it is a register
-//!    value feeding the dot, converted in the mainloop.
+//!    value feeding the dot, converted by it.
 //! 2. Decide, per dot with scaled, narrow or mixed operands, the [`FuseStrategy`] for the target
 //!    (a function of operand formats and [`TargetCaps`] only, so the lowering can recompute it),
 //!    and record it as the kernel attribute `fuse.dot@<lo>:<hi> = "<strategy>"` (keyed by the
@@ -22,6 +22,11 @@
 //!
 //! A dequantized tile that is also stored to memory cannot stay in registers: that dot is reported
 //! as emulated (a visible note), never silently.
+//!
+//! The strategy is the plan the native block-scaled targets implement. The sm_90a per-op lowering
+//! reads the scaled operands itself and reports what it did in its own dequant line (for instance
+//! MXFP4 x MXFP8 on e4m3 codes with the FP4 operand converted as it is staged, not both to bf16);
+//! the build report marks the pass's line "not used" there.
 
 use crate::walk::{definitions, use_counts, walk};
 use crate::{Changed, Pass, PassError, PassInfo, TargetCaps};
@@ -30,7 +35,7 @@ use tessera_ir::{Block, DType, Kernel, OpKind, Span, TileType, Type, ValueId};
 
 pub const INFO: PassInfo = PassInfo {
     name: "fuse-dequant",
-    summary: "fold dequant into scaled dots and choose the fused mainloop per target",
+    summary: "fold dequant into scaled dots and choose each dot's dequant strategy per target",
     make: || Box::new(FuseDequant),
 };
 
@@ -39,7 +44,7 @@ pub const FUSE_ATTR: &str = "fuse.dot@";
 
 pub struct FuseDequant;
 
-/// How a dot's dequantization happens inside the mainloop.
+/// How a dot's dequantization happens inside the kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FuseStrategy {
     /// The target's MMA consumes both block-scale contracts natively.

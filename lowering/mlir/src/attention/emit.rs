@@ -7,9 +7,8 @@ use super::layout::v_row;
 use super::{AttnPattern, AttnPlan, STAGES};
 use crate::LoweringError;
 use crate::abi::Abi;
-use crate::mainloop::{Geometry, thread_geometry};
 use crate::text::{Body, f32_literal};
-use crate::wgmma::{self, reg_index};
+use crate::wgmma::{self, Geometry, reg_index, thread_geometry};
 use tessera_ir::Kernel;
 
 const NEG_INF: f64 = f64::NEG_INFINITY;

@@ -12,7 +12,7 @@
 //!
 //! `pattern` recognises the kernel, `layout` holds the fragment/swizzle facts, `emit` writes the
 //! MLIR. The launch contract (ABI, block, shared memory) comes back in a `LoweredKernel` like the
-//! GEMM path's.
+//! per-op lowering's.
 
 mod canonical;
 mod emit;
@@ -23,7 +23,7 @@ use crate::abi;
 use crate::{LoweredKernel, LoweringError, LoweringOptions, MmaSummary};
 use std::collections::HashMap;
 use tessera_bundle::TmaSpec;
-use tessera_ir::Kernel;
+use tessera_ir::{Dim, Kernel, ParamKind};
 
 use pattern::AttnPattern;
 pub(crate) use pattern::recognise;
@@ -84,6 +84,7 @@ pub(crate) fn lower(
     pat: &AttnPattern,
     opts: &LoweringOptions,
 ) -> Result<LoweredKernel, LoweringError> {
+    check_i32_extents(kernel)?;
     let plan = AttnPlan::new(pat);
     if plan.dynamic_smem + 1024 > opts.max_shared_bytes {
         return Err(LoweringError::unsupported(
@@ -107,7 +108,7 @@ pub(crate) fn lower(
         (pat.v, spec(plan.bn, 0)),
     ]);
     let abi = abi::build(kernel, &tma)?;
-    let entry = crate::lower::entry_symbol(&kernel.name);
+    let entry = crate::entry_symbol(&kernel.name);
     let body = emit::body(kernel, pat, &plan, &abi)?;
 
     let mut text = String::new();
@@ -136,7 +137,8 @@ pub(crate) fn lower(
     text.push_str("  }\n}\n");
 
     Ok(LoweredKernel {
-        // element offsets and extents are i32 here (E0714 refuses constant dims past that)
+        // element offsets and extents are i32 here (`check_i32_extents` leaves larger tensors to the
+        // per-op lowering)
         index_bits: 32,
         entry,
         mlir: text,
@@ -164,4 +166,43 @@ pub(crate) fn lower(
             note: None,
         },
     })
+}
+
+/// The attention schedule indexes global tensors with i32 dims and offsets. A tensor whose
+/// constant dims alone make more than 2^31 - 1 elements would wrap, so it is refused at its
+/// parameter (symbolic dims arrive as i32 at launch).
+pub(crate) fn check_i32_extents(kernel: &Kernel) -> Result<(), LoweringError> {
+    const LIMIT: u128 = i32::MAX as u128;
+    for p in &kernel.params {
+        let ParamKind::Tensor { ty, .. } = &p.kind else {
+            continue;
+        };
+        let mut elems: u128 = 1;
+        for d in &ty.dims {
+            if let Dim::Const(c) = d {
+                elems = elems.saturating_mul(u128::from(*c));
+            }
+        }
+        if elems > LIMIT {
+            let dims: Vec<String> = ty
+                .dims
+                .iter()
+                .map(|d| match d {
+                    Dim::Const(c) => c.to_string(),
+                    Dim::Sym(s) => s.clone(),
+                    Dim::CeilDiv(s, by) => format!("cdiv({s}, {by})"),
+                })
+                .collect();
+            return Err(LoweringError::TooLarge {
+                what: format!(
+                    "`{}` [{}] has at least {elems} elements by its constant dims, above 2^31 - 1 = {LIMIT}; \
+the attention schedule computes 32-bit element offsets, which would wrap",
+                    p.name,
+                    dims.join(", ")
+                ),
+                span: p.span,
+            });
+        }
+    }
+    Ok(())
 }

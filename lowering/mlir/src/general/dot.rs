@@ -835,7 +835,7 @@ impl<'c> Gen<'c, '_> {
     /// operands whose scales were never in registers (their loads are issued by the dot) and of
     /// which a thread needs at most [`MAX_DIRECT_SCALES`] per K tile (its distinct accumulator
     /// rows, for A, or columns, for B, times the K groups; one per group when the block covers the
-    /// tile: [`Self::uniform_scale`]). The mainloop reads DeepSeek-style scales this way. Returns
+    /// tile: [`Self::uniform_scale`]), as DeepSeek-style f32 block scales usually are. Returns
     /// those operands, and which of them read one scale per group.
     fn direct_scales(
         &self,

@@ -161,34 +161,6 @@ fn is_float(d: DType) -> bool {
 }
 
 /// Lower a distributed-level kernel (after `assign-layouts`) to MLIR text for sm_90a.
-/// Whether the per-op lowering folds every explicit `dequant(codes, scales)` of `kernel` (the
-/// distributed level) into its dot's staging (`async_copy::Deferred::explicit`: B operands
-/// dequantized to bf16). One it would not fold runs through registers, much slower than the
-/// mainloop, so `lower_sm90a` leaves such a GEMM to the mainloop (an explicit dequant as A, or to
-/// f16 or f32).
-pub(crate) fn folds_explicit_dequants(kernel: &Kernel, opts: &crate::LoweringOptions) -> bool {
-    fn count(b: &IrBlock) -> usize {
-        b.ops
-            .iter()
-            .map(|op| {
-                let own = usize::from(matches!(op.kind, OpKind::Dequant { scale: Some(_), .. }));
-                own + op.kind.blocks().into_iter().map(count).sum::<usize>()
-            })
-            .sum()
-    }
-    let explicit = count(&kernel.body);
-    if explicit == 0 {
-        return true;
-    }
-    if !opts.async_copies || !opts.packed_fp4_staging {
-        return false;
-    }
-    let align = align::Align::new(kernel);
-    let (mut d, t) = async_copy::candidates(kernel, opts.async_scaled_copies, true);
-    async_copy::keep_dot_taken(kernel, &align, opts.nvfp4_wgmma, &mut d, &t);
-    d.values().filter(|x| x.explicit.is_some()).count() == explicit
-}
-
 pub(crate) fn lower(kernel: &Kernel, opts: &crate::LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     // Resident operands are an optimisation: a kernel that only fits shared memory without them
     // stages those operands per iteration instead.
@@ -264,7 +236,7 @@ fn lower_with(
         ice("the kernel has no layouts (run the sm_90a pipeline, which ends with assign-layouts)")
     })?;
     refuse_unlowered(kernel, &kernel.body)?;
-    let mut abi = abi::build_with(kernel, &HashMap::new(), true)?;
+    let mut abi = abi::build(kernel, &HashMap::new())?;
     let align = align::Align::new(kernel);
     let (deferrable, transposed) = if opts.async_copies {
         let (mut d, t) = async_copy::candidates(kernel, opts.async_scaled_copies, opts.packed_fp4_staging);
@@ -427,7 +399,7 @@ fn lower_with(
         melior::dialect::llvm::r#type::function(melior::dialect::llvm::r#type::void(&ctx), &arg_types, false);
     let region = Region::new();
     region.append_block(entry);
-    let entry_name = crate::lower::entry_symbol(&kernel.name);
+    let entry_name = crate::entry_symbol(&kernel.name);
     let func = melior::ir::operation::OperationBuilder::new("llvm.func", loc)
         .add_attributes(&[
             g.m.attr(

@@ -383,10 +383,10 @@ fn loop_invariant_operands_are_staged_once_before_their_loop() {
 }
 
 #[test]
-fn mxfp8_gemms_run_per_op_by_default_and_on_the_mainloop_without_async_scaled_copies() {
-    // An MXFP8 x MXFP8 GEMM with a 128x128 tile is lowered per op by default (its codes through a
-    // cp.async ring, as fast as the mainloop on the H200); with `--no-async-scaled-copies` the
-    // TMA mainloop takes it, and `--no-schedules` keeps it per op either way.
+fn mxfp8_gemms_stream_their_codes_through_a_ring_by_default() {
+    // An MXFP8 x MXFP8 GEMM with a 128x128 tile: its codes through a ring, each K group's e8m0
+    // scales applied to the partial (`mxfp8_codes_stream_through_a_ring_unless_turned_off`
+    // covers `--no-async-scaled-copies`).
     let k = example("dsl_examples/gemm_mxfp8.tsr");
     let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(l.mma.stages >= 2, "{}", l.mma.operand_a);
@@ -399,20 +399,6 @@ fn mxfp8_gemms_run_per_op_by_default_and_on_the_mainloop_without_async_scaled_co
         l.mma.dequant.starts_with("scaled codes on wgmma"),
         "{}",
         l.mma.dequant
-    );
-    let regs = LoweringOptions {
-        async_scaled_copies: false,
-        ..LoweringOptions::default()
-    };
-    let l = lower_sm90a(&k, &regs).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        !l.mma.note.as_deref().unwrap_or("").contains("per-op lowering"),
-        "{:?}",
-        l.mma.note
-    );
-    assert!(
-        l.mlir.contains("cp.async.bulk.tensor"),
-        "the mainloop reads through TMA"
     );
 }
 
@@ -583,18 +569,15 @@ kernel ragged_dequant(a: bf16[M, K], q: f4e2m1[N, K], s: ue4m3[N, K / 16], c: ou
 }
 
 #[test]
-fn fp4_gemms_run_per_op_by_default() {
+fn fp4_gemms_stage_their_packed_codes_through_a_ring_by_default() {
     // Per op, the FP4 operands staged from their packed bytes through the ring (several chunks of
     // a row per thread with one scale read, bf16x2 multiplies; an explicit `dequant` folded in),
     // every FP4 GEMM example beats the mainloop on the H200 at every recorded shape (session 9,
     // per op vs mainloop: gemm_mxfp4_bf16 424.1 vs 601.8 us at 4096^3, 153.3 vs 207.8 at
     // 16x8192x8192; gemm_mxfp4_fp8 642.1 vs 1271.1; gemm_nvfp4 792.4 vs 1262.1;
-    // gemm_dequant_explicit 525.3 vs 718.5): they are lowered per op by default, their operands
-    // through a ring. Without packed staging they stay on the mainloop.
-    let off = LoweringOptions {
-        packed_fp4_staging: false,
-        ..LoweringOptions::default()
-    };
+    // gemm_dequant_explicit 525.3 vs 718.5): their operands go through a ring. Without packed
+    // staging (`packed_fp4_operands_are_staged_from_their_bytes_unless_turned_off`) their codes
+    // go through registers.
     for ex in [
         "dsl_examples/gemm_mxfp4_fp8.tsr",
         "dsl_examples/gemm_nvfp4.tsr",
@@ -610,11 +593,6 @@ fn fp4_gemms_run_per_op_by_default() {
         );
         assert!(on.mma.stages >= 2, "{ex}: {}", on.mma.operand_a);
         assert!(on.mma.dequant.contains("packed FP4"), "{ex}: {}", on.mma.dequant);
-        let l = lower_sm90a(&k, &off).unwrap_or_else(|e| panic!("{ex}: {e}"));
-        assert!(
-            l.mlir.contains("cp.async.bulk.tensor"),
-            "{ex}: the mainloop reads through TMA"
-        );
     }
 }
 
@@ -671,10 +649,10 @@ kernel {name}({params})
 }
 
 #[test]
-fn explicit_dequants_the_per_op_dot_cannot_fold_stay_on_the_mainloop() {
-    // The per-op dot folds an explicit `dequant` only as B and to bf16; a GEMM whose explicit
-    // dequant is its A operand would take its codes through registers per op (much slower), so
-    // the default build leaves it to the mainloop, as it does with packed staging off.
+fn explicit_dequants_the_dot_cannot_fold_are_computed_in_registers() {
+    // The per-op dot folds an explicit `dequant` into its staging only as B and to bf16; a GEMM
+    // whose explicit dequant is its A operand computes it in registers, as written, and stages
+    // the bf16 result (slower, never refused).
     let k = dequant_gemm(
         "dequant_a",
         "q: f4e2m1[M, K], s: e8m0[M, K / 32], b: bf16[N, K], c: out bf16[M, N]",
@@ -684,10 +662,11 @@ fn explicit_dequants_the_per_op_dot_cannot_fold_stay_on_the_mainloop() {
     );
     let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        !l.mma.note.as_deref().unwrap_or("").contains("per-op lowering"),
+        l.mma.note.as_deref().unwrap_or("").contains("per-op lowering"),
         "{:?}",
         l.mma.note
     );
+    assert!(!l.mma.dequant.contains("packed FP4"), "{}", l.mma.dequant);
     // The B form (gemm_dequant_explicit) is folded and runs per op.
     let k = example("dsl_examples/gemm_dequant_explicit.tsr");
     let l = lower_sm90a(&k, &LoweringOptions::default()).unwrap_or_else(|e| panic!("{e}"));
@@ -695,10 +674,9 @@ fn explicit_dequants_the_per_op_dot_cannot_fold_stay_on_the_mainloop() {
 }
 
 #[test]
-fn the_mainloop_never_takes_a_dequant_to_another_dtype_than_bf16() {
-    // The mainloop stages dequantized operands as bf16; a program that dequantizes to f16 (whose
-    // rounding and range differ) is lowered per op, as written. (The mainloop's fused plan refuses
-    // an f16 pair already; `pattern::dequant_operand` also refuses any dequant not to bf16.)
+fn a_dequant_to_f16_is_never_staged_as_bf16() {
+    // The dot's packed staging writes dequantized operands as bf16; a program that dequantizes to
+    // f16 (whose rounding and range differ) is lowered as written, through registers.
     let k = dequant_gemm(
         "dequant_f16",
         "a: f16[M, K], q: f4e2m1[N, K], s: e8m0[N, K / 32], c: out f32[M, N]",

@@ -1,7 +1,6 @@
 //! The GEMM examples of `dsl_examples/` through the real front end (`tessera_check::check_source`)
 //! and the sm_90a build: the checked IR lowers, the PTX has the planned wgmma family and the
-//! planned operand path (TMA and mbarriers on the mainloop, a cp.async ring per op), and ptxas
-//! (when present) accepts it.
+//! planned operand path (a TMA or cp.async ring), and ptxas (when present) accepts it.
 
 use std::path::Path;
 use tessera_target_nvidia::{BuildOptions, LoweringOptions, PtxasMode, SM90A, compile};
@@ -98,8 +97,8 @@ fn f16_next_to_mxfp4_is_lowered_per_op() {
         lowering: LoweringOptions::default(),
         ptxas: PtxasMode::Off,
     };
-    // The Hopper mainloop has no f16 x MXFP4 form; the per-op lowering compiles it (the MX operand
-    // dequantized exactly, f32 FMAs for the f16 x bf16 pair).
+    // No wgmma takes f16 x bf16: the MX operand is dequantized exactly and the pair multiplied by
+    // f32 FMAs.
     let a = compile(&module.kernels[0], &opts).unwrap_or_else(|e| panic!("f16 x MXFP4: {e}"));
     assert!(
         a.lowered.mlir.contains("lowered per op"),

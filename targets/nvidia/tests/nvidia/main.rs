@@ -7,4 +7,4 @@ mod dsl_examples;
 mod native_blockscale;
 mod sm90a_attention;
 mod sm90a_build;
-mod sm90a_fused;
+mod sm90a_scaled;
