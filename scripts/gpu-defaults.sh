@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Stage the default-build speed check for one device call (after scripts/gpu-conformance.sh, which
 # builds the runner into .gpu/bin): every GEMM example and the corpus GEMMs with a recorded ratio,
-# as they build by default (`.default`) and with the fast schedules off (`.perop`: where the
-# default is the mainloop, this is what replacing it would give), timed at docs/PERFORMANCE.md's
-# shapes with the peers (cuBLAS, Triton) in the same call.
+# as they build by default (`.default`, per op), timed at docs/PERFORMANCE.md's shapes with the peers
+# (cuBLAS, Triton) in the same call. (Until session 11 a GEMM whose default build was the GEMM
+# mainloop also got a `.perop` build, `--no-schedules`; with the mainloop removed every default is
+# per op.)
 #   device run: carry [".gpu"], command `bash .gpu/defaults.sh`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +20,6 @@ for src in dsl_examples/gemm_bf16.tsr dsl_examples/gemm_fp8.tsr dsl_examples/gem
   tests/conformance/gemm_dequant_fp4_blocks.tsr; do
   n=$(basename "$src" .tsr)
   $T build "$src" --target sm_90a -o ".gpu/defaults/$n.default" --report > ".gpu/defaults/$n.default.log" 2>&1
-  if ! grep -q "per-op lowering" ".gpu/defaults/$n.default.log"; then
-    $T build "$src" --target sm_90a --no-schedules -o ".gpu/defaults/$n.perop" --report > ".gpu/defaults/$n.perop.log" 2>&1
-  fi
 done
 cp scripts/gpu/defaults.sh scripts/gpu/peers.py .gpu/
 echo "staged $(ls -d .gpu/defaults/*/ | wc -l) bundles ($(du -sh .gpu | cut -f1) in .gpu)"

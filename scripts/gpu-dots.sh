@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Stage the per-op dot check for one short device call (see docs/GPU-TESTING.md):
 #   bash scripts/gpu-dots.sh        # here: runner, every corpus kernel whose dot is lowered per op,
-#                                   # gemm_bf16 / gemm_fp8 four ways
+#                                   # gemm_bf16 / gemm_fp8 three ways
 #   device run: carry [".gpu"], command `bash .gpu/dots.sh`  -> $OUT/dots.txt, $OUT/peers.jsonl
-# Builds under .gpu/paths: <example>.sched (the Hopper fast schedule), .perop (per op, cp.async
-# ring of the automatic depth), .perop-s4 (ring depth 4) and .perop-regs (per op, operands staged
-# from registers, `--no-async-copies`), so the ring is judged, and its depth chosen, from numbers
-# measured in one call, next to cuBLAS.
+# Builds under .gpu/paths: <example>.perop (per op, the ring of the automatic depth: the default
+# build), .perop-s4 (ring depth 4) and .perop-regs (per op, operands staged from registers,
+# `--no-async-copies`), so the ring is judged, and its depth chosen, from numbers measured in one
+# call, next to cuBLAS. (Until session 11 a GEMM `.sched` build, the GEMM mainloop, was staged too.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/gpu/stage.sh
@@ -23,7 +23,6 @@ for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
   case_line "$n" "$d" >> .gpu/conformance/cases.txt
 done
 for e in gemm_bf16 gemm_fp8; do
-  "$T" build "dsl_examples/$e.tsr" -o ".gpu/paths/$e.sched" > /dev/null
   "$T" build "dsl_examples/$e.tsr" --no-schedules -o ".gpu/paths/$e.perop" > /dev/null
   "$T" build "dsl_examples/$e.tsr" --no-schedules --stages 4 -o ".gpu/paths/$e.perop-s4" > /dev/null
   "$T" build "dsl_examples/$e.tsr" --no-schedules --no-async-copies -o ".gpu/paths/$e.perop-regs" > /dev/null

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Stage the per-op lowering benchmark next to the conformance bundles (run after
-# scripts/gpu-conformance.sh, which creates .gpu/): per-op GEMMs at three tile shapes, built with
-# `--no-schedules` (the Hopper mainloop now takes residual epilogues too: without the flag these
-# were mainloop builds, which is what session 4's first call measured), compared in the same device
-# call with the mainloop's gemm_bf16 and torch (cuBLAS), and memory-bound per-op kernels against torch.
+# scripts/gpu-conformance.sh, which creates .gpu/): per-op GEMMs at three tile shapes, compared in
+# the same device call with the conformance build of gemm_bf16 and torch (cuBLAS), and memory-bound
+# per-op kernels against torch. (Built with `--no-schedules`, which since session 11 changes nothing
+# for a GEMM; before, these took the GEMM mainloop without it, which is what session 4's first call
+# measured.)
 #   device run: carry [".gpu"], command `bash .gpu/run-conformance.sh; bash .gpu/perop.sh`
 set -euo pipefail
 cd "$(dirname "$0")/.."

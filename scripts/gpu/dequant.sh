@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine (staged by scripts/gpu-dequant.sh): the explicit-dequant GEMMs per op with the
 # fold validated (partial tiles, a partial K tile, K not a multiple of 32, large; memcheck), then
-# benchmarked against their default builds at the shapes docs/PERFORMANCE.md records for the FP4
+# benchmarked (with and without the fold) at the shapes docs/PERFORMANCE.md records for the FP4
 # GEMMs. Writes $OUT/dequant.txt.
 set -u
 cd "$(dirname "$0")"
@@ -20,12 +20,11 @@ for k in gemm_dequant_explicit gemm_dequant_fp4_blocks; do
   done
 done
 for s in "100 704 320" "4096 4096 4096" "16 8192 8192" "64 8192 8192" "8192 8192 8192"; do
-  for b in gemm_dequant_explicit.new gemm_dequant_explicit.default gemm_dequant_explicit.old \
-           gemm_mxfp4_bf16.new gemm_mxfp4_bf16.default; do
+  for b in gemm_dequant_explicit.new gemm_dequant_explicit.old gemm_mxfp4_bf16.new; do
     echo "$b $s $(timeout 120 $R bench "dq/$b" $(d $s) 2>&1 | tail -1 | cut -c1-200)" >> "$out"
   done
 done
-for b in gemm_dequant_fp4_blocks.new gemm_dequant_fp4_blocks.default; do
+for b in gemm_dequant_fp4_blocks.new gemm_dequant_fp4_blocks.old; do
   echo "$b 4096 $(timeout 120 $R bench "dq/$b" $(d 4096 4096 4096) 2>&1 | tail -1 | cut -c1-200)" >> "$out"
 done
 cat "$out"

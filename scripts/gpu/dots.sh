@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine (staged by scripts/gpu-dots.sh), most important first so that a call cut short
 # still reports: gemm_bf16 / gemm_fp8 built per op with cp.async rings (automatic depth and 4) validated at a partial and
-# at 4096^3 and benchmarked next to the fast schedule, cuBLAS at the same shapes (peers.py), then
+# at 4096^3 and benchmarked next to the register-staged build, cuBLAS at the same shapes (peers.py), then
 # every corpus kernel whose dot is lowered per op (ring kernels at a partial and a large shape,
 # memcheck on two; the rest at the partial shape), the FP8 attention per op with MMA-first layouts
 # next to the FA schedule and SDPA, and every corpus kernel whose layouts MMA-first propagation

@@ -16,13 +16,11 @@ for k in gemm_mxfp4_bf16 gemm_mxfp4_fp8 gemm_nvfp4 gemm_dequant_explicit gemm_de
   echo "$k.new memcheck $(echo "$mc" | grep -m1 -E 'ERROR SUMMARY|error\[')" >> "$out"
 done
 for s in "16 8192 8192" "64 8192 8192" "4096 4096 4096" "8192 8192 8192" "100 704 320"; do
-  for b in gemm_mxfp4_bf16.new gemm_mxfp4_bf16.mainloop; do
-    echo "$b $s $(timeout 120 $R bench "u/$b" $(d $s) 2>&1 | tail -1 | cut -c1-160)" >> "$out"
-  done
+  b=gemm_mxfp4_bf16.new
+  echo "$b $s $(timeout 120 $R bench "u/$b" $(d $s) 2>&1 | tail -1 | cut -c1-160)" >> "$out"
 done
 for s in "16 8192 8192" "4096 4096 4096"; do
-  for b in gemm_mxfp4_fp8.new gemm_mxfp4_fp8.mainloop gemm_nvfp4.new gemm_nvfp4.mainloop \
-           gemm_dequant_explicit.new gemm_dequant_explicit.mainloop; do
+  for b in gemm_mxfp4_fp8.new gemm_nvfp4.new gemm_dequant_explicit.new; do
     echo "$b $s $(timeout 120 $R bench "u/$b" $(d $s) 2>&1 | tail -1 | cut -c1-160)" >> "$out"
   done
 done

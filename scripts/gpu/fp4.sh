@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine: validate the packed-FP4 per-op builds (partial tiles, a partial K tile, a K
 # not a multiple of 32 where the contract allows it (NVFP4), a large shape; all outputs poisoned by
-# the runner), memcheck them, and time new / old / default / mainloop at 4096^3.
+# the runner), memcheck them, and time new / old at 4096^3.
 # Writes $OUT/fp4.txt.
 set -u
 cd "$(dirname "$0")"
@@ -29,7 +29,7 @@ for b in fp4/*.new; do
     echo "$b memcheck $shape $(echo "$mc" | grep -m1 -E 'ERROR SUMMARY|error\[' )" >> "$out"
   done
 done
-for b in fp4/*.new fp4/*.old fp4/*.default fp4/*.mainloop; do
+for b in fp4/*.new fp4/*.old; do
   echo "$b $(timeout 120 $R bench "$b" $(dims "$b" big) 2>&1 | tail -1 | cut -c1-200)" >> "$out"
 done
 cat "$out"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine (staged by scripts/gpu-paths.sh): validate the per-op builds of every
-# dsl_example, bench all three builds at 4096^3 (attention: 16 x 4096, non-causal and causal), and the
+# dsl_example, bench every build at 4096^3 (attention: 16 x 4096, non-causal and causal), and the
 # peers in the same call. Writes $OUT/paths.txt, $OUT/paths.jsonl, $OUT/peers.jsonl.
 set -u
 cd "$(dirname "$0")"

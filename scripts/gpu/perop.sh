@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Per-op lowering speed on the H200 in one call: per-op GEMMs (vectorised loads/stores, vector
-# shared-memory staging) vs the Hopper mainloop's gemm_bf16 and torch (cuBLAS) at 4096^3, and
+# shared-memory staging) vs the default gemm_bf16 build and torch (cuBLAS) at 4096^3, and
 # memory-bound per-op kernels vs torch. Results: $OUT/perop.jsonl (runner), $OUT/perop-torch.txt.
 set -u
 cd "$(dirname "$0")"  # .gpu/ on the device

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # On the GPU machine: validate the staged scaled GEMMs' default builds (partial tiles, a partial K
-# tile, a large shape; memcheck), then time default and mainloop builds at docs/PERFORMANCE.md's
-# shapes and the peers at the same shapes. Writes $OUT/scaled.txt and $OUT/scaled-peers.jsonl.
+# tile, a large shape; memcheck), then time them at docs/PERFORMANCE.md's shapes and the peers at the
+# same shapes. Writes $OUT/scaled.txt and $OUT/scaled-peers.jsonl.
 set -u
 cd "$(dirname "$0")"
 R=bin/tessera-runner
 out=${OUT:-.}/scaled.txt
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$out" 2>&1
 d() { echo "--dim M=$1 --dim N=$2 --dim K=$3"; }
-for b in scaled/*.default scaled/*.perop; do
+for b in scaled/*.default; do
   for s in "70 96 256" "130 136 384" "3000 2048 1024"; do
     res=$(timeout 120 $R validate "$b" $(d $s) --seed 13 2>&1); rc=$?
     echo "$b validate $s rc=$rc $(echo "$res" | grep -E '^validate \||error' | tail -1 | cut -c1-330)" >> "$out"
@@ -22,7 +22,7 @@ shapes() { case $1 in
   *) echo "100 704 320|4096 4096 4096";;
 esac; }
 : > cases.txt
-for b in scaled/*.default scaled/*.mainloop scaled/*.perop; do
+for b in scaled/*.default; do
   n=$(basename "$b"); n=${n%.*}
   IFS='|' read -ra ss <<<"$(shapes "$n")"
   for s in "${ss[@]}"; do
