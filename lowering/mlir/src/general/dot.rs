@@ -58,6 +58,31 @@ pub(super) fn wgmma_step(da: DType, db: DType) -> Option<(u32, u32)> {
     }
 }
 
+/// [`k_position`] on a constant: its tested reference.
+#[cfg(test)]
+fn k_position_of(k: u32) -> u32 {
+    (k & !15) | ((k & 6) << 1) | ((k & 8) >> 2) | (k & 1)
+}
+
+/// Where K index `k` (an i32 value) of a dot whose 8-bit A comes from registers lies in the wgmma
+/// step's K order: inside each 32-wide step, accumulator column `c` = `8 j + 2 q + e` (j < 4,
+/// q < 4, e < 2) of thread `q` of a quad is fragment column `16 (j / 2) + 4 q + 2 (j % 2) + e` of
+/// the 8-bit A fragment (`Gen::reg_fragment`): bit 3 of `c` moves to bit 1, bits 1-2 to bits 2-3.
+/// Both operands are read in this order (A by its registers, B by its staging), so the dot's sum
+/// is the same.
+fn k_position<'c>(m: &Mlir<'c>, b: &Block<'c>, k: V) -> Result<V, LoweringError> {
+    let c = |x: i64| m.const_int(b, x, 32);
+    let hi = m.bin(b, "arith.andi", k, c(!15)?)?;
+    let q = m.bin(b, "arith.andi", k, c(6)?)?;
+    let q = m.bin(b, "arith.shli", q, c(1)?)?;
+    let j0 = m.bin(b, "arith.andi", k, c(8)?)?;
+    let j0 = m.bin(b, "arith.shrui", j0, c(2)?)?;
+    let e = m.bin(b, "arith.andi", k, c(1)?)?;
+    let x = m.bin(b, "arith.ori", hi, q)?;
+    let x = m.bin(b, "arith.ori", x, j0)?;
+    m.bin(b, "arith.ori", x, e)
+}
+
 /// Where wgmma reads a dot's operand tiles (A `[M, K]`, B `[K, N]`) in shared memory: each
 /// K-major with the widest swizzle its K extent allows, rows and K padded to the atom's.
 /// The most block scales one thread reads itself per K tile for one operand of a grouped dot
@@ -239,6 +264,23 @@ impl<'c> Gen<'c, '_> {
                 "the dot accumulator is not in the wgmma fragment of the CTA's warpgroups (assign-layouts)",
             ));
         }
+        // A computed in registers in the accumulator's own fragment layout (attention's P) goes into
+        // wgmma from registers instead of through shared memory (`reg_fragment`). A 16-bit A
+        // fragment is that layout; an 8-bit one holds each thread's K in another order, so K is
+        // permuted inside every 32-wide step and B staged in that order (`k_position`), which
+        // only the register staging does (async copies and rings copy B as it is in memory).
+        let reg_a = !(async_a || res[0].is_some())
+            && ring.is_none()
+            && grouped.is_none()
+            && fa.is_none()
+            && matches!(da, DType::BF16 | DType::F16 | DType::F8E4M3 | DType::F8E5M2)
+            // (Rows past a tile shorter than the atom are the layout's replicas, in A as in the
+            // accumulator; K is not padded.)
+            && (pm, pk, kp) == (m, kk, kk)
+            && (eb == 2 || !(async_b || res[1].is_some()))
+            && LinearLayout::wgmma_acc(m, kk, self.cta.lane_bits as usize, self.cta.warp_bits as usize).as_ref()
+                == Some(self.layout_of(a)?);
+        self.register_a_dots |= reg_a;
         // Warpgroups split the rows in blocks of 64 (the layout's warp bits above the first two);
         // groups past the accumulator's rows hold replicas. Each group's rows start at
         // `64 * (warp / 4 mod row_groups)`; its registers cover the rest, `group_rows` apart.
@@ -259,7 +301,7 @@ impl<'c> Gen<'c, '_> {
         };
         // Where the B tile starts in scratch or the ring's stage (after the A tile, unless A is
         // resident).
-        let b_off = if res[0].is_some() { 0 } else { a_bytes };
+        let b_off = if res[0].is_some() || reg_a { 0 } else { a_bytes };
         // Where the scale tables live: after the operand tiles in scratch, or, for a dot whose
         // operands stream through a ring, at the start of scratch.
         // Operand tiles staged apart from `base` (pointer, byte offset): a ring's packed operands,
@@ -328,9 +370,8 @@ impl<'c> Gen<'c, '_> {
             None => {
                 let in_scratch =
                     |r: &Option<resident::Resident>, bytes: u32| if r.is_some() { 0 } else { bytes };
-                self.need_scratch(
-                    (in_scratch(&res[0], a_bytes) + in_scratch(&res[1], b_bytes) + table_bytes) as u64,
-                );
+                let a_staged = if reg_a { 0 } else { in_scratch(&res[0], a_bytes) };
+                self.need_scratch((a_staged + in_scratch(&res[1], b_bytes) + table_bytes) as u64);
                 let base = self.scratch(b)?;
                 let tables = a_bytes + b_bytes;
                 self.m.barrier(b)?;
@@ -371,7 +412,8 @@ impl<'c> Gen<'c, '_> {
                         self.stage_packed(b, l, (mm, kk), (da, grouped.is_none()), sw, (0, base), None, span)?
                     }
                     Some(l) if async_a => self.stage_async(b, l, (mm, kk, eb), sw, 0, base, span)?,
-                    _ => self.stage(b, (&la, &sa, &ra), false, pm, mm, sw, eb, 0, base)?,
+                    _ if reg_a => {}
+                    _ => self.stage(b, (&la, &sa, &ra), false, false, pm, mm, sw, eb, 0, base)?,
                 }
                 match self.deferred_of(bv) {
                     _ if res[1].is_some() => {}
@@ -389,7 +431,18 @@ impl<'c> Gen<'c, '_> {
                         )?
                     }
                     Some(l) if async_b => self.stage_async(b, l, (nn, kk, eb), sw, b_off, base, span)?,
-                    _ => self.stage(b, (&lb, &sb, &rb), true, pn, nn, sw, eb, b_off, base)?,
+                    _ => self.stage(
+                        b,
+                        (&lb, &sb, &rb),
+                        true,
+                        reg_a && eb == 1,
+                        pn,
+                        nn,
+                        sw,
+                        eb,
+                        b_off,
+                        base,
+                    )?,
                 }
                 if grouped.is_some() {
                     self.scale_table(b, a, 1, group, ngroups, base, tables)?;
@@ -480,6 +533,13 @@ impl<'c> Gen<'c, '_> {
         };
         let mut regs = self.regs(acc)?;
         let acc_et = self.m.elem(dc, span)?;
+        // Each A register's (row, column) register coordinates, for `reg_fragment`.
+        let la_regs: HashMap<Vec<u32>, usize> = if reg_a {
+            let l = self.layout_of(a)?;
+            (0..ra.len()).map(|r| (l.reg_coords(2, r as u32), r)).collect()
+        } else {
+            HashMap::new()
+        };
         // Block scales per (group, row / column part of a register's coordinates; 0 for a scale
         // uniform over the tile): read directly (before the chain) or from the table (after it).
         let mut side_scale: [HashMap<(u32, u32), V>; 2] = [HashMap::new(), HashMap::new()];
@@ -580,8 +640,25 @@ impl<'c> Gen<'c, '_> {
                         };
                         let kb = step * kstep * eb;
                         let (slab, within) = (kb / sw, kb % sw);
+                        let b_at = slab * nn * sw + nj * nw * sw + within;
+                        if reg_a {
+                            let d_b = desc(self, b, b_base, b_at)?;
+                            let frag =
+                                self.reg_fragment(b, &la_regs, &ra, mi * group_rows, step, (kstep, eb))?;
+                            cur = self.wgmma_reg_a(
+                                b,
+                                cur,
+                                &frag,
+                                d_b,
+                                (nw, kstep),
+                                (wty(da), wty(db)),
+                                scale_d == "one",
+                                st,
+                            )?;
+                            continue;
+                        }
                         let d_a = desc(self, b, a_addr, slab * mm * sw + mi * group_rows * sw + within)?;
-                        let d_b = desc(self, b, b_base, slab * nn * sw + nj * nw * sw + within)?;
+                        let d_b = desc(self, b, b_base, b_at)?;
                         let m = &self.m;
                         cur = m.op1(
                             b,
@@ -1065,13 +1142,15 @@ impl<'c> Gen<'c, '_> {
 
     /// Write operand `v` into its K-major swizzled staging tile at `region` bytes from `base`:
     /// `a` is `[rows, K]`; `b` (`transposed`) is `[K, rows]`. Rows past the tile (`pr` of the padded
-    /// `rr`) repeat real rows.
+    /// `rr`) repeat real rows. `kperm`: element K goes to [`k_position`]`(K)` (the B operand of a
+    /// dot whose 8-bit A comes from registers).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn stage(
         &mut self,
         b: &Block<'c>,
         (l, shape, regs): (&LinearLayout, &[u32], &[V]),
         transposed: bool,
+        kperm: bool,
         pr: u32,
         rr: u32,
         sw: u32,
@@ -1088,6 +1167,7 @@ impl<'c> Gen<'c, '_> {
                 let off = g.m.const_int(b, (rep * pr) as i64, 32)?;
                 g.m.bin(b, "arith.addi", row, off)?
             };
+            let k = if kperm { k_position(&g.m, b, k)? } else { k };
             g.swizzled(b, r, k, rr, sw, eb, region, base)
         };
         let all = |m: &Mlir<'c>, b: &Block<'c>, conds: &[V]| -> Result<Option<V>, LoweringError> {
@@ -1104,7 +1184,12 @@ impl<'c> Gen<'c, '_> {
         // a multiple of its length (the swizzle moves whole 16-byte chunks, so the run stays
         // contiguous) and lies inside the tile; other runs element by element.
         let kdim = if transposed { 0 } else { 1 };
-        let w = l.contiguous_regs(kdim).min(16 / eb).max(1) as usize;
+        // (`k_position` keeps pairs of K adjacent, not longer runs.)
+        let w = l
+            .contiguous_regs(kdim)
+            .min(16 / eb)
+            .min(if kperm { 2 } else { 16 })
+            .max(1) as usize;
         for (g, group) in regs.chunks(w).enumerate() {
             let first = (g * w) as u32;
             if !l.reg_is_owner(first) {
@@ -1177,6 +1262,97 @@ impl<'c> Gen<'c, '_> {
             }
         }
         Ok(())
+    }
+
+    /// The four 32-bit registers of wgmma's A fragment for the 64-row block starting at `row0` and
+    /// K step `step`, packed from `regs` (A in the accumulator fragment layout; `at` maps each
+    /// register's (row, column) register coordinates to its index). PTX ISA, wgmma register
+    /// fragment of A: register `2 * kh + h` holds row `8 * h` (plus the lane's) and, for 16-bit
+    /// types, columns `8 * kh + 2 * (lane % 4) + {0, 1}`, the accumulator's own columns; for 8-bit
+    /// types fragment column `16 * kh + 4 * (lane % 4) + i`, where this thread holds accumulator
+    /// column `8 * (2 * kh + i / 2) + 2 * (lane % 4) + i % 2`, which [`k_position`] sends there.
+    fn reg_fragment(
+        &self,
+        b: &Block<'c>,
+        at: &HashMap<Vec<u32>, usize>,
+        regs: &[V],
+        row0: u32,
+        step: u32,
+        (kstep, eb): (u32, u32),
+    ) -> Result<[V; 4], LoweringError> {
+        let m = &self.m;
+        let per = 4 / eb;
+        let mut out = Vec::with_capacity(4);
+        for a in 0..4u32 {
+            let (h, kh) = (a % 2, a / 2);
+            let mut word = None;
+            for i in 0..per {
+                let col = if eb == 1 {
+                    step * kstep + 8 * (2 * kh + i / 2) + i % 2
+                } else {
+                    step * kstep + 8 * kh + i
+                };
+                let r = *at
+                    .get(&vec![row0 + 8 * h, col])
+                    .ok_or_else(|| ice("an A register outside the accumulator fragment"))?;
+                let bits = m.conv(b, "arith.bitcast", regs[r], m.i(8 * eb))?;
+                let x = m.conv(b, "arith.extui", bits, m.i(32))?;
+                let x = if i == 0 {
+                    x
+                } else {
+                    let sh = m.const_int(b, i64::from(8 * eb * i), 32)?;
+                    m.bin(b, "arith.shli", x, sh)?
+                };
+                word = Some(match word {
+                    None => x,
+                    Some(w) => m.bin(b, "arith.ori", w, x)?,
+                });
+            }
+            out.push(word.ok_or_else(|| ice("empty A fragment register"))?);
+        }
+        Ok([out[0], out[1], out[2], out[3]])
+    }
+
+    /// `wgmma.mma_async` with A from the registers `a` and B from the descriptor `db`,
+    /// accumulating into the struct `acc` (type `st`) or, unless `accumulate`, overwriting it. The
+    /// NVVM dialect's op takes A by descriptor only, so this is the PTX itself, as inline asm with
+    /// the accumulator registers tied to its outputs.
+    #[allow(clippy::too_many_arguments)]
+    fn wgmma_reg_a(
+        &self,
+        b: &Block<'c>,
+        acc: V,
+        a: &[V; 4],
+        db: V,
+        (n, kstep): (u32, u32),
+        (ta, tb): (&str, &str),
+        accumulate: bool,
+        st: melior::ir::Type<'c>,
+    ) -> Result<V, LoweringError> {
+        let m = &self.m;
+        let nregs = n / 2;
+        let mut args = Vec::with_capacity(nregs as usize + 5);
+        for i in 0..nregs {
+            args.push(m.op1(b, "llvm.extractvalue", &[acc], m.f32(), &[m.position(i)])?);
+        }
+        args.extend(a);
+        args.push(db);
+        let d: Vec<String> = (0..nregs).map(|i| format!("${i}")).collect();
+        // Operands are numbered outputs first, then the inputs tied to them, then A and B.
+        let an: Vec<String> = (2 * nregs..2 * nregs + 4).map(|i| format!("${i}")).collect();
+        // 16-bit types take an immediate transpose flag for B (0: K-major, as staged).
+        let trans_b = if ta == "bf16" || ta == "f16" { ", 0" } else { "" };
+        let asm = format!(
+            "{{\n.reg .pred p;\nsetp.ne.b32 p, {}, 0;\nwgmma.mma_async.sync.aligned.m64n{n}k{kstep}.f32.{ta}.{tb} {{{}}}, {{{}}}, ${}, p, 1, 1{trans_b};\n}}",
+            u32::from(accumulate),
+            d.join(", "),
+            an.join(", "),
+            2 * nregs + 4
+        );
+        let mut cons: Vec<String> = (0..nregs).map(|_| "=f".to_string()).collect();
+        cons.extend((0..nregs).map(|i| i.to_string()));
+        cons.extend(["r", "r", "r", "r", "l"].map(String::from));
+        m.inline_asm(b, &asm, &cons.join(","), &args, st)
     }
 
     /// `acc + a @ b` with f32 fused multiply-adds: both operands are staged to shared memory as
@@ -1298,5 +1474,36 @@ impl<'c> Gen<'c, '_> {
         )?;
         self.m.barrier(b)?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::k_position_of;
+
+    #[test]
+    fn k_positions_send_each_accumulator_column_to_its_8_bit_a_fragment_column() {
+        // PTX ISA, wgmma `.m64nNk32` register fragment of A for 8-bit types: register
+        // `2 * kh + h`, byte `i` of thread q holds K `16 * kh + 4 * q + i`; the thread holds the
+        // f32 accumulator's columns `8 * j + 2 * q + e`, and `reg_fragment` packs column
+        // `8 * (2 * kh + i / 2) + 2 * q + i % 2` there.
+        for step in 0..4u32 {
+            let mut seen = [false; 32];
+            for q in 0..4 {
+                for kh in 0..2 {
+                    for i in 0..4 {
+                        let col = 8 * (2 * kh + i / 2) + 2 * q + i % 2;
+                        let frag = 16 * kh + 4 * q + i;
+                        assert_eq!(
+                            k_position_of(32 * step + col),
+                            32 * step + frag,
+                            "q {q} kh {kh} i {i}"
+                        );
+                        seen[frag as usize] = true;
+                    }
+                }
+            }
+            assert!(seen.iter().all(|x| *x), "a permutation of each step");
+        }
     }
 }

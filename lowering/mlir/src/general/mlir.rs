@@ -227,6 +227,31 @@ impl<'c> Mlir<'c> {
         )
     }
 
+    /// A side-effecting PTX inline-asm statement (`llvm.inline_asm`, AT&T dialect) with the
+    /// given operands and one result of type `result`: for the instructions the NVVM dialect has
+    /// no op for (wgmma with its A operand in registers).
+    pub fn inline_asm(
+        &self,
+        b: &Block<'c>,
+        asm: &str,
+        constraints: &str,
+        args: &[V],
+        result: Type<'c>,
+    ) -> Result<V, LoweringError> {
+        self.op1(
+            b,
+            "llvm.inline_asm",
+            args,
+            result,
+            &[
+                self.attr("asm_string", StringAttribute::new(self.ctx, asm).into()),
+                self.attr("constraints", StringAttribute::new(self.ctx, constraints).into()),
+                // (`asm_dialect` left out: AT&T is the default.)
+                self.attr("has_side_effects", Attribute::unit(self.ctx)),
+            ],
+        )
+    }
+
     /// `base + offset` elements of type `elem` (an i64 offset: tensors may exceed 2^31 elements).
     pub fn gep(&self, b: &Block<'c>, base: V, offset: V, elem: Type<'c>) -> Result<V, LoweringError> {
         let rt = self.ty(base);

@@ -107,6 +107,9 @@ struct Gen<'c, 'k> {
     direct_scale_dots: bool,
     /// Some dot staged packed FP4 operands from their bytes (`packed`).
     packed_dots: bool,
+    /// Some dot took its A operand from registers, in the accumulator's fragment layout
+    /// (`dot::reg_fragment`).
+    register_a_dots: bool,
     /// The lowering's options (`fp8_fast_accum`, `async_copies`: in-place wgmma chains of a dot
     /// share one wait, `nvfp4_wgmma`, `async_scaled_copies`).
     opts: &'k crate::LoweringOptions,
@@ -363,6 +366,7 @@ fn lower_with(
         grouped_dots: false,
         direct_scale_dots: false,
         packed_dots: false,
+        register_a_dots: false,
         opts,
         align,
         deferrable,
@@ -467,6 +471,11 @@ fn lower_with(
     let operand_path = match g.residents.by_loop.values().map(Vec::len).sum::<usize>() {
         0 => operand_path,
         n => format!("{operand_path}; {n} loop-invariant operand(s) staged once before their loop"),
+    };
+    let operand_path = if g.register_a_dots {
+        format!("{operand_path}; A from registers where it is in the accumulator's fragment layout")
+    } else {
+        operand_path
     };
     let text = format!(
         "// Tessera: kernel `{}` for sm_90a, lowered per op from the distributed level ({} threads)\n{}",

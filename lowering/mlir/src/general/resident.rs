@@ -166,6 +166,7 @@ impl<'c> Gen<'c, '_> {
                 b,
                 (&l, &shape, &regs),
                 r.transposed,
+                false,
                 pr,
                 rr,
                 st.sw,

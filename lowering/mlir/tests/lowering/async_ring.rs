@@ -851,3 +851,45 @@ kernel twice(a: bf16[M, K], b: bf16[N, K], c: out f32[M, N])
     );
     assert!(l.dynamic_shared_bytes <= LoweringOptions::default().max_shared_bytes);
 }
+
+#[test]
+fn attention_probabilities_go_into_wgmma_from_registers() {
+    // P = cast(exp2(s - m)) is in the S accumulator's fragment layout, so the P·V dot takes it as
+    // wgmma's register A operand (8-bit: K permuted inside each 32-wide step, V staged in that
+    // order; 16-bit: as it is) instead of staging it through shared memory. A GEMM's loaded A
+    // is never taken so.
+    let opts = LoweringOptions {
+        schedules: false,
+        ..LoweringOptions::default()
+    };
+    for (ex, a) in [
+        ("dsl_examples/attention_fp8.tsr", "e4m3"),
+        ("tests/conformance/attention_bf16_d64.tsr", "bf16"),
+    ] {
+        let l = lower_sm90a(&example(ex), &opts).unwrap_or_else(|e| panic!("{ex}: {e}"));
+        assert!(
+            l.mma.operand_a.contains("A from registers"),
+            "{ex}: {}",
+            l.mma.operand_a
+        );
+        let asm: Vec<&str> = l
+            .mlir
+            .lines()
+            .filter(|x| x.contains("llvm.inline_asm") && x.contains("wgmma.mma_async"))
+            .collect();
+        assert!(!asm.is_empty(), "{ex}: no register-A wgmma");
+        assert!(
+            asm.iter().all(|x| x.contains(&format!(".f32.{a}.{a}"))),
+            "{ex}: {asm:?}"
+        );
+        // Only the P·V dot: Q·K^T still reads both operands from shared memory.
+        assert!(l.mlir.contains("nvvm.wgmma.mma_async"), "{ex}");
+    }
+    let l = lower_sm90a(&example("dsl_examples/gemm_fp8.tsr"), &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !l.mma.operand_a.contains("A from registers"),
+        "{}",
+        l.mma.operand_a
+    );
+    assert!(!l.mlir.contains("llvm.inline_asm"));
+}
