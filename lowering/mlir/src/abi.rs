@@ -132,8 +132,19 @@ pub(crate) fn build(kernel: &Kernel, tma: &HashMap<ParamId, TmaSpec>) -> Result<
     Ok(abi)
 }
 
+/// An MLIR/PTX-safe entry symbol for a kernel name.
+pub(crate) fn entry_symbol(name: &str) -> String {
+    identifier(name, "k_")
+}
+
 /// An MLIR-safe suffix for an SSA name derived from a source identifier.
 fn sanitize(s: &str) -> String {
+    identifier(s, "p")
+}
+
+/// `s` with every character but ASCII letters, digits and `_` replaced by `_`, and `prefix` in
+/// front when that leaves it empty or starting with a digit.
+fn identifier(s: &str, prefix: &str) -> String {
     let mut out: String = s
         .chars()
         .map(|c| {
@@ -145,7 +156,7 @@ fn sanitize(s: &str) -> String {
         })
         .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, 'p');
+        out.insert_str(0, prefix);
     }
     out
 }

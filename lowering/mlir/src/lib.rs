@@ -185,25 +185,6 @@ fn with_context(e: LoweringError, schedule: &str) -> LoweringError {
     }
 }
 
-/// An MLIR/PTX-safe entry symbol for a kernel name.
-pub(crate) fn entry_symbol(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("k_{s}")
-    } else {
-        s
-    }
-}
-
 /// Whether the sm_90a attention schedule takes `kernel` (tile IR): `Ok(())` for the program it
 /// implements exactly, the first differing op otherwise (tests and reports use it).
 pub fn attention_schedule_check(kernel: &Kernel) -> Result<(), LoweringError> {

@@ -108,7 +108,7 @@ pub(crate) fn lower(
         (pat.v, spec(plan.bn, 0)),
     ]);
     let abi = abi::build(kernel, &tma)?;
-    let entry = crate::entry_symbol(&kernel.name);
+    let entry = crate::abi::entry_symbol(&kernel.name);
     let body = emit::body(kernel, pat, &plan, &abi)?;
 
     let mut text = String::new();

@@ -403,7 +403,7 @@ fn lower_with(
         melior::dialect::llvm::r#type::function(melior::dialect::llvm::r#type::void(&ctx), &arg_types, false);
     let region = Region::new();
     region.append_block(entry);
-    let entry_name = crate::entry_symbol(&kernel.name);
+    let entry_name = crate::abi::entry_symbol(&kernel.name);
     let func = melior::ir::operation::OperationBuilder::new("llvm.func", loc)
         .add_attributes(&[
             g.m.attr(
