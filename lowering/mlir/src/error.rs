@@ -8,9 +8,10 @@ pub enum LoweringError {
     /// Verified tile IR that this lowering cannot (yet) turn into the target's program structure.
     #[error("unsupported for sm_90a lowering: {what}")]
     Unsupported { what: String, span: Span },
-    /// A tensor too large for the 32-bit element offsets of the Hopper GEMM / attention emitters
-    /// (more than 2^31 - 1 elements by its constant dims): refused instead of wrapping.
-    #[error("tensor too large for the sm_90a GEMM/attention lowering: {what}")]
+    /// A tensor too large for 32-bit element offsets (more than 2^31 - 1 elements by its constant
+    /// dims): refused instead of wrapping. The attention schedule's; `lower_sm90a` then lowers the
+    /// kernel per op (64-bit offsets), so no sm_90a build reports it.
+    #[error("tensor too large for 32-bit element offsets: {what}")]
     TooLarge { what: String, span: Span },
     /// MLIR rejected the module at `stage` (parse, verify, a pass pipeline, or translation). This is a
     /// compiler bug when the input came from the generator; the diagnostics say what MLIR saw.

@@ -186,7 +186,7 @@ fn with_context(e: LoweringError, schedule: &str) -> LoweringError {
 }
 
 /// Whether the sm_90a attention schedule takes `kernel` (tile IR): `Ok(())` for the program it
-/// implements exactly, the first differing op otherwise (tests and reports use it).
+/// implements exactly, the first differing op otherwise (the fidelity tests use it).
 pub fn attention_schedule_check(kernel: &Kernel) -> Result<(), LoweringError> {
     match attention::recognise(kernel) {
         Some(r) => r.map(|_| ()),

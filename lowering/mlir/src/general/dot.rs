@@ -151,8 +151,9 @@ impl Staging {
 
 impl<'c> Gen<'c, '_> {
     /// `acc + a @ b` on wgmma (`m64nNk16` for bf16/f16, `k32` for fp8 and i8): the operands are
-    /// staged from their registers into shared memory, K-major with the widest swizzle their K
-    /// extent allows (what the descriptors describe), fenced for the async proxy, and the
+    /// staged into shared memory (from registers, or copied there by `cp.async`/TMA), K-major with
+    /// the widest swizzle their K extent allows (what the descriptors describe), fenced for the
+    /// async proxy (an A already in the accumulator's fragment layout stays in registers), and the
     /// accumulator registers, already in the wgmma fragment (`assign-layouts`), are the `inouts`
     /// of one instruction chain per 64-row by up-to-256-column block. Tiles smaller than the atom are
     /// padded: rows/columns past the tile repeat real ones (so duplicates stay equal), K past the
@@ -277,6 +278,8 @@ impl<'c> Gen<'c, '_> {
             // (Rows past a tile shorter than the atom are the layout's replicas, in A as in the
             // accumulator; K is not padded.)
             && (pm, pk, kp) == (m, kk, kk)
+            // (Below 16 rows the layout clips the fragment's second row half.)
+            && m >= 16
             && (eb == 2 || !(async_b || res[1].is_some()))
             && LinearLayout::wgmma_acc(m, kk, self.cta.lane_bits as usize, self.cta.warp_bits as usize).as_ref()
                 == Some(self.layout_of(a)?);
@@ -605,8 +608,20 @@ impl<'c> Gen<'c, '_> {
                     }
                 }
                 let mut chains = Vec::new();
+                let steps = group / kstep;
                 for &(mi, nj) in chunk {
                     let idx = |i: u32| idx(mi, nj, i);
+                    // A from registers: its fragments are packed before the chain's fence (a
+                    // `wgmma.fence` must separate register writes from the wgmma reading them).
+                    let frags = if reg_a {
+                        (j * steps..(j + 1) * steps)
+                            .map(|step| {
+                                self.reg_fragment(b, &la_regs, &ra, mi * group_rows, step, (kstep, eb))
+                            })
+                            .collect::<Result<Vec<_>, _>>()?
+                    } else {
+                        Vec::new()
+                    };
                     let mut cur = self.m.op1(b, "llvm.mlir.undef", &[], st, &[])?;
                     for i in 0..nregs {
                         cur = self.m.op1(
@@ -628,7 +643,6 @@ impl<'c> Gen<'c, '_> {
                     }
                     self.m
                         .op(b, "nvvm.wgmma.fence.aligned", &[], &[], &[], Vec::new())?;
-                    let steps = group / kstep;
                     for step in j * steps..(j + 1) * steps {
                         // fp8 promotion: Hopper's fp8 wgmma keeps fewer accumulator bits than f32, so
                         // each dot's (or K group's) chain starts from zero and its partial is added in
@@ -643,12 +657,11 @@ impl<'c> Gen<'c, '_> {
                         let b_at = slab * nn * sw + nj * nw * sw + within;
                         if reg_a {
                             let d_b = desc(self, b, b_base, b_at)?;
-                            let frag =
-                                self.reg_fragment(b, &la_regs, &ra, mi * group_rows, step, (kstep, eb))?;
+                            let frag = &frags[(step - j * steps) as usize];
                             cur = self.wgmma_reg_a(
                                 b,
                                 cur,
-                                &frag,
+                                frag,
                                 d_b,
                                 (nw, kstep),
                                 (wty(da), wty(db)),

@@ -1171,7 +1171,7 @@ impl<'c> Gen<'c, '_> {
             return m.op1(b, "arith.negf", &[x], m.ty(x), &[]);
         }
         // Transcendentals in f32 with the PTX approximations (ex2.approx / lg2.approx), then
-        // rounded back: the same choices as the Hopper epilogue (scalar.rs).
+        // rounded back.
         let f = m.f32();
         let w = self.cast(b, x, d, DType::F32, span)?;
         let r = match op {
