@@ -58,10 +58,18 @@ pub(super) fn wgmma_step(da: DType, db: DType) -> Option<(u32, u32)> {
     }
 }
 
-/// [`k_position`] on a constant: its tested reference.
+/// [`k_position`] as (mask, shift left) terms OR-ed together: bits 4 and up stay, bits 1-2 move up
+/// one, bit 3 moves to bit 1, bit 0 stays. The emitted ops and the tested constant form
+/// ([`k_position_of`]) both read it.
+const K_POSITION: [(u32, i32); 4] = [(!15, 0), (6, 1), (8, -2), (1, 0)];
+
+/// [`k_position`] on a constant.
 #[cfg(test)]
 fn k_position_of(k: u32) -> u32 {
-    (k & !15) | ((k & 6) << 1) | ((k & 8) >> 2) | (k & 1)
+    K_POSITION.iter().fold(0, |acc, &(mask, sh)| {
+        let x = k & mask;
+        acc | if sh >= 0 { x << sh } else { x >> -sh }
+    })
 }
 
 /// Where K index `k` (an i32 value) of a dot whose 8-bit A comes from registers lies in the wgmma
@@ -72,19 +80,22 @@ fn k_position_of(k: u32) -> u32 {
 /// is the same.
 fn k_position<'c>(m: &Mlir<'c>, b: &Block<'c>, k: V) -> Result<V, LoweringError> {
     let c = |x: i64| m.const_int(b, x, 32);
-    let hi = m.bin(b, "arith.andi", k, c(!15)?)?;
-    let q = m.bin(b, "arith.andi", k, c(6)?)?;
-    let q = m.bin(b, "arith.shli", q, c(1)?)?;
-    let j0 = m.bin(b, "arith.andi", k, c(8)?)?;
-    let j0 = m.bin(b, "arith.shrui", j0, c(2)?)?;
-    let e = m.bin(b, "arith.andi", k, c(1)?)?;
-    let x = m.bin(b, "arith.ori", hi, q)?;
-    let x = m.bin(b, "arith.ori", x, j0)?;
-    m.bin(b, "arith.ori", x, e)
+    let mut terms = Vec::with_capacity(K_POSITION.len());
+    for (mask, sh) in K_POSITION {
+        let x = m.bin(b, "arith.andi", k, c(i64::from(mask as i32))?)?;
+        terms.push(match sh {
+            0 => x,
+            s if s > 0 => m.bin(b, "arith.shli", x, c(i64::from(s))?)?,
+            s => m.bin(b, "arith.shrui", x, c(i64::from(-s))?)?,
+        });
+    }
+    let mut x = terms[0];
+    for t in &terms[1..] {
+        x = m.bin(b, "arith.ori", x, *t)?;
+    }
+    Ok(x)
 }
 
-/// Where wgmma reads a dot's operand tiles (A `[M, K]`, B `[K, N]`) in shared memory: each
-/// K-major with the widest swizzle its K extent allows, rows and K padded to the atom's.
 /// The most block scales one thread reads itself per K tile for one operand of a grouped dot
 /// (`Gen::direct_scales`): DeepSeek-style operands need one per accumulator row (A, 1x128 blocks)
 /// or one per tile (B, 128x128 blocks); MX operands, one per row or column and 32-wide group, stay
@@ -107,6 +118,8 @@ struct ScaleSite {
     spec: tessera_ir::ScaleSpec,
 }
 
+/// Where wgmma reads a dot's operand tiles (A `[M, K]`, B `[K, N]`) in shared memory: each
+/// K-major with the widest swizzle its K extent allows, rows and K padded to the atom's.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Staging {
     /// Padded extents of M, N, K (the tile's, rounded up to a power of two).
