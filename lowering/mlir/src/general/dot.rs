@@ -549,6 +549,8 @@ impl<'c> Gen<'c, '_> {
         };
         let mut regs = self.regs(acc)?;
         let acc_et = self.m.elem(dc, span)?;
+        // The packed A fragments of a register-A dot, per (row block, K group).
+        let mut frags: HashMap<(u32, u32), Vec<[V; 4]>> = HashMap::new();
         // Each A register's (row, column) register coordinates, for `reg_fragment`.
         let la_regs: HashMap<Vec<u32>, usize> = if reg_a {
             let l = self.layout_of(a)?;
@@ -624,17 +626,17 @@ impl<'c> Gen<'c, '_> {
                 let steps = group / kstep;
                 for &(mi, nj) in chunk {
                     let idx = |i: u32| idx(mi, nj, i);
-                    // A from registers: its fragments are packed before the chain's fence (a
-                    // `wgmma.fence` must separate register writes from the wgmma reading them).
-                    let frags = if reg_a {
-                        (j * steps..(j + 1) * steps)
+                    // A from registers: its fragments are packed once per row block and K group,
+                    // before the first chain's fence that reads them (a `wgmma.fence` must
+                    // separate register writes from the wgmma reading them).
+                    if reg_a && !frags.contains_key(&(mi, j)) {
+                        let packed = (j * steps..(j + 1) * steps)
                             .map(|step| {
                                 self.reg_fragment(b, &la_regs, &ra, mi * group_rows, step, (kstep, eb))
                             })
-                            .collect::<Result<Vec<_>, _>>()?
-                    } else {
-                        Vec::new()
-                    };
+                            .collect::<Result<Vec<_>, _>>()?;
+                        frags.insert((mi, j), packed);
+                    }
                     let mut cur = self.m.op1(b, "llvm.mlir.undef", &[], st, &[])?;
                     for i in 0..nregs {
                         cur = self.m.op1(
@@ -670,7 +672,10 @@ impl<'c> Gen<'c, '_> {
                         let b_at = slab * nn * sw + nj * nw * sw + within;
                         if reg_a {
                             let d_b = desc(self, b, b_base, b_at)?;
-                            let frag = &frags[(step - j * steps) as usize];
+                            let frag = frags
+                                .get(&(mi, j))
+                                .and_then(|f| f.get((step - j * steps) as usize))
+                                .ok_or_else(|| ice("a register A fragment not packed"))?;
                             cur = self.wgmma_reg_a(
                                 b,
                                 cur,

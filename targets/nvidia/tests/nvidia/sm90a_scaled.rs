@@ -119,7 +119,7 @@ fn mxfp4_fp8_runs_on_e4m3_codes_with_the_fp4_operand_converted_as_staged() {
 }
 
 #[test]
-fn nvfp4_folds_ue4m3_scales_and_applies_globals_after_the_loop() {
+fn nvfp4_stages_code_times_ue4m3_scale_and_passes_its_globals() {
     let art = check_scaled(
         "gemm_nvfp4.tsr",
         "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16",
