@@ -45,15 +45,20 @@ pub(super) struct ExplicitScale {
     pub block: [u32; 2],
 }
 
+/// What [`candidates`] finds: the deferrable loads, the `transpose` results that carry B loads
+/// to their dots, and the plain loads a dot takes as its B directly (`[K, N]`, N contiguous:
+/// not K-major, so no dot copies them itself; a ring may carry them as they are, `ring::Rider`).
+pub(super) struct Candidates {
+    pub loads: HashMap<ValueId, Deferred>,
+    pub transposed: HashMap<ValueId, ValueId>,
+    pub n_major: HashMap<ValueId, Deferred>,
+}
+
 /// The loads of `k` that only feed a dot operand in their own block (directly for A, through one
 /// `transpose` for B), read a 2-D tensor the kernel never writes with a K-contiguous range tile,
 /// and fill masked elements with 0; with, for each, the `transpose` result that carries it to the
-/// dot (B operands).
-pub(super) fn candidates(
-    k: &Kernel,
-    scaled: bool,
-    packed: bool,
-) -> (HashMap<ValueId, Deferred>, HashMap<ValueId, ValueId>) {
+/// dot (B operands); and the plain loads of the same kind a dot takes as B without a transpose.
+pub(super) fn candidates(k: &Kernel, scaled: bool, packed: bool) -> Candidates {
     let mut uses: HashMap<ValueId, u32> = HashMap::new();
     let mut written = std::collections::HashSet::new();
     fn walk<'k>(b: &'k IrBlock, f: &mut dyn FnMut(&'k IrBlock, &'k Op)) {
@@ -203,6 +208,7 @@ pub(super) fn candidates(
     };
     let mut loads = HashMap::new();
     let mut transposed = HashMap::new();
+    let mut n_major = HashMap::new();
     walk(&k.body, &mut |blk, op| {
         let OpKind::Dot { a, b, .. } = &op.kind else {
             return;
@@ -210,6 +216,13 @@ pub(super) fn candidates(
         let def = |v: ValueId| blk.ops.iter().find(|o| o.results.first() == Some(&v));
         if let Some(d) = def(*a).and_then(eligible) {
             loads.insert(*a, d);
+        }
+        if let Some(d) = def(*b).and_then(eligible)
+            && k.ty(*b)
+                .as_tile()
+                .is_some_and(|t| t.scale.is_none() && t.dtype != DType::F4E2M1)
+        {
+            n_major.insert(*b, d);
         }
         if let Some(t) = def(*b)
             && let OpKind::Transpose { x } = &t.kind
@@ -224,7 +237,11 @@ pub(super) fn candidates(
             }
         }
     });
-    (loads, transposed)
+    Candidates {
+        loads,
+        transposed,
+        n_major,
+    }
 }
 
 /// Scaled loads stay deferrable only where their dot takes them without registers: as codes with

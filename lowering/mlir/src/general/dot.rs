@@ -66,10 +66,7 @@ const K_POSITION: [(u32, i32); 4] = [(!15, 0), (6, 1), (8, -2), (1, 0)];
 /// [`k_position`] on a constant.
 #[cfg(test)]
 fn k_position_of(k: u32) -> u32 {
-    K_POSITION.iter().fold(0, |acc, &(mask, sh)| {
-        let x = k & mask;
-        acc | if sh >= 0 { x << sh } else { x >> -sh }
-    })
+    permute_bits(&K_POSITION, k)
 }
 
 /// Where K index `k` (an i32 value) of a dot whose 8-bit A comes from registers lies in the wgmma
@@ -79,21 +76,50 @@ fn k_position_of(k: u32) -> u32 {
 /// Both operands are read in this order (A by its registers, B by its staging), so the dot's sum
 /// is the same.
 fn k_position<'c>(m: &Mlir<'c>, b: &Block<'c>, k: V) -> Result<V, LoweringError> {
+    emit_permute_bits(m, b, &K_POSITION, k)
+}
+
+/// [`k_at_position`] as (mask, shift left) terms, the inverse of [`K_POSITION`]: bits 4 and up
+/// stay, bits 2-3 move down one, bit 1 moves to bit 3, bit 0 stays.
+const K_AT_POSITION: [(u32, i32); 4] = [(!15, 0), (12, -1), (2, 2), (1, 0)];
+
+/// `x` rearranged by (mask, shift left) `terms` OR-ed together, on a constant.
+#[cfg(test)]
+fn permute_bits(terms: &[(u32, i32)], k: u32) -> u32 {
+    terms.iter().fold(0, |acc, &(mask, sh)| {
+        let x = k & mask;
+        acc | if sh >= 0 { x << sh } else { x >> -sh }
+    })
+}
+
+/// `k` (an i32 value) rearranged by (mask, shift left) `terms` OR-ed together.
+fn emit_permute_bits<'c>(
+    m: &Mlir<'c>,
+    b: &Block<'c>,
+    terms: &[(u32, i32)],
+    k: V,
+) -> Result<V, LoweringError> {
     let c = |x: i64| m.const_int(b, x, 32);
-    let mut terms = Vec::with_capacity(K_POSITION.len());
-    for (mask, sh) in K_POSITION {
+    let mut parts = Vec::with_capacity(terms.len());
+    for &(mask, sh) in terms {
         let x = m.bin(b, "arith.andi", k, c(i64::from(mask as i32))?)?;
-        terms.push(match sh {
+        parts.push(match sh {
             0 => x,
             s if s > 0 => m.bin(b, "arith.shli", x, c(i64::from(s))?)?,
             s => m.bin(b, "arith.shrui", x, c(i64::from(-s))?)?,
         });
     }
-    let mut x = terms[0];
-    for t in &terms[1..] {
-        x = m.bin(b, "arith.ori", x, *t)?;
-    }
-    Ok(x)
+    let (first, rest) = parts
+        .split_first()
+        .ok_or_else(|| ice("an empty bit permutation"))?;
+    rest.iter().try_fold(*first, |x, t| m.bin(b, "arith.ori", x, *t))
+}
+
+/// The K index whose element [`k_position`] sends to position `p` (an i32 value): where the
+/// transposed B tile of a dot whose 8-bit A comes from registers finds position `p`'s row
+/// (`Gen::rider_transpose`).
+pub(super) fn k_at_position<'c>(m: &Mlir<'c>, b: &Block<'c>, p: V) -> Result<V, LoweringError> {
+    emit_permute_bits(m, b, &K_AT_POSITION, p)
 }
 
 /// The most block scales one thread reads itself per K tile for one operand of a grouped dot
@@ -190,6 +216,18 @@ impl<'c> Gen<'c, '_> {
         let ring = self.rings.get(&r).cloned();
         // Loop-invariant operands staged once before the loop (`resident`).
         let res = self.resident_of(r);
+        // A B operand an earlier dot's ring carried and transposed in this iteration
+        // (`ring::Rider`): staged already, K-major, in its own tile.
+        let rider = self
+            .rings
+            .values()
+            .find_map(|x| x.rider.as_ref().filter(|rd| rd.dot == r))
+            .cloned();
+        if rider.is_some() && (ring.is_some() || !self.rider_done.remove(&r)) {
+            return Err(ice(
+                "a dot whose B operand rides a ring was reached without its transpose",
+            ));
+        }
         // NVFP4 operands go on bf16 wgmma (their per-tensor scales applied to the partial) when
         // the other operand is bf16 too.
         let pair_bf16 = self.on_bf16(a) && self.on_bf16(bv);
@@ -234,7 +272,7 @@ impl<'c> Gen<'c, '_> {
                 }
             };
         let (ra, da, fa) = operand(self, a, async_a || res[0].is_some())?;
-        let (rb, db, fb) = operand(self, bv, async_b || res[1].is_some())?;
+        let (rb, db, fb) = operand(self, bv, async_b || res[1].is_some() || rider.is_some())?;
         // The factor the partial product is multiplied by (the NV per-tensor scales).
         let factor = match (fa, fb) {
             (Some(x), Some(y)) => Some(self.m.bin(b, "arith.mulf", x, y)?),
@@ -293,10 +331,19 @@ impl<'c> Gen<'c, '_> {
             && (pm, pk, kp) == (m, kk, kk)
             // (Below 16 rows the layout clips the fragment's second row half.)
             && m >= 16
-            && (eb == 2 || !(async_b || res[1].is_some()))
+            // (An 8-bit B needs its K permuted: staged from registers, or transposed so.)
+            && match &rider {
+                Some(rd) => eb == 2 || rd.kperm,
+                None => eb == 2 || !(async_b || res[1].is_some()),
+            }
             && LinearLayout::wgmma_acc(m, kk, self.cta.lane_bits as usize, self.cta.warp_bits as usize).as_ref()
                 == Some(self.layout_of(a)?);
         self.register_a_dots |= reg_a;
+        if let Some(rd) = &rider
+            && (rd.kperm != (reg_a && eb == 1) || (rd.k, rd.n, rd.eb, rd.tile_sw()) != (kp, nn, eb, sw))
+        {
+            return Err(ice("a rider tile transposed for another staging than its dot's"));
+        }
         // Warpgroups split the rows in blocks of 64 (the layout's warp bits above the first two);
         // groups past the accumulator's rows hold replicas. Each group's rows start at
         // `64 * (warp / 4 mod row_groups)`; its registers cover the rest, `group_rows` apart.
@@ -387,7 +434,12 @@ impl<'c> Gen<'c, '_> {
                 let in_scratch =
                     |r: &Option<resident::Resident>, bytes: u32| if r.is_some() { 0 } else { bytes };
                 let a_staged = if reg_a { 0 } else { in_scratch(&res[0], a_bytes) };
-                self.need_scratch((a_staged + in_scratch(&res[1], b_bytes) + table_bytes) as u64);
+                let b_staged = if rider.is_some() {
+                    0
+                } else {
+                    in_scratch(&res[1], b_bytes)
+                };
+                self.need_scratch((a_staged + b_staged + table_bytes) as u64);
                 let base = self.scratch(b)?;
                 let tables = a_bytes + b_bytes;
                 self.m.barrier(b)?;
@@ -432,7 +484,7 @@ impl<'c> Gen<'c, '_> {
                     _ => self.stage(b, (&la, &sa, &ra), false, false, pm, mm, sw, eb, 0, base)?,
                 }
                 match self.deferred_of(bv) {
-                    _ if res[1].is_some() => {}
+                    _ if res[1].is_some() || rider.is_some() => {}
                     Some(l) if async_b && packed[1] => {
                         self.packed_dots = true;
                         self.stage_packed(
@@ -522,7 +574,15 @@ impl<'c> Gen<'c, '_> {
         // In a ring's stage, B follows A's region (A's packed bytes, for a packed A).
         let b_off = ring.as_ref().map_or(b_off, |r| r.a_bytes());
         let a_base = region_addr(self, &res[0], apart[0], 0)?;
-        let b_base = region_addr(self, &res[1], apart[1], b_off)?;
+        let b_base = match &rider {
+            Some(rd) => {
+                let sb = self.shared_base(b)?;
+                let sb = self.m.conv(b, "llvm.ptrtoint", sb, self.m.i(64))?;
+                let o = self.m.const_int(b, i64::from(rd.tile_off), 64)?;
+                self.m.bin(b, "arith.addi", sb, o)?
+            }
+            None => region_addr(self, &res[1], apart[1], b_off)?,
+        };
         // This warpgroup's first A row, as a byte offset into every A slab.
         let a_addr = if row_groups > 1 {
             let m = &self.m;
@@ -725,8 +785,10 @@ impl<'c> Gen<'c, '_> {
                     &[],
                     Vec::new(),
                 )?;
-                // The ring's next tiles are issued while the tensor cores work on this chain.
+                // The ring's next tiles are issued while the tensor cores work on this chain,
+                // and a later dot's tile that rides the ring is transposed.
                 self.ring_prefetch(b)?;
+                self.rider_transpose(b)?;
                 self.m.op(
                     b,
                     "nvvm.wgmma.wait.group.sync.aligned",
@@ -1510,7 +1572,18 @@ impl<'c> Gen<'c, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::k_position_of;
+    use super::{K_AT_POSITION, k_position_of, permute_bits};
+
+    #[test]
+    fn k_at_position_inverts_k_position() {
+        for k in 0..256 {
+            assert_eq!(permute_bits(&K_AT_POSITION, k_position_of(k)), k, "k = {k}");
+            assert_eq!(k_position_of(permute_bits(&K_AT_POSITION, k)), k, "p = {k}");
+        }
+        // Positions 4q .. 4q+3 of a 16-wide half hold rows 2q, 2q+1, 2q+8, 2q+9.
+        let rows: Vec<u32> = (4..8).map(|p| permute_bits(&K_AT_POSITION, p)).collect();
+        assert_eq!(rows, [2, 3, 10, 11]);
+    }
 
     #[test]
     fn k_positions_send_each_accumulator_column_to_its_8_bit_a_fragment_column() {

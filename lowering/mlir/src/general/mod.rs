@@ -39,7 +39,7 @@ use melior::ir::{
     operation::OperationLike,
 };
 use mlir::{Mlir, V};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tessera_bundle::{AbiArg, TensorPart};
 use tessera_ir::{
     Access, BinOp, Block as IrBlock, CmpPred, Cta, DType, Dim, HwDim, Index, Kernel, LinearLayout, Op,
@@ -138,6 +138,11 @@ struct Gen<'c, 'k> {
     residents: &'k resident::Residents,
     /// Lowered `(lo, hi, step)` of each loop holding a ring, by induction variable.
     loop_bounds: HashMap<ValueId, (V, V, V)>,
+    /// The ring whose rider tile (`ring::Rider`) the next `Gen::rider_transpose` transposes, with
+    /// the stage it is in: set by `Gen::ring_step`.
+    rider_at: Option<(ring::Ring, V)>,
+    /// Later dots (by result) whose rider tile has been transposed in this iteration and not read.
+    rider_done: HashSet<ValueId>,
 }
 
 fn unsupported(what: impl Into<String>, span: Span) -> LoweringError {
@@ -241,12 +246,16 @@ fn lower_with(
     refuse_unlowered(kernel, &kernel.body)?;
     let mut abi = abi::build(kernel, &HashMap::new())?;
     let align = align::Align::new(kernel);
-    let (deferrable, transposed) = if opts.async_copies {
-        let (mut d, t) = async_copy::candidates(kernel, opts.async_scaled_copies, opts.packed_fp4_staging);
+    let (deferrable, transposed, n_major) = if opts.async_copies {
+        let async_copy::Candidates {
+            loads: mut d,
+            transposed: t,
+            n_major,
+        } = async_copy::candidates(kernel, opts.async_scaled_copies, opts.packed_fp4_staging);
         async_copy::keep_dot_taken(kernel, &align, opts.nvfp4_wgmma, &mut d, &t);
-        (d, t)
+        (d, t, n_major)
     } else {
-        (HashMap::new(), HashMap::new())
+        (HashMap::new(), HashMap::new(), HashMap::new())
     };
     // The resident operands' regions follow the rings, whose budget leaves room for them.
     let ring::Plan {
@@ -255,7 +264,7 @@ fn lower_with(
         maps,
     } = ring::plan(
         kernel,
-        (&deferrable, &transposed, residents),
+        (&deferrable, &transposed, residents, &n_major),
         (opts.stages, opts.tma_rings),
         &ring::Budget {
             max_shared: opts.max_shared_bytes,
@@ -379,6 +388,8 @@ fn lower_with(
         prefetch: None,
         residents,
         loop_bounds: HashMap::new(),
+        rider_at: None,
+        rider_done: HashSet::new(),
     };
     // Every layout's lane/warp coordinate part, once, at entry (dominates every use).
     let mut layouts: Vec<LinearLayout> = Vec::new();
@@ -395,6 +406,9 @@ fn lower_with(
         g.bases.insert(l, b);
     }
     g.block(&entry, &kernel.body)?;
+    if g.rider_at.is_some() || !g.rider_done.is_empty() {
+        return Err(ice("a rider tile transposed but never read, or never transposed"));
+    }
     g.m.op(&entry, "llvm.return", &[], &[], &[], Vec::new())?;
 
     // The function and the scratch buffer.
@@ -476,6 +490,13 @@ fn lower_with(
         format!("{operand_path}; A from registers where it is in the accumulator's fragment layout")
     } else {
         operand_path
+    };
+    let operand_path = match g.rings.values().filter(|r| r.rider.is_some()).count() {
+        0 => operand_path,
+        n => format!(
+            "{operand_path}; {n} N-major B tile(s) carried in an earlier dot's ring and transposed in \
+             shared memory while its wgmma runs"
+        ),
     };
     let text = format!(
         "// Tessera: kernel `{}` for sm_90a, lowered per op from the distributed level ({} threads)\n{}",
@@ -937,6 +958,14 @@ impl<'c> Gen<'c, '_> {
             }
             OpKind::Load { access, other } => {
                 let r = res.ok_or_else(|| ice("load without result"))?;
+                if self
+                    .rings
+                    .values()
+                    .any(|x| x.rider.as_ref().is_some_and(|rd| rd.load == r))
+                {
+                    // A ring copies it as it is, for a later dot (`ring::Rider`).
+                    return Ok(());
+                }
                 if let Some(d) = self.deferrable.get(&r) {
                     // Its dot issues it (async_copy).
                     self.pending.insert(r, d.clone());

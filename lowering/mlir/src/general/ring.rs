@@ -27,7 +27,7 @@
 
 use super::*;
 use async_copy::TileAt;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use tessera_bundle::TmaSpec;
 use tessera_passes::passes::pipeline_loads::{body_facts, slice_of};
 
@@ -62,6 +62,52 @@ pub(super) struct Ring {
     pub packed: [bool; 2],
     /// Filled by TMA where the launch's tensors allow it (else by `cp.async`, as without).
     pub tma: Option<RingTma>,
+    /// A later dot's N-major B tile carried in the same stages ([`Rider`]).
+    pub rider: Option<Rider>,
+}
+
+/// The B operand of a later dot in the same loop body, loaded `[K, N]` with N contiguous (what
+/// attention's V is to `P·V`): wgmma reads B K-major, so the tile cannot be copied into the
+/// layout the later dot reads. Instead the ring copies it *as it is* into its own region of every
+/// stage (`[K rows][N]`, the same 16-byte chunk swizzle as the operand tiles, which keeps the
+/// transposing reads off each other's banks), in the same commit group as the ring's own tiles,
+/// and once the ring's dot has committed its wgmma chain, every thread transposes the
+/// iteration's tile into one K-major tile (`tile`) while the tensor cores work
+/// (`Gen::rider_transpose`). The later dot reads B there. This is the FA-style schedule's
+/// V handling, for any loop whose body has this shape.
+#[derive(Clone)]
+pub(super) struct Rider {
+    /// The later dot (its result) and its B load.
+    pub dot: ValueId,
+    pub load: ValueId,
+    pub access: Access,
+    /// The tile's K (rows in memory), N (contiguous in memory) and element bytes.
+    pub k: u32,
+    pub n: u32,
+    pub eb: u32,
+    /// Byte offset of the tile as copied in each stage (after the ring's own operand tiles).
+    pub raw_off: u32,
+    /// Byte offset from the shared base of the K-major tile the later dot reads (one, after the
+    /// ring's stages).
+    pub tile_off: u32,
+    /// The later dot takes an 8-bit A from registers, so B's K is permuted as its staging would
+    /// be (`dot::k_position`).
+    pub kperm: bool,
+}
+
+impl Rider {
+    /// The swizzle width of the tile as copied (its rows are N elements long).
+    pub fn raw_sw(&self) -> u32 {
+        (self.n * self.eb).min(128)
+    }
+    /// The swizzle width of the K-major tile (its rows are K elements long), as the later dot's
+    /// descriptors describe it.
+    pub fn tile_sw(&self) -> u32 {
+        (self.k * self.eb).min(128)
+    }
+    pub fn bytes(&self) -> u32 {
+        self.k * self.n * self.eb
+    }
 }
 
 /// A ring whose stages TMA fills: one thread arms the stage's mbarrier with the stage's bytes and
@@ -111,7 +157,8 @@ pub(super) struct Plan {
 const BAR_BLOCK: u32 = 1024;
 
 impl Ring {
-    /// Bytes of both operand tiles, as TMA counts a stage's transaction.
+    /// Bytes of both operand tiles, as TMA counts a stage's transaction (a ring with a rider is
+    /// never filled by TMA).
     pub fn tx_bytes(&self) -> u32 {
         self.region_bytes(0) + self.region_bytes(1)
     }
@@ -203,6 +250,15 @@ pub(super) struct Budget {
     pub alone: bool,
 }
 
+/// What the rings are planned from: the deferrable loads, the B loads under their transposes,
+/// the resident operands and the N-major B loads a ring may carry (`async_copy::Candidates`).
+pub(super) type Cands<'a> = (
+    &'a HashMap<ValueId, async_copy::Deferred>,
+    &'a HashMap<ValueId, ValueId>,
+    &'a resident::Residents,
+    &'a HashMap<ValueId, async_copy::Deferred>,
+);
+
 /// The rings of kernel `k` (keyed by the dot's result) and the shared memory they take.
 ///
 /// `Some(stages)` (the user's `--stages`): that depth per ring where it fits in the CTA's limit,
@@ -216,35 +272,26 @@ pub(super) struct Budget {
 ///
 /// `tma`: rings whose tiles TMA can copy as the stage holds them are filled by TMA
 /// ([`RingTma`]).
-pub(super) fn plan(
-    k: &Kernel,
-    (deferrable, transposed, residents): (
-        &HashMap<ValueId, async_copy::Deferred>,
-        &HashMap<ValueId, ValueId>,
-        &resident::Residents,
-    ),
-    (stages, tma): (Option<u32>, bool),
-    budget: &Budget,
-) -> Plan {
+pub(super) fn plan(k: &Kernel, cands: Cands, (stages, tma): (Option<u32>, bool), budget: &Budget) -> Plan {
     let one_cta = budget
         .max_shared
         .saturating_sub(SCRATCH_ALIGN as u32 + budget.reserve);
     let Some(depth) = stages else {
         if budget.alone {
-            return plan_in(k, (deferrable, transposed, residents), AUTO_STAGES, tma, one_cta);
+            return plan_in(k, cands, AUTO_STAGES, tma, one_cta);
         }
         let two_ctas = (budget.shared_per_sm / 2)
             .saturating_sub(CTA_RESERVED_SHARED + SCRATCH_ALIGN as u32 + budget.reserve)
             .min(one_cta);
-        let shared = plan_in(k, (deferrable, transposed, residents), AUTO_STAGES, tma, two_ctas);
-        let alone = plan_in(k, (deferrable, transposed, residents), AUTO_STAGES, tma, one_cta);
+        let shared = plan_in(k, cands, AUTO_STAGES, tma, two_ctas);
+        let alone = plan_in(k, cands, AUTO_STAGES, tma, one_cta);
         return if shared.rings.len() == alone.rings.len() {
             shared
         } else {
             alone
         };
     };
-    plan_in(k, (deferrable, transposed, residents), depth, tma, one_cta)
+    plan_in(k, cands, depth, tma, one_cta)
 }
 
 /// The tensor map through which TMA copies operand tile `d` into a stage region of `rows` rows
@@ -281,11 +328,7 @@ fn tma_map(d: &async_copy::Deferred, rows: u32, (kk, eb, sw): (u32, u32, u32)) -
 /// The rings of `k` at up to `stages` each, in `budget` bytes.
 fn plan_in(
     k: &Kernel,
-    (deferrable, transposed, residents): (
-        &HashMap<ValueId, async_copy::Deferred>,
-        &HashMap<ValueId, ValueId>,
-        &resident::Residents,
-    ),
+    (deferrable, transposed, residents, n_major): Cands,
     stages: u32,
     tma: bool,
     budget: u32,
@@ -296,13 +339,15 @@ fn plan_in(
     // Stages of the rings TMA fills, whose barriers take one block after every ring.
     let mut tma_stages = 0u32;
     let mut loops = Vec::new();
+    // N-major B loads already carried by a ring.
+    let mut claimed: HashSet<ValueId> = HashSet::new();
     collect_loops(&k.body, &mut loops);
     for body in loops {
         let Some(&iv) = body.args.first() else {
             continue;
         };
         let (inside, def) = body_facts(body);
-        for op in &body.ops {
+        for (oi, op) in body.ops.iter().enumerate() {
             let OpKind::Dot { a, b, .. } = &op.kind else {
                 continue;
             };
@@ -353,7 +398,25 @@ fn plan_in(
             // Staging rows: the wgmma atom's at least (64 for A, 8 for B), the tile's rows repeated.
             let rows = [ta.shape[0].max(64), tb.shape[1].max(8)];
             let region = |i: usize| region_bytes(streamed[i].is_some(), packed[i], rows[i], (kk, eb));
-            let stage_bytes = (region(0) + region(1)).next_multiple_of(1024);
+            // A later dot's N-major B tile rides along (`Rider`), after the operand tiles.
+            let own = (region(0) + region(1)).next_multiple_of(1024);
+            let mut rider = find_rider(
+                k,
+                (body, oi, &def, &inside),
+                (n_major, deferrable, residents),
+                &mut slice,
+                &claimed,
+            );
+            if let Some(r) = &mut rider {
+                r.raw_off = own;
+            }
+            let (stage_bytes, tile_bytes) = match &rider {
+                Some(r) => (
+                    own + r.bytes().next_multiple_of(1024),
+                    r.bytes().next_multiple_of(1024),
+                ),
+                None => (own, 0),
+            };
             let sw = (kk * eb).min(128);
             // TMA fills the stage when it can write every tile as the stage holds it and both
             // operands stream. With a resident partner (attention's Q) the one streamed tile is
@@ -362,14 +425,16 @@ fn plan_in(
             // 835.0 by TMA (16 x 4096, session 10).
             let wanted = [0, 1].map(|i| streamed[i].map(|d| tma_map(d, rows[i], (kk, eb, sw))));
             let both = streamed.iter().all(Option::is_some);
-            let mut tma_maps = (tma && both && wanted.iter().flatten().all(Option::is_some))
-                .then(|| wanted.map(Option::flatten));
+            // (A ring carrying a rider is filled by cp.async: its tiles are one commit group.)
+            let mut tma_maps =
+                (tma && both && rider.is_none() && wanted.iter().flatten().all(Option::is_some))
+                    .then(|| wanted.map(Option::flatten));
             // The barrier block (after every ring) is paid for by the first TMA ring and kept
             // from every ring placed after it; a TMA ring whose barriers would not fit in it is
             // filled by cp.async instead.
             let depth = |tma: bool| {
                 let bars = if tma || tma_stages > 0 { BAR_BLOCK } else { 0 };
-                let s = stages.min(budget.saturating_sub(used + bars) / stage_bytes);
+                let s = stages.min(budget.saturating_sub(used + bars + tile_bytes) / stage_bytes);
                 (s, !tma || (tma_stages + s) * 8 <= BAR_BLOCK)
             };
             let mut s = depth(tma_maps.is_some());
@@ -415,9 +480,14 @@ fn plan_in(
                     eb,
                     packed,
                     tma,
+                    rider: rider.map(|mut r| {
+                        r.tile_off = used + s * stage_bytes;
+                        claimed.insert(r.load);
+                        r
+                    }),
                 },
             );
-            used += s * stage_bytes;
+            used += s * stage_bytes + tile_bytes;
         }
     }
     if tma_stages > 0 {
@@ -433,6 +503,87 @@ fn plan_in(
         bytes: used,
         maps,
     }
+}
+
+/// The first dot after `body.ops[oi]` (the ring's dot) whose B operand is an N-major load in the
+/// same body that no ring carries yet ([`Rider`]): a plain wgmma pair, K a power of two holding a
+/// wgmma step, N a power of two of at least 8 elements and 32 bytes, its tile starts pure
+/// functions of the induction variable (added to `slice`). `raw_off` and `tile_off` are left for
+/// the caller to place.
+fn find_rider(
+    k: &Kernel,
+    (body, oi, def, inside): (&IrBlock, usize, &HashMap<ValueId, usize>, &HashSet<ValueId>),
+    (n_major, deferrable, residents): (
+        &HashMap<ValueId, async_copy::Deferred>,
+        &HashMap<ValueId, async_copy::Deferred>,
+        &resident::Residents,
+    ),
+    slice: &mut BTreeSet<usize>,
+    claimed: &HashSet<ValueId>,
+) -> Option<Rider> {
+    let cta = k.cta?;
+    for op in &body.ops[oi + 1..] {
+        let OpKind::Dot { a, b, .. } = &op.kind else {
+            continue;
+        };
+        let (Some(d), Some(&dot)) = (n_major.get(b), op.results.first()) else {
+            continue;
+        };
+        if !def.contains_key(b) || claimed.contains(b) {
+            continue;
+        }
+        let (Some(ta), Some(tb)) = (k.ty(*a).as_tile(), k.ty(*b).as_tile()) else {
+            continue;
+        };
+        let Some((kstep, eb)) = dot::wgmma_step(ta.dtype, tb.dtype) else {
+            continue;
+        };
+        let (m, kk, n) = (ta.shape[0], tb.shape[0], tb.shape[1]);
+        let shape_ok = ta.scale.is_none()
+            && kk.is_power_of_two()
+            && kk >= kstep
+            && n.is_power_of_two()
+            && n >= 8
+            && n * eb >= 32
+            && async_copy::tile_rows(&d.access).is_ok_and(|r| r == kk);
+        if !shape_ok {
+            continue;
+        }
+        let mut sl = slice.clone();
+        let starts_ok = async_copy::tile_starts(&d.access).is_ok_and(|t| {
+            t.values()
+                .all(|s| slice_of(s, body, def, inside, &mut sl).is_ok())
+        });
+        if !starts_ok {
+            continue;
+        }
+        // The later dot takes its 8-bit A from registers exactly when `Gen::dot`'s `reg_a` holds:
+        // A computed (not a load it copies, not resident), unscaled fp8, unpadded, at least 16
+        // rows, in the accumulator's fragment layout.
+        let st = dot::Staging::of(&ta.shape, &tb.shape, (kstep, eb));
+        let a_in_regs =
+            !deferrable.contains_key(a) && residents.by_dot.get(&dot).is_none_or(|p| p[0].is_none());
+        let acc = LinearLayout::wgmma_acc(m, kk, cta.lane_bits as usize, cta.warp_bits as usize);
+        let kperm = eb == 1
+            && a_in_regs
+            && matches!(ta.dtype, DType::F8E4M3 | DType::F8E5M2)
+            && (st.pm, st.pk, st.kp) == (m, kk, kk)
+            && m >= 16
+            && acc.is_some_and(|l| matches!(&ta.layout, TileLayout::Dist(x) if *x == l));
+        *slice = sl;
+        return Some(Rider {
+            dot,
+            load: *b,
+            access: d.access.clone(),
+            k: kk,
+            n,
+            eb,
+            raw_off: 0,
+            tile_off: 0,
+            kperm,
+        });
+    }
+    None
 }
 
 /// Every `for` body in `b`, outer loops first.
@@ -626,7 +777,117 @@ impl<'c> Gen<'c, '_> {
             on,
             span,
         });
-        Ok((self.stage_ptr(b, r, cur)?, on))
+        let base = self.stage_ptr(b, r, cur)?;
+        if r.rider.is_some() {
+            if self.rider_at.is_some() {
+                return Err(ice("a rider still untransposed at the next ring step"));
+            }
+            self.rider_at = Some((r.clone(), base));
+        }
+        Ok((base, on))
+    }
+
+    /// Transpose the rider tile of the ring whose step was lowered last (if it has one) from its
+    /// stage (`[K rows][N]`, as copied) into the K-major tile its dot reads: called once the ring's
+    /// dot has committed its first wgmma chain, after the barrier that made every thread's copies
+    /// visible, so the transpose overlaps the tensor cores.
+    ///
+    /// Each thread takes blocks of `4 / eb` K positions by 4 bytes of N: it reads one 32-bit word
+    /// from each of the block's `4 / eb` rows, transposes the block with byte permutes, and
+    /// writes `4 / eb` words, one per N row, each holding the block's K positions. A warp's 32
+    /// lanes take 8 K blocks (32 bytes of a K-major row, two 16-byte chunks) by 4 N blocks, so
+    /// both its loads (8 swizzled rows) and its stores (4 rows whose chunks the swizzle spreads)
+    /// meet at most 2 lanes a bank, instead of a byte per store.
+    pub(super) fn rider_transpose(&mut self, b: &Block<'c>) -> Result<(), LoweringError> {
+        let Some((r, stage)) = self.rider_at.take() else {
+            return Ok(());
+        };
+        let rd = r.rider.as_ref().ok_or_else(|| ice("rider"))?;
+        let m = &self.m;
+        let per = 4 / rd.eb; // K positions (and N elements) per block side
+        let (kbs, nbs) = (rd.k / per, rd.n * rd.eb / 4);
+        let total = kbs * nbs;
+        let threads = self.cta.threads();
+        // Block index bits: 3 of K, 2 of N, then the rest of K, then the rest of N.
+        let (kb_bits, nb_bits) = (kbs.trailing_zeros(), nbs.trailing_zeros());
+        let (k_lo, n_lo) = (kb_bits.min(3), nb_bits.min(2));
+        let tid = self.tid(b)?;
+        let shared = self.shared_base(b)?;
+        let c = |b: &Block<'c>, x: u32| m.const_int(b, i64::from(x), 32);
+        let field = |b: &Block<'c>, v: V, shift: u32, bits: u32| -> Result<V, LoweringError> {
+            let s = m.bin(b, "arith.shrui", v, c(b, shift)?)?;
+            m.bin(b, "arith.andi", s, c(b, (1u32 << bits) - 1)?)
+        };
+        let one_block = |blk: &Block<'c>, idx: V| -> Result<(), LoweringError> {
+            let kq_lo = field(blk, idx, 0, k_lo)?;
+            let nb_lo = field(blk, idx, k_lo, n_lo)?;
+            let kq_hi = field(blk, idx, k_lo + n_lo, kb_bits - k_lo)?;
+            let nb_hi = field(blk, idx, kb_bits + n_lo, nb_bits - n_lo)?;
+            let kq_hi = m.bin(blk, "arith.shli", kq_hi, c(blk, k_lo)?)?;
+            let kq = m.bin(blk, "arith.ori", kq_hi, kq_lo)?;
+            let nb_hi = m.bin(blk, "arith.shli", nb_hi, c(blk, n_lo)?)?;
+            let nb = m.bin(blk, "arith.ori", nb_hi, nb_lo)?;
+            // The block's K positions start at `kq * per`; its N elements at `nb * per`.
+            let p0 = m.bin(blk, "arith.muli", kq, c(blk, per)?)?;
+            let n0 = m.bin(blk, "arith.muli", nb, c(blk, per)?)?;
+            let mut words = Vec::with_capacity(per as usize);
+            for j in 0..per {
+                let p = m.bin(blk, "arith.addi", p0, c(blk, j)?)?;
+                // The memory row (K) that position `p` holds.
+                let row = if rd.kperm {
+                    dot::k_at_position(m, blk, p)?
+                } else {
+                    p
+                };
+                let src = self.swizzled(blk, row, n0, rd.k, rd.raw_sw(), rd.eb, rd.raw_off, stage)?;
+                words.push(m.load(blk, src, m.i(32))?);
+            }
+            let prmt = |x: V, y: V, sel: u32| -> Result<V, LoweringError> {
+                let s = c(blk, sel)?;
+                m.intrinsic(blk, "llvm.nvvm.prmt", &[x, y, s], m.i(32))
+            };
+            // Word `i` out: element `i` of every row's word, rows in order.
+            let out = if per == 4 {
+                let t0 = prmt(words[0], words[1], 0x5140)?;
+                let t1 = prmt(words[2], words[3], 0x5140)?;
+                let t2 = prmt(words[0], words[1], 0x7362)?;
+                let t3 = prmt(words[2], words[3], 0x7362)?;
+                vec![
+                    prmt(t0, t1, 0x5410)?,
+                    prmt(t0, t1, 0x7632)?,
+                    prmt(t2, t3, 0x5410)?,
+                    prmt(t2, t3, 0x7632)?,
+                ]
+            } else {
+                vec![
+                    prmt(words[0], words[1], 0x5410)?,
+                    prmt(words[0], words[1], 0x7632)?,
+                ]
+            };
+            for (i, w) in out.into_iter().enumerate() {
+                let n = m.bin(blk, "arith.addi", n0, c(blk, i as u32)?)?;
+                let dst = self.swizzled(blk, n, p0, rd.n, rd.tile_sw(), rd.eb, rd.tile_off, shared)?;
+                m.store(blk, w, dst)?;
+            }
+            Ok(())
+        };
+        for it in 0..total.div_ceil(threads) {
+            let idx = m.bin(b, "arith.addi", tid, c(b, it * threads)?)?;
+            if (it + 1) * threads <= total {
+                one_block(b, idx)?;
+            } else {
+                let inb = m.cmp(b, false, 2, idx, c(b, total)?)?; // slt
+                m.if_(
+                    b,
+                    inb,
+                    &[],
+                    |tb| one_block(tb, idx).map(|_| vec![]),
+                    |_| Ok(vec![]),
+                )?;
+            }
+        }
+        self.rider_done.insert(rd.dot);
+        Ok(())
     }
 
     /// Issue the prefetch the last [`Gen::ring_step`] left pending (iteration `t + S - 1` into the
@@ -766,6 +1027,16 @@ impl<'c> Gen<'c, '_> {
                 accesses.push(Some(d.access.clone()));
                 Ok(())
             });
+            // The rider's tile, third.
+            if let (Ok(()), Some(rd)) = (&replayed, &r.rider) {
+                match async_copy::tile_starts(&rd.access).and_then(|t| self.tile_at(&t)) {
+                    Ok(t) => {
+                        starts.push(Some(t));
+                        accesses.push(Some(rd.access.clone()));
+                    }
+                    Err(e) => replayed = Err(e),
+                }
+            }
         }
         for (v, old) in saved {
             match old {
@@ -797,6 +1068,24 @@ impl<'c> Gen<'c, '_> {
                     let (Some(access), Some(st)) = (access, st) else {
                         continue;
                     };
+                    if i == 2 {
+                        // The rider's tile as it is in memory: `[K rows][N]`.
+                        let rd = r
+                            .rider
+                            .as_ref()
+                            .ok_or_else(|| ice("a third ring tile without a rider"))?;
+                        self.issue_tile(
+                            tb,
+                            access,
+                            st,
+                            (rd.k, rd.n, rd.eb),
+                            rd.raw_sw(),
+                            (rd.raw_off, base),
+                            false,
+                            span,
+                        )?;
+                        continue;
+                    }
                     let region = r.region_offset(i);
                     if r.packed[i] {
                         self.issue_packed(tb, (access, st), (r.rows[i], r.kk), (region, base), span)?;
@@ -837,7 +1126,8 @@ impl<'c> Gen<'c, '_> {
         m.mbarrier_arrive_expect_tx(b, bar, r.tx_bytes())?;
         let base = self.stage_ptr(b, r, stage)?;
         let sw = r.sw();
-        for (i, st) in starts.iter().enumerate() {
+        // (A ring with a rider is never filled by TMA: only the two operand tiles are here.)
+        for (i, st) in starts.iter().take(2).enumerate() {
             let (Some(st), Some(mi)) = (st, t.maps[i]) else {
                 continue;
             };

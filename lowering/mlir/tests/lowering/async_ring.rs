@@ -893,3 +893,88 @@ fn attention_probabilities_go_into_wgmma_from_registers() {
     );
     assert!(!l.mlir.contains("llvm.inline_asm"));
 }
+
+#[test]
+fn attention_values_ride_the_key_ring_and_are_transposed_while_the_score_wgmma_runs() {
+    // V is loaded [keys, head dim] with the head dim contiguous: the P·V dot reads it as B, which
+    // wgmma wants K-major. The K ring of S = Q·K^T carries V's tile as it is (one more region per
+    // stage, same commit group), and after S's wgmma chain is committed every thread transposes
+    // the iteration's V tile into the K-major tile P·V reads (byte permutes, 32-bit words),
+    // before S's wait.
+    let opts = LoweringOptions {
+        schedules: false,
+        ..LoweringOptions::default()
+    };
+    for (ex, stage) in [
+        ("dsl_examples/attention_fp8.tsr", 2 * 64 * 128),
+        ("tests/conformance/attention_bf16_d64.tsr", 2 * 32 * 64 * 2),
+    ] {
+        let l = lower_sm90a(&example(ex), &opts).unwrap_or_else(|e| panic!("{ex}: {e}"));
+        assert!(
+            l.mma
+                .operand_a
+                .contains("1 N-major B tile(s) carried in an earlier dot's ring"),
+            "{ex}: {}",
+            l.mma.operand_a
+        );
+        let at = |what: &str| {
+            l.mlir
+                .lines()
+                .position(|x| x.contains(what))
+                .unwrap_or_else(|| panic!("{ex}: no {what}"))
+        };
+        let (commit, prmt, wait) = (
+            at("nvvm.wgmma.commit.group"),
+            at("llvm.nvvm.prmt"),
+            at("nvvm.wgmma.wait.group"),
+        );
+        assert!(commit < prmt && prmt < wait, "{ex}: {commit} {prmt} {wait}");
+        // Every stage holds the K and the V tile, plus one transposed V tile.
+        assert!(
+            l.dynamic_shared_bytes >= l.mma.stages * stage + stage / 2,
+            "{ex}: {} for {} stages",
+            l.dynamic_shared_bytes,
+            l.mma.stages
+        );
+    }
+    // A GEMM has no later dot: nothing rides its ring.
+    let l = lower_sm90a(&example("dsl_examples/gemm_bf16.tsr"), &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!l.mma.operand_a.contains("N-major"), "{}", l.mma.operand_a);
+    assert!(!l.mlir.contains("llvm.nvvm.prmt"));
+}
+
+#[test]
+fn a_later_dot_whose_b_start_is_not_known_ahead_stages_it_from_registers() {
+    // The V rows start at a position loaded inside the loop: the ring cannot prefetch that tile,
+    // so nothing rides and P·V stages V from registers as before.
+    let src = r#"
+kernel attn_gather(q: bf16[BH, S, HD], k: bf16[BH, S, HD], v: bf16[BH, S, HD], idx: i32[S],
+                   o: out f32[BH, S, HD])
+    tiles(BM = 64, BN = 64, HD = 64)
+    grid(cdiv(S, BM), BH)
+{
+    let bh = program_id(1);
+    let m0 = program_id(0) * BM;
+    let tq = load(q[bh, m0 .. +BM, 0 .. +HD]);
+    var acc = zeros<f32>[BM, HD];
+    for n0 in 0..S step BN {
+        let tk = load(k[bh, n0 .. +BN, 0 .. +HD]);
+        let s = dot(tq, transpose(tk));
+        let p = cast<bf16>(s);
+        let v0 = load(idx[n0]);
+        let tv = load(v[bh, v0 .. +BN, 0 .. +HD]);
+        acc = acc + dot(p, tv);
+    }
+    store(o[bh, m0 .. +BM, 0 .. +HD], acc);
+}
+"#;
+    let k = piped_src("attn_gather.tsr", src);
+    let opts = LoweringOptions {
+        schedules: false,
+        ..LoweringOptions::default()
+    };
+    let l = lower_sm90a(&k, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert!(l.mma.operand_a.contains("ring"), "{}", l.mma.operand_a);
+    assert!(!l.mma.operand_a.contains("N-major"), "{}", l.mma.operand_a);
+    assert!(!l.mlir.contains("llvm.nvvm.prmt"));
+}
