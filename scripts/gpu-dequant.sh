@@ -14,8 +14,8 @@ T=target/release/tessera
 for src in dsl_examples/gemm_dequant_explicit.tsr tests/conformance/gemm_dequant_fp4_blocks.tsr \
            dsl_examples/gemm_mxfp4_bf16.tsr; do
   n=$(basename "$src" .tsr)
-  $T build "$src" --target sm_90a --no-schedules -o ".gpu/dq/$n.new" --force >/dev/null
-  $T build "$src" --target sm_90a --no-schedules --no-packed-fp4-staging -o ".gpu/dq/$n.old" --force >/dev/null
+  $T build "$src" --target sm_90a -o ".gpu/dq/$n.new" --force >/dev/null
+  $T build "$src" --target sm_90a --no-packed-fp4-staging -o ".gpu/dq/$n.old" --force >/dev/null
 done
 cp scripts/gpu/dequant.sh .gpu/
 echo "staged the explicit-dequant check ($(du -sh .gpu | cut -f1) in .gpu)"

@@ -23,25 +23,24 @@ for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
   case_line "$n" "$d" >> .gpu/conformance/cases.txt
 done
 for e in gemm_bf16 gemm_fp8; do
-  "$T" build "dsl_examples/$e.tsr" --no-schedules -o ".gpu/paths/$e.perop" > /dev/null
-  "$T" build "dsl_examples/$e.tsr" --no-schedules --stages 4 -o ".gpu/paths/$e.perop-s4" > /dev/null
-  "$T" build "dsl_examples/$e.tsr" --no-schedules --no-async-copies -o ".gpu/paths/$e.perop-regs" > /dev/null
+  "$T" build "dsl_examples/$e.tsr" -o ".gpu/paths/$e.perop" > /dev/null
+  "$T" build "dsl_examples/$e.tsr" --stages 4 -o ".gpu/paths/$e.perop-s4" > /dev/null
+  "$T" build "dsl_examples/$e.tsr" --no-async-copies -o ".gpu/paths/$e.perop-regs" > /dev/null
 done
 # MMA-first layouts (the experimental `assign-layouts-mma` pass): the FP8 attention per op with and
 # without it, and every corpus kernel whose layouts it changes, built with it.
 OLD=canonicalize,fuse-dequant,assign-scale-layout,assign-layouts
 MMA=canonicalize,fuse-dequant,assign-scale-layout,assign-layouts-mma
-"$T" build dsl_examples/attention_fp8.tsr -o .gpu/paths/attention_fp8.sched > /dev/null
-"$T" build dsl_examples/attention_fp8.tsr --no-schedules --passes $OLD -o .gpu/paths/attention_fp8.perop-regs > /dev/null
-"$T" build dsl_examples/attention_fp8.tsr --no-schedules --passes $MMA -o .gpu/paths/attention_fp8.perop-mma > /dev/null
+"$T" build dsl_examples/attention_fp8.tsr --passes $OLD -o .gpu/paths/attention_fp8.perop-regs > /dev/null
+"$T" build dsl_examples/attention_fp8.tsr --passes $MMA -o .gpu/paths/attention_fp8.perop-mma > /dev/null
 mkdir -p .gpu/mma
 : > .gpu/mma/cases.txt
 for f in tests/conformance/*.tsr dsl_examples/*.tsr tests/fidelity/*.tsr; do
   n=$(basename "$f" .tsr)
-  a=$("$T" build "$f" --no-schedules --no-ptxas --passes $OLD --print-after assign-layouts -o /tmp/tessera-mma-a --force 2>&1 | grep -c convert_layout || true)
-  b=$("$T" build "$f" --no-schedules --no-ptxas --passes $MMA --print-after assign-layouts-mma -o /tmp/tessera-mma-b --force 2>&1 | grep -c convert_layout || true)
+  a=$("$T" build "$f" --no-ptxas --passes $OLD --print-after assign-layouts -o /tmp/tessera-mma-a --force 2>&1 | grep -c convert_layout || true)
+  b=$("$T" build "$f" --no-ptxas --passes $MMA --print-after assign-layouts-mma -o /tmp/tessera-mma-b --force 2>&1 | grep -c convert_layout || true)
   [ "$a" = "$b" ] && continue
-  "$T" build "$f" --no-schedules --passes $MMA -o ".gpu/mma/$n" > /dev/null 2>&1 || continue
+  "$T" build "$f" --passes $MMA -o ".gpu/mma/$n" > /dev/null 2>&1 || continue
   case_line "$n" ".gpu/mma/$n" >> .gpu/mma/cases.txt
 done
 rm -rf /tmp/tessera-mma-a /tmp/tessera-mma-b

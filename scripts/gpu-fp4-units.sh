@@ -14,7 +14,7 @@ for src in dsl_examples/gemm_mxfp4_bf16.tsr dsl_examples/gemm_mxfp4_fp8.tsr dsl_
            dsl_examples/gemm_dequant_explicit.tsr tests/conformance/gemm_dequant_fp4_blocks.tsr \
            tests/conformance/lang_gemm_mxfp4_fp8.tsr tests/conformance/gemm_nvfp4_residual.tsr; do
   n=$(basename "$src" .tsr)
-  $T build "$src" --target sm_90a --no-schedules -o ".gpu/u/$n.new" --force >/dev/null 2>&1
+  $T build "$src" --target sm_90a -o ".gpu/u/$n.new" --force >/dev/null 2>&1
 done
 cp scripts/gpu/fp4-units.sh .gpu/
 echo "staged ($(du -sh .gpu | cut -f1) in .gpu)"

@@ -13,8 +13,8 @@ T=target/release/tessera
 for src in dsl_examples/gemm_mxfp4_bf16.tsr dsl_examples/gemm_mxfp4_fp8.tsr dsl_examples/gemm_nvfp4.tsr \
            tests/conformance/lang_gemm_mxfp4_fp8.tsr tests/conformance/gemm_nvfp4_residual.tsr; do
   n=$(basename "$src" .tsr)
-  $T build "$src" --target sm_90a --no-schedules -o ".gpu/fp4/$n.new" --force >/dev/null
-  $T build "$src" --target sm_90a --no-schedules --no-packed-fp4-staging -o ".gpu/fp4/$n.old" --force >/dev/null
+  $T build "$src" --target sm_90a -o ".gpu/fp4/$n.new" --force >/dev/null
+  $T build "$src" --target sm_90a --no-packed-fp4-staging -o ".gpu/fp4/$n.old" --force >/dev/null
 done
 cp scripts/gpu/fp4.sh scripts/gpu/fp4-bf16.sh .gpu/
 echo "staged the FP4 check ($(du -sh .gpu | cut -f1) in .gpu)"

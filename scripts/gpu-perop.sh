@@ -2,9 +2,8 @@
 # Stage the per-op lowering benchmark next to the conformance bundles (run after
 # scripts/gpu-conformance.sh, which creates .gpu/): per-op GEMMs at three tile shapes, compared in
 # the same device call with the conformance build of gemm_bf16 and torch (cuBLAS), and memory-bound
-# per-op kernels against torch. (Built with `--no-schedules`, which since session 11 changes nothing
-# for a GEMM; before, these took the GEMM mainloop without it, which is what session 4's first call
-# measured.)
+# per-op kernels against torch. (Until session 11 these were built with `--no-schedules`, without
+# which a GEMM took the GEMM mainloop; every build is per op now and the flag is ignored.)
 #   device run: carry [".gpu"], command `bash .gpu/run-conformance.sh; bash .gpu/perop.sh`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +14,7 @@ for cfg in "64 128 64" "128 128 64" "128 128 32"; do
   set -- $cfg
   n=perop_gemm_${1}x${2}x${3}
   cat > .gpu/perop-src/$n.tsr <<TSR
-// per-op path GEMM (built with --no-schedules): c = a @ b^T + r
+// per-op path GEMM (built with): c = a @ b^T + r
 kernel $n(a: bf16[M, K], b: bf16[N, K], r: bf16[M, N], c: out bf16[M, N])
     tiles(BM = $1, BN = $2, BK = $3)
     grid(cdiv(M, BM), cdiv(N, BN))
@@ -29,7 +28,7 @@ kernel $n(a: bf16[M, K], b: bf16[N, K], r: bf16[M, N], c: out bf16[M, N])
     store(c[m0 .. +BM, n0 .. +BN], cast<bf16>(acc + cast<f32>(load(r[m0 .. +BM, n0 .. +BN]))));
 }
 TSR
-  target/debug/tessera build .gpu/perop-src/$n.tsr --target sm_90a --no-schedules -o .gpu/perop/$n --force
+  target/debug/tessera build .gpu/perop-src/$n.tsr --target sm_90a -o .gpu/perop/$n --force
 done
 cp scripts/gpu/perop.sh .gpu/perop.sh
 echo "staged the per-op benchmark ($(du -sh .gpu | cut -f1) in .gpu)"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stage the per-op TMA ring check for one device call (run after scripts/gpu-conformance.sh, which
 # builds the runner into .gpu/bin): the GEMMs whose per-op dot streams through a ring, each built
-#   <name>.tma      `--no-schedules`: per op, the ring filled by TMA (the default per-op path)
-#   <name>.cpasync  `--no-schedules --no-tma-rings`: the same ring filled by cp.async
+#   <name>.tma      the default build: per op, the ring filled by TMA
+#   <name>.cpasync  `--no-tma-rings`: the same ring filled by cp.async
 # (Until session 11 a `.sched` default build was staged too, the GEMM mainloop where it took the
 # kernel; with the mainloop removed it would repeat `.tma`.)
 # The .tma builds are validated at a partial-tile shape, a large shape and (bf16/fp8 without
@@ -27,8 +27,8 @@ for f in tests/conformance/gemm_bias_gelu_bf16.tsr tests/conformance/gemm_fp8_ro
   dsl_examples/gemm_fp8_blockscale.tsr dsl_examples/gemm_mxfp8.tsr; do
   n=$(basename "$f" .tsr)
   b() { $T build "$f" --target sm_90a -o ".gpu/tma/$n.$1" --report "${@:2}" > ".gpu/tma/$n.$1.log" 2>&1 || echo "$n.$1: build failed"; }
-  b tma --no-schedules
-  b cpasync --no-schedules --no-tma-rings
+  b tma
+  b cpasync --no-tma-rings
   (grep -h "operands:" ".gpu/tma/$n.tma.log" || true) | sed "s/^/$n: /" | sed "s/.*operands:/$n: operands:/" | cut -c1-120
   line=$(case_line "$n" ".gpu/tma/$n.tma")
   odd=""

@@ -12,9 +12,7 @@ val() { # label bundle dims...
 }
 A="--dim BH=16 --dim S=4096"
 for c in 0 1; do
-  for b in x/attention_fp8 x/attention_fp8.cpasync x/attention_fp8.sched; do
-    echo "$(basename "$b") causal=$c $(timeout 60 $R bench "$b" $A --scalar causal=$c 2>&1 | grep -E '^bench|error' | tail -1 | cut -c1-160)" >> "$log"
-  done
+  echo "attention_fp8 causal=$c $(timeout 60 $R bench x/attention_fp8 $A --scalar causal=$c 2>&1 | grep -E '^bench|error' | tail -1 | cut -c1-160)" >> "$log"
 done
 timeout 60 python3 - >> "$log" 2>&1 <<'PY'
 import torch
@@ -25,10 +23,9 @@ for d in (128, 64):
         ms = do_bench(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal), return_mode="median")
         print(f"peer sdpa bf16 16x4096x{d} causal={causal}: {ms*1e3:.1f} us")
 PY
-for n in attention_bf16_d64; do
-  for c in 0 1; do
-    echo "$n causal=$c $(timeout 60 $R bench x/$n $A --scalar causal=$c 2>&1 | grep -E '^bench|error' | tail -1 | cut -c1-160)" >> "$log"
-  done
+for c in 0 1; do
+  echo "attention_bf16_d64 causal=$c $(timeout 60 $R bench x/attention_bf16_d64 $A --scalar causal=$c 2>&1 | grep -E '^bench|error' | tail -1 | cut -c1-160)" >> "$log"
+  echo "attention_bf16_d128_4d causal=$c $(timeout 60 $R bench x/attention_bf16_d128_4d --dim B=4 --dim H=4 --dim S=4096 --scalar causal=$c 2>&1 | grep -E '^bench|error' | tail -1 | cut -c1-160)" >> "$log"
 done
 M="--dim T=3000 --dim K=1024 --dim E=8 --dim I=512 --dim P=3000"
 for b in x/moe_mxfp8.base x/moe_mxfp8.async; do

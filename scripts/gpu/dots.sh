@@ -4,7 +4,7 @@
 # at 4096^3 and benchmarked next to the register-staged build, cuBLAS at the same shapes (peers.py), then
 # every corpus kernel whose dot is lowered per op (ring kernels at a partial and a large shape,
 # memcheck on two; the rest at the partial shape), the FP8 attention per op with MMA-first layouts
-# next to the FA schedule and SDPA, and every corpus kernel whose layouts MMA-first propagation
+# next to SDPA, and every corpus kernel whose layouts MMA-first propagation
 # changes, built with it. Writes $OUT/dots.txt and $OUT/peers.jsonl.
 set -u
 cd "$(dirname "$0")"
@@ -26,8 +26,8 @@ done
 for b in paths/gemm_*; do
   echo "$(basename "$b") $(timeout 60 $R bench "$b" $BIG 2>&1 | grep -E '^bench|error' | tail -1 | cut -c1-160)" >> "$log"
 done
-# The FP8 attention per op with MMA-first layouts (validated), next to the register-staged per-op
-# build and the FA schedule, non-causal and causal, and SDPA.
+# The FP8 attention per op with MMA-first layouts (validated), next to the build with the default
+# passes, non-causal and causal, and SDPA.
 A="--dim BH=16 --dim S=4096"
 val attention_fp8.perop-mma paths/attention_fp8.perop-mma partial --dim BH=2 --dim S=200 --scalar causal=0
 val attention_fp8.perop-mma paths/attention_fp8.perop-mma large $A --scalar causal=0

@@ -491,7 +491,7 @@ impl SharedLayout {
 
 /// The tile-IR view of a distributed-level kernel: every layout erased, `convert_layout` ops
 /// removed (their uses read the converted value), no `cta`. Consumers that predate the
-/// distributed level (the sm_90a attention schedule) read this view.
+/// distributed level read this view.
 pub fn erase_layouts(k: &crate::Kernel) -> crate::Kernel {
     use crate::{Block, OpKind, TileLayout, Type, ValueId};
     use std::collections::HashMap;

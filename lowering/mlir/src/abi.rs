@@ -1,6 +1,5 @@
 //! The entry point's parameter ABI: one slot per tensor parameter in declaration order (a device
-//! pointer, followed by its scale buffer's pointer for a scaled tensor; or a pointer to a
-//! device-memory `CUtensorMap` for the attention schedule's TMA-loaded operands), then the scalar
+//! pointer, followed by its scale buffer's pointer for a scaled tensor), then the scalar
 //! parameters (i32/f32 by value), then every symbolic dim as i32. (The per-op lowering appends its
 //! optional tensor-map slots after these.) The same list becomes the
 //! MLIR function signature and `meta.json`'s `abi`, so the two cannot disagree.

@@ -9,8 +9,8 @@ pub enum LoweringError {
     #[error("unsupported for sm_90a lowering: {what}")]
     Unsupported { what: String, span: Span },
     /// A tensor too large for 32-bit element offsets (more than 2^31 - 1 elements by its constant
-    /// dims): refused instead of wrapping. The attention schedule's; `lower_sm90a` then lowers the
-    /// kernel per op (64-bit offsets), so no sm_90a build reports it.
+    /// dims): refused instead of wrapping. No sm_90a build reports it (the per-op lowering
+    /// computes 64-bit offsets); kept for lowerings with 32-bit offsets.
     #[error("tensor too large for 32-bit element offsets: {what}")]
     TooLarge { what: String, span: Span },
     /// MLIR rejected the module at `stage` (parse, verify, a pass pipeline, or translation). This is a

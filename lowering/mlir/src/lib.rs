@@ -4,25 +4,19 @@
 //! `assign-layouts`) into MLIR (llvm + nvvm + scf + arith dialects) and its launch contract (ABI,
 //! block, shared memory). Every kernel is lowered op by op (`general`): elementwise math,
 //! reductions, loads and stores, loops, and dots on `wgmma.mma_async` with their operands staged
-//! through shared-memory rings (TMA or `cp.async`). The one schedule left is the FA-style FP8
-//! attention forward (`attention`), which takes a kernel only when it computes exactly
-//! `dsl_examples/attention_fp8.tsr`'s program; it reads the tile-IR view of the kernel (layouts
-//! erased). [`mlir_to_llvm_ir`] verifies the MLIR, runs the conversion passes in-process and
-//! translates to LLVM IR; codegen is the target's job.
+//! through shared-memory rings (TMA or `cp.async`). No kernel is recognised as a known program:
+//! the last such schedule (the FA-style FP8 attention) was deleted in session 12, once the per-op
+//! lowering ran that attention faster (docs/PERFORMANCE.md). [`mlir_to_llvm_ir`] verifies the
+//! MLIR, runs the conversion passes in-process and translates to LLVM IR; codegen is the target's
+//! job.
 //!
-//! Layout: `general` (the per-op lowering), `attention` (the FP8 attention schedule), `abi`
-//! (parameters), `wgmma` (descriptor and fragment layout), `smem` and `text` (the attention
-//! schedule's shared-memory helpers and MLIR text builder), `pipeline` (melior: parse, verify,
-//! passes, translate), `native_scaled` (the block-scaled native targets' helpers).
+//! Layout: `general` (the per-op lowering), `abi` (parameters), `pipeline` (melior: parse,
+//! verify, passes, translate), `native_scaled` (the block-scaled native targets' helpers).
 
 mod abi;
-mod attention;
 mod error;
 mod general;
 mod pipeline;
-mod smem;
-mod text;
-mod wgmma;
 // Owned by the native block-scaled backends (sm_100a / sm_120a / gfx950): lane-index expressions,
 // a small MLIR text builder and MLIR -> LLVM IR text for the target crates.
 pub mod native_scaled;
@@ -50,10 +44,6 @@ pub struct LoweringOptions {
     /// fp8 only: let the wgmma chain accumulate across the whole K loop (Hopper's fp8 MMA keeps
     /// fewer accumulator bits) instead of promoting each K tile's partial into f32 registers.
     pub fp8_fast_accum: bool,
-    /// Let the FA-style FP8 attention schedule take the attention forward it implements exactly.
-    /// Off (`tessera build --no-schedules`): that kernel is lowered per op too, which is how the
-    /// GPU scripts compare the two in one call. Nothing else depends on it.
-    pub schedules: bool,
     /// Per-op dots: loads that only feed a dot are copied by the dot with `cp.async`, through a
     /// ring of stages across loop iterations where the dot is in a loop, and in-place wgmma
     /// chains share one wait (general/async_copy.rs, general/ring.rs). On by default (validated
@@ -89,7 +79,6 @@ impl Default for LoweringOptions {
             max_shared_bytes: SM90_MAX_DYNAMIC_SMEM,
             shared_per_sm: SM90_SHARED_PER_SM,
             fp8_fast_accum: false,
-            schedules: true,
             async_copies: true,
             nvfp4_wgmma: true,
             async_scaled_copies: true,
@@ -129,18 +118,14 @@ pub struct LoweredKernel {
     /// Chosen tile sizes and pipeline parameters.
     pub tuning: Vec<(String, i64)>,
     pub mma: MmaSummary,
-    /// Width of the element offsets the kernel computes (meta.json's `index_bits`): 64 for the
-    /// per-op lowering, 32 for the attention schedule.
+    /// Width of the element offsets the kernel computes (meta.json's `index_bits`): 64, as the
+    /// per-op lowering computes every offset (tensors may exceed 2^31 elements).
     pub index_bits: u32,
 }
 
-/// Lower a checked kernel at the distributed level (after the sm_90a pipeline) to sm_90a MLIR. What
-/// the target cannot run is `Err(Unsupported { what, span })` at the op responsible; this never
-/// panics on verified IR.
-///
-/// Every kernel is lowered per op (`general`), except an FP8 attention forward that the FA-style
-/// schedule implements exactly (`attention::recognise` compares the whole program with
-/// `dsl_examples/attention_fp8.tsr`'s), which runs faster there while `schedules` is on.
+/// Lower a checked kernel at the distributed level (after the sm_90a pipeline) to sm_90a MLIR, op
+/// by op (`general`). What the target cannot run is `Err(Unsupported { what, span })` at the op
+/// responsible; this never panics on verified IR.
 pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKernel, LoweringError> {
     if kernel.cta.is_none() {
         return Err(LoweringError::unsupported(
@@ -152,53 +137,5 @@ pub fn lower_sm90a(kernel: &Kernel, opts: &LoweringOptions) -> Result<LoweredKer
             kernel.span,
         ));
     }
-    if !opts.schedules || !has_dot(&kernel.body) {
-        return general::lower(kernel, opts);
-    }
-    let tile = tessera_ir::erase_layouts(kernel);
-    match attention::recognise(&tile) {
-        // The schedule's refusals (shared memory, tiles, 32-bit offsets) leave the kernel to the
-        // per-op path, whose own refusal, if any, is the one reported, with the schedule's as
-        // context.
-        Some(Ok(att)) => attention::lower(&tile, &att, opts).or_else(|e| match e {
-            LoweringError::Unsupported { what: schedule, .. }
-            | LoweringError::TooLarge { what: schedule, .. } => {
-                general::lower(kernel, opts).map_err(|e| with_context(e, &schedule))
-            }
-            other => Err(other),
-        }),
-        // A kernel that only resembles the attention program is lowered per op, as written.
-        Some(Err(_)) | None => general::lower(kernel, opts),
-    }
-}
-
-/// A per-op refusal with the attention schedule's reason appended.
-fn with_context(e: LoweringError, schedule: &str) -> LoweringError {
-    match e {
-        LoweringError::Unsupported { what, span } => LoweringError::Unsupported {
-            what: format!(
-                "{what} (the sm_90a attention schedule does not take this kernel either: {schedule})"
-            ),
-            span,
-        },
-        other => other,
-    }
-}
-
-/// Whether the sm_90a attention schedule takes `kernel` (tile IR): `Ok(())` for the program it
-/// implements exactly, the first differing op otherwise (the fidelity tests use it).
-pub fn attention_schedule_check(kernel: &Kernel) -> Result<(), LoweringError> {
-    match attention::recognise(kernel) {
-        Some(r) => r.map(|_| ()),
-        None => Err(LoweringError::unsupported(
-            "not an FP8 attention forward of the form of dsl_examples/attention_fp8.tsr",
-            kernel.span,
-        )),
-    }
-}
-
-fn has_dot(b: &tessera_ir::Block) -> bool {
-    b.ops.iter().any(|op| {
-        matches!(op.kind, tessera_ir::OpKind::Dot { .. }) || op.kind.blocks().into_iter().any(has_dot)
-    })
+    general::lower(kernel, opts)
 }

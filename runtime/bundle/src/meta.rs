@@ -82,7 +82,8 @@ pub struct BundleMeta {
     /// File name of the checked tile IR text (parseable by `tessera_ir`'s text parser), normally `kernel.tir`.
     pub tile_ir: String,
     /// Width in bits of the kernel's element offsets: 64, or 32 for code that computes offsets in
-    /// 32 bits (the sm_90a attention schedule and the native block-scaled targets). A launch
+    /// 32 bits (the native block-scaled targets; before session 12 also the sm_90a attention
+    /// schedule). A launch
     /// where any tensor has more elements than such offsets reach is refused (E0866) instead of
     /// wrapping. Bundles written before this field existed read as 32: the safe assumption.
     #[serde(default = "index_bits_unknown")]

@@ -1,4 +1,4 @@
-//! sm_90a: the per-op lowering (and the FP8 attention schedule) through
+//! sm_90a: the per-op lowering through
 //! `tessera_target_nvidia::compile`, with `--emit` stages and lowering errors rendered against the
 //! source.
 
@@ -15,9 +15,9 @@ use tessera_target_nvidia::{BuildError, BuildOptions, LoweringError, LoweringOpt
 pub const UNSUPPORTED_ON_TARGET: &str = "L0001";
 /// ptxas rejected the PTX of an NVIDIA target (the log is kept in the message).
 pub const E_PTXAS: &str = "E0713";
-/// A tensor too large for 32-bit element offsets. Since the GEMM mainloop was removed no sm_90a
-/// build reports it (the per-op lowering computes 64-bit offsets and the attention schedule leaves
-/// such tensors to it); kept so the code keeps its meaning.
+/// A tensor too large for 32-bit element offsets. Since the GEMM mainloop and the attention
+/// schedule were removed no sm_90a build reports it (the per-op lowering computes 64-bit
+/// offsets); kept so the code keeps its meaning.
 pub const E_TOO_LARGE: &str = "E0714";
 /// An internal failure of the sm_90a backend (MLIR rejected the generated module, codegen, a
 /// missing MMA): a compiler bug, reported with what the tool said.
@@ -37,7 +37,6 @@ pub fn build(kernel: &Kernel, target: Target, knobs: &Knobs, src: &SourceText) -
         lowering: LoweringOptions {
             stages: knobs.stages,
             fp8_fast_accum: knobs.fp8_fast_accum,
-            schedules: knobs.schedules,
             async_copies: knobs.async_copies,
             nvfp4_wgmma: knobs.nvfp4_wgmma,
             async_scaled_copies: knobs.async_scaled_copies,
@@ -95,7 +94,7 @@ fn render(e: &BuildError, kernel: &str, target: &str, src: &SourceText) -> Strin
                 what.clone(),
             )
             .with_note(
-                "on sm_90a every kernel is lowered op by op (an FP8 attention computing exactly dsl_examples/attention_fp8.tsr takes the FA-style schedule); see docs/dev/per-op-lowering.md",
+                "on sm_90a every kernel is lowered op by op; see docs/dev/per-op-lowering.md",
             ),
         ),
         BuildError::Lowering(le @ LoweringError::TooLarge { span, .. }) => src.render(

@@ -69,9 +69,6 @@ pub struct Knobs {
     /// `--stages`: `None` lets the lowering choose (tessera_lowering_mlir::LoweringOptions::stages).
     pub stages: Option<u32>,
     pub fp8_fast_accum: bool,
-    /// sm_90a: let the Hopper fast schedules take the kernels they implement (`--no-schedules`
-    /// turns them off and lowers every kernel per op).
-    pub schedules: bool,
     /// sm_90a per-op dots: copy operand loads with `cp.async` through a multi-stage ring
     /// (on by default; `--no-async-copies` stages them from registers).
     pub async_copies: bool,
@@ -97,7 +94,6 @@ impl Default for Knobs {
         Knobs {
             stages: None,
             fp8_fast_accum: false,
-            schedules: true,
             async_copies: true,
             nvfp4_wgmma: true,
             async_scaled_copies: true,
@@ -152,8 +148,9 @@ fn more_warps(
     let (Some(cta), Some(spilled)) = (first.cta, built.spill_bytes) else {
         return Ok(None);
     };
-    // Only a build laid out from the distributed level has the warps the layout pass chose (the
-    // Hopper schedules pick their own, and would be rebuilt unchanged).
+    // Only a build laid out from the distributed level has the warps the layout pass chose (every
+    // sm_90a build is; the check keeps a kernel whose warps the lowering chose otherwise from
+    // being rebuilt unchanged).
     let per_op = built
         .tuning
         .iter()

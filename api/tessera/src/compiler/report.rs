@@ -65,7 +65,7 @@ pub fn compose(
         t.push_str("dequant: none (no low-precision dot)\n");
     }
     // The pass's plan is what the native block-scaled targets implement; a kernel lowered per op
-    // (every sm_90a kernel but the FP8 attention schedule) says what it did in the backend's own
+    // (every sm_90a kernel) says what it did in the backend's own
     // dequant line instead.
     let per_op = lowered
         .audit_text

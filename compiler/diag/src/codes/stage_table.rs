@@ -863,9 +863,8 @@ report it with the kernel. `--no-ptxas --emit=ptx` writes the PTX that was refus
         stage: "tessera-lowering-mlir (`LoweringError::TooLarge`, `tessera build --target sm_90a`)",
         explanation: "A lowering that computes element offsets and extents in 32 bits refuses a tensor parameter whose \
 constant dims alone make more than 2^31 - 1 elements (for example `f8e4m3[2147483648, K]`) instead of letting the \
-offsets wrap. No sm_90a build reports it today: the per-op lowering computes 64-bit offsets (meta.json \
-`index_bits = 64`), and the FP8 attention schedule, whose offsets are 32-bit, leaves such a kernel to the per-op \
-lowering. The code keeps its meaning for lowerings with 32-bit offsets. Symbolic dims in a bundle with \
+offsets wrap. No sm_90a build reports it today: the per-op lowering, which lowers every sm_90a kernel, computes \
+64-bit offsets (meta.json `index_bits = 64`). The code keeps its meaning for lowerings with 32-bit offsets. Symbolic dims in a bundle with \
 `index_bits = 32` are checked at launch instead (E0866).",
         wrong: ex(
             GEMM_FP8_HUGE,
@@ -1138,7 +1137,7 @@ would pass arguments in the wrong places, which the device does not detect.",
         explanation: "The launch grid is evaluated over the bound dims and each ABI slot is resolved against the bindings. A grid dim \
 outside the device limits (x: 1 to 2^31-1; y, z: 1 to 65535), a dim that is not bound, or a slot whose parameter is \
 missing or of the wrong kind stops the launch here, on the host. So does a tensor with more elements than the kernel's \
-offsets reach: meta.json's `index_bits` is 32 for the sm_90a attention schedule and the native block-scaled targets, \
+offsets reach: meta.json's `index_bits` is 32 for the native block-scaled targets, \
 so a tensor of more than 2^31 - 1 elements (a large embedding table or KV cache) would make them wrap; split it across \
 launches (the per-op sm_90a lowering uses 64-bit offsets).",
         wrong: ex(
@@ -1347,8 +1346,8 @@ is 1.",
         explanation: "The checker accepts the program, but one of its ops is not lowered on sm_90a yet; the label \
 points at that op and the message says why. sm_90a lowers every op from the distributed level (elementwise \
 math, casts, reductions, broadcasts, loads, stores, atomics, loops, ifs, quantize/dequant of MX, NVFP4 and f32 \
-block scales, and dot on wgmma, or f32 FMAs for pairs no wgmma takes); the FP8 attention schedule is a fast \
-path for the one program it implements exactly. Not lowered: stores into packed FP4 tensors \
+block scales, and dot on wgmma, or f32 FMAs for pairs no wgmma takes); no program is recognised as a known \
+kernel. Not lowered: stores into packed FP4 tensors \
 that index the packed axis by a point or a gather (two codes share a byte, so neighbouring programs would race \
 on it), and AMD's f8e4m3fnuz in registers. The interpreter runs every checked kernel.",
         wrong: ex(

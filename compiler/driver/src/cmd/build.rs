@@ -70,9 +70,9 @@ pub struct Args {
     /// bits) instead of promoting each K tile's partial into f32 registers.
     #[arg(long)]
     fp8_fast_accum: bool,
-    /// sm_90a: lower the FP8 attention per op too, instead of with the FA-style attention
-    /// schedule, e.g. to compare the two paths' speed (every other kernel is lowered per op).
-    #[arg(long)]
+    /// Accepted for scripts written before session 12 and ignored with a warning: it turned off
+    /// the FA-style attention schedule, which is deleted (every sm_90a kernel is lowered per op).
+    #[arg(long, hide = true)]
     no_schedules: bool,
     /// sm_90a: per-op dots stage their operands from registers instead of copying their loads
     /// with `cp.async` through a multi-stage shared-memory ring (the default), e.g. to compare.
@@ -128,6 +128,12 @@ pub fn main(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if args.no_schedules {
+        eprintln!(
+            "warning: --no-schedules has no effect: the FA-style attention schedule it turned off was \
+             deleted (session 12); every sm_90a kernel is lowered per op"
+        );
+    }
     let req = Request {
         file,
         kernel: args.kernel.as_deref(),
@@ -136,7 +142,6 @@ pub fn main(args: Args) -> ExitCode {
         knobs: Knobs {
             stages: args.stages,
             fp8_fast_accum: args.fp8_fast_accum,
-            schedules: !args.no_schedules,
             async_copies: !args.no_async_copies,
             nvfp4_wgmma: !args.no_nvfp4_wgmma,
             async_scaled_copies: !args.no_async_scaled_copies,

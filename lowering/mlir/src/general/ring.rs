@@ -73,8 +73,8 @@ pub(super) struct Ring {
 /// transposing reads off each other's banks), in the same commit group as the ring's own tiles,
 /// and once the ring's dot has committed its wgmma chain, every thread transposes the
 /// iteration's tile into one K-major tile (`tile`) while the tensor cores work
-/// (`Gen::rider_transpose`). The later dot reads B there. This is the FA-style schedule's
-/// V handling, for any loop whose body has this shape.
+/// (`Gen::rider_transpose`). The later dot reads B there. This is how the FA-style attention
+/// schedule (deleted in session 12) handled V, for any loop whose body has this shape.
 #[derive(Clone)]
 pub(super) struct Rider {
     /// The later dot (its result) and its B load.

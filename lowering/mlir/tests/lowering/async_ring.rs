@@ -22,7 +22,6 @@ fn example(rel: &str) -> tessera_ir::Kernel {
 fn per_op(stages: u32, async_copies: bool) -> LoweringOptions {
     LoweringOptions {
         stages: Some(stages),
-        schedules: false,
         async_copies,
         ..LoweringOptions::default()
     }
@@ -70,10 +69,7 @@ fn a_gemm_loop_streams_its_operands_through_a_ring_of_the_requested_depth() {
 #[test]
 fn the_automatic_ring_depth_leaves_room_for_two_ctas_per_sm() {
     let k = example("dsl_examples/gemm_bf16.tsr");
-    let auto = LoweringOptions {
-        schedules: false,
-        ..LoweringOptions::default()
-    };
+    let auto = LoweringOptions::default();
     assert!(auto.async_copies, "async copies are the default");
     let l = lower_sm90a(&k, &auto).unwrap_or_else(|e| panic!("{e}"));
     // 32 KiB stages: 4 would leave one CTA per SM (2 x 132 KiB > 228 KiB), 3 leave two.
@@ -858,10 +854,7 @@ fn attention_probabilities_go_into_wgmma_from_registers() {
     // wgmma's register A operand (8-bit: K permuted inside each 32-wide step, V staged in that
     // order; 16-bit: as it is) instead of staging it through shared memory. A GEMM's loaded A
     // is never taken so.
-    let opts = LoweringOptions {
-        schedules: false,
-        ..LoweringOptions::default()
-    };
+    let opts = LoweringOptions::default();
     for (ex, a) in [
         ("dsl_examples/attention_fp8.tsr", "e4m3"),
         ("tests/conformance/attention_bf16_d64.tsr", "bf16"),
@@ -901,10 +894,7 @@ fn attention_values_ride_the_key_ring_and_are_transposed_while_the_score_wgmma_r
     // stage, same commit group), and after S's wgmma chain is committed every thread transposes
     // the iteration's V tile into the K-major tile P·V reads (byte permutes, 32-bit words),
     // before S's wait.
-    let opts = LoweringOptions {
-        schedules: false,
-        ..LoweringOptions::default()
-    };
+    let opts = LoweringOptions::default();
     for (ex, stage) in [
         ("dsl_examples/attention_fp8.tsr", 2 * 64 * 128),
         ("tests/conformance/attention_bf16_d64.tsr", 2 * 32 * 64 * 2),
@@ -969,10 +959,7 @@ kernel attn_gather(q: bf16[BH, S, HD], k: bf16[BH, S, HD], v: bf16[BH, S, HD], i
 }
 "#;
     let k = piped_src("attn_gather.tsr", src);
-    let opts = LoweringOptions {
-        schedules: false,
-        ..LoweringOptions::default()
-    };
+    let opts = LoweringOptions::default();
     let l = lower_sm90a(&k, &opts).unwrap_or_else(|e| panic!("{e}"));
     assert!(l.mma.operand_a.contains("ring"), "{}", l.mma.operand_a);
     assert!(!l.mma.operand_a.contains("N-major"), "{}", l.mma.operand_a);
