@@ -435,8 +435,7 @@ fn run_and_validate_on_cuda_build_in_process_and_fail_cleanly_without_a_gpu() {
         "3",
     ]);
     no_gpu_or_pass(code, &format!("{out}{err}"), "no CUDA device found");
-    // Attention takes the sm_90a attention lowering (lowering/mlir/src/attention) and gets as far
-    // as the device.
+    // The FP8 attention is lowered per op on sm_90a and gets as far as the device.
     let (code, out, err) = tessera(&["validate", "dsl_examples/attention_fp8.tsr", "--backend", "cuda"]);
     no_gpu_or_pass(code, &format!("{out}{err}"), "no CUDA device found");
     // The grouped MoE is lowered per op on sm_90a and gets as far as the device too.

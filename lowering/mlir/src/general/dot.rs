@@ -81,11 +81,11 @@ fn k_position<'c>(m: &Mlir<'c>, b: &Block<'c>, k: V) -> Result<V, LoweringError>
 
 /// [`k_at_position`] as (mask, shift left) terms, the inverse of [`K_POSITION`]: bits 4 and up
 /// stay, bits 2-3 move down one, bit 1 moves to bit 3, bit 0 stays.
-const K_AT_POSITION: [(u32, i32); 4] = [(!15, 0), (12, -1), (2, 2), (1, 0)];
+pub(super) const K_AT_POSITION: [(u32, i32); 4] = [(!15, 0), (12, -1), (2, 2), (1, 0)];
 
 /// `x` rearranged by (mask, shift left) `terms` OR-ed together, on a constant.
 #[cfg(test)]
-fn permute_bits(terms: &[(u32, i32)], k: u32) -> u32 {
+pub(super) fn permute_bits(terms: &[(u32, i32)], k: u32) -> u32 {
     terms.iter().fold(0, |acc, &(mask, sh)| {
         let x = k & mask;
         acc | if sh >= 0 { x << sh } else { x >> -sh }
@@ -320,7 +320,8 @@ impl<'c> Gen<'c, '_> {
         // wgmma from registers instead of through shared memory (`reg_fragment`). A 16-bit A
         // fragment is that layout; an 8-bit one holds each thread's K in another order, so K is
         // permuted inside every 32-wide step and B staged in that order (`k_position`), which
-        // only the register staging does (async copies and rings copy B as it is in memory).
+        // the register staging and a rider's transpose (`ring::Rider::kperm`) do; async copies
+        // and rings copy B as it is in memory.
         let reg_a = !(async_a || res[0].is_some())
             && ring.is_none()
             && grouped.is_none()

@@ -8,6 +8,7 @@
 //! loop-invariant operand staged once before the loop (`resident`, e.g. attention's Q), at least
 //! one streaming; and the streamed loads' tile starts are pure functions of the induction variable
 //! and of values from before the loop (`pipeline_loads::slice_of`: only ops that cannot fail).
+//! (A later dot's N-major B tile may ride in the same stages, after them: [`Rider`].)
 //! Then, with `S` stages of `[A tile | B tile]` (the streamed ones), each swizzled as the
 //! descriptors expect:
 //! - before the loop: the tiles of iterations `lo`, `lo + step`, .., `lo + (S-2) step` (those below
@@ -400,16 +401,25 @@ fn plan_in(
             let region = |i: usize| region_bytes(streamed[i].is_some(), packed[i], rows[i], (kk, eb));
             // A later dot's N-major B tile rides along (`Rider`), after the operand tiles.
             let own = (region(0) + region(1)).next_multiple_of(1024);
-            let mut rider = find_rider(
+            // A rider that would leave the ring under two stages is left out (its dot stages B
+            // from registers, as without): the ring's own operands matter more.
+            let bars_now = if tma_stages > 0 { BAR_BLOCK } else { 0 };
+            let rider = find_rider(
                 k,
                 (body, oi, &def, &inside),
                 (n_major, deferrable, residents),
-                &mut slice,
+                &slice,
                 &claimed,
-            );
-            if let Some(r) = &mut rider {
+            )
+            .filter(|(r, _)| {
+                let rb = r.bytes().next_multiple_of(1024);
+                stages.min(budget.saturating_sub(used + bars_now + rb) / (own + rb)) >= 2
+            })
+            .map(|(mut r, with)| {
+                slice = with;
                 r.raw_off = own;
-            }
+                r
+            });
             let (stage_bytes, tile_bytes) = match &rider {
                 Some(r) => (
                     own + r.bytes().next_multiple_of(1024),
@@ -508,8 +518,8 @@ fn plan_in(
 /// The first dot after `body.ops[oi]` (the ring's dot) whose B operand is an N-major load in the
 /// same body that no ring carries yet ([`Rider`]): a plain wgmma pair, K a power of two holding a
 /// wgmma step, N a power of two of at least 8 elements and 32 bytes, its tile starts pure
-/// functions of the induction variable (added to `slice`). `raw_off` and `tile_off` are left for
-/// the caller to place.
+/// functions of the induction variable; with `slice` extended by the ops computing them.
+/// `raw_off` and `tile_off` are left for the caller to place.
 fn find_rider(
     k: &Kernel,
     (body, oi, def, inside): (&IrBlock, usize, &HashMap<ValueId, usize>, &HashSet<ValueId>),
@@ -518,9 +528,9 @@ fn find_rider(
         &HashMap<ValueId, async_copy::Deferred>,
         &resident::Residents,
     ),
-    slice: &mut BTreeSet<usize>,
+    slice: &BTreeSet<usize>,
     claimed: &HashSet<ValueId>,
-) -> Option<Rider> {
+) -> Option<(Rider, BTreeSet<usize>)> {
     let cta = k.cta?;
     for op in &body.ops[oi + 1..] {
         let OpKind::Dot { a, b, .. } = &op.kind else {
@@ -570,8 +580,7 @@ fn find_rider(
             && (st.pm, st.pk, st.kp) == (m, kk, kk)
             && m >= 16
             && acc.is_some_and(|l| matches!(&ta.layout, TileLayout::Dist(x) if *x == l));
-        *slice = sl;
-        return Some(Rider {
+        let rider = Rider {
             dot,
             load: *b,
             access: d.access.clone(),
@@ -581,9 +590,62 @@ fn find_rider(
             raw_off: 0,
             tile_off: 0,
             kperm,
-        });
+        };
+        return Some((rider, sl));
     }
     None
+}
+
+/// One field of a rider block index: `bits` bits at `shift`, placed at bit `at` of its coordinate.
+#[derive(Clone, Copy, Debug)]
+struct Field {
+    shift: u32,
+    bits: u32,
+    at: u32,
+}
+
+/// The K blocks and N blocks one warp's lanes take in [`Gen::rider_transpose`] (as index bits).
+const BLOCK_LANES: (u32, u32) = (3, 2);
+
+/// How a rider block index (thread id + `it * threads`) splits into its K block and N block
+/// coordinates, for `2^kb_bits` K blocks by `2^nb_bits` N blocks: the low bits give
+/// [`BLOCK_LANES`] (8 K blocks by 4 N blocks a warp), then the rest of K, then the rest of N.
+/// `[[K low, K high], [N low, N high]]`.
+fn block_fields(kb_bits: u32, nb_bits: u32) -> [[Field; 2]; 2] {
+    let (k_lo, n_lo) = (kb_bits.min(BLOCK_LANES.0), nb_bits.min(BLOCK_LANES.1));
+    let f = |shift, bits, at| Field { shift, bits, at };
+    [
+        [f(0, k_lo, 0), f(k_lo + n_lo, kb_bits - k_lo, k_lo)],
+        [f(k_lo, n_lo, 0), f(kb_bits + n_lo, nb_bits - n_lo, n_lo)],
+    ]
+}
+
+/// The words of a transposed block from its row words (`4 / eb` of them, one per K row): word `i`
+/// holds element `i` of every row, rows in order (a 4 x 4 byte block in two rounds of byte
+/// permutes, a 2 x 2 block of 16-bit elements in one). `prmt(a, b, sel)` is PTX's `prmt.b32`:
+/// byte `j` of the result is byte `sel >> 4j & 7` of `b:a` (bytes 0-3 from `a`, 4-7 from `b`).
+fn transpose_block<T: Copy, E>(
+    rows: &[T],
+    mut prmt: impl FnMut(T, T, u32) -> Result<T, E>,
+) -> Result<Vec<T>, E> {
+    if rows.len() == 4 {
+        // (a0 b0 a1 b1) and (a2 b2 a3 b3) of rows 0-1 and of rows 2-3, then their 16-bit halves.
+        let t0 = prmt(rows[0], rows[1], 0x5140)?;
+        let t1 = prmt(rows[2], rows[3], 0x5140)?;
+        let t2 = prmt(rows[0], rows[1], 0x7362)?;
+        let t3 = prmt(rows[2], rows[3], 0x7362)?;
+        Ok(vec![
+            prmt(t0, t1, 0x5410)?,
+            prmt(t0, t1, 0x7632)?,
+            prmt(t2, t3, 0x5410)?,
+            prmt(t2, t3, 0x7632)?,
+        ])
+    } else {
+        Ok(vec![
+            prmt(rows[0], rows[1], 0x5410)?,
+            prmt(rows[0], rows[1], 0x7632)?,
+        ])
+    }
 }
 
 /// Every `for` body in `b`, outer loops first.
@@ -793,11 +855,13 @@ impl<'c> Gen<'c, '_> {
     /// visible, so the transpose overlaps the tensor cores.
     ///
     /// Each thread takes blocks of `4 / eb` K positions by 4 bytes of N: it reads one 32-bit word
-    /// from each of the block's `4 / eb` rows, transposes the block with byte permutes, and
-    /// writes `4 / eb` words, one per N row, each holding the block's K positions. A warp's 32
-    /// lanes take 8 K blocks (32 bytes of a K-major row, two 16-byte chunks) by 4 N blocks, so
-    /// both its loads (8 swizzled rows) and its stores (4 rows whose chunks the swizzle spreads)
-    /// meet at most 2 lanes a bank, instead of a byte per store.
+    /// from each of the block's `4 / eb` rows, transposes the block with byte permutes
+    /// ([`transpose_block`]), and writes `4 / eb` words, one per N row, each holding the block's
+    /// K positions. A warp's 32 lanes take 8 K blocks (32 bytes of a K-major row, two 16-byte
+    /// chunks) by 4 N blocks ([`BLOCK_LANES`]): for attention's tiles (fp8 with K permuted, bf16)
+    /// both its loads and its stores meet at most 2 lanes a bank, 4 for an 8-bit tile in plain K
+    /// order (its 8 K blocks' rows cover only 2 swizzle phases; the tests count them), instead
+    /// of a byte per store.
     pub(super) fn rider_transpose(&mut self, b: &Block<'c>) -> Result<(), LoweringError> {
         let Some((r, stage)) = self.rider_at.take() else {
             return Ok(());
@@ -808,25 +872,23 @@ impl<'c> Gen<'c, '_> {
         let (kbs, nbs) = (rd.k / per, rd.n * rd.eb / 4);
         let total = kbs * nbs;
         let threads = self.cta.threads();
-        // Block index bits: 3 of K, 2 of N, then the rest of K, then the rest of N.
-        let (kb_bits, nb_bits) = (kbs.trailing_zeros(), nbs.trailing_zeros());
-        let (k_lo, n_lo) = (kb_bits.min(3), nb_bits.min(2));
+        let fields = block_fields(kbs.trailing_zeros(), nbs.trailing_zeros());
         let tid = self.tid(b)?;
         let shared = self.shared_base(b)?;
         let c = |b: &Block<'c>, x: u32| m.const_int(b, i64::from(x), 32);
-        let field = |b: &Block<'c>, v: V, shift: u32, bits: u32| -> Result<V, LoweringError> {
-            let s = m.bin(b, "arith.shrui", v, c(b, shift)?)?;
-            m.bin(b, "arith.andi", s, c(b, (1u32 << bits) - 1)?)
+        // A coordinate from its two index fields (`block_fields`).
+        let coord = |b: &Block<'c>, v: V, [lo, hi]: [Field; 2]| -> Result<V, LoweringError> {
+            let mut parts = Vec::with_capacity(2);
+            for f in [lo, hi] {
+                let s = m.bin(b, "arith.shrui", v, c(b, f.shift)?)?;
+                let x = m.bin(b, "arith.andi", s, c(b, (1u32 << f.bits) - 1)?)?;
+                parts.push(m.bin(b, "arith.shli", x, c(b, f.at)?)?);
+            }
+            m.bin(b, "arith.ori", parts[0], parts[1])
         };
         let one_block = |blk: &Block<'c>, idx: V| -> Result<(), LoweringError> {
-            let kq_lo = field(blk, idx, 0, k_lo)?;
-            let nb_lo = field(blk, idx, k_lo, n_lo)?;
-            let kq_hi = field(blk, idx, k_lo + n_lo, kb_bits - k_lo)?;
-            let nb_hi = field(blk, idx, kb_bits + n_lo, nb_bits - n_lo)?;
-            let kq_hi = m.bin(blk, "arith.shli", kq_hi, c(blk, k_lo)?)?;
-            let kq = m.bin(blk, "arith.ori", kq_hi, kq_lo)?;
-            let nb_hi = m.bin(blk, "arith.shli", nb_hi, c(blk, n_lo)?)?;
-            let nb = m.bin(blk, "arith.ori", nb_hi, nb_lo)?;
+            let kq = coord(blk, idx, fields[0])?;
+            let nb = coord(blk, idx, fields[1])?;
             // The block's K positions start at `kq * per`; its N elements at `nb * per`.
             let p0 = m.bin(blk, "arith.muli", kq, c(blk, per)?)?;
             let n0 = m.bin(blk, "arith.muli", nb, c(blk, per)?)?;
@@ -842,28 +904,10 @@ impl<'c> Gen<'c, '_> {
                 let src = self.swizzled(blk, row, n0, rd.k, rd.raw_sw(), rd.eb, rd.raw_off, stage)?;
                 words.push(m.load(blk, src, m.i(32))?);
             }
-            let prmt = |x: V, y: V, sel: u32| -> Result<V, LoweringError> {
+            let out = transpose_block(&words, |x, y, sel| {
                 let s = c(blk, sel)?;
                 m.intrinsic(blk, "llvm.nvvm.prmt", &[x, y, s], m.i(32))
-            };
-            // Word `i` out: element `i` of every row's word, rows in order.
-            let out = if per == 4 {
-                let t0 = prmt(words[0], words[1], 0x5140)?;
-                let t1 = prmt(words[2], words[3], 0x5140)?;
-                let t2 = prmt(words[0], words[1], 0x7362)?;
-                let t3 = prmt(words[2], words[3], 0x7362)?;
-                vec![
-                    prmt(t0, t1, 0x5410)?,
-                    prmt(t0, t1, 0x7632)?,
-                    prmt(t2, t3, 0x5410)?,
-                    prmt(t2, t3, 0x7632)?,
-                ]
-            } else {
-                vec![
-                    prmt(words[0], words[1], 0x5410)?,
-                    prmt(words[0], words[1], 0x7632)?,
-                ]
-            };
+            })?;
             for (i, w) in out.into_iter().enumerate() {
                 let n = m.bin(blk, "arith.addi", n0, c(blk, i as u32)?)?;
                 let dst = self.swizzled(blk, n, p0, rd.n, rd.tile_sw(), rd.eb, rd.tile_off, shared)?;
@@ -989,7 +1033,7 @@ impl<'c> Gen<'c, '_> {
         m.gep(b, base, off, m.i(8))
     }
 
-    /// Both operand tiles' positions at iteration `it`: the slice replayed with the induction
+    /// Both operand tiles' positions (and the rider's, third) at iteration `it`: the slice replayed with the induction
     /// variable bound to `it` (pure ops that cannot fail, so they run unconditionally), then the
     /// bindings restored. With the loads' accesses.
     #[allow(clippy::type_complexity)]
@@ -1048,7 +1092,7 @@ impl<'c> Gen<'c, '_> {
         Ok((accesses, starts))
     }
 
-    /// Issue (when `runs`) the `cp.async` copies of both operand tiles at `starts` into stage
+    /// Issue (when `runs`) the `cp.async` copies of both operand tiles (and the rider's) at `starts` into stage
     /// `stage`.
     fn issue_cp_async(
         &self,
@@ -1165,7 +1209,118 @@ impl<'c> Gen<'c, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::Schedule;
+    use super::{Schedule, block_fields, transpose_block};
+    use crate::general::dot::{K_AT_POSITION, permute_bits};
+    use std::collections::HashMap;
+
+    /// PTX `prmt.b32` (default mode): byte `j` of the result is byte `sel >> 4j & 7` of `b:a`.
+    fn prmt(a: u32, b: u32, sel: u32) -> Result<u32, ()> {
+        let bytes = (u64::from(b) << 32) | u64::from(a);
+        Ok((0..4).fold(0, |acc, j| {
+            let from = (sel >> (4 * j)) & 7;
+            acc | (((bytes >> (8 * from)) & 0xFF) as u32) << (8 * j)
+        }))
+    }
+
+    #[test]
+    fn rider_blocks_transpose_bytes_and_halves() {
+        let rows = [0x0302_0100u32, 0x1312_1110, 0x2322_2120, 0x3332_3130];
+        // Word i: byte i of rows 0..3.
+        assert_eq!(
+            transpose_block(&rows, prmt).unwrap(),
+            [0x3020_1000, 0x3121_1101, 0x3222_1202, 0x3323_1303]
+        );
+        // 16-bit elements: word i holds element i of rows 0 and 1.
+        let rows = [0xBBBB_AAAAu32, 0xDDDD_CCCC];
+        assert_eq!(transpose_block(&rows, prmt).unwrap(), [0xCCCC_AAAA, 0xDDDD_BBBB]);
+    }
+
+    /// (K block, N block) of a block index, from `block_fields`.
+    fn block_of(idx: u32, kb_bits: u32, nb_bits: u32) -> (u32, u32) {
+        let [k, n] = block_fields(kb_bits, nb_bits);
+        let coord = |f: [super::Field; 2]| {
+            f.iter()
+                .map(|f| ((idx >> f.shift) & ((1 << f.bits) - 1)) << f.at)
+                .fold(0, |a, x| a | x)
+        };
+        (coord(k), coord(n))
+    }
+
+    #[test]
+    fn rider_block_indices_cover_every_block_once_and_a_warp_takes_8_by_4() {
+        for kb_bits in 0..6 {
+            for nb_bits in 0..7 {
+                let total = 1u32 << (kb_bits + nb_bits);
+                let mut seen = std::collections::HashSet::new();
+                for idx in 0..total {
+                    let (kq, nb) = block_of(idx, kb_bits, nb_bits);
+                    assert!(kq < 1 << kb_bits && nb < 1 << nb_bits);
+                    assert!(seen.insert((kq, nb)), "{kb_bits} {nb_bits}: {idx} twice");
+                }
+                if kb_bits >= 3 && nb_bits >= 2 {
+                    let lanes: Vec<_> = (0..32).map(|l| block_of(l, kb_bits, nb_bits)).collect();
+                    assert!(lanes.iter().all(|&(kq, nb)| kq < 8 && nb < 4), "{lanes:?}");
+                }
+            }
+        }
+    }
+
+    /// Byte offset of element (row, k) of a tile of `rr` rows of `sw`-byte swizzled slabs, as
+    /// `Gen::swizzled` computes it (relative to a 1024-aligned region).
+    fn swizzled(row: u32, k: u32, rr: u32, sw: u32, eb: u32) -> u32 {
+        let kb = k * eb;
+        let lin = (kb / sw) * rr * sw + row * sw + kb % sw;
+        lin ^ (((lin >> 7) & (sw / 16 - 1)) << 4)
+    }
+
+    /// The most distinct 32-bit words any bank serves in one warp instruction of the rider
+    /// transpose of a `[k, n]` tile of `eb`-byte elements, loads and stores (as
+    /// `Gen::rider_transpose` addresses them).
+    fn worst_bank_load(k: u32, n: u32, eb: u32, kperm: bool, threads: u32) -> (u32, u32) {
+        let per = 4 / eb;
+        let (kbs, nbs) = (k / per, n * eb / 4);
+        let (kb_bits, nb_bits) = (kbs.trailing_zeros(), nbs.trailing_zeros());
+        let (raw_sw, tile_sw) = ((n * eb).min(128), (k * eb).min(128));
+        let worst = |addrs: &[u32]| {
+            let mut banks: HashMap<u32, std::collections::HashSet<u32>> = HashMap::new();
+            for a in addrs {
+                banks.entry((a / 4) % 32).or_default().insert(a / 4);
+            }
+            banks.values().map(|w| w.len() as u32).max().unwrap_or(0)
+        };
+        let (mut loads, mut stores) = (0, 0);
+        for base in (0..kbs * nbs).step_by(32.min(threads) as usize) {
+            let lanes: Vec<_> = (base..base + 32).map(|i| block_of(i, kb_bits, nb_bits)).collect();
+            for j in 0..per {
+                let a: Vec<u32> = lanes
+                    .iter()
+                    .map(|&(kq, nb)| {
+                        let p = kq * per + j;
+                        let row = if kperm { permute_bits(&K_AT_POSITION, p) } else { p };
+                        swizzled(row, nb * per, k, raw_sw, eb)
+                    })
+                    .collect();
+                loads = loads.max(worst(&a));
+                let s: Vec<u32> = lanes
+                    .iter()
+                    .map(|&(kq, nb)| swizzled(nb * per + j, kq * per, n, tile_sw, eb))
+                    .collect();
+                stores = stores.max(worst(&s));
+            }
+        }
+        (loads, stores)
+    }
+
+    #[test]
+    fn rider_transposes_meet_the_bank_conflicts_their_docs_state() {
+        // The FP8 attention's V (64 keys x 128, K permuted for its register A), bf16 attention's
+        // (32 x 64 and 64 x 128): at most 2 lanes a bank.
+        assert_eq!(worst_bank_load(64, 128, 1, true, 256), (2, 2));
+        assert_eq!(worst_bank_load(32, 64, 2, false, 128), (2, 2));
+        assert_eq!(worst_bank_load(64, 128, 2, false, 256), (2, 1));
+        // An 8-bit tile in plain K order: its loads meet 4.
+        assert_eq!(worst_bank_load(64, 128, 1, false, 256), (4, 2));
+    }
 
     /// The TMA schedule's barrier phases: iteration `t` waits for parity `(t / S) & 1` of stage
     /// `t mod S`'s barrier, which completes one phase per fill. A parity wait passes once the
