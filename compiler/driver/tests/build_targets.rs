@@ -621,3 +621,31 @@ fn every_strategy_flag_builds_the_corpus_dots_it_concerns_and_ptxas_accepts_them
         }
     }
 }
+
+#[test]
+fn no_schedules_is_ignored_with_a_warning_and_changes_nothing() {
+    // The FA attention schedule it turned off is deleted: the flag is accepted for old scripts,
+    // says so, and the kernel builds exactly as without it.
+    let (with, without) = (scratch("no-schedules-on"), scratch("no-schedules-off"));
+    let build = |dir: &PathBuf, extra: &[&str]| {
+        let mut args = vec![
+            "build",
+            "dsl_examples/attention_fp8.tsr",
+            "--no-ptxas",
+            "-o",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        tessera(&args)
+    };
+    let (code, _, err) = build(&with, &["--no-schedules"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: --no-schedules has no effect"), "{err}");
+    let (code, _, err) = build(&without, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("--no-schedules"), "{err}");
+    let ptx = |d: &PathBuf| std::fs::read_to_string(d.join("kernel.ptx")).unwrap();
+    assert_eq!(ptx(&with), ptx(&without));
+    let _ = std::fs::remove_dir_all(&with);
+    let _ = std::fs::remove_dir_all(&without);
+}
