@@ -553,37 +553,30 @@ impl<'c> Gen<'c, '_> {
         let high = (mode << 62) | ((((8 * sw) >> 4) as i64) << 32) | (1 << 16);
         let base_addr = self.m.conv(b, "llvm.ptrtoint", base, self.m.i(64))?;
         // Each operand's tile: in the resident region, else in scratch / the ring's stage.
-        let region_addr = |g: &Self,
-                           r: &Option<resident::Resident>,
-                           apart: Option<(V, u32)>,
-                           off: u32|
-         -> Result<V, LoweringError> {
-            let (from, off) = match (r, apart) {
-                (Some(r), _) => {
-                    let sb = g.shared_base(b)?;
-                    (g.m.conv(b, "llvm.ptrtoint", sb, g.m.i(64))?, g.resident_offset(r))
+        // `fixed`: the tile's offset from the shared base (a resident operand's region, a rider's
+        // transposed tile).
+        let region_addr =
+            |g: &Self, fixed: Option<u32>, apart: Option<(V, u32)>, off: u32| -> Result<V, LoweringError> {
+                let (from, off) = match (fixed, apart) {
+                    (Some(at), _) => {
+                        let sb = g.shared_base(b)?;
+                        (g.m.conv(b, "llvm.ptrtoint", sb, g.m.i(64))?, at)
+                    }
+                    (None, Some((p, off))) => (g.m.conv(b, "llvm.ptrtoint", p, g.m.i(64))?, off),
+                    (None, None) => (base_addr, off),
+                };
+                if off == 0 {
+                    return Ok(from);
                 }
-                (None, Some((p, off))) => (g.m.conv(b, "llvm.ptrtoint", p, g.m.i(64))?, off),
-                (None, None) => (base_addr, off),
+                let o = g.m.const_int(b, i64::from(off), 64)?;
+                g.m.bin(b, "arith.addi", from, o)
             };
-            if off == 0 {
-                return Ok(from);
-            }
-            let o = g.m.const_int(b, i64::from(off), 64)?;
-            g.m.bin(b, "arith.addi", from, o)
-        };
         // In a ring's stage, B follows A's region (A's packed bytes, for a packed A).
         let b_off = ring.as_ref().map_or(b_off, |r| r.a_bytes());
-        let a_base = region_addr(self, &res[0], apart[0], 0)?;
-        let b_base = match &rider {
-            Some(rd) => {
-                let sb = self.shared_base(b)?;
-                let sb = self.m.conv(b, "llvm.ptrtoint", sb, self.m.i(64))?;
-                let o = self.m.const_int(b, i64::from(rd.tile_off), 64)?;
-                self.m.bin(b, "arith.addi", sb, o)?
-            }
-            None => region_addr(self, &res[1], apart[1], b_off)?,
-        };
+        let fixed = |i: usize| res[i].as_ref().map(|r| self.resident_offset(r));
+        let a_base = region_addr(self, fixed(0), apart[0], 0)?;
+        let b_fixed = rider.as_ref().map(|rd| rd.tile_off).or(fixed(1));
+        let b_base = region_addr(self, b_fixed, apart[1], b_off)?;
         // This warpgroup's first A row, as a byte offset into every A slab.
         let a_addr = if row_groups > 1 {
             let m = &self.m;

@@ -138,9 +138,9 @@ struct Gen<'c, 'k> {
     residents: &'k resident::Residents,
     /// Lowered `(lo, hi, step)` of each loop holding a ring, by induction variable.
     loop_bounds: HashMap<ValueId, (V, V, V)>,
-    /// The ring whose rider tile (`ring::Rider`) the next `Gen::rider_transpose` transposes, with
-    /// the stage it is in: set by `Gen::ring_step`.
-    rider_at: Option<(ring::Ring, V)>,
+    /// The rider tile (`ring::Rider`) the next `Gen::rider_transpose` transposes, with the ring
+    /// stage it is in: set by `Gen::ring_step`.
+    rider_at: Option<(ring::Rider, V)>,
     /// Later dots (by result) whose rider tile has been transposed in this iteration and not read.
     rider_done: HashSet<ValueId>,
 }

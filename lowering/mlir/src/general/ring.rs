@@ -106,8 +106,10 @@ impl Rider {
     pub fn tile_sw(&self) -> u32 {
         (self.k * self.eb).min(128)
     }
+    /// Bytes of the tile, rounded up to a whole 1024 (each copy starts on a swizzle atom): its
+    /// region in every stage, and the K-major tile after them.
     pub fn bytes(&self) -> u32 {
-        self.k * self.n * self.eb
+        (self.k * self.n * self.eb).next_multiple_of(1024)
     }
 }
 
@@ -412,7 +414,7 @@ fn plan_in(
                 &claimed,
             )
             .filter(|(r, _)| {
-                let rb = r.bytes().next_multiple_of(1024);
+                let rb = r.bytes();
                 stages.min(budget.saturating_sub(used + bars_now + rb) / (own + rb)) >= 2
             })
             .map(|(mut r, with)| {
@@ -420,13 +422,8 @@ fn plan_in(
                 r.raw_off = own;
                 r
             });
-            let (stage_bytes, tile_bytes) = match &rider {
-                Some(r) => (
-                    own + r.bytes().next_multiple_of(1024),
-                    r.bytes().next_multiple_of(1024),
-                ),
-                None => (own, 0),
-            };
+            let tile_bytes = rider.as_ref().map_or(0, Rider::bytes);
+            let stage_bytes = own + tile_bytes;
             let sw = (kk * eb).min(128);
             // TMA fills the stage when it can write every tile as the stage holds it and both
             // operands stream. With a resident partner (attention's Q) the one streamed tile is
@@ -840,11 +837,11 @@ impl<'c> Gen<'c, '_> {
             span,
         });
         let base = self.stage_ptr(b, r, cur)?;
-        if r.rider.is_some() {
+        if let Some(rd) = &r.rider {
             if self.rider_at.is_some() {
                 return Err(ice("a rider still untransposed at the next ring step"));
             }
-            self.rider_at = Some((r.clone(), base));
+            self.rider_at = Some((rd.clone(), base));
         }
         Ok((base, on))
     }
@@ -863,10 +860,9 @@ impl<'c> Gen<'c, '_> {
     /// order (its 8 K blocks' rows cover only 2 swizzle phases; the tests count them), instead
     /// of a byte per store.
     pub(super) fn rider_transpose(&mut self, b: &Block<'c>) -> Result<(), LoweringError> {
-        let Some((r, stage)) = self.rider_at.take() else {
+        let Some((rd, stage)) = self.rider_at.take() else {
             return Ok(());
         };
-        let rd = r.rider.as_ref().ok_or_else(|| ice("rider"))?;
         let m = &self.m;
         let per = 4 / rd.eb; // K positions (and N elements) per block side
         let (kbs, nbs) = (rd.k / per, rd.n * rd.eb / 4);
